@@ -1,0 +1,24 @@
+{
+  "targets": [
+    {
+      "target_name": "negotiate",
+      "sources": [
+        "native/src/addon.cc",
+        "native/src/context_table.cc",
+        "native/src/gss/status.cc",
+        "native/src/gss/acceptor.cc",
+        "native/src/gss/protect.cc",
+        "native/src/binding/binding.cc",
+        "native/src/binding/accept.cc",
+        "native/src/binding/protect.cc",
+        "native/src/binding/table.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api"],
+      "defines": ["NAPI_VERSION=8"],
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers"],
+      "libraries": ["<!@(pkg-config --libs krb5-gssapi krb5)"],
+      "cflags": ["<!@(pkg-config --cflags krb5-gssapi)"]
+    }
+  ]
+}

@@ -1,0 +1,126 @@
+#include <chrono>
+
+#include "../context_table.h"
+#include "binding.h"
+
+namespace negotiate {
+namespace {
+
+bool OptionalString(Napi::Object opts, const char* key, std::string* out) {
+  Napi::Value v = opts.Get(key);
+  if (v.IsUndefined() || v.IsNull()) return true;
+  if (!v.IsString()) {
+    Napi::TypeError::New(opts.Env(), std::string(key) + " must be a string")
+        .ThrowAsJavaScriptException();
+    return false;
+  }
+  *out = v.As<Napi::String>().Utf8Value();
+  return true;
+}
+
+Napi::Object FlagsObject(Napi::Env env, OM_uint32 f) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("mutual", (f & GSS_C_MUTUAL_FLAG) != 0);
+  o.Set("replay", (f & GSS_C_REPLAY_FLAG) != 0);
+  o.Set("sequence", (f & GSS_C_SEQUENCE_FLAG) != 0);
+  o.Set("integrity", (f & GSS_C_INTEG_FLAG) != 0);
+  o.Set("confidentiality", (f & GSS_C_CONF_FLAG) != 0);
+  o.Set("delegation", (f & GSS_C_DELEG_FLAG) != 0);
+  o.Set("anonymous", (f & GSS_C_ANON_FLAG) != 0);
+  o.Set("bits", Napi::Number::New(env, f));
+  return o;
+}
+
+}  // namespace
+
+// acquireCredentials({ keytab?, principal?, ntlm?, replayCache? }) -> { ok } | error result
+Napi::Value JsAcquireCredentials(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject()) {
+    Napi::TypeError::New(env, "options must be an object").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Object opts = info[0].As<Napi::Object>();
+  AcceptorConfig config;
+  if (!OptionalString(opts, "keytab", &config.keytab) ||
+      !OptionalString(opts, "principal", &config.principal) ||
+      !OptionalString(opts, "replayCache", &config.replay_cache)) {
+    return env.Undefined();
+  }
+  Napi::Value ntlm = opts.Get("ntlm");
+  config.ntlm = ntlm.IsBoolean() && ntlm.As<Napi::Boolean>().Value();
+
+  AcceptorCredential cred;
+  GssStatus st = AcceptorCredential::Acquire(config, &cred);
+  if (!st.ok()) return ErrorResult(env, st);
+  GetInstanceData(env)->cred = std::move(cred);
+  return OkResult(env);
+}
+
+// accept(connectionId, token) ->
+//   { ok: true, status: 'continue', output }
+//   { ok: true, status: 'complete', output, principal, mech, spnego, flags, lifetime }
+//   { ok: false, code, major, minor, message, output? }
+Napi::Value JsAccept(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint64_t id = 0;
+  const uint8_t* token = nullptr;
+  size_t token_len = 0;
+  if (!ArgConnectionId(info, 0, &id) || !ArgBytes(info, 1, "token", &token, &token_len)) {
+    return env.Undefined();
+  }
+  InstanceData* data = GetInstanceData(env);
+  if (!data->cred.valid()) {
+    return ErrorResult(env, MakeStatus("ERR_NO_CREDENTIALS",
+                                       "acceptor credentials were not acquired in this thread"));
+  }
+  if (token_len == 0) {
+    return ErrorResult(env, MakeStatus("ERR_GSS_DEFECTIVE_TOKEN", "accept: empty token"));
+  }
+
+  ContextTable& table = ContextTable::Instance();
+  CheckedOut co;
+  GssStatus st = table.CheckOut(id, ContextTable::Want::kHandshake, &co);
+  if (!st.ok()) return ErrorResult(env, st);
+  bool spnego = co.is_new && IsSpnegoInitialToken(token, token_len);
+
+  // The token is read in place: this call is synchronous, so the JS buffer cannot move or be
+  // collected while GSSAPI reads it.
+  AcceptOutcome outcome = AcceptStep(data->cred, &co.ctx, token, token_len);
+  switch (outcome.kind) {
+    case AcceptOutcome::Kind::kContinue: {
+      table.CheckIn(std::move(co), false, Mech::kUnknown);
+      Napi::Object r = OkResult(env);
+      r.Set("status", "continue");
+      r.Set("output", ToBuffer(env, outcome.output));
+      return r;
+    }
+    case AcceptOutcome::Kind::kComplete: {
+      table.CheckIn(std::move(co), true, outcome.mech);
+      Napi::Object r = OkResult(env);
+      r.Set("status", "complete");
+      r.Set("output", ToBuffer(env, outcome.output));
+      r.Set("principal", outcome.principal);
+      r.Set("mech", MechName(outcome.mech));
+      r.Set("spnego", spnego);
+      r.Set("flags", FlagsObject(env, outcome.flags));
+      if (outcome.lifetime_seconds == GSS_C_INDEFINITE) {
+        r.Set("lifetime", env.Null());
+      } else {
+        r.Set("lifetime", Napi::Number::New(env, outcome.lifetime_seconds));
+      }
+      return r;
+    }
+    case AcceptOutcome::Kind::kError:
+    default: {
+      table.Fail(std::move(co));
+      Napi::Value r = ErrorResult(env, outcome.status);
+      if (!outcome.output.empty()) {
+        r.As<Napi::Object>().Set("output", ToBuffer(env, outcome.output));
+      }
+      return r;
+    }
+  }
+}
+
+}  // namespace negotiate

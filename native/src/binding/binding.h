@@ -1,0 +1,49 @@
+// The N-API edge: argument checks and result objects. Results are plain objects so they survive
+// postMessage between a Piscina worker and the main thread unchanged; failures are returned as
+// { ok: false, code, major, minor, message } rather than thrown. Only misuse of the API itself
+// (a wrong argument type) throws a TypeError.
+#ifndef NEGOTIATE_BINDING_BINDING_H_
+#define NEGOTIATE_BINDING_BINDING_H_
+
+#include <napi.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "../gss/acceptor.h"
+#include "../gss/status.h"
+
+namespace negotiate {
+
+// Per JS environment (main thread or one worker thread): its own acceptor credential.
+struct InstanceData {
+  AcceptorCredential cred;
+};
+
+InstanceData* GetInstanceData(Napi::Env env);
+
+// Argument helpers: on failure they throw a TypeError naming the argument and return false.
+bool ArgConnectionId(const Napi::CallbackInfo& info, size_t index, uint64_t* id);
+bool ArgBytes(const Napi::CallbackInfo& info, size_t index, const char* name,
+              const uint8_t** data, size_t* size);
+
+Napi::Value ErrorResult(Napi::Env env, const GssStatus& status);
+Napi::Object OkResult(Napi::Env env);
+Napi::Buffer<uint8_t> ToBuffer(Napi::Env env, const std::vector<uint8_t>& bytes);
+
+Napi::Value JsAcquireCredentials(const Napi::CallbackInfo& info);
+Napi::Value JsAccept(const Napi::CallbackInfo& info);
+Napi::Value JsWrap(const Napi::CallbackInfo& info);
+Napi::Value JsUnwrap(const Napi::CallbackInfo& info);
+Napi::Value JsGetMic(const Napi::CallbackInfo& info);
+Napi::Value JsVerifyMic(const Napi::CallbackInfo& info);
+Napi::Value JsEncryptMessage(const Napi::CallbackInfo& info);
+Napi::Value JsConfigureTable(const Napi::CallbackInfo& info);
+Napi::Value JsRelease(const Napi::CallbackInfo& info);
+Napi::Value JsReleaseAll(const Napi::CallbackInfo& info);
+Napi::Value JsSweep(const Napi::CallbackInfo& info);
+Napi::Value JsStats(const Napi::CallbackInfo& info);
+
+}  // namespace negotiate
+
+#endif  // NEGOTIATE_BINDING_BINDING_H_

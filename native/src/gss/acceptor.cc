@@ -1,0 +1,204 @@
+#include "acceptor.h"
+
+#include <gssapi/gssapi_ext.h>
+#include <gssapi/gssapi_krb5.h>
+
+#include <cstring>
+
+namespace negotiate {
+namespace {
+
+// OIDs spelled out here because gss-ntlmssp's and SPNEGO's are not exported by MIT's headers
+// under stable names.
+gss_OID_desc kSpnegoOid = {6, const_cast<char*>("\x2b\x06\x01\x05\x05\x02")};
+gss_OID_desc kKrb5Oid = {9, const_cast<char*>("\x2a\x86\x48\x86\xf7\x12\x01\x02\x02")};
+// The OID Microsoft's Kerberos uses in SPNEGO mech lists (1.2.840.48018.1.2.2).
+gss_OID_desc kMsKrb5Oid = {9, const_cast<char*>("\x2a\x86\x48\x82\xf7\x12\x01\x02\x02")};
+gss_OID_desc kNtlmOid = {10, const_cast<char*>("\x2b\x06\x01\x04\x01\x82\x37\x02\x02\x0a")};
+
+bool OidEquals(gss_OID a, const gss_OID_desc& b) {
+  return a != GSS_C_NO_OID && a->length == b.length &&
+         std::memcmp(a->elements, b.elements, b.length) == 0;
+}
+
+GssStatus ImportAcceptorName(const std::string& principal, GssName* name) {
+  // "service@host" is the host-based form (RFC 2743); anything with a '/' is a krb5 principal
+  // such as "HTTP/www.example.com@EXAMPLE.COM".
+  gss_OID type = principal.find('/') == std::string::npos ? GSS_C_NT_HOSTBASED_SERVICE
+                                                          : GSS_KRB5_NT_PRINCIPAL_NAME;
+  gss_buffer_desc buf;
+  buf.value = const_cast<char*>(principal.data());
+  buf.length = principal.size();
+  OM_uint32 minor = 0;
+  OM_uint32 major = gss_import_name(&minor, &buf, type, name->out());
+  if (GSS_ERROR(major)) return MakeGssStatus("import acceptor name", major, minor, GSS_C_NO_OID);
+  return GssStatus{};
+}
+
+}  // namespace
+
+const char* MechName(Mech mech) {
+  switch (mech) {
+    case Mech::kKrb5:
+      return "krb5";
+    case Mech::kNtlm:
+      return "ntlmssp";
+    default:
+      return "unknown";
+  }
+}
+
+Mech MechFromOid(gss_OID oid) {
+  if (OidEquals(oid, kKrb5Oid) || OidEquals(oid, kMsKrb5Oid)) return Mech::kKrb5;
+  if (OidEquals(oid, kNtlmOid)) return Mech::kNtlm;
+  return Mech::kUnknown;
+}
+
+bool IsRawNtlmToken(const uint8_t* token, size_t len) {
+  return len >= 8 && std::memcmp(token, "NTLMSSP\0", 8) == 0;
+}
+
+bool IsSpnegoInitialToken(const uint8_t* token, size_t len) {
+  // [APPLICATION 0] IMPLICIT SEQUENCE { thisMech OID, ... }: 0x60, DER length, 0x06, oid len.
+  if (len < 2 || token[0] != 0x60) return false;
+  size_t pos = 1;
+  uint8_t l = token[pos++];
+  if (l & 0x80) pos += l & 0x7f;
+  if (pos + 2 + kSpnegoOid.length > len || token[pos] != 0x06 ||
+      token[pos + 1] != kSpnegoOid.length) {
+    return false;
+  }
+  return std::memcmp(token + pos + 2, kSpnegoOid.elements, kSpnegoOid.length) == 0;
+}
+
+GssStatus AcceptorCredential::Acquire(const AcceptorConfig& config, AcceptorCredential* out) {
+  OM_uint32 minor = 0;
+  OM_uint32 major = 0;
+
+  GssName name;
+  if (!config.principal.empty()) {
+    GssStatus st = ImportAcceptorName(config.principal, &name);
+    if (!st.ok()) return st;
+  }
+
+  // SPNEGO for negotiated tokens, krb5 for raw Kerberos tokens (gss-client -krb5, most
+  // GSSAPI services), and NTLM only when enabled: without an NTLM element in the credential,
+  // a raw NTLMSSP token has no mechanism to go to.
+  GssOidSet mechs;
+  for (gss_OID oid : {&kSpnegoOid, &kKrb5Oid}) {
+    major = mechs.Add(oid, &minor);
+    if (GSS_ERROR(major)) return MakeGssStatus("build mechanism set", major, minor, GSS_C_NO_OID);
+  }
+  if (config.ntlm) {
+    major = mechs.Add(&kNtlmOid, &minor);
+    if (GSS_ERROR(major)) return MakeGssStatus("build mechanism set", major, minor, GSS_C_NO_OID);
+  }
+
+  gss_key_value_element_desc elements[2];
+  OM_uint32 count = 0;
+  if (!config.keytab.empty()) {
+    elements[count].key = "keytab";
+    elements[count].value = config.keytab.c_str();
+    ++count;
+  }
+  if (!config.replay_cache.empty()) {
+    elements[count].key = "rcache";
+    elements[count].value = config.replay_cache.c_str();
+    ++count;
+  }
+  gss_key_value_set_desc store = {count, elements};
+
+  GssCred cred;
+  major = gss_acquire_cred_from(&minor,
+                                name.get(),
+                                GSS_C_INDEFINITE,
+                                mechs.get(),
+                                GSS_C_ACCEPT,
+                                &store,
+                                cred.out(),
+                                nullptr, /* actual_mechs */
+                                nullptr /* time_rec */);
+  if (GSS_ERROR(major)) {
+    return MakeGssStatus("acquire acceptor credential", major, minor, &kKrb5Oid);
+  }
+
+  // What SPNEGO may negotiate. Without this, SPNEGO offers every mechanism installed on the
+  // host (gss-ntlmssp included), which would make NTLM reachable even when disabled.
+  GssOidSet neg;
+  major = neg.Add(&kKrb5Oid, &minor);
+  if (!GSS_ERROR(major) && config.ntlm) major = neg.Add(&kNtlmOid, &minor);
+  if (GSS_ERROR(major)) return MakeGssStatus("build mechanism set", major, minor, GSS_C_NO_OID);
+  major = gss_set_neg_mechs(&minor, cred.get(), neg.get());
+  if (GSS_ERROR(major)) {
+    return MakeGssStatus("restrict SPNEGO mechanisms", major, minor, GSS_C_NO_OID);
+  }
+
+  out->cred_ = std::move(cred);
+  out->ntlm_ = config.ntlm;
+  return GssStatus{};
+}
+
+AcceptOutcome AcceptStep(const AcceptorCredential& cred,
+                         SecurityContext* ctx,
+                         const uint8_t* token,
+                         size_t token_len) {
+  AcceptOutcome outcome;
+  if (!cred.ntlm() && IsRawNtlmToken(token, token_len)) {
+    // Refuse before GSSAPI sees it, so the reason is ours and not "no credentials".
+    outcome.status = MakeStatus("ERR_GSS_MECH_DISABLED",
+                                "accept: NTLM is disabled on this server (enable it with --ntlm)");
+    outcome.status.major = GSS_S_BAD_MECH;
+    return outcome;
+  }
+
+  gss_buffer_desc input;
+  input.value = const_cast<uint8_t*>(token);
+  input.length = token_len;
+  GssName src_name;
+  gss_OID mech_type = GSS_C_NO_OID;
+  GssBuffer output;
+  OM_uint32 ret_flags = 0;
+  OM_uint32 time_rec = 0;
+  GssCred delegated;
+  OM_uint32 minor = 0;
+  OM_uint32 major = gss_accept_sec_context(&minor,
+                                           ctx->inout(),
+                                           cred.get(),
+                                           &input,
+                                           GSS_C_NO_CHANNEL_BINDINGS,
+                                           src_name.out(),
+                                           &mech_type,
+                                           output.get(),
+                                           &ret_flags,
+                                           &time_rec,
+                                           delegated.out());
+  if (!output.empty()) {
+    const uint8_t* p = static_cast<const uint8_t*>(output.data());
+    outcome.output.assign(p, p + output.size());
+  }
+  if (GSS_ERROR(major)) {
+    outcome.status = MakeGssStatus("accept", major, minor, mech_type);
+    return outcome;
+  }
+  if (major & GSS_S_CONTINUE_NEEDED) {
+    outcome.kind = AcceptOutcome::Kind::kContinue;
+    return outcome;
+  }
+
+  GssBuffer display;
+  major = gss_display_name(&minor, src_name.get(), display.get(), nullptr);
+  if (GSS_ERROR(major)) {
+    outcome.status = MakeGssStatus("display client name", major, minor, mech_type);
+    return outcome;
+  }
+  outcome.kind = AcceptOutcome::Kind::kComplete;
+  outcome.principal.assign(static_cast<const char*>(display.data()), display.size());
+  outcome.mech = MechFromOid(mech_type);
+  outcome.flags = ret_flags;
+  outcome.lifetime_seconds = time_rec;
+  // Delegated credentials are reported through the flag but not stored: `delegated` releases
+  // them here. Storing them (gss_store_cred_into) is a separate, opt-in feature.
+  return outcome;
+}
+
+}  // namespace negotiate

@@ -1,0 +1,75 @@
+// The acceptor side of a GSSAPI handshake: credentials from a keytab and one accept step.
+// Plain C++ over GSSAPI; nothing here knows about N-API or JavaScript.
+#ifndef NEGOTIATE_GSS_ACCEPTOR_H_
+#define NEGOTIATE_GSS_ACCEPTOR_H_
+
+#include <gssapi/gssapi.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "handles.h"
+#include "status.h"
+
+namespace negotiate {
+
+struct AcceptorConfig {
+  std::string keytab;        // path; empty means the library default (KRB5_KTNAME)
+  std::string principal;     // pinned acceptor name; empty accepts any key in the keytab
+  bool ntlm = false;         // also accept NTLM (raw and through SPNEGO)
+  std::string replay_cache;  // "" (library default), "none:", "file2:/path", "dfl:"
+};
+
+// Which mechanism a context runs, as the TypeScript layer names it.
+enum class Mech { kUnknown, kKrb5, kNtlm };
+const char* MechName(Mech mech);
+Mech MechFromOid(gss_OID oid);
+
+// An acceptor credential for one thread. MIT serialises accepts on a shared credential handle,
+// so each worker thread owns one of these.
+class AcceptorCredential {
+ public:
+  // Acquires the credential; on failure returns a non-ok status and leaves `out` empty.
+  static GssStatus Acquire(const AcceptorConfig& config, AcceptorCredential* out);
+
+  gss_cred_id_t get() const { return cred_.get(); }
+  bool valid() const { return cred_.get() != GSS_C_NO_CREDENTIAL; }
+  bool ntlm() const { return ntlm_; }
+
+ private:
+  GssCred cred_;
+  bool ntlm_ = false;
+};
+
+// Context flags reported to the application (GSS ret_flags).
+struct ContextFlags {
+  OM_uint32 bits = 0;
+};
+
+// What one accept step produced.
+struct AcceptOutcome {
+  enum class Kind { kContinue, kComplete, kError } kind = Kind::kError;
+  std::vector<uint8_t> output;  // token to send (may be empty); on error, the error token if any
+  GssStatus status;             // set when kind == kError
+  // Set when kind == kComplete:
+  std::string principal;
+  Mech mech = Mech::kUnknown;
+  OM_uint32 flags = 0;
+  OM_uint32 lifetime_seconds = 0;  // GSS_C_INDEFINITE when the context does not expire
+};
+
+// Runs one gss_accept_sec_context leg on `ctx`, which starts empty for the first leg.
+AcceptOutcome AcceptStep(const AcceptorCredential& cred,
+                         SecurityContext* ctx,
+                         const uint8_t* token,
+                         size_t token_len);
+
+// True when the token is a raw NTLMSSP message ("NTLMSSP\0" signature).
+bool IsRawNtlmToken(const uint8_t* token, size_t len);
+// True when the token is an initial SPNEGO token (GSS framing with the SPNEGO OID).
+bool IsSpnegoInitialToken(const uint8_t* token, size_t len);
+
+}  // namespace negotiate
+
+#endif  // NEGOTIATE_GSS_ACCEPTOR_H_

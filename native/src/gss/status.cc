@@ -1,0 +1,98 @@
+#include "status.h"
+
+#include <krb5/krb5.h>
+
+#include "handles.h"
+
+namespace negotiate {
+
+std::string DisplayStatus(OM_uint32 code, int type, gss_OID mech) {
+  std::string text;
+  // Each code type needs its own message context: sharing one between the major and minor
+  // loops (as some wrappers do) truncates or repeats messages.
+  OM_uint32 msg_ctx = 0;
+  for (int guard = 0; guard < 8; ++guard) {
+    OM_uint32 minor = 0;
+    GssBuffer msg;
+    OM_uint32 major = gss_display_status(&minor, code, type, mech, &msg_ctx, msg.get());
+    if (GSS_ERROR(major)) break;
+    if (!text.empty()) text += "; ";
+    text.append(static_cast<const char*>(msg.data()), msg.size());
+    if (msg_ctx == 0) break;
+  }
+  return text;
+}
+
+const char* ErrorCodeFor(OM_uint32 major, OM_uint32 minor) {
+  switch (static_cast<krb5_error_code>(minor)) {
+    case KRB5KRB_AP_ERR_REPEAT:
+      return "ERR_GSS_REPLAY";
+    case KRB5KRB_AP_ERR_SKEW:
+      return "ERR_GSS_CLOCK_SKEW";
+    case KRB5KRB_AP_WRONG_PRINC:
+    case KRB5KRB_AP_ERR_NOT_US:
+    case KRB5_KT_NOTFOUND:
+    case KRB5KRB_AP_ERR_BADKEYVER:
+      return "ERR_GSS_WRONG_PRINCIPAL";
+    case KRB5KRB_AP_ERR_TKT_EXPIRED:
+      return "ERR_GSS_CREDENTIALS_EXPIRED";
+    default:
+      break;
+  }
+  switch (GSS_ROUTINE_ERROR(major)) {
+    case GSS_S_BAD_MECH:
+      return "ERR_GSS_BAD_MECH";
+    case GSS_S_BAD_NAME:
+    case GSS_S_BAD_NAMETYPE:
+      return "ERR_GSS_BAD_NAME";
+    case GSS_S_BAD_BINDINGS:
+      return "ERR_GSS_BAD_BINDINGS";
+    case GSS_S_BAD_SIG:
+      return "ERR_GSS_BAD_SIG";
+    case GSS_S_NO_CRED:
+      return "ERR_GSS_NO_CRED";
+    case GSS_S_NO_CONTEXT:
+      return "ERR_GSS_NO_CONTEXT";
+    case GSS_S_DEFECTIVE_TOKEN:
+      return "ERR_GSS_DEFECTIVE_TOKEN";
+    case GSS_S_DEFECTIVE_CREDENTIAL:
+      return "ERR_GSS_DEFECTIVE_CREDENTIAL";
+    case GSS_S_CREDENTIALS_EXPIRED:
+      return "ERR_GSS_CREDENTIALS_EXPIRED";
+    case GSS_S_CONTEXT_EXPIRED:
+      return "ERR_GSS_CONTEXT_EXPIRED";
+    default:
+      break;
+  }
+  if (major & GSS_S_DUPLICATE_TOKEN) return "ERR_GSS_REPLAY";
+  if (major & (GSS_S_OLD_TOKEN | GSS_S_UNSEQ_TOKEN | GSS_S_GAP_TOKEN)) {
+    return "ERR_GSS_UNSEQ_TOKEN";
+  }
+  return "ERR_GSS_FAILURE";
+}
+
+GssStatus MakeGssStatus(const char* what, OM_uint32 major, OM_uint32 minor, gss_OID mech) {
+  GssStatus status;
+  status.major = major;
+  status.minor = minor;
+  status.code = ErrorCodeFor(major, minor);
+  status.message = what;
+  status.message += ": ";
+  status.message += DisplayStatus(major, GSS_C_GSS_CODE, GSS_C_NO_OID);
+  if (minor != 0) {
+    status.message += " (";
+    status.message += DisplayStatus(minor, GSS_C_MECH_CODE, mech);
+    status.message += ")";
+  }
+  return status;
+}
+
+GssStatus MakeStatus(const char* code, std::string message) {
+  GssStatus status;
+  status.major = GSS_S_FAILURE;
+  status.code = code;
+  status.message = std::move(message);
+  return status;
+}
+
+}  // namespace negotiate

@@ -1,0 +1,97 @@
+/**
+ * Typed errors with stable `code`s. Error objects do not survive `postMessage` with their class
+ * or `code` (structured clone keeps only the message), so workers return plain result values
+ * and the main thread builds these classes from them.
+ */
+
+/** Every code the library can report. Stable: users match on them. */
+export type NegotiateErrorCode =
+  // framing and protocol
+  | 'ERR_FRAME_TOO_LARGE'
+  | 'ERR_FRAME_EMPTY'
+  | 'ERR_FRAME_TRUNCATED'
+  | 'ERR_FRAME_UNSUPPORTED_V1'
+  | 'ERR_FRAME_UNEXPECTED'
+  | 'ERR_HANDSHAKE_TIMEOUT'
+  | 'ERR_IDLE_TIMEOUT'
+  | 'ERR_PROTOCOL'
+  // pool
+  | 'ERR_POOL_QUEUE_FULL'
+  | 'ERR_POOL_TASK_TIMEOUT'
+  | 'ERR_POOL_WORKER_DIED'
+  | 'ERR_POOL_CLOSED'
+  // context table
+  | 'ERR_CONTEXT_TABLE_FULL'
+  | 'ERR_CONTEXT_BUSY'
+  | 'ERR_CONTEXT_NOT_FOUND'
+  | 'ERR_CONTEXT_NOT_ESTABLISHED'
+  | 'ERR_CONTEXT_ESTABLISHED'
+  // credentials and configuration
+  | 'ERR_NO_CREDENTIALS'
+  | 'ERR_KEYTAB_UNREADABLE'
+  | 'ERR_CONFIG'
+  | 'ERR_NATIVE_MISSING'
+  | 'ERR_REALM'
+  // GSSAPI (routine error of the major status, or a well-known krb5 minor)
+  | 'ERR_GSS_DEFECTIVE_TOKEN'
+  | 'ERR_GSS_DEFECTIVE_CREDENTIAL'
+  | 'ERR_GSS_BAD_MECH'
+  | 'ERR_GSS_BAD_NAME'
+  | 'ERR_GSS_BAD_SIG'
+  | 'ERR_GSS_NO_CRED'
+  | 'ERR_GSS_NO_CONTEXT'
+  | 'ERR_GSS_CREDENTIALS_EXPIRED'
+  | 'ERR_GSS_CONTEXT_EXPIRED'
+  | 'ERR_GSS_BAD_BINDINGS'
+  | 'ERR_GSS_REPLAY'
+  | 'ERR_GSS_CLOCK_SKEW'
+  | 'ERR_GSS_WRONG_PRINCIPAL'
+  | 'ERR_GSS_MECH_DISABLED'
+  | 'ERR_GSS_UNSEQ_TOKEN'
+  | 'ERR_GSS_FAILURE';
+
+/** Base class of every error this package throws. */
+export class NegotiateError extends Error {
+  override readonly name: string = 'NegotiateError';
+  readonly code: NegotiateErrorCode;
+
+  constructor(code: NegotiateErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/** A malformed, oversized or out-of-place frame from a peer. */
+export class FramingError extends NegotiateError {
+  override readonly name = 'FramingError';
+}
+
+/** The worker pool refused or lost a task (queue full, timeout, worker died, closed). */
+export class PoolError extends NegotiateError {
+  override readonly name = 'PoolError';
+}
+
+/** Bad configuration or environment (missing keytab, missing native build, bad option). */
+export class ConfigError extends NegotiateError {
+  override readonly name = 'ConfigError';
+}
+
+/** A GSSAPI call failed. Carries the major/minor status and `gss_display_status` text. */
+export class GssError extends NegotiateError {
+  override readonly name = 'GssError';
+  /** GSS major status (routine, calling and supplementary bits). */
+  readonly major: number;
+  /** Mechanism-specific minor status (e.g. a krb5 error-table code). */
+  readonly minor: number;
+
+  constructor(code: NegotiateErrorCode, message: string, major: number, minor: number) {
+    super(code, message);
+    this.major = major;
+    this.minor = minor;
+  }
+}
+
+/** A refusal from the context table (full, busy, unknown connection, wrong state). */
+export class ContextError extends NegotiateError {
+  override readonly name = 'ContextError';
+}
