@@ -63,22 +63,22 @@ export class NegotiateError extends Error {
 
 /** A malformed, oversized or out-of-place frame from a peer. */
 export class FramingError extends NegotiateError {
-  override readonly name = 'FramingError';
+  override readonly name: string = 'FramingError';
 }
 
 /** The worker pool refused or lost a task (queue full, timeout, worker died, closed). */
 export class PoolError extends NegotiateError {
-  override readonly name = 'PoolError';
+  override readonly name: string = 'PoolError';
 }
 
 /** Bad configuration or environment (missing keytab, missing native build, bad option). */
 export class ConfigError extends NegotiateError {
-  override readonly name = 'ConfigError';
+  override readonly name: string = 'ConfigError';
 }
 
 /** A GSSAPI call failed. Carries the major/minor status and `gss_display_status` text. */
 export class GssError extends NegotiateError {
-  override readonly name = 'GssError';
+  override readonly name: string = 'GssError';
   /** GSS major status (routine, calling and supplementary bits). */
   readonly major: number;
   /** Mechanism-specific minor status (e.g. a krb5 error-table code). */
@@ -93,5 +93,5 @@ export class GssError extends NegotiateError {
 
 /** A refusal from the context table (full, busy, unknown connection, wrong state). */
 export class ContextError extends NegotiateError {
-  override readonly name = 'ContextError';
+  override readonly name: string = 'ContextError';
 }

@@ -1,0 +1,118 @@
+/**
+ * Loads the native addon (build/Release/negotiate.node) and types its surface. The addon is
+ * loaded once per thread: the main thread uses only the context-table calls, workers run the
+ * GSSAPI calls.
+ */
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { ConfigError } from './errors.js';
+
+/** A failure as the addon reports it: never thrown, always returned. */
+export interface NativeFailure {
+  ok: false;
+  code: string;
+  major: number;
+  minor: number;
+  message: string;
+  /** An error token GSSAPI produced, to send to the peer before closing. */
+  output?: Uint8Array;
+}
+
+/** GSS context flags (ret_flags) by name; `bits` is the raw value. */
+export interface ContextFlags {
+  mutual: boolean;
+  replay: boolean;
+  sequence: boolean;
+  integrity: boolean;
+  confidentiality: boolean;
+  delegation: boolean;
+  anonymous: boolean;
+  bits: number;
+}
+
+export type NativeAcceptResult =
+  | { ok: true; status: 'continue'; output: Uint8Array }
+  | {
+      ok: true;
+      status: 'complete';
+      output: Uint8Array;
+      principal: string;
+      mech: 'krb5' | 'ntlmssp' | 'unknown';
+      spnego: boolean;
+      flags: ContextFlags;
+      /** Seconds the context stays valid, or null when it does not expire. */
+      lifetime: number | null;
+    }
+  | NativeFailure;
+
+export interface NativeCredentialOptions {
+  keytab?: string;
+  principal?: string;
+  ntlm?: boolean;
+  /** MIT replay cache name: '' for the default, 'none:', 'file2:/path', 'dfl:'. */
+  replayCache?: string;
+}
+
+export interface NativeContextStats {
+  live: number;
+  handshaking: number;
+  established: number;
+  inUse: number;
+  created: number;
+  completed: number;
+  failed: number;
+  released: number;
+  expired: number;
+  refusedFull: number;
+  refusedBusy: number;
+}
+
+export interface NativeAddon {
+  acquireCredentials(options: NativeCredentialOptions): { ok: true } | NativeFailure;
+  accept(connectionId: number, token: Uint8Array): NativeAcceptResult;
+  wrap(
+    connectionId: number,
+    message: Uint8Array,
+    confidential: boolean,
+  ): { ok: true; token: Uint8Array; confidential: boolean } | NativeFailure;
+  unwrap(
+    connectionId: number,
+    token: Uint8Array,
+  ): { ok: true; message: Uint8Array; confidential: boolean } | NativeFailure;
+  getMic(connectionId: number, message: Uint8Array): { ok: true; mic: Uint8Array } | NativeFailure;
+  verifyMic(connectionId: number, message: Uint8Array, mic: Uint8Array): { ok: true } | NativeFailure;
+  encryptMessage(
+    connectionId: number,
+    message: Uint8Array,
+  ): { ok: true; trailer: Uint8Array; ciphertext: Uint8Array } | NativeFailure;
+  configureTable(options: { maxContexts: number; handshakeTtlMs: number }): void;
+  release(connectionId: number): boolean;
+  releaseAll(): number;
+  sweep(): number;
+  stats(): NativeContextStats;
+}
+
+const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** Where the addon is expected; dist/src/native.js sits two levels below the package root. */
+export const nativeAddonPath = path.join(packageRoot, 'build', 'Release', 'negotiate.node');
+
+let cached: NativeAddon | undefined;
+
+/** Loads the addon, throwing ERR_NATIVE_MISSING with the fix when it was not built. */
+export function loadNative(): NativeAddon {
+  if (cached) return cached;
+  const require = createRequire(import.meta.url);
+  try {
+    cached = require(nativeAddonPath) as NativeAddon;
+  } catch (err) {
+    throw new ConfigError(
+      'ERR_NATIVE_MISSING',
+      `cannot load the native addon at ${nativeAddonPath}: ${(err as Error).message}. ` +
+        'Build it with: apt-get install -y libkrb5-dev && npm run build:native',
+      { cause: err },
+    );
+  }
+  return cached;
+}

@@ -1,0 +1,228 @@
+/**
+ * The worker pool that runs every GSSAPI call off the socket-owning thread. Wraps Piscina with
+ * a bounded queue, a per-task timeout and typed errors, and owns the process-wide context
+ * table's lifecycle (release, sweep, shutdown).
+ */
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { Piscina } from 'piscina';
+import {
+  ContextError,
+  GssError,
+  NegotiateError,
+  PoolError,
+  type NegotiateErrorCode,
+} from '../errors.js';
+import { loadNative, type ContextFlags, type NativeAddon, type NativeContextStats, type NativeFailure } from '../native.js';
+import type { AcceptTask, NativeAcceptResult, ProtectResult, ProtectTask, WorkerSetup } from '../../workers/messages.js';
+import type { CredentialOptions } from './credentials.js';
+import { checkCredentials, toNativeCredentials } from './credentials.js';
+
+export interface AuthPoolOptions {
+  credentials: CredentialOptions;
+  /** Worker threads. Default: the number of CPUs. */
+  workers?: number;
+  /** Tasks allowed to wait for a worker; beyond it calls fail with ERR_POOL_QUEUE_FULL. Default 1024. */
+  maxQueue?: number;
+  /** A task still running after this many ms fails with ERR_POOL_TASK_TIMEOUT and its worker is replaced. Default 5000. */
+  taskTimeoutMs?: number;
+  /** Most security contexts alive at once (handshakes and sessions). Default 100000. */
+  maxContexts?: number;
+  /** A handshake idle this long is freed by the sweep. Default 30000 ms. */
+  handshakeTtlMs?: number;
+}
+
+/** One accept step's result. */
+export type AcceptStep =
+  | { status: 'continue'; output: Buffer }
+  | {
+      status: 'complete';
+      output: Buffer;
+      principal: string;
+      mech: 'krb5' | 'ntlmssp' | 'unknown';
+      spnego: boolean;
+      flags: ContextFlags;
+      /** When the context expires (ms since the epoch), or null if it does not. */
+      expiresAt: number | null;
+    };
+
+/** Thrown by accept when the handshake failed; carries the error token to send, if any. */
+export class AcceptError extends GssError {
+  override readonly name: string = 'AcceptError';
+  /** A GSSAPI error token for the peer (send it before closing), or an empty buffer. */
+  readonly output: Buffer;
+
+  constructor(failure: NativeFailure) {
+    super(failure.code as NegotiateErrorCode, failure.message, failure.major, failure.minor);
+    this.output = failure.output ? toBuffer(failure.output) : Buffer.alloc(0);
+  }
+}
+
+function toBuffer(u: Uint8Array): Buffer {
+  return Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+}
+
+const contextCodes = new Set<string>([
+  'ERR_CONTEXT_TABLE_FULL',
+  'ERR_CONTEXT_BUSY',
+  'ERR_CONTEXT_NOT_FOUND',
+  'ERR_CONTEXT_NOT_ESTABLISHED',
+  'ERR_CONTEXT_ESTABLISHED',
+]);
+
+/** Builds the typed error for a failure result from the addon. */
+export function failureToError(failure: NativeFailure): NegotiateError {
+  if (contextCodes.has(failure.code)) {
+    return new ContextError(failure.code as NegotiateErrorCode, failure.message);
+  }
+  return new AcceptError(failure);
+}
+
+const workerFile = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  'workers',
+  'accept.worker.js',
+);
+
+export class AuthPool {
+  readonly workers: number;
+  readonly maxQueue: number;
+  readonly taskTimeoutMs: number;
+  private readonly piscina: Piscina;
+  private readonly addon: NativeAddon;
+  private readonly sweepTimer: NodeJS.Timeout;
+  private closed = false;
+
+  private constructor(piscina: Piscina, addon: NativeAddon, opts: Required<Omit<AuthPoolOptions, 'credentials'>>) {
+    this.piscina = piscina;
+    this.addon = addon;
+    this.workers = opts.workers;
+    this.maxQueue = opts.maxQueue;
+    this.taskTimeoutMs = opts.taskTimeoutMs;
+    // Workers sweep on their own as they check contexts out, but an idle server must free
+    // abandoned handshakes too.
+    this.sweepTimer = setInterval(() => addon.sweep(), Math.min(opts.handshakeTtlMs, 5000));
+    this.sweepTimer.unref();
+  }
+
+  /**
+   * Checks the credentials on this thread first (so a bad keytab fails start with a clear
+   * error instead of failing every handshake), then starts the workers and waits until each
+   * has acquired its own credential.
+   */
+  static async start(options: AuthPoolOptions): Promise<AuthPool> {
+    const opts = {
+      workers: options.workers ?? (await import('node:os')).availableParallelism(),
+      maxQueue: options.maxQueue ?? 1024,
+      taskTimeoutMs: options.taskTimeoutMs ?? 5000,
+      maxContexts: options.maxContexts ?? 100_000,
+      handshakeTtlMs: options.handshakeTtlMs ?? 30_000,
+    };
+    const addon = loadNative();
+    addon.configureTable({ maxContexts: opts.maxContexts, handshakeTtlMs: opts.handshakeTtlMs });
+    await checkCredentials(addon, options.credentials);
+    const setup: WorkerSetup = {
+      credentials: toNativeCredentials(options.credentials),
+      table: { maxContexts: opts.maxContexts, handshakeTtlMs: opts.handshakeTtlMs },
+    };
+    const piscina = new Piscina({
+      filename: workerFile,
+      minThreads: opts.workers,
+      maxThreads: opts.workers,
+      maxQueue: opts.maxQueue,
+      idleTimeout: Number.MAX_SAFE_INTEGER,
+      // Lock-step protocols keep a worker busy with one task; more per thread only queues
+      // behind a blocking call.
+      concurrentTasksPerWorker: 1,
+      workerData: setup,
+    });
+    const pool = new AuthPool(piscina, addon, opts);
+    // Warm every worker so the first handshakes do not pay thread start and credential
+    // acquisition.
+    await Promise.all(Array.from({ length: opts.workers }, () => pool.run('stall', 0)));
+    return pool;
+  }
+
+  /** Runs one accept leg for the connection. Rejects with AcceptError, ContextError or PoolError. */
+  async accept(connectionId: number, token: Uint8Array): Promise<AcceptStep> {
+    const task: AcceptTask = { id: connectionId, token };
+    const r = (await this.run('accept', task)) as NativeAcceptResult;
+    if (!r.ok) throw failureToError(r);
+    if (r.status === 'continue') return { status: 'continue', output: toBuffer(r.output) };
+    return {
+      status: 'complete',
+      output: toBuffer(r.output),
+      principal: r.principal,
+      mech: r.mech,
+      spnego: r.spnego,
+      flags: r.flags,
+      expiresAt: r.lifetime === null ? null : Date.now() + r.lifetime * 1000,
+    };
+  }
+
+  /** Runs a message-protection call on an established context. */
+  async protect(task: ProtectTask): Promise<Exclude<ProtectResult, NativeFailure>> {
+    const r = (await this.run('protect', task)) as ProtectResult;
+    if (!r.ok) throw failureToError(r);
+    return r;
+  }
+
+  /**
+   * Frees the connection's context. Runs on this thread (deleting a context is cheap), so a
+   * release is never shed by a full queue. A context a worker holds is freed when it returns.
+   */
+  release(connectionId: number): boolean {
+    return this.addon.release(connectionId);
+  }
+
+  /** Counters of the process-wide context table. */
+  stats(): NativeContextStats & { queued: number; utilization: number } {
+    return { ...this.addon.stats(), queued: this.piscina.queueSize, utilization: this.piscina.utilization };
+  }
+
+  /** Frees handshakes idle past the TTL now (the pool also does this periodically). */
+  sweep(): number {
+    return this.addon.sweep();
+  }
+
+  /** Stops the workers (waiting for running tasks) and frees every context. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.sweepTimer);
+    await this.piscina.destroy();
+    this.addon.releaseAll();
+  }
+
+  /** Test hook: occupies a worker for `ms`. */
+  stallWorker(ms: number): Promise<unknown> {
+    return this.run('stall', ms);
+  }
+
+  private async run(name: 'accept' | 'protect' | 'stall', task: unknown): Promise<unknown> {
+    if (this.closed) throw new PoolError('ERR_POOL_CLOSED', 'the worker pool is closed');
+    const signal = AbortSignal.timeout(this.taskTimeoutMs);
+    try {
+      return await this.piscina.run(task, { name, signal });
+    } catch (err) {
+      throw classifyPoolFailure(err, this.taskTimeoutMs);
+    }
+  }
+}
+
+function classifyPoolFailure(err: unknown, timeoutMs: number): NegotiateError {
+  const e = err as { message?: string; name?: string };
+  const message = e?.message ?? String(err);
+  if (/queue is at limit/i.test(message)) {
+    return new PoolError('ERR_POOL_QUEUE_FULL', 'the worker pool queue is full; the server is overloaded', { cause: err });
+  }
+  if (e?.name === 'AbortError' || /aborted/i.test(message)) {
+    return new PoolError('ERR_POOL_TASK_TIMEOUT', `a GSSAPI task did not finish within ${timeoutMs} ms`, { cause: err });
+  }
+  if (/terminated|closed/i.test(message)) {
+    return new PoolError('ERR_POOL_WORKER_DIED', `a worker thread ended while running the task: ${message}`, { cause: err });
+  }
+  return new PoolError('ERR_POOL_WORKER_DIED', `worker task failed: ${message}`, { cause: err });
+}

@@ -1,0 +1,69 @@
+/**
+ * Acceptor credential options (the AcquireCredentialsHandle of this server) and the checks run
+ * before any worker starts, so a bad keytab is one clear error at start.
+ */
+import { access, constants } from 'node:fs/promises';
+import { ConfigError, GssError, type NegotiateErrorCode } from '../errors.js';
+import type { NativeAddon, NativeCredentialOptions } from '../native.js';
+
+/** How replays of Kerberos authenticators are detected. */
+export type ReplayCacheOption = 'default' | 'none' | `file:${string}`;
+
+export interface CredentialOptions {
+  /** Keytab path. Default: the library default (KRB5_KTNAME, else /etc/krb5.keytab). */
+  keytab?: string;
+  /** Pin the acceptor to one principal ('HTTP/host@REALM' or 'HTTP@host'); default: any key in the keytab. */
+  principal?: string;
+  /** Also accept NTLM (raw and through SPNEGO). Off by default: NTLM is relayable. */
+  ntlm?: boolean;
+  /** Replay cache: MIT's default file cache, none (replays accepted!), or a file of your choice. */
+  replayCache?: ReplayCacheOption;
+}
+
+/** Maps our option names to MIT's cred-store values. */
+export function toNativeCredentials(opts: CredentialOptions): NativeCredentialOptions {
+  const out: NativeCredentialOptions = { ntlm: opts.ntlm === true };
+  if (opts.keytab !== undefined) out.keytab = opts.keytab;
+  if (opts.principal !== undefined) out.principal = opts.principal;
+  const rc = opts.replayCache ?? 'default';
+  if (rc === 'none') out.replayCache = 'none:';
+  else if (rc.startsWith('file:')) out.replayCache = `file2:${rc.slice('file:'.length)}`;
+  else if (rc !== 'default') {
+    throw new ConfigError('ERR_CONFIG', `replay cache must be default, none or file:PATH, not ${JSON.stringify(rc)}`);
+  }
+  return out;
+}
+
+/** Fails with ERR_KEYTAB_UNREADABLE or the GSS error if the credential cannot be acquired. */
+export async function checkCredentials(addon: NativeAddon, opts: CredentialOptions): Promise<void> {
+  const keytab = opts.keytab ?? keytabFromEnv();
+  if (keytab !== undefined) {
+    try {
+      await access(keytab, constants.R_OK);
+    } catch (err) {
+      throw new ConfigError(
+        'ERR_KEYTAB_UNREADABLE',
+        `keytab ${keytab} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}): ` +
+          'check the path, and that the service user can read it (chmod 600, owned by that user)',
+        { cause: err },
+      );
+    }
+  }
+  const r = addon.acquireCredentials(toNativeCredentials(opts));
+  if (!r.ok) {
+    throw new GssError(
+      r.code as NegotiateErrorCode,
+      `cannot acquire acceptor credentials${keytab ? ` from ${keytab}` : ''}` +
+        `${opts.principal ? ` for ${opts.principal}` : ''}: ${r.message}`,
+      r.major,
+      r.minor,
+    );
+  }
+}
+
+function keytabFromEnv(): string | undefined {
+  const v = process.env['KRB5_KTNAME'];
+  if (!v) return undefined;
+  if (v.startsWith('FILE:')) return v.slice(5);
+  return v.includes(':') ? undefined : v;
+}

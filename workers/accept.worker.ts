@@ -1,0 +1,46 @@
+/**
+ * Piscina worker: runs the blocking GSSAPI calls. Each worker thread acquires its own acceptor
+ * credential at start, because MIT krb5 serialises concurrent accepts on a shared credential
+ * handle. Contexts live in the addon's process-wide table, so any worker can run any leg.
+ */
+import { workerData } from 'node:worker_threads';
+import { loadNative, type NativeFailure } from '../src/native.js';
+import type { AcceptTask, NativeAcceptResult, ProtectResult, ProtectTask, WorkerSetup } from './messages.js';
+
+const setup = workerData as WorkerSetup;
+const addon = loadNative();
+addon.configureTable(setup.table);
+const acquired = addon.acquireCredentials(setup.credentials);
+// A failed acquisition is reported on every task rather than thrown here: a throw at load
+// would make Piscina restart the worker in a loop, and the pool already checked the same
+// credentials on the main thread before starting workers.
+const credentialFailure: NativeFailure | undefined = acquired.ok ? undefined : acquired;
+
+export function accept(task: AcceptTask): NativeAcceptResult {
+  if (credentialFailure) return credentialFailure;
+  return addon.accept(task.id, task.token);
+}
+
+export function protect(task: ProtectTask): ProtectResult {
+  switch (task.op) {
+    case 'wrap':
+      return addon.wrap(task.id, task.data, task.confidential === true);
+    case 'unwrap':
+      return addon.unwrap(task.id, task.data);
+    case 'getMic':
+      return addon.getMic(task.id, task.data);
+    case 'verifyMic':
+      return addon.verifyMic(task.id, task.data, task.mic ?? new Uint8Array(0));
+    case 'encryptMessage':
+      return addon.encryptMessage(task.id, task.data);
+  }
+}
+
+/** Blocks this worker for `ms` (tests use it to fill the queue and to kill a busy worker). */
+export function stall(ms: number): number {
+  const end = Date.now() + Math.min(ms, 10_000);
+  while (Date.now() < end) {
+    // spin: a worker stuck in a native call looks like this from the pool's side
+  }
+  return ms;
+}

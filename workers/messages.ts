@@ -1,0 +1,39 @@
+/**
+ * The typed messages between the pool (main thread) and the accept workers. Workers never
+ * throw for protocol failures: they return the addon's plain result values, because an Error
+ * crossing postMessage loses its class and code.
+ */
+import type { NativeAcceptResult, NativeCredentialOptions, NativeFailure } from '../src/native.js';
+
+/** Given to every worker at start (Piscina workerData). */
+export interface WorkerSetup {
+  credentials: NativeCredentialOptions;
+  table: { maxContexts: number; handshakeTtlMs: number };
+}
+
+export interface AcceptTask {
+  id: number;
+  token: Uint8Array;
+}
+
+export type ProtectOp = 'wrap' | 'unwrap' | 'getMic' | 'verifyMic' | 'encryptMessage';
+
+export interface ProtectTask {
+  op: ProtectOp;
+  id: number;
+  data: Uint8Array;
+  /** wrap: request confidentiality; ignored otherwise. */
+  confidential?: boolean;
+  /** verifyMic: the MIC token. */
+  mic?: Uint8Array;
+}
+
+export type ProtectResult =
+  | { ok: true; token: Uint8Array; confidential: boolean }
+  | { ok: true; message: Uint8Array; confidential: boolean }
+  | { ok: true; mic: Uint8Array }
+  | { ok: true; trailer: Uint8Array; ciphertext: Uint8Array }
+  | { ok: true }
+  | NativeFailure;
+
+export type { NativeAcceptResult };
