@@ -116,3 +116,8 @@ export function loadNative(): NativeAddon {
   }
   return cached;
 }
+
+/** A view of a result buffer as a Buffer (results crossing postMessage arrive as Uint8Array). */
+export function asBuffer(u: Uint8Array): Buffer {
+  return Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+}

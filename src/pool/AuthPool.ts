@@ -13,7 +13,7 @@ import {
   PoolError,
   type NegotiateErrorCode,
 } from '../errors.js';
-import { loadNative, type ContextFlags, type NativeAddon, type NativeContextStats, type NativeFailure } from '../native.js';
+import { asBuffer, loadNative, type ContextFlags, type NativeAddon, type NativeContextStats, type NativeFailure } from '../native.js';
 import type { AcceptTask, NativeAcceptResult, ProtectResult, ProtectTask, WorkerSetup } from '../../workers/messages.js';
 import type { CredentialOptions } from './credentials.js';
 import { checkCredentials, toNativeCredentials } from './credentials.js';
@@ -54,13 +54,10 @@ export class AcceptError extends GssError {
 
   constructor(failure: NativeFailure) {
     super(failure.code as NegotiateErrorCode, failure.message, failure.major, failure.minor);
-    this.output = failure.output ? toBuffer(failure.output) : Buffer.alloc(0);
+    this.output = failure.output ? asBuffer(failure.output) : Buffer.alloc(0);
   }
 }
 
-function toBuffer(u: Uint8Array): Buffer {
-  return Buffer.from(u.buffer, u.byteOffset, u.byteLength);
-}
 
 const contextCodes = new Set<string>([
   'ERR_CONTEXT_TABLE_FULL',
@@ -150,10 +147,10 @@ export class AuthPool {
     const task: AcceptTask = { id: connectionId, token };
     const r = (await this.run('accept', task)) as NativeAcceptResult;
     if (!r.ok) throw failureToError(r);
-    if (r.status === 'continue') return { status: 'continue', output: toBuffer(r.output) };
+    if (r.status === 'continue') return { status: 'continue', output: asBuffer(r.output) };
     return {
       status: 'complete',
-      output: toBuffer(r.output),
+      output: asBuffer(r.output),
       principal: r.principal,
       mech: r.mech,
       spnego: r.spnego,

@@ -193,6 +193,10 @@ AcceptOutcome AcceptStep(const AcceptorCredential& cred,
   }
   outcome.kind = AcceptOutcome::Kind::kComplete;
   outcome.principal.assign(static_cast<const char*>(display.data()), display.size());
+  // gss-ntlmssp counts a trailing NUL in the displayed name.
+  while (!outcome.principal.empty() && outcome.principal.back() == '\0') {
+    outcome.principal.pop_back();
+  }
   outcome.mech = MechFromOid(mech_type);
   outcome.flags = ret_flags;
   outcome.lifetime_seconds = time_rec;

@@ -18,6 +18,8 @@ std::string DisplayStatus(OM_uint32 code, int type, gss_OID mech) {
     if (GSS_ERROR(major)) break;
     if (!text.empty()) text += "; ";
     text.append(static_cast<const char*>(msg.data()), msg.size());
+    // gss-ntlmssp's messages end in a NUL that it counts in the length.
+    while (!text.empty() && text.back() == '\0') text.pop_back();
     if (msg_ctx == 0) break;
   }
   return text;

@@ -1,0 +1,237 @@
+/**
+ * The raw-TCP front ends: the Microsoft SSPI-sample framing and MIT's gss-sample framing, one
+ * security context per connection, every GSSAPI call on the worker pool. The socket-owning
+ * thread only parses frames, enforces limits and deadlines, and routes tokens.
+ */
+import { EventEmitter } from 'node:events';
+import net, { type AddressInfo, type Socket } from 'node:net';
+import { NegotiateError, PoolError } from '../errors.js';
+import { silentLogger, type Logger } from '../logger.js';
+import type { AuthPool } from '../pool/AuthPool.js';
+import { AcceptError } from '../pool/AuthPool.js';
+import { Session } from '../session.js';
+import { serveSspi } from './sspiConnection.js';
+import { serveGssSample } from './gssSampleConnection.js';
+
+export type TcpFraming = 'sspi' | 'gss-sample';
+
+export interface TcpAcceptorOptions {
+  framing: TcpFraming;
+  pool: AuthPool;
+  /** Largest frame accepted from a peer, checked before allocation. Default 65536. */
+  maxTokenBytes?: number;
+  /** The whole handshake must finish within this many ms. Default 10000. */
+  handshakeTimeoutMs?: number;
+  /** A connection silent for this many ms is closed. Default 60000. */
+  idleTimeoutMs?: number;
+  /** Most simultaneous connections; more are refused by the kernel backlog. Default 10000. */
+  maxConnections?: number;
+  /** sspi: the message encrypted to the client after the handshake. Default "This is your server speaking". */
+  greeting?: string | Uint8Array | ((session: Session) => string | Uint8Array);
+  /** gss-sample: called with every message a client sends after the handshake. */
+  onMessage?: (session: Session | undefined, message: Buffer) => void;
+  logger?: Logger;
+}
+
+/** Facts about a failed handshake, for the 'handshakeFailed' event and logs. */
+export interface HandshakeFailure {
+  connectionId: number;
+  frontend: TcpFraming;
+  code: string;
+  message: string;
+  remoteAddress: string | undefined;
+  latencyMs: number;
+}
+
+/** What each connection handler gets from the acceptor. */
+export interface ConnectionContext {
+  readonly id: number;
+  readonly socket: Socket;
+  readonly pool: AuthPool;
+  readonly options: Required<Pick<TcpAcceptorOptions, 'maxTokenBytes' | 'handshakeTimeoutMs'>> & TcpAcceptorOptions;
+  readonly logger: Logger;
+  /** Called once the handshake completed; builds and announces the Session. */
+  established(step: Parameters<typeof buildSession>[1]): Session;
+  /** Marks the end of the handshake phase (for shutdown's in-flight accounting). */
+  handshakeDone(): void;
+}
+
+let lastConnectionId = 0;
+/** Connection ids are unique in the process: the context table is process-wide. */
+export function nextConnectionId(): number {
+  lastConnectionId += 1;
+  return lastConnectionId;
+}
+
+function buildSession(
+  ctx: { id: number; socket: Socket; pool: AuthPool; framing: TcpFraming },
+  step: { principal: string; mech: 'krb5' | 'ntlmssp' | 'unknown'; spnego: boolean; flags: Session['flags']; expiresAt: number | null },
+): Session {
+  return new Session(ctx.pool, {
+    connectionId: ctx.id,
+    frontend: ctx.framing,
+    principal: step.principal,
+    mech: step.mech,
+    spnego: step.spnego,
+    flags: step.flags,
+    expiresAt: step.expiresAt,
+    remoteAddress: ctx.socket.remoteAddress,
+    remotePort: ctx.socket.remotePort,
+  });
+}
+
+/**
+ * Events: 'session' (Session) after each completed handshake; 'handshakeFailed'
+ * (HandshakeFailure) after each failed one.
+ */
+export class TcpAcceptor extends EventEmitter {
+  readonly framing: TcpFraming;
+  readonly #options: ConnectionContext['options'];
+  readonly #pool: AuthPool;
+  readonly #logger: Logger;
+  readonly #server: net.Server;
+  readonly #sockets = new Set<Socket>();
+  readonly #handshakes = new Set<Promise<void>>();
+  #closing = false;
+
+  constructor(options: TcpAcceptorOptions) {
+    super();
+    this.framing = options.framing;
+    this.#pool = options.pool;
+    this.#logger = options.logger ?? silentLogger;
+    this.#options = {
+      ...options,
+      maxTokenBytes: options.maxTokenBytes ?? 65536,
+      handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000,
+    };
+    this.#server = net.createServer({ noDelay: true }, (socket) => this.#onConnection(socket));
+    this.#server.maxConnections = options.maxConnections ?? 10_000;
+  }
+
+  /** Starts listening; port 0 picks a free port. Resolves with the bound address. */
+  listen(port: number, host: string): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen({ port, host }, () => {
+        this.#server.off('error', reject);
+        resolve(this.#server.address() as AddressInfo);
+      });
+    });
+  }
+
+  address(): AddressInfo | undefined {
+    return (this.#server.address() as AddressInfo | null) ?? undefined;
+  }
+
+  /** Open connections. */
+  get connections(): number {
+    return this.#sockets.size;
+  }
+
+  /**
+   * Stops accepting, lets handshakes in flight finish for up to `graceMs`, then closes every
+   * connection. Contexts are released as their connections close.
+   */
+  async close(graceMs = 5000): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    if (this.#handshakes.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled([...this.#handshakes]),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, graceMs);
+        }),
+      ]);
+      clearTimeout(timer);
+    }
+    for (const s of this.#sockets) s.destroy();
+    await closed;
+  }
+
+  #onConnection(socket: Socket): void {
+    if (this.#closing) {
+      socket.destroy();
+      return;
+    }
+    const id = nextConnectionId();
+    const started = Date.now();
+    this.#sockets.add(socket);
+    socket.setTimeout(this.#options.idleTimeoutMs ?? 60_000);
+    socket.on('timeout', () => {
+      this.#logger.info('idle timeout', { connectionId: id, frontend: this.framing, code: 'ERR_IDLE_TIMEOUT' });
+      socket.destroy();
+    });
+    // Errors (ECONNRESET and friends) end the connection; 'close' does the cleanup.
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      this.#sockets.delete(socket);
+      this.#pool.release(id);
+    });
+
+    let finishHandshake!: () => void;
+    const handshake = new Promise<void>((resolve) => {
+      finishHandshake = resolve;
+    });
+    this.#handshakes.add(handshake);
+    let done = false;
+    const handshakeDone = (): void => {
+      if (done) return;
+      done = true;
+      this.#handshakes.delete(handshake);
+      finishHandshake();
+    };
+
+    const ctx: ConnectionContext = {
+      id,
+      socket,
+      pool: this.#pool,
+      options: this.#options,
+      logger: this.#logger,
+      established: (step) => {
+        const session = buildSession({ id, socket, pool: this.#pool, framing: this.framing }, step);
+        handshakeDone();
+        this.#logger.info('authenticated', {
+          connectionId: id,
+          frontend: this.framing,
+          remoteAddress: socket.remoteAddress,
+          principal: session.principal,
+          mech: session.mech,
+          spnego: session.spnego,
+          latencyMs: Date.now() - started,
+        });
+        this.emit('session', session);
+        return session;
+      },
+      handshakeDone,
+    };
+
+    const serve = this.framing === 'sspi' ? serveSspi : serveGssSample;
+    serve(ctx)
+      .catch((err: unknown) => {
+        const e = err instanceof NegotiateError ? err : undefined;
+        const failure: HandshakeFailure = {
+          connectionId: id,
+          frontend: this.framing,
+          code: e?.code ?? 'ERR_PROTOCOL',
+          message: e?.message ?? String(err),
+          remoteAddress: socket.remoteAddress,
+          latencyMs: Date.now() - started,
+        };
+        if (!done) {
+          const level = err instanceof PoolError ? 'warn' : 'info';
+          this.#logger[level]('handshake failed', { ...failure });
+          this.emit('handshakeFailed', failure);
+        } else {
+          this.#logger.info('connection ended with an error', { ...failure });
+        }
+        // An error token from GSSAPI was already written by the handler; end flushes it.
+        if (err instanceof AcceptError && err.output.length > 0) socket.end();
+        else socket.destroy();
+      })
+      .finally(() => {
+        handshakeDone();
+      });
+  }
+}

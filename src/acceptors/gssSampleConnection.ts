@@ -1,0 +1,82 @@
+/**
+ * The `gss-sample` service (PROTOCOLS.md §2), behaving as MIT's gss-server does: a NOOP
+ * (with CONTEXT_NEXT when context tokens follow), the accept loop, then DATA messages each
+ * answered with a MIC (SEND_MIC) or a NOOP, until the client's closing NOOP.
+ */
+import { classifyDataFlags, encodeGssSampleFrame, GssSampleFrameDecoder, TokenFlag, type GssSampleFrame } from '../framing/index.js';
+import { FramingError } from '../errors.js';
+import { AcceptError } from '../pool/AuthPool.js';
+import type { Session } from '../session.js';
+import { FrameReader } from './FrameReader.js';
+import type { ConnectionContext } from './TcpAcceptor.js';
+
+const AUTHENTICATED_SERVICES = TokenFlag.WRAPPED | TokenFlag.ENCRYPTED | TokenFlag.SEND_MIC;
+
+export async function serveGssSample(ctx: ConnectionContext): Promise<void> {
+  const { socket, pool, options, logger } = ctx;
+  const reader = new FrameReader<GssSampleFrame>(socket, new GssSampleFrameDecoder(options.maxTokenBytes));
+  const deadline = setTimeout(() => {
+    reader.fail(new FramingError('ERR_HANDSHAKE_TIMEOUT', `handshake did not complete within ${options.handshakeTimeoutMs} ms`));
+    socket.destroy();
+  }, options.handshakeTimeoutMs);
+
+  let session: Session | undefined;
+  try {
+    const first = await reader.next();
+    if (!(first.flags & TokenFlag.NOOP)) {
+      throw new FramingError('ERR_FRAME_UNEXPECTED', `expected a NOOP token to start, got flags 0x${first.flags.toString(16)}`);
+    }
+    if (first.flags & TokenFlag.CONTEXT_NEXT) {
+      for (;;) {
+        const frame = await reader.next();
+        if (!(frame.flags & TokenFlag.CONTEXT) || frame.body.length === 0) {
+          throw new FramingError('ERR_FRAME_UNEXPECTED', `expected a context token, got flags 0x${frame.flags.toString(16)}`);
+        }
+        let step;
+        try {
+          step = await pool.accept(ctx.id, frame.body);
+        } catch (err) {
+          if (err instanceof AcceptError && err.output.length > 0 && !socket.destroyed) {
+            socket.write(encodeGssSampleFrame(TokenFlag.CONTEXT, err.output));
+          }
+          throw err;
+        }
+        if (step.output.length > 0) socket.write(encodeGssSampleFrame(TokenFlag.CONTEXT, step.output));
+        if (step.status === 'complete') {
+          session = ctx.established(step);
+          break;
+        }
+      }
+    } else {
+      ctx.handshakeDone();
+      logger.info('accepted unauthenticated connection', { connectionId: ctx.id, frontend: 'gss-sample', remoteAddress: socket.remoteAddress });
+    }
+  } finally {
+    clearTimeout(deadline);
+  }
+
+  for (;;) {
+    const frame = await reader.next();
+    if (frame.flags & TokenFlag.NOOP) break;
+    if (!session && frame.flags & AUTHENTICATED_SERVICES) {
+      throw new FramingError('ERR_FRAME_UNEXPECTED', 'unauthenticated client requested authenticated services (wrap, encryption or MIC)');
+    }
+    const { wrapped, sendMic } = classifyDataFlags(frame.flags);
+    let message = frame.body;
+    if (wrapped && session) {
+      const r = await session.unwrap(frame.body);
+      if (frame.flags & TokenFlag.ENCRYPTED && !r.confidential) {
+        logger.warn('message was not encrypted although the client asked for it', { connectionId: ctx.id });
+      }
+      message = r.message;
+    }
+    options.onMessage?.(session, message);
+    if (sendMic && session) {
+      socket.write(encodeGssSampleFrame(TokenFlag.MIC, await session.getMic(message)));
+    } else {
+      socket.write(encodeGssSampleFrame(TokenFlag.NOOP));
+    }
+  }
+  session?.close();
+  socket.end();
+}

@@ -1,0 +1,54 @@
+/**
+ * The `sspi` framing service loop (PROTOCOLS.md §1), as the Windows Sockets sample server runs
+ * it: read a token, accept it, send the output if any, repeat while CONTINUE; then send one
+ * EncryptMessage-layout greeting and close.
+ */
+import { FramingError } from '../errors.js';
+import { encodeSspiFrame, encodeSspiGreeting, SspiFrameDecoder } from '../framing/index.js';
+import { AcceptError } from '../pool/AuthPool.js';
+import { FrameReader } from './FrameReader.js';
+import type { ConnectionContext } from './TcpAcceptor.js';
+import type { Session } from '../session.js';
+
+/** What the reference server sends, byte for byte (no NUL). */
+export const DEFAULT_GREETING = 'This is your server speaking';
+
+export async function serveSspi(ctx: ConnectionContext): Promise<void> {
+  const { socket, pool, options } = ctx;
+  const reader = new FrameReader(socket, new SspiFrameDecoder(options.maxTokenBytes));
+  const deadline = setTimeout(() => {
+    reader.fail(new FramingError('ERR_HANDSHAKE_TIMEOUT', `handshake did not complete within ${options.handshakeTimeoutMs} ms`));
+    socket.destroy();
+  }, options.handshakeTimeoutMs);
+
+  let session: Session | undefined;
+  try {
+    for (;;) {
+      const token = await reader.next();
+      let step;
+      try {
+        step = await pool.accept(ctx.id, token);
+      } catch (err) {
+        // The error token (a KRB-ERROR, or SPNEGO's reject) tells the peer why.
+        if (err instanceof AcceptError && err.output.length > 0 && !socket.destroyed) {
+          socket.write(encodeSspiFrame(err.output));
+        }
+        throw err;
+      }
+      if (step.output.length > 0) socket.write(encodeSspiFrame(step.output));
+      if (step.status === 'complete') {
+        session = ctx.established(step);
+        break;
+      }
+    }
+  } finally {
+    clearTimeout(deadline);
+  }
+
+  const g = options.greeting ?? DEFAULT_GREETING;
+  const text = typeof g === 'function' ? g(session) : g;
+  const plain = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
+  const { trailer, ciphertext } = await session.encryptMessage(plain);
+  // The greeting is delimited only by the close, as in the reference sample.
+  socket.end(encodeSspiGreeting(trailer, ciphertext));
+}

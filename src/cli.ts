@@ -1,0 +1,279 @@
+/**
+ * The `negotiate-server` command line. Its contract is relied on by users' scripts: the
+ * commands, flags, the JSON lines on stdout and the exit codes only ever grow compatibly.
+ *
+ *   negotiate-server serve [options]       serve; no --keytab = embedded throwaway realm
+ *   negotiate-server realm up DIR          create and start a throwaway realm, leave it running
+ *   negotiate-server realm down DIR        stop it
+ *
+ * stdout carries only JSON event lines; logs go to stderr.
+ */
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import {
+  DEFAULT_GSS_SAMPLE,
+  DEFAULT_SSPI,
+  parseListenAddress,
+  parseLogLevel,
+  parsePositiveInt,
+  parseReplayCache,
+  type ServeConfig,
+} from './config.js';
+import { NegotiateError } from './errors.js';
+import { createLogger } from './logger.js';
+import { ThrowawayRealm } from './realm/index.js';
+import { NegotiateServer } from './server.js';
+import { DEFAULT_GREETING } from './acceptors/sspiConnection.js';
+
+const MAIN_HELP = `Usage: negotiate-server <command> [options]
+
+Commands:
+  serve              Accept Negotiate (SPNEGO: Kerberos, optionally NTLM) handshakes over TCP.
+                     Without --keytab it starts a throwaway Kerberos realm and serves it.
+  realm up DIR       Create a throwaway Kerberos realm in DIR, start its KDC, write DIR/env, exit.
+  realm down DIR     Stop the realm's KDC.
+
+Run 'negotiate-server <command> --help' for a command's options.
+`;
+
+const SERVE_HELP = `Usage: negotiate-server serve [options]
+
+Credentials:
+  --keytab FILE              Service keytab. Without it, serve starts an embedded throwaway realm
+                             (KRBTEST.COM on loopback) and removes it on exit.
+  --principal NAME           Accept only this service principal ('host/localhost@REALM' or
+                             'host@localhost'). Default: any key in the keytab.
+  --ntlm                     Also accept NTLM, raw and through SPNEGO (off: NTLM is relayable).
+  --ntlm-users FILE          gss-ntlmssp users file (DOMAIN:user:password). Default: $NTLM_USER_FILE.
+  --replay-cache MODE        default | none | file:PATH   (default: MIT's default file cache;
+                             none accepts replayed tokens)
+
+Listeners (default: both, on 127.0.0.1; if either flag is given, only those given):
+  --sspi HOST:PORT           Microsoft SSPI-sample framing (default 127.0.0.1:2000; port 0 = any free)
+  --gss-sample HOST:PORT     MIT gss-sample framing (default 127.0.0.1:4444)
+
+Limits:
+  --workers N                Worker threads running GSSAPI calls (default: CPU count)
+  --max-queue N              Tasks waiting for a worker before new ones fail fast (default 1024)
+  --task-timeout MS          A GSSAPI task running longer fails, its worker is replaced (default 5000)
+  --max-contexts N           Security contexts alive at once (default 100000)
+  --max-token BYTES          Largest frame accepted, checked before allocation (default 65536)
+  --handshake-timeout MS     Deadline for a whole handshake (default 10000)
+  --idle-timeout MS          Close connections silent this long (default 60000)
+  --max-connections N        Simultaneous connections per listener (default 10000)
+  --shutdown-grace MS        On SIGTERM/SIGINT, time given to handshakes in flight (default 5000)
+
+Other:
+  --greeting TEXT            sspi: message encrypted to the client after the handshake
+                             (default "${DEFAULT_GREETING}")
+  --log-level LEVEL          debug | info | warn | error | silent (default info)
+  -h, --help                 This help
+
+stdout: one JSON line per listener, {"event":"listening","frontend":"sspi","address":"127.0.0.1","port":2000};
+with the embedded realm, first {"event":"realm","envFile":...,"gssClient":...}. Logs: JSON lines on stderr.
+Exit codes: 0 after a clean shutdown, 1 on a start-up error, 2 on a usage error.
+`;
+
+const REALM_HELP = `Usage: negotiate-server realm up DIR
+       negotiate-server realm down DIR
+
+'up' creates a throwaway MIT Kerberos realm (KRBTEST.COM) in DIR (which must be empty or absent):
+krb5.conf, kdc.conf, a database, a KDC on a free 127.0.0.1 port left running, service principals
+host/localhost and HTTP/localhost in DIR/keytab, user alice with a TGT in DIR/ccache, and an NTLM
+users file. It writes DIR/env (mode 0600) with export lines for KRB5_CONFIG, KRB5CCNAME,
+KRB5_KTNAME, NTLM_USER_FILE, NEGOTIATE_USER, NEGOTIATE_PASSWORD and more:  . DIR/env
+'down' stops that KDC. Nothing under /etc is read or written.
+`;
+
+class UsageError extends Error {}
+
+function out(obj: unknown): void {
+  process.stdout.write(JSON.stringify(obj) + '\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'serve':
+        return await serve(rest);
+      case 'realm':
+        return await realm(rest);
+      case undefined:
+      case '-h':
+      case '--help':
+      case 'help':
+        process.stdout.write(MAIN_HELP);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`negotiate-server: ${err.message}\n\n${command === 'serve' ? SERVE_HELP : command === 'realm' ? REALM_HELP : MAIN_HELP}`);
+      return 2;
+    }
+    if (err instanceof NegotiateError) {
+      process.stderr.write(`negotiate-server: ${err.code}: ${err.message}\n`);
+      return err.code === 'ERR_CONFIG' ? 2 : 1;
+    }
+    process.stderr.write(`negotiate-server: ${(err as Error).stack ?? String(err)}\n`);
+    return 1;
+  }
+}
+
+async function realm(args: string[]): Promise<number> {
+  if (args.includes('-h') || args.includes('--help')) {
+    process.stdout.write(REALM_HELP);
+    return 0;
+  }
+  const [action, dir, ...extra] = args;
+  if ((action !== 'up' && action !== 'down') || !dir || extra.length > 0) {
+    throw new UsageError('expected: realm up DIR | realm down DIR');
+  }
+  if (action === 'up') {
+    const r = await ThrowawayRealm.create({ dir: path.resolve(dir), detached: true });
+    const envFile = await r.writeEnvFile();
+    out({ event: 'realm', dir: r.dir, envFile, realm: r.realmName, kdcPort: r.kdcPort, kdcPid: r.kdcPid, user: r.userPrincipal });
+    return 0;
+  }
+  const r = await ThrowawayRealm.load(path.resolve(dir));
+  await r.stop();
+  out({ event: 'realm-down', dir: r.dir });
+  return 0;
+}
+
+function parseServe(args: string[]): ServeConfig {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        keytab: { type: 'string' },
+        principal: { type: 'string' },
+        ntlm: { type: 'boolean' },
+        'ntlm-users': { type: 'string' },
+        'replay-cache': { type: 'string' },
+        sspi: { type: 'string' },
+        'gss-sample': { type: 'string' },
+        workers: { type: 'string' },
+        'max-queue': { type: 'string' },
+        'task-timeout': { type: 'string' },
+        'max-contexts': { type: 'string' },
+        'max-token': { type: 'string' },
+        'handshake-timeout': { type: 'string' },
+        'idle-timeout': { type: 'string' },
+        'max-connections': { type: 'string' },
+        'shutdown-grace': { type: 'string' },
+        greeting: { type: 'string' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const v = parsed.values;
+  if (v.help) throw Object.assign(new Error('help'), { help: true });
+  const int = (flag: string, value: string | undefined, dflt: number, range?: { min?: number; max?: number }): number =>
+    value === undefined ? dflt : parsePositiveInt(`--${flag}`, value, range);
+  const anyListener = v.sspi !== undefined || v['gss-sample'] !== undefined;
+  return {
+    keytab: v.keytab,
+    principal: v.principal,
+    ntlm: v.ntlm === true,
+    ntlmUsers: v['ntlm-users'],
+    replayCache: v['replay-cache'] === undefined ? 'default' : parseReplayCache(v['replay-cache']),
+    sspi: v.sspi !== undefined ? parseListenAddress('--sspi', v.sspi) : anyListener ? undefined : DEFAULT_SSPI,
+    gssSample: v['gss-sample'] !== undefined ? parseListenAddress('--gss-sample', v['gss-sample']) : anyListener ? undefined : DEFAULT_GSS_SAMPLE,
+    workers: int('workers', v.workers, os.availableParallelism(), { max: 256 }),
+    maxQueue: int('max-queue', v['max-queue'], 1024),
+    taskTimeoutMs: int('task-timeout', v['task-timeout'], 5000),
+    maxContexts: int('max-contexts', v['max-contexts'], 100_000),
+    maxTokenBytes: int('max-token', v['max-token'], 65536, { min: 16, max: 16 * 1024 * 1024 }),
+    handshakeTimeoutMs: int('handshake-timeout', v['handshake-timeout'], 10_000),
+    idleTimeoutMs: int('idle-timeout', v['idle-timeout'], 60_000),
+    maxConnections: int('max-connections', v['max-connections'], 10_000),
+    shutdownGraceMs: int('shutdown-grace', v['shutdown-grace'], 5000, { min: 0 }),
+    greeting: v.greeting ?? DEFAULT_GREETING,
+    logLevel: v['log-level'] === undefined ? 'info' : parseLogLevel(v['log-level']),
+  };
+}
+
+async function serve(args: string[]): Promise<number> {
+  let config: ServeConfig;
+  try {
+    config = parseServe(args);
+  } catch (err) {
+    if ((err as { help?: boolean }).help) {
+      process.stdout.write(SERVE_HELP);
+      return 0;
+    }
+    throw err;
+  }
+  const logger = createLogger(config.logLevel);
+
+  let embedded: ThrowawayRealm | undefined;
+  if (config.keytab === undefined) {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'negotiate-realm-'));
+    logger.info('no --keytab: starting an embedded throwaway realm', { dir });
+    embedded = await ThrowawayRealm.create({ dir });
+    const envFile = await embedded.writeEnvFile();
+    // The acceptor reads krb5.conf (default realm, enctypes) and gss-ntlmssp reads the users
+    // file from the environment; both are process-wide, which is what the workers share.
+    for (const [k, value] of Object.entries(embedded.env())) {
+      if (k !== 'KRB5CCNAME' && k !== 'NEGOTIATE_PASSWORD') process.env[k] = value;
+    }
+    config.keytab = embedded.keytab;
+    config.ntlmUsers ??= embedded.ntlmUserFile;
+  }
+  if (config.ntlmUsers !== undefined) process.env['NTLM_USER_FILE'] = config.ntlmUsers;
+
+  let server: NegotiateServer;
+  try {
+    server = await NegotiateServer.start({ ...config, logger });
+  } catch (err) {
+    await embedded?.destroy();
+    throw err;
+  }
+
+  if (embedded) {
+    const gss = server.listening().find((l) => l.frontend === 'gss-sample');
+    const sspi = server.listening().find((l) => l.frontend === 'sspi');
+    const gssClient = gss
+      ? `. ${embedded.envFile} && gss-client -port ${gss.port} localhost host@localhost "hello"`
+      : undefined;
+    out({ event: 'realm', dir: embedded.dir, envFile: embedded.envFile, realm: embedded.realmName, user: embedded.userPrincipal, gssClient });
+    process.stderr.write(
+      `\nEmbedded throwaway realm ${embedded.realmName} in ${embedded.dir} (removed on exit).\n` +
+        `Client environment: . ${embedded.envFile}\n` +
+        (gssClient ? `Try MIT's sample client:  ${gssClient}\n` : '') +
+        (sspi ? `SSPI-framing client:      /usr/bin/python3 test/fixtures/sspi_client.py --port ${sspi.port} --service host@localhost --mech spnego\n` : '') +
+        '\n',
+    );
+  }
+  for (const l of server.listening()) out(l);
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string): void => {
+      logger.info('shutting down', { signal });
+      process.off('SIGTERM', onTerm);
+      process.off('SIGINT', onInt);
+      resolve();
+    };
+    const onTerm = (): void => stop('SIGTERM');
+    const onInt = (): void => stop('SIGINT');
+    process.on('SIGTERM', onTerm);
+    process.on('SIGINT', onInt);
+  });
+  await server.close();
+  await embedded?.destroy();
+  const stats = server.pool.stats();
+  logger.info('stopped', { contextsLive: stats.live, created: stats.created, completed: stats.completed, failed: stats.failed });
+  out({ event: 'stopped' });
+  return 0;
+}

@@ -1,0 +1,76 @@
+/**
+ * The `serve` configuration: typed options, defaults, and validation with precise messages.
+ */
+import { ConfigError } from './errors.js';
+import type { LogLevel } from './logger.js';
+import type { ReplayCacheOption } from './pool/credentials.js';
+
+/** A listener address, from `HOST:PORT` (IPv6 as `[::1]:PORT`). */
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+export interface ServeConfig {
+  keytab: string | undefined;
+  principal: string | undefined;
+  ntlm: boolean;
+  /** gss-ntlmssp users file (DOMAIN:user:password lines) for NTLM; default NTLM_USER_FILE. */
+  ntlmUsers: string | undefined;
+  replayCache: ReplayCacheOption;
+  sspi: ListenAddress | undefined;
+  gssSample: ListenAddress | undefined;
+  workers: number;
+  maxQueue: number;
+  taskTimeoutMs: number;
+  maxContexts: number;
+  maxTokenBytes: number;
+  handshakeTimeoutMs: number;
+  idleTimeoutMs: number;
+  maxConnections: number;
+  greeting: string;
+  shutdownGraceMs: number;
+  logLevel: LogLevel;
+}
+
+export const DEFAULT_SSPI: ListenAddress = { host: '127.0.0.1', port: 2000 };
+export const DEFAULT_GSS_SAMPLE: ListenAddress = { host: '127.0.0.1', port: 4444 };
+
+/** Parses `HOST:PORT`, `[V6]:PORT` or a bare `PORT` (loopback). */
+export function parseListenAddress(flag: string, value: string): ListenAddress {
+  let host = '127.0.0.1';
+  let portText = value;
+  const v6 = /^\[([^\]]+)\]:(\d+)$/.exec(value);
+  if (v6) {
+    host = v6[1] as string;
+    portText = v6[2] as string;
+  } else if (value.includes(':')) {
+    const i = value.lastIndexOf(':');
+    host = value.slice(0, i);
+    portText = value.slice(i + 1);
+  }
+  const port = Number(portText);
+  if (!host || !/^\d+$/.test(portText) || port > 65535) {
+    throw new ConfigError('ERR_CONFIG', `${flag} expects HOST:PORT with a port 0-65535 (0 picks a free port), not ${JSON.stringify(value)}`);
+  }
+  return { host, port };
+}
+
+/** Parses a positive integer option, naming the flag in the error. */
+export function parsePositiveInt(flag: string, value: string, { min = 1, max = Number.MAX_SAFE_INTEGER } = {}): number {
+  if (!/^\d+$/.test(value)) throw new ConfigError('ERR_CONFIG', `${flag} expects a whole number, not ${JSON.stringify(value)}`);
+  const n = Number(value);
+  if (n < min || n > max) throw new ConfigError('ERR_CONFIG', `${flag} must be between ${min} and ${max}, not ${n}`);
+  return n;
+}
+
+export function parseReplayCache(value: string): ReplayCacheOption {
+  if (value === 'default' || value === 'none') return value;
+  if (value.startsWith('file:') && value.length > 'file:'.length) return value as ReplayCacheOption;
+  throw new ConfigError('ERR_CONFIG', `--replay-cache expects default, none or file:PATH, not ${JSON.stringify(value)}`);
+}
+
+export function parseLogLevel(value: string): LogLevel {
+  if (['debug', 'info', 'warn', 'error', 'silent'].includes(value)) return value as LogLevel;
+  throw new ConfigError('ERR_CONFIG', `--log-level expects debug, info, warn, error or silent, not ${JSON.stringify(value)}`);
+}

@@ -1,0 +1,116 @@
+/**
+ * An authenticated connection: the proven client identity and message protection with its
+ * security context. Protection calls run on the worker pool; the context is freed by close()
+ * or when the connection ends.
+ */
+import type { AuthPool } from './pool/AuthPool.js';
+import type { ContextFlags } from './native.js';
+import { GssError } from './errors.js';
+import { asBuffer } from './native.js';
+
+export type Frontend = 'sspi' | 'gss-sample' | 'http' | 'ws';
+
+/** What the handshake established (SSPI: QueryContextAttributes NAMES, NEGOTIATION_INFO, FLAGS, LIFESPAN). */
+export interface SessionInfo {
+  /** Connection id, unique in this process. */
+  readonly connectionId: number;
+  readonly frontend: Frontend;
+  /** The authenticated client, e.g. `alice@EXAMPLE.COM` (Kerberos) or `DOMAIN\alice` (NTLM). */
+  readonly principal: string;
+  /** The mechanism that authenticated the client. */
+  readonly mech: 'krb5' | 'ntlmssp' | 'unknown';
+  /** True when the client used SPNEGO (the Negotiate package). */
+  readonly spnego: boolean;
+  readonly flags: ContextFlags;
+  /** When the context expires (ms since the epoch), or null. */
+  readonly expiresAt: number | null;
+  readonly remoteAddress: string | undefined;
+  readonly remotePort: number | undefined;
+}
+
+export class Session implements SessionInfo {
+  readonly connectionId: number;
+  readonly frontend: Frontend;
+  readonly principal: string;
+  readonly mech: 'krb5' | 'ntlmssp' | 'unknown';
+  readonly spnego: boolean;
+  readonly flags: ContextFlags;
+  readonly expiresAt: number | null;
+  readonly remoteAddress: string | undefined;
+  readonly remotePort: number | undefined;
+  readonly #pool: AuthPool;
+  #closed = false;
+
+  constructor(pool: AuthPool, info: SessionInfo) {
+    this.#pool = pool;
+    this.connectionId = info.connectionId;
+    this.frontend = info.frontend;
+    this.principal = info.principal;
+    this.mech = info.mech;
+    this.spnego = info.spnego;
+    this.flags = info.flags;
+    this.expiresAt = info.expiresAt;
+    this.remoteAddress = info.remoteAddress;
+    this.remotePort = info.remotePort;
+  }
+
+  /** gss_wrap (SSPI EncryptMessage / MakeSignature with a single token). Confidential by default. */
+  async wrap(message: Uint8Array, options: { confidential?: boolean } = {}): Promise<Buffer> {
+    const conf = options.confidential ?? true;
+    const r = await this.#pool.protect({ op: 'wrap', id: this.connectionId, data: message, confidential: conf });
+    if (!('token' in r)) throw new GssError('ERR_GSS_FAILURE', 'wrap returned no token', 0, 0);
+    return asBuffer(r.token);
+  }
+
+  /** gss_unwrap. Rejects replayed, reordered or tampered messages (ERR_GSS_BAD_SIG, ERR_GSS_REPLAY, ...). */
+  async unwrap(token: Uint8Array): Promise<{ message: Buffer; confidential: boolean }> {
+    const r = await this.#pool.protect({ op: 'unwrap', id: this.connectionId, data: token });
+    if (!('message' in r)) throw new GssError('ERR_GSS_FAILURE', 'unwrap returned no message', 0, 0);
+    return { message: asBuffer(r.message), confidential: r.confidential };
+  }
+
+  /** gss_get_mic (SSPI MakeSignature). */
+  async getMic(message: Uint8Array): Promise<Buffer> {
+    const r = await this.#pool.protect({ op: 'getMic', id: this.connectionId, data: message });
+    if (!('mic' in r)) throw new GssError('ERR_GSS_FAILURE', 'get_mic returned no token', 0, 0);
+    return asBuffer(r.mic);
+  }
+
+  /** gss_verify_mic (SSPI VerifySignature). Rejects on a bad or replayed MIC. */
+  async verifyMic(message: Uint8Array, mic: Uint8Array): Promise<void> {
+    await this.#pool.protect({ op: 'verifyMic', id: this.connectionId, data: message, mic });
+  }
+
+  /**
+   * SSPI EncryptMessage with buffers [TOKEN, DATA]: the security trailer and the ciphertext,
+   * laid out as a Windows peer's DecryptMessage expects (PROTOCOLS.md §1).
+   */
+  async encryptMessage(message: Uint8Array): Promise<{ trailer: Buffer; ciphertext: Buffer }> {
+    const r = await this.#pool.protect({ op: 'encryptMessage', id: this.connectionId, data: message });
+    if (!('trailer' in r)) throw new GssError('ERR_GSS_FAILURE', 'encrypt returned no trailer', 0, 0);
+    return { trailer: asBuffer(r.trailer), ciphertext: asBuffer(r.ciphertext) };
+  }
+
+  /** Frees the security context (SSPI DeleteSecurityContext). Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#pool.release(this.connectionId);
+  }
+
+  /** Plain data for logs and JSON answers. */
+  toJSON(): Omit<SessionInfo, 'connectionId'> & { connectionId: number } {
+    return {
+      connectionId: this.connectionId,
+      frontend: this.frontend,
+      principal: this.principal,
+      mech: this.mech,
+      spnego: this.spnego,
+      flags: this.flags,
+      expiresAt: this.expiresAt,
+      remoteAddress: this.remoteAddress,
+      remotePort: this.remotePort,
+    };
+  }
+}
+
