@@ -99,6 +99,7 @@ GssStatus ContextTable::CheckOut(uint64_t id, Want want, CheckedOut* out) {
   out->ctx = std::move(e.ctx);
   out->established = e.established;
   out->mech = e.mech;
+  out->spnego = e.spnego;
   out->is_new = false;
   return GssStatus{};
 }
@@ -131,6 +132,7 @@ void ContextTable::CheckIn(CheckedOut&& co, bool established, Mech mech) {
     return;
   }
   e.ctx = std::move(co.ctx);
+  e.spnego = co.spnego;
   e.established = e.established || established;
   if (established) e.mech = mech;
   e.in_use = false;

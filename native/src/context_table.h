@@ -41,6 +41,8 @@ struct CheckedOut {
   bool established = false;
   Mech mech = Mech::kUnknown;
   bool is_new = false;
+  // The first token was SPNEGO; remembered across legs because only the first shows it.
+  bool spnego = false;
 };
 
 class ContextTable {
@@ -72,6 +74,7 @@ class ContextTable {
     bool established = false;
     bool in_use = false;
     bool release_pending = false;
+    bool spnego = false;
     Mech mech = Mech::kUnknown;
     uint64_t last_used_ms = 0;
   };

@@ -16,7 +16,7 @@ import {
 import { asBuffer, loadNative, type ContextFlags, type NativeAddon, type NativeContextStats, type NativeFailure } from '../native.js';
 import type { AcceptTask, NativeAcceptResult, ProtectResult, ProtectTask, WorkerSetup } from '../../workers/messages.js';
 import type { CredentialOptions } from './credentials.js';
-import { checkCredentials, toNativeCredentials } from './credentials.js';
+import { applyProcessWideSettings, checkCredentials, toNativeCredentials } from './credentials.js';
 
 export interface AuthPoolOptions {
   credentials: CredentialOptions;
@@ -119,6 +119,7 @@ export class AuthPool {
     };
     const addon = loadNative();
     addon.configureTable({ maxContexts: opts.maxContexts, handshakeTtlMs: opts.handshakeTtlMs });
+    applyProcessWideSettings(options.credentials);
     await checkCredentials(addon, options.credentials);
     const setup: WorkerSetup = {
       credentials: toNativeCredentials(options.credentials),

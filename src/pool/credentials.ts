@@ -34,6 +34,17 @@ export function toNativeCredentials(opts: CredentialOptions): NativeCredentialOp
   return out;
 }
 
+/**
+ * With NTLM enabled the addon acquires credentials without a cred store (gss-ntlmssp 1.2
+ * crashes on acceptor credentials built from one), so the replay cache choice must reach MIT
+ * through the environment, process-wide, before any worker thread starts.
+ */
+export function applyProcessWideSettings(opts: CredentialOptions): void {
+  if (opts.ntlm !== true) return;
+  const rc = toNativeCredentials(opts).replayCache;
+  if (rc !== undefined) process.env['KRB5RCACHENAME'] = rc;
+}
+
 /** Fails with ERR_KEYTAB_UNREADABLE or the GSS error if the credential cannot be acquired. */
 export async function checkCredentials(addon: NativeAddon, opts: CredentialOptions): Promise<void> {
   const keytab = opts.keytab ?? keytabFromEnv();

@@ -82,7 +82,8 @@ Napi::Value JsAccept(const Napi::CallbackInfo& info) {
   CheckedOut co;
   GssStatus st = table.CheckOut(id, ContextTable::Want::kHandshake, &co);
   if (!st.ok()) return ErrorResult(env, st);
-  bool spnego = co.is_new && IsSpnegoInitialToken(token, token_len);
+  if (co.is_new) co.spnego = IsSpnegoInitialToken(token, token_len);
+  bool spnego = co.spnego;
 
   // The token is read in place: this call is synchronous, so the JS buffer cannot move or be
   // collected while GSSAPI reads it.

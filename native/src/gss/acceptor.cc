@@ -94,30 +94,51 @@ GssStatus AcceptorCredential::Acquire(const AcceptorConfig& config, AcceptorCred
     if (GSS_ERROR(major)) return MakeGssStatus("build mechanism set", major, minor, GSS_C_NO_OID);
   }
 
-  gss_key_value_element_desc elements[2];
-  OM_uint32 count = 0;
-  if (!config.keytab.empty()) {
-    elements[count].key = "keytab";
-    elements[count].value = config.keytab.c_str();
-    ++count;
-  }
-  if (!config.replay_cache.empty()) {
-    elements[count].key = "rcache";
-    elements[count].value = config.replay_cache.c_str();
-    ++count;
-  }
-  gss_key_value_set_desc store = {count, elements};
-
   GssCred cred;
-  major = gss_acquire_cred_from(&minor,
-                                name.get(),
-                                GSS_C_INDEFINITE,
-                                mechs.get(),
-                                GSS_C_ACCEPT,
-                                &store,
-                                cred.out(),
-                                nullptr, /* actual_mechs */
-                                nullptr /* time_rec */);
+  if (config.ntlm) {
+    // gss-ntlmssp 1.2 (Debian 12) builds a broken acceptor credential when given any cred
+    // store, and the process crashes on the first NTLM token; SPNEGO passes its store on to
+    // every mechanism it wraps. So with NTLM the keytab is registered process-wide and the
+    // replay cache comes from KRB5RCACHENAME (set by the TypeScript layer before any worker
+    // starts), and the credential is acquired without a store.
+    if (!config.keytab.empty()) {
+      major = gsskrb5_register_acceptor_identity(config.keytab.c_str());
+      if (GSS_ERROR(major)) {
+        return MakeGssStatus("register acceptor keytab", major, 0, &kKrb5Oid);
+      }
+    }
+    major = gss_acquire_cred(&minor,
+                             name.get(),
+                             GSS_C_INDEFINITE,
+                             mechs.get(),
+                             GSS_C_ACCEPT,
+                             cred.out(),
+                             nullptr, /* actual_mechs */
+                             nullptr /* time_rec */);
+  } else {
+    gss_key_value_element_desc elements[2];
+    OM_uint32 count = 0;
+    if (!config.keytab.empty()) {
+      elements[count].key = "keytab";
+      elements[count].value = config.keytab.c_str();
+      ++count;
+    }
+    if (!config.replay_cache.empty()) {
+      elements[count].key = "rcache";
+      elements[count].value = config.replay_cache.c_str();
+      ++count;
+    }
+    gss_key_value_set_desc store = {count, elements};
+    major = gss_acquire_cred_from(&minor,
+                                  name.get(),
+                                  GSS_C_INDEFINITE,
+                                  mechs.get(),
+                                  GSS_C_ACCEPT,
+                                  &store,
+                                  cred.out(),
+                                  nullptr, /* actual_mechs */
+                                  nullptr /* time_rec */);
+  }
   if (GSS_ERROR(major)) {
     return MakeGssStatus("acquire acceptor credential", major, minor, &kKrb5Oid);
   }

@@ -1,0 +1,95 @@
+/**
+ * Test servers and clients: an in-process NegotiateServer on port 0 against a throwaway realm,
+ * and a bounded runner for real client programs (gss-client, python3-gssapi).
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { NegotiateServer, type NegotiateServerOptions } from '../../src/server.js';
+import { DEFAULT_GREETING } from '../../src/acceptors/sspiConnection.js';
+import type { ThrowawayRealm } from '../../src/realm/index.js';
+import { createLogger } from '../../src/logger.js';
+
+/** Points this process's acceptor at the realm (krb5.conf, replay cache dir, NTLM users). */
+export function useRealm(realm: ThrowawayRealm): void {
+  const env = realm.env();
+  for (const k of ['KRB5_CONFIG', 'KRB5RCACHEDIR', 'NTLM_USER_FILE'] as const) {
+    process.env[k] = env[k] as string;
+  }
+}
+
+export interface TestServer {
+  server: NegotiateServer;
+  sspiPort: number;
+  gssSamplePort: number;
+}
+
+/** Starts both TCP front ends on 127.0.0.1 port 0 with the realm's keytab. */
+export async function startTestServer(realm: ThrowawayRealm, overrides: Partial<NegotiateServerOptions> = {}): Promise<TestServer> {
+  useRealm(realm);
+  const server = await NegotiateServer.start({
+    keytab: realm.keytab,
+    principal: undefined,
+    ntlm: false,
+    replayCache: 'default',
+    sspi: { host: '127.0.0.1', port: 0 },
+    gssSample: { host: '127.0.0.1', port: 0 },
+    workers: 2,
+    maxQueue: 1024,
+    taskTimeoutMs: 5000,
+    maxContexts: 100_000,
+    maxTokenBytes: 65536,
+    handshakeTimeoutMs: 10_000,
+    idleTimeoutMs: 60_000,
+    maxConnections: 10_000,
+    greeting: DEFAULT_GREETING,
+    shutdownGraceMs: 1000,
+    logger: createLogger(process.env['NEGOTIATE_TEST_LOG'] === '1' ? 'debug' : 'silent'),
+    ...overrides,
+  });
+  const l = server.listening();
+  return {
+    server,
+    sspiPort: l.find((x) => x.frontend === 'sspi')?.port ?? 0,
+    gssSamplePort: l.find((x) => x.frontend === 'gss-sample')?.port ?? 0,
+  };
+}
+
+export interface ClientRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a client program with the realm's environment; bounded by `timeoutMs`. Never throws on exit codes. */
+export function runClient(file: string, args: string[], realm: ThrowawayRealm, timeoutMs = 20_000, extraEnv: Record<string, string> = {}): Promise<ClientRun> {
+  return new Promise((resolve) => {
+    execFile(
+      file,
+      args,
+      { env: { ...process.env, ...realm.env(), ...extraEnv }, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : null) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** Debian's python3-gssapi belongs to /usr/bin/python3, not to a python3 earlier on PATH. */
+export const PYTHON = '/usr/bin/python3';
+
+/** Fails (never skips) when python3-gssapi is missing, saying how to install it. */
+export function requirePythonGssapi(): void {
+  try {
+    execFileSync(PYTHON, ['-c', 'import gssapi'], { stdio: 'ignore' });
+  } catch {
+    throw new Error('python3-gssapi not importable by /usr/bin/python3: install it with: apt-get install -y python3-gssapi');
+  }
+}
+
+/** Parses the JSON lines a fixture client prints. */
+export function jsonLines(text: string): Array<Record<string, unknown>> {
+  return text
+    .split('\n')
+    .filter((l) => l.trim().startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
