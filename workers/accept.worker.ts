@@ -3,7 +3,7 @@
  * credential at start, because MIT krb5 serialises concurrent accepts on a shared credential
  * handle. Contexts live in the addon's process-wide table, so any worker can run any leg.
  */
-import { workerData } from 'node:worker_threads';
+import { threadId, workerData } from 'node:worker_threads';
 import { loadNative, type NativeFailure } from '../src/native.js';
 import type { AcceptTask, NativeAcceptResult, ProtectResult, ProtectTask, WorkerSetup } from './messages.js';
 
@@ -16,9 +16,12 @@ const acquired = addon.acquireCredentials(setup.credentials);
 // credentials on the main thread before starting workers.
 const credentialFailure: NativeFailure | undefined = acquired.ok ? undefined : acquired;
 
-export function accept(task: AcceptTask): NativeAcceptResult {
-  if (credentialFailure) return credentialFailure;
-  return addon.accept(task.id, task.token);
+export function accept(task: AcceptTask): NativeAcceptResult & { workerThreadId: number } {
+  if (credentialFailure) return { ...credentialFailure, workerThreadId: threadId };
+  const r = addon.accept(task.id, task.token);
+  // Which thread ran the leg: diagnostics, and the proof in tests that legs of one context
+  // move between threads.
+  return Object.assign(r, { workerThreadId: threadId });
 }
 
 export function protect(task: ProtectTask): ProtectResult {

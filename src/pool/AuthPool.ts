@@ -34,9 +34,11 @@ export interface AuthPoolOptions {
 
 /** One accept step's result. */
 export type AcceptStep =
-  | { status: 'continue'; output: Buffer }
+  | { status: 'continue'; output: Buffer; workerThreadId: number }
   | {
       status: 'complete';
+      /** The worker thread that ran this leg (diagnostics). */
+      workerThreadId: number;
       output: Buffer;
       principal: string;
       mech: 'krb5' | 'ntlmssp' | 'unknown';
@@ -146,11 +148,12 @@ export class AuthPool {
   /** Runs one accept leg for the connection. Rejects with AcceptError, ContextError or PoolError. */
   async accept(connectionId: number, token: Uint8Array): Promise<AcceptStep> {
     const task: AcceptTask = { id: connectionId, token };
-    const r = (await this.run('accept', task)) as NativeAcceptResult;
+    const r = (await this.run('accept', task)) as NativeAcceptResult & { workerThreadId: number };
     if (!r.ok) throw failureToError(r);
-    if (r.status === 'continue') return { status: 'continue', output: asBuffer(r.output) };
+    if (r.status === 'continue') return { status: 'continue', output: asBuffer(r.output), workerThreadId: r.workerThreadId };
     return {
       status: 'complete',
+      workerThreadId: r.workerThreadId,
       output: asBuffer(r.output),
       principal: r.principal,
       mech: r.mech,

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs what negotiate-server needs on a fresh Debian 12 machine with Node 20, then builds
+# it: the Debian packages (MIT krb5 headers, KDC and tools, gss-ntlmssp, the real test
+# clients), npm dependencies, the native addon and the TypeScript. Each step runs only when
+# something is missing or out of date, so `npm start` and `npm test` stay fast afterwards.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  g++ make pkg-config python3   # node-gyp
+  libkrb5-dev                   # GSSAPI headers for the addon
+  krb5-kdc krb5-admin-server krb5-user   # the throwaway realm: krb5kdc, kdb5_util, kadmin.local, kinit
+  gss-ntlmssp                   # NTLM mechanism
+  krb5-gss-samples              # MIT gss-client (tests)
+  python3-gssapi                # sspi-framing test client
+  curl
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  echo "setup: installing Debian packages: ${missing[*]}" >&2
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
+
+# npm ci when node_modules is missing or older than the lockfile. It also builds the addon
+# (the install script) and the TypeScript (prepare).
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: npm ci" >&2
+  npm ci --no-audit --no-fund >&2
+fi
+
+addon=build/Release/negotiate.node
+if [ ! -f "$addon" ] || [ -n "$(find native binding.gyp -newer "$addon" -print -quit)" ]; then
+  echo "setup: building the native addon" >&2
+  npm run --silent build:native >&2
+fi
+npx tsc -p tsconfig.json
