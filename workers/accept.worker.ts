@@ -39,11 +39,14 @@ export function protect(task: ProtectTask): ProtectResult {
   }
 }
 
-/** Blocks this worker for `ms` (tests use it to fill the queue and to kill a busy worker). */
-export function stall(ms: number): number {
-  const end = Date.now() + Math.min(ms, 10_000);
-  while (Date.now() < end) {
-    // spin: a worker stuck in a native call looks like this from the pool's side
-  }
-  return ms;
+/**
+ * Blocks this worker thread, as a long native call would: for `ms`, or until slot 0 of `signal`
+ * becomes non-zero. Slot 1 receives this thread's id as soon as the task starts. Used to
+ * demonstrate overload and, in tests, to steer a task onto a chosen thread.
+ */
+export function stall(task: { ms: number; signal?: SharedArrayBuffer }): number {
+  const cells = new Int32Array(task.signal ?? new SharedArrayBuffer(8));
+  Atomics.store(cells, 1, threadId);
+  Atomics.wait(cells, 0, 0, Math.min(Math.max(task.ms, 0), 10_000));
+  return threadId;
 }

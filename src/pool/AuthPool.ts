@@ -141,7 +141,7 @@ export class AuthPool {
     const pool = new AuthPool(piscina, addon, opts);
     // Warm every worker so the first handshakes do not pay thread start and credential
     // acquisition.
-    await Promise.all(Array.from({ length: opts.workers }, () => pool.run('stall', 0)));
+    await Promise.all(Array.from({ length: opts.workers }, () => pool.stallWorker(0)));
     return pool;
   }
 
@@ -197,9 +197,40 @@ export class AuthPool {
     this.addon.releaseAll();
   }
 
-  /** Test hook: occupies a worker for `ms`. */
+  /** Occupies one worker thread for `ms` (at most 10 s), as a slow GSSAPI call would. */
   stallWorker(ms: number): Promise<unknown> {
-    return this.run('stall', ms);
+    return this.run('stall', { ms });
+  }
+
+  /**
+   * Occupies the worker thread `threadId` until `release()` is called (at most 10 s), so the
+   * next tasks run on the others. Diagnostics and tests: shows that a context's legs move
+   * between threads.
+   */
+  async stallWorkerWhile(threadId: number): Promise<{ release: () => void; done: Promise<void> }> {
+    const held: Array<{ cells: Int32Array; done: Promise<unknown> }> = [];
+    const releaseCells = (cells: Int32Array): void => {
+      Atomics.store(cells, 0, 1);
+      Atomics.notify(cells, 0);
+    };
+    try {
+      for (let i = 0; i < this.workers; i++) {
+        const cells = new Int32Array(new SharedArrayBuffer(8));
+        const done = this.run('stall', { ms: 10_000, signal: cells.buffer });
+        held.push({ cells, done });
+        const deadline = Date.now() + 2000;
+        while (Atomics.load(cells, 1) === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
+        if (Atomics.load(cells, 1) === threadId) {
+          for (const h of held.slice(0, -1)) releaseCells(h.cells);
+          return { release: () => releaseCells(cells), done: Promise.all(held.map((h) => h.done)).then(() => undefined) };
+        }
+      }
+    } catch (err) {
+      for (const h of held) releaseCells(h.cells);
+      throw err;
+    }
+    for (const h of held) releaseCells(h.cells);
+    throw new PoolError('ERR_POOL_WORKER_DIED', `no worker thread ${threadId} in this pool`);
   }
 
   private async run(name: 'accept' | 'protect' | 'stall', task: unknown): Promise<unknown> {

@@ -73,6 +73,34 @@ const char* ErrorCodeFor(OM_uint32 major, OM_uint32 minor) {
   return "ERR_GSS_FAILURE";
 }
 
+namespace {
+
+// Through SPNEGO, the mechglue renumbers the inner mechanism's minor status (values around
+// 100000), and the krb5 error code cannot be recovered through the API; only its text can.
+// These are MIT krb5's messages for the codes ErrorCodeFor recognises (the process runs in
+// the C locale, so they are not translated).
+const char* CodeFromMinorText(const std::string& text) {
+  struct Match {
+    const char* needle;
+    const char* code;
+  };
+  static const Match kMatches[] = {
+      {"Request is a replay", "ERR_GSS_REPLAY"},
+      {"Clock skew too great", "ERR_GSS_CLOCK_SKEW"},
+      {"The ticket isn't for us", "ERR_GSS_WRONG_PRINCIPAL"},
+      {"Wrong principal in request", "ERR_GSS_WRONG_PRINCIPAL"},
+      {"Cannot decrypt ticket for", "ERR_GSS_WRONG_PRINCIPAL"},
+      {"No key table entry found", "ERR_GSS_WRONG_PRINCIPAL"},
+      {"Ticket expired", "ERR_GSS_CREDENTIALS_EXPIRED"},
+  };
+  for (const Match& m : kMatches) {
+    if (text.find(m.needle) != std::string::npos) return m.code;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
 GssStatus MakeGssStatus(const char* what, OM_uint32 major, OM_uint32 minor, gss_OID mech) {
   GssStatus status;
   status.major = major;
@@ -82,8 +110,13 @@ GssStatus MakeGssStatus(const char* what, OM_uint32 major, OM_uint32 minor, gss_
   status.message += ": ";
   status.message += DisplayStatus(major, GSS_C_GSS_CODE, GSS_C_NO_OID);
   if (minor != 0) {
+    std::string minor_text = DisplayStatus(minor, GSS_C_MECH_CODE, mech);
+    if (status.code == "ERR_GSS_FAILURE") {
+      const char* from_text = CodeFromMinorText(minor_text);
+      if (from_text != nullptr) status.code = from_text;
+    }
     status.message += " (";
-    status.message += DisplayStatus(minor, GSS_C_MECH_CODE, mech);
+    status.message += minor_text;
     status.message += ")";
   }
   return status;
