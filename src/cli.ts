@@ -8,7 +8,7 @@
  *
  * stdout carries only JSON event lines; logs go to stderr.
  */
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -102,11 +102,12 @@ export async function main(argv: string[]): Promise<number> {
       case 'realm':
         return await realm(rest);
       case undefined:
+        throw new UsageError('a command is required');
       case '-h':
       case '--help':
       case 'help':
         process.stdout.write(MAIN_HELP);
-        return command === undefined ? 2 : 0;
+        return 0;
       default:
         throw new UsageError(`unknown command ${JSON.stringify(command)}`);
     }
@@ -217,63 +218,79 @@ async function serve(args: string[]): Promise<number> {
   }
   const logger = createLogger(config.logLevel);
 
+  // Signals are handled from the first moment: a SIGTERM while the embedded realm starts must
+  // still stop its KDC and remove its directory.
+  let signalled: string | undefined;
+  let wake: (() => void) | undefined;
+  const onSignal = (signal: string): void => {
+    if (signalled) return;
+    signalled = signal;
+    logger.info('shutting down', { signal });
+    wake?.();
+  };
+  const onTerm = (): void => onSignal('SIGTERM');
+  const onInt = (): void => onSignal('SIGINT');
+  process.on('SIGTERM', onTerm);
+  process.on('SIGINT', onInt);
+
   let embedded: ThrowawayRealm | undefined;
-  if (config.keytab === undefined) {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'negotiate-realm-'));
-    logger.info('no --keytab: starting an embedded throwaway realm', { dir });
-    embedded = await ThrowawayRealm.create({ dir });
-    const envFile = await embedded.writeEnvFile();
-    // The acceptor reads krb5.conf (default realm, enctypes) and gss-ntlmssp reads the users
-    // file from the environment; both are process-wide, which is what the workers share.
-    for (const [k, value] of Object.entries(embedded.env())) {
-      if (k !== 'KRB5CCNAME' && k !== 'NEGOTIATE_PASSWORD') process.env[k] = value;
-    }
-    config.keytab = embedded.keytab;
-    config.ntlmUsers ??= embedded.ntlmUserFile;
-  }
-  if (config.ntlmUsers !== undefined) process.env['NTLM_USER_FILE'] = config.ntlmUsers;
-
-  let server: NegotiateServer;
+  let server: NegotiateServer | undefined;
   try {
+    if (config.keytab === undefined) {
+      const dir = await mkdtemp(path.join(os.tmpdir(), 'negotiate-realm-'));
+      logger.info('no --keytab: starting an embedded throwaway realm', { dir });
+      try {
+        embedded = await ThrowawayRealm.create({ dir });
+      } catch (err) {
+        await rm(dir, { recursive: true, force: true });
+        throw err;
+      }
+      if (signalled) return 0;
+      await embedded.writeEnvFile();
+      // The acceptor reads krb5.conf (default realm, enctypes) and gss-ntlmssp reads the users
+      // file from the environment; both are process-wide, which is what the workers share.
+      for (const [k, value] of Object.entries(embedded.env())) {
+        if (k !== 'KRB5CCNAME' && k !== 'NEGOTIATE_PASSWORD') process.env[k] = value;
+      }
+      config.keytab = embedded.keytab;
+      config.ntlmUsers ??= embedded.ntlmUserFile;
+    }
+    if (config.ntlmUsers !== undefined) process.env['NTLM_USER_FILE'] = config.ntlmUsers;
+
     server = await NegotiateServer.start({ ...config, logger });
-  } catch (err) {
+    if (signalled) return 0;
+
+    if (embedded) {
+      const gss = server.listening().find((l) => l.frontend === 'gss-sample');
+      const sspi = server.listening().find((l) => l.frontend === 'sspi');
+      const gssClient = gss
+        ? `. ${embedded.envFile} && gss-client -port ${gss.port} localhost host@localhost "hello"`
+        : undefined;
+      out({ event: 'realm', dir: embedded.dir, envFile: embedded.envFile, realm: embedded.realmName, user: embedded.userPrincipal, gssClient });
+      process.stderr.write(
+        `\nEmbedded throwaway realm ${embedded.realmName} in ${embedded.dir} (removed on exit).\n` +
+          `Client environment: . ${embedded.envFile}\n` +
+          (gssClient ? `Try MIT's sample client:  ${gssClient}\n` : '') +
+          (sspi ? `SSPI-framing client:      /usr/bin/python3 test/fixtures/sspi_client.py --port ${sspi.port} --service host@localhost --mech spnego\n` : '') +
+          '\n',
+      );
+    }
+    for (const l of server.listening()) out(l);
+
+    await new Promise<void>((resolve) => {
+      wake = resolve;
+      if (signalled) resolve();
+    });
+    return 0;
+  } finally {
+    if (server) {
+      await server.close();
+      const stats = server.pool.stats();
+      logger.info('stopped', { contextsLive: stats.live, created: stats.created, completed: stats.completed, failed: stats.failed });
+    }
     await embedded?.destroy();
-    throw err;
+    process.off('SIGTERM', onTerm);
+    process.off('SIGINT', onInt);
+    if (signalled) out({ event: 'stopped' });
   }
-
-  if (embedded) {
-    const gss = server.listening().find((l) => l.frontend === 'gss-sample');
-    const sspi = server.listening().find((l) => l.frontend === 'sspi');
-    const gssClient = gss
-      ? `. ${embedded.envFile} && gss-client -port ${gss.port} localhost host@localhost "hello"`
-      : undefined;
-    out({ event: 'realm', dir: embedded.dir, envFile: embedded.envFile, realm: embedded.realmName, user: embedded.userPrincipal, gssClient });
-    process.stderr.write(
-      `\nEmbedded throwaway realm ${embedded.realmName} in ${embedded.dir} (removed on exit).\n` +
-        `Client environment: . ${embedded.envFile}\n` +
-        (gssClient ? `Try MIT's sample client:  ${gssClient}\n` : '') +
-        (sspi ? `SSPI-framing client:      /usr/bin/python3 test/fixtures/sspi_client.py --port ${sspi.port} --service host@localhost --mech spnego\n` : '') +
-        '\n',
-    );
-  }
-  for (const l of server.listening()) out(l);
-
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string): void => {
-      logger.info('shutting down', { signal });
-      process.off('SIGTERM', onTerm);
-      process.off('SIGINT', onInt);
-      resolve();
-    };
-    const onTerm = (): void => stop('SIGTERM');
-    const onInt = (): void => stop('SIGINT');
-    process.on('SIGTERM', onTerm);
-    process.on('SIGINT', onInt);
-  });
-  await server.close();
-  await embedded?.destroy();
-  const stats = server.pool.stats();
-  logger.info('stopped', { contextsLive: stats.live, created: stats.created, completed: stats.completed, failed: stats.failed });
-  out({ event: 'stopped' });
-  return 0;
 }

@@ -5,9 +5,9 @@
  */
 import { EventEmitter } from 'node:events';
 import net, { type AddressInfo, type Socket } from 'node:net';
-import { NegotiateError, PoolError } from '../errors.js';
+import { FramingError, NegotiateError, PoolError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
-import type { AuthPool } from '../pool/AuthPool.js';
+import type { AcceptStep, AuthPool } from '../pool/AuthPool.js';
 import { AcceptError } from '../pool/AuthPool.js';
 import { Session } from '../session.js';
 import { serveSspi } from './sspiConnection.js';
@@ -50,6 +50,12 @@ export interface ConnectionContext {
   readonly pool: AuthPool;
   readonly options: Required<Pick<TcpAcceptorOptions, 'maxTokenBytes' | 'handshakeTimeoutMs'>> & TcpAcceptorOptions;
   readonly logger: Logger;
+  /**
+   * Runs one accept leg for this connection. Writes GSSAPI's error token (framed by `frame`)
+   * before rethrowing a failure, and refuses to go on if the connection closed while the leg
+   * waited: its context may have been created after the close released nothing.
+   */
+  accept(token: Buffer, frame: (token: Uint8Array) => Buffer): Promise<AcceptStep>;
   /** Called once the handshake completed; builds and announces the Session. */
   established(step: Parameters<typeof buildSession>[1]): Session;
   /** Marks the end of the handshake phase (for shutdown's in-flight accounting). */
@@ -104,7 +110,10 @@ export class TcpAcceptor extends EventEmitter {
       maxTokenBytes: options.maxTokenBytes ?? 65536,
       handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000,
     };
-    this.#server = net.createServer({ noDelay: true }, (socket) => this.#onConnection(socket));
+    // Not half-open: a peer's FIN closes the connection at once, so a client that gives up frees
+    // its context promptly even while its token waits for a worker. The reference clients never
+    // half-close before reading the server's reply.
+    this.#server = net.createServer({ noDelay: true, allowHalfOpen: false }, (socket) => this.#onConnection(socket));
     this.#server.maxConnections = options.maxConnections ?? 10_000;
   }
 
@@ -183,12 +192,30 @@ export class TcpAcceptor extends EventEmitter {
       finishHandshake();
     };
 
+    let closed = false;
+    socket.once('close', () => {
+      closed = true;
+    });
     const ctx: ConnectionContext = {
       id,
       socket,
       pool: this.#pool,
       options: this.#options,
       logger: this.#logger,
+      accept: async (token, frame) => {
+        let step: AcceptStep;
+        try {
+          step = await this.#pool.accept(id, token);
+        } catch (err) {
+          // The error token (a KRB-ERROR, or SPNEGO's reject) tells the peer why.
+          if (err instanceof AcceptError && err.output.length > 0 && !socket.destroyed) socket.write(frame(err.output));
+          throw err;
+        } finally {
+          if (closed) this.#pool.release(id);
+        }
+        if (closed) throw new FramingError('ERR_PROTOCOL', 'the connection closed during the handshake');
+        return step;
+      },
       established: (step) => {
         const session = buildSession({ id, socket, pool: this.#pool, framing: this.framing }, step);
         handshakeDone();

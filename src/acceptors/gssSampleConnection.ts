@@ -5,7 +5,6 @@
  */
 import { classifyDataFlags, encodeGssSampleFrame, GssSampleFrameDecoder, TokenFlag, type GssSampleFrame } from '../framing/index.js';
 import { FramingError } from '../errors.js';
-import { AcceptError } from '../pool/AuthPool.js';
 import type { Session } from '../session.js';
 import { FrameReader } from './FrameReader.js';
 import type { ConnectionContext } from './TcpAcceptor.js';
@@ -13,7 +12,7 @@ import type { ConnectionContext } from './TcpAcceptor.js';
 const AUTHENTICATED_SERVICES = TokenFlag.WRAPPED | TokenFlag.ENCRYPTED | TokenFlag.SEND_MIC;
 
 export async function serveGssSample(ctx: ConnectionContext): Promise<void> {
-  const { socket, pool, options, logger } = ctx;
+  const { socket, options, logger } = ctx;
   const reader = new FrameReader<GssSampleFrame>(socket, new GssSampleFrameDecoder(options.maxTokenBytes));
   const deadline = setTimeout(() => {
     reader.fail(new FramingError('ERR_HANDSHAKE_TIMEOUT', `handshake did not complete within ${options.handshakeTimeoutMs} ms`));
@@ -32,15 +31,7 @@ export async function serveGssSample(ctx: ConnectionContext): Promise<void> {
         if (!(frame.flags & TokenFlag.CONTEXT) || frame.body.length === 0) {
           throw new FramingError('ERR_FRAME_UNEXPECTED', `expected a context token, got flags 0x${frame.flags.toString(16)}`);
         }
-        let step;
-        try {
-          step = await pool.accept(ctx.id, frame.body);
-        } catch (err) {
-          if (err instanceof AcceptError && err.output.length > 0 && !socket.destroyed) {
-            socket.write(encodeGssSampleFrame(TokenFlag.CONTEXT, err.output));
-          }
-          throw err;
-        }
+        const step = await ctx.accept(frame.body, (t) => encodeGssSampleFrame(TokenFlag.CONTEXT, t));
         if (step.output.length > 0) socket.write(encodeGssSampleFrame(TokenFlag.CONTEXT, step.output));
         if (step.status === 'complete') {
           session = ctx.established(step);

@@ -5,7 +5,6 @@
  */
 import { FramingError } from '../errors.js';
 import { encodeSspiFrame, encodeSspiGreeting, SspiFrameDecoder } from '../framing/index.js';
-import { AcceptError } from '../pool/AuthPool.js';
 import { FrameReader } from './FrameReader.js';
 import type { ConnectionContext } from './TcpAcceptor.js';
 import type { Session } from '../session.js';
@@ -14,7 +13,7 @@ import type { Session } from '../session.js';
 export const DEFAULT_GREETING = 'This is your server speaking';
 
 export async function serveSspi(ctx: ConnectionContext): Promise<void> {
-  const { socket, pool, options } = ctx;
+  const { socket, options } = ctx;
   const reader = new FrameReader(socket, new SspiFrameDecoder(options.maxTokenBytes));
   const deadline = setTimeout(() => {
     reader.fail(new FramingError('ERR_HANDSHAKE_TIMEOUT', `handshake did not complete within ${options.handshakeTimeoutMs} ms`));
@@ -25,16 +24,7 @@ export async function serveSspi(ctx: ConnectionContext): Promise<void> {
   try {
     for (;;) {
       const token = await reader.next();
-      let step;
-      try {
-        step = await pool.accept(ctx.id, token);
-      } catch (err) {
-        // The error token (a KRB-ERROR, or SPNEGO's reject) tells the peer why.
-        if (err instanceof AcceptError && err.output.length > 0 && !socket.destroyed) {
-          socket.write(encodeSspiFrame(err.output));
-        }
-        throw err;
-      }
+      const step = await ctx.accept(token, encodeSspiFrame);
       if (step.output.length > 0) socket.write(encodeSspiFrame(step.output));
       if (step.status === 'complete') {
         session = ctx.established(step);

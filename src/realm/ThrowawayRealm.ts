@@ -435,6 +435,8 @@ export class ThrowawayRealm {
       // Always TCP: a stopped KDC then fails fast with "connection refused" instead of UDP
       // retries, and large tickets never take the RESPONSE_TOO_BIG detour.
       '    udp_preference_limit = 1',
+      // Forwardable TGTs, so clients can test delegation (gss-client -d).
+      '    forwardable = true',
       `    default_ccache_name = FILE:${this.ccache}`,
       `    default_keytab_name = FILE:${this.keytab}`,
       '[realms]',

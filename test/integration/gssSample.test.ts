@@ -311,11 +311,6 @@ test('service with no key in the keytab (krb5): client fails, ERR_GSS_WRONG_PRIN
 
 test(
   'service with no key in the keytab (SPNEGO): ERR_GSS_WRONG_PRINCIPAL too',
-  {
-    todo:
-      'product bug: through SPNEGO the minor status is a mechglue-remapped value, so ' +
-      'native/src/gss/status.cc ErrorCodeFor misses KRB5_KT_NOTFOUND and reports ERR_GSS_FAILURE',
-  },
   async () => {
     await theRealm().addPrincipal('nfs2/localhost');
     const run = await gss(['-spnego'], { service: 'nfs2@localhost', expectFailures: 1 });

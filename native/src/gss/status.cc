@@ -91,6 +91,7 @@ const char* CodeFromMinorText(const std::string& text) {
       {"Wrong principal in request", "ERR_GSS_WRONG_PRINCIPAL"},
       {"Cannot decrypt ticket for", "ERR_GSS_WRONG_PRINCIPAL"},
       {"No key table entry found", "ERR_GSS_WRONG_PRINCIPAL"},
+      {"not found in keytab", "ERR_GSS_WRONG_PRINCIPAL"},
       {"Ticket expired", "ERR_GSS_CREDENTIALS_EXPIRED"},
   };
   for (const Match& m : kMatches) {
