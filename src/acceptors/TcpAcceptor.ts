@@ -10,6 +10,7 @@ import { silentLogger, type Logger } from '../logger.js';
 import type { AcceptStep, AuthPool } from '../pool/AuthPool.js';
 import { AcceptError } from '../pool/AuthPool.js';
 import { Session } from '../session.js';
+import { nextConnectionId } from '../connectionId.js';
 import { serveSspi } from './sspiConnection.js';
 import { serveGssSample } from './gssSampleConnection.js';
 
@@ -60,13 +61,6 @@ export interface ConnectionContext {
   established(step: Parameters<typeof buildSession>[1]): Session;
   /** Marks the end of the handshake phase (for shutdown's in-flight accounting). */
   handshakeDone(): void;
-}
-
-let lastConnectionId = 0;
-/** Connection ids are unique in the process: the context table is process-wide. */
-export function nextConnectionId(): number {
-  lastConnectionId += 1;
-  return lastConnectionId;
 }
 
 function buildSession(

@@ -1,0 +1,38 @@
+/**
+ * negotiate-server: accept Negotiate (SPNEGO: Kerberos, optionally NTLM) handshakes from many
+ * concurrent clients, with mutual authentication, and give the application the proven client
+ * identity and message protection. See docs/api.md.
+ */
+export { NegotiateServer, type NegotiateServerOptions, type ListeningEvent } from './server.js';
+export { TcpAcceptor, type TcpAcceptorOptions, type TcpFraming, type HandshakeFailure } from './acceptors/TcpAcceptor.js';
+export { DEFAULT_GREETING } from './acceptors/sspiConnection.js';
+export { AuthPool, AcceptError, type AuthPoolOptions, type AcceptStep } from './pool/AuthPool.js';
+export type { CredentialOptions, ReplayCacheOption } from './pool/credentials.js';
+export { Session, type SessionInfo, type Frontend } from './session.js';
+export type { ContextFlags, NativeContextStats as ContextStats } from './native.js';
+export {
+  acquireCredentialsHandle,
+  acceptSecurityContext,
+  encryptMessage,
+  decryptMessage,
+  makeSignature,
+  verifySignature,
+  CredentialsHandle,
+  SecurityContextHandle,
+  type AcceptResult,
+  type AcceptStatus,
+  type ContextAttributes,
+  type CredentialsHandleOptions,
+} from './sspi.js';
+export {
+  NegotiateError,
+  FramingError,
+  PoolError,
+  ConfigError,
+  GssError,
+  ContextError,
+  type NegotiateErrorCode,
+} from './errors.js';
+export { ThrowawayRealm, type RealmOptions } from './realm/index.js';
+export { createLogger, type Logger, type LogLevel } from './logger.js';
+export * from './framing/index.js';
