@@ -12,6 +12,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
 import {
   DEFAULT_GSS_SAMPLE,
   DEFAULT_SSPI,
@@ -88,6 +89,9 @@ KRB5_KTNAME, NTLM_USER_FILE, NEGOTIATE_USER, NEGOTIATE_PASSWORD and more:  . DIR
 `;
 
 class UsageError extends Error {}
+
+/** The python3-gssapi client of the sspi framing shipped with the tests, for the start banner. */
+const SSPI_CLIENT = fileURLToPath(new URL('../../test/fixtures/sspi_client.py', import.meta.url));
 
 function out(obj: unknown): void {
   process.stdout.write(JSON.stringify(obj) + '\n');
@@ -271,7 +275,7 @@ async function serve(args: string[]): Promise<number> {
         `\nEmbedded throwaway realm ${embedded.realmName} in ${embedded.dir} (removed on exit).\n` +
           `Client environment: . ${embedded.envFile}\n` +
           (gssClient ? `Try MIT's sample client:  ${gssClient}\n` : '') +
-          (sspi ? `SSPI-framing client:      /usr/bin/python3 test/fixtures/sspi_client.py --port ${sspi.port} --service host@localhost --mech spnego\n` : '') +
+          (sspi ? `SSPI-framing client:      . ${embedded.envFile} && /usr/bin/python3 ${SSPI_CLIENT} --port ${sspi.port} --service host@localhost --mech spnego\n` : '') +
           '\n',
       );
     }
