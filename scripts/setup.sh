@@ -12,8 +12,9 @@ packages=(
   krb5-kdc krb5-admin-server krb5-user   # the throwaway realm: krb5kdc, kdb5_util, kadmin.local, kinit
   gss-ntlmssp                   # NTLM mechanism
   krb5-gss-samples              # MIT gss-client (tests)
-  python3-gssapi                # sspi-framing test client
-  curl
+  python3-gssapi                # sspi-framing and HTTP test clients
+  curl                          # curl --negotiate (tests)
+  chromium                      # a real browser doing SPNEGO (tests, driven by playwright-core)
 )
 missing=()
 for p in "${packages[@]}"; do

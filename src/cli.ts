@@ -8,6 +8,7 @@
  *
  * stdout carries only JSON event lines; logs go to stderr.
  */
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,14 +16,18 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import {
   DEFAULT_GSS_SAMPLE,
+  DEFAULT_HTTP,
   DEFAULT_SSPI,
+  DEFAULT_WS_PATH,
+  parseCookieKeys,
+  parseWsPath,
   parseListenAddress,
   parseLogLevel,
   parsePositiveInt,
   parseReplayCache,
   type ServeConfig,
 } from './config.js';
-import { NegotiateError } from './errors.js';
+import { ConfigError, NegotiateError } from './errors.js';
 import { createLogger } from './logger.js';
 import { ThrowawayRealm } from './realm/index.js';
 import { NegotiateServer } from './server.js';
@@ -51,9 +56,20 @@ Credentials:
   --replay-cache MODE        default | none | file:PATH   (default: MIT's default file cache;
                              none accepts replayed tokens)
 
-Listeners (default: both, on 127.0.0.1; if either flag is given, only those given):
+Listeners (default: all three, on 127.0.0.1; if any listener flag is given, only those given):
   --sspi HOST:PORT           Microsoft SSPI-sample framing (default 127.0.0.1:2000; port 0 = any free)
   --gss-sample HOST:PORT     MIT gss-sample framing (default 127.0.0.1:4444)
+  --http HOST:PORT           HTTP Authorization: Negotiate, RFC 4559 (default 127.0.0.1:8080);
+                             GET /whoami answers the authenticated identity as JSON
+  --ws PATH                  WebSocket handshakes on the HTTP listener (default /ws)
+
+HTTP sessions:
+  --session-cookie SECONDS   After a handshake, set an HMAC-signed cookie valid this long, so
+                             the client skips the handshake on later requests (default: off)
+  --cookie-key-file FILE     Cookie keys, one base64 key (>= 32 bytes) per line; the first signs,
+                             all verify (rotation). Default: a random key per start
+  --cookie-secure            Mark the cookie Secure (the server is behind TLS)
+  --allow-uws-fallback       Run uWebSockets.js on its slow JS emulation instead of refusing
 
 Limits:
   --workers N                Worker threads running GSSAPI calls (default: CPU count)
@@ -72,7 +88,8 @@ Other:
   --log-level LEVEL          debug | info | warn | error | silent (default info)
   -h, --help                 This help
 
-stdout: one JSON line per listener, {"event":"listening","frontend":"sspi","address":"127.0.0.1","port":2000};
+stdout: one JSON line per listener, {"event":"listening","frontend":"sspi","address":"127.0.0.1","port":2000}
+(frontend: sspi, gss-sample, http; the http line also has "ws":"/ws" when WebSockets are on);
 with the embedded realm, first {"event":"realm","envFile":...,"gssClient":...}. Logs: JSON lines on stderr.
 Exit codes: 0 after a clean shutdown, 1 on a start-up error, 2 on a usage error.
 `;
@@ -150,6 +167,14 @@ async function realm(args: string[]): Promise<number> {
   return 0;
 }
 
+function readKeyFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError('ERR_CONFIG', `--cookie-key-file ${file} cannot be read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+}
+
 function parseServe(args: string[]): ServeConfig {
   let parsed;
   try {
@@ -165,6 +190,12 @@ function parseServe(args: string[]): ServeConfig {
         'replay-cache': { type: 'string' },
         sspi: { type: 'string' },
         'gss-sample': { type: 'string' },
+        http: { type: 'string' },
+        ws: { type: 'string' },
+        'session-cookie': { type: 'string' },
+        'cookie-key-file': { type: 'string' },
+        'cookie-secure': { type: 'boolean' },
+        'allow-uws-fallback': { type: 'boolean' },
         workers: { type: 'string' },
         'max-queue': { type: 'string' },
         'task-timeout': { type: 'string' },
@@ -186,7 +217,10 @@ function parseServe(args: string[]): ServeConfig {
   if (v.help) throw Object.assign(new Error('help'), { help: true });
   const int = (flag: string, value: string | undefined, dflt: number, range?: { min?: number; max?: number }): number =>
     value === undefined ? dflt : parsePositiveInt(`--${flag}`, value, range);
-  const anyListener = v.sspi !== undefined || v['gss-sample'] !== undefined;
+  const anyListener = v.sspi !== undefined || v['gss-sample'] !== undefined || v.http !== undefined;
+  const http = v.http !== undefined ? parseListenAddress('--http', v.http) : anyListener ? undefined : DEFAULT_HTTP;
+  if (v.ws !== undefined && !http) throw new UsageError('--ws needs an HTTP listener (--http HOST:PORT)');
+  const cookieFile = v['cookie-key-file'];
   return {
     keytab: v.keytab,
     principal: v.principal,
@@ -195,6 +229,12 @@ function parseServe(args: string[]): ServeConfig {
     replayCache: v['replay-cache'] === undefined ? 'default' : parseReplayCache(v['replay-cache']),
     sspi: v.sspi !== undefined ? parseListenAddress('--sspi', v.sspi) : anyListener ? undefined : DEFAULT_SSPI,
     gssSample: v['gss-sample'] !== undefined ? parseListenAddress('--gss-sample', v['gss-sample']) : anyListener ? undefined : DEFAULT_GSS_SAMPLE,
+    http,
+    wsPath: http ? (v.ws !== undefined ? parseWsPath(v.ws) : DEFAULT_WS_PATH) : undefined,
+    sessionCookieTtlSeconds: v['session-cookie'] === undefined ? undefined : parsePositiveInt('--session-cookie', v['session-cookie'], { max: 30 * 86400 }),
+    sessionCookieKeys: cookieFile === undefined ? [] : parseCookieKeys(cookieFile, readKeyFile(cookieFile)),
+    sessionCookieSecure: v['cookie-secure'] === true,
+    allowUwsFallback: v['allow-uws-fallback'] === true,
     workers: int('workers', v.workers, os.availableParallelism(), { max: 256 }),
     maxQueue: int('max-queue', v['max-queue'], 1024),
     taskTimeoutMs: int('task-timeout', v['task-timeout'], 5000),

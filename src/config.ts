@@ -20,6 +20,18 @@ export interface ServeConfig {
   replayCache: ReplayCacheOption;
   sspi: ListenAddress | undefined;
   gssSample: ListenAddress | undefined;
+  /** HTTP `Authorization: Negotiate` listener (uWebSockets.js). */
+  http: ListenAddress | undefined;
+  /** WebSocket path on the HTTP listener, or undefined for none. */
+  wsPath: string | undefined;
+  /** Signed session cookies after a handshake: lifetime in seconds, or undefined for none. */
+  sessionCookieTtlSeconds: number | undefined;
+  /** Keys for the session cookie's HMAC (the first signs); empty: a random key per start. */
+  sessionCookieKeys: Buffer[];
+  /** Mark the cookie Secure (the server sits behind TLS). */
+  sessionCookieSecure: boolean;
+  /** Run uWebSockets.js on its JS emulation rather than refuse to start. */
+  allowUwsFallback: boolean;
   workers: number;
   maxQueue: number;
   taskTimeoutMs: number;
@@ -35,6 +47,36 @@ export interface ServeConfig {
 
 export const DEFAULT_SSPI: ListenAddress = { host: '127.0.0.1', port: 2000 };
 export const DEFAULT_GSS_SAMPLE: ListenAddress = { host: '127.0.0.1', port: 4444 };
+export const DEFAULT_HTTP: ListenAddress = { host: '127.0.0.1', port: 8080 };
+export const DEFAULT_WS_PATH = '/ws';
+
+/** A WebSocket path: absolute, no wildcards or query. */
+export function parseWsPath(value: string): string {
+  if (!/^\/[A-Za-z0-9._~\-/]*$/.test(value)) {
+    throw new ConfigError('ERR_CONFIG', `--ws expects an absolute path such as /ws, not ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+/**
+ * Session-cookie keys from a file: one base64 key per line (at least 32 bytes each), the first
+ * signs and every one verifies, so keys rotate by adding the new key on top.
+ */
+export function parseCookieKeys(file: string, text: string): Buffer[] {
+  const keys = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'))
+    .map((l, i) => {
+      const key = Buffer.from(l, 'base64');
+      if (!/^[A-Za-z0-9+/]+={0,2}$/.test(l) || key.length < 32) {
+        throw new ConfigError('ERR_CONFIG', `${file} line ${i + 1}: a key must be base64 of at least 32 bytes (e.g. openssl rand -base64 32)`);
+      }
+      return key;
+    });
+  if (keys.length === 0) throw new ConfigError('ERR_CONFIG', `${file} holds no key`);
+  return keys;
+}
 
 /** Parses `HOST:PORT`, `[V6]:PORT` or a bare `PORT` (loopback). */
 export function parseListenAddress(flag: string, value: string): ListenAddress {

@@ -12,9 +12,11 @@ import type { Session } from './session.js';
 
 export interface ListeningEvent {
   event: 'listening';
-  frontend: TcpFraming;
+  frontend: TcpFraming | 'http';
   address: string;
   port: number;
+  /** http: the WebSocket path on this listener, when WebSockets are on. */
+  ws?: string;
 }
 
 export type NegotiateServerOptions = Omit<ServeConfig, 'logLevel' | 'ntlmUsers'> & { logger?: Logger };

@@ -20,6 +20,7 @@ export interface TestServer {
   server: NegotiateServer;
   sspiPort: number;
   gssSamplePort: number;
+  httpPort: number;
 }
 
 /** Starts both TCP front ends on 127.0.0.1 port 0 with the realm's keytab. */
@@ -32,6 +33,12 @@ export async function startTestServer(realm: ThrowawayRealm, overrides: Partial<
     replayCache: 'default',
     sspi: { host: '127.0.0.1', port: 0 },
     gssSample: { host: '127.0.0.1', port: 0 },
+    http: undefined,
+    wsPath: undefined,
+    sessionCookieTtlSeconds: undefined,
+    sessionCookieKeys: [],
+    sessionCookieSecure: false,
+    allowUwsFallback: false,
     workers: 2,
     maxQueue: 1024,
     taskTimeoutMs: 5000,
@@ -50,6 +57,7 @@ export async function startTestServer(realm: ThrowawayRealm, overrides: Partial<
     server,
     sspiPort: l.find((x) => x.frontend === 'sspi')?.port ?? 0,
     gssSamplePort: l.find((x) => x.frontend === 'gss-sample')?.port ?? 0,
+    httpPort: l.find((x) => x.frontend === 'http')?.port ?? 0,
   };
 }
 
