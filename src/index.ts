@@ -6,6 +6,30 @@
 export { NegotiateServer, type NegotiateServerOptions, type ListeningEvent } from './server.js';
 export { TcpAcceptor, type TcpAcceptorOptions, type TcpFraming, type HandshakeFailure } from './acceptors/TcpAcceptor.js';
 export { DEFAULT_GREETING } from './acceptors/sspiConnection.js';
+export {
+  HttpAcceptor,
+  MULTI_LEG_REFUSAL,
+  type HttpAcceptorOptions,
+  type HttpSessionCookieOptions,
+  type HttpIdentity,
+  type HttpHandshakeFailure,
+  type HttpReply,
+  type HttpHeaders,
+  type HttpRequestInfo,
+  type ProtectedHandler,
+} from './acceptors/HttpAcceptor.js';
+export {
+  attachWebSocket,
+  WsAcceptor,
+  WS_CLOSE,
+  type WsAcceptorOptions,
+  type WsHandshakeFailure,
+  type WsAuthenticatedMessage,
+  type WsCloseCode,
+} from './acceptors/WsAcceptor.js';
+export { loadUws, type UwsModule } from './acceptors/uws.js';
+export { SessionCookies, type SessionCookieOptions, type CookieSession } from './http/sessionCookie.js';
+export { parseAuthorization, formatWwwAuthenticate, type ParsedAuthorization } from './framing/negotiateHeader.js';
 export { AuthPool, AcceptError, type AuthPoolOptions, type AcceptStep } from './pool/AuthPool.js';
 export type { CredentialOptions, ReplayCacheOption } from './pool/credentials.js';
 export { Session, type SessionInfo, type Frontend } from './session.js';

@@ -9,6 +9,8 @@ import type { ListenAddress, ServeConfig } from './config.js';
 import { silentLogger, type Logger } from './logger.js';
 import { AuthPool } from './pool/AuthPool.js';
 import type { Session } from './session.js';
+import { HttpAcceptor, type HttpHandshakeFailure, type HttpIdentity } from './acceptors/HttpAcceptor.js';
+import { attachWebSocket, type WsAcceptor, type WsAcceptorOptions, type WsHandshakeFailure } from './acceptors/WsAcceptor.js';
 
 export interface ListeningEvent {
   event: 'listening';
@@ -19,12 +21,23 @@ export interface ListeningEvent {
   ws?: string;
 }
 
-export type NegotiateServerOptions = Omit<ServeConfig, 'logLevel' | 'ntlmUsers'> & { logger?: Logger };
+export type NegotiateServerOptions = Omit<ServeConfig, 'logLevel' | 'ntlmUsers'> & {
+  logger?: Logger;
+  /** WebSocket application messages; default: echo each message back (a demo). */
+  onWsMessage?: WsAcceptorOptions['onMessage'];
+};
 
-/** Events: 'session' (Session), 'handshakeFailed' (HandshakeFailure), 'listening' (ListeningEvent). */
+/**
+ * Events: 'session' (a Session for TCP and WebSocket connections, an HttpIdentity for HTTP
+ * requests) and 'handshakeFailed' (HandshakeFailure / HttpHandshakeFailure / WsHandshakeFailure).
+ */
 export class NegotiateServer extends EventEmitter {
   readonly pool: AuthPool;
   readonly acceptors: TcpAcceptor[] = [];
+  /** The HTTP front end (and its WebSocket route), when configured. */
+  http: HttpAcceptor | undefined;
+  ws: WsAcceptor | undefined;
+  #httpAddress: { address: string; port: number } | undefined;
   readonly #options: NegotiateServerOptions;
   readonly #logger: Logger;
 
@@ -54,6 +67,7 @@ export class NegotiateServer extends EventEmitter {
     try {
       if (options.sspi) await server.#listen('sspi', options.sspi);
       if (options.gssSample) await server.#listen('gss-sample', options.gssSample);
+      if (options.http) await server.#listenHttp(options.http);
     } catch (err) {
       await server.close(0);
       throw err;
@@ -63,10 +77,16 @@ export class NegotiateServer extends EventEmitter {
 
   /** The bound addresses, in start order. */
   listening(): ListeningEvent[] {
-    return this.acceptors.map((a) => {
+    const events: ListeningEvent[] = this.acceptors.map((a) => {
       const addr = a.address() as AddressInfo;
       return { event: 'listening', frontend: a.framing, address: addr.address, port: addr.port };
     });
+    if (this.#httpAddress) {
+      const e: ListeningEvent = { event: 'listening', frontend: 'http', ...this.#httpAddress };
+      if (this.ws) e.ws = this.ws.path;
+      events.push(e);
+    }
+    return events;
   }
 
   /**
@@ -74,8 +94,41 @@ export class NegotiateServer extends EventEmitter {
    * connection, stops the workers and frees every context.
    */
   async close(graceMs = this.#options.shutdownGraceMs): Promise<void> {
-    await Promise.all(this.acceptors.map((a) => a.close(graceMs)));
+    // WebSockets first, with a proper close frame: closing the HTTP app drops its sockets abruptly.
+    await this.ws?.close();
+    await Promise.all([...this.acceptors.map((a) => a.close(graceMs)), this.http?.close(graceMs)]);
     await this.pool.close();
+  }
+
+  async #listenHttp(at: ListenAddress): Promise<void> {
+    const o = this.#options;
+    const http = new HttpAcceptor({
+      pool: this.pool,
+      logger: this.#logger,
+      maxTokenBytes: o.maxTokenBytes,
+      allowUwsFallback: o.allowUwsFallback,
+      sessionCookie:
+        o.sessionCookieTtlSeconds === undefined
+          ? undefined
+          : { ttlSeconds: o.sessionCookieTtlSeconds, secure: o.sessionCookieSecure, ...(o.sessionCookieKeys.length > 0 ? { keys: o.sessionCookieKeys } : {}) },
+    });
+    http.on('session', (s: HttpIdentity) => this.emit('session', s));
+    http.on('handshakeFailed', (f: HttpHandshakeFailure) => this.emit('handshakeFailed', f));
+    this.http = http;
+    if (o.wsPath !== undefined) {
+      const ws = attachWebSocket(http.app, {
+        path: o.wsPath,
+        pool: this.pool,
+        logger: this.#logger,
+        maxTokenBytes: o.maxTokenBytes,
+        handshakeTimeoutMs: o.handshakeTimeoutMs,
+        onMessage: o.onWsMessage ?? ((_session, message, reply) => reply(message)),
+      });
+      ws.on('session', (s: Session) => this.emit('session', s));
+      ws.on('handshakeFailed', (f: WsHandshakeFailure) => this.emit('handshakeFailed', f));
+      this.ws = ws;
+    }
+    this.#httpAddress = await http.listen(at.port, at.host);
   }
 
   async #listen(framing: TcpFraming, at: ListenAddress): Promise<void> {

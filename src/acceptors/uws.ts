@@ -14,8 +14,13 @@ import type { Logger } from '../logger.js';
 export type UwsModule = typeof Uws;
 
 /**
- * Largest HTTP header block uWS accepts (its UWS_HTTP_MAX_HEADERS_SIZE): room for a 48,000-byte
- * token in base64 (64,000 characters) plus ordinary headers.
+ * Header block size asked of uWS through UWS_HTTP_MAX_HEADERS_SIZE: room for a 48,000-byte
+ * token in base64 (64,000 characters) plus ordinary headers. Upstream uWS reads that variable;
+ * this npm build (20.30.0-unofficial.0) does not (checked: the string is not in its binary).
+ * It parses a header block that arrives in one read whatever its size (up to ~100 KB seen), but
+ * copies a block spanning several reads into a fixed 4 KiB buffer and drops the connection,
+ * without a response, when it overflows. Large tokens over a real network may therefore fail
+ * on segmentation; docs/troubleshooting.md says what to do.
  */
 export const HTTP_MAX_HEADERS_SIZE = 72 * 1024;
 
@@ -35,7 +40,8 @@ export interface LoadUwsOptions {
 /** Loads uWS once per process; throws ERR_UWS_FALLBACK when only the emulation is available. */
 export function loadUws(options: LoadUwsOptions = {}): UwsModule {
   if (!loaded) {
-    // Read by the native library when it loads; an operator's own setting wins.
+    // Read by upstream uWS when it loads (not by this build, see above); an operator's own
+    // setting wins.
     process.env['UWS_HTTP_MAX_HEADERS_SIZE'] ??= String(HTTP_MAX_HEADERS_SIZE);
     const require = createRequire(import.meta.url);
     const log = console.log;

@@ -21,7 +21,7 @@ export interface InitiatorOptions {
 
 function fixtureArgs(realm: ThrowawayRealm, o: InitiatorOptions): string[] {
   const args = [path.join(FIXTURES, 'initiator.py'), '--mech', o.mech, '--service', o.service ?? 'host@localhost'];
-  if (o.mech === 'ntlm' || o.mech === 'spnego-ntlm') args.push('--user', realm.ntlmUser, '--password', realm.password);
+  if (o.mech === 'ntlm' || o.mech === 'spnego-ntlm') args.push(`--user=${realm.ntlmUser}`, `--password=${realm.password}`);
   if (o.noMutual) args.push('--no-mutual');
   return args;
 }
@@ -45,7 +45,14 @@ export class Initiator {
     this.#child = child;
     this.#lines = createInterface({ input: child.stdout });
     this.#lines.on('line', (l) => this.#pending.shift()?.(JSON.parse(l) as Record<string, string | boolean>));
+    // A dead initiator answers every pending and later call with an error, never silence.
+    child.once('exit', (code) => {
+      this.#exited = `initiator.py exited with ${code}`;
+      for (const p of this.#pending.splice(0)) p({ error: this.#exited });
+    });
   }
+
+  #exited: string | undefined;
 
   static start(realm: ThrowawayRealm, o: InitiatorOptions): Initiator {
     const child = spawn(PYTHON, fixtureArgs(realm, o), { env: { ...process.env, ...realm.env() } });
@@ -54,6 +61,7 @@ export class Initiator {
   }
 
   async #call(req: Record<string, unknown>): Promise<Record<string, string | boolean>> {
+    if (this.#exited) throw new Error(this.#exited);
     const p = new Promise<Record<string, string | boolean>>((resolve) => this.#pending.push(resolve));
     this.#child.stdin.write(JSON.stringify(req) + '\n');
     const r = await p;

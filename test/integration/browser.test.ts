@@ -6,9 +6,6 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
 import { startTestRealm, requireTool } from '../helpers/realm.js';
@@ -19,13 +16,11 @@ const CHROMIUM = '/usr/bin/chromium';
 let realm: ThrowawayRealm;
 let server: TestServer;
 let browser: Browser;
-let profile: string;
 
 before(async () => {
   requireTool('chromium', 'chromium');
   realm = await startTestRealm();
   server = await startTestServer(realm, { http: { host: '127.0.0.1', port: 0 } });
-  profile = await mkdtemp(path.join(os.tmpdir(), 'negotiate-chromium-'));
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -40,7 +35,6 @@ before(async () => {
       '--disable-component-update',
       '--disable-sync',
       '--auth-server-allowlist=localhost',
-      `--user-data-dir=${profile}`,
     ],
     timeout: 30_000,
   });
@@ -50,7 +44,6 @@ after(async () => {
   await browser?.close();
   await server?.server.close(0);
   await realm?.destroy();
-  if (profile) await rm(profile, { recursive: true, force: true });
 });
 
 test('headless Chromium authenticates to /whoami with Kerberos (SPNEGO)', { timeout: 60_000 }, async () => {
