@@ -310,11 +310,15 @@ async function serve(args: string[]): Promise<number> {
       const gssClient = gss
         ? `. ${embedded.envFile} && gss-client -port ${gss.port} localhost host@localhost "hello"`
         : undefined;
-      out({ event: 'realm', dir: embedded.dir, envFile: embedded.envFile, realm: embedded.realmName, user: embedded.userPrincipal, gssClient });
+      const http = server.listening().find((l) => l.frontend === 'http');
+      // Kerberos HTTP clients build the SPN from the hostname: localhost, never the IP.
+      const curl = http ? `. ${embedded.envFile} && curl --negotiate -u : http://localhost:${http.port}/whoami` : undefined;
+      out({ event: 'realm', dir: embedded.dir, envFile: embedded.envFile, realm: embedded.realmName, user: embedded.userPrincipal, gssClient, curl });
       process.stderr.write(
         `\nEmbedded throwaway realm ${embedded.realmName} in ${embedded.dir} (removed on exit).\n` +
           `Client environment: . ${embedded.envFile}\n` +
           (gssClient ? `Try MIT's sample client:  ${gssClient}\n` : '') +
+          (curl ? `HTTP Negotiate:           ${curl}\n` : '') +
           (sspi ? `SSPI-framing client:      . ${embedded.envFile} && /usr/bin/python3 ${SSPI_CLIENT} --port ${sspi.port} --service host@localhost --mech spnego\n` : '') +
           '\n',
       );
