@@ -24,15 +24,23 @@ void ContextTable::Configure(size_t max_contexts, uint64_t handshake_ttl_ms) {
   handshake_ttl_ms_ = handshake_ttl_ms;
 }
 
+void ContextTable::CountRemovalLocked(const Entry& e, uint64_t* outcome) {
+  if (e.established) {
+    --counters_.established;
+  } else {
+    --counters_.handshaking;
+  }
+  --counters_.live;
+  ++*outcome;
+}
+
 size_t ContextTable::SweepLocked(uint64_t now, std::vector<SecurityContext>* doomed) {
   size_t freed = 0;
   for (auto it = entries_.begin(); it != entries_.end();) {
     Entry& e = it->second;
     if (!e.in_use && !e.established && now - e.last_used_ms > handshake_ttl_ms_) {
       doomed->push_back(std::move(e.ctx));
-      --counters_.handshaking;
-      --counters_.live;
-      ++counters_.expired;
+      CountRemovalLocked(e, &counters_.expired);
       ++freed;
       it = entries_.erase(it);
     } else {
@@ -118,23 +126,17 @@ void ContextTable::CheckIn(CheckedOut&& co, bool established, Mech mech) {
     ++counters_.completed;
     --counters_.handshaking;
     ++counters_.established;
+    e.established = true;
+    e.mech = mech;
   }
   if (e.release_pending) {
     doomed = std::move(co.ctx);
-    if (established || e.established) {
-      --counters_.established;
-    } else {
-      --counters_.handshaking;
-    }
-    --counters_.live;
-    ++counters_.released;
+    CountRemovalLocked(e, &counters_.released);
     entries_.erase(it);
     return;
   }
   e.ctx = std::move(co.ctx);
   e.spnego = co.spnego;
-  e.established = e.established || established;
-  if (established) e.mech = mech;
   e.in_use = false;
   e.last_used_ms = NowMs();
 }
@@ -144,19 +146,8 @@ void ContextTable::Fail(CheckedOut&& co) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = entries_.find(co.id);
   if (it == entries_.end()) return;
-  Entry& e = it->second;
   --counters_.in_use;
-  if (e.established) {
-    --counters_.established;
-  } else {
-    --counters_.handshaking;
-  }
-  --counters_.live;
-  if (e.release_pending) {
-    ++counters_.released;
-  } else {
-    ++counters_.failed;
-  }
+  CountRemovalLocked(it->second, it->second.release_pending ? &counters_.released : &counters_.failed);
   entries_.erase(it);
 }
 
@@ -171,13 +162,7 @@ bool ContextTable::Release(uint64_t id) {
     return true;
   }
   doomed = std::move(e.ctx);
-  if (e.established) {
-    --counters_.established;
-  } else {
-    --counters_.handshaking;
-  }
-  --counters_.live;
-  ++counters_.released;
+  CountRemovalLocked(e, &counters_.released);
   entries_.erase(it);
   return true;
 }
@@ -195,13 +180,7 @@ size_t ContextTable::ReleaseAll() {
       continue;
     }
     doomed.push_back(std::move(e.ctx));
-    if (e.established) {
-      --counters_.established;
-    } else {
-      --counters_.handshaking;
-    }
-    --counters_.live;
-    ++counters_.released;
+    CountRemovalLocked(e, &counters_.released);
     it = entries_.erase(it);
   }
   return n;

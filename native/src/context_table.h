@@ -12,6 +12,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "gss/acceptor.h"
 #include "gss/handles.h"
@@ -81,6 +82,9 @@ class ContextTable {
 
   ContextTable() = default;
   size_t SweepLocked(uint64_t now, std::vector<SecurityContext>* doomed);
+  // Updates the counters for an entry about to be erased; `outcome` is the counter of why
+  // (expired, failed, released).
+  void CountRemovalLocked(const Entry& e, uint64_t* outcome);
 
   std::mutex mu_;
   std::unordered_map<uint64_t, Entry> entries_;

@@ -11,6 +11,7 @@ import type { AcceptStep, AuthPool } from '../pool/AuthPool.js';
 import { AcceptError } from '../pool/AuthPool.js';
 import { Session } from '../session.js';
 import { nextConnectionId } from '../connectionId.js';
+import { FrameReader, type FrameDecoder } from './FrameReader.js';
 import { serveSspi } from './sspiConnection.js';
 import { serveGssSample } from './gssSampleConnection.js';
 
@@ -57,6 +58,11 @@ export interface ConnectionContext {
    * waited: its context may have been created after the close released nothing.
    */
   accept(token: Buffer, frame: (token: Uint8Array) => Buffer): Promise<AcceptStep>;
+  /**
+   * The connection's frame reader. The acceptor's handshake deadline fails it with
+   * ERR_HANDSHAKE_TIMEOUT (and closes the socket) unless handshakeDone() came first.
+   */
+  frames<F>(decoder: FrameDecoder<F>): FrameReader<F>;
   /** Called once the handshake completed; builds and announces the Session. */
   established(step: Parameters<typeof buildSession>[1]): Session;
   /** Marks the end of the handshake phase (for shutdown's in-flight accounting). */
@@ -178,10 +184,16 @@ export class TcpAcceptor extends EventEmitter {
       finishHandshake = resolve;
     });
     this.#handshakes.add(handshake);
+    let reader: FrameReader<unknown> | undefined;
+    const deadline = setTimeout(() => {
+      reader?.fail(new FramingError('ERR_HANDSHAKE_TIMEOUT', `handshake did not complete within ${this.#options.handshakeTimeoutMs} ms`));
+      socket.destroy();
+    }, this.#options.handshakeTimeoutMs);
     let done = false;
     const handshakeDone = (): void => {
       if (done) return;
       done = true;
+      clearTimeout(deadline);
       this.#handshakes.delete(handshake);
       finishHandshake();
     };
@@ -209,6 +221,11 @@ export class TcpAcceptor extends EventEmitter {
         }
         if (closed) throw new FramingError('ERR_PROTOCOL', 'the connection closed during the handshake');
         return step;
+      },
+      frames: <F>(decoder: FrameDecoder<F>) => {
+        const r = new FrameReader<F>(socket, decoder);
+        reader = r as FrameReader<unknown>;
+        return r;
       },
       established: (step) => {
         const session = buildSession({ id, socket, pool: this.#pool, framing: this.framing }, step);

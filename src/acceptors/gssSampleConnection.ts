@@ -3,47 +3,38 @@
  * (with CONTEXT_NEXT when context tokens follow), the accept loop, then DATA messages each
  * answered with a MIC (SEND_MIC) or a NOOP, until the client's closing NOOP.
  */
-import { classifyDataFlags, encodeGssSampleFrame, GssSampleFrameDecoder, TokenFlag, type GssSampleFrame } from '../framing/index.js';
+import { classifyDataFlags, encodeGssSampleFrame, GssSampleFrameDecoder, TokenFlag } from '../framing/index.js';
 import { FramingError } from '../errors.js';
 import type { Session } from '../session.js';
-import { FrameReader } from './FrameReader.js';
 import type { ConnectionContext } from './TcpAcceptor.js';
 
 const AUTHENTICATED_SERVICES = TokenFlag.WRAPPED | TokenFlag.ENCRYPTED | TokenFlag.SEND_MIC;
 
 export async function serveGssSample(ctx: ConnectionContext): Promise<void> {
   const { socket, options, logger } = ctx;
-  const reader = new FrameReader<GssSampleFrame>(socket, new GssSampleFrameDecoder(options.maxTokenBytes));
-  const deadline = setTimeout(() => {
-    reader.fail(new FramingError('ERR_HANDSHAKE_TIMEOUT', `handshake did not complete within ${options.handshakeTimeoutMs} ms`));
-    socket.destroy();
-  }, options.handshakeTimeoutMs);
+  const reader = ctx.frames(new GssSampleFrameDecoder(options.maxTokenBytes));
 
   let session: Session | undefined;
-  try {
-    const first = await reader.next();
-    if (!(first.flags & TokenFlag.NOOP)) {
-      throw new FramingError('ERR_FRAME_UNEXPECTED', `expected a NOOP token to start, got flags 0x${first.flags.toString(16)}`);
-    }
-    if (first.flags & TokenFlag.CONTEXT_NEXT) {
-      for (;;) {
-        const frame = await reader.next();
-        if (!(frame.flags & TokenFlag.CONTEXT) || frame.body.length === 0) {
-          throw new FramingError('ERR_FRAME_UNEXPECTED', `expected a context token, got flags 0x${frame.flags.toString(16)}`);
-        }
-        const step = await ctx.accept(frame.body, (t) => encodeGssSampleFrame(TokenFlag.CONTEXT, t));
-        if (step.output.length > 0) socket.write(encodeGssSampleFrame(TokenFlag.CONTEXT, step.output));
-        if (step.status === 'complete') {
-          session = ctx.established(step);
-          break;
-        }
+  const first = await reader.next();
+  if (!(first.flags & TokenFlag.NOOP)) {
+    throw new FramingError('ERR_FRAME_UNEXPECTED', `expected a NOOP token to start, got flags 0x${first.flags.toString(16)}`);
+  }
+  if (first.flags & TokenFlag.CONTEXT_NEXT) {
+    for (;;) {
+      const frame = await reader.next();
+      if (!(frame.flags & TokenFlag.CONTEXT) || frame.body.length === 0) {
+        throw new FramingError('ERR_FRAME_UNEXPECTED', `expected a context token, got flags 0x${frame.flags.toString(16)}`);
       }
-    } else {
-      ctx.handshakeDone();
-      logger.info('accepted unauthenticated connection', { connectionId: ctx.id, frontend: 'gss-sample', remoteAddress: socket.remoteAddress });
+      const step = await ctx.accept(frame.body, (t) => encodeGssSampleFrame(TokenFlag.CONTEXT, t));
+      if (step.output.length > 0) socket.write(encodeGssSampleFrame(TokenFlag.CONTEXT, step.output));
+      if (step.status === 'complete') {
+        session = ctx.established(step);
+        break;
+      }
     }
-  } finally {
-    clearTimeout(deadline);
+  } else {
+    ctx.handshakeDone();
+    logger.info('accepted unauthenticated connection', { connectionId: ctx.id, frontend: 'gss-sample', remoteAddress: socket.remoteAddress });
   }
 
   for (;;) {

@@ -3,9 +3,7 @@
  * it: read a token, accept it, send the output if any, repeat while CONTINUE; then send one
  * EncryptMessage-layout greeting and close.
  */
-import { FramingError } from '../errors.js';
 import { encodeSspiFrame, encodeSspiGreeting, SspiFrameDecoder } from '../framing/index.js';
-import { FrameReader } from './FrameReader.js';
 import type { ConnectionContext } from './TcpAcceptor.js';
 import type { Session } from '../session.js';
 
@@ -14,25 +12,14 @@ export const DEFAULT_GREETING = 'This is your server speaking';
 
 export async function serveSspi(ctx: ConnectionContext): Promise<void> {
   const { socket, options } = ctx;
-  const reader = new FrameReader(socket, new SspiFrameDecoder(options.maxTokenBytes));
-  const deadline = setTimeout(() => {
-    reader.fail(new FramingError('ERR_HANDSHAKE_TIMEOUT', `handshake did not complete within ${options.handshakeTimeoutMs} ms`));
-    socket.destroy();
-  }, options.handshakeTimeoutMs);
+  const reader = ctx.frames(new SspiFrameDecoder(options.maxTokenBytes));
 
   let session: Session | undefined;
-  try {
-    for (;;) {
-      const token = await reader.next();
-      const step = await ctx.accept(token, encodeSspiFrame);
-      if (step.output.length > 0) socket.write(encodeSspiFrame(step.output));
-      if (step.status === 'complete') {
-        session = ctx.established(step);
-        break;
-      }
-    }
-  } finally {
-    clearTimeout(deadline);
+  while (!session) {
+    const token = await reader.next();
+    const step = await ctx.accept(token, encodeSspiFrame);
+    if (step.output.length > 0) socket.write(encodeSspiFrame(step.output));
+    if (step.status === 'complete') session = ctx.established(step);
   }
 
   const g = options.greeting ?? DEFAULT_GREETING;
