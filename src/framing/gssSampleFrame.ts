@@ -13,13 +13,12 @@
  * against `maxFrameBytes` as soon as its four bytes are known, before any body byte is kept.
  */
 
-import { ConfigError, FramingError } from '../errors.js';
+import { FramingError } from '../errors.js';
+import { LengthPrefixedDecoder, U32_MAX } from './lengthPrefixedDecoder.js';
+import type { FrameFormat } from './lengthPrefixedDecoder.js';
 
 /** Size of the flags byte plus the length prefix, in bytes. */
 const HEADER_BYTES = 5;
-
-/** Largest value a u32 length prefix can carry. */
-const U32_MAX = 0xffff_ffff;
 
 /** Token flag bits of the gss-sample frame's first byte (MIT `gss-misc.h` `TOKEN_*`). */
 export const TokenFlag = {
@@ -53,39 +52,44 @@ export interface GssSampleFrame {
 const DATA_ALLOWED_FLAGS =
   TokenFlag.DATA | TokenFlag.WRAPPED | TokenFlag.ENCRYPTED | TokenFlag.SEND_MIC;
 
+/** The `[flags][u32 BE N]` header, for the shared decoding loop. */
+const GSS_SAMPLE_FORMAT: FrameFormat<GssSampleFrame> = {
+  headerBytes: HEADER_BYTES,
+  checkPartialHeader(header) {
+    // Decided on the first byte alone: a v1 peer would otherwise sit waiting for a reply
+    // while we wait for a body whose length we misread.
+    if (header[0] === 0) {
+      throw new FramingError(
+        'ERR_FRAME_UNSUPPORTED_V1',
+        'gss-sample v1 (flagless) clients are not supported; use a gss-client from ' +
+          'krb5 >= 1.x that sends token flags',
+      );
+    }
+  },
+  parseHeader: (header) => ({ flags: header[0] ?? 0, length: header.readUInt32BE(1) }),
+  tooLarge: (length, flags, maxFrameBytes) =>
+    new FramingError(
+      'ERR_FRAME_TOO_LARGE',
+      `gss-sample frame length ${length} bytes (flags ${hex(flags)}) exceeds the ` +
+        `limit of ${maxFrameBytes} bytes (maxFrameBytes)`,
+    ),
+  toFrame: (body, flags) => ({ flags, body }),
+};
+
 /**
  * Incremental, bounded decoder of `[flags][u32 BE N][N bytes]` frames from a TCP byte stream.
  *
- * Accepts arbitrary chunking: a header split over several chunks, a body split over many,
- * several frames in one chunk. Memory held between calls is at most the bytes received for
- * the one frame in progress (never more than `maxFrameBytes`), and it grows only as bytes
- * arrive: a peer announcing a large N does not make the decoder allocate N up front.
+ * Accepts arbitrary chunking and holds at most the one frame in progress (never more than
+ * `maxFrameBytes`). A body that lies wholly inside one pushed chunk is returned as a view
+ * (`subarray`) of that chunk, not a copy: do not modify a chunk after pushing it. After `push`
+ * throws, every later `push` rethrows the same error and the connection must be closed.
+ * Details of both in `lengthPrefixedDecoder.ts`, the decoding loop shared with sspi.
  *
  * Only the framing is checked here (v1, length bound); which flags are legal where is the
  * protocol layer's business (see {@link classifyDataFlags}).
- *
- * Buffer ownership: a returned body that lies wholly inside one pushed chunk is a view
- * (`subarray`) of that chunk, not a copy; a body spread over several chunks is copied once
- * into a fresh buffer. Views stay valid because `net.Socket` hands out a fresh buffer per
- * `'data'` event and never reuses it. Do not modify a chunk after pushing it, and copy chunks
- * first when reading with a reused buffer (`net.Socket` `onread.buffer`).
- *
- * After `push` throws, the decoder is failed: every later `push` rethrows the same error.
- * The connection must be closed; frames decoded earlier in the failing chunk are dropped.
  */
 export class GssSampleFrameDecoder {
-  readonly #maxFrameBytes: number;
-  /** Flags byte and length prefix being assembled; reused across frames. */
-  readonly #header = Buffer.alloc(HEADER_BYTES);
-  #headerFilled = 0;
-  /** Flags of the frame in progress, valid once its header is complete. */
-  #flags = 0;
-  /** Body length of the frame in progress, or -1 while its header is still incomplete. */
-  #bodyLength = -1;
-  /** Body pieces received so far; copied together only once the body is complete. */
-  #parts: Buffer[] = [];
-  #partsBytes = 0;
-  #failure: FramingError | undefined;
+  readonly #decoder: LengthPrefixedDecoder<GssSampleFrame>;
 
   /**
    * @param maxFrameBytes - Largest accepted body length N, in bytes: an integer from 1 to
@@ -93,13 +97,7 @@ export class GssSampleFrameDecoder {
    * @throws ConfigError `ERR_CONFIG` when `maxFrameBytes` is out of range.
    */
   constructor(maxFrameBytes: number) {
-    if (!Number.isInteger(maxFrameBytes) || maxFrameBytes < 1 || maxFrameBytes > U32_MAX) {
-      throw new ConfigError(
-        'ERR_CONFIG',
-        `maxFrameBytes must be an integer from 1 to ${U32_MAX}, got ${String(maxFrameBytes)}`,
-      );
-    }
-    this.#maxFrameBytes = maxFrameBytes;
+    this.#decoder = new LengthPrefixedDecoder(GSS_SAMPLE_FORMAT, maxFrameBytes);
   }
 
   /**
@@ -107,7 +105,7 @@ export class GssSampleFrameDecoder {
    * body bytes. 0 between frames; never more than `maxFrameBytes`.
    */
   get bufferedBytes(): number {
-    return this.#headerFilled + this.#partsBytes;
+    return this.#decoder.bufferedBytes;
   }
 
   /**
@@ -122,94 +120,7 @@ export class GssSampleFrameDecoder {
    *   for good.
    */
   push(chunk: Buffer): GssSampleFrame[] {
-    if (this.#failure !== undefined) {
-      throw this.#failure;
-    }
-    try {
-      return this.#consume(chunk);
-    } catch (error) {
-      if (error instanceof FramingError) {
-        this.#fail(error);
-      }
-      throw error;
-    }
-  }
-
-  #consume(chunk: Buffer): GssSampleFrame[] {
-    const frames: GssSampleFrame[] = [];
-    let offset = 0;
-    while (offset < chunk.length) {
-      if (this.#bodyLength < 0) {
-        const take = Math.min(HEADER_BYTES - this.#headerFilled, chunk.length - offset);
-        chunk.copy(this.#header, this.#headerFilled, offset, offset + take);
-        this.#headerFilled += take;
-        offset += take;
-        // Decided on the first byte alone: a v1 peer would otherwise sit waiting for a reply
-        // while we wait for a body whose length we misread.
-        if (this.#header[0] === 0) {
-          throw new FramingError(
-            'ERR_FRAME_UNSUPPORTED_V1',
-            'gss-sample v1 (flagless) clients are not supported; use a gss-client from ' +
-              'krb5 >= 1.x that sends token flags',
-          );
-        }
-        if (this.#headerFilled < HEADER_BYTES) {
-          break;
-        }
-        this.#flags = this.#header[0] ?? 0;
-        this.#bodyLength = this.#checkLength(this.#header.readUInt32BE(1));
-        this.#headerFilled = 0;
-        if (this.#bodyLength === 0) {
-          frames.push({ flags: this.#flags, body: Buffer.alloc(0) });
-          this.#bodyLength = -1;
-        }
-        continue;
-      }
-
-      const need = this.#bodyLength - this.#partsBytes;
-      const available = chunk.length - offset;
-      if (this.#partsBytes === 0 && available >= need) {
-        // Whole body inside this chunk: a view, no copy (valid, see the class notes).
-        frames.push({ flags: this.#flags, body: chunk.subarray(offset, offset + need) });
-        offset += need;
-        this.#bodyLength = -1;
-        continue;
-      }
-
-      const take = Math.min(need, available);
-      this.#parts.push(chunk.subarray(offset, offset + take));
-      this.#partsBytes += take;
-      offset += take;
-      if (this.#partsBytes === this.#bodyLength) {
-        // Collecting views and joining once copies each body byte exactly once, where
-        // appending chunk by chunk would be quadratic in the number of chunks.
-        frames.push({ flags: this.#flags, body: Buffer.concat(this.#parts, this.#bodyLength) });
-        this.#parts = [];
-        this.#partsBytes = 0;
-        this.#bodyLength = -1;
-      }
-    }
-    return frames;
-  }
-
-  #checkLength(length: number): number {
-    if (length > this.#maxFrameBytes) {
-      throw new FramingError(
-        'ERR_FRAME_TOO_LARGE',
-        `gss-sample frame length ${length} bytes (flags ${hex(this.#flags)}) exceeds the ` +
-          `limit of ${this.#maxFrameBytes} bytes (maxFrameBytes)`,
-      );
-    }
-    return length;
-  }
-
-  #fail(error: FramingError): void {
-    this.#failure = error;
-    // Release whatever the peer made us hold; nothing more will be decoded.
-    this.#parts = [];
-    this.#partsBytes = 0;
-    this.#headerFilled = 0;
-    this.#bodyLength = -1;
+    return this.#decoder.push(chunk);
   }
 }
 

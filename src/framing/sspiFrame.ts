@@ -21,42 +21,46 @@
  * `maxFrameBytes` as soon as its four bytes are known, before any body byte is kept.
  */
 
-import { ConfigError, FramingError } from '../errors.js';
+import { FramingError } from '../errors.js';
+import { LengthPrefixedDecoder, U32_MAX } from './lengthPrefixedDecoder.js';
+import type { FrameFormat } from './lengthPrefixedDecoder.js';
 
 /** Size of the length prefix, in bytes. */
 const HEADER_BYTES = 4;
 
-/** Largest value a u32 length prefix can carry. */
-const U32_MAX = 0xffff_ffff;
+/** The `[u32 LE N]` prefix, for the shared decoding loop. */
+const SSPI_FORMAT: FrameFormat<Buffer> = {
+  headerBytes: HEADER_BYTES,
+  parseHeader(header) {
+    const length = header.readUInt32LE(0);
+    if (length === 0) {
+      throw new FramingError(
+        'ERR_FRAME_EMPTY',
+        'sspi frame announces an empty token (length 0); a peer never sends an empty token',
+      );
+    }
+    return { length };
+  },
+  tooLarge: (length, _flags, maxFrameBytes) =>
+    new FramingError(
+      'ERR_FRAME_TOO_LARGE',
+      `sspi frame length ${length} bytes exceeds the limit of ${maxFrameBytes} bytes ` +
+        '(maxFrameBytes)',
+    ),
+  toFrame: (body) => body,
+};
 
 /**
  * Incremental, bounded decoder of `[u32 LE N][N bytes]` frames from a TCP byte stream.
  *
- * Accepts arbitrary chunking: a length prefix split over several chunks, a body split over
- * many, several frames in one chunk. Memory held between calls is at most the bytes received
- * for the one frame in progress (never more than `maxFrameBytes`), and it grows only as bytes
- * arrive: a peer announcing a large N does not make the decoder allocate N up front.
- *
- * Buffer ownership: a returned frame that lies wholly inside one pushed chunk is a view
- * (`subarray`) of that chunk, not a copy; a frame spread over several chunks is copied once
- * into a fresh buffer. Views stay valid because `net.Socket` hands out a fresh buffer per
- * `'data'` event and never reuses it. Do not modify a chunk after pushing it, and copy chunks
- * first when reading with a reused buffer (`net.Socket` `onread.buffer`).
- *
- * After `push` throws, the decoder is failed: every later `push` rethrows the same error.
- * The connection must be closed; frames decoded earlier in the failing chunk are dropped.
+ * Accepts arbitrary chunking and holds at most the one frame in progress (never more than
+ * `maxFrameBytes`). A frame that lies wholly inside one pushed chunk is returned as a view
+ * (`subarray`) of that chunk, not a copy: do not modify a chunk after pushing it. After `push`
+ * throws, every later `push` rethrows the same error and the connection must be closed.
+ * Details of both in `lengthPrefixedDecoder.ts`, the decoding loop shared with gss-sample.
  */
 export class SspiFrameDecoder {
-  readonly #maxFrameBytes: number;
-  /** Length prefix being assembled; reused across frames. */
-  readonly #header = Buffer.alloc(HEADER_BYTES);
-  #headerFilled = 0;
-  /** Body length of the frame in progress, or -1 while its prefix is still incomplete. */
-  #bodyLength = -1;
-  /** Body pieces received so far; copied together only once the body is complete. */
-  #parts: Buffer[] = [];
-  #partsBytes = 0;
-  #failure: FramingError | undefined;
+  readonly #decoder: LengthPrefixedDecoder<Buffer>;
 
   /**
    * @param maxFrameBytes - Largest accepted body length N, in bytes: an integer from 1 to
@@ -64,13 +68,7 @@ export class SspiFrameDecoder {
    * @throws ConfigError `ERR_CONFIG` when `maxFrameBytes` is out of range.
    */
   constructor(maxFrameBytes: number) {
-    if (!Number.isInteger(maxFrameBytes) || maxFrameBytes < 1 || maxFrameBytes > U32_MAX) {
-      throw new ConfigError(
-        'ERR_CONFIG',
-        `maxFrameBytes must be an integer from 1 to ${U32_MAX}, got ${String(maxFrameBytes)}`,
-      );
-    }
-    this.#maxFrameBytes = maxFrameBytes;
+    this.#decoder = new LengthPrefixedDecoder(SSPI_FORMAT, maxFrameBytes);
   }
 
   /**
@@ -78,7 +76,7 @@ export class SspiFrameDecoder {
    * bytes. 0 between frames; never more than `maxFrameBytes`.
    */
   get bufferedBytes(): number {
-    return this.#headerFilled + this.#partsBytes;
+    return this.#decoder.bufferedBytes;
   }
 
   /**
@@ -92,86 +90,7 @@ export class SspiFrameDecoder {
    *   byte), `ERR_FRAME_EMPTY` when it announces 0. The decoder is then failed for good.
    */
   push(chunk: Buffer): Buffer[] {
-    if (this.#failure !== undefined) {
-      throw this.#failure;
-    }
-    try {
-      return this.#consume(chunk);
-    } catch (error) {
-      if (error instanceof FramingError) {
-        this.#fail(error);
-      }
-      throw error;
-    }
-  }
-
-  #consume(chunk: Buffer): Buffer[] {
-    const frames: Buffer[] = [];
-    let offset = 0;
-    while (offset < chunk.length) {
-      if (this.#bodyLength < 0) {
-        const take = Math.min(HEADER_BYTES - this.#headerFilled, chunk.length - offset);
-        chunk.copy(this.#header, this.#headerFilled, offset, offset + take);
-        this.#headerFilled += take;
-        offset += take;
-        if (this.#headerFilled < HEADER_BYTES) {
-          break;
-        }
-        this.#bodyLength = this.#checkLength(this.#header.readUInt32LE(0));
-        this.#headerFilled = 0;
-        continue;
-      }
-
-      const need = this.#bodyLength - this.#partsBytes;
-      const available = chunk.length - offset;
-      if (this.#partsBytes === 0 && available >= need) {
-        // Whole body inside this chunk: a view, no copy (valid, see the class notes).
-        frames.push(chunk.subarray(offset, offset + need));
-        offset += need;
-        this.#bodyLength = -1;
-        continue;
-      }
-
-      const take = Math.min(need, available);
-      this.#parts.push(chunk.subarray(offset, offset + take));
-      this.#partsBytes += take;
-      offset += take;
-      if (this.#partsBytes === this.#bodyLength) {
-        // Collecting views and joining once copies each body byte exactly once, where
-        // appending chunk by chunk would be quadratic in the number of chunks.
-        frames.push(Buffer.concat(this.#parts, this.#bodyLength));
-        this.#parts = [];
-        this.#partsBytes = 0;
-        this.#bodyLength = -1;
-      }
-    }
-    return frames;
-  }
-
-  #checkLength(length: number): number {
-    if (length === 0) {
-      throw new FramingError(
-        'ERR_FRAME_EMPTY',
-        'sspi frame announces an empty token (length 0); a peer never sends an empty token',
-      );
-    }
-    if (length > this.#maxFrameBytes) {
-      throw new FramingError(
-        'ERR_FRAME_TOO_LARGE',
-        `sspi frame length ${length} bytes exceeds the limit of ${this.#maxFrameBytes} bytes ` +
-          '(maxFrameBytes)',
-      );
-    }
-    return length;
-  }
-
-  #fail(error: FramingError): void {
-    this.#failure = error;
-    // Release whatever the peer made us hold; nothing more will be decoded.
-    this.#parts = [];
-    this.#partsBytes = 0;
-    this.#headerFilled = 0;
-    this.#bodyLength = -1;
+    return this.#decoder.push(chunk);
   }
 }
 
