@@ -96,8 +96,8 @@ export class TcpAcceptor extends EventEmitter {
   readonly #pool: AuthPool;
   readonly #logger: Logger;
   readonly #server: net.Server;
-  readonly #sockets = new Set<Socket>();
-  readonly #handshakes = new Set<Promise<void>>();
+  /** Open connections; `served` settles when the connection's protocol ends, `started` once a token arrived. */
+  readonly #conns = new Map<Socket, { started: boolean; served: Promise<void> }>();
   #closing = false;
 
   constructor(options: TcpAcceptorOptions) {
@@ -134,28 +134,35 @@ export class TcpAcceptor extends EventEmitter {
 
   /** Open connections. */
   get connections(): number {
-    return this.#sockets.size;
+    return this.#conns.size;
   }
 
   /**
-   * Stops accepting, lets handshakes in flight finish for up to `graceMs`, then closes every
-   * connection. Contexts are released as their connections close.
+   * Stops accepting and closes connections that have not sent a token; lets the others finish
+   * (the handshake, and for sspi the greeting; gss-sample sessions until their closing NOOP)
+   * for up to `graceMs`, then closes every connection. Contexts are released as their
+   * connections close.
    */
   async close(graceMs = 5000): Promise<void> {
     if (this.#closing) return;
     this.#closing = true;
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
-    if (this.#handshakes.size > 0) {
+    const inFlight: Promise<void>[] = [];
+    for (const [socket, c] of this.#conns) {
+      if (c.started) inFlight.push(c.served);
+      else socket.destroy();
+    }
+    if (inFlight.length > 0) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
-        Promise.allSettled([...this.#handshakes]),
+        Promise.allSettled(inFlight),
         new Promise<void>((resolve) => {
           timer = setTimeout(resolve, graceMs);
         }),
       ]);
       clearTimeout(timer);
     }
-    for (const s of this.#sockets) s.destroy();
+    for (const socket of this.#conns.keys()) socket.destroy();
     await closed;
   }
 
@@ -166,7 +173,8 @@ export class TcpAcceptor extends EventEmitter {
     }
     const id = nextConnectionId();
     const started = Date.now();
-    this.#sockets.add(socket);
+    const conn = { started: false, served: Promise.resolve() };
+    this.#conns.set(socket, conn);
     socket.setTimeout(this.#options.idleTimeoutMs ?? 60_000);
     socket.on('timeout', () => {
       this.#logger.info('idle timeout', { connectionId: id, frontend: this.framing, code: 'ERR_IDLE_TIMEOUT' });
@@ -175,15 +183,10 @@ export class TcpAcceptor extends EventEmitter {
     // Errors (ECONNRESET and friends) end the connection; 'close' does the cleanup.
     socket.on('error', () => {});
     socket.on('close', () => {
-      this.#sockets.delete(socket);
+      this.#conns.delete(socket);
       this.#pool.release(id);
     });
 
-    let finishHandshake!: () => void;
-    const handshake = new Promise<void>((resolve) => {
-      finishHandshake = resolve;
-    });
-    this.#handshakes.add(handshake);
     let reader: FrameReader<unknown> | undefined;
     const deadline = setTimeout(() => {
       reader?.fail(new FramingError('ERR_HANDSHAKE_TIMEOUT', `handshake did not complete within ${this.#options.handshakeTimeoutMs} ms`));
@@ -194,8 +197,6 @@ export class TcpAcceptor extends EventEmitter {
       if (done) return;
       done = true;
       clearTimeout(deadline);
-      this.#handshakes.delete(handshake);
-      finishHandshake();
     };
 
     let closed = false;
@@ -209,6 +210,7 @@ export class TcpAcceptor extends EventEmitter {
       options: this.#options,
       logger: this.#logger,
       accept: async (token, frame) => {
+        conn.started = true;
         let step: AcceptStep;
         try {
           step = await this.#pool.accept(id, token);
@@ -246,7 +248,7 @@ export class TcpAcceptor extends EventEmitter {
     };
 
     const serve = this.framing === 'sspi' ? serveSspi : serveGssSample;
-    serve(ctx)
+    conn.served = serve(ctx)
       .catch((err: unknown) => {
         const e = err instanceof NegotiateError ? err : undefined;
         const failure: HandshakeFailure = {
