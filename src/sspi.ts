@@ -64,6 +64,12 @@ export class SecurityContextHandle {
   readonly connectionId: number = nextConnectionId();
   #session: Session | undefined;
   #credentials: CredentialsHandle | undefined;
+  #deleted = false;
+
+  /** True after delete(): the handle cannot be used again. */
+  get deleted(): boolean {
+    return this.#deleted;
+  }
 
   /** QueryContextAttributes; undefined until the handshake completed. */
   get attributes(): ContextAttributes | undefined {
@@ -83,8 +89,12 @@ export class SecurityContextHandle {
     return this.#session;
   }
 
-  /** DeleteSecurityContext. Idempotent. */
+  /**
+   * DeleteSecurityContext. Idempotent. Safe while a leg is still running: its context is freed
+   * when the leg returns.
+   */
   delete(): void {
+    this.#deleted = true;
     this.#credentials?.pool.release(this.connectionId);
     this.#session?.close();
   }
@@ -119,8 +129,16 @@ export async function acceptSecurityContext(
   inputToken: Uint8Array,
 ): Promise<AcceptResult> {
   if (context.session) throw new ContextError('ERR_CONTEXT_ESTABLISHED', 'the context is already complete');
+  if (context.deleted) throw new ContextError('ERR_CONTEXT_NOT_FOUND', 'the context was deleted');
   context.bind(credentials);
-  const step = await credentials.pool.accept(context.connectionId, inputToken);
+  let step;
+  try {
+    step = await credentials.pool.accept(context.connectionId, inputToken);
+  } finally {
+    // delete() during the leg found nothing to free if the leg had not created the context yet.
+    if (context.deleted) credentials.pool.release(context.connectionId);
+  }
+  if (context.deleted) throw new ContextError('ERR_CONTEXT_NOT_FOUND', 'the context was deleted during the handshake');
   if (step.status === 'continue') return { status: 'SEC_I_CONTINUE_NEEDED', outputToken: step.output };
   const session = new Session(credentials.pool, {
     connectionId: context.connectionId,
@@ -145,7 +163,7 @@ function established(context: SecurityContextHandle): Session {
 }
 
 /** EncryptMessage with [SECBUFFER_TOKEN, SECBUFFER_DATA]: the trailer and the ciphertext. */
-export function encryptMessage(context: SecurityContextHandle, message: Uint8Array): Promise<{ trailer: Buffer; ciphertext: Buffer }> {
+export async function encryptMessage(context: SecurityContextHandle, message: Uint8Array): Promise<{ trailer: Buffer; ciphertext: Buffer }> {
   return established(context).encryptMessage(message);
 }
 
@@ -159,11 +177,11 @@ export async function decryptMessage(context: SecurityContextHandle, trailer: Ui
 }
 
 /** MakeSignature: a MIC over the message. */
-export function makeSignature(context: SecurityContextHandle, message: Uint8Array): Promise<Buffer> {
+export async function makeSignature(context: SecurityContextHandle, message: Uint8Array): Promise<Buffer> {
   return established(context).getMic(message);
 }
 
 /** VerifySignature: rejects with ERR_GSS_BAD_SIG (or a replay/sequence code) when it does not verify. */
-export function verifySignature(context: SecurityContextHandle, message: Uint8Array, signature: Uint8Array): Promise<void> {
+export async function verifySignature(context: SecurityContextHandle, message: Uint8Array, signature: Uint8Array): Promise<void> {
   return established(context).verifyMic(message, signature);
 }

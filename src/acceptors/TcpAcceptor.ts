@@ -26,7 +26,7 @@ export interface TcpAcceptorOptions {
   handshakeTimeoutMs?: number;
   /** A connection silent for this many ms is closed. Default 60000. */
   idleTimeoutMs?: number;
-  /** Most simultaneous connections; more are refused by the kernel backlog. Default 10000. */
+  /** Most simultaneous connections; Node accepts and closes at once any beyond it. Default 10000. */
   maxConnections?: number;
   /** sspi: the message encrypted to the client after the handshake. Default "This is your server speaking". */
   greeting?: string | Uint8Array | ((session: Session) => string | Uint8Array);
@@ -173,11 +173,16 @@ export class TcpAcceptor extends EventEmitter {
     }
     const id = nextConnectionId();
     const started = Date.now();
+    // Read now: a destroyed socket no longer knows its peer, and failures are logged after.
+    const remoteAddress = socket.remoteAddress;
+    // The connection's frame reader, once the protocol handler opened it: the deadline and the
+    // idle timeout fail it with their own reason before closing the socket.
+    let reader: FrameReader<unknown> | undefined;
     const conn = { started: false, served: Promise.resolve() };
     this.#conns.set(socket, conn);
     socket.setTimeout(this.#options.idleTimeoutMs ?? 60_000);
     socket.on('timeout', () => {
-      this.#logger.info('idle timeout', { connectionId: id, frontend: this.framing, code: 'ERR_IDLE_TIMEOUT' });
+      reader?.fail(new FramingError('ERR_IDLE_TIMEOUT', `no data for ${this.#options.idleTimeoutMs ?? 60_000} ms`));
       socket.destroy();
     });
     // Errors (ECONNRESET and friends) end the connection; 'close' does the cleanup.
@@ -187,7 +192,6 @@ export class TcpAcceptor extends EventEmitter {
       this.#pool.release(id);
     });
 
-    let reader: FrameReader<unknown> | undefined;
     const deadline = setTimeout(() => {
       reader?.fail(new FramingError('ERR_HANDSHAKE_TIMEOUT', `handshake did not complete within ${this.#options.handshakeTimeoutMs} ms`));
       socket.destroy();
@@ -235,7 +239,7 @@ export class TcpAcceptor extends EventEmitter {
         this.#logger.info('authenticated', {
           connectionId: id,
           frontend: this.framing,
-          remoteAddress: socket.remoteAddress,
+          remoteAddress,
           principal: session.principal,
           mech: session.mech,
           spnego: session.spnego,
@@ -256,7 +260,7 @@ export class TcpAcceptor extends EventEmitter {
           frontend: this.framing,
           code: e?.code ?? 'ERR_PROTOCOL',
           message: e?.message ?? String(err),
-          remoteAddress: socket.remoteAddress,
+          remoteAddress,
           latencyMs: Date.now() - started,
         };
         if (!done) {

@@ -235,11 +235,17 @@ export class AuthPool {
 
   private async run(name: 'accept' | 'protect' | 'stall', task: unknown): Promise<unknown> {
     if (this.closed) throw new PoolError('ERR_POOL_CLOSED', 'the worker pool is closed');
-    const signal = AbortSignal.timeout(this.taskTimeoutMs);
+    // Our own timer, cleared as soon as the task settles: Piscina 4.9 keeps the abort listener
+    // of a task it refused (queue full), and aborting it later trips an assertion that kills
+    // the process. AbortSignal.timeout cannot be cancelled.
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), this.taskTimeoutMs);
     try {
-      return await this.piscina.run(task, { name, signal });
+      return await this.piscina.run(task, { name, signal: abort.signal });
     } catch (err) {
       throw classifyPoolFailure(err, this.taskTimeoutMs);
+    } finally {
+      clearTimeout(timer);
     }
   }
 }

@@ -303,6 +303,20 @@ test('a full queue fails fast with ERR_POOL_QUEUE_FULL and recovers at once', as
   });
 });
 
+test('a refused task does not bring the process down when its timeout would have expired', async () => {
+  // Regression: Piscina kept the abort timer of a task refused with a full queue; when it fired
+  // an uncaught assertion ended the process (this test process, here).
+  await withPool({ workers: 1, maxQueue: 1, taskTimeoutMs: 200 }, async (pool) => {
+    const running = [pool.stallWorker(100), pool.stallWorker(10)];
+    await rejectsWithCode(pool.accept(nextId++, Buffer.from('x')), 'ERR_POOL_QUEUE_FULL');
+    await Promise.all(running);
+    await sleep(400);
+    const { ini, session } = await handshake(pool, 'krb5');
+    session.close();
+    ini.close();
+  });
+});
+
 test('a task past its timeout fails, its worker is replaced, the pool goes on', async () => {
   await withPool({ workers: 1, taskTimeoutMs: 300 }, async (pool) => {
     await rejectsWithCode(pool.stallWorker(3000), 'ERR_POOL_TASK_TIMEOUT');

@@ -95,7 +95,7 @@ test('EncryptMessage/DecryptMessage and MakeSignature/VerifySignature with the c
 
 test('protection before completion and a second handshake on a done context are refused', async () => {
   const fresh = new SecurityContextHandle();
-  assert.throws(() => encryptMessage(fresh, Buffer.from('x')), (e: NegotiateError) => e.code === 'ERR_CONTEXT_NOT_ESTABLISHED');
+  await assert.rejects(encryptMessage(fresh, Buffer.from('x')), (e: NegotiateError) => e.code === 'ERR_CONTEXT_NOT_ESTABLISHED');
   const { ctx, ini } = await serverLoop('krb5');
   await assert.rejects(acceptSecurityContext(cred, ctx, Buffer.from('again')), (e: NegotiateError) => e.code === 'ERR_CONTEXT_ESTABLISHED');
   ctx.delete();
@@ -107,4 +107,18 @@ test('a failed accept throws a GssError with the stable code and frees the conte
   const live = cred.pool.stats().live;
   await assert.rejects(acceptSecurityContext(cred, ctx, Buffer.from('garbage')), (e: NegotiateError) => e.code === 'ERR_GSS_DEFECTIVE_TOKEN');
   assert.equal(cred.pool.stats().live, live);
+});
+
+test('deleting a context while its first leg waits for a worker leaves nothing behind', async () => {
+  const ini = Initiator.start(realm, { mech: 'spnego' });
+  const token = (await ini.step()).token;
+  const live = cred.pool.stats().live;
+  const stalls = [cred.pool.stallWorker(300), cred.pool.stallWorker(300)];
+  const ctx = new SecurityContextHandle();
+  const leg = acceptSecurityContext(cred, ctx, token);
+  ctx.delete();
+  await assert.rejects(leg, (e: NegotiateError) => e.code === 'ERR_CONTEXT_NOT_FOUND');
+  await Promise.all(stalls);
+  assert.equal(cred.pool.stats().live, live);
+  ini.close();
 });
