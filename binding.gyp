@@ -11,7 +11,9 @@
         "native/src/binding/binding.cc",
         "native/src/binding/accept.cc",
         "native/src/binding/protect.cc",
-        "native/src/binding/table.cc"
+        "native/src/binding/table.cc",
+        "native/src/binding/keytab.cc",
+        "native/src/krb5/keytab.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api"],

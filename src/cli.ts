@@ -61,7 +61,7 @@ Listeners (default: all three, on 127.0.0.1; if any listener flag is given, only
   --gss-sample HOST:PORT     MIT gss-sample framing (default 127.0.0.1:4444)
   --http HOST:PORT           HTTP Authorization: Negotiate, RFC 4559 (default 127.0.0.1:8080);
                              GET /whoami answers the authenticated identity as JSON
-  --ws PATH                  WebSocket handshakes on the HTTP listener (default /ws)
+  --ws PATH                  WebSocket handshakes on the HTTP listener (default /ws; none: off)
 
 HTTP sessions:
   --session-cookie SECONDS   After a handshake, set an HMAC-signed cookie valid this long, so
@@ -230,7 +230,7 @@ function parseServe(args: string[]): ServeConfig {
     sspi: v.sspi !== undefined ? parseListenAddress('--sspi', v.sspi) : anyListener ? undefined : DEFAULT_SSPI,
     gssSample: v['gss-sample'] !== undefined ? parseListenAddress('--gss-sample', v['gss-sample']) : anyListener ? undefined : DEFAULT_GSS_SAMPLE,
     http,
-    wsPath: http ? (v.ws !== undefined ? parseWsPath(v.ws) : DEFAULT_WS_PATH) : undefined,
+    wsPath: http ? (v.ws === 'none' ? undefined : v.ws !== undefined ? parseWsPath(v.ws) : DEFAULT_WS_PATH) : undefined,
     sessionCookieTtlSeconds: v['session-cookie'] === undefined ? undefined : parsePositiveInt('--session-cookie', v['session-cookie'], { max: 30 * 86400 }),
     sessionCookieKeys: cookieFile === undefined ? [] : parseCookieKeys(cookieFile, readKeyFile(cookieFile)),
     sessionCookieSecure: v['cookie-secure'] === true,

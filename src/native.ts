@@ -91,6 +91,8 @@ export interface NativeAddon {
   releaseAll(): number;
   sweep(): number;
   stats(): NativeContextStats;
+  /** The unique principal names in a keytab (a path or TYPE:residual name). */
+  listKeytab(path: string): { ok: true; principals: string[] } | NativeFailure;
 }
 
 const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');

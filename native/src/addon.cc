@@ -42,6 +42,7 @@ static Napi::Object InitNegotiate(Napi::Env env, Napi::Object exports) {
   exports.Set("releaseAll", Napi::Function::New(env, JsReleaseAll));
   exports.Set("sweep", Napi::Function::New(env, JsSweep));
   exports.Set("stats", Napi::Function::New(env, JsStats));
+  exports.Set("listKeytab", Napi::Function::New(env, JsListKeytab));
   return exports;
 }
 

@@ -218,6 +218,14 @@ export class TcpAcceptor extends EventEmitter {
         let step: AcceptStep;
         try {
           step = await this.#pool.accept(id, token);
+          this.#logger.debug('accept leg', {
+            connectionId: id,
+            frontend: this.framing,
+            status: step.status,
+            inputBytes: token.length,
+            outputBytes: step.output.length,
+            worker: step.workerThreadId,
+          });
         } catch (err) {
           // The error token (a KRB-ERROR, or SPNEGO's reject) tells the peer why.
           if (err instanceof AcceptError && err.output.length > 0 && !socket.destroyed) socket.write(frame(err.output));

@@ -60,6 +60,7 @@ export async function checkCredentials(addon: NativeAddon, opts: CredentialOptio
       );
     }
   }
+  if (keytab !== undefined) checkKeytabContents(addon, keytab, opts.principal);
   const r = addon.acquireCredentials(toNativeCredentials(opts));
   if (!r.ok) {
     throw new GssError(
@@ -68,6 +69,32 @@ export async function checkCredentials(addon: NativeAddon, opts: CredentialOptio
         `${opts.principal ? ` for ${opts.principal}` : ''}: ${r.message}`,
       r.major,
       r.minor,
+    );
+  }
+}
+
+/**
+ * MIT acquires an acceptor credential from an empty keytab, or for a principal it has no key
+ * for, without complaint; every handshake would then fail. Refuse at start instead, naming
+ * what the keytab does hold.
+ */
+function checkKeytabContents(addon: NativeAddon, keytab: string, principal: string | undefined): void {
+  const listing = addon.listKeytab(keytab);
+  if (!listing.ok) {
+    throw new ConfigError('ERR_KEYTAB_UNREADABLE', `keytab ${keytab} cannot be read: ${listing.message}`);
+  }
+  if (listing.principals.length === 0) {
+    throw new ConfigError('ERR_NO_CREDENTIALS', `keytab ${keytab} holds no keys: add the service's (kadmin: ktadd -k ${keytab} HTTP/host.example.com)`);
+  }
+  // Host-based names (service@host) are canonicalised by the library (maybe through DNS), so
+  // only krb5 principal names are checked here.
+  if (principal === undefined || !principal.includes('/')) return;
+  const wanted = principal.includes('@') ? principal : `${principal}@`;
+  const found = listing.principals.some((p) => (principal.includes('@') ? p === wanted : p.startsWith(wanted)));
+  if (!found) {
+    throw new ConfigError(
+      'ERR_NO_CREDENTIALS',
+      `keytab ${keytab} has no key for ${principal}; it holds: ${listing.principals.join(', ')}`,
     );
   }
 }

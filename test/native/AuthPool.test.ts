@@ -5,6 +5,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { AuthPool, type AuthPoolOptions } from '../../src/pool/AuthPool.js';
 import { Session } from '../../src/session.js';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
@@ -339,6 +341,26 @@ test('closing the pool frees every context, handshakes and sessions alike', asyn
   ini.close();
   half.close();
   await rejectsWithCode(pool.accept(nextId++, Buffer.from('x')), 'ERR_POOL_CLOSED');
+});
+
+test('start refuses an empty keytab, a non-keytab file, and a pinned principal without a key', async () => {
+  const dir = await mkdtemp(path.join(realm.dir, 'kt-'));
+  const empty = path.join(dir, 'empty.keytab');
+  // A keytab with the format version and no entries.
+  await writeFile(empty, Buffer.from([0x05, 0x02]));
+  const emptyErr = await rejectsWithCode(AuthPool.start({ credentials: { keytab: empty }, workers: 1 }), 'ERR_NO_CREDENTIALS');
+  assert.match(emptyErr.message, /holds no keys/);
+  const notKeytab = path.join(dir, 'not.keytab');
+  await writeFile(notKeytab, 'hello\n');
+  await rejectsWithCode(AuthPool.start({ credentials: { keytab: notKeytab }, workers: 1 }), 'ERR_KEYTAB_UNREADABLE');
+  const pinned = await rejectsWithCode(
+    AuthPool.start({ credentials: { keytab: realm.keytab, principal: 'HTTP/otherhost@KRBTEST.COM' }, workers: 1 }),
+    'ERR_NO_CREDENTIALS',
+  );
+  assert.match(pinned.message, /HTTP\/localhost@KRBTEST\.COM/, 'the error lists what the keytab holds');
+  // Without a realm the pinned name matches in any realm.
+  const pool = await AuthPool.start({ credentials: { keytab: realm.keytab, principal: 'HTTP/localhost' }, workers: 1 });
+  await pool.close();
 });
 
 test('start fails with a clear error when the keytab cannot be read', async () => {

@@ -43,6 +43,7 @@ Napi::Value JsRelease(const Napi::CallbackInfo& info);
 Napi::Value JsReleaseAll(const Napi::CallbackInfo& info);
 Napi::Value JsSweep(const Napi::CallbackInfo& info);
 Napi::Value JsStats(const Napi::CallbackInfo& info);
+Napi::Value JsListKeytab(const Napi::CallbackInfo& info);
 
 }  // namespace negotiate
 
