@@ -21,7 +21,7 @@ import { ConfigError, NegotiateError, PoolError, type NegotiateErrorCode } from 
 import { silentLogger, type Logger } from '../logger.js';
 import type { AuthPool, AcceptStep } from '../pool/AuthPool.js';
 import { AcceptError } from '../pool/AuthPool.js';
-import type { ContextFlags } from '../native.js';
+import type { SessionInfo } from '../session.js';
 import { nextConnectionId } from '../connectionId.js';
 import { formatWwwAuthenticate, parseAuthorization } from '../framing/negotiateHeader.js';
 import { SessionCookies, type SessionCookieOptions } from '../http/sessionCookie.js';
@@ -53,16 +53,9 @@ export interface HttpAcceptorOptions {
 }
 
 /** The authenticated client of one HTTP request. */
-export interface HttpIdentity {
-  /** e.g. `alice@EXAMPLE.COM`. */
-  readonly principal: string;
-  readonly mech: 'krb5' | 'ntlmssp' | 'unknown';
-  /** True when the client used SPNEGO (the Negotiate package). */
-  readonly spnego: boolean;
-  readonly flags: ContextFlags;
+export interface HttpIdentity extends Pick<SessionInfo, 'principal' | 'mech' | 'spnego' | 'flags' | 'remoteAddress'> {
   /** Negotiate: when the context (ticket) expires; cookie: when the cookie expires. ms since the epoch, or null. */
   readonly expiresAt: number | null;
-  readonly remoteAddress: string | undefined;
   /** 'negotiate': this request carried a handshake; 'cookie': a session cookie from an earlier one. */
   readonly via: 'negotiate' | 'cookie';
 }

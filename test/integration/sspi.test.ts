@@ -22,6 +22,7 @@ import type { NegotiateServerOptions } from '../../src/server.js';
 import { FIXTURES, Initiator, firstTokens } from '../helpers/initiator.js';
 import { startTestRealm } from '../helpers/realm.js';
 import { PYTHON, jsonLines, requirePythonGssapi, runClient, startTestServer, type TestServer } from '../helpers/server.js';
+import { nextEvent } from '../helpers/events.js';
 
 const CLIENT = path.join(FIXTURES, 'sspi_client.py');
 const DEFAULT_GREETING = 'This is your server speaking';
@@ -79,26 +80,6 @@ async function sspiClient(port: number, args: string[], timeoutMs = 20_000): Pro
   return { code: run.code, lines: jsonLines(run.stdout), stderr: run.stderr };
 }
 
-/**
- * Resolves with the next `name` event of `emitter`, rejects after `timeoutMs`. Attach it BEFORE
- * the action that triggers the event. A noop catch keeps an unawaited rejection from surfacing
- * as an unhandled rejection when an earlier assertion already failed the test.
- */
-function nextEvent<T>(emitter: EventEmitter, name: string, timeoutMs = 10_000): Promise<T> {
-  const p = new Promise<T>((resolve, reject) => {
-    const on = (v: T): void => {
-      clearTimeout(timer);
-      resolve(v);
-    };
-    const timer = setTimeout(() => {
-      emitter.off(name, on);
-      reject(new Error(`no '${name}' event within ${timeoutMs} ms`));
-    }, timeoutMs);
-    emitter.once(name, on);
-  });
-  p.catch(() => undefined);
-  return p;
-}
 
 /** Records every `name` event until stop() is called. */
 function collect<T>(emitter: EventEmitter, name: string): { items: T[]; stop: () => void } {

@@ -7,7 +7,6 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import type { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
 import type { us_listen_socket, us_socket } from '@trufflesuite/uws-js-unofficial';
 
@@ -21,6 +20,7 @@ import type { Session } from '../../src/session.js';
 import { Initiator, firstTokens, type InitiatorMech } from '../helpers/initiator.js';
 import { startTestRealm } from '../helpers/realm.js';
 import { requirePythonGssapi, useRealm } from '../helpers/server.js';
+import { nextEvent } from '../helpers/events.js';
 
 const SERVICE = 'HTTP@localhost';
 const MAX_TOKEN = 65536;
@@ -206,22 +206,6 @@ async function authenticate(c: WsClient, ini: Initiator): Promise<{ auth: WsAuth
   throw new Error('no authenticated message within 10 messages');
 }
 
-/** Resolves with the next `name` event; attach BEFORE the action that triggers it. */
-function nextEvent<T>(emitter: EventEmitter, name: string, timeoutMs = 10_000): Promise<T> {
-  const p = new Promise<T>((resolve, reject) => {
-    const on = (v: T): void => {
-      clearTimeout(timer);
-      resolve(v);
-    };
-    const timer = setTimeout(() => {
-      emitter.off(name, on);
-      reject(new Error(`no '${name}' event within ${timeoutMs} ms`));
-    }, timeoutMs);
-    emitter.once(name, on);
-  });
-  p.catch(() => undefined);
-  return p;
-}
 
 /** Bounded poll. */
 async function until(cond: () => boolean, what: () => string, timeoutMs = 5000): Promise<void> {
