@@ -1,0 +1,187 @@
+// Pre-generated Kerberos initiator tokens for the load generators.
+//
+// Each token is the first token of its own gss_init_sec_context (mutual, replay, integ and
+// conf requested) from alice's ccache, produced by bench/native/gen_tokens.c: a fresh
+// authenticator per token, so every token is distinct and usable exactly once against a
+// replay cache (a second use is a replay and must fail). Tokens carry a timestamp: use them
+// within the realm's clock skew (5 minutes), i.e. generate right before each timed phase.
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { ensureBuilt } from '../native/build.mjs';
+
+/**
+ * @param {{ env: Record<string,string|undefined>|string, mech?: 'spnego'|'krb5', service?: 'HTTP@localhost'|'host@localhost'|string, count: number, parallel?: number }} opts
+ *   env: must carry KRB5CCNAME (alice's TGT) and KRB5_CONFIG; an object, or the path of the
+ *   realm's `env` file.
+ *   parallel: generator processes (default: up to 2 for large counts; ~30,000 tokens/s each).
+ * @returns {Promise<Buffer[]>} views into one shared buffer per generator process.
+ */
+export async function generateTokens({ env, mech = 'spnego', service = 'HTTP@localhost', count, parallel }) {
+  if (!Number.isInteger(count) || count < 0 || count > 5_000_000) throw new Error(`bad token count ${count}`);
+  if (mech !== 'spnego' && mech !== 'krb5') throw new Error(`bad mech ${mech}`);
+  if (!/^[A-Za-z0-9._-]+@[A-Za-z0-9._-]+$/.test(service)) throw new Error(`bad service ${service}`);
+  if (count === 0) return [];
+  env = loadEnv(env);
+  if (!env?.KRB5CCNAME || !env?.KRB5_CONFIG) throw new Error('generateTokens: env needs KRB5CCNAME and KRB5_CONFIG');
+  const bin = ensureBuilt('gen_tokens');
+  // A second process pays one extra TGS exchange; only worth it for big batches.
+  const procs = Math.max(1, Math.min(parallel ?? (count >= 20_000 ? Math.min(2, cpus().length) : 1), count));
+  const shares = Array.from({ length: procs }, (_, i) => Math.floor(count / procs) + (i < count % procs ? 1 : 0));
+  const parts = await Promise.all(shares.map((n) => runGenerator(bin, { ...process.env, ...env }, mech, service, n)));
+  const tokens = parts.flat();
+  if (tokens.length !== count) throw new Error(`gen_tokens produced ${tokens.length} of ${count} tokens`);
+  assertDistinct(tokens);
+  return tokens;
+}
+
+function runGenerator(bin, env, mech, service, count) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, ['--mech', mech, '--service', service, '--count', String(count)], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    // Bounded: ~30,000 tokens/s on one core; allow a slow, noisy machine 10x that.
+    const timeoutMs = 15_000 + Math.ceil(count / 3);
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    /** @type {Buffer[]} */
+    const chunks = [];
+    let err = '';
+    child.stdout.on('data', (c) => chunks.push(c));
+    child.stderr.on('data', (c) => {
+      if (err.length < 4096) err += c;
+    });
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (code !== 0) {
+        reject(new Error(`gen_tokens failed (${signal ?? code}${signal === 'SIGKILL' ? `, timeout ${timeoutMs} ms` : ''}): ${err.trim()}`));
+        return;
+      }
+      try {
+        resolve(parseRecords(Buffer.concat(chunks)));
+      } catch (e) {
+        reject(e);
+      }
+    });
+  });
+}
+
+/**
+ * Splits [u32 LE len][token] records (gen_tokens' output, accept_loop's input).
+ * @param {Buffer} buf
+ * @returns {Buffer[]}
+ */
+export function parseRecords(buf) {
+  /** @type {Buffer[]} */
+  const out = [];
+  let off = 0;
+  while (off < buf.length) {
+    if (buf.length - off < 4) throw new Error('token records: truncated length');
+    const len = buf.readUInt32LE(off);
+    off += 4;
+    if (len > buf.length - off) throw new Error('token records: truncated token');
+    out.push(buf.subarray(off, off + len));
+    off += len;
+  }
+  return out;
+}
+
+/**
+ * Encodes tokens as [u32 LE len][token] records.
+ * @param {Buffer[]} tokens
+ * @returns {Buffer}
+ */
+export function encodeRecords(tokens) {
+  let total = 0;
+  for (const t of tokens) total += 4 + t.length;
+  const out = Buffer.allocUnsafe(total);
+  let off = 0;
+  for (const t of tokens) {
+    out.writeUInt32LE(t.length, off);
+    t.copy(out, off + 4);
+    off += 4 + t.length;
+  }
+  return out;
+}
+
+// A duplicate would be a replay and silently skew error counts: fail loudly instead.
+function assertDistinct(tokens) {
+  const seen = new Set();
+  for (const t of tokens) seen.add(createHash('sha1').update(t).digest('base64'));
+  if (seen.size !== tokens.length) throw new Error(`gen_tokens produced ${tokens.length - seen.size} duplicate tokens`);
+}
+
+const KRB5_OID = Buffer.from('06092a864886f712010202', 'hex');
+
+/**
+ * Is an acceptor's reply token a successful mutual-authentication reply? True for a
+ * GSS-framed krb5 AP-REP (TOK_ID 02 00) and for a SPNEGO NegTokenResp with negState
+ * accept-completed carrying one. A non-empty reply is NOT enough: on a replay or any other
+ * accept failure MIT sends a KRB-ERROR token (TOK_ID 03 00; in SPNEGO, negState reject
+ * wrapping it), and gss-server forwards it as an ordinary context frame.
+ * @param {Buffer} tok
+ * @returns {boolean}
+ */
+export function isApRep(tok) {
+  if (tok.length === 0) return false;
+  if (tok[0] === 0x60) return isKrb5ApRep(tok);
+  if (tok[0] !== 0xa1) return false;
+  // NegTokenResp ::= [1] SEQUENCE { negState [0] ENUMERATED, supportedMech [1], responseToken [2] OCTET STRING, mechListMIC [3] }
+  const outer = der(tok, 0);
+  if (!outer) return false;
+  const seq = der(tok, outer.start);
+  if (!seq || tok[outer.start] !== 0x30) return false;
+  let negState = -1;
+  let response;
+  for (let off = seq.start; off < seq.end; ) {
+    const f = der(tok, off);
+    if (!f || f.end > seq.end) return false;
+    const inner = der(tok, f.start);
+    if (!inner) return false;
+    if (tok[off] === 0xa0 && tok[f.start] === 0x0a && inner.end - inner.start === 1) negState = tok[inner.start];
+    if (tok[off] === 0xa2 && tok[f.start] === 0x04) response = tok.subarray(inner.start, inner.end);
+    off = f.end;
+  }
+  return negState === 0 && response !== undefined && isKrb5ApRep(response);
+}
+
+function isKrb5ApRep(tok) {
+  const t = der(tok, 0);
+  if (!t || tok[0] !== 0x60) return false;
+  const o = t.start;
+  return tok.subarray(o, o + KRB5_OID.length).equals(KRB5_OID) && tok[o + 11] === 0x02 && tok[o + 12] === 0x00 && tok[o + 13] === 0x6f;
+}
+
+/** DER header at `off`: { start of content, end of element }, or undefined if malformed. */
+function der(buf, off) {
+  if (off + 2 > buf.length) return undefined;
+  let len = buf[off + 1];
+  let start = off + 2;
+  if (len & 0x80) {
+    const n = len & 0x7f;
+    if (n < 1 || n > 3 || start + n > buf.length) return undefined;
+    len = 0;
+    for (let i = 0; i < n; i++) len = len * 256 + buf[start + i];
+    start += n;
+  }
+  const end = start + len;
+  return end > buf.length ? undefined : { start, end };
+}
+
+/**
+ * The realm's variables: an object as given, or parsed from its `env` file (`export K='V'`).
+ * @param {Record<string,string|undefined>|string} env
+ * @returns {Record<string,string|undefined>}
+ */
+export function loadEnv(env) {
+  if (typeof env !== 'string') return { ...env };
+  /** @type {Record<string,string>} */
+  const out = {};
+  for (const m of readFileSync(env, 'utf8').matchAll(/^export (\w+)='([^']*)'$/gm)) out[m[1]] = m[2];
+  return out;
+}

@@ -1,0 +1,218 @@
+/*
+ * accept_loop: the C ceiling for the benchmark. How many Kerberos handshakes per second can
+ * MIT's gss_accept_sec_context do on this machine with no I/O, no framing and no dispatch?
+ *
+ *   accept_loop [--threads T] [--rcache default|none|file2:PATH] [--mech spnego|krb5]
+ *               [--keytab FILE] [--max-seconds S] [--no-keep-context] [TOKENFILE | -]
+ *
+ * Tokens: records of [u32 little-endian length][token] (what gen_tokens writes), from
+ * TOKENFILE or stdin; all are read before the clock starts. T threads each acquire their OWN
+ * acceptor credential (MIT serialises accepts that share one credential handle), wait on a
+ * barrier, then take tokens from a shared atomic index until none are left (or --max-seconds
+ * passed). A handshake counts when the accept returns GSS_S_COMPLETE with a non-empty output
+ * token (the AP-REP: mutual authentication); anything else, e.g. a replayed token rejected by
+ * the replay cache, is a failure. Prints one JSON line on stdout:
+ *   {"threads":T,"handshakes":N,"failures":F,"seconds":S,"rate":N/S,"cpuSeconds":C}
+ * where seconds and cpuSeconds (user+system of the whole process) cover the timed loop only.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include <gssapi/gssapi.h>
+#include <gssapi/gssapi_ext.h>
+#include <gssapi/gssapi_krb5.h>
+#include <krb5.h>
+
+static gss_OID_desc spnego_oid = {6, (void *)"\x2b\x06\x01\x05\x05\x02"};
+static gss_OID_desc krb5_oid = {9, (void *)"\x2a\x86\x48\x86\xf7\x12\x01\x02\x02"};
+
+typedef struct { uint32_t len; unsigned char *data; } token_t;
+
+static token_t *tokens;
+static long ntokens;
+static long next_index;          /* atomic work index shared by the threads */
+static long handshakes, failures; /* atomic totals */
+static int stop_flag; /* set with __atomic_store_n once any thread passes its deadline */
+static double max_seconds = 60;
+static pthread_barrier_t barrier;
+static const char *keytab, *rcache;
+static int use_spnego = 1;
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static double cpu_now(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
+static void gss_fail(const char *what, OM_uint32 maj, OM_uint32 min) {
+    OM_uint32 m, ctx = 0;
+    gss_buffer_desc msg;
+    fprintf(stderr, "accept_loop: %s failed:", what);
+    do {
+        if (gss_display_status(&m, maj, GSS_C_GSS_CODE, GSS_C_NO_OID, &ctx, &msg) != 0) break;
+        fprintf(stderr, " %.*s;", (int)msg.length, (char *)msg.value);
+        gss_release_buffer(&m, &msg);
+    } while (ctx != 0);
+    ctx = 0;
+    do {
+        if (gss_display_status(&m, min, GSS_C_MECH_CODE, &krb5_oid, &ctx, &msg) != 0) break;
+        fprintf(stderr, " %.*s;", (int)msg.length, (char *)msg.value);
+        gss_release_buffer(&m, &msg);
+    } while (ctx != 0);
+    fputc('\n', stderr);
+    exit(1);
+}
+
+/* One acceptor credential per thread, the way the server under test does it. */
+static gss_cred_id_t acquire(void) {
+    OM_uint32 maj, min;
+    gss_key_value_element_desc el[2];
+    size_t n = 0;
+    if (keytab) { el[n].key = "keytab"; el[n].value = keytab; n++; }
+    if (rcache) { el[n].key = "rcache"; el[n].value = rcache; n++; }
+    gss_key_value_set_desc store = {(OM_uint32)n, el};
+    gss_OID_desc both[2] = {spnego_oid, krb5_oid};
+    gss_OID_set_desc mechs = {2, both};
+    gss_cred_id_t cred = GSS_C_NO_CREDENTIAL;
+    maj = gss_acquire_cred_from(&min, GSS_C_NO_NAME, GSS_C_INDEFINITE, &mechs, GSS_C_ACCEPT,
+                                n ? &store : GSS_C_NO_CRED_STORE, &cred, NULL, NULL);
+    if (GSS_ERROR(maj)) gss_fail("gss_acquire_cred_from", maj, min);
+    /* SPNEGO accepts only krb5 (no NTLM, no IAKERB), like the servers we compare against. */
+    gss_OID_set_desc neg = {1, &krb5_oid};
+    maj = gss_set_neg_mechs(&min, cred, &neg);
+    if (GSS_ERROR(maj)) gss_fail("gss_set_neg_mechs", maj, min);
+    return cred;
+}
+
+static void *worker(void *arg) {
+    (void)arg;
+    gss_cred_id_t cred = acquire();
+    pthread_barrier_wait(&barrier);
+    double deadline = now() + max_seconds; /* each thread's own copy: no shared write */
+    long ok = 0, bad = 0, iter = 0;
+    for (;;) {
+        long i = __atomic_fetch_add(&next_index, 1, __ATOMIC_RELAXED);
+        if (i >= ntokens || __atomic_load_n(&stop_flag, __ATOMIC_RELAXED)) break;
+        if ((++iter & 255) == 0 && now() > deadline) __atomic_store_n(&stop_flag, 1, __ATOMIC_RELAXED);
+        OM_uint32 maj, min;
+        gss_ctx_id_t ctx = GSS_C_NO_CONTEXT;
+        gss_buffer_desc in = {tokens[i].len, tokens[i].data};
+        gss_buffer_desc out = GSS_C_EMPTY_BUFFER;
+        maj = gss_accept_sec_context(&min, &ctx, cred, &in, GSS_C_NO_CHANNEL_BINDINGS, NULL,
+                                     NULL, &out, NULL, NULL, NULL);
+        if (maj == GSS_S_COMPLETE && out.length > 0) ok++;
+        else bad++;
+        gss_release_buffer(&min, &out);
+        if (ctx != GSS_C_NO_CONTEXT) gss_delete_sec_context(&min, &ctx, GSS_C_NO_BUFFER);
+    }
+    __atomic_fetch_add(&handshakes, ok, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&failures, bad, __ATOMIC_RELAXED);
+    OM_uint32 min;
+    gss_release_cred(&min, &cred);
+    return NULL;
+}
+
+static int read_all(FILE *f, unsigned char **buf, size_t *len) {
+    size_t cap = 1 << 20, n = 0;
+    unsigned char *b = malloc(cap);
+    if (!b) return -1;
+    for (;;) {
+        if (n == cap) {
+            cap *= 2;
+            unsigned char *nb = realloc(b, cap);
+            if (!nb) { free(b); return -1; }
+            b = nb;
+        }
+        size_t r = fread(b + n, 1, cap - n, f);
+        n += r;
+        if (r == 0) break;
+    }
+    if (ferror(f)) { free(b); return -1; }
+    *buf = b;
+    *len = n;
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    int threads = 1, keep_context = 1;
+    const char *path = "-";
+    keytab = getenv("KRB5_KTNAME");
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--rcache") && i + 1 < argc) {
+            const char *r = argv[++i];
+            /* MIT 1.20 type names need the colon: "none:", "file2:/path", "dfl:". */
+            if (!strcmp(r, "default")) rcache = NULL;
+            else if (!strcmp(r, "none")) rcache = "none:";
+            else rcache = r;
+        } else if (!strcmp(argv[i], "--mech") && i + 1 < argc) {
+            const char *m = argv[++i];
+            if (!strcmp(m, "spnego")) use_spnego = 1;
+            else if (!strcmp(m, "krb5")) use_spnego = 0;
+            else { fprintf(stderr, "accept_loop: bad --mech\n"); return 2; }
+        } else if (!strcmp(argv[i], "--keytab") && i + 1 < argc) keytab = argv[++i];
+        else if (!strcmp(argv[i], "--max-seconds") && i + 1 < argc) max_seconds = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--no-keep-context")) keep_context = 0; /* to measure what it buys */
+        else if (argv[i][0] != '-' || !strcmp(argv[i], "-")) path = argv[i];
+        else {
+            fprintf(stderr, "usage: accept_loop [--threads T] [--rcache default|none|file2:PATH] "
+                            "[--mech spnego|krb5] [--keytab F] [--max-seconds S] [TOKENFILE|-]\n");
+            return 2;
+        }
+    }
+    if (threads < 1 || threads > 256) { fprintf(stderr, "accept_loop: bad --threads\n"); return 2; }
+    /* The --mech only documents what the tokens are: the credential accepts both, and
+     * gss_accept_sec_context picks the mechanism from the token itself. */
+    (void)use_spnego;
+
+    /* Held for the life of the process and never freed: while one krb5 context is open, MIT's
+     * profile library keeps the parsed krb5.conf cached, so the context MIT creates inside
+     * every GSS call only stat()s the file instead of re-parsing it. */
+    static krb5_context keep;
+    if (keep_context && krb5_init_context(&keep)) { fprintf(stderr, "accept_loop: krb5_init_context failed\n"); return 1; }
+
+    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+    if (!f) { perror("accept_loop: open token file"); return 1; }
+    unsigned char *buf;
+    size_t len;
+    if (read_all(f, &buf, &len)) { fprintf(stderr, "accept_loop: read failed\n"); return 1; }
+    if (f != stdin) fclose(f);
+    long cap = 1024;
+    tokens = malloc(cap * sizeof *tokens);
+    for (size_t off = 0; off < len;) {
+        if (len - off < 4) { fprintf(stderr, "accept_loop: truncated record\n"); return 1; }
+        uint32_t l = buf[off] | buf[off + 1] << 8 | buf[off + 2] << 16 | (uint32_t)buf[off + 3] << 24;
+        off += 4;
+        if (l > len - off) { fprintf(stderr, "accept_loop: truncated token\n"); return 1; }
+        if (ntokens == cap) { cap *= 2; tokens = realloc(tokens, cap * sizeof *tokens); }
+        tokens[ntokens].len = l;
+        tokens[ntokens].data = buf + off;
+        ntokens++;
+        off += l;
+    }
+
+    pthread_barrier_init(&barrier, NULL, (unsigned)threads + 1);
+    pthread_t *tids = calloc((size_t)threads, sizeof *tids);
+    for (int i = 0; i < threads; i++) pthread_create(&tids[i], NULL, worker, NULL);
+    /* Credentials are acquired before the barrier, outside the clock. */
+    pthread_barrier_wait(&barrier);
+    double c0 = cpu_now(), t0 = now();
+    for (int i = 0; i < threads; i++) pthread_join(tids[i], NULL);
+    double s = now() - t0, c = cpu_now() - c0;
+    printf("{\"threads\":%d,\"handshakes\":%ld,\"failures\":%ld,\"seconds\":%.4f,\"rate\":%.1f,\"cpuSeconds\":%.4f}\n",
+           threads, handshakes, failures, s, s > 0 ? handshakes / s : 0.0, c);
+    return 0;
+}

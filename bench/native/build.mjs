@@ -1,0 +1,70 @@
+// Builds the bench's C helpers (gen_tokens, accept_loop) into bench/native/build/.
+// A binary is rebuilt only when its source (or this script) is newer, so every bench run
+// can call ensureNativeBuilt() cheaply. Run directly: `node bench/native/build.mjs`.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const buildDir = join(here, 'build');
+
+/** @type {Record<string, { src: string, extra: string[] }>} */
+const programs = {
+  gen_tokens: { src: 'gen_tokens.c', extra: [] },
+  accept_loop: { src: 'accept_loop.c', extra: ['-pthread'] },
+};
+
+function mtime(path) {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return -1;
+  }
+}
+
+let flagsCache;
+function krbFlags() {
+  // krb5 for the krb5_* calls (ccache copy, the kept-open context), krb5-gssapi for GSS.
+  flagsCache ??= execFileSync('pkg-config', ['--cflags', '--libs', 'krb5-gssapi', 'krb5'], { encoding: 'utf8' })
+    .trim()
+    .split(/\s+/);
+  return flagsCache;
+}
+
+/**
+ * Compiles `name` if needed and returns the binary's path.
+ * @param {'gen_tokens'|'accept_loop'} name
+ * @returns {string}
+ */
+export function ensureBuilt(name) {
+  const p = programs[name];
+  if (!p) throw new Error(`unknown native program ${name}`);
+  const src = join(here, p.src);
+  const out = join(buildDir, name);
+  const stamp = mtime(out);
+  if (stamp >= 0 && stamp >= mtime(src) && stamp >= mtime(fileURLToPath(import.meta.url))) return out;
+  mkdirSync(buildDir, { recursive: true });
+  const cc = process.env.CC || 'cc';
+  // Compile to a private name, then rename: a concurrent bench process never runs (or
+  // overwrites) a half-written binary.
+  const tmp = `${out}.${process.pid}.tmp`;
+  try {
+    execFileSync(cc, ['-O2', '-Wall', '-Wextra', ...p.extra, '-o', tmp, src, ...krbFlags()], { stdio: ['ignore', 'inherit', 'pipe'] });
+    renameSync(tmp, out);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    const stderr = err.stderr ? String(err.stderr) : '';
+    throw new Error(`building ${name} failed (need a C compiler and libkrb5-dev): ${stderr || err.message}`);
+  }
+  return out;
+}
+
+/** Builds every helper; returns { name: path }. */
+export function ensureNativeBuilt() {
+  return Object.fromEntries(Object.keys(programs).map((n) => [n, ensureBuilt(/** @type {'gen_tokens'|'accept_loop'} */ (n))]));
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  console.log(JSON.stringify(ensureNativeBuilt()));
+}
