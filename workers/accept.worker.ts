@@ -19,6 +19,9 @@ const credentialFailure: NativeFailure | undefined = acquired.ok ? undefined : a
 export function accept(task: AcceptTask): NativeAcceptResult & { workerThreadId: number } {
   if (credentialFailure) return { ...credentialFailure, workerThreadId: threadId };
   const r = addon.accept(task.id, task.token);
+  // Deleting a context costs a few microseconds: do it here rather than on the thread that
+  // owns the sockets, when the caller keeps nothing.
+  if (task.releaseAfter === true) addon.release(task.id);
   // Which thread ran the leg: diagnostics, and the proof in tests that legs of one context
   // move between threads.
   return Object.assign(r, { workerThreadId: threadId });

@@ -14,6 +14,8 @@ export interface WorkerSetup {
 export interface AcceptTask {
   id: number;
   token: Uint8Array;
+  /** Free the context right after this leg, on the worker (single-leg uses such as HTTP). */
+  releaseAfter?: boolean;
 }
 
 export type ProtectOp = 'wrap' | 'unwrap' | 'getMic' | 'verifyMic' | 'encryptMessage';

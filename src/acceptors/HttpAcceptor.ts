@@ -380,13 +380,14 @@ export class HttpAcceptor extends EventEmitter {
     const id = nextConnectionId();
     let step: AcceptStep;
     try {
-      step = await this.#pool.accept(id, parsed.token);
+      step = await this.#pool.accept(id, parsed.token, { releaseAfter: true });
     } catch (err) {
+      // A task that never reached a worker (queue full, timeout) created nothing to free; a
+      // failed accept freed its own context.
       this.#pool.release(id);
       this.#acceptFailed(ex, err, invalidCookie);
       return;
     }
-    this.#pool.release(id);
 
     if (step.status === 'continue') {
       this.#failed(ex, 'ERR_HTTP_MULTI_LEG_UNSUPPORTED', 'the mechanism needs another leg (NTLM), which this HTTP front end cannot bind to the connection');

@@ -145,9 +145,14 @@ export class AuthPool {
     return pool;
   }
 
-  /** Runs one accept leg for the connection. Rejects with AcceptError, ContextError or PoolError. */
-  async accept(connectionId: number, token: Uint8Array): Promise<AcceptStep> {
+  /**
+   * Runs one accept leg for the connection. Rejects with AcceptError, ContextError or PoolError.
+   * With `releaseAfter`, the worker frees the context as soon as the leg returns (whatever its
+   * outcome): for callers that never continue or protect with it, such as HTTP.
+   */
+  async accept(connectionId: number, token: Uint8Array, options: { releaseAfter?: boolean } = {}): Promise<AcceptStep> {
     const task: AcceptTask = { id: connectionId, token };
+    if (options.releaseAfter === true) task.releaseAfter = true;
     const r = (await this.run('accept', task)) as NativeAcceptResult & { workerThreadId: number };
     if (!r.ok) throw failureToError(r);
     if (r.status === 'continue') return { status: 'continue', output: asBuffer(r.output), workerThreadId: r.workerThreadId };
