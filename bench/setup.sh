@@ -7,17 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 packages=(apache2 libapache2-mod-auth-gssapi krb5-gss-samples libkrb5-dev gcc pkg-config)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  sudo=""
-  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
-  echo "bench setup: installing Debian packages: ${missing[*]}" >&2
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
-fi
+. ../scripts/ensure-debian-packages.sh
+ensure_debian_packages "${packages[@]}"
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "bench setup: npm ci (bench/)" >&2
   npm_config_nodedir=/usr npm ci --no-audit --no-fund --foreground-scripts >&2

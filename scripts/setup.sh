@@ -16,17 +16,8 @@ packages=(
   curl                          # curl --negotiate (tests)
   chromium                      # a real browser doing SPNEGO (tests, driven by playwright-core)
 )
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  sudo=""
-  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
-  echo "setup: installing Debian packages: ${missing[*]}" >&2
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
-fi
+. scripts/ensure-debian-packages.sh
+ensure_debian_packages "${packages[@]}"
 
 # npm ci when node_modules is missing or older than the lockfile. It also builds the addon
 # (the install script) and the TypeScript (prepare).

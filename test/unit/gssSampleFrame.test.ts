@@ -9,13 +9,9 @@ import {
 } from '../../src/framing/index.js';
 import type { GssSampleFrame } from '../../src/framing/index.js';
 import { ConfigError, FramingError } from '../../src/errors.js';
-import type { NegotiateErrorCode } from '../../src/errors.js';
+import { framingError, mulberry32 } from '../helpers/framing.js';
 
 const MAX = 64 * 1024;
-
-function framingError(code: NegotiateErrorCode): (error: unknown) => boolean {
-  return (error) => error instanceof FramingError && error.code === code;
-}
 
 /** Runs every chunk through one decoder and returns all frames, in order. */
 function decodeAll(chunks: readonly Buffer[], max = MAX): GssSampleFrame[] {
@@ -35,18 +31,6 @@ const FRAMES: GssSampleFrame[] = [
   { flags: 0xe4, body: Buffer.from('hello') },
 ];
 const STREAM = Buffer.concat(FRAMES.map((f) => encodeGssSampleFrame(f.flags, f.body)));
-
-/** Deterministic PRNG (mulberry32) so property failures reproduce from the seed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 test('TokenFlag values match MIT gss-misc.h', () => {
   assert.deepEqual(TokenFlag, {
