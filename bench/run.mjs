@@ -86,9 +86,17 @@ async function main() {
       (await import('./lib/apache.mjs')).startApache({ env, keytab: realm.keytab, port: 0, rcache: 'default', dir: path.join(dir, 'apache') }),
     );
     const knpm = await start('kerberos npm', async () => (await import('./lib/kerberosNpm.mjs')).startKerberosNpm({ env, keytab: realm.keytab, port: 0 }));
-    const gssServer = await start('MIT gss-server', async () => (await import('./lib/gssServer.mjs')).startGssServer({ env, keytab: realm.keytab, port: 0 }));
+    // MIT's gss-server serves one connection at a time, with a listen backlog of 5 and no
+    // timeouts: a load that gives up on it can leave it wedged for every later phase. So each of
+    // its phases gets a fresh process (started below), and this one only checks it works.
+    const { startGssServer } = await import('./lib/gssServer.mjs');
+    const gssServer = await start('MIT gss-server', () => startGssServer({ env, keytab: realm.keytab, port: 0 }));
+    if (gssServer) {
+      await gssServer.stop();
+      servers.splice(servers.indexOf(gssServer), 1);
+    }
 
-    /** @type {Array<{ scenario: string, server: any, connections: number, run: (tokens: Buffer[]) => Promise<any>, service: string }>} */
+    /** @type {Array<{ scenario: string, server: any, connections: number, run: (tokens: Buffer[], server?: any) => Promise<any>, service: string, fresh?: () => Promise<any> }>} */
     const phases = [];
     for (const c of httpConns) {
       for (const s of [ours, oursAA, apache, knpm]) {
@@ -111,7 +119,8 @@ async function main() {
         if (!s) continue;
         phases.push({
           scenario: 'tcp-gss-sample', server: s, connections: c, service: 'host@localhost',
-          run: (tokens) => runTcpLoad({ host: '127.0.0.1', port: s.ports.gssSample, framing: 'gss-sample', tokens, connections: c, durationS, maxRequests: tokens.length, serverName: s.name, scenario: 'tcp-gss-sample' }),
+          fresh: s === gssServer ? () => startGssServer({ env, keytab: realm.keytab, port: 0 }).then((f) => Object.assign(f, { name: s.name })) : undefined,
+          run: (tokens, srv = s) => runTcpLoad({ host: '127.0.0.1', port: srv.ports.gssSample, framing: 'gss-sample', tokens, connections: c, durationS, maxRequests: tokens.length, serverName: s.name, scenario: 'tcp-gss-sample' }),
         });
       }
     }
@@ -127,15 +136,24 @@ async function main() {
           break;
         }
         const tokens = await generateTokens({ env, mech: 'spnego', service: p.service, count: tokenBudget(p.connections) });
-        const pids = p.server.pids();
-        const cpu0 = cpuSeconds(pids);
-        const r = await p.run(tokens);
-        const cpu1 = cpuSeconds(p.server.pids());
+        const server = p.fresh ? await p.fresh() : p.server;
+        let r;
+        let cpu0;
+        let cpu1;
+        let rss;
+        try {
+          cpu0 = cpuSeconds(server.pids());
+          r = await p.run(tokens, server);
+          cpu1 = cpuSeconds(server.pids());
+          rss = rssMiB(server.pids());
+        } finally {
+          if (p.fresh) await server.stop();
+        }
         const rec = {
           ...r,
           round,
           serverCpuUsPerHandshake: r.ok > 0 ? ((cpu1 - cpu0) * 1e6) / r.ok : NaN,
-          serverRssMiB: rssMiB(p.server.pids()),
+          serverRssMiB: rss,
           loadgenCpuUsPerRequest: r.requests > 0 ? (r.loadgenCpuS * 1e6) / r.requests : NaN,
         };
         runs.push(rec);

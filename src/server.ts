@@ -4,7 +4,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { TcpAcceptor, type HandshakeFailure, type TcpFraming } from './acceptors/TcpAcceptor.js';
+import { TcpAcceptor, type HandshakeFailure, type TcpAcceptorOptions, type TcpFraming } from './acceptors/TcpAcceptor.js';
 import type { ListenAddress, ServeConfig } from './config.js';
 import { silentLogger, type Logger } from './logger.js';
 import { AuthPool } from './pool/AuthPool.js';
@@ -21,8 +21,10 @@ export interface ListeningEvent {
   ws?: string;
 }
 
-export type NegotiateServerOptions = Omit<ServeConfig, 'logLevel' | 'ntlmUsers'> & {
+export type NegotiateServerOptions = Omit<ServeConfig, 'logLevel' | 'ntlmUsers' | 'greeting'> & {
   logger?: Logger;
+  /** sspi: the greeting, or a function of the session that builds it. Default: the reference text. */
+  greeting?: TcpAcceptorOptions['greeting'];
   /** WebSocket application messages; default: echo each message back (a demo). */
   onWsMessage?: WsAcceptorOptions['onMessage'];
 };
@@ -140,7 +142,7 @@ export class NegotiateServer extends EventEmitter {
       handshakeTimeoutMs: o.handshakeTimeoutMs,
       idleTimeoutMs: o.idleTimeoutMs,
       maxConnections: o.maxConnections,
-      greeting: o.greeting,
+      ...(o.greeting !== undefined ? { greeting: o.greeting } : {}),
       logger: this.#logger,
     });
     acceptor.on('session', (s: Session) => this.emit('session', s));

@@ -5,7 +5,7 @@
  */
 import { threadId, workerData } from 'node:worker_threads';
 import { loadNative, type NativeFailure } from '../src/native.js';
-import type { AcceptTask, NativeAcceptResult, ProtectResult, ProtectTask, WorkerSetup } from './messages.js';
+import type { AcceptTask, NativeAcceptResult, ProtectResult, ProtectTask, SealResult, WorkerSetup } from './messages.js';
 
 const setup = workerData as WorkerSetup;
 const addon = loadNative();
@@ -16,9 +16,12 @@ const acquired = addon.acquireCredentials(setup.credentials);
 // credentials on the main thread before starting workers.
 const credentialFailure: NativeFailure | undefined = acquired.ok ? undefined : acquired;
 
-export function accept(task: AcceptTask): NativeAcceptResult & { workerThreadId: number } {
+export function accept(task: AcceptTask): NativeAcceptResult & { workerThreadId: number; sealed?: SealResult } {
   if (credentialFailure) return { ...credentialFailure, workerThreadId: threadId };
-  const r = addon.accept(task.id, task.token);
+  const r: NativeAcceptResult & { sealed?: SealResult } = addon.accept(task.id, task.token);
+  if (r.ok && r.status === 'complete' && task.sealOnComplete !== undefined) {
+    r.sealed = addon.encryptMessage(task.id, task.sealOnComplete);
+  }
   // Deleting a context costs a few microseconds: do it here rather than on the thread that
   // owns the sockets, when the caller keeps nothing.
   if (task.releaseAfter === true) addon.release(task.id);

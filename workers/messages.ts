@@ -16,7 +16,15 @@ export interface AcceptTask {
   token: Uint8Array;
   /** Free the context right after this leg, on the worker (single-leg uses such as HTTP). */
   releaseAfter?: boolean;
+  /**
+   * If the leg completes, EncryptMessage this plaintext with the new context in the same task
+   * (the sspi greeting), saving a second round trip to a worker.
+   */
+  sealOnComplete?: Uint8Array;
 }
+
+/** The sealed message of AcceptTask.sealOnComplete, or the failure of sealing it. */
+export type SealResult = { ok: true; trailer: Uint8Array; ciphertext: Uint8Array } | NativeFailure;
 
 export type ProtectOp = 'wrap' | 'unwrap' | 'getMic' | 'verifyMic' | 'encryptMessage';
 

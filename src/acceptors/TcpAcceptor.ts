@@ -57,7 +57,7 @@ export interface ConnectionContext {
    * before rethrowing a failure, and refuses to go on if the connection closed while the leg
    * waited: its context may have been created after the close released nothing.
    */
-  accept(token: Buffer, frame: (token: Uint8Array) => Buffer): Promise<AcceptStep>;
+  accept(token: Buffer, frame: (token: Uint8Array) => Buffer, options?: { sealOnComplete?: Uint8Array }): Promise<AcceptStep>;
   /**
    * The connection's frame reader. The acceptor's handshake deadline fails it with
    * ERR_HANDSHAKE_TIMEOUT (and closes the socket) unless handshakeDone() came first.
@@ -213,11 +213,11 @@ export class TcpAcceptor extends EventEmitter {
       pool: this.#pool,
       options: this.#options,
       logger: this.#logger,
-      accept: async (token, frame) => {
+      accept: async (token, frame, options) => {
         conn.started = true;
         let step: AcceptStep;
         try {
-          step = await this.#pool.accept(id, token);
+          step = await this.#pool.accept(id, token, options);
           this.#logger.debug('accept leg', {
             connectionId: id,
             frontend: this.framing,

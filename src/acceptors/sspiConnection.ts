@@ -14,18 +14,28 @@ export async function serveSspi(ctx: ConnectionContext): Promise<void> {
   const { socket, options } = ctx;
   const reader = ctx.frames(new SspiFrameDecoder(options.maxTokenBytes));
 
+  // A fixed greeting is sealed by the same worker task that completes the handshake: one trip
+  // to the pool per handshake instead of two. A greeting computed from the session cannot be.
+  const g = options.greeting ?? DEFAULT_GREETING;
+  const fixed = typeof g === 'function' ? undefined : typeof g === 'string' ? Buffer.from(g, 'utf8') : g;
+
   let session: Session | undefined;
+  let sealed: { trailer: Buffer; ciphertext: Buffer } | undefined;
   while (!session) {
     const token = await reader.next();
-    const step = await ctx.accept(token, encodeSspiFrame);
+    const step = await ctx.accept(token, encodeSspiFrame, fixed ? { sealOnComplete: fixed } : {});
     if (step.output.length > 0) socket.write(encodeSspiFrame(step.output));
-    if (step.status === 'complete') session = ctx.established(step);
+    if (step.status === 'complete') {
+      session = ctx.established(step);
+      sealed = step.sealed;
+    }
   }
 
-  const g = options.greeting ?? DEFAULT_GREETING;
-  const text = typeof g === 'function' ? g(session) : g;
-  const plain = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
-  const { trailer, ciphertext } = await session.encryptMessage(plain);
+  if (!sealed) {
+    const text = typeof g === 'function' ? g(session) : g;
+    sealed = await session.encryptMessage(typeof text === 'string' ? Buffer.from(text, 'utf8') : text);
+  }
+  const { trailer, ciphertext } = sealed;
   // The greeting is delimited only by the close, as in the reference sample.
   socket.end(encodeSspiGreeting(trailer, ciphertext));
 }

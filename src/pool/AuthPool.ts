@@ -14,7 +14,7 @@ import {
   type NegotiateErrorCode,
 } from '../errors.js';
 import { asBuffer, loadNative, type ContextFlags, type NativeAddon, type NativeContextStats, type NativeFailure } from '../native.js';
-import type { AcceptTask, NativeAcceptResult, ProtectResult, ProtectTask, WorkerSetup } from '../../workers/messages.js';
+import type { AcceptTask, NativeAcceptResult, ProtectResult, ProtectTask, SealResult, WorkerSetup } from '../../workers/messages.js';
 import type { CredentialOptions } from './credentials.js';
 import { applyProcessWideSettings, checkCredentials, toNativeCredentials } from './credentials.js';
 
@@ -46,6 +46,8 @@ export type AcceptStep =
       flags: ContextFlags;
       /** When the context expires (ms since the epoch), or null if it does not. */
       expiresAt: number | null;
+      /** The `sealOnComplete` plaintext, EncryptMessage'd in the same task (absent if sealing failed). */
+      sealed?: { trailer: Buffer; ciphertext: Buffer };
     };
 
 /** Thrown by accept when the handshake failed; carries the error token to send, if any. */
@@ -150,10 +152,15 @@ export class AuthPool {
    * With `releaseAfter`, the worker frees the context as soon as the leg returns (whatever its
    * outcome): for callers that never continue or protect with it, such as HTTP.
    */
-  async accept(connectionId: number, token: Uint8Array, options: { releaseAfter?: boolean } = {}): Promise<AcceptStep> {
+  async accept(
+    connectionId: number,
+    token: Uint8Array,
+    options: { releaseAfter?: boolean; sealOnComplete?: Uint8Array } = {},
+  ): Promise<AcceptStep> {
     const task: AcceptTask = { id: connectionId, token };
     if (options.releaseAfter === true) task.releaseAfter = true;
-    const r = (await this.run('accept', task)) as NativeAcceptResult & { workerThreadId: number };
+    if (options.sealOnComplete !== undefined) task.sealOnComplete = options.sealOnComplete;
+    const r = (await this.run('accept', task)) as NativeAcceptResult & { workerThreadId: number; sealed?: SealResult };
     if (!r.ok) throw failureToError(r);
     if (r.status === 'continue') return { status: 'continue', output: asBuffer(r.output), workerThreadId: r.workerThreadId };
     return {
@@ -165,6 +172,7 @@ export class AuthPool {
       spnego: r.spnego,
       flags: r.flags,
       expiresAt: r.lifetime === null ? null : Date.now() + r.lifetime * 1000,
+      ...(r.sealed?.ok ? { sealed: { trailer: asBuffer(r.sealed.trailer), ciphertext: asBuffer(r.sealed.ciphertext) } } : {}),
     };
   }
 

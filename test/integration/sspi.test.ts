@@ -351,6 +351,18 @@ test('a custom greeting is what the client decrypts', { timeout: 30_000 }, async
   await drained();
 });
 
+test('a greeting computed from the session names the client', { timeout: 30_000 }, async () => {
+  const s = await startServer({ ntlm: true, workers: 1, greeting: (session: Session) => `hello ${session.principal}` });
+  try {
+    const r = await sspiClient(s.sspiPort, ['--mech', 'krb5']);
+    assert.equal(r.code, 0, r.stderr);
+    assertClientOk(r.lines[0], 'krb5', 2, `hello ${realm.userPrincipal}`);
+  } finally {
+    await s.server.close(0);
+  }
+  await drained();
+});
+
 // ---------------------------------------------------------------------------- failure paths
 
 test('a replayed Kerberos AP-REQ is rejected with ERR_GSS_REPLAY and no session', { timeout: 40_000 }, async () => {
