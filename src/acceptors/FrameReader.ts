@@ -37,11 +37,6 @@ export class FrameReader<F> {
     });
   }
 
-  /** True when frames arrived that nobody has read yet (bytes after the end of a protocol). */
-  get pending(): number {
-    return this.#queue.length;
-  }
-
   /** Fails the reader: the pending and every later next() reject with `err` (first one wins). */
   fail(err: Error): void {
     if (this.#failure) return;
@@ -49,10 +44,6 @@ export class FrameReader<F> {
     const w = this.#waiter;
     this.#waiter = undefined;
     w?.reject(err);
-  }
-
-  get failure(): Error | undefined {
-    return this.#failure;
   }
 
   #onData(chunk: Buffer): void {

@@ -382,8 +382,9 @@ export class HttpAcceptor extends EventEmitter {
     try {
       step = await this.#pool.accept(id, parsed.token, { releaseAfter: true });
     } catch (err) {
-      // A task that never reached a worker (queue full, timeout) created nothing to free; a
-      // failed accept freed its own context.
+      // A failed accept freed its own context and a refused task created none, but a task that
+      // timed out may be stopped before the worker's releaseAfter runs: free it here (a
+      // context still checked out is freed when the native call returns).
       this.#pool.release(id);
       this.#acceptFailed(ex, err, invalidCookie);
       return;
