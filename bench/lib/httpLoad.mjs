@@ -75,6 +75,33 @@ function hasMutualToken(headers) {
 }
 
 /**
+ * The shared LoadResult of a finished run (used by tcpLoad.mjs too): errors are the sum of
+ * errorKinds, rps counts only successes over the active time.
+ * @param {{ scenario: string, serverName: string }} o
+ * @param {{ connections: number, ok: number, errorKinds: Record<string, number>, activeMs: number,
+ *   latency: ReturnType<typeof makeLatencyRecorder>, cpu: NodeJS.CpuUsage }} r
+ * @returns {LoadResult}
+ */
+export function loadResult(o, r) {
+  let errors = 0;
+  for (const k in r.errorKinds) errors += /** @type {number} */ (r.errorKinds[k]);
+  const durationS = r.activeMs / 1000;
+  return {
+    scenario: o.scenario,
+    server: o.serverName,
+    connections: r.connections,
+    durationS: Math.round(durationS * 1000) / 1000,
+    requests: r.ok + errors,
+    ok: r.ok,
+    errors,
+    errorKinds: r.errorKinds,
+    rps: durationS > 0 ? Math.round(r.ok / durationS) : 0,
+    latencyMs: r.latency.summary(),
+    loadgenCpuS: (r.cpu.user + r.cpu.system) / 1e6,
+  };
+}
+
+/**
  * Drives `url` with autocannon, one token per request.
  *
  * @param {{ url: string, tokens: Buffer[], connections: number, durationS: number,
@@ -197,23 +224,9 @@ export async function runHttpLoad(o) {
   const activeMs = lastEventAt > 0 ? Math.min(lastEventAt - t0, wallMs) : wallMs;
 
   if (lost > 0) errorKinds.closedWithoutResponse = (errorKinds.closedWithoutResponse ?? 0) + lost;
-  let errors = 0;
-  for (const k in errorKinds) errors += errorKinds[k];
+  const res = loadResult(o, { connections, ok, errorKinds, activeMs, latency, cpu });
   // Cross-check against autocannon's own counters: a mismatch means a response was missed.
   const acCompleted = (result['1xx'] ?? 0) + (result['2xx'] ?? 0) + (result['3xx'] ?? 0) + (result['4xx'] ?? 0) + (result['5xx'] ?? 0);
   if (acCompleted !== completed) process.emitWarning(`runHttpLoad: autocannon counted ${acCompleted} responses, onResponse saw ${completed}`);
-  const durationS = activeMs / 1000;
-  return {
-    scenario: o.scenario,
-    server: o.serverName,
-    connections,
-    durationS: Math.round(durationS * 1000) / 1000,
-    requests: ok + errors,
-    ok,
-    errors,
-    errorKinds,
-    rps: durationS > 0 ? Math.round(ok / durationS) : 0,
-    latencyMs: latency.summary(),
-    loadgenCpuS: (cpu.user + cpu.system) / 1e6,
-  };
+  return res;
 }

@@ -25,7 +25,7 @@
  * handshakes only, at 1 µs resolution.
  */
 import net from 'node:net';
-import { makeLatencyRecorder } from './httpLoad.mjs';
+import { loadResult, makeLatencyRecorder } from './httpLoad.mjs';
 
 /** @typedef {import('./httpLoad.mjs').LoadResult} LoadResult */
 
@@ -198,7 +198,6 @@ export async function runTcpLoad(o) {
 
   let next = 0;
   let ok = 0;
-  let errors = 0;
   /** @type {Record<string, number>} */
   const errorKinds = {};
   const latency = makeLatencyRecorder();
@@ -223,7 +222,6 @@ export async function runTcpLoad(o) {
           ok++;
           latency.record(ms);
         } else {
-          errors++;
           errorKinds[kind] = (errorKinds[kind] ?? 0) + 1;
         }
         // Next handshake from a fresh stack, so a burst of synchronous failures cannot recurse.
@@ -234,18 +232,5 @@ export async function runTcpLoad(o) {
   });
 
   const cpu = process.cpuUsage(cpu0);
-  const durationS = (lastEnd - t0) / 1000;
-  return {
-    scenario: o.scenario,
-    server: o.serverName,
-    connections,
-    durationS: Math.round(durationS * 1000) / 1000,
-    requests: ok + errors,
-    ok,
-    errors,
-    errorKinds,
-    rps: durationS > 0 ? Math.round(ok / durationS) : 0,
-    latencyMs: latency.summary(),
-    loadgenCpuS: (cpu.user + cpu.system) / 1e6,
-  };
+  return loadResult(o, { connections, ok, errorKinds, activeMs: lastEnd - t0, latency, cpu });
 }

@@ -30,8 +30,7 @@
 #include <gssapi/gssapi_krb5.h>
 #include <krb5.h>
 
-static gss_OID_desc spnego_oid = {6, (void *)"\x2b\x06\x01\x05\x05\x02"};
-static gss_OID_desc krb5_oid = {9, (void *)"\x2a\x86\x48\x86\xf7\x12\x01\x02\x02"};
+#include "gss_common.h"
 
 typedef struct { uint32_t len; unsigned char *data; } token_t;
 
@@ -57,24 +56,6 @@ static double cpu_now(void) {
     return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 }
 
-static void gss_fail(const char *what, OM_uint32 maj, OM_uint32 min) {
-    OM_uint32 m, ctx = 0;
-    gss_buffer_desc msg;
-    fprintf(stderr, "accept_loop: %s failed:", what);
-    do {
-        if (gss_display_status(&m, maj, GSS_C_GSS_CODE, GSS_C_NO_OID, &ctx, &msg) != 0) break;
-        fprintf(stderr, " %.*s;", (int)msg.length, (char *)msg.value);
-        gss_release_buffer(&m, &msg);
-    } while (ctx != 0);
-    ctx = 0;
-    do {
-        if (gss_display_status(&m, min, GSS_C_MECH_CODE, &krb5_oid, &ctx, &msg) != 0) break;
-        fprintf(stderr, " %.*s;", (int)msg.length, (char *)msg.value);
-        gss_release_buffer(&m, &msg);
-    } while (ctx != 0);
-    fputc('\n', stderr);
-    exit(1);
-}
 
 /* One acceptor credential per thread, the way the server under test does it. */
 static gss_cred_id_t acquire(void) {
@@ -89,11 +70,11 @@ static gss_cred_id_t acquire(void) {
     gss_cred_id_t cred = GSS_C_NO_CREDENTIAL;
     maj = gss_acquire_cred_from(&min, GSS_C_NO_NAME, GSS_C_INDEFINITE, &mechs, GSS_C_ACCEPT,
                                 n ? &store : GSS_C_NO_CRED_STORE, &cred, NULL, NULL);
-    if (GSS_ERROR(maj)) gss_fail("gss_acquire_cred_from", maj, min);
+    if (GSS_ERROR(maj)) gss_fail("accept_loop", "gss_acquire_cred_from", maj, min, &krb5_oid);
     /* SPNEGO accepts only krb5 (no NTLM, no IAKERB), like the servers we compare against. */
     gss_OID_set_desc neg = {1, &krb5_oid};
     maj = gss_set_neg_mechs(&min, cred, &neg);
-    if (GSS_ERROR(maj)) gss_fail("gss_set_neg_mechs", maj, min);
+    if (GSS_ERROR(maj)) gss_fail("accept_loop", "gss_set_neg_mechs", maj, min, &krb5_oid);
     return cred;
 }
 

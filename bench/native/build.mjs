@@ -43,7 +43,8 @@ export function ensureBuilt(name) {
   const src = join(here, p.src);
   const out = join(buildDir, name);
   const stamp = mtime(out);
-  if (stamp >= 0 && stamp >= mtime(src) && stamp >= mtime(fileURLToPath(import.meta.url))) return out;
+  const inputs = [src, join(here, 'gss_common.h'), fileURLToPath(import.meta.url)];
+  if (stamp >= 0 && inputs.every((f) => stamp >= mtime(f))) return out;
   mkdirSync(buildDir, { recursive: true });
   const cc = process.env.CC || 'cc';
   // Compile to a private name, then rename: a concurrent bench process never runs (or

@@ -28,27 +28,8 @@
 #include <gssapi/gssapi_krb5.h>
 #include <krb5.h>
 
-static gss_OID_desc spnego_oid = {6, (void *)"\x2b\x06\x01\x05\x05\x02"};
-static gss_OID_desc krb5_oid = {9, (void *)"\x2a\x86\x48\x86\xf7\x12\x01\x02\x02"};
+#include "gss_common.h"
 
-static void gss_fail(const char *what, OM_uint32 maj, OM_uint32 min, gss_OID mech) {
-    OM_uint32 m, ctx = 0;
-    gss_buffer_desc msg;
-    fprintf(stderr, "gen_tokens: %s failed:", what);
-    do {
-        if (gss_display_status(&m, maj, GSS_C_GSS_CODE, GSS_C_NO_OID, &ctx, &msg) != 0) break;
-        fprintf(stderr, " %.*s;", (int)msg.length, (char *)msg.value);
-        gss_release_buffer(&m, &msg);
-    } while (ctx != 0);
-    ctx = 0;
-    do {
-        if (gss_display_status(&m, min, GSS_C_MECH_CODE, mech, &ctx, &msg) != 0) break;
-        fprintf(stderr, " %.*s;", (int)msg.length, (char *)msg.value);
-        gss_release_buffer(&m, &msg);
-    } while (ctx != 0);
-    fputc('\n', stderr);
-    exit(1);
-}
 
 static void krb_fail(krb5_context k, const char *what, krb5_error_code code) {
     const char *m = krb5_get_error_message(k, code);
@@ -128,19 +109,19 @@ int main(int argc, char **argv) {
     gss_cred_id_t cred = GSS_C_NO_CREDENTIAL;
     maj = gss_acquire_cred_from(&min, GSS_C_NO_NAME, GSS_C_INDEFINITE, &mechs, GSS_C_INITIATE,
                                 &store, &cred, NULL, NULL);
-    if (GSS_ERROR(maj)) gss_fail("gss_acquire_cred_from", maj, min, mech);
+    if (GSS_ERROR(maj)) gss_fail("gen_tokens", "gss_acquire_cred_from", maj, min, mech);
     if (spnego) {
         /* Offer only krb5 inside SPNEGO (not IAKERB or the legacy krb5 OIDs): what browsers
          * and the servers under test negotiate. */
         gss_OID_set_desc neg = {1, &krb5_oid};
         maj = gss_set_neg_mechs(&min, cred, &neg);
-        if (GSS_ERROR(maj)) gss_fail("gss_set_neg_mechs", maj, min, mech);
+        if (GSS_ERROR(maj)) gss_fail("gen_tokens", "gss_set_neg_mechs", maj, min, mech);
     }
 
     gss_buffer_desc nb = {strlen(service), (void *)service};
     gss_name_t target;
     maj = gss_import_name(&min, &nb, GSS_C_NT_HOSTBASED_SERVICE, &target);
-    if (GSS_ERROR(maj)) gss_fail("gss_import_name", maj, min, GSS_C_NO_OID);
+    if (GSS_ERROR(maj)) gss_fail("gen_tokens", "gss_import_name", maj, min, GSS_C_NO_OID);
 
     OM_uint32 flags = GSS_C_MUTUAL_FLAG | GSS_C_REPLAY_FLAG | GSS_C_INTEG_FLAG | GSS_C_CONF_FLAG;
     double t0 = now();
@@ -150,7 +131,7 @@ int main(int argc, char **argv) {
         maj = gss_init_sec_context(&min, cred, &ctx, target, mech, flags, 0,
                                    GSS_C_NO_CHANNEL_BINDINGS, GSS_C_NO_BUFFER, NULL, &out,
                                    NULL, NULL);
-        if (GSS_ERROR(maj)) gss_fail("gss_init_sec_context", maj, min, mech);
+        if (GSS_ERROR(maj)) gss_fail("gen_tokens", "gss_init_sec_context", maj, min, mech);
         /* With mutual auth the context waits for the AP-REP; we only want the AP-REQ. */
         if (maj != GSS_S_CONTINUE_NEEDED || out.length == 0) {
             fprintf(stderr, "gen_tokens: unexpected init status %u (len %zu)\n", maj, out.length);
