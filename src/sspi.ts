@@ -131,13 +131,8 @@ export async function acceptSecurityContext(
   if (context.session) throw new ContextError('ERR_CONTEXT_ESTABLISHED', 'the context is already complete');
   if (context.deleted) throw new ContextError('ERR_CONTEXT_NOT_FOUND', 'the context was deleted');
   context.bind(credentials);
-  let step;
-  try {
-    step = await credentials.pool.accept(context.connectionId, inputToken);
-  } finally {
-    // delete() during the leg found nothing to free if the leg had not created the context yet.
-    if (context.deleted) credentials.pool.release(context.connectionId);
-  }
+  // delete() during the leg may have found nothing to free yet: the pool frees it on return.
+  const step = await credentials.pool.accept(context.connectionId, inputToken, { abandoned: () => context.deleted });
   if (context.deleted) throw new ContextError('ERR_CONTEXT_NOT_FOUND', 'the context was deleted during the handshake');
   if (step.status === 'continue') return { status: 'SEC_I_CONTINUE_NEEDED', outputToken: step.output };
   const session = new Session(credentials.pool, {

@@ -217,7 +217,7 @@ export class TcpAcceptor extends EventEmitter {
         conn.started = true;
         let step: AcceptStep;
         try {
-          step = await this.#pool.accept(id, token, options);
+          step = await this.#pool.accept(id, token, { ...options, abandoned: () => closed });
           this.#logger.debug('accept leg', {
             connectionId: id,
             frontend: this.framing,
@@ -230,8 +230,6 @@ export class TcpAcceptor extends EventEmitter {
           // The error token (a KRB-ERROR, or SPNEGO's reject) tells the peer why.
           if (err instanceof AcceptError && err.output.length > 0 && !socket.destroyed) socket.write(frame(err.output));
           throw err;
-        } finally {
-          if (closed) this.#pool.release(id);
         }
         if (closed) throw new FramingError('ERR_PROTOCOL', 'the connection closed during the handshake');
         return step;

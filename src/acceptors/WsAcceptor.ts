@@ -358,22 +358,16 @@ export class WsAcceptor extends EventEmitter {
   async #leg(conn: Conn, token: Buffer): Promise<void> {
     let step: AcceptStep;
     try {
-      step = await this.#pool.accept(conn.id, token);
+      step = await this.#pool.accept(conn.id, token, { abandoned: () => conn.closed });
     } catch (err) {
-      if (conn.closed) {
-        this.#pool.release(conn.id);
-        return;
-      }
+      if (conn.closed) return;
       // The error token (a KRB-ERROR, or SPNEGO's reject) tells the peer why.
       const output = err instanceof AcceptError && err.output.length > 0 ? err.output : undefined;
       this.#fail(conn, toNegotiateError(err), closeFor(err), output);
       return;
     }
-    if (conn.closed) {
-      // The close released nothing (or something this leg then re-created): release now.
-      this.#pool.release(conn.id);
-      return;
-    }
+    // Closed while the leg ran: the pool freed the context; nobody to answer.
+    if (conn.closed) return;
     if (step.status === 'continue') {
       conn.phase = 'handshake';
       if (step.output.length > 0) this.#send(conn, step.output, true);

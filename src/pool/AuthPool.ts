@@ -151,16 +151,24 @@ export class AuthPool {
    * Runs one accept leg for the connection. Rejects with AcceptError, ContextError or PoolError.
    * With `releaseAfter`, the worker frees the context as soon as the leg returns (whatever its
    * outcome): for callers that never continue or protect with it, such as HTTP.
+   * `abandoned` is asked when the leg returns: if the connection went away meanwhile, the
+   * context is freed here. A release at close time finds nothing while the first leg still
+   * waits for a worker, and that leg then creates the context: without this it would leak.
    */
   async accept(
     connectionId: number,
     token: Uint8Array,
-    options: { releaseAfter?: boolean; sealOnComplete?: Uint8Array } = {},
+    options: { releaseAfter?: boolean; sealOnComplete?: Uint8Array; abandoned?: () => boolean } = {},
   ): Promise<AcceptStep> {
     const task: AcceptTask = { id: connectionId, token };
     if (options.releaseAfter === true) task.releaseAfter = true;
     if (options.sealOnComplete !== undefined) task.sealOnComplete = options.sealOnComplete;
-    const r = (await this.run('accept', task)) as NativeAcceptResult & { workerThreadId: number; sealed?: SealResult };
+    let r: NativeAcceptResult & { workerThreadId: number; sealed?: SealResult };
+    try {
+      r = (await this.run('accept', task)) as typeof r;
+    } finally {
+      if (options.abandoned?.()) this.release(connectionId);
+    }
     if (!r.ok) throw failureToError(r);
     if (r.status === 'continue') return { status: 'continue', output: asBuffer(r.output), workerThreadId: r.workerThreadId };
     return {
