@@ -13,7 +13,11 @@
         "native/src/binding/protect.cc",
         "native/src/binding/table.cc",
         "native/src/binding/keytab.cc",
-        "native/src/krb5/keytab.cc"
+        "native/src/krb5/keytab.cc",
+        "native/src/krb5/ap_req.cc",
+        "native/src/krb5/clock_skew.cc",
+        "native/src/replay/replay_cache.cc",
+        "native/src/binding/replay.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api"],

@@ -52,6 +52,22 @@ export interface NativeCredentialOptions {
   ntlm?: boolean;
   /** MIT replay cache name: '' for the default, 'none:', 'file2:/path', 'dfl:'. */
   replayCache?: string;
+  /** MIT's cache off, the addon's process-wide in-memory cache on (configureReplayCache first). */
+  memoryReplayCache?: boolean;
+}
+
+/** The in-memory replay cache (all zero and enabled: false unless `--replay-cache memory`). */
+export interface NativeReplayStats {
+  enabled: boolean;
+  /** Authenticator tags held now (each for windowMs after its accept). */
+  entries: number;
+  capacity: number;
+  windowMs: number;
+  recorded: number;
+  /** Accepts refused because their authenticator was seen before. */
+  replays: number;
+  /** Accepts refused because the cache was full (failing closed). */
+  refusedFull: number;
 }
 
 export interface NativeContextStats {
@@ -93,6 +109,9 @@ export interface NativeAddon {
   stats(): NativeContextStats;
   /** The unique principal names in a keytab (a path or TYPE:residual name). */
   listKeytab(path: string): { ok: true; principals: string[] } | NativeFailure;
+  /** Turns on the process-wide in-memory replay cache; windowMs defaults to 2 x krb5's clockskew. */
+  configureReplayCache(options: { capacity: number; windowMs?: number }): { windowMs: number };
+  replayStats(): NativeReplayStats;
 }
 
 const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');

@@ -13,10 +13,10 @@ import {
   PoolError,
   type NegotiateErrorCode,
 } from '../errors.js';
-import { asBuffer, loadNative, type ContextFlags, type NativeAddon, type NativeContextStats, type NativeFailure } from '../native.js';
+import { asBuffer, loadNative, type ContextFlags, type NativeAddon, type NativeContextStats, type NativeFailure, type NativeReplayStats } from '../native.js';
 import type { AcceptTask, NativeAcceptResult, ProtectResult, ProtectTask, SealResult, WorkerSetup } from '../../workers/messages.js';
 import type { CredentialOptions } from './credentials.js';
-import { applyProcessWideSettings, checkCredentials, toNativeCredentials } from './credentials.js';
+import { applyProcessWideSettings, checkCredentials, configureReplayCache, toNativeCredentials } from './credentials.js';
 
 export interface AuthPoolOptions {
   credentials: CredentialOptions;
@@ -124,6 +124,7 @@ export class AuthPool {
     const addon = loadNative();
     addon.configureTable({ maxContexts: opts.maxContexts, handshakeTtlMs: opts.handshakeTtlMs });
     applyProcessWideSettings(options.credentials);
+    configureReplayCache(addon, options.credentials);
     await checkCredentials(addon, options.credentials);
     const setup: WorkerSetup = {
       credentials: toNativeCredentials(options.credentials),
@@ -204,6 +205,11 @@ export class AuthPool {
     return { ...this.addon.stats(), queued: this.piscina.queueSize, utilization: this.piscina.utilization };
   }
 
+  /** Counters of the in-memory replay cache (`enabled: false` with the other replay caches). */
+  replayStats(): NativeReplayStats {
+    return this.addon.replayStats();
+  }
+
   /** Frees handshakes idle past the TTL now (the pool also does this periodically). */
   sweep(): number {
     return this.addon.sweep();
@@ -252,6 +258,19 @@ export class AuthPool {
     }
     for (const h of held) releaseCells(h.cells);
     throw new PoolError('ERR_POOL_WORKER_DIED', `no worker thread ${threadId} in this pool`);
+  }
+
+  /**
+   * Test-only fault injection: terminates the worker thread `threadId` as a crash would. A task
+   * it was running fails with ERR_POOL_WORKER_DIED and Piscina starts a replacement thread. A
+   * thread blocked inside a native call ends when that call returns. Resolves false when no
+   * worker of this pool has that id.
+   */
+  async terminateWorker(threadId: number): Promise<boolean> {
+    const worker = this.piscina.threads.find((w) => w.threadId === threadId);
+    if (!worker) return false;
+    await worker.terminate();
+    return true;
   }
 
   private async run(name: 'accept' | 'protect' | 'stall', task: unknown): Promise<unknown> {

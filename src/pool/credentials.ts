@@ -7,7 +7,10 @@ import { ConfigError, GssError, type NegotiateErrorCode } from '../errors.js';
 import type { NativeAddon, NativeCredentialOptions } from '../native.js';
 
 /** How replays of Kerberos authenticators are detected. */
-export type ReplayCacheOption = 'default' | 'none' | `file:${string}`;
+export type ReplayCacheOption = 'default' | 'none' | 'memory' | `file:${string}`;
+
+/** Default most authenticator tags the in-memory cache holds (about 90 bytes each). */
+export const DEFAULT_REPLAY_CACHE_SIZE = 4_000_000;
 
 export interface CredentialOptions {
   /** Keytab path. Default: the library default (KRB5_KTNAME, else /etc/krb5.keytab). */
@@ -16,8 +19,14 @@ export interface CredentialOptions {
   principal?: string;
   /** Also accept NTLM (raw and through SPNEGO). Off by default: NTLM is relayable. */
   ntlm?: boolean;
-  /** Replay cache: MIT's default file cache, none (replays accepted!), or a file of your choice. */
+  /**
+   * Replay cache: MIT's default file cache, `memory` (a process-wide in-memory cache of
+   * authenticator tags instead of MIT's file: no file I/O per accept, but forgotten on restart),
+   * none (replays accepted!), or a file of your choice.
+   */
   replayCache?: ReplayCacheOption;
+  /** `memory` only: most tags held; a handshake that would exceed it is refused (ERR_REPLAY_CACHE_FULL). Default 4,000,000. */
+  replayCacheSize?: number;
 }
 
 /** Maps our option names to MIT's cred-store values. */
@@ -27,9 +36,10 @@ export function toNativeCredentials(opts: CredentialOptions): NativeCredentialOp
   if (opts.principal !== undefined) out.principal = opts.principal;
   const rc = opts.replayCache ?? 'default';
   if (rc === 'none') out.replayCache = 'none:';
+  else if (rc === 'memory') out.memoryReplayCache = true;
   else if (rc.startsWith('file:')) out.replayCache = `file2:${rc.slice('file:'.length)}`;
   else if (rc !== 'default') {
-    throw new ConfigError('ERR_CONFIG', `replay cache must be default, none or file:PATH, not ${JSON.stringify(rc)}`);
+    throw new ConfigError('ERR_CONFIG', `replay cache must be default, memory, none or file:PATH, not ${JSON.stringify(rc)}`);
   }
   return out;
 }
@@ -41,8 +51,23 @@ export function toNativeCredentials(opts: CredentialOptions): NativeCredentialOp
  */
 export function applyProcessWideSettings(opts: CredentialOptions): void {
   if (opts.ntlm !== true) return;
-  const rc = toNativeCredentials(opts).replayCache;
+  const native = toNativeCredentials(opts);
+  // memory: MIT's own cache is off and ours checks every accept.
+  const rc = native.memoryReplayCache === true ? 'none:' : native.replayCache;
   if (rc !== undefined) process.env['KRB5RCACHENAME'] = rc;
+}
+
+/**
+ * Turns on the addon's process-wide in-memory replay cache when asked for; it must exist
+ * before any credential asks for it (the addon refuses to accept unprotected otherwise).
+ */
+export function configureReplayCache(addon: NativeAddon, opts: CredentialOptions): void {
+  if (opts.replayCache !== 'memory') return;
+  const capacity = opts.replayCacheSize ?? DEFAULT_REPLAY_CACHE_SIZE;
+  if (!Number.isInteger(capacity) || capacity < 1) {
+    throw new ConfigError('ERR_CONFIG', `replay cache size must be a positive whole number, not ${capacity}`);
+  }
+  addon.configureReplayCache({ capacity });
 }
 
 /** Fails with ERR_KEYTAB_UNREADABLE or the GSS error if the credential cannot be acquired. */

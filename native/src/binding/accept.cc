@@ -1,6 +1,7 @@
 #include <chrono>
 
 #include "../context_table.h"
+#include "../replay/replay_cache.h"
 #include "binding.h"
 
 namespace negotiate {
@@ -33,7 +34,7 @@ Napi::Object FlagsObject(Napi::Env env, OM_uint32 f) {
 
 }  // namespace
 
-// acquireCredentials({ keytab?, principal?, ntlm?, replayCache? }) -> { ok } | error result
+// acquireCredentials({ keytab?, principal?, ntlm?, replayCache?, memoryReplayCache? }) -> { ok } | error result
 Napi::Value JsAcquireCredentials(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsObject()) {
@@ -49,6 +50,14 @@ Napi::Value JsAcquireCredentials(const Napi::CallbackInfo& info) {
   }
   Napi::Value ntlm = opts.Get("ntlm");
   config.ntlm = ntlm.IsBoolean() && ntlm.As<Napi::Boolean>().Value();
+  Napi::Value memory = opts.Get("memoryReplayCache");
+  config.memory_replay_cache = memory.IsBoolean() && memory.As<Napi::Boolean>().Value();
+  if (config.memory_replay_cache && !ReplayCache::Instance().enabled()) {
+    // Refuse rather than accept with no replay protection at all (MIT's cache is off here).
+    return ErrorResult(env, MakeStatus("ERR_CONFIG",
+                                       "memoryReplayCache needs configureReplayCache() first"));
+  }
+  if (config.memory_replay_cache) config.replay_cache = "none:";
 
   AcceptorCredential cred;
   GssStatus st = AcceptorCredential::Acquire(config, &cred);
@@ -87,7 +96,8 @@ Napi::Value JsAccept(const Napi::CallbackInfo& info) {
 
   // The token is read in place: this call is synchronous, so the JS buffer cannot move or be
   // collected while GSSAPI reads it.
-  AcceptOutcome outcome = AcceptStep(data->cred, &co.ctx, token, token_len);
+  AcceptOutcome outcome =
+      AcceptStep(data->cred, &co.ctx, token, token_len, &co.authenticator_recorded);
   switch (outcome.kind) {
     case AcceptOutcome::Kind::kContinue: {
       table.CheckIn(std::move(co), false, Mech::kUnknown);

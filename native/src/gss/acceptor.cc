@@ -5,6 +5,9 @@
 
 #include <cstring>
 
+#include "../krb5/ap_req.h"
+#include "../replay/replay_cache.h"
+
 namespace negotiate {
 namespace {
 
@@ -156,13 +159,52 @@ GssStatus AcceptorCredential::Acquire(const AcceptorConfig& config, AcceptorCred
 
   out->cred_ = std::move(cred);
   out->ntlm_ = config.ntlm;
+  out->memory_replay_cache_ = config.memory_replay_cache;
   return GssStatus{};
 }
+
+namespace {
+
+// The in-memory replay check for a leg GSSAPI accepted. Returns a non-ok status to fail the
+// leg with; then the leg's output token (an AP-REP for a replayed request) must not be sent.
+GssStatus CheckReplay(const uint8_t* token, size_t token_len, bool complete, Mech mech,
+                      bool* authenticator_recorded) {
+  AuthenticatorCipher authenticator;
+  if (FindAuthenticatorCipher(token, token_len, &authenticator)) {
+    switch (ReplayCache::Instance().Record(authenticator)) {
+      case ReplayCache::Result::kReplay: {
+        GssStatus st = MakeStatus("ERR_GSS_REPLAY",
+                                  "accept: Request is a replay (the in-memory replay cache has "
+                                  "seen this authenticator)");
+        st.major = GSS_S_DUPLICATE_TOKEN;
+        return st;
+      }
+      case ReplayCache::Result::kFull:
+        return MakeStatus("ERR_REPLAY_CACHE_FULL",
+                          "accept: the in-memory replay cache is full, so replays could not be "
+                          "detected; refused (raise --replay-cache-size, or use the file cache)");
+      case ReplayCache::Result::kFresh:
+        *authenticator_recorded = true;
+        break;
+    }
+  }
+  // Fail closed: a Kerberos context GSSAPI completed without us having seen its authenticator
+  // (an encoding this parser does not follow) would otherwise skip replay detection.
+  if (complete && mech == Mech::kKrb5 && !*authenticator_recorded) {
+    return MakeStatus("ERR_GSS_DEFECTIVE_TOKEN",
+                      "accept: the Kerberos authenticator could not be located for the "
+                      "in-memory replay check; refused");
+  }
+  return GssStatus{};
+}
+
+}  // namespace
 
 AcceptOutcome AcceptStep(const AcceptorCredential& cred,
                          SecurityContext* ctx,
                          const uint8_t* token,
-                         size_t token_len) {
+                         size_t token_len,
+                         bool* authenticator_recorded) {
   AcceptOutcome outcome;
   if (!cred.ntlm() && IsRawNtlmToken(token, token_len)) {
     // Refuse before GSSAPI sees it, so the reason is ours and not "no credentials".
@@ -201,7 +243,17 @@ AcceptOutcome AcceptStep(const AcceptorCredential& cred,
     outcome.status = MakeGssStatus("accept", major, minor, mech_type);
     return outcome;
   }
-  if (major & GSS_S_CONTINUE_NEEDED) {
+  bool complete = (major & GSS_S_CONTINUE_NEEDED) == 0;
+  if (cred.memory_replay_cache()) {
+    GssStatus replay = CheckReplay(token, token_len, complete, MechFromOid(mech_type),
+                                   authenticator_recorded);
+    if (!replay.ok()) {
+      outcome.output.clear();
+      outcome.status = replay;
+      return outcome;
+    }
+  }
+  if (!complete) {
     outcome.kind = AcceptOutcome::Kind::kContinue;
     return outcome;
   }

@@ -19,6 +19,8 @@ struct AcceptorConfig {
   std::string principal;     // pinned acceptor name; empty accepts any key in the keytab
   bool ntlm = false;         // also accept NTLM (raw and through SPNEGO)
   std::string replay_cache;  // "" (library default), "none:", "file2:/path", "dfl:"
+  // MIT's cache off ("none:") and ReplayCache (process-wide, in memory) checked after each accept.
+  bool memory_replay_cache = false;
 };
 
 // Which mechanism a context runs, as the TypeScript layer names it.
@@ -36,10 +38,12 @@ class AcceptorCredential {
   gss_cred_id_t get() const { return cred_.get(); }
   bool valid() const { return cred_.get() != GSS_C_NO_CREDENTIAL; }
   bool ntlm() const { return ntlm_; }
+  bool memory_replay_cache() const { return memory_replay_cache_; }
 
  private:
   GssCred cred_;
   bool ntlm_ = false;
+  bool memory_replay_cache_ = false;
 };
 
 // Context flags reported to the application (GSS ret_flags).
@@ -60,10 +64,14 @@ struct AcceptOutcome {
 };
 
 // Runs one gss_accept_sec_context leg on `ctx`, which starts empty for the first leg.
+// `authenticator_recorded` belongs to the context (kept across legs): with the in-memory
+// replay cache, it says the leg that carried the AP-REQ has been recorded, and a krb5 context
+// may complete only once it is true.
 AcceptOutcome AcceptStep(const AcceptorCredential& cred,
                          SecurityContext* ctx,
                          const uint8_t* token,
-                         size_t token_len);
+                         size_t token_len,
+                         bool* authenticator_recorded);
 
 // True when the token is a raw NTLMSSP message ("NTLMSSP\0" signature).
 bool IsRawNtlmToken(const uint8_t* token, size_t len);
