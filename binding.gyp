@@ -16,6 +16,7 @@
         "native/src/krb5/keytab.cc",
         "native/src/krb5/ap_req.cc",
         "native/src/krb5/clock_skew.cc",
+        "native/src/krb5/memory_keytab.cc",
         "native/src/replay/replay_cache.cc",
         "native/src/binding/replay.cc"
       ],

@@ -109,6 +109,13 @@ export interface NativeAddon {
   stats(): NativeContextStats;
   /** The unique principal names in a keytab (a path or TYPE:residual name). */
   listKeytab(path: string): { ok: true; principals: string[] } | NativeFailure;
+  /**
+   * Copies a keytab into the new memory keytab `memoryName` (`MEMORY:...`, never used before),
+   * which the process keeps alive until dropKeytabSnapshot.
+   */
+  snapshotKeytab(source: string, memoryName: string): { ok: true; entries: number } | NativeFailure;
+  /** Lets go of the process's reference; credentials acquired from it keep theirs. */
+  dropKeytabSnapshot(memoryName: string): void;
   /** Turns on the process-wide in-memory replay cache; windowMs defaults to 2 x krb5's clockskew. */
   configureReplayCache(options: { capacity: number; windowMs?: number }): { windowMs: number };
   replayStats(): NativeReplayStats;

@@ -10,13 +10,34 @@ import type { AcceptTask, NativeAcceptResult, ProtectResult, ProtectTask, SealRe
 const setup = workerData as WorkerSetup;
 const addon = loadNative();
 addon.configureTable(setup.table);
-const acquired = addon.acquireCredentials(setup.credentials);
+const keytabGeneration = setup.keytab === undefined ? undefined : new Int32Array(setup.keytab.cells);
+// The snapshot generation this thread's credential came from; -1 before the first acquisition.
+let generation = -1;
 // A failed acquisition is reported on every task rather than thrown here: a throw at load
 // would make Piscina restart the worker in a loop, and the pool already checked the same
 // credentials on the main thread before starting workers.
-const credentialFailure: NativeFailure | undefined = acquired.ok ? undefined : acquired;
+let credentialFailure: NativeFailure | undefined;
+acquireCredentials();
+
+/**
+ * (Re)acquires this thread's credential from the keytab snapshot the pool published. Read on
+ * every accept (one atomic load), so a reload reaches each worker at its next task, and a
+ * worker started after a reload (a replacement) starts on the new keys.
+ */
+function acquireCredentials(): void {
+  const wanted = keytabGeneration === undefined ? 0 : Atomics.load(keytabGeneration, 0);
+  if (wanted === generation) return;
+  const credentials = wanted === 0 ? setup.credentials : { ...setup.credentials, keytab: `${setup.keytab?.prefix ?? ''}${wanted}` };
+  const r = addon.acquireCredentials(credentials);
+  // On failure the previous credential (if any) stays in use; the pool validated this
+  // snapshot on its own thread before publishing it, so this is not expected.
+  if (r.ok) credentialFailure = undefined;
+  else if (generation === -1) credentialFailure = r;
+  generation = wanted;
+}
 
 export function accept(task: AcceptTask): NativeAcceptResult & { workerThreadId: number; sealed?: SealResult } {
+  acquireCredentials();
   if (credentialFailure) return { ...credentialFailure, workerThreadId: threadId };
   const r: NativeAcceptResult & { sealed?: SealResult } = addon.accept(task.id, task.token);
   if (r.ok && r.status === 'complete' && task.sealOnComplete !== undefined) {

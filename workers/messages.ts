@@ -9,6 +9,12 @@ import type { NativeAcceptResult, NativeCredentialOptions, NativeFailure } from 
 export interface WorkerSetup {
   credentials: NativeCredentialOptions;
   table: { maxContexts: number; handshakeTtlMs: number };
+  /**
+   * When the keytab is served from memory snapshots: slot 0 of `cells` is the current
+   * snapshot's generation, and the snapshot is named `${prefix}${generation}`. A worker
+   * re-acquires its credential when the generation moves (a reload).
+   */
+  keytab?: { cells: SharedArrayBuffer; prefix: string };
 }
 
 export interface AcceptTask {

@@ -43,6 +43,8 @@ static Napi::Object InitNegotiate(Napi::Env env, Napi::Object exports) {
   exports.Set("sweep", Napi::Function::New(env, JsSweep));
   exports.Set("stats", Napi::Function::New(env, JsStats));
   exports.Set("listKeytab", Napi::Function::New(env, JsListKeytab));
+  exports.Set("snapshotKeytab", Napi::Function::New(env, JsSnapshotKeytab));
+  exports.Set("dropKeytabSnapshot", Napi::Function::New(env, JsDropKeytabSnapshot));
   exports.Set("configureReplayCache", Napi::Function::New(env, JsConfigureReplayCache));
   exports.Set("replayStats", Napi::Function::New(env, JsReplayStats));
   return exports;

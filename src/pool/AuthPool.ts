@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { Piscina } from 'piscina';
 import {
+  ConfigError,
   ContextError,
   GssError,
   NegotiateError,
@@ -16,7 +17,8 @@ import {
 import { asBuffer, loadNative, type ContextFlags, type NativeAddon, type NativeContextStats, type NativeFailure, type NativeReplayStats } from '../native.js';
 import type { AcceptTask, NativeAcceptResult, ProtectResult, ProtectTask, SealResult, WorkerSetup } from '../../workers/messages.js';
 import type { CredentialOptions } from './credentials.js';
-import { applyProcessWideSettings, checkCredentials, configureReplayCache, toNativeCredentials } from './credentials.js';
+import { acquireOrThrow, applyProcessWideSettings, checkCredentials, configureReplayCache, keytabFromEnv, toNativeCredentials } from './credentials.js';
+import { KeytabSnapshots, type KeytabLoad } from './KeytabSnapshots.js';
 
 export interface AuthPoolOptions {
   credentials: CredentialOptions;
@@ -94,11 +96,21 @@ export class AuthPool {
   private readonly piscina: Piscina;
   private readonly addon: NativeAddon;
   private readonly sweepTimer: NodeJS.Timeout;
+  private readonly credentials: CredentialOptions;
+  private readonly snapshots: KeytabSnapshots | undefined;
   private closed = false;
 
-  private constructor(piscina: Piscina, addon: NativeAddon, opts: Required<Omit<AuthPoolOptions, 'credentials'>>) {
+  private constructor(
+    piscina: Piscina,
+    addon: NativeAddon,
+    opts: Required<Omit<AuthPoolOptions, 'credentials'>>,
+    credentials: CredentialOptions,
+    snapshots: KeytabSnapshots | undefined,
+  ) {
     this.piscina = piscina;
     this.addon = addon;
+    this.credentials = credentials;
+    this.snapshots = snapshots;
     this.workers = opts.workers;
     this.maxQueue = opts.maxQueue;
     this.taskTimeoutMs = opts.taskTimeoutMs;
@@ -130,6 +142,15 @@ export class AuthPool {
       credentials: toNativeCredentials(options.credentials),
       table: { maxContexts: opts.maxContexts, handshakeTtlMs: opts.handshakeTtlMs },
     };
+    // A keytab file is served from memory snapshots (reloadable); without a known file (the
+    // library's default keytab), MIT reads it as it always does.
+    const source = options.credentials.keytab ?? keytabFromEnv();
+    let snapshots: KeytabSnapshots | undefined;
+    if (source !== undefined) {
+      snapshots = new KeytabSnapshots(addon, source);
+      snapshots.load((name) => acquireOrThrow(addon, { ...options.credentials, keytab: name }, source));
+      setup.keytab = { cells: snapshots.cells.buffer as SharedArrayBuffer, prefix: snapshots.prefix };
+    }
     const piscina = new Piscina({
       filename: workerFile,
       minThreads: opts.workers,
@@ -141,7 +162,7 @@ export class AuthPool {
       concurrentTasksPerWorker: 1,
       workerData: setup,
     });
-    const pool = new AuthPool(piscina, addon, opts);
+    const pool = new AuthPool(piscina, addon, opts, options.credentials, snapshots);
     // Warm every worker so the first handshakes do not pay thread start and credential
     // acquisition.
     await Promise.all(Array.from({ length: opts.workers }, () => pool.stallWorker(0)));
@@ -203,6 +224,26 @@ export class AuthPool {
   /** Counters of the process-wide context table. */
   stats(): NativeContextStats & { queued: number; utilization: number } {
     return { ...this.addon.stats(), queued: this.piscina.queueSize, utilization: this.piscina.utilization };
+  }
+
+  /**
+   * Reads the keytab file again and switches every worker to the new keys (each on its next
+   * task); contexts already established are untouched. The new keytab gets the same checks
+   * as at start (readable, not empty, holds the pinned principal, a credential can be
+   * acquired); if it fails them this rejects and the keys in use stay in use.
+   */
+  async reloadKeytab(): Promise<KeytabLoad> {
+    if (this.snapshots === undefined) {
+      throw new ConfigError('ERR_CONFIG', 'no keytab file to reload: the server uses the library default keytab (give --keytab or KRB5_KTNAME=FILE:path)');
+    }
+    const source = this.snapshots.source;
+    await checkCredentials(this.addon, { ...this.credentials, keytab: source });
+    return this.snapshots.load((name) => acquireOrThrow(this.addon, { ...this.credentials, keytab: name }, source));
+  }
+
+  /** The generation of the keytab snapshot in use (1 after start, +1 per successful reload); 0 without snapshots. */
+  keytabGeneration(): number {
+    return this.snapshots === undefined ? 0 : Atomics.load(this.snapshots.cells, 0);
   }
 
   /** Counters of the in-memory replay cache (`enabled: false` with the other replay caches). */

@@ -86,11 +86,19 @@ export async function checkCredentials(addon: NativeAddon, opts: CredentialOptio
     }
   }
   if (keytab !== undefined) checkKeytabContents(addon, keytab, opts.principal);
+  acquireOrThrow(addon, opts, keytab);
+}
+
+/**
+ * Acquires a credential on this thread (the addon keeps it for this thread), or throws the
+ * GSS error naming `describedKeytab`.
+ */
+export function acquireOrThrow(addon: NativeAddon, opts: CredentialOptions, describedKeytab: string | undefined): void {
   const r = addon.acquireCredentials(toNativeCredentials(opts));
   if (!r.ok) {
     throw new GssError(
       r.code as NegotiateErrorCode,
-      `cannot acquire acceptor credentials${keytab ? ` from ${keytab}` : ''}` +
+      `cannot acquire acceptor credentials${describedKeytab ? ` from ${describedKeytab}` : ''}` +
         `${opts.principal ? ` for ${opts.principal}` : ''}: ${r.message}`,
       r.major,
       r.minor,
@@ -124,7 +132,8 @@ function checkKeytabContents(addon: NativeAddon, keytab: string, principal: stri
   }
 }
 
-function keytabFromEnv(): string | undefined {
+/** The keytab file named by KRB5_KTNAME, if it names a file. */
+export function keytabFromEnv(): string | undefined {
   const v = process.env['KRB5_KTNAME'];
   if (!v) return undefined;
   if (v.startsWith('FILE:')) return v.slice(5);

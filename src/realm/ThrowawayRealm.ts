@@ -288,6 +288,18 @@ export class ThrowawayRealm {
   }
 
   /**
+   * Gives `name` a new random key (its kvno goes up) and writes the new key to `keytab`, as an
+   * administrator rotating a service key does. Tickets issued before keep the old kvno.
+   */
+  async rotateKey(name: string, keytab: string): Promise<void> {
+    if (!kPrincipalPattern.test(name)) throw realmError(`invalid principal name ${JSON.stringify(name)}`);
+    const file = path.resolve(keytab);
+    if (kUnsafePathPattern.test(file)) throw realmError(`unusable keytab path ${JSON.stringify(file)}`);
+    const what = `rotating the key of ${name} into keytab ${file}`;
+    expectOutput(await this.#kadmin(`ktadd -k "${file}" ${name}`, what), 'added to keytab', what);
+  }
+
+  /**
    * Gets a TGT for `principal` into `ccache` (a path, or a ccache name such as `FILE:/x`).
    * The password goes to kinit's stdin, never onto its command line.
    */

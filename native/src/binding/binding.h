@@ -44,6 +44,8 @@ Napi::Value JsReleaseAll(const Napi::CallbackInfo& info);
 Napi::Value JsSweep(const Napi::CallbackInfo& info);
 Napi::Value JsStats(const Napi::CallbackInfo& info);
 Napi::Value JsListKeytab(const Napi::CallbackInfo& info);
+Napi::Value JsSnapshotKeytab(const Napi::CallbackInfo& info);
+Napi::Value JsDropKeytabSnapshot(const Napi::CallbackInfo& info);
 Napi::Value JsConfigureReplayCache(const Napi::CallbackInfo& info);
 Napi::Value JsReplayStats(const Napi::CallbackInfo& info);
 

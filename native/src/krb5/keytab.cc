@@ -2,55 +2,11 @@
 
 #include <krb5/krb5.h>
 
+#include "krb5_handles.h"
+
 #include <algorithm>
 
 namespace negotiate {
-namespace {
-
-// Owners for the krb5 objects used here; each frees its handle once.
-class Krb5Context {
- public:
-  Krb5Context() { code_ = krb5_init_context(&ctx_); }
-  ~Krb5Context() {
-    if (code_ == 0) krb5_free_context(ctx_);
-  }
-  Krb5Context(const Krb5Context&) = delete;
-  Krb5Context& operator=(const Krb5Context&) = delete;
-  krb5_context get() const { return ctx_; }
-  krb5_error_code code() const { return code_; }
-
- private:
-  krb5_context ctx_ = nullptr;
-  krb5_error_code code_ = 0;
-};
-
-class Keytab {
- public:
-  Keytab(krb5_context ctx, const std::string& name) : ctx_(ctx) {
-    code_ = krb5_kt_resolve(ctx_, name.c_str(), &kt_);
-  }
-  ~Keytab() {
-    if (code_ == 0) krb5_kt_close(ctx_, kt_);
-  }
-  Keytab(const Keytab&) = delete;
-  Keytab& operator=(const Keytab&) = delete;
-  krb5_keytab get() const { return kt_; }
-  krb5_error_code code() const { return code_; }
-
- private:
-  krb5_context ctx_;
-  krb5_keytab kt_ = nullptr;
-  krb5_error_code code_ = 0;
-};
-
-std::string ErrorText(krb5_context ctx, krb5_error_code code) {
-  const char* msg = krb5_get_error_message(ctx, code);
-  std::string text = msg != nullptr ? msg : "unknown krb5 error";
-  krb5_free_error_message(ctx, msg);
-  return text;
-}
-
-}  // namespace
 
 KeytabListing ListKeytab(const std::string& path) {
   KeytabListing out;
