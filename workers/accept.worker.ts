@@ -5,7 +5,7 @@
  */
 import { threadId, workerData } from 'node:worker_threads';
 import { loadNative, type NativeFailure } from '../src/native.js';
-import type { AcceptTask, NativeAcceptResult, ProtectResult, ProtectTask, SealResult, WorkerSetup } from './messages.js';
+import type { AcceptTask, BatchCall, NativeAcceptResult, ProtectResult, ProtectTask, SealResult, WorkerSetup } from './messages.js';
 
 const setup = workerData as WorkerSetup;
 const addon = loadNative();
@@ -49,6 +49,11 @@ export function accept(task: AcceptTask): NativeAcceptResult & { workerThreadId:
   // Which thread ran the leg: diagnostics, and the proof in tests that legs of one context
   // move between threads.
   return Object.assign(r, { workerThreadId: threadId });
+}
+
+/** Runs the calls of one batch in order; one result per call (failures are results too). */
+export function batch(calls: BatchCall[]): Array<ReturnType<typeof accept> | ProtectResult> {
+  return calls.map((c) => (c.op === 'accept' ? accept(c.task) : protect(c.task)));
 }
 
 export function protect(task: ProtectTask): ProtectResult {

@@ -32,6 +32,9 @@ export interface AcceptTask {
 /** The sealed message of AcceptTask.sealOnComplete, or the failure of sealing it. */
 export type SealResult = { ok: true; trailer: Uint8Array; ciphertext: Uint8Array } | NativeFailure;
 
+/** One call in a batch (see src/pool/BatchDispatcher.ts). */
+export type BatchCall = { op: 'accept'; task: AcceptTask } | { op: 'protect'; task: ProtectTask };
+
 export type ProtectOp = 'wrap' | 'unwrap' | 'getMic' | 'verifyMic' | 'encryptMessage';
 
 export interface ProtectTask {

@@ -15,7 +15,8 @@ import {
   type NegotiateErrorCode,
 } from '../errors.js';
 import { asBuffer, loadNative, type ContextFlags, type NativeAddon, type NativeContextStats, type NativeFailure, type NativeReplayStats } from '../native.js';
-import type { AcceptTask, NativeAcceptResult, ProtectResult, ProtectTask, SealResult, WorkerSetup } from '../../workers/messages.js';
+import type { AcceptTask, BatchCall, NativeAcceptResult, ProtectResult, ProtectTask, SealResult, WorkerSetup } from '../../workers/messages.js';
+import { BatchDispatcher } from './BatchDispatcher.js';
 import type { CredentialOptions } from './credentials.js';
 import { acquireOrThrow, applyProcessWideSettings, checkCredentials, configureReplayCache, keytabFromEnv, toNativeCredentials } from './credentials.js';
 import { KeytabSnapshots, type KeytabLoad } from './KeytabSnapshots.js';
@@ -97,6 +98,8 @@ export class AuthPool {
   private readonly addon: NativeAddon;
   private readonly sweepTimer: NodeJS.Timeout;
   private readonly credentials: CredentialOptions;
+  /** Accept and protect calls go to the workers through this; stall tasks go directly. */
+  private readonly calls: BatchDispatcher<BatchCall, unknown>;
   private readonly snapshots: KeytabSnapshots | undefined;
   private closed = false;
 
@@ -111,6 +114,8 @@ export class AuthPool {
     this.addon = addon;
     this.credentials = credentials;
     this.snapshots = snapshots;
+    // As many calls may wait as Piscina's queue allowed before, plus one running per worker.
+    this.calls = new BatchDispatcher(opts.workers, opts.maxQueue + opts.workers, (batch) => this.run('batch', batch) as Promise<unknown[]>);
     this.workers = opts.workers;
     this.maxQueue = opts.maxQueue;
     this.taskTimeoutMs = opts.taskTimeoutMs;
@@ -187,7 +192,7 @@ export class AuthPool {
     if (options.sealOnComplete !== undefined) task.sealOnComplete = options.sealOnComplete;
     let r: NativeAcceptResult & { workerThreadId: number; sealed?: SealResult };
     try {
-      r = (await this.run('accept', task)) as typeof r;
+      r = (await this.submit({ op: 'accept', task })) as typeof r;
     } finally {
       if (options.abandoned?.()) this.release(connectionId);
     }
@@ -208,7 +213,7 @@ export class AuthPool {
 
   /** Runs a message-protection call on an established context. */
   async protect(task: ProtectTask): Promise<Exclude<ProtectResult, NativeFailure>> {
-    const r = (await this.run('protect', task)) as ProtectResult;
+    const r = (await this.submit({ op: 'protect', task })) as ProtectResult;
     if (!r.ok) throw failureToError(r);
     return r;
   }
@@ -223,7 +228,7 @@ export class AuthPool {
 
   /** Counters of the process-wide context table. */
   stats(): NativeContextStats & { queued: number; utilization: number } {
-    return { ...this.addon.stats(), queued: this.piscina.queueSize, utilization: this.piscina.utilization };
+    return { ...this.addon.stats(), queued: this.calls.queued + this.piscina.queueSize, utilization: this.piscina.utilization };
   }
 
   /**
@@ -261,6 +266,7 @@ export class AuthPool {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.sweepTimer);
+    this.calls.rejectWaiting(new PoolError('ERR_POOL_CLOSED', 'the worker pool is closed'));
     await this.piscina.destroy();
     this.addon.releaseAll();
   }
@@ -314,7 +320,12 @@ export class AuthPool {
     return true;
   }
 
-  private async run(name: 'accept' | 'protect' | 'stall', task: unknown): Promise<unknown> {
+  private submit(call: BatchCall): Promise<unknown> {
+    if (this.closed) return Promise.reject(new PoolError('ERR_POOL_CLOSED', 'the worker pool is closed'));
+    return this.calls.submit(call);
+  }
+
+  private async run(name: 'batch' | 'stall', task: unknown): Promise<unknown> {
     if (this.closed) throw new PoolError('ERR_POOL_CLOSED', 'the worker pool is closed');
     // Our own timer, cleared as soon as the task settles: Piscina 4.9 keeps the abort listener
     // of a task it refused (queue full), and aborting it later trips an assertion that kills
