@@ -53,8 +53,11 @@ Credentials:
                              'host@localhost'). Default: any key in the keytab.
   --ntlm                     Also accept NTLM, raw and through SPNEGO (off: NTLM is relayable).
   --ntlm-users FILE          gss-ntlmssp users file (DOMAIN:user:password). Default: $NTLM_USER_FILE.
-  --replay-cache MODE        default | none | file:PATH   (default: MIT's default file cache;
-                             none accepts replayed tokens)
+  --replay-cache MODE        default | memory | none | file:PATH   (default: MIT's default file
+                             cache; memory: a process-wide in-memory cache instead of MIT's file,
+                             faster, forgotten on restart; none accepts replayed tokens)
+  --replay-cache-size N      memory only: most authenticators remembered, ~90 bytes each; beyond
+                             it handshakes are refused, never accepted unchecked (default 4000000)
 
 Listeners (default: all three, on 127.0.0.1; if any listener flag is given, only those given):
   --sspi HOST:PORT           Microsoft SSPI-sample framing (default 127.0.0.1:2000; port 0 = any free)
@@ -62,6 +65,8 @@ Listeners (default: all three, on 127.0.0.1; if any listener flag is given, only
   --http HOST:PORT           HTTP Authorization: Negotiate, RFC 4559 (default 127.0.0.1:8080);
                              GET /whoami answers the authenticated identity as JSON
   --ws PATH                  WebSocket handshakes on the HTTP listener (default /ws; none: off)
+  --admin HOST:PORT          Admin listener: GET /metrics (Prometheus), /healthz, /readyz
+                             (default: off; not a front end, so it does not turn off the defaults)
 
 HTTP sessions:
   --session-cookie SECONDS   After a handshake, set an HMAC-signed cookie valid this long, so
@@ -73,7 +78,8 @@ HTTP sessions:
 
 Limits:
   --workers N                Worker threads running GSSAPI calls (default: CPU count)
-  --max-queue N              Tasks waiting for a worker before new ones fail fast (default 1024)
+  --max-queue N              Calls waiting for a worker (beyond one running per worker) before
+                             new ones fail fast (default 1024)
   --task-timeout MS          A GSSAPI task running longer fails, its worker is replaced (default 5000)
   --max-contexts N           Security contexts alive at once (default 100000)
   --max-token BYTES          Largest frame accepted, checked before allocation (default 65536)
@@ -81,6 +87,9 @@ Limits:
   --idle-timeout MS          Close connections silent this long (default 60000)
   --max-connections N        Simultaneous connections per listener (default 10000)
   --shutdown-grace MS        On SIGTERM/SIGINT, time given to handshakes in flight (default 5000)
+                             SIGHUP reloads the keytab (key rotation): read once at start and on
+                             each SIGHUP, never behind the server's back; a bad keytab is refused
+                             and the keys in use stay
 
 Other:
   --greeting TEXT            sspi: message encrypted to the client after the handshake
@@ -89,7 +98,7 @@ Other:
   -h, --help                 This help
 
 stdout: one JSON line per listener, {"event":"listening","frontend":"sspi","address":"127.0.0.1","port":2000}
-(frontend: sspi, gss-sample, http; the http line also has "ws":"/ws" when WebSockets are on);
+(frontend: sspi, gss-sample, http, admin; the http line also has "ws":"/ws" when WebSockets are on);
 with the embedded realm, first {"event":"realm","envFile":...,"gssClient":...}. Logs: JSON lines on stderr.
 Exit codes: 0 after a clean shutdown, 1 on a start-up error, 2 on a usage error.
 `;
@@ -188,10 +197,12 @@ function parseServe(args: string[]): ServeConfig {
         ntlm: { type: 'boolean' },
         'ntlm-users': { type: 'string' },
         'replay-cache': { type: 'string' },
+        'replay-cache-size': { type: 'string' },
         sspi: { type: 'string' },
         'gss-sample': { type: 'string' },
         http: { type: 'string' },
         ws: { type: 'string' },
+        admin: { type: 'string' },
         'session-cookie': { type: 'string' },
         'cookie-key-file': { type: 'string' },
         'cookie-secure': { type: 'boolean' },
@@ -227,6 +238,7 @@ function parseServe(args: string[]): ServeConfig {
     ntlm: v.ntlm === true,
     ntlmUsers: v['ntlm-users'],
     replayCache: v['replay-cache'] === undefined ? 'default' : parseReplayCache(v['replay-cache']),
+    ...(v['replay-cache-size'] === undefined ? {} : { replayCacheSize: parsePositiveInt('--replay-cache-size', v['replay-cache-size']) }),
     sspi: v.sspi !== undefined ? parseListenAddress('--sspi', v.sspi) : anyListener ? undefined : DEFAULT_SSPI,
     gssSample: v['gss-sample'] !== undefined ? parseListenAddress('--gss-sample', v['gss-sample']) : anyListener ? undefined : DEFAULT_GSS_SAMPLE,
     http,
@@ -235,6 +247,7 @@ function parseServe(args: string[]): ServeConfig {
     sessionCookieKeys: cookieFile === undefined ? [] : parseCookieKeys(cookieFile, readKeyFile(cookieFile)),
     sessionCookieSecure: v['cookie-secure'] === true,
     allowUwsFallback: v['allow-uws-fallback'] === true,
+    admin: v.admin !== undefined ? parseListenAddress('--admin', v.admin) : undefined,
     workers: int('workers', v.workers, os.availableParallelism(), { max: 256 }),
     maxQueue: int('max-queue', v['max-queue'], 1024),
     taskTimeoutMs: int('task-timeout', v['task-timeout'], 5000),
@@ -276,9 +289,25 @@ async function serve(args: string[]): Promise<number> {
   const onInt = (): void => onSignal('SIGINT');
   process.on('SIGTERM', onTerm);
   process.on('SIGINT', onInt);
+  // SIGHUP: read the keytab again (key rotation). Before the server is up there is nothing to
+  // reload, but the signal must not kill the process either (its default action).
+  let server: NegotiateServer | undefined;
+  const onHup = (): void => {
+    if (!server) return;
+    server.pool.reloadKeytab().then(
+      (r) => {
+        logger.info('keytab reloaded', { keytab: r.source, entries: r.entries, generation: r.generation });
+        out({ event: 'keytabReloaded', keytab: r.source, entries: r.entries, generation: r.generation });
+      },
+      (err: unknown) => {
+        const e = err as { code?: string; message?: string };
+        logger.error('keytab reload failed; the keys in use stay in use', { code: e.code, error: e.message });
+      },
+    );
+  };
+  process.on('SIGHUP', onHup);
 
   let embedded: ThrowawayRealm | undefined;
-  let server: NegotiateServer | undefined;
   try {
     if (config.keytab === undefined) {
       const dir = await mkdtemp(path.join(os.tmpdir(), 'negotiate-realm-'));
@@ -339,6 +368,7 @@ async function serve(args: string[]): Promise<number> {
     await embedded?.destroy();
     process.off('SIGTERM', onTerm);
     process.off('SIGINT', onInt);
+    process.off('SIGHUP', onHup);
     if (signalled) out({ event: 'stopped' });
   }
 }

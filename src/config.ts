@@ -18,6 +18,8 @@ export interface ServeConfig {
   /** gss-ntlmssp users file (DOMAIN:user:password lines) for NTLM; default NTLM_USER_FILE. */
   ntlmUsers: string | undefined;
   replayCache: ReplayCacheOption;
+  /** `--replay-cache memory`: most authenticator tags held (default 4,000,000). */
+  replayCacheSize?: number;
   sspi: ListenAddress | undefined;
   gssSample: ListenAddress | undefined;
   /** HTTP `Authorization: Negotiate` listener (uWebSockets.js). */
@@ -32,6 +34,8 @@ export interface ServeConfig {
   sessionCookieSecure: boolean;
   /** Run uWebSockets.js on its JS emulation rather than refuse to start. */
   allowUwsFallback: boolean;
+  /** Admin listener (/metrics, /healthz, /readyz; plain HTTP), or undefined for none. */
+  admin: ListenAddress | undefined;
   workers: number;
   maxQueue: number;
   taskTimeoutMs: number;
@@ -107,9 +111,9 @@ export function parsePositiveInt(flag: string, value: string, { min = 1, max = N
 }
 
 export function parseReplayCache(value: string): ReplayCacheOption {
-  if (value === 'default' || value === 'none') return value;
+  if (value === 'default' || value === 'none' || value === 'memory') return value;
   if (value.startsWith('file:') && value.length > 'file:'.length) return value as ReplayCacheOption;
-  throw new ConfigError('ERR_CONFIG', `--replay-cache expects default, none or file:PATH, not ${JSON.stringify(value)}`);
+  throw new ConfigError('ERR_CONFIG', `--replay-cache expects default, memory, none or file:PATH, not ${JSON.stringify(value)}`);
 }
 
 export function parseLogLevel(value: string): LogLevel {

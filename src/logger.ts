@@ -1,10 +1,12 @@
 /**
- * A small structured logger: one JSON object per line on stderr. Fields are the caller's;
- * callers never pass tokens, keys or passwords (only lengths and error codes).
+ * The structured logger: pino, one JSON object per line (stderr by default). Fields are the
+ * caller's; callers never pass tokens, keys or passwords (only lengths and error codes), and
+ * pino's redaction censors the field names that could hold one anyway, as a second line of
+ * defence against a future careless call.
  */
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
 
-const rank: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 
 export interface Logger {
   debug(msg: string, fields?: Record<string, unknown>): void;
@@ -13,18 +15,62 @@ export interface Logger {
   error(msg: string, fields?: Record<string, unknown>): void;
 }
 
-/** A logger writing JSON lines to `stream` (stderr by default) at `level` and above. */
+/**
+ * Field names whose value is censored wherever they appear, at the top level or one object
+ * down (e.g. `headers.authorization`). Names, not values: a secret under another name is not
+ * caught, which is why callers must still never pass one.
+ */
+export const REDACTED_FIELDS: readonly string[] = [
+  'token',
+  'tokens',
+  'authorization',
+  'Authorization',
+  'password',
+  'passwd',
+  'secret',
+  'key',
+  'keys',
+  'cookie',
+  'Cookie',
+  'setCookie',
+  'set-cookie',
+  'Set-Cookie',
+];
+
+/** What a redacted value is replaced with. */
+export const REDACTED = '[redacted]';
+
+function redactPaths(): string[] {
+  return REDACTED_FIELDS.flatMap((name) => {
+    const key = /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name) ? name : `["${name}"]`;
+    return [key, key.startsWith('[') ? `*${key}` : `*.${key}`];
+  });
+}
+
+/**
+ * A logger writing JSON lines to `stream` (stderr by default) at `level` and above:
+ * `{"level":"info","time":"<ISO 8601>",...fields,"msg":"..."}`.
+ */
 export function createLogger(level: LogLevel = 'info', stream: NodeJS.WritableStream = process.stderr): Logger {
-  const min = rank[level];
-  const write = (lvl: Exclude<LogLevel, 'silent'>, msg: string, fields?: Record<string, unknown>): void => {
-    if (rank[lvl] < min) return;
-    stream.write(JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...fields }) + '\n');
-  };
+  const p: PinoLogger = pino(
+    {
+      level,
+      // The line format the CLI has always printed: level names, ISO time, no pid/hostname.
+      base: null,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      redact: { paths: redactPaths(), censor: REDACTED },
+    },
+    // Written in the caller's stream directly (no worker-thread transport): stderr to a pipe or
+    // file is synchronous in Node, so log lines and the CLI's own stderr text keep their order,
+    // and nothing is lost when the process exits.
+    stream as DestinationStream,
+  );
   return {
-    debug: (m, f) => write('debug', m, f),
-    info: (m, f) => write('info', m, f),
-    warn: (m, f) => write('warn', m, f),
-    error: (m, f) => write('error', m, f),
+    debug: (msg, fields) => p.debug(fields ?? {}, msg),
+    info: (msg, fields) => p.info(fields ?? {}, msg),
+    warn: (msg, fields) => p.warn(fields ?? {}, msg),
+    error: (msg, fields) => p.error(fields ?? {}, msg),
   };
 }
 

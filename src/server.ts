@@ -11,18 +11,23 @@ import { AuthPool } from './pool/AuthPool.js';
 import type { Session } from './session.js';
 import { HttpAcceptor, type HttpHandshakeFailure, type HttpIdentity } from './acceptors/HttpAcceptor.js';
 import { attachWebSocket, type WsAcceptor, type WsAcceptorOptions, type WsHandshakeFailure } from './acceptors/WsAcceptor.js';
+import { AdminListener, type Readiness } from './admin/AdminListener.js';
+import { ServerMetrics } from './metrics/ServerMetrics.js';
+import type { FrontendLoad } from './metrics/stateMetrics.js';
 
 export interface ListeningEvent {
   event: 'listening';
-  frontend: TcpFraming | 'http';
+  frontend: TcpFraming | 'http' | 'admin';
   address: string;
   port: number;
   /** http: the WebSocket path on this listener, when WebSockets are on. */
   ws?: string;
 }
 
-export type NegotiateServerOptions = Omit<ServeConfig, 'logLevel' | 'ntlmUsers' | 'greeting'> & {
+export type NegotiateServerOptions = Omit<ServeConfig, 'logLevel' | 'ntlmUsers' | 'greeting' | 'admin'> & {
   logger?: Logger;
+  /** Admin listener: /metrics, /healthz, /readyz (docs/operations.md). Default: none. */
+  admin?: ListenAddress | undefined;
   /** sspi: the greeting, or a function of the session that builds it. Default: the reference text. */
   greeting?: TcpAcceptorOptions['greeting'];
   /** WebSocket application messages; default: echo each message back (a demo). */
@@ -39,15 +44,39 @@ export class NegotiateServer extends EventEmitter {
   /** The HTTP front end (and its WebSocket route), when configured. */
   http: HttpAcceptor | undefined;
   ws: WsAcceptor | undefined;
+  /** This server's Prometheus metrics (its own registry); served by the admin listener. */
+  readonly metrics: ServerMetrics;
+  /** The admin listener, when configured. */
+  admin: AdminListener | undefined;
   #httpAddress: { address: string; port: number } | undefined;
   readonly #options: NegotiateServerOptions;
   readonly #logger: Logger;
+  /** Every configured listener started. */
+  #started = false;
+  /** close() began: not ready any more, whatever still listens. */
+  #closing = false;
 
   private constructor(pool: AuthPool, options: NegotiateServerOptions) {
     super();
     this.pool = pool;
     this.#options = options;
     this.#logger = options.logger ?? silentLogger;
+    this.metrics = new ServerMetrics({
+      // Process metrics register observers that live as long as the process: only for a
+      // server that serves them.
+      processMetrics: options.admin !== undefined,
+      sources: {
+        poolStats: () => pool.stats(),
+        replayStats: () => pool.replayStats(),
+        workers: pool.workers,
+        maxQueue: pool.maxQueue,
+        frontends: () => this.#frontendLoads(),
+        httpInFlight: () => this.http?.inFlight,
+      },
+    });
+    // Registered before any user listener: an event's metrics are counted by the time it is seen.
+    this.on('session', (s: Session | HttpIdentity) => this.metrics.recordSuccess(s));
+    this.on('handshakeFailed', (f: HandshakeFailure | HttpHandshakeFailure | WsHandshakeFailure) => this.metrics.recordFailure(f));
   }
 
   /** Starts the pool (checking credentials first), then each configured listener. */
@@ -56,6 +85,7 @@ export class NegotiateServer extends EventEmitter {
       ntlm: options.ntlm,
       replayCache: options.replayCache,
     };
+    if (options.replayCacheSize !== undefined) credentials.replayCacheSize = options.replayCacheSize;
     if (options.keytab !== undefined) credentials.keytab = options.keytab;
     if (options.principal !== undefined) credentials.principal = options.principal;
     const pool = await AuthPool.start({
@@ -67,9 +97,12 @@ export class NegotiateServer extends EventEmitter {
     });
     const server = new NegotiateServer(pool, options);
     try {
+      // The admin listener first: /readyz answers 503 until the front ends listen.
+      if (options.admin) await server.#listenAdmin(options.admin);
       if (options.sspi) await server.#listen('sspi', options.sspi);
       if (options.gssSample) await server.#listen('gss-sample', options.gssSample);
       if (options.http) await server.#listenHttp(options.http);
+      server.#started = true;
     } catch (err) {
       await server.close(0);
       throw err;
@@ -77,7 +110,7 @@ export class NegotiateServer extends EventEmitter {
     return server;
   }
 
-  /** The bound addresses, in start order. */
+  /** The bound addresses: the front ends in start order, then the admin listener. */
   listening(): ListeningEvent[] {
     const events: ListeningEvent[] = this.acceptors.map((a) => {
       const addr = a.address() as AddressInfo;
@@ -88,7 +121,21 @@ export class NegotiateServer extends EventEmitter {
       if (this.ws) e.ws = this.ws.path;
       events.push(e);
     }
+    const admin = this.admin?.address();
+    if (admin) events.push({ event: 'listening', frontend: 'admin', address: admin.address, port: admin.port });
     return events;
+  }
+
+  /**
+   * Ready (what /readyz answers): the pool started, every configured listener listens, and
+   * close() has not begun.
+   */
+  readiness(): Readiness {
+    if (this.#closing) return { ready: false, reason: 'shutting down' };
+    if (!this.#started) return { ready: false, reason: 'starting' };
+    const down = this.acceptors.find((a) => a.address() === undefined);
+    if (down) return { ready: false, reason: `the ${down.framing} listener is closed` };
+    return { ready: true };
   }
 
   /**
@@ -96,10 +143,26 @@ export class NegotiateServer extends EventEmitter {
    * connection, stops the workers and frees every context.
    */
   async close(graceMs = this.#options.shutdownGraceMs): Promise<void> {
+    // Not ready from the first moment, so a load balancer stops sending while the rest drains;
+    // the admin listener goes last and keeps answering 503 until then.
+    this.#closing = true;
     // WebSockets first, with a proper close frame: closing the HTTP app drops its sockets abruptly.
     await this.ws?.close();
     await Promise.all([...this.acceptors.map((a) => a.close(graceMs)), this.http?.close(graceMs)]);
     await this.pool.close();
+    await this.admin?.close();
+  }
+
+  async #listenAdmin(at: ListenAddress): Promise<void> {
+    const admin = new AdminListener({ metrics: this.metrics, readiness: () => this.readiness(), logger: this.#logger });
+    this.admin = admin;
+    await admin.listen(at.port, at.host);
+  }
+
+  #frontendLoads(): FrontendLoad[] {
+    const loads: FrontendLoad[] = this.acceptors.map((a) => ({ frontend: a.framing, connections: a.connections, sessions: a.sessions }));
+    if (this.ws) loads.push({ frontend: 'ws', connections: this.ws.connections, sessions: this.ws.sessions });
+    return loads;
   }
 
   async #listenHttp(at: ListenAddress): Promise<void> {

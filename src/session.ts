@@ -26,6 +26,8 @@ export interface SessionInfo {
   readonly expiresAt: number | null;
   readonly remoteAddress: string | undefined;
   readonly remotePort: number | undefined;
+  /** Handshake latency: from the connection's accept to the context's completion, ms. */
+  readonly latencyMs?: number | undefined;
 }
 
 export class Session implements SessionInfo {
@@ -38,6 +40,7 @@ export class Session implements SessionInfo {
   readonly expiresAt: number | null;
   readonly remoteAddress: string | undefined;
   readonly remotePort: number | undefined;
+  readonly latencyMs: number | undefined;
   readonly #pool: AuthPool;
   #closed = false;
 
@@ -52,6 +55,7 @@ export class Session implements SessionInfo {
     this.expiresAt = info.expiresAt;
     this.remoteAddress = info.remoteAddress;
     this.remotePort = info.remotePort;
+    this.latencyMs = info.latencyMs;
   }
 
   /** gss_wrap (SSPI EncryptMessage / MakeSignature with a single token). Confidential by default. */

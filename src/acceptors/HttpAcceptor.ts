@@ -26,6 +26,7 @@ import { nextConnectionId } from '../connectionId.js';
 import { formatWwwAuthenticate, parseAuthorization } from '../framing/negotiateHeader.js';
 import { SessionCookies, type SessionCookieOptions } from '../http/sessionCookie.js';
 import { loadUws, type UwsModule } from './uws.js';
+import { gssStatusFields } from './logFields.js';
 
 /** Cookie-session settings of the HTTP front end (see src/http/sessionCookie.ts). */
 export interface HttpSessionCookieOptions {
@@ -54,6 +55,9 @@ export interface HttpAcceptorOptions {
 
 /** The authenticated client of one HTTP request. */
 export interface HttpIdentity extends Pick<SessionInfo, 'principal' | 'mech' | 'spnego' | 'flags' | 'remoteAddress'> {
+  readonly frontend: 'http';
+  /** 'negotiate': the handshake's latency, from the request's arrival, ms. */
+  readonly latencyMs?: number;
   /** Negotiate: when the context (ticket) expires; cookie: when the cookie expires. ms since the epoch, or null. */
   readonly expiresAt: number | null;
   /** 'negotiate': this request carried a handshake; 'cookie': a session cookie from an earlier one. */
@@ -62,6 +66,9 @@ export interface HttpIdentity extends Pick<SessionInfo, 'principal' | 'mech' | '
 
 /** Facts about a refused or failed handshake, for 'handshakeFailed' and logs. */
 export interface HttpHandshakeFailure {
+  /** Names the request's handshake in logs (uWS gives no identity for the connection). */
+  connectionId: number;
+  frontend: 'http';
   code: string;
   message: string;
   remoteAddress: string | undefined;
@@ -184,6 +191,8 @@ class Reply implements HttpReply {
 
 /** Everything about one request that outlives uWS's `req`. */
 interface Exchange {
+  /** The handshake's context-table key, also its id in logs; one per request. */
+  readonly connectionId: number;
   readonly reply: Reply;
   readonly started: number;
   readonly remoteAddress: string | undefined;
@@ -288,6 +297,7 @@ export class HttpAcceptor extends EventEmitter {
       const parameters: string[] = [];
       for (let i = 0; i < params; i++) parameters.push(req.getParameter(i));
       const ex: Exchange = {
+        connectionId: nextConnectionId(),
         reply,
         started: performance.now(),
         remoteAddress: remoteAddressOf(res),
@@ -345,6 +355,7 @@ export class HttpAcceptor extends EventEmitter {
       if (v?.ok) {
         const s = v.session;
         const identity: HttpIdentity = {
+          frontend: 'http',
           principal: s.principal,
           mech: s.mech,
           spnego: s.spnego,
@@ -377,7 +388,7 @@ export class HttpAcceptor extends EventEmitter {
 
     // One context per handshake, freed as soon as the leg returns: HTTP contexts are never
     // kept, because no later request can be tied to this connection (see the module comment).
-    const id = nextConnectionId();
+    const id = ex.connectionId;
     let step: AcceptStep;
     try {
       step = await this.#pool.accept(id, parsed.token, { releaseAfter: true });
@@ -400,7 +411,9 @@ export class HttpAcceptor extends EventEmitter {
       return;
     }
 
+    const latencyMs = Math.round(performance.now() - ex.started);
     const identity: HttpIdentity = {
+      frontend: 'http',
       principal: step.principal,
       mech: step.mech,
       spnego: step.spnego,
@@ -408,6 +421,7 @@ export class HttpAcceptor extends EventEmitter {
       expiresAt: step.expiresAt,
       remoteAddress: ex.remoteAddress,
       via: 'negotiate',
+      latencyMs,
     };
     // The final token (the AP-REP inside SPNEGO's accept-completed) goes with the 200: the
     // client verifies it to authenticate the server (mutual authentication).
@@ -423,7 +437,7 @@ export class HttpAcceptor extends EventEmitter {
       principal: step.principal,
       mech: step.mech,
       spnego: step.spnego,
-      latencyMs: Math.round(performance.now() - ex.started),
+      latencyMs,
     });
     this.emit('session', identity);
     await this.#runHandler(ex, handler, identity);
@@ -446,14 +460,14 @@ export class HttpAcceptor extends EventEmitter {
    */
   #acceptFailed(ex: Exchange, err: unknown, invalidCookie: boolean): void {
     if (err instanceof PoolError || (err instanceof NegotiateError && err.code === 'ERR_CONTEXT_TABLE_FULL')) {
-      this.#failed(ex, err.code, err.message, 'warn');
+      this.#failed(ex, err.code, err.message, 'warn', err);
       if (!ex.reply.end('The server is busy; retry shortly\n', { status: 503, headers: { 'Retry-After': '1', 'Content-Type': 'text/plain' } })) {
         this.#logger.debug('client went away before the 503', { frontend: 'http', remoteAddress: ex.remoteAddress });
       }
       return;
     }
     if (err instanceof NegotiateError) {
-      this.#failed(ex, err.code, err.message);
+      this.#failed(ex, err.code, err.message, 'info', err);
       const what = err instanceof AcceptError ? 'Negotiate authentication failed' : 'Negotiate authentication could not run';
       this.#challenge(ex, 401, `${what} (${err.code})\n`, invalidCookie);
       return;
@@ -469,14 +483,16 @@ export class HttpAcceptor extends EventEmitter {
     ex.reply.end(body, { status, headers });
   }
 
-  #failed(ex: Exchange, code: NegotiateErrorCode | string, message: string, level: 'info' | 'warn' = 'info'): void {
+  #failed(ex: Exchange, code: NegotiateErrorCode | string, message: string, level: 'info' | 'warn' = 'info', err?: unknown): void {
     const failure: HttpHandshakeFailure = {
+      connectionId: ex.connectionId,
+      frontend: 'http',
       code,
       message,
       remoteAddress: ex.remoteAddress,
       latencyMs: Math.round(performance.now() - ex.started),
     };
-    this.#logger[level]('handshake failed', { frontend: 'http', ...failure });
+    this.#logger[level]('handshake failed', { ...failure, ...gssStatusFields(err) });
     this.emit('handshakeFailed', failure);
   }
 

@@ -14,6 +14,7 @@ import { nextConnectionId } from '../connectionId.js';
 import { FrameReader, type FrameDecoder } from './FrameReader.js';
 import { serveSspi } from './sspiConnection.js';
 import { serveGssSample } from './gssSampleConnection.js';
+import { gssStatusFields } from './logFields.js';
 
 export type TcpFraming = 'sspi' | 'gss-sample';
 
@@ -70,7 +71,7 @@ export interface ConnectionContext {
 }
 
 function buildSession(
-  ctx: { id: number; socket: Socket; pool: AuthPool; framing: TcpFraming },
+  ctx: { id: number; socket: Socket; pool: AuthPool; framing: TcpFraming; latencyMs: number },
   step: { principal: string; mech: 'krb5' | 'ntlmssp' | 'unknown'; spnego: boolean; flags: Session['flags']; expiresAt: number | null },
 ): Session {
   return new Session(ctx.pool, {
@@ -83,6 +84,7 @@ function buildSession(
     expiresAt: step.expiresAt,
     remoteAddress: ctx.socket.remoteAddress,
     remotePort: ctx.socket.remotePort,
+    latencyMs: ctx.latencyMs,
   });
 }
 
@@ -98,6 +100,7 @@ export class TcpAcceptor extends EventEmitter {
   readonly #server: net.Server;
   /** Open connections; `served` settles when the connection's protocol ends, `started` once a token arrived. */
   readonly #conns = new Map<Socket, { started: boolean; served: Promise<void> }>();
+  #sessions = 0;
   #closing = false;
 
   constructor(options: TcpAcceptorOptions) {
@@ -135,6 +138,11 @@ export class TcpAcceptor extends EventEmitter {
   /** Open connections. */
   get connections(): number {
     return this.#conns.size;
+  }
+
+  /** Open connections whose handshake completed. */
+  get sessions(): number {
+    return this.#sessions;
   }
 
   /**
@@ -178,6 +186,7 @@ export class TcpAcceptor extends EventEmitter {
     // The connection's frame reader, once the protocol handler opened it: the deadline and the
     // idle timeout fail it with their own reason before closing the socket.
     let reader: FrameReader<unknown> | undefined;
+    let authenticated = false;
     const conn = { started: false, served: Promise.resolve() };
     this.#conns.set(socket, conn);
     socket.setTimeout(this.#options.idleTimeoutMs ?? 60_000);
@@ -189,6 +198,7 @@ export class TcpAcceptor extends EventEmitter {
     socket.on('error', () => {});
     socket.on('close', () => {
       this.#conns.delete(socket);
+      if (authenticated) this.#sessions -= 1;
       this.#pool.release(id);
     });
 
@@ -240,8 +250,14 @@ export class TcpAcceptor extends EventEmitter {
         return r;
       },
       established: (step) => {
-        const session = buildSession({ id, socket, pool: this.#pool, framing: this.framing }, step);
+        const latencyMs = Date.now() - started;
+        const session = buildSession({ id, socket, pool: this.#pool, framing: this.framing, latencyMs }, step);
         handshakeDone();
+        // Counted only while the socket is open: its 'close' is what uncounts it.
+        if (!closed && !authenticated) {
+          authenticated = true;
+          this.#sessions += 1;
+        }
         this.#logger.info('authenticated', {
           connectionId: id,
           frontend: this.framing,
@@ -249,7 +265,7 @@ export class TcpAcceptor extends EventEmitter {
           principal: session.principal,
           mech: session.mech,
           spnego: session.spnego,
-          latencyMs: Date.now() - started,
+          latencyMs,
         });
         this.emit('session', session);
         return session;
@@ -271,7 +287,7 @@ export class TcpAcceptor extends EventEmitter {
         };
         if (!done) {
           const level = err instanceof PoolError ? 'warn' : 'info';
-          this.#logger[level]('handshake failed', { ...failure });
+          this.#logger[level]('handshake failed', { ...failure, ...gssStatusFields(err) });
           this.emit('handshakeFailed', failure);
         } else {
           this.#logger.info('connection ended with an error', { ...failure });

@@ -23,6 +23,7 @@ import type { ContextFlags } from '../native.js';
 import { AcceptError, type AcceptStep, type AuthPool } from '../pool/AuthPool.js';
 import { Session } from '../session.js';
 import { nextConnectionId } from '../connectionId.js';
+import { gssStatusFields } from './logFields.js';
 
 /** WebSocket close codes this front end sends (RFC 6455 §7.4.1, IANA registry for 1013). */
 export const WS_CLOSE = {
@@ -206,6 +207,7 @@ export class WsAcceptor extends EventEmitter {
   readonly #conns = new Set<Conn>();
   /** Accept legs on the pool, for close() to wait on. */
   readonly #legs = new Set<Promise<void>>();
+  #sessions = 0;
   #closing = false;
 
   /** Same as attachWebSocket(app, options): registers the route on `app`. */
@@ -240,6 +242,11 @@ export class WsAcceptor extends EventEmitter {
   /** Open WebSockets on this route (handshaking and authenticated). */
   get connections(): number {
     return this.#conns.size;
+  }
+
+  /** Open WebSockets whose handshake completed. */
+  get sessions(): number {
+    return this.#sessions;
   }
 
   /**
@@ -303,8 +310,12 @@ export class WsAcceptor extends EventEmitter {
     clearTimeout(conn.deadline);
     this.#conns.delete(conn);
     // A leg on the pool may still create the context after this; it releases it on return.
-    if (conn.session) conn.session.close();
-    else this.#pool.release(conn.id);
+    if (conn.session) {
+      conn.session.close();
+      this.#sessions -= 1;
+    } else {
+      this.#pool.release(conn.id);
+    }
     if (conn.phase !== 'established' && !conn.failed) {
       conn.failed = true;
       this.#reportFailure(
@@ -381,6 +392,7 @@ export class WsAcceptor extends EventEmitter {
     if (!ws) return;
     clearTimeout(conn.deadline);
     conn.phase = 'established';
+    const latencyMs = Date.now() - conn.started;
     const session = new Session(this.#pool, {
       connectionId: conn.id,
       frontend: 'ws',
@@ -392,8 +404,10 @@ export class WsAcceptor extends EventEmitter {
       remoteAddress: conn.remoteAddress,
       // uWS does not expose the peer's port.
       remotePort: undefined,
+      latencyMs,
     });
     conn.session = session;
+    this.#sessions += 1;
     const announce: WsAuthenticatedMessage = {
       type: 'authenticated',
       principal: step.principal,
@@ -418,7 +432,7 @@ export class WsAcceptor extends EventEmitter {
       principal: session.principal,
       mech: session.mech,
       spnego: session.spnego,
-      latencyMs: Date.now() - conn.started,
+      latencyMs,
     });
     this.emit('session', session);
   }
@@ -536,7 +550,7 @@ export class WsAcceptor extends EventEmitter {
       latencyMs: Date.now() - conn.started,
     };
     const level = err instanceof PoolError ? 'warn' : 'info';
-    this.#logger[level]('handshake failed', { ...failure });
+    this.#logger[level]('handshake failed', { ...failure, ...gssStatusFields(err) });
     this.emit('handshakeFailed', failure);
   }
 

@@ -39,6 +39,7 @@ export async function startTestServer(realm: ThrowawayRealm, overrides: Partial<
     sessionCookieKeys: [],
     sessionCookieSecure: false,
     allowUwsFallback: false,
+    admin: undefined,
     workers: 2,
     maxQueue: 1024,
     taskTimeoutMs: 5000,

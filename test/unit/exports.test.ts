@@ -6,6 +6,7 @@ import * as api from '../../src/index.js';
 test('the public API exports exactly these names', () => {
   assert.deepEqual(Object.keys(api).sort(), [
     'AcceptError',
+    'AdminListener',
     'AuthPool',
     'ConfigError',
     'ContextError',
@@ -20,6 +21,7 @@ test('the public API exports exactly these names', () => {
     'NegotiateServer',
     'PoolError',
     'SecurityContextHandle',
+    'ServerMetrics',
     'Session',
     'SessionCookies',
     'SspiFrameDecoder',

@@ -1,0 +1,111 @@
+/**
+ * A server's Prometheus metrics: handshake outcomes and latency, counted from the server's
+ * 'session' and 'handshakeFailed' events, plus the state metrics read at scrape time. Each
+ * server has its own Registry (never prom-client's global one), so several servers in one
+ * process, tests included, do not collide. docs/operations.md lists every metric.
+ */
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { registerStateMetrics, type StateSources } from './stateMetrics.js';
+
+/** Every metric of this package starts with it (prom-client's process metrics do not). */
+export const METRIC_PREFIX = 'negotiate_';
+
+/**
+ * Handshake latency buckets, seconds: a Kerberos accept on an idle server is about a
+ * millisecond, a queued one or a client fetching its ticket mid-handshake takes longer, and
+ * nothing outlives the 10 s default handshake timeout.
+ */
+export const HANDSHAKE_DURATION_BUCKETS: readonly number[] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** Failure codes counted as replays: a token (authenticator) seen before. */
+export const REPLAY_CODES: ReadonlySet<string> = new Set(['ERR_GSS_REPLAY']);
+
+/** A completed handshake, as the 'session' event reports it. */
+export interface HandshakeSuccessFacts {
+  frontend: string;
+  mech: string;
+  /** From the connection's accept (HTTP: the request's arrival) to the handshake's completion. */
+  latencyMs?: number | undefined;
+}
+
+/** A failed handshake, as the 'handshakeFailed' event reports it. */
+export interface HandshakeFailureFacts {
+  frontend: string;
+  code: string;
+  latencyMs: number;
+}
+
+export interface ServerMetricsOptions {
+  /** Where the pool, context-table and connection metrics are read from at scrape time. */
+  sources: StateSources;
+  /** Also register prom-client's default process and Node.js metrics (unprefixed). Default false. */
+  processMetrics?: boolean;
+}
+
+/**
+ * The metrics of one NegotiateServer (`server.metrics`). The server feeds it its events; use
+ * it directly only to build a server of your own from the acceptors.
+ */
+export class ServerMetrics {
+  /** This server's registry; merge it into another with `Registry.merge` to serve both. */
+  readonly registry: Registry;
+  readonly #handshakes: Counter<'frontend' | 'mech' | 'outcome'>;
+  readonly #failures: Counter<'frontend' | 'code'>;
+  readonly #duration: Histogram<'frontend' | 'outcome'>;
+  readonly #replays: Counter;
+
+  constructor(options: ServerMetricsOptions) {
+    this.registry = new Registry();
+    const registers = [this.registry];
+    this.#handshakes = new Counter({
+      name: `${METRIC_PREFIX}handshakes_total`,
+      help: 'Handshakes by front end, mechanism and outcome (success|failure); mech is "unknown" for failures.',
+      labelNames: ['frontend', 'mech', 'outcome'] as const,
+      registers,
+    });
+    this.#failures = new Counter({
+      name: `${METRIC_PREFIX}handshake_failures_total`,
+      help: 'Failed handshakes by front end and stable error code (ERR_*).',
+      labelNames: ['frontend', 'code'] as const,
+      registers,
+    });
+    this.#duration = new Histogram({
+      name: `${METRIC_PREFIX}handshake_duration_seconds`,
+      help: 'Time from the connection (HTTP: the request) to the handshake outcome, by front end and outcome.',
+      labelNames: ['frontend', 'outcome'] as const,
+      buckets: [...HANDSHAKE_DURATION_BUCKETS],
+      registers,
+    });
+    this.#replays = new Counter({
+      name: `${METRIC_PREFIX}replay_rejections_total`,
+      help: 'Handshakes refused because the token was a replay (ERR_GSS_REPLAY); per front end in handshake_failures_total.',
+      registers,
+    });
+    registerStateMetrics(this.registry, METRIC_PREFIX, options.sources);
+    if (options.processMetrics === true) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Counts a completed handshake. */
+  recordSuccess(s: HandshakeSuccessFacts): void {
+    this.#handshakes.inc({ frontend: s.frontend, mech: s.mech, outcome: 'success' });
+    if (s.latencyMs !== undefined) this.#duration.observe({ frontend: s.frontend, outcome: 'success' }, s.latencyMs / 1000);
+  }
+
+  /** Counts a failed handshake. The mechanism of a failure is not known: "unknown". */
+  recordFailure(f: HandshakeFailureFacts): void {
+    this.#handshakes.inc({ frontend: f.frontend, mech: 'unknown', outcome: 'failure' });
+    this.#failures.inc({ frontend: f.frontend, code: f.code });
+    this.#duration.observe({ frontend: f.frontend, outcome: 'failure' }, f.latencyMs / 1000);
+    if (REPLAY_CODES.has(f.code)) this.#replays.inc();
+  }
+
+  /** The Content-Type of render()'s text (Prometheus text format 0.0.4). */
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** Every metric in the Prometheus text format, state metrics read now. */
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+}
