@@ -114,7 +114,7 @@ export function acquireOrThrow(addon: NativeAddon, opts: CredentialOptions, desc
 function checkKeytabContents(addon: NativeAddon, keytab: string, principal: string | undefined): void {
   const listing = addon.listKeytab(keytab);
   if (!listing.ok) {
-    throw new ConfigError('ERR_KEYTAB_UNREADABLE', `keytab ${keytab} cannot be read: ${listing.message}`);
+    throw new ConfigError('ERR_KEYTAB_UNREADABLE', `keytab ${keytab} cannot be read: ${listing.message} (is it a keytab? check it with: klist -k ${keytab})`);
   }
   if (listing.principals.length === 0) {
     throw new ConfigError('ERR_NO_CREDENTIALS', `keytab ${keytab} holds no keys: add the service's (kadmin: ktadd -k ${keytab} HTTP/host.example.com)`);
