@@ -56,6 +56,13 @@ export class FrameReader<F> {
       this.#socket.destroy();
       return;
     }
+    // Checked before any frame is handed out: otherwise the waiter's frame of a flooding chunk
+    // still reaches GSSAPI (spending the token) and the flood is reported as a mere close.
+    if (this.#queue.length + frames.length - (this.#waiter ? 1 : 0) > this.#maxQueued) {
+      this.fail(new FramingError('ERR_PROTOCOL', `peer sent more than ${this.#maxQueued} frames without waiting for replies`));
+      this.#socket.destroy();
+      return;
+    }
     for (const f of frames) {
       const w = this.#waiter;
       if (w) {
@@ -64,10 +71,6 @@ export class FrameReader<F> {
       } else {
         this.#queue.push(f);
       }
-    }
-    if (this.#queue.length > this.#maxQueued) {
-      this.fail(new FramingError('ERR_PROTOCOL', `peer sent more than ${this.#maxQueued} frames without waiting for replies`));
-      this.#socket.destroy();
     }
   }
 }

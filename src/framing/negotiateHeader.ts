@@ -95,6 +95,17 @@ export function parseAuthorization(value: string | undefined, maxTokenBytes: num
   if (problem !== undefined) {
     return { kind: 'invalid', code: 'ERR_HTTP_BAD_AUTHORIZATION', message: `the Negotiate token is not valid base64: ${problem}` };
   }
+  // The text bound above is coarse (4 characters per 3 bytes): a token up to 2 bytes over
+  // maxTokenBytes has the same text length as one at the limit. Canonical base64 says its
+  // exact decoded size, so refuse it before decoding.
+  const decodedBytes = (text.length / 4) * 3 - (text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0);
+  if (decodedBytes > maxTokenBytes) {
+    return {
+      kind: 'invalid',
+      code: 'ERR_HTTP_HEADER_TOO_LARGE',
+      message: `the Negotiate token is ${decodedBytes} bytes decoded; the limit is ${maxTokenBytes} bytes`,
+    };
+  }
   const token = Buffer.from(text, 'base64');
   if (token.length === 0) {
     return { kind: 'invalid', code: 'ERR_HTTP_BAD_AUTHORIZATION', message: 'the Negotiate token decodes to zero bytes' };

@@ -66,6 +66,9 @@ export class AcceptError extends GssError {
 }
 
 
+/** GSS routine error DEFECTIVE_TOKEN (RFC 2744: 9 << 16). */
+const GSS_S_DEFECTIVE_TOKEN = 9 << 16;
+
 const contextCodes = new Set<string>([
   'ERR_CONTEXT_TABLE_FULL',
   'ERR_CONTEXT_BUSY',
@@ -197,6 +200,20 @@ export class AuthPool {
       if (options.abandoned?.()) this.release(connectionId);
     }
     if (!r.ok) throw failureToError(r);
+    if (r.status === 'continue' && r.output.byteLength === 0) {
+      // Wanting another token with none to send can never progress: the peer waits for ours
+      // while we wait for its next one, until the handshake deadline. MIT krb5 answers so
+      // (CONTINUE_NEEDED, no token, minor KRB5KRB_AP_ERR_MSG_TYPE) to a token with the krb5
+      // OID whose TOK_ID is not an AP-REQ. Refuse it as the defective token it is.
+      this.release(connectionId);
+      throw new AcceptError({
+        ok: false,
+        code: 'ERR_GSS_DEFECTIVE_TOKEN',
+        major: GSS_S_DEFECTIVE_TOKEN,
+        minor: 0,
+        message: 'accept: the mechanism wants another token but produced none to send: not a valid initial token',
+      });
+    }
     if (r.status === 'continue') return { status: 'continue', output: asBuffer(r.output), workerThreadId: r.workerThreadId };
     return {
       status: 'complete',
