@@ -190,7 +190,7 @@ export class AuthPool {
     token: Uint8Array,
     options: { releaseAfter?: boolean; sealOnComplete?: Uint8Array; abandoned?: () => boolean } = {},
   ): Promise<AcceptStep> {
-    const task: AcceptTask = { id: connectionId, token };
+    const task: AcceptTask = { id: connectionId, token: ownBytes(token) };
     if (options.releaseAfter === true) task.releaseAfter = true;
     if (options.sealOnComplete !== undefined) task.sealOnComplete = options.sealOnComplete;
     let r: NativeAcceptResult & { workerThreadId: number; sealed?: SealResult };
@@ -230,7 +230,7 @@ export class AuthPool {
 
   /** Runs a message-protection call on an established context. */
   async protect(task: ProtectTask): Promise<Exclude<ProtectResult, NativeFailure>> {
-    const r = (await this.submit({ op: 'protect', task })) as ProtectResult;
+    const r = (await this.submit({ op: 'protect', task: { ...task, data: ownBytes(task.data) } })) as ProtectResult;
     if (!r.ok) throw failureToError(r);
     return r;
   }
@@ -357,6 +357,15 @@ export class AuthPool {
       clearTimeout(timer);
     }
   }
+}
+
+/**
+ * The bytes in an ArrayBuffer of their own. Posting a view to a worker clones its whole
+ * backing ArrayBuffer: for a small Buffer that is Node's shared 8 KiB allocation pool (other
+ * requests' bytes included), so a 1.3 KB token would cost an 8 KiB copy.
+ */
+function ownBytes(bytes: Uint8Array): Uint8Array {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes);
 }
 
 function classifyPoolFailure(err: unknown, timeoutMs: number): NegotiateError {
