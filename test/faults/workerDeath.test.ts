@@ -19,7 +19,7 @@ import type { ThrowawayRealm } from '../../src/realm/index.js';
 import { FIXTURES, Initiator, firstTokens } from '../helpers/initiator.js';
 import { startTestRealm } from '../helpers/realm.js';
 import { PYTHON, jsonLines, requirePythonGssapi, runClient } from '../helpers/server.js';
-import { RawConn } from '../overload/conn.js';
+import { RawConn } from '../helpers/rawConn.js';
 import { GssSampleSession } from '../overload/gssSampleSession.js';
 import { startHostedServer, type HostEvent, type HostedServer, type HostStats } from './hostedServer.js';
 import { ReplayCacheLock, findReplayCache } from './replayCacheLock.js';
@@ -126,7 +126,7 @@ test('a worker thread terminated inside gss_accept_sec_context: typed failure, t
   const victim = await RawConn.connect(h.port('sspi'));
   try {
     const failed = nextHostEvent(h, 'handshakeFailed', 20_000);
-    victim.write(encodeSspiFrame(token as Buffer));
+    await victim.write(encodeSspiFrame(token as Buffer));
     // The accept has its context checked out: it is inside GSSAPI, waiting for the lock.
     await untilStats(h, (s) => s.pool.inUse === 1, 'the accept to be running');
     const free = await h.request('stall', { ms: 0 });
@@ -183,7 +183,7 @@ test('the task timeout fires while an accept is blocked in GSSAPI: ERR_POOL_TASK
   try {
     const failed = nextHostEvent(h, 'handshakeFailed', 10_000);
     const sentAt = Date.now();
-    victim.write(encodeSspiFrame(token as Buffer));
+    await victim.write(encodeSspiFrame(token as Buffer));
     const f = await failed;
     const after = Date.now() - sentAt;
     assert.equal(f.code, 'ERR_POOL_TASK_TIMEOUT', `${f.code}: ${f.message ?? ''}`);

@@ -27,7 +27,7 @@ import { startTestRealm } from '../helpers/realm.js';
 import { requirePythonGssapi, startTestServer, type TestServer } from '../helpers/server.js';
 import { legitHandshake, ServerWatch, until } from '../hostile/harness.js';
 import { mutate, type MutationKind } from '../hostile/mutations.js';
-import { RawConn } from '../hostile/rawConn.js';
+import { RawConn } from '../helpers/rawConn.js';
 
 const SEED = Number(process.env['NEGOTIATE_FUZZ_SEED'] ?? 0x4c49_5645);
 const MAX_INPUTS = 2000;

@@ -19,7 +19,7 @@ import { Initiator, firstTokens } from '../helpers/initiator.js';
 import { startTestRealm } from '../helpers/realm.js';
 import { requirePythonGssapi, startTestServer, type TestServer } from '../helpers/server.js';
 import { legitHandshake, ServerWatch, until } from './harness.js';
-import { RawConn } from './rawConn.js';
+import { RawConn } from '../helpers/rawConn.js';
 
 /** Small enough that a token over it still fits uWS's 4 KiB header buffer. */
 const MAX_TOKEN = 2048;
@@ -90,7 +90,7 @@ async function rawExchange(text: string | Buffer, timeoutMs = 10_000): Promise<{
   try {
     await c.write(typeof text === 'string' ? Buffer.from(text, 'latin1') : text);
     const rest = await c.readToEnd(timeoutMs);
-    return { received: rest.bytes.toString('latin1'), how: rest.how, elapsedMs: c.closedAt - started };
+    return { received: rest.bytes.toString('latin1'), how: rest.how, elapsedMs: rest.closedAt - started };
   } finally {
     c.destroy();
   }

@@ -20,7 +20,7 @@ import { requireTool, startTestRealm } from '../helpers/realm.js';
 import { requirePythonGssapi, runClient, startTestServer, type TestServer } from '../helpers/server.js';
 import { legitHandshake, recordingLogger, ServerWatch, until, type FailureEvent } from './harness.js';
 import { openGssSampleSession, sspiKrb5Handshake } from './initiatorSessions.js';
-import { RawConn, sendAndCollect } from './rawConn.js';
+import { RawConn, sendAndCollect } from '../helpers/rawConn.js';
 
 const MAX_TOKEN = 65536;
 /** The short-deadline server's handshakeTimeoutMs. */

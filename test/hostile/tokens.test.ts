@@ -23,7 +23,7 @@ import { requirePythonGssapi, startTestServer, type TestServer } from '../helper
 import { apReqCiphertexts } from './apReqLayout.js';
 import { legitHandshake, ServerWatch, until } from './harness.js';
 import { flipBit, randomBytes as seededBytes, truncations } from './mutations.js';
-import { sendAndCollect } from './rawConn.js';
+import { sendAndCollect } from '../helpers/rawConn.js';
 import { skewedCcache, tokensFromCcache } from './realTokens.js';
 import { MADE_UP_OIDS, NEG_TOKEN_REJECT, NTLMSSP_OID, negTokenInit } from './spnegoDer.js';
 

@@ -137,8 +137,8 @@ async function waitFor(what: string, condition: () => Promise<boolean>, timeoutM
 async function sspiOneToken(token: Buffer): Promise<void> {
   const c = await RawConn.connect(ts.sspiPort);
   try {
-    c.write(encodeSspiFrame(token));
-    await c.closed();
+    await c.write(encodeSspiFrame(token));
+    await c.waitClosed();
   } finally {
     c.destroy();
   }
@@ -242,8 +242,8 @@ test('a gss-sample session shows in sessions_open, connections_open and the cont
   const c = await RawConn.connect(ts.gssSamplePort);
   try {
     const established = nextEvent<Session>(ts.server, 'session');
-    c.write(encodeGssSampleFrame(TokenFlag.NOOP | TokenFlag.CONTEXT_NEXT));
-    c.write(encodeGssSampleFrame(TokenFlag.CONTEXT, krbToken()));
+    await c.write(encodeGssSampleFrame(TokenFlag.NOOP | TokenFlag.CONTEXT_NEXT));
+    await c.write(encodeGssSampleFrame(TokenFlag.CONTEXT, krbToken()));
     const session = await established;
     assert.equal(session.frontend, 'gss-sample');
     assert.ok(typeof session.latencyMs === 'number' && session.latencyMs >= 0, 'the session carries its handshake latency');
@@ -259,8 +259,8 @@ test('a gss-sample session shows in sessions_open, connections_open and the cont
     assert.equal(delta(before, open, 'negotiate_handshake_duration_seconds_count', { frontend: 'gss-sample', outcome: 'success' }), 1);
 
     // The client's closing NOOP ends the session.
-    c.write(encodeGssSampleFrame(TokenFlag.NOOP));
-    await c.closed();
+    await c.write(encodeGssSampleFrame(TokenFlag.NOOP));
+    await c.waitClosed();
   } finally {
     c.destroy();
   }
@@ -299,7 +299,7 @@ test('/readyz answers 503 from the moment close() starts while /healthz stays 20
   const stalls = [pool.stallWorker(1500), pool.stallWorker(1500)].map((p) => p.catch(() => undefined));
   const c = await RawConn.connect(ts.sspiPort);
   try {
-    c.write(encodeSspiFrame(garbageToken()));
+    await c.write(encodeSspiFrame(garbageToken()));
     await waitFor('the handshake to be queued (seen on /metrics)', async () => value(await scrape(), 'negotiate_pool_queue_depth') === 1);
 
     const closing = ts.server.close(5000);

@@ -101,10 +101,10 @@ function garbageToken(): Buffer {
 async function tcpExchange(port: number, frames: Buffer[]): Promise<void> {
   const c = await RawConn.connect(port);
   try {
-    for (const f of frames) c.write(f);
-    await c.closed();
+    for (const f of frames) await c.write(f);
+    await c.waitClosed();
   } finally {
-    secrets.push(c.received);
+    secrets.push(c.buffered);
     c.destroy();
   }
 }

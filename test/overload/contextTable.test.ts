@@ -16,7 +16,8 @@ import type { ThrowawayRealm } from '../../src/realm/index.js';
 import { Initiator, firstTokens } from '../helpers/initiator.js';
 import { startTestRealm } from '../helpers/realm.js';
 import { requirePythonGssapi, startTestServer, type TestServer } from '../helpers/server.js';
-import { RawConn, collect, httpGet, negotiateHeader, rawKrb5Sspi, until } from './conn.js';
+import { RawConn } from '../helpers/rawConn.js';
+import { collect, httpGet, negotiateHeader, rawKrb5Sspi, until } from './conn.js';
 import { GssSampleSession } from './gssSampleSession.js';
 
 const MAX_CONTEXTS = 3;
@@ -60,9 +61,9 @@ async function assertNewHandshakesRefused(tokens: Buffer[], httpToken: Buffer): 
   const failures = collect<HandshakeFailure | HttpHandshakeFailure>(ts.server, 'handshakeFailed');
   try {
     const sspi = await RawConn.connect(ts.sspiPort);
-    sspi.write(encodeSspiFrame(tokens[0] as Buffer));
+    await sspi.write(encodeSspiFrame(tokens[0] as Buffer));
     const gss = await RawConn.connect(ts.gssSamplePort);
-    gss.write(Buffer.concat([encodeGssSampleFrame(TokenFlag.NOOP | TokenFlag.CONTEXT_NEXT), encodeGssSampleFrame(TokenFlag.CONTEXT, tokens[1] as Buffer)]));
+    await gss.write(Buffer.concat([encodeGssSampleFrame(TokenFlag.NOOP | TokenFlag.CONTEXT_NEXT), encodeGssSampleFrame(TokenFlag.CONTEXT, tokens[1] as Buffer)]));
     for (const c of [sspi, gss]) {
       const rest = await c.readToEnd(5000);
       assert.equal(rest.bytes.length, 0, 'a refused client receives no bytes');
@@ -121,7 +122,7 @@ test('NTLM handshakes half-way fill the table: new handshakes are refused, the h
       const ini = initiator('ntlm');
       const negotiate = await ini.step();
       const conn = await RawConn.connect(ts.sspiPort);
-      conn.write(encodeSspiFrame(negotiate.token));
+      await conn.write(encodeSspiFrame(negotiate.token));
       const challenge = await conn.readSspiFrame();
       assert.equal(challenge.readUInt32LE(8), 2, 'an NTLM CHALLENGE_MESSAGE');
       pending.push({ ini, conn, challenge });
@@ -133,7 +134,7 @@ test('NTLM handshakes half-way fill the table: new handshakes are refused, the h
     // The half-done handshakes finish: AUTHENTICATE, then the greeting sealed for each.
     for (const p of pending) {
       const auth = await p.ini.step(p.challenge);
-      p.conn.write(encodeSspiFrame(auth.token));
+      await p.conn.write(encodeSspiFrame(auth.token));
       const rest = await p.conn.readToEnd(10_000);
       assert.equal(rest.how, 'eof');
       const { trailer, ciphertext } = decodeSspiGreeting(rest.bytes);

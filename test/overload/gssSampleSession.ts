@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 
 import { encodeGssSampleFrame, TokenFlag } from '../../src/framing/index.js';
 import type { Initiator } from '../helpers/initiator.js';
-import { RawConn } from './conn.js';
+import { RawConn } from '../helpers/rawConn.js';
 
 export class GssSampleSession {
   readonly conn: RawConn;
@@ -24,17 +24,17 @@ export class GssSampleSession {
   static async open(port: number, initiator: Initiator): Promise<GssSampleSession> {
     const conn = await RawConn.connect(port);
     try {
-      conn.write(encodeGssSampleFrame(TokenFlag.NOOP | TokenFlag.CONTEXT_NEXT));
+      await conn.write(encodeGssSampleFrame(TokenFlag.NOOP | TokenFlag.CONTEXT_NEXT));
       let out = await initiator.step();
       for (let legs = 0; !out.complete; legs++) {
         assert.ok(legs < 5, 'too many legs');
-        conn.write(encodeGssSampleFrame(TokenFlag.CONTEXT, out.token));
-        const reply = await conn.readGssFrame();
+        await conn.write(encodeGssSampleFrame(TokenFlag.CONTEXT, out.token));
+        const reply = await conn.readGssSampleFrame();
         assert.equal(reply.flags, TokenFlag.CONTEXT);
         out = await initiator.step(reply.body);
       }
       // A mechanism whose last token goes from the initiator (raw NTLM's AUTHENTICATE).
-      if (out.token.length > 0) conn.write(encodeGssSampleFrame(TokenFlag.CONTEXT, out.token));
+      if (out.token.length > 0) await conn.write(encodeGssSampleFrame(TokenFlag.CONTEXT, out.token));
     } catch (err) {
       conn.destroy();
       throw err;
@@ -44,15 +44,15 @@ export class GssSampleSession {
 
   /** A wrapped, encrypted message asking for a MIC; the initiator verifies the server's MIC. */
   async roundTrip(message: Buffer = randomBytes(24), timeoutMs = 10_000): Promise<void> {
-    this.conn.write(encodeGssSampleFrame(TokenFlag.DATA | TokenFlag.WRAPPED | TokenFlag.ENCRYPTED | TokenFlag.SEND_MIC, await this.#initiator.wrap(message)));
-    const mic = await this.conn.readGssFrame(timeoutMs);
+    await this.conn.write(encodeGssSampleFrame(TokenFlag.DATA | TokenFlag.WRAPPED | TokenFlag.ENCRYPTED | TokenFlag.SEND_MIC, await this.#initiator.wrap(message)));
+    const mic = await this.conn.readGssSampleFrame(timeoutMs);
     assert.equal(mic.flags, TokenFlag.MIC, 'the server answers with a MIC');
     await this.#initiator.verifyMic(message, mic.body);
   }
 
   /** The closing NOOP; resolves when the server has closed. */
   async end(timeoutMs = 10_000): Promise<void> {
-    this.conn.write(encodeGssSampleFrame(TokenFlag.NOOP));
+    await this.conn.write(encodeGssSampleFrame(TokenFlag.NOOP));
     const rest = await this.conn.readToEnd(timeoutMs);
     assert.equal(rest.bytes.length, 0);
   }

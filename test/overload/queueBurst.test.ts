@@ -19,7 +19,8 @@ import type { ThrowawayRealm } from '../../src/realm/index.js';
 import { firstTokens } from '../helpers/initiator.js';
 import { startTestRealm } from '../helpers/realm.js';
 import { requirePythonGssapi, startTestServer, type TestServer } from '../helpers/server.js';
-import { RawConn, assertApRep, collect, httpGet, negotiateHeader, rawKrb5Sspi, until, type HttpReply } from './conn.js';
+import { RawConn } from '../helpers/rawConn.js';
+import { assertApRep, collect, httpGet, negotiateHeader, rawKrb5Sspi, until, type HttpReply } from './conn.js';
 
 const QUEUE = 4;
 const WORKERS = 1;
@@ -68,7 +69,7 @@ test(`TCP (sspi): a burst of ${BURST} on a queue of ${QUEUE}: the extras are clo
   let released = false;
   try {
     const sentAt = Date.now();
-    conns.forEach((c, i) => c.write(encodeSspiFrame(tokens[i] as Buffer)));
+    conns.forEach((c, i) => void c.write(encodeSspiFrame(tokens[i] as Buffer)));
     const refused = BURST - ADMITTED;
     await until(() => conns.filter((c) => c.closed).length >= refused, () => `${refused} refused connections closed, have ${conns.filter((c) => c.closed).length}`, 5000);
     const slowest = Math.max(...conns.filter((c) => c.closed).map((c) => (c.closedAt as number) - sentAt));

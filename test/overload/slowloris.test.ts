@@ -15,7 +15,8 @@ import type { Session } from '../../src/session.js';
 import { FIXTURES, firstTokens } from '../helpers/initiator.js';
 import { startTestRealm } from '../helpers/realm.js';
 import { PYTHON, jsonLines, requirePythonGssapi, runClient, startTestServer, type TestServer } from '../helpers/server.js';
-import { RawConn, collect, rawKrb5GssSample, until } from './conn.js';
+import { RawConn } from '../helpers/rawConn.js';
+import { collect, rawKrb5GssSample, until } from './conn.js';
 
 const DEADLINE_MS = 1500;
 /** Longer than the trickle's interval: only the deadline may cut a slow client. */
@@ -63,7 +64,7 @@ function trickle(c: RawConn, bytes: Buffer): { sent: () => number; stopped: Prom
         resolve();
         return;
       }
-      c.write(bytes.subarray(i, i + 1));
+      void c.write(bytes.subarray(i, i + 1));
       i += 1;
     }, TRICKLE_EVERY_MS);
   });

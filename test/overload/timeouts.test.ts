@@ -16,7 +16,8 @@ import { Initiator } from '../helpers/initiator.js';
 import { startTestRealm } from '../helpers/realm.js';
 import { requirePythonGssapi, startTestServer, type TestServer } from '../helpers/server.js';
 import { nextEvent } from '../helpers/events.js';
-import { RawConn, until } from './conn.js';
+import { RawConn } from '../helpers/rawConn.js';
+import { until } from './conn.js';
 import { GssSampleSession } from './gssSampleSession.js';
 
 let realm: ThrowawayRealm;
