@@ -18,15 +18,39 @@ export async function startOurs(o) {
     '--workers', String(o.workers ?? 2), '--replay-cache', o.replayCache ?? 'default',
     '--max-queue', '100000', '--log-level', 'error', ...(o.extraArgs ?? []),
   ];
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, args, { env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Passed through (log level error: only failures), and the tail kept to say why a start
+  // failed (e.g. a --replay-cache value this build does not accept).
+  let stderrTail = '';
+  child.stderr.on('data', (/** @type {Buffer} */ d) => {
+    process.stderr.write(d);
+    stderrTail = (stderrTail + d).slice(-2000);
+  });
+  const why = () => {
+    const lines = stderrTail.trim().split('\n');
+    const line = lines.findLast((l) => l.startsWith('negotiate-server:')) ?? lines.at(-1);
+    return line ? `: ${line.slice(0, 400)}` : '';
+  };
   /** @type {{ http?: number, sspi?: number, gssSample?: number }} */
   const ports = {};
   const lines = createInterface({ input: child.stdout });
   await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('negotiate-server did not start within 20 s')), 20_000);
-    child.once('exit', (code) => reject(new Error(`negotiate-server exited with ${code}`)));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`negotiate-server did not start within 20 s${why()}`));
+    }, 20_000);
+    // 'close', not 'exit': stderr is drained by then, so the reason is complete.
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`negotiate-server exited with ${code}${code === 2 ? ' (usage error)' : ''}${why()}`));
+    });
     lines.on('line', (line) => {
-      const e = JSON.parse(line);
+      let e;
+      try {
+        e = JSON.parse(line);
+      } catch {
+        return; // stdout carries only JSON events; ignore anything else rather than crash
+      }
       if (e.event !== 'listening') return;
       if (e.frontend === 'http') ports.http = e.port;
       if (e.frontend === 'sspi') ports.sspi = e.port;

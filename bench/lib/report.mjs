@@ -12,14 +12,21 @@ export function median(xs) {
 }
 
 /**
- * Groups runs by (scenario, server, connections) and takes medians of each figure.
+ * The identity of a measured configuration: scenario, server, variant (e.g. `workers=1`; none for
+ * the main phases) and connections.
+ * @param {{ scenario: string, server: string, variant?: string, connections: number }} r
+ */
+export const rowKey = (r) => `${r.scenario}|${r.server}|${r.variant ?? ''}|${r.connections}`;
+
+/**
+ * Groups runs by (scenario, server, variant, connections) and takes medians of each figure.
  * @param {Array<Record<string, any>>} runs
  */
 export function summarize(runs) {
   /** @type {Map<string, Array<Record<string, any>>>} */
   const groups = new Map();
   for (const r of runs) {
-    const key = `${r.scenario}|${r.server}|${r.connections}`;
+    const key = rowKey(/** @type {any} */ (r));
     if (!groups.has(key)) groups.set(key, []);
     groups.get(key)?.push(r);
   }
@@ -28,6 +35,8 @@ export function summarize(runs) {
     return {
       scenario: first.scenario,
       server: first.server,
+      variant: /** @type {string | undefined} */ (first.variant),
+      group: /** @type {string | undefined} */ (first.group),
       connections: first.connections,
       repeats: g.length,
       rps: median(g.map((r) => r.rps)),
@@ -55,14 +64,45 @@ export function markdown(rows, names) {
     '| scenario | server | conns | handshakes/s (median) | runs | p50 ms | p99 ms | server CPU µs/handshake | server RSS MiB | errors | vs ours |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
-  const oursBy = new Map(rows.filter((r) => r.server === names.ours).map((r) => [`${r.scenario}|${r.connections}`, r]));
-  for (const r of [...rows].sort((a, b) => a.scenario.localeCompare(b.scenario) || a.connections - b.connections || a.server.localeCompare(b.server))) {
+  const oursBy = new Map(rows.filter((r) => r.server === names.ours && !r.variant).map((r) => [`${r.scenario}|${r.connections}`, r]));
+  const label = (/** @type {ReturnType<typeof summarize>[number]} */ r) => `${r.server}${r.variant ? ` [${r.variant}]` : ''}`;
+  for (const r of [...rows].sort((a, b) => a.scenario.localeCompare(b.scenario) || a.connections - b.connections || label(a).localeCompare(label(b)))) {
     const o = oursBy.get(`${r.scenario}|${r.connections}`);
-    const ratio = o && r.server !== names.ours && r.rps > 0 ? `ours ${(o.rps / r.rps).toFixed(2)}×` : '';
+    const ratio = o && o !== r && r.rps > 0 ? `ours ${(o.rps / r.rps).toFixed(2)}×` : '';
     lines.push(
-      `| ${r.scenario} | ${r.server} | ${r.connections} | ${fmt(r.rps)} | ${r.rpsAll.join(', ')} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.serverCpuUsPerHandshake)} | ${fmt(r.serverRssMiB)} | ${r.errors} | ${ratio} |`,
+      `| ${r.scenario} | ${label(r)} | ${r.connections} | ${fmt(r.rps)} | ${r.rpsAll.join(', ')} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.serverCpuUsPerHandshake)} | ${fmt(r.serverRssMiB)} | ${r.errors} | ${ratio} |`,
     );
   }
+  return lines.join('\n') + '\n';
+}
+
+/**
+ * The variants table: each variant next to its baseline measured in the same run, with the
+ * ratio variant : baseline (handshakes/s and server CPU per handshake), and the variants that
+ * could not run with the reason.
+ * @param {ReturnType<typeof summarize>} rows
+ * @param {Array<{ group: string, what: string, row: { scenario: string, server: string, variant?: string, connections: number },
+ *   baseline: { scenario: string, server: string, variant?: string, connections: number } }>} comparisons
+ * @param {Array<{ group: string, what: string, reason: string }>} skipped
+ */
+export function variantsMarkdown(rows, comparisons, skipped) {
+  const by = new Map(rows.map((r) => [rowKey(r), r]));
+  const lines = [
+    '| group | variant | scenario | conns | handshakes/s | runs | p99 ms | server CPU µs/handshake | errors | baseline | baseline handshakes/s | variant : baseline | CPU variant : baseline |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  ];
+  for (const c of comparisons) {
+    const r = by.get(rowKey(c.row));
+    const b = by.get(rowKey(c.baseline));
+    if (!r) continue;
+    const blabel = `${c.baseline.server}${c.baseline.variant ? ` [${c.baseline.variant}]` : ''}${c.baseline.scenario !== c.row.scenario ? ` (${c.baseline.scenario})` : ''}`;
+    const ratio = b && b.rps > 0 ? `${(r.rps / b.rps).toFixed(2)}×` : '–';
+    const cpuRatio = b && Number.isFinite(r.serverCpuUsPerHandshake) && b.serverCpuUsPerHandshake > 0 ? `${(r.serverCpuUsPerHandshake / b.serverCpuUsPerHandshake).toFixed(2)}×` : '–';
+    lines.push(
+      `| ${c.group} | ${c.what} | ${r.scenario} | ${r.connections} | ${fmt(r.rps)} | ${r.rpsAll.join(', ')} | ${fmt(r.p99, 2)} | ${fmt(r.serverCpuUsPerHandshake)} | ${r.errors} | ${blabel} | ${b ? fmt(b.rps) : '–'} | ${ratio} | ${cpuRatio} |`,
+    );
+  }
+  for (const s of skipped) lines.push(`| ${s.group} | ${s.what} | skipped: ${s.reason.replace(/\|/g, '/').replace(/\s+/g, ' ').slice(0, 300)} | | | | | | | | | | |`);
   return lines.join('\n') + '\n';
 }
 

@@ -1,4 +1,4 @@
-// Builds the bench's C helpers (gen_tokens, accept_loop) into bench/native/build/.
+// Builds the bench's C helpers (gen_tokens, accept_loop, live_client) into bench/native/build/.
 // A binary is rebuilt only when its source (or this script) is newer, so every bench run
 // can call ensureNativeBuilt() cheaply. Run directly: `node bench/native/build.mjs`.
 import { execFileSync } from 'node:child_process';
@@ -13,6 +13,7 @@ export const buildDir = join(here, 'build');
 const programs = {
   gen_tokens: { src: 'gen_tokens.c', extra: [] },
   accept_loop: { src: 'accept_loop.c', extra: ['-pthread'] },
+  live_client: { src: 'live_client.c', extra: ['-pthread'] },
 };
 
 function mtime(path) {
@@ -34,7 +35,7 @@ function krbFlags() {
 
 /**
  * Compiles `name` if needed and returns the binary's path.
- * @param {'gen_tokens'|'accept_loop'} name
+ * @param {'gen_tokens'|'accept_loop'|'live_client'} name
  * @returns {string}
  */
 export function ensureBuilt(name) {
@@ -63,7 +64,7 @@ export function ensureBuilt(name) {
 
 /** Builds every helper; returns { name: path }. */
 export function ensureNativeBuilt() {
-  return Object.fromEntries(Object.keys(programs).map((n) => [n, ensureBuilt(/** @type {'gen_tokens'|'accept_loop'} */ (n))]));
+  return Object.fromEntries(Object.keys(programs).map((n) => [n, ensureBuilt(/** @type {'gen_tokens'|'accept_loop'|'live_client'} */ (n))]));
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
