@@ -21,21 +21,28 @@ export async function serveSspi(ctx: ConnectionContext): Promise<void> {
 
   let session: Session | undefined;
   let sealed: { trailer: Buffer; ciphertext: Buffer } | undefined;
+  // The last token (the AP-REP) is held back to leave in one write with the greeting.
+  let last: Buffer | undefined;
   while (!session) {
     const token = await reader.next();
     const step = await ctx.accept(token, encodeSspiFrame, fixed ? { sealOnComplete: fixed } : {});
-    if (step.output.length > 0) socket.write(encodeSspiFrame(step.output));
     if (step.status === 'complete') {
+      if (step.output.length > 0) last = encodeSspiFrame(step.output);
       session = ctx.established(step);
       sealed = step.sealed;
+    } else if (step.output.length > 0) {
+      socket.write(encodeSspiFrame(step.output));
     }
   }
 
   if (!sealed) {
+    if (last) socket.write(last);
+    last = undefined;
     const text = typeof g === 'function' ? g(session) : g;
     sealed = await session.encryptMessage(typeof text === 'string' ? Buffer.from(text, 'utf8') : text);
   }
   const { trailer, ciphertext } = sealed;
   // The greeting is delimited only by the close, as in the reference sample.
-  socket.end(encodeSspiGreeting(trailer, ciphertext));
+  const greeting = encodeSspiGreeting(trailer, ciphertext);
+  socket.end(last ? Buffer.concat([last, greeting]) : greeting);
 }

@@ -192,7 +192,7 @@ export class AuthPool {
   ): Promise<AcceptStep> {
     const task: AcceptTask = { id: connectionId, token: ownBytes(token) };
     if (options.releaseAfter === true) task.releaseAfter = true;
-    if (options.sealOnComplete !== undefined) task.sealOnComplete = options.sealOnComplete;
+    if (options.sealOnComplete !== undefined) task.sealOnComplete = ownBytes(options.sealOnComplete);
     let r: NativeAcceptResult & { workerThreadId: number; sealed?: SealResult };
     try {
       r = (await this.submit({ op: 'accept', task })) as typeof r;

@@ -13,6 +13,7 @@ import { Session } from '../../src/session.js';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
 import { NegotiateError } from '../../src/errors.js';
 import { startTestRealm } from '../helpers/realm.js';
+import { failureCode } from '../helpers/outcome.js';
 import { PYTHON, requirePythonGssapi, useRealm } from '../helpers/server.js';
 import { FIXTURES, Initiator } from '../helpers/initiator.js';
 
@@ -45,16 +46,6 @@ async function tokenWithFreshTicket(tag: string): Promise<Buffer> {
       (err, stdout, stderr) => (err ? reject(new Error(`initiator.py failed: ${stderr}`)) : resolve(Buffer.from(stdout.trim(), 'base64'))),
     );
   });
-}
-
-async function failureCode(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof NegotiateError, `expected a NegotiateError, got ${String(err)}`);
-    return err.code;
-  }
-  return 'accepted';
 }
 
 test('a rotated keytab is used only after reloadKeytab(), on every worker, and established sessions survive it', async () => {

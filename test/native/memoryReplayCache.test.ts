@@ -9,9 +9,9 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AuthPool } from '../../src/pool/AuthPool.js';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
-import { NegotiateError } from '../../src/errors.js';
 import { loadNative } from '../../src/native.js';
 import { startTestRealm } from '../helpers/realm.js';
+import { failureCode } from '../helpers/outcome.js';
 import { requirePythonGssapi, useRealm } from '../helpers/server.js';
 import { firstTokens } from '../helpers/initiator.js';
 import { findApOptions } from '../helpers/apReq.js';
@@ -30,16 +30,6 @@ after(async () => {
   await pool?.close();
   await realm?.destroy();
 });
-
-async function failureCode(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof NegotiateError, `expected a NegotiateError, got ${String(err)}`);
-    return err.code;
-  }
-  return 'accepted';
-}
 
 /** Accepts `token` once, then offers it again on the OTHER worker thread. */
 async function replayOnOtherWorker(token: Buffer): Promise<{ firstWorker: number; replayCode: string }> {
