@@ -744,9 +744,15 @@ function checkPassword(password: string): void {
   }
 }
 
-/** 24 base64url characters from 18 random bytes. */
+/**
+ * 24 base64url characters from 18 random bytes, never starting with '-': command-line parsers
+ * (argparse in the sample clients, among others) take `--password -x...` for an option.
+ */
 function randomSecret(): string {
-  return randomBytes(18).toString('base64url');
+  for (;;) {
+    const s = randomBytes(18).toString('base64url');
+    if (!s.startsWith('-')) return s;
+  }
 }
 
 async function writePrivateFile(file: string, text: string): Promise<void> {

@@ -71,7 +71,8 @@ function spareToken(): Buffer {
 // ------------------------------------------------------------------------------------ helpers
 
 function ntlmArgs(): string[] {
-  return ['--user', realm.ntlmUser, '--password', realm.password];
+  // --password=...: the random password may begin with '-', which argparse would take for an option.
+  return ['--user', realm.ntlmUser, `--password=${realm.password}`];
 }
 
 /** Runs sspi_client.py against `port`; returns its JSON lines (and exit code). */
