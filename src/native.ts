@@ -82,6 +82,8 @@ export interface NativeContextStats {
   expired: number;
   refusedFull: number;
   refusedBusy: number;
+  /** Released contexts whose gss_delete_sec_context a worker has not run yet (at most 1024). */
+  pendingDelete: number;
 }
 
 export interface NativeAddon {
@@ -105,6 +107,8 @@ export interface NativeAddon {
   configureTable(options: { maxContexts: number; handshakeTtlMs: number }): void;
   release(connectionId: number): boolean;
   releaseAll(): number;
+  /** Runs gss_delete_sec_context for up to `max` released contexts (default all); returns how many. */
+  deletePending(max?: number): number;
   sweep(): number;
   stats(): NativeContextStats;
   /** The unique principal names in a keytab (a path or TYPE:residual name). */

@@ -53,7 +53,11 @@ export function accept(task: AcceptTask): NativeAcceptResult & { workerThreadId:
 
 /** Runs the calls of one batch in order; one result per call (failures are results too). */
 export function batch(calls: BatchCall[]): Array<ReturnType<typeof accept> | ProtectResult> {
-  return calls.map((c) => (c.op === 'accept' ? accept(c.task) : protect(c.task)));
+  const results = calls.map((c) => (c.op === 'accept' ? accept(c.task) : protect(c.task)));
+  // Contexts released on the socket thread are deleted here, off that thread (a few per
+  // batch, so no batch waits long behind them).
+  addon.deletePending(32);
+  return results;
 }
 
 export function protect(task: ProtectTask): ProtectResult {

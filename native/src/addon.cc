@@ -40,6 +40,7 @@ static Napi::Object InitNegotiate(Napi::Env env, Napi::Object exports) {
   exports.Set("configureTable", Napi::Function::New(env, JsConfigureTable));
   exports.Set("release", Napi::Function::New(env, JsRelease));
   exports.Set("releaseAll", Napi::Function::New(env, JsReleaseAll));
+  exports.Set("deletePending", Napi::Function::New(env, JsDeletePending));
   exports.Set("sweep", Napi::Function::New(env, JsSweep));
   exports.Set("stats", Napi::Function::New(env, JsStats));
   exports.Set("listKeytab", Napi::Function::New(env, JsListKeytab));

@@ -163,10 +163,25 @@ bool ContextTable::Release(uint64_t id) {
     e.release_pending = true;
     return true;
   }
-  doomed = std::move(e.ctx);
+  if (pending_deletes_.size() < kMaxPendingDeletes) {
+    pending_deletes_.push_back(std::move(e.ctx));
+  } else {
+    doomed = std::move(e.ctx);
+  }
   CountRemovalLocked(e, &counters_.released);
   entries_.erase(it);
   return true;
+}
+
+size_t ContextTable::DeletePending(size_t max) {
+  std::vector<SecurityContext> doomed;  // destroyed after the lock is released
+  std::lock_guard<std::mutex> lock(mu_);
+  size_t n = pending_deletes_.size() < max ? pending_deletes_.size() : max;
+  for (size_t i = 0; i < n; ++i) {
+    doomed.push_back(std::move(pending_deletes_.back()));
+    pending_deletes_.pop_back();
+  }
+  return n;
 }
 
 size_t ContextTable::ReleaseAll() {
@@ -185,6 +200,8 @@ size_t ContextTable::ReleaseAll() {
     CountRemovalLocked(e, &counters_.released);
     it = entries_.erase(it);
   }
+  for (SecurityContext& ctx : pending_deletes_) doomed.push_back(std::move(ctx));
+  pending_deletes_.clear();
   return n;
 }
 
@@ -196,7 +213,9 @@ size_t ContextTable::Sweep() {
 
 ContextCounters ContextTable::Counters() {
   std::lock_guard<std::mutex> lock(mu_);
-  return counters_;
+  ContextCounters c = counters_;
+  c.pending_delete = pending_deletes_.size();
+  return c;
 }
 
 }  // namespace negotiate

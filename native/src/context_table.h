@@ -32,6 +32,7 @@ struct ContextCounters {
   uint64_t expired = 0;
   uint64_t refused_full = 0;
   uint64_t refused_busy = 0;
+  uint64_t pending_delete = 0;  // released, gss_delete_sec_context not yet run (see DeletePending)
 };
 
 // What a caller holds while a context is checked out. The raw handle is owned by this object
@@ -64,7 +65,14 @@ class ContextTable {
   void Fail(CheckedOut&& co);
   // Frees the context of `id` (connection closed). If a worker has it checked out, it is freed
   // when that worker checks it back in. Returns false if there was no such entry.
+  // The entry leaves the table at once, but gss_delete_sec_context (key schedules and crypto
+  // state: the costly part) is left to DeletePending, which the worker threads run after each
+  // batch: Release is called on the thread that owns the sockets. At most
+  // kMaxPendingDeletes wait; beyond that Release deletes on the calling thread.
   bool Release(uint64_t id);
+  // Runs gss_delete_sec_context for up to `max` released contexts; returns how many.
+  size_t DeletePending(size_t max);
+  static constexpr size_t kMaxPendingDeletes = 1024;
   // Frees every context (shutdown). Checked-out ones are freed on check-in.
   size_t ReleaseAll();
   // Frees handshakes idle for longer than the TTL. Returns how many were freed.
@@ -91,6 +99,7 @@ class ContextTable {
 
   std::mutex mu_;
   std::unordered_map<uint64_t, Entry> entries_;
+  std::vector<SecurityContext> pending_deletes_;
   size_t max_contexts_ = 100000;
   uint64_t handshake_ttl_ms_ = 30000;
   uint64_t last_sweep_ms_ = 0;

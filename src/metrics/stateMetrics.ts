@@ -92,6 +92,7 @@ export function registerStateMetrics(registry: Registry, prefix: string, sources
   gauge('contexts_handshaking', 'Security contexts whose handshake is in progress.', () => stats().handshaking);
   gauge('contexts_established', 'Security contexts whose handshake completed and that are not yet freed.', () => stats().established);
   gauge('contexts_checked_out', 'Security contexts a worker thread is using right now.', () => stats().inUse);
+  gauge('contexts_pending_delete', 'Released contexts whose deletion a worker thread has not run yet (at most 1024).', () => stats().pendingDelete);
   total('contexts_created_total', 'Security contexts created (first accept legs that got a table entry).', () => stats().created);
   total('contexts_completed_total', 'Handshakes that completed (contexts that became established).', () => stats().completed);
   total('contexts_failed_total', 'Contexts dropped because an accept leg failed.', () => stats().failed);

@@ -124,7 +124,11 @@ export class AuthPool {
     this.taskTimeoutMs = opts.taskTimeoutMs;
     // Workers sweep on their own as they check contexts out, but an idle server must free
     // abandoned handshakes too.
-    this.sweepTimer = setInterval(() => addon.sweep(), Math.min(opts.handshakeTtlMs, 5000));
+    // Also deletes released contexts no batch has picked up (an idle server).
+    this.sweepTimer = setInterval(() => {
+      addon.sweep();
+      addon.deletePending();
+    }, Math.min(opts.handshakeTtlMs, 5000));
     this.sweepTimer.unref();
   }
 

@@ -41,6 +41,7 @@ Napi::Value JsEncryptMessage(const Napi::CallbackInfo& info);
 Napi::Value JsConfigureTable(const Napi::CallbackInfo& info);
 Napi::Value JsRelease(const Napi::CallbackInfo& info);
 Napi::Value JsReleaseAll(const Napi::CallbackInfo& info);
+Napi::Value JsDeletePending(const Napi::CallbackInfo& info);
 Napi::Value JsSweep(const Napi::CallbackInfo& info);
 Napi::Value JsStats(const Napi::CallbackInfo& info);
 Napi::Value JsListKeytab(const Napi::CallbackInfo& info);

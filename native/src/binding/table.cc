@@ -31,6 +31,15 @@ Napi::Value JsRelease(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), ContextTable::Instance().Release(id));
 }
 
+// deletePending(max = all) -> number deleted
+Napi::Value JsDeletePending(const Napi::CallbackInfo& info) {
+  size_t max = ContextTable::kMaxPendingDeletes;
+  if (info.Length() > 0 && info[0].IsNumber() && info[0].As<Napi::Number>().DoubleValue() >= 0) {
+    max = static_cast<size_t>(info[0].As<Napi::Number>().Int64Value());
+  }
+  return Napi::Number::New(info.Env(), static_cast<double>(ContextTable::Instance().DeletePending(max)));
+}
+
 Napi::Value JsReleaseAll(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(ContextTable::Instance().ReleaseAll()));
 }
@@ -55,6 +64,7 @@ Napi::Value JsStats(const Napi::CallbackInfo& info) {
   set("expired", c.expired);
   set("refusedFull", c.refused_full);
   set("refusedBusy", c.refused_busy);
+  set("pendingDelete", c.pending_delete);
   return o;
 }
 
