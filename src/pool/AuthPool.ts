@@ -240,8 +240,9 @@ export class AuthPool {
   }
 
   /**
-   * Frees the connection's context. Runs on this thread (deleting a context is cheap), so a
-   * release is never shed by a full queue. A context a worker holds is freed when it returns.
+   * Frees the connection's context: out of the table at once, on this thread, so a release is
+   * never shed by a full queue; the GSS deletion itself is left to a worker's next batch (or
+   * the sweep). A context a worker holds is freed when it returns.
    */
   release(connectionId: number): boolean {
     return this.addon.release(connectionId);
