@@ -11,7 +11,6 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import * as fs from 'node:fs/promises';
-import * as net from 'node:net';
 import * as path from 'node:path';
 
 import { SspiFrameDecoder, decodeSspiGreeting, encodeSspiFrame } from '../../src/framing/index.js';
@@ -20,6 +19,7 @@ import type { ThrowawayRealm } from '../../src/realm/index.js';
 import type { Session } from '../../src/session.js';
 import type { NegotiateServerOptions } from '../../src/server.js';
 import { FIXTURES, Initiator, firstTokens } from '../helpers/initiator.js';
+import { RawConn } from '../helpers/rawConn.js';
 import { startTestRealm } from '../helpers/realm.js';
 import { PYTHON, jsonLines, requirePythonGssapi, runClient, startTestServer, type TestServer } from '../helpers/server.js';
 import { nextEvent } from '../helpers/events.js';
@@ -150,114 +150,6 @@ async function assertStillServes(s: TestServer, args: string[] = ['--mech', 'krb
   return session;
 }
 
-/** A raw TCP client of the sspi framing. */
-class RawConn {
-  readonly socket: net.Socket;
-  #buf: Buffer = Buffer.alloc(0);
-  #ended: 'eof' | 'reset' | undefined;
-  #closed = false;
-  #wake: Array<() => void> = [];
-
-  private constructor(socket: net.Socket) {
-    this.socket = socket;
-    socket.on('data', (c: Buffer) => {
-      this.#buf = this.#buf.length === 0 ? c : Buffer.concat([this.#buf, c]);
-      this.#notify();
-    });
-    socket.on('end', () => {
-      this.#ended ??= 'eof';
-      this.#notify();
-    });
-    socket.on('error', () => {
-      this.#ended ??= 'reset';
-      this.#notify();
-    });
-    socket.on('close', () => {
-      this.#ended ??= 'eof';
-      this.#closed = true;
-      this.#notify();
-    });
-  }
-
-  static connect(port: number): Promise<RawConn> {
-    return new Promise((resolve, reject) => {
-      const s = net.connect({ host: '127.0.0.1', port }, () => {
-        s.off('error', reject);
-        resolve(new RawConn(s));
-      });
-      s.once('error', reject);
-    });
-  }
-
-  get closed(): boolean {
-    return this.#closed;
-  }
-
-  get ended(): 'eof' | 'reset' | undefined {
-    return this.#ended;
-  }
-
-  /** Bytes received and not yet consumed. */
-  get buffered(): Buffer {
-    return this.#buf;
-  }
-
-  write(b: Uint8Array): void {
-    this.socket.write(b);
-  }
-
-  #notify(): void {
-    const w = this.#wake;
-    this.#wake = [];
-    for (const f of w) f();
-  }
-
-  async #waitFor(cond: () => boolean, what: string, timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!cond()) {
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, left);
-        this.#wake.push(() => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
-    }
-  }
-
-  /** Reads one `[u32 LE N][N]` frame; fails if the connection ends first. */
-  async readFrame(timeoutMs = 10_000): Promise<Buffer> {
-    const complete = (): boolean => this.#buf.length >= 4 && this.#buf.length >= 4 + this.#buf.readUInt32LE(0);
-    await this.#waitFor(() => complete() || this.#closed, 'a frame', timeoutMs);
-    if (!complete()) throw new Error(`connection ended (${this.#ended}) after ${this.#buf.length} bytes, before a whole frame`);
-    const n = this.#buf.readUInt32LE(0);
-    const frames = new SspiFrameDecoder(MAX_FRAME).push(this.#buf.subarray(0, 4 + n));
-    this.#buf = this.#buf.subarray(4 + n);
-    assert.equal(frames.length, 1);
-    return frames[0] as Buffer;
-  }
-
-  /** Everything left until the peer closes. */
-  async readToEnd(timeoutMs = 10_000): Promise<{ bytes: Buffer; how: 'eof' | 'reset' }> {
-    await this.#waitFor(() => this.#closed, 'the connection to close', timeoutMs);
-    const bytes = this.#buf;
-    this.#buf = Buffer.alloc(0);
-    return { bytes, how: this.#ended ?? 'eof' };
-  }
-
-  /** Waits for the server to close the connection; returns when it happened. */
-  async waitClosed(timeoutMs: number): Promise<number> {
-    await this.#waitFor(() => this.#closed, 'the server to close the connection', timeoutMs);
-    return Date.now();
-  }
-
-  destroy(): void {
-    this.socket.destroy();
-  }
-}
-
 /**
  * One raw-krb5 handshake over a raw socket: send the AP-REQ, expect the AP-REP frame, then the
  * unframed greeting until EOF. Returns both (nothing can decrypt it here: no initiator context).
@@ -266,7 +158,7 @@ async function rawKrb5Handshake(port: number, token: Buffer, timeoutMs = 20_000)
   const c = await RawConn.connect(port);
   try {
     c.write(encodeSspiFrame(token));
-    const apRep = await c.readFrame(timeoutMs);
+    const apRep = await c.readSspiFrame(timeoutMs);
     const rest = await c.readToEnd(timeoutMs);
     assert.equal(rest.how, 'eof', 'the server closes cleanly after the greeting');
     const { trailer, ciphertext } = decodeSspiGreeting(rest.bytes);
@@ -566,7 +458,7 @@ test('a client that disconnects mid-handshake frees its context', { timeout: 30_
     assert.equal(negotiate.complete, false);
     assert.equal(negotiate.token.subarray(0, 8).toString('latin1'), 'NTLMSSP\0');
     c.write(encodeSspiFrame(negotiate.token));
-    const challenge = await c.readFrame();
+    const challenge = await c.readSspiFrame();
     assert.equal(challenge.subarray(0, 8).toString('latin1'), 'NTLMSSP\0');
     assert.equal(challenge.readUInt32LE(8), 2, 'an NTLM CHALLENGE_MESSAGE');
     await until(() => stats().handshaking === 1, 'the handshake to be in the table');
@@ -595,7 +487,7 @@ test('an abandoned handshake is closed by handshakeTimeoutMs (ERR_HANDSHAKE_TIME
     const connected = Date.now();
     try {
       c.write(encodeSspiFrame(negotiate.token));
-      const challenge = await c.readFrame();
+      const challenge = await c.readSspiFrame();
       assert.equal(challenge.readUInt32LE(8), 2, 'an NTLM CHALLENGE_MESSAGE');
       assert.equal(stats().handshaking, 1);
       // Now say nothing: the server must give up on its own.
@@ -640,7 +532,7 @@ test(`${CONCURRENT} concurrent raw-krb5 handshakes on 2 workers all succeed`, { 
       const results = await Promise.allSettled(
         conns.map(async (c, i) => {
           c.write(encodeSspiFrame(tokens[i] as Buffer));
-          const apRep = await c.readFrame(30_000);
+          const apRep = await c.readSspiFrame(30_000);
           const rest = await c.readToEnd(30_000);
           assert.equal(rest.how, 'eof');
           assertApRep(apRep);
