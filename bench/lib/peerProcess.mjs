@@ -1,10 +1,11 @@
-// Process helpers shared by the HTTP peers (Apache, kerberos npm): read a realm env file,
-// pick a free loopback port, wait for a port, probe with curl --negotiate, and
-// stop a started process by its PID only.
+// Process helpers shared by the HTTP peers (Apache, kerberos npm, the main-thread server): read
+// a realm env file, pick a free loopback port, wait for a port, start a Node peer and wait for
+// its listening line, probe with curl --negotiate, and stop a started process by its PID only.
 import { readFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { processTree } from './proc.mjs';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 
 /**
  * Parse the realm's `env` file (lines `export K='V'`) into an object. Accepts an object too,
@@ -129,4 +130,48 @@ function alive(pid) {
     const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
     return st.slice(st.lastIndexOf(')') + 2, st.lastIndexOf(')') + 3) !== 'Z';
   } catch { return false; }
+}
+
+/**
+ * Starts a Node peer server (`script` with `args`) that prints a JSON `{"event":"listening",
+ * "port":N}` line on stdout, waits for that line, and (unless `verify` is false) checks one
+ * curl --negotiate 200 with mutual authentication. On failure the child is stopped and the
+ * error carries the tail of its stderr.
+ * @param {{ name: string, script: string, args: string[], env: Record<string, string | undefined>,
+ *   realm: Record<string, string>, readyTimeoutMs?: number, verify?: boolean }} o
+ * @returns {Promise<{ name: string, pid: number, pids(): number[], ports: { http?: number }, stop(): Promise<void> }>}
+ */
+export async function startNodePeer(o) {
+  const child = spawn(process.execPath, [o.script, ...o.args], { env: o.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (d) => { stderr = (stderr + d).slice(-4000); });
+  const timeoutMs = o.readyTimeoutMs ?? 15_000;
+  const handle = {
+    name: o.name,
+    pid: /** @type {number} */ (child.pid),
+    pids: () => processTree(/** @type {number} */ (child.pid)),
+    ports: /** @type {{ http?: number }} */ ({}),
+    stop: () => stopChild(child, 5000),
+  };
+  try {
+    handle.ports.http = await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no listening line after ${timeoutMs} ms`)), timeoutMs);
+      child.once('exit', (code, sig) => { clearTimeout(timer); reject(new Error(`exited ${code ?? sig}`)); });
+      const rl = createInterface({ input: /** @type {import('node:stream').Readable} */ (child.stdout) });
+      rl.on('line', (line) => {
+        try {
+          const ev = JSON.parse(line);
+          if (ev.event === 'listening') { clearTimeout(timer); resolve(ev.port); }
+        } catch { /* not JSON */ }
+      });
+    });
+    if (o.verify !== false) {
+      const r = await curlNegotiate(o.realm, /** @type {number} */ (handle.ports.http));
+      if (r.status !== 200 || !r.mutual) throw new Error(`curl --negotiate gave ${r.status} mutual=${r.mutual}`);
+    }
+  } catch (e) {
+    await handle.stop().catch(() => {});
+    throw new Error(`${o.name} peer failed: ${/** @type {Error} */ (e).message}${stderr ? `; stderr: ${stderr.trim()}` : ''}`);
+  }
+  return handle;
 }
