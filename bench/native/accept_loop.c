@@ -44,18 +44,6 @@ static pthread_barrier_t barrier;
 static const char *keytab, *rcache;
 static int use_spnego = 1;
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static double cpu_now(void) {
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
-}
-
 
 /* One acceptor credential per thread, the way the server under test does it. */
 static gss_cred_id_t acquire(void) {

@@ -38,12 +38,6 @@ static void krb_fail(krb5_context k, const char *what, krb5_error_code code) {
     exit(1);
 }
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* Buffered writer: one write(2) per ~1 MiB instead of per token. */
 static unsigned char obuf[1 << 20];
 static size_t olen;

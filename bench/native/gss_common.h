@@ -1,9 +1,12 @@
-/* Shared by the bench's C programs: mechanism OIDs and fatal GSS error reporting. */
+/* Shared by the bench's C programs: mechanism OIDs, fatal GSS error reporting, and the clocks
+ * they time themselves with. */
 #ifndef BENCH_GSS_COMMON_H
 #define BENCH_GSS_COMMON_H
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <time.h>
 
 #include <gssapi/gssapi.h>
 
@@ -29,6 +32,20 @@ static void gss_fail(const char *prog, const char *what, OM_uint32 maj, OM_uint3
     } while (ctx != 0);
     fputc('\n', stderr);
     exit(1);
+}
+
+/* Seconds on a monotonic clock. */
+static inline double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* CPU seconds (user + system) of the whole process, all threads. */
+static inline double cpu_now(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 }
 
 #endif

@@ -73,18 +73,6 @@ static double last_end;          /* max over threads, set at join */
 static pthread_barrier_t barrier;
 static double t_start;
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static double cpu_now(void) {
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
-}
-
 static gss_OID mech_oid(void) {
     return mech == M_NTLM ? &ntlm_oid : mech == M_KRB5 ? &krb5_oid : &spnego_oid;
 }
