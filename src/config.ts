@@ -54,6 +54,17 @@ export const DEFAULT_GSS_SAMPLE: ListenAddress = { host: '127.0.0.1', port: 4444
 export const DEFAULT_HTTP: ListenAddress = { host: '127.0.0.1', port: 8080 };
 export const DEFAULT_WS_PATH = '/ws';
 
+/** The limits `serve` applies unless told otherwise (see --help and docs/configuration.md). */
+export const DEFAULT_LIMITS = Object.freeze({
+  maxQueue: 1024,
+  taskTimeoutMs: 5000,
+  maxContexts: 100_000,
+  maxTokenBytes: 65536,
+  handshakeTimeoutMs: 10_000,
+  idleTimeoutMs: 60_000,
+  maxConnections: 10_000,
+});
+
 /** A WebSocket path: absolute, no wildcards or query. */
 export function parseWsPath(value: string): string {
   if (!/^\/[A-Za-z0-9._~\-/]*$/.test(value)) {

@@ -3,6 +3,7 @@
 import { fork } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_LIMITS } from '../../dist/src/config.js';
 
 const HOST = fileURLToPath(new URL('./serverHost.mjs', import.meta.url));
 const STDERR_TAIL_BYTES = 64 * 1024;
@@ -22,13 +23,7 @@ export const DEFAULT_HOST_OPTIONS = Object.freeze({
   sessionCookieSecure: false,
   allowUwsFallback: false,
   workers: 2,
-  maxQueue: 1024,
-  taskTimeoutMs: 5000,
-  maxContexts: 100_000,
-  maxTokenBytes: 65536,
-  handshakeTimeoutMs: 10_000,
-  idleTimeoutMs: 60_000,
-  maxConnections: 10_000,
+  ...DEFAULT_LIMITS,
   shutdownGraceMs: 1000,
 });
 

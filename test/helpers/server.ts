@@ -4,6 +4,7 @@
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { NegotiateServer, type NegotiateServerOptions } from '../../src/server.js';
+import { DEFAULT_LIMITS } from '../../src/config.js';
 import { DEFAULT_GREETING } from '../../src/acceptors/sspiConnection.js';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
 import { createLogger } from '../../src/logger.js';
@@ -41,13 +42,7 @@ export async function startTestServer(realm: ThrowawayRealm, overrides: Partial<
     allowUwsFallback: false,
     admin: undefined,
     workers: 2,
-    maxQueue: 1024,
-    taskTimeoutMs: 5000,
-    maxContexts: 100_000,
-    maxTokenBytes: 65536,
-    handshakeTimeoutMs: 10_000,
-    idleTimeoutMs: 60_000,
-    maxConnections: 10_000,
+    ...DEFAULT_LIMITS,
     greeting: DEFAULT_GREETING,
     shutdownGraceMs: 1000,
     logger: createLogger(process.env['NEGOTIATE_TEST_LOG'] === '1' ? 'debug' : 'silent'),
