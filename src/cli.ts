@@ -57,8 +57,13 @@ Credentials:
   --replay-cache MODE        default | memory | none | file:PATH   (default: MIT's default file
                              cache; memory: a process-wide in-memory cache instead of MIT's file,
                              faster, forgotten on restart; none accepts replayed tokens)
-  --replay-cache-size N      memory only: most authenticators remembered, ~90 bytes each; beyond
-                             it handshakes are refused, never accepted unchecked (default 4000000)
+  --replay-cache-size N      memory only: most authenticators remembered, 21-43 bytes each; beyond
+                             it handshakes are refused, never accepted unchecked (default 8000000:
+                             10,000 handshakes/s at the default 300 s clock skew)
+  --replay-cache-principal-quota N
+                             memory only: most authenticators one client principal may hold;
+                             beyond it that principal is refused, others are not (default: a
+                             quarter of --replay-cache-size)
 
 Listeners (default: all three, on 127.0.0.1; if any listener flag is given, only those given):
   --sspi HOST:PORT           Microsoft SSPI-sample framing (default 127.0.0.1:2000; port 0 = any free)
@@ -199,6 +204,7 @@ function parseServe(args: string[]): ServeConfig {
         'ntlm-users': { type: 'string' },
         'replay-cache': { type: 'string' },
         'replay-cache-size': { type: 'string' },
+        'replay-cache-principal-quota': { type: 'string' },
         sspi: { type: 'string' },
         'gss-sample': { type: 'string' },
         http: { type: 'string' },
@@ -240,6 +246,9 @@ function parseServe(args: string[]): ServeConfig {
     ntlmUsers: v['ntlm-users'],
     replayCache: v['replay-cache'] === undefined ? 'default' : parseReplayCache(v['replay-cache']),
     ...(v['replay-cache-size'] === undefined ? {} : { replayCacheSize: parsePositiveInt('--replay-cache-size', v['replay-cache-size']) }),
+    ...(v['replay-cache-principal-quota'] === undefined
+      ? {}
+      : { replayCachePrincipalQuota: parsePositiveInt('--replay-cache-principal-quota', v['replay-cache-principal-quota']) }),
     sspi: v.sspi !== undefined ? parseListenAddress('--sspi', v.sspi) : anyListener ? undefined : DEFAULT_SSPI,
     gssSample: v['gss-sample'] !== undefined ? parseListenAddress('--gss-sample', v['gss-sample']) : anyListener ? undefined : DEFAULT_GSS_SAMPLE,
     http,

@@ -18,8 +18,10 @@ export interface ServeConfig {
   /** gss-ntlmssp users file (DOMAIN:user:password lines) for NTLM; default NTLM_USER_FILE. */
   ntlmUsers: string | undefined;
   replayCache: ReplayCacheOption;
-  /** `--replay-cache memory`: most authenticator tags held (default 4,000,000). */
+  /** `--replay-cache memory`: most authenticator tags held (default 8,000,000). */
   replayCacheSize?: number;
+  /** `--replay-cache memory`: most tags one client principal may hold (default: a quarter of the size). */
+  replayCachePrincipalQuota?: number;
   sspi: ListenAddress | undefined;
   gssSample: ListenAddress | undefined;
   /** HTTP `Authorization: Negotiate` listener (uWebSockets.js). */

@@ -59,15 +59,23 @@ export interface NativeCredentialOptions {
 /** The in-memory replay cache (all zero and enabled: false unless `--replay-cache memory`). */
 export interface NativeReplayStats {
   enabled: boolean;
-  /** Authenticator tags held now (each for windowMs after its accept). */
+  /** Authenticator tags held now (each for windowMs after its accept, up to a quarter window more). */
   entries: number;
   capacity: number;
+  /** Most tags one client principal may hold. */
+  principalQuota: number;
   windowMs: number;
   recorded: number;
   /** Accepts refused because their authenticator was seen before. */
   replays: number;
   /** Accepts refused because the cache was full (failing closed). */
   refusedFull: number;
+  /** Accepts refused because their principal held its quota (ERR_REPLAY_QUOTA). */
+  refusedQuota: number;
+  /** Tag tables held (one per quarter window; more only after the wall clock stepped back). */
+  generations: number;
+  /** Memory the tags take, in bytes (tables and per-principal counts). */
+  bytes: number;
 }
 
 export interface NativeContextStats {
@@ -120,8 +128,14 @@ export interface NativeAddon {
   snapshotKeytab(source: string, memoryName: string): { ok: true; entries: number } | NativeFailure;
   /** Lets go of the process's reference; credentials acquired from it keep theirs. */
   dropKeytabSnapshot(memoryName: string): void;
-  /** Turns on the process-wide in-memory replay cache; windowMs defaults to 2 x krb5's clockskew. */
-  configureReplayCache(options: { capacity: number; windowMs?: number }): { windowMs: number };
+  /**
+   * Turns on (or re-tunes) the process-wide in-memory replay cache; windowMs defaults to
+   * 2 x krb5's clockskew, principalQuota to a quarter of the capacity.
+   */
+  configureReplayCache(options: { capacity: number; windowMs?: number; principalQuota?: number }): {
+    windowMs: number;
+    principalQuota: number;
+  };
   replayStats(): NativeReplayStats;
 }
 

@@ -33,13 +33,14 @@ export class CredentialsHandle {
 
 /** AcquireCredentialsHandle for the Negotiate package (SPNEGO: Kerberos, NTLM if enabled). */
 export async function acquireCredentialsHandle(options: CredentialsHandleOptions = {}): Promise<CredentialsHandle> {
-  const { keytab, principal, ntlm, replayCache, replayCacheSize, ...pool } = options;
+  const { keytab, principal, ntlm, replayCache, replayCacheSize, replayCachePrincipalQuota, ...pool } = options;
   const credentials: CredentialOptions = {};
   if (keytab !== undefined) credentials.keytab = keytab;
   if (principal !== undefined) credentials.principal = principal;
   if (ntlm !== undefined) credentials.ntlm = ntlm;
   if (replayCache !== undefined) credentials.replayCache = replayCache;
   if (replayCacheSize !== undefined) credentials.replayCacheSize = replayCacheSize;
+  if (replayCachePrincipalQuota !== undefined) credentials.replayCachePrincipalQuota = replayCachePrincipalQuota;
   return new CredentialsHandle(await AuthPool.start({ credentials, ...pool }));
 }
 

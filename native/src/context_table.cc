@@ -108,7 +108,6 @@ GssStatus ContextTable::CheckOut(uint64_t id, Want want, CheckedOut* out) {
   out->established = e.established;
   out->mech = e.mech;
   out->spnego = e.spnego;
-  out->authenticator_recorded = e.authenticator_recorded;
   out->is_new = false;
   return GssStatus{};
 }
@@ -138,7 +137,6 @@ void ContextTable::CheckIn(CheckedOut&& co, bool established, Mech mech) {
   }
   e.ctx = std::move(co.ctx);
   e.spnego = co.spnego;
-  e.authenticator_recorded = co.authenticator_recorded;
   e.in_use = false;
   e.last_used_ms = NowMs();
 }

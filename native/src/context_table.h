@@ -45,8 +45,6 @@ struct CheckedOut {
   bool is_new = false;
   // The first token was SPNEGO; remembered across legs because only the first shows it.
   bool spnego = false;
-  // The in-memory replay cache recorded this context's authenticator (see AcceptStep).
-  bool authenticator_recorded = false;
 };
 
 class ContextTable {
@@ -86,7 +84,6 @@ class ContextTable {
     bool in_use = false;
     bool release_pending = false;
     bool spnego = false;
-    bool authenticator_recorded = false;
     Mech mech = Mech::kUnknown;
     uint64_t last_used_ms = 0;
   };

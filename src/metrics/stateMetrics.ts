@@ -117,7 +117,13 @@ export function registerStateMetrics(registry: Registry, prefix: string, sources
     const r = sources.replayStats();
     return r.enabled ? r.capacity : 0;
   });
+  gauge('replay_cache_fill_ratio', 'Entries over capacity of the in-memory replay cache: at 1 new handshakes are refused (0 unless --replay-cache memory).', () => {
+    const r = sources.replayStats();
+    return r.enabled && r.capacity > 0 ? r.entries / r.capacity : 0;
+  });
+  gauge('replay_cache_bytes', 'Memory the in-memory replay cache\'s tags take, in bytes.', () => sources.replayStats().bytes);
   total('replay_cache_full_total', 'Handshakes refused because the in-memory replay cache was full (ERR_REPLAY_CACHE_FULL).', () => sources.replayStats().refusedFull);
+  total('replay_cache_quota_total', 'Handshakes refused because their client principal held its share of the in-memory replay cache (ERR_REPLAY_QUOTA).', () => sources.replayStats().refusedQuota);
 
   // The front ends are read once per scrape too; both gauges come from the same call.
   let loads: FrontendLoad[] | undefined;

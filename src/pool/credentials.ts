@@ -9,8 +9,12 @@ import type { NativeAddon, NativeCredentialOptions } from '../native.js';
 /** How replays of Kerberos authenticators are detected. */
 export type ReplayCacheOption = 'default' | 'none' | 'memory' | `file:${string}`;
 
-/** Default most authenticator tags the in-memory cache holds (about 90 bytes each). */
-export const DEFAULT_REPLAY_CACHE_SIZE = 4_000_000;
+/**
+ * Default most authenticator tags the in-memory cache holds: 10,000 handshakes/s for the
+ * window (2 x the 300 s default clock skew) and the quarter window a tag may outlive it
+ * (10,000 x 600 x 1.25 = 7.5 M), at 21-43 bytes a tag (docs/security.md).
+ */
+export const DEFAULT_REPLAY_CACHE_SIZE = 8_000_000;
 
 export interface CredentialOptions {
   /** Keytab path. Default: the library default (KRB5_KTNAME, else /etc/krb5.keytab). */
@@ -25,8 +29,14 @@ export interface CredentialOptions {
    * none (replays accepted!), or a file of your choice.
    */
   replayCache?: ReplayCacheOption;
-  /** `memory` only: most tags held; a handshake that would exceed it is refused (ERR_REPLAY_CACHE_FULL). Default 4,000,000. */
+  /** `memory` only: most tags held; a handshake that would exceed it is refused (ERR_REPLAY_CACHE_FULL). Default 8,000,000. */
   replayCacheSize?: number;
+  /**
+   * `memory` only: most tags one client principal may hold, so that one account cannot fill the
+   * cache and lock everyone out; beyond it that principal is refused (ERR_REPLAY_QUOTA).
+   * Default: a quarter of replayCacheSize.
+   */
+  replayCachePrincipalQuota?: number;
 }
 
 /** Maps our option names to MIT's cred-store values. */
@@ -67,7 +77,11 @@ export function configureReplayCache(addon: NativeAddon, opts: CredentialOptions
   if (!Number.isInteger(capacity) || capacity < 1) {
     throw new ConfigError('ERR_CONFIG', `replay cache size must be a positive whole number, not ${capacity}`);
   }
-  addon.configureReplayCache({ capacity });
+  const quota = opts.replayCachePrincipalQuota;
+  if (quota !== undefined && (!Number.isInteger(quota) || quota < 1)) {
+    throw new ConfigError('ERR_CONFIG', `replay cache principal quota must be a positive whole number, not ${quota}`);
+  }
+  addon.configureReplayCache(quota === undefined ? { capacity } : { capacity, principalQuota: quota });
 }
 
 /** Fails with ERR_KEYTAB_UNREADABLE or the GSS error if the credential cannot be acquired. */

@@ -2,7 +2,7 @@
  * `--replay-cache memory`: MIT's file cache off, the addon's process-wide cache of authenticator
  * tags on. Real tokens from python3-gssapi, a real pool of two worker threads: a replay must be
  * refused whichever worker sees it, through SPNEGO and raw krb5, and even with the AP-REQ's
- * unprotected ap-options altered.
+ * unprotected ap-options altered. Re-encoded AP-REQs: test/hostile/replayBypass.test.ts.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -44,8 +44,8 @@ async function replayOnOtherWorker(token: Buffer): Promise<{ firstWorker: number
   }
 }
 
-// First, while the cache is empty: expiry pops tags in insertion order, so a tag with a short
-// window behind older long-window tags would (safely) linger until they go.
+// First, while the cache is empty: tags expire a generation at a time, so a tag with a short
+// window in a generation with long-window tags would (safely) linger until they go.
 test('tags expire after the window, and only then', async () => {
   const addon = loadNative();
   addon.configureReplayCache({ capacity: 4_000_000, windowMs: 300 });
@@ -85,7 +85,7 @@ test('a raw krb5 token replayed on another worker thread is refused', async () =
   assert.equal(replayCode, 'ERR_GSS_REPLAY');
 });
 
-test('a replay with a flipped ap-options bit is still refused: the tag comes from the authenticator ciphertext, not the token', async () => {
+test('a replay with a flipped ap-options bit is still refused: the tag comes from the accepted context, not the token', async () => {
   const unprotected = await AuthPool.start({ credentials: { keytab: realm.keytab, replayCache: 'none' }, workers: 1 });
   try {
   for (const mech of ['spnego', 'krb5'] as const) {
@@ -137,7 +137,7 @@ test('a full cache refuses new authenticators (fails closed) but still recognise
   assert.equal(await failureCode(pool.accept(nextId++, seen, { releaseAfter: true })), 'accepted');
   const addon = loadNative();
   const { entries } = pool.replayStats();
-  addon.configureReplayCache({ capacity: entries + 1 });
+  addon.configureReplayCache({ capacity: entries + 1, principalQuota: 1_000_000 });
   try {
     const [a, b] = await firstTokens(realm, { mech: 'spnego' }, 2);
     assert.ok(a && b);
@@ -151,7 +151,7 @@ test('a full cache refuses new authenticators (fails closed) but still recognise
   }
 });
 
-test('a tampered token never enters the cache: only authenticators GSSAPI accepted are recorded', async () => {
+test('a tampered token never enters the cache: only contexts GSSAPI completed are recorded', async () => {
   const before = pool.replayStats();
   const [token] = await firstTokens(realm, { mech: 'spnego' }, 1);
   assert.ok(token);

@@ -97,7 +97,7 @@ Napi::Value JsAccept(const Napi::CallbackInfo& info) {
   // The token is read in place: this call is synchronous, so the JS buffer cannot move or be
   // collected while GSSAPI reads it.
   AcceptOutcome outcome =
-      AcceptStep(data->cred, &co.ctx, token, token_len, &co.authenticator_recorded);
+      AcceptStep(data->cred, &co.ctx, token, token_len);
   switch (outcome.kind) {
     case AcceptOutcome::Kind::kContinue: {
       table.CheckIn(std::move(co), false, Mech::kUnknown);

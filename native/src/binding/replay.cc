@@ -3,9 +3,31 @@
 #include "binding.h"
 
 namespace negotiate {
+namespace {
 
-// configureReplayCache({ capacity, windowMs? }) -> { windowMs }
-// windowMs defaults to twice krb5's clock skew (see replay_cache.h for why twice).
+// A positive whole number from `opts[key]`, or `fallback` when absent. False (with a JS
+// TypeError thrown) when present but not a positive whole number.
+bool OptionalCount(Napi::Object opts, const char* key, uint64_t fallback, uint64_t* out) {
+  Napi::Value v = opts.Get(key);
+  if (v.IsUndefined()) {
+    *out = fallback;
+    return true;
+  }
+  double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : 0;
+  if (!(d >= 1 && d <= 9007199254740991.0) || d != static_cast<double>(static_cast<uint64_t>(d))) {
+    Napi::TypeError::New(opts.Env(), std::string(key) + " must be a positive whole number")
+        .ThrowAsJavaScriptException();
+    return false;
+  }
+  *out = static_cast<uint64_t>(d);
+  return true;
+}
+
+}  // namespace
+
+// configureReplayCache({ capacity, windowMs?, principalQuota? }) -> { windowMs, principalQuota }
+// windowMs defaults to twice krb5's clock skew (see replay_cache.h for why twice);
+// principalQuota to a quarter of the capacity.
 Napi::Value JsConfigureReplayCache(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsObject()) {
@@ -13,25 +35,31 @@ Napi::Value JsConfigureReplayCache(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   Napi::Object opts = info[0].As<Napi::Object>();
-  Napi::Value capacity = opts.Get("capacity");
-  Napi::Value window = opts.Get("windowMs");
-  if (!capacity.IsNumber() || capacity.As<Napi::Number>().DoubleValue() < 1 ||
-      (!window.IsUndefined() && (!window.IsNumber() || window.As<Napi::Number>().DoubleValue() < 1))) {
-    Napi::TypeError::New(env, "capacity (and windowMs, if given) must be positive numbers")
-        .ThrowAsJavaScriptException();
+  ReplayCacheConfig config;
+  uint64_t capacity = 0, window_ms = 0, quota = 0;
+  if (!OptionalCount(opts, "capacity", 0, &capacity) ||
+      !OptionalCount(opts, "windowMs", uint64_t{2} * ConfiguredClockSkewSeconds() * 1000,
+                     &window_ms) ||
+      !OptionalCount(opts, "principalQuota", 0, &quota)) {
     return env.Undefined();
   }
-  uint64_t window_ms = window.IsUndefined()
-                           ? uint64_t{2} * ConfiguredClockSkewSeconds() * 1000
-                           : static_cast<uint64_t>(window.As<Napi::Number>().Int64Value());
-  ReplayCache::Instance().Configure(window_ms,
-                                    static_cast<size_t>(capacity.As<Napi::Number>().Int64Value()));
+  if (capacity == 0) {
+    Napi::TypeError::New(env, "capacity is required").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  config.capacity = static_cast<size_t>(capacity);
+  config.window_ms = window_ms;
+  config.principal_quota = static_cast<size_t>(quota);
+  ReplayCache::Instance().Configure(config);
+  ReplayStats s = ReplayCache::Instance().Stats();
   Napi::Object r = Napi::Object::New(env);
-  r.Set("windowMs", Napi::Number::New(env, static_cast<double>(window_ms)));
+  r.Set("windowMs", Napi::Number::New(env, static_cast<double>(s.window_ms)));
+  r.Set("principalQuota", Napi::Number::New(env, static_cast<double>(s.principal_quota)));
   return r;
 }
 
-// replayStats() -> { enabled, entries, capacity, windowMs, recorded, replays, refusedFull }
+// replayStats() -> { enabled, entries, capacity, principalQuota, windowMs, recorded, replays,
+//                    refusedFull, refusedQuota, generations, bytes }
 Napi::Value JsReplayStats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ReplayStats s = ReplayCache::Instance().Stats();
@@ -40,10 +68,14 @@ Napi::Value JsReplayStats(const Napi::CallbackInfo& info) {
   o.Set("enabled", s.enabled);
   set("entries", s.entries);
   set("capacity", s.capacity);
+  set("principalQuota", s.principal_quota);
   set("windowMs", s.window_ms);
   set("recorded", s.recorded);
   set("replays", s.replays);
   set("refusedFull", s.refused_full);
+  set("refusedQuota", s.refused_quota);
+  set("generations", s.generations);
+  set("bytes", s.bytes);
   return o;
 }
 

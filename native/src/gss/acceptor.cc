@@ -5,8 +5,8 @@
 
 #include <cstring>
 
-#include "../krb5/ap_req.h"
 #include "../replay/replay_cache.h"
+#include "../replay/replay_tag.h"
 
 namespace negotiate {
 namespace {
@@ -165,35 +165,36 @@ GssStatus AcceptorCredential::Acquire(const AcceptorConfig& config, AcceptorCred
 
 namespace {
 
-// The in-memory replay check for a leg GSSAPI accepted. Returns a non-ok status to fail the
-// leg with; then the leg's output token (an AP-REP for a replayed request) must not be sent.
-GssStatus CheckReplay(const uint8_t* token, size_t token_len, bool complete, Mech mech,
-                      bool* authenticator_recorded) {
-  AuthenticatorCipher authenticator;
-  if (FindAuthenticatorCipher(token, token_len, &authenticator)) {
-    switch (ReplayCache::Instance().Record(authenticator)) {
-      case ReplayCache::Result::kReplay: {
-        GssStatus st = MakeStatus("ERR_GSS_REPLAY",
-                                  "accept: Request is a replay (the in-memory replay cache has "
-                                  "seen this authenticator)");
-        st.major = GSS_S_DUPLICATE_TOKEN;
-        return st;
-      }
-      case ReplayCache::Result::kFull:
-        return MakeStatus("ERR_REPLAY_CACHE_FULL",
-                          "accept: the in-memory replay cache is full, so replays could not be "
-                          "detected; refused (raise --replay-cache-size, or use the file cache)");
-      case ReplayCache::Result::kFresh:
-        *authenticator_recorded = true;
-        break;
-    }
+// The in-memory replay check for a context GSSAPI completed. Returns a non-ok status to fail
+// the leg with; then the leg's output token (the AP-REP of a replayed request) must not be sent.
+GssStatus CheckReplay(gss_ctx_id_t ctx, const std::string& principal) {
+  ReplayTag tag;
+  uint64_t principal_hash = 0;
+  GssStatus st = ReplayTagOfContext(ctx, principal, &tag, &principal_hash);
+  if (!st.ok()) {
+    // Fail closed: without the tag the handshake would skip replay detection.
+    st.message += " (needed for the in-memory replay check; refused)";
+    return st;
   }
-  // Fail closed: a Kerberos context GSSAPI completed without us having seen its authenticator
-  // (an encoding this parser does not follow) would otherwise skip replay detection.
-  if (complete && mech == Mech::kKrb5 && !*authenticator_recorded) {
-    return MakeStatus("ERR_GSS_DEFECTIVE_TOKEN",
-                      "accept: the Kerberos authenticator could not be located for the "
-                      "in-memory replay check; refused");
+  switch (ReplayCache::Instance().Record(tag, principal_hash)) {
+    case ReplayCache::Result::kReplay: {
+      GssStatus replay = MakeStatus("ERR_GSS_REPLAY",
+                                    "accept: Request is a replay (the in-memory replay cache has "
+                                    "seen this authenticator)");
+      replay.major = GSS_S_DUPLICATE_TOKEN;
+      return replay;
+    }
+    case ReplayCache::Result::kFull:
+      return MakeStatus("ERR_REPLAY_CACHE_FULL",
+                        "accept: the in-memory replay cache is full, so replays could not be "
+                        "detected; refused (raise --replay-cache-size, or use the file cache)");
+    case ReplayCache::Result::kQuota:
+      return MakeStatus("ERR_REPLAY_QUOTA",
+                        "accept: this client principal holds its share of the in-memory replay "
+                        "cache (--replay-cache-principal-quota); refused until its older "
+                        "authenticators expire");
+    case ReplayCache::Result::kFresh:
+      break;
   }
   return GssStatus{};
 }
@@ -203,8 +204,7 @@ GssStatus CheckReplay(const uint8_t* token, size_t token_len, bool complete, Mec
 AcceptOutcome AcceptStep(const AcceptorCredential& cred,
                          SecurityContext* ctx,
                          const uint8_t* token,
-                         size_t token_len,
-                         bool* authenticator_recorded) {
+                         size_t token_len) {
   AcceptOutcome outcome;
   if (!cred.ntlm() && IsRawNtlmToken(token, token_len)) {
     // Refuse before GSSAPI sees it, so the reason is ours and not "no credentials".
@@ -243,17 +243,7 @@ AcceptOutcome AcceptStep(const AcceptorCredential& cred,
     outcome.status = MakeGssStatus("accept", major, minor, mech_type);
     return outcome;
   }
-  bool complete = (major & GSS_S_CONTINUE_NEEDED) == 0;
-  if (cred.memory_replay_cache()) {
-    GssStatus replay = CheckReplay(token, token_len, complete, MechFromOid(mech_type),
-                                   authenticator_recorded);
-    if (!replay.ok()) {
-      outcome.output.clear();
-      outcome.status = replay;
-      return outcome;
-    }
-  }
-  if (!complete) {
+  if (major & GSS_S_CONTINUE_NEEDED) {
     outcome.kind = AcceptOutcome::Kind::kContinue;
     return outcome;
   }
@@ -271,6 +261,18 @@ AcceptOutcome AcceptStep(const AcceptorCredential& cred,
     outcome.principal.pop_back();
   }
   outcome.mech = MechFromOid(mech_type);
+  // Recorded only now, for the AP-REQ that completed the context: nothing a peer sends before
+  // it has authenticated is stored.
+  if (cred.memory_replay_cache() && outcome.mech == Mech::kKrb5) {
+    GssStatus replay = CheckReplay(ctx->get(), outcome.principal);
+    if (!replay.ok()) {
+      outcome.kind = AcceptOutcome::Kind::kError;
+      outcome.output.clear();
+      outcome.principal.clear();
+      outcome.status = replay;
+      return outcome;
+    }
+  }
   outcome.flags = ret_flags;
   outcome.lifetime_seconds = time_rec;
   // Delegated credentials are reported through the flag but not stored: `delegated` releases

@@ -63,15 +63,12 @@ struct AcceptOutcome {
   OM_uint32 lifetime_seconds = 0;  // GSS_C_INDEFINITE when the context does not expire
 };
 
-// Runs one gss_accept_sec_context leg on `ctx`, which starts empty for the first leg.
-// `authenticator_recorded` belongs to the context (kept across legs): with the in-memory
-// replay cache, it says the leg that carried the AP-REQ has been recorded, and a krb5 context
-// may complete only once it is true.
+// Runs one gss_accept_sec_context leg on `ctx`, which starts empty for the first leg. With the
+// in-memory replay cache, a krb5 context that completes is checked and recorded there first.
 AcceptOutcome AcceptStep(const AcceptorCredential& cred,
                          SecurityContext* ctx,
                          const uint8_t* token,
-                         size_t token_len,
-                         bool* authenticator_recorded);
+                         size_t token_len);
 
 // True when the token is a raw NTLMSSP message ("NTLMSSP\0" signature).
 bool IsRawNtlmToken(const uint8_t* token, size_t len);
