@@ -8,6 +8,7 @@
         "native/src/gss/status.cc",
         "native/src/gss/acceptor.cc",
         "native/src/gss/protect.cc",
+        "native/src/gss/neg_token_resp.cc",
         "native/src/binding/binding.cc",
         "native/src/binding/accept.cc",
         "native/src/binding/protect.cc",

@@ -7,6 +7,7 @@
 
 #include "../replay/replay_cache.h"
 #include "../replay/replay_tag.h"
+#include "neg_token_resp.h"
 
 namespace negotiate {
 namespace {
@@ -244,6 +245,21 @@ AcceptOutcome AcceptStep(const AcceptorCredential& cred,
     return outcome;
   }
   if (major & GSS_S_CONTINUE_NEEDED) {
+    if (!cred.ntlm() &&
+        IsNegTokenRespWithoutMechToken(outcome.output.data(), outcome.output.size())) {
+      // SPNEGO wants a Kerberos token the opening did not carry. With Kerberos the only
+      // mechanism, a client that has a ticket sends it at once; one without a ticket (a client
+      // that connected by IP address, or to a host name the service principal does not name)
+      // never will, and waiting would hold a context until the deadline.
+      outcome.output.clear();
+      outcome.status = MakeStatus(
+          "ERR_GSS_NO_KERBEROS_TOKEN",
+          "accept: the SPNEGO opening carried no Kerberos token: the client has no Kerberos "
+          "ticket for this service (connect by the host name the service principal names, "
+          "not by IP address or an alias; NTLM is off)");
+      outcome.status.major = GSS_S_BAD_MECH;
+      return outcome;
+    }
     outcome.kind = AcceptOutcome::Kind::kContinue;
     return outcome;
   }
