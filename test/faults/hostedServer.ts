@@ -51,14 +51,15 @@ interface HostedServerModule {
 
 /**
  * Starts a server in a child process on the realm's keytab, listening on 127.0.0.1 port 0
- * (sspi and gss-sample), with `options` over the host's defaults. Events are forwarded.
+ * (sspi and gss-sample), with `options` over the host's defaults and `extraEnv` in its
+ * environment. Events are forwarded.
  */
-export async function startHostedServer(realm: ThrowawayRealm, options: Record<string, unknown>): Promise<HostedServer> {
+export async function startHostedServer(realm: ThrowawayRealm, options: Record<string, unknown>, extraEnv: Record<string, string> = {}): Promise<HostedServer> {
   const mod = (await import(HOSTED_SERVER)) as HostedServerModule;
   const env = realm.env();
   return mod.HostedServer.start({
     // The acceptor's process-wide settings only: the server needs no password or ccache.
-    env: { KRB5_CONFIG: env['KRB5_CONFIG'] as string, KRB5RCACHEDIR: env['KRB5RCACHEDIR'] as string, NTLM_USER_FILE: env['NTLM_USER_FILE'] as string },
+    env: { KRB5_CONFIG: env['KRB5_CONFIG'] as string, KRB5RCACHEDIR: env['KRB5RCACHEDIR'] as string, NTLM_USER_FILE: env['NTLM_USER_FILE'] as string, ...extraEnv },
     options: { keytab: realm.keytab, ...options },
     forwardEvents: true,
   });
