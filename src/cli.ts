@@ -26,6 +26,7 @@ import {
   parseLogLevel,
   parsePositiveInt,
   parseReplayCache,
+  parseRequireFlags,
   type ServeConfig,
 } from './config.js';
 import { ConfigError, NegotiateError } from './errors.js';
@@ -64,6 +65,10 @@ Credentials:
                              memory only: most authenticators one client principal may hold;
                              beyond it that principal is refused, others are not (default: a
                              quarter of --replay-cache-size)
+  --require-flags LIST       Refuse clients that did not request these context flags (comma-
+                             separated: mutual, replay, sequence, integrity, confidentiality,
+                             delegation; default: none). mutual refuses browsers; replay,sequence
+                             make unwrap refuse replayed and reordered messages
 
 Listeners (default: all three, on 127.0.0.1; if any listener flag is given, only those given):
   --sspi HOST:PORT           Microsoft SSPI-sample framing (default 127.0.0.1:2000; port 0 = any free)
@@ -205,6 +210,7 @@ function parseServe(args: string[]): ServeConfig {
         'replay-cache': { type: 'string' },
         'replay-cache-size': { type: 'string' },
         'replay-cache-principal-quota': { type: 'string' },
+        'require-flags': { type: 'string' },
         sspi: { type: 'string' },
         'gss-sample': { type: 'string' },
         http: { type: 'string' },
@@ -249,6 +255,7 @@ function parseServe(args: string[]): ServeConfig {
     ...(v['replay-cache-principal-quota'] === undefined
       ? {}
       : { replayCachePrincipalQuota: parsePositiveInt('--replay-cache-principal-quota', v['replay-cache-principal-quota']) }),
+    ...(v['require-flags'] === undefined ? {} : { requireFlags: parseRequireFlags(v['require-flags']) }),
     sspi: v.sspi !== undefined ? parseListenAddress('--sspi', v.sspi) : anyListener ? undefined : DEFAULT_SSPI,
     gssSample: v['gss-sample'] !== undefined ? parseListenAddress('--gss-sample', v['gss-sample']) : anyListener ? undefined : DEFAULT_GSS_SAMPLE,
     http,

@@ -3,7 +3,7 @@
  */
 import { ConfigError } from './errors.js';
 import type { LogLevel } from './logger.js';
-import type { ReplayCacheOption } from './pool/credentials.js';
+import { isRequiredFlag, REQUIRABLE_FLAGS, type ReplayCacheOption, type RequiredFlag } from './pool/credentials.js';
 
 /** A listener address, from `HOST:PORT` (IPv6 as `[::1]:PORT`). */
 export interface ListenAddress {
@@ -22,6 +22,8 @@ export interface ServeConfig {
   replayCacheSize?: number;
   /** `--replay-cache memory`: most tags one client principal may hold (default: a quarter of the size). */
   replayCachePrincipalQuota?: number;
+  /** `--require-flags`: context flags every client must request (default none). */
+  requireFlags?: RequiredFlag[];
   sspi: ListenAddress | undefined;
   gssSample: ListenAddress | undefined;
   /** HTTP `Authorization: Negotiate` listener (uWebSockets.js). */
@@ -121,6 +123,19 @@ export function parsePositiveInt(flag: string, value: string, { min = 1, max = N
   const n = Number(value);
   if (n < min || n > max) throw new ConfigError('ERR_CONFIG', `${flag} must be between ${min} and ${max}, not ${n}`);
   return n;
+}
+
+/** `--require-flags mutual,replay,...`: a comma-separated list of flag names, each once. */
+export function parseRequireFlags(value: string): RequiredFlag[] {
+  const names = value.split(',').map((n) => n.trim()).filter((n) => n !== '');
+  const known = Object.keys(REQUIRABLE_FLAGS).join(', ');
+  if (names.length === 0) throw new ConfigError('ERR_CONFIG', `--require-flags expects a list of ${known}`);
+  const out: RequiredFlag[] = [];
+  for (const n of names) {
+    if (!isRequiredFlag(n)) throw new ConfigError('ERR_CONFIG', `--require-flags: unknown flag ${JSON.stringify(n)}; expected ${known}`);
+    if (!out.includes(n)) out.push(n);
+  }
+  return out;
 }
 
 export function parseReplayCache(value: string): ReplayCacheOption {

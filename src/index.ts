@@ -31,7 +31,7 @@ export { loadUws, type UwsModule } from './acceptors/uws.js';
 export { SessionCookies, type SessionCookieOptions, type CookieSession } from './http/sessionCookie.js';
 export { parseAuthorization, formatWwwAuthenticate, type ParsedAuthorization } from './framing/negotiateHeader.js';
 export { AuthPool, AcceptError, type AuthPoolOptions, type AcceptStep } from './pool/AuthPool.js';
-export type { CredentialOptions, ReplayCacheOption } from './pool/credentials.js';
+export type { CredentialOptions, ReplayCacheOption, RequiredFlag } from './pool/credentials.js';
 export { Session, type SessionInfo, type Frontend } from './session.js';
 export type { ContextFlags, NativeContextStats as ContextStats } from './native.js';
 export {

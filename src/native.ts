@@ -54,6 +54,8 @@ export interface NativeCredentialOptions {
   replayCache?: string;
   /** MIT's cache off, the addon's process-wide in-memory cache on (configureReplayCache first). */
   memoryReplayCache?: boolean;
+  /** GSS flag bits a context must carry to complete (ERR_GSS_FLAGS_REQUIRED otherwise). */
+  requiredFlags?: number;
 }
 
 /** The in-memory replay cache (all zero and enabled: false unless `--replay-cache memory`). */

@@ -87,6 +87,7 @@ export class NegotiateServer extends EventEmitter {
     };
     if (options.replayCacheSize !== undefined) credentials.replayCacheSize = options.replayCacheSize;
     if (options.replayCachePrincipalQuota !== undefined) credentials.replayCachePrincipalQuota = options.replayCachePrincipalQuota;
+    if (options.requireFlags !== undefined) credentials.requireFlags = options.requireFlags;
     if (options.keytab !== undefined) credentials.keytab = options.keytab;
     if (options.principal !== undefined) credentials.principal = options.principal;
     const pool = await AuthPool.start({

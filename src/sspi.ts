@@ -33,7 +33,7 @@ export class CredentialsHandle {
 
 /** AcquireCredentialsHandle for the Negotiate package (SPNEGO: Kerberos, NTLM if enabled). */
 export async function acquireCredentialsHandle(options: CredentialsHandleOptions = {}): Promise<CredentialsHandle> {
-  const { keytab, principal, ntlm, replayCache, replayCacheSize, replayCachePrincipalQuota, ...pool } = options;
+  const { keytab, principal, ntlm, replayCache, replayCacheSize, replayCachePrincipalQuota, requireFlags, ...pool } = options;
   const credentials: CredentialOptions = {};
   if (keytab !== undefined) credentials.keytab = keytab;
   if (principal !== undefined) credentials.principal = principal;
@@ -41,6 +41,7 @@ export async function acquireCredentialsHandle(options: CredentialsHandleOptions
   if (replayCache !== undefined) credentials.replayCache = replayCache;
   if (replayCacheSize !== undefined) credentials.replayCacheSize = replayCacheSize;
   if (replayCachePrincipalQuota !== undefined) credentials.replayCachePrincipalQuota = replayCachePrincipalQuota;
+  if (requireFlags !== undefined) credentials.requireFlags = requireFlags;
   return new CredentialsHandle(await AuthPool.start({ credentials, ...pool }));
 }
 

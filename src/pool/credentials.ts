@@ -6,6 +6,21 @@ import { access, constants } from 'node:fs/promises';
 import { ConfigError, GssError, type NegotiateErrorCode } from '../errors.js';
 import type { NativeAddon, NativeCredentialOptions } from '../native.js';
 
+/** GSS context flags a server can require of its clients, with their GSS bits. */
+export const REQUIRABLE_FLAGS = {
+  delegation: 1,
+  mutual: 2,
+  replay: 4,
+  sequence: 8,
+  confidentiality: 16,
+  integrity: 32,
+} as const;
+export type RequiredFlag = keyof typeof REQUIRABLE_FLAGS;
+
+export function isRequiredFlag(name: string): name is RequiredFlag {
+  return Object.prototype.hasOwnProperty.call(REQUIRABLE_FLAGS, name);
+}
+
 /** How replays of Kerberos authenticators are detected. */
 export type ReplayCacheOption = 'default' | 'none' | 'memory' | `file:${string}`;
 
@@ -37,6 +52,13 @@ export interface CredentialOptions {
    * Default: a quarter of replayCacheSize.
    */
   replayCachePrincipalQuota?: number;
+  /**
+   * Context flags every client must have requested; a context completed without one of them
+   * is refused (ERR_GSS_FLAGS_REQUIRED) and gets no AP-REP. Default: none. `mutual` refuses
+   * browsers (they never ask for it); `replay` + `sequence` make unwrap refuse replayed,
+   * skipped and reordered messages.
+   */
+  requireFlags?: readonly RequiredFlag[];
 }
 
 /** Maps our option names to MIT's cred-store values. */
@@ -44,6 +66,14 @@ export function toNativeCredentials(opts: CredentialOptions): NativeCredentialOp
   const out: NativeCredentialOptions = { ntlm: opts.ntlm === true };
   if (opts.keytab !== undefined) out.keytab = opts.keytab;
   if (opts.principal !== undefined) out.principal = opts.principal;
+  if (opts.requireFlags !== undefined && opts.requireFlags.length > 0) {
+    let bits = 0;
+    for (const f of opts.requireFlags) {
+      if (!isRequiredFlag(f)) throw new ConfigError('ERR_CONFIG', `unknown required flag ${JSON.stringify(f)}: expected ${Object.keys(REQUIRABLE_FLAGS).join(', ')}`);
+      bits |= REQUIRABLE_FLAGS[f];
+    }
+    out.requiredFlags = bits;
+  }
   const rc = opts.replayCache ?? 'default';
   if (rc === 'none') out.replayCache = 'none:';
   else if (rc === 'memory') out.memoryReplayCache = true;

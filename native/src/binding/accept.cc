@@ -34,7 +34,8 @@ Napi::Object FlagsObject(Napi::Env env, OM_uint32 f) {
 
 }  // namespace
 
-// acquireCredentials({ keytab?, principal?, ntlm?, replayCache?, memoryReplayCache? }) -> { ok } | error result
+// acquireCredentials({ keytab?, principal?, ntlm?, replayCache?, memoryReplayCache?, requiredFlags? })
+//   -> { ok } | error result
 Napi::Value JsAcquireCredentials(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsObject()) {
@@ -52,6 +53,15 @@ Napi::Value JsAcquireCredentials(const Napi::CallbackInfo& info) {
   config.ntlm = ntlm.IsBoolean() && ntlm.As<Napi::Boolean>().Value();
   Napi::Value memory = opts.Get("memoryReplayCache");
   config.memory_replay_cache = memory.IsBoolean() && memory.As<Napi::Boolean>().Value();
+  Napi::Value required = opts.Get("requiredFlags");
+  if (!required.IsUndefined()) {
+    double bits = required.IsNumber() ? required.As<Napi::Number>().DoubleValue() : -1;
+    if (!(bits >= 0 && bits <= 0xffff) || bits != static_cast<double>(static_cast<uint32_t>(bits))) {
+      Napi::TypeError::New(env, "requiredFlags must be a GSS flag mask").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    config.required_flags = static_cast<OM_uint32>(bits);
+  }
   if (config.memory_replay_cache && !ReplayCache::Instance().enabled()) {
     // Refuse rather than accept with no replay protection at all (MIT's cache is off here).
     return ErrorResult(env, MakeStatus("ERR_CONFIG",

@@ -161,6 +161,7 @@ GssStatus AcceptorCredential::Acquire(const AcceptorConfig& config, AcceptorCred
   out->cred_ = std::move(cred);
   out->ntlm_ = config.ntlm;
   out->memory_replay_cache_ = config.memory_replay_cache;
+  out->required_flags_ = config.required_flags;
   return GssStatus{};
 }
 
@@ -198,6 +199,30 @@ GssStatus CheckReplay(gss_ctx_id_t ctx, const std::string& principal) {
       break;
   }
   return GssStatus{};
+}
+
+// `--require-flags`: the context must carry every required flag, as the client requested them
+// (they travel inside the authenticator's checksum, so a peer cannot add or strip them).
+GssStatus CheckRequiredFlags(OM_uint32 required, OM_uint32 granted) {
+  OM_uint32 missing = required & ~granted;
+  if (missing == 0) return GssStatus{};
+  static const struct {
+    OM_uint32 bit;
+    const char* name;
+  } kNames[] = {{GSS_C_MUTUAL_FLAG, "mutual"},          {GSS_C_REPLAY_FLAG, "replay"},
+                {GSS_C_SEQUENCE_FLAG, "sequence"},      {GSS_C_INTEG_FLAG, "integrity"},
+                {GSS_C_CONF_FLAG, "confidentiality"},   {GSS_C_DELEG_FLAG, "delegation"}};
+  std::string names;
+  for (const auto& n : kNames) {
+    if ((missing & n.bit) == 0) continue;
+    if (!names.empty()) names += ", ";
+    names += n.name;
+  }
+  GssStatus st = MakeStatus("ERR_GSS_FLAGS_REQUIRED",
+                            "accept: the client did not request " + names +
+                                ", which this server requires (--require-flags)");
+  st.major = GSS_S_FAILURE;
+  return st;
 }
 
 }  // namespace
@@ -277,17 +302,19 @@ AcceptOutcome AcceptStep(const AcceptorCredential& cred,
     outcome.principal.pop_back();
   }
   outcome.mech = MechFromOid(mech_type);
+  GssStatus refusal = CheckRequiredFlags(cred.required_flags(), ret_flags);
   // Recorded only now, for the AP-REQ that completed the context: nothing a peer sends before
   // it has authenticated is stored.
-  if (cred.memory_replay_cache() && outcome.mech == Mech::kKrb5) {
-    GssStatus replay = CheckReplay(ctx->get(), outcome.principal);
-    if (!replay.ok()) {
-      outcome.kind = AcceptOutcome::Kind::kError;
-      outcome.output.clear();
-      outcome.principal.clear();
-      outcome.status = replay;
-      return outcome;
-    }
+  if (refusal.ok() && cred.memory_replay_cache() && outcome.mech == Mech::kKrb5) {
+    refusal = CheckReplay(ctx->get(), outcome.principal);
+  }
+  if (!refusal.ok()) {
+    // The output (an AP-REP) must not reach a client that is refused.
+    outcome.kind = AcceptOutcome::Kind::kError;
+    outcome.output.clear();
+    outcome.principal.clear();
+    outcome.status = refusal;
+    return outcome;
   }
   outcome.flags = ret_flags;
   outcome.lifetime_seconds = time_rec;

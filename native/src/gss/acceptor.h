@@ -21,6 +21,8 @@ struct AcceptorConfig {
   std::string replay_cache;  // "" (library default), "none:", "file2:/path", "dfl:"
   // MIT's cache off ("none:") and ReplayCache (process-wide, in memory) checked after each accept.
   bool memory_replay_cache = false;
+  // GSS flags (GSS_C_MUTUAL_FLAG, ...) a context must carry to complete; 0 requires none.
+  OM_uint32 required_flags = 0;
 };
 
 // Which mechanism a context runs, as the TypeScript layer names it.
@@ -39,11 +41,13 @@ class AcceptorCredential {
   bool valid() const { return cred_.get() != GSS_C_NO_CREDENTIAL; }
   bool ntlm() const { return ntlm_; }
   bool memory_replay_cache() const { return memory_replay_cache_; }
+  OM_uint32 required_flags() const { return required_flags_; }
 
  private:
   GssCred cred_;
   bool ntlm_ = false;
   bool memory_replay_cache_ = false;
+  OM_uint32 required_flags_ = 0;
 };
 
 // Context flags reported to the application (GSS ret_flags).
