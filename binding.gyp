@@ -15,6 +15,7 @@
         "native/src/binding/table.cc",
         "native/src/binding/keytab.cc",
         "native/src/krb5/keytab.cc",
+        "native/src/ntlm/users_file.cc",
         "native/src/krb5/clock_skew.cc",
         "native/src/krb5/memory_keytab.cc",
         "native/src/replay/replay_cache.cc",

@@ -7,6 +7,7 @@
 
 #include "../replay/replay_cache.h"
 #include "../replay/replay_tag.h"
+#include "../ntlm/users_file.h"
 #include "neg_token_resp.h"
 
 namespace negotiate {
@@ -302,6 +303,10 @@ AcceptOutcome AcceptStep(const AcceptorCredential& cred,
     outcome.principal.pop_back();
   }
   outcome.mech = MechFromOid(mech_type);
+  if (outcome.mech == Mech::kNtlm) {
+    std::string canonical;
+    if (CanonicalNtlmName(outcome.principal, &canonical)) outcome.principal = canonical;
+  }
   GssStatus refusal = CheckRequiredFlags(cred.required_flags(), ret_flags);
   // Recorded only now, for the AP-REQ that completed the context: nothing a peer sends before
   // it has authenticated is stored.
