@@ -7,6 +7,7 @@
 
 #include "../replay/replay_cache.h"
 #include "../replay/replay_tag.h"
+#include "../krb5/clock_skew.h"
 #include "../ntlm/users_file.h"
 #include "neg_token_resp.h"
 
@@ -163,6 +164,7 @@ GssStatus AcceptorCredential::Acquire(const AcceptorConfig& config, AcceptorCred
   out->ntlm_ = config.ntlm;
   out->memory_replay_cache_ = config.memory_replay_cache;
   out->required_flags_ = config.required_flags;
+  out->clock_skew_seconds_ = ConfiguredClockSkewSeconds();
   return GssStatus{};
 }
 
@@ -323,6 +325,13 @@ AcceptOutcome AcceptStep(const AcceptorCredential& cred,
   }
   outcome.flags = ret_flags;
   outcome.lifetime_seconds = time_rec;
+  if (outcome.mech == Mech::kKrb5 && time_rec != GSS_C_INDEFINITE) {
+    // MIT reports the ticket's end plus the clock skew it tolerates (a ticket that ended 8 s
+    // ago still accepts, with skew - 8 s left). What the server grants on top (a session
+    // cookie) must end with the ticket itself.
+    OM_uint32 skew = cred.clock_skew_seconds();
+    outcome.lifetime_seconds = time_rec > skew ? time_rec - skew : 0;
+  }
   // Delegated credentials are reported through the flag but not stored: `delegated` releases
   // them here. Storing them (gss_store_cred_into) is a separate, opt-in feature.
   return outcome;

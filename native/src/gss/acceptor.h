@@ -42,12 +42,14 @@ class AcceptorCredential {
   bool ntlm() const { return ntlm_; }
   bool memory_replay_cache() const { return memory_replay_cache_; }
   OM_uint32 required_flags() const { return required_flags_; }
+  OM_uint32 clock_skew_seconds() const { return clock_skew_seconds_; }
 
  private:
   GssCred cred_;
   bool ntlm_ = false;
   bool memory_replay_cache_ = false;
   OM_uint32 required_flags_ = 0;
+  OM_uint32 clock_skew_seconds_ = 300;  // krb5.conf's, read once per credential
 };
 
 // Context flags reported to the application (GSS ret_flags).
@@ -64,7 +66,9 @@ struct AcceptOutcome {
   std::string principal;
   Mech mech = Mech::kUnknown;
   OM_uint32 flags = 0;
-  OM_uint32 lifetime_seconds = 0;  // GSS_C_INDEFINITE when the context does not expire
+  // Seconds until the ticket ends (krb5) or the context expires; GSS_C_INDEFINITE when it does
+  // not. 0 for a ticket that has already ended but is still inside the clock-skew margin.
+  OM_uint32 lifetime_seconds = 0;
 };
 
 // Runs one gss_accept_sec_context leg on `ctx`, which starts empty for the first leg. With the
