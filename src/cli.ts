@@ -33,7 +33,7 @@ import { ConfigError, NegotiateError } from './errors.js';
 import { createLogger } from './logger.js';
 import { ThrowawayRealm } from './realm/index.js';
 import { NegotiateServer } from './server.js';
-import { DEFAULT_GREETING } from './acceptors/sspiConnection.js';
+import { DEFAULT_GREETING } from './acceptors/sspiProtocol.js';
 
 const MAIN_HELP = `Usage: negotiate-server <command> [options]
 

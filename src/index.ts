@@ -4,8 +4,11 @@
  * identity and message protection. See docs/api.md.
  */
 export { NegotiateServer, type NegotiateServerOptions, type ListeningEvent } from './server.js';
-export { TcpAcceptor, type TcpAcceptorOptions, type TcpFraming, type HandshakeFailure } from './acceptors/TcpAcceptor.js';
-export { DEFAULT_GREETING } from './acceptors/sspiConnection.js';
+export { TcpAcceptor, type TcpAcceptorOptions, type TcpFraming, type TcpProtocol } from './acceptors/TcpAcceptor.js';
+export type { TcpConnection, TcpConnectionLimits } from './acceptors/TcpConnection.js';
+export { sspiProtocol, DEFAULT_GREETING, type SspiProtocolOptions } from './acceptors/sspiProtocol.js';
+export { gssSampleProtocol, type GssSampleProtocolOptions } from './acceptors/gssSampleProtocol.js';
+export type { HandshakeFailure, Mechanism, ProvenIdentity } from './handshake/index.js';
 export {
   HttpAcceptor,
   MULTI_LEG_REFUSAL,

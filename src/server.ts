@@ -4,13 +4,16 @@
  */
 import { EventEmitter } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { TcpAcceptor, type HandshakeFailure, type TcpAcceptorOptions, type TcpFraming } from './acceptors/TcpAcceptor.js';
+import { TcpAcceptor, type TcpFraming } from './acceptors/TcpAcceptor.js';
+import { gssSampleProtocol } from './acceptors/gssSampleProtocol.js';
+import { sspiProtocol, type SspiProtocolOptions } from './acceptors/sspiProtocol.js';
+import type { HandshakeFailure } from './handshake/index.js';
 import type { ListenAddress, ServeConfig } from './config.js';
 import { silentLogger, type Logger } from './logger.js';
 import { AuthPool } from './pool/AuthPool.js';
 import type { Session } from './session.js';
-import { HttpAcceptor, type HttpHandshakeFailure, type HttpIdentity } from './acceptors/HttpAcceptor.js';
-import { attachWebSocket, type WsAcceptor, type WsAcceptorOptions, type WsHandshakeFailure } from './acceptors/WsAcceptor.js';
+import { HttpAcceptor, type HttpIdentity } from './acceptors/HttpAcceptor.js';
+import { attachWebSocket, type WsAcceptor, type WsAcceptorOptions } from './acceptors/WsAcceptor.js';
 import { AdminListener, type Readiness } from './admin/AdminListener.js';
 import { ServerMetrics } from './metrics/ServerMetrics.js';
 import type { FrontendLoad } from './metrics/stateMetrics.js';
@@ -29,14 +32,14 @@ export type NegotiateServerOptions = Omit<ServeConfig, 'logLevel' | 'ntlmUsers' 
   /** Admin listener: /metrics, /healthz, /readyz (docs/operations.md). Default: none. */
   admin?: ListenAddress | undefined;
   /** sspi: the greeting, or a function of the session that builds it. Default: the reference text. */
-  greeting?: TcpAcceptorOptions['greeting'];
+  greeting?: SspiProtocolOptions['greeting'];
   /** WebSocket application messages; default: echo each message back (a demo). */
   onWsMessage?: WsAcceptorOptions['onMessage'];
 };
 
 /**
  * Events: 'session' (a Session for TCP and WebSocket connections, an HttpIdentity for HTTP
- * requests) and 'handshakeFailed' (HandshakeFailure / HttpHandshakeFailure / WsHandshakeFailure).
+ * requests) and 'handshakeFailed' (HandshakeFailure, whose `frontend` names the front end).
  */
 export class NegotiateServer extends EventEmitter {
   readonly pool: AuthPool;
@@ -76,7 +79,7 @@ export class NegotiateServer extends EventEmitter {
     });
     // Registered before any user listener: an event's metrics are counted by the time it is seen.
     this.on('session', (s: Session | HttpIdentity) => this.metrics.recordSuccess(s));
-    this.on('handshakeFailed', (f: HandshakeFailure | HttpHandshakeFailure | WsHandshakeFailure) => this.metrics.recordFailure(f));
+    this.on('handshakeFailed', (f: HandshakeFailure) => this.metrics.recordFailure(f));
   }
 
   /** Starts the pool (checking credentials first), then each configured listener. */
@@ -180,7 +183,7 @@ export class NegotiateServer extends EventEmitter {
           : { ttlSeconds: o.sessionCookieTtlSeconds, secure: o.sessionCookieSecure, ...(o.sessionCookieKeys.length > 0 ? { keys: o.sessionCookieKeys } : {}) },
     });
     http.on('session', (s: HttpIdentity) => this.emit('session', s));
-    http.on('handshakeFailed', (f: HttpHandshakeFailure) => this.emit('handshakeFailed', f));
+    http.on('handshakeFailed', (f: HandshakeFailure<'http'>) => this.emit('handshakeFailed', f));
     this.http = http;
     if (o.wsPath !== undefined) {
       const ws = attachWebSocket(http.app, {
@@ -192,7 +195,7 @@ export class NegotiateServer extends EventEmitter {
         onMessage: o.onWsMessage ?? ((_session, message, reply) => reply(message)),
       });
       ws.on('session', (s: Session) => this.emit('session', s));
-      ws.on('handshakeFailed', (f: WsHandshakeFailure) => this.emit('handshakeFailed', f));
+      ws.on('handshakeFailed', (f: HandshakeFailure<'ws'>) => this.emit('handshakeFailed', f));
       this.ws = ws;
     }
     this.#httpAddress = await http.listen(at.port, at.host);
@@ -201,17 +204,16 @@ export class NegotiateServer extends EventEmitter {
   async #listen(framing: TcpFraming, at: ListenAddress): Promise<void> {
     const o = this.#options;
     const acceptor = new TcpAcceptor({
-      framing,
+      protocol: framing === 'sspi' ? sspiProtocol(o.greeting !== undefined ? { greeting: o.greeting } : {}) : gssSampleProtocol(),
       pool: this.pool,
       maxTokenBytes: o.maxTokenBytes,
       handshakeTimeoutMs: o.handshakeTimeoutMs,
       idleTimeoutMs: o.idleTimeoutMs,
       maxConnections: o.maxConnections,
-      ...(o.greeting !== undefined ? { greeting: o.greeting } : {}),
       logger: this.#logger,
     });
     acceptor.on('session', (s: Session) => this.emit('session', s));
-    acceptor.on('handshakeFailed', (f: HandshakeFailure) => this.emit('handshakeFailed', f));
+    acceptor.on('handshakeFailed', (f: HandshakeFailure<TcpFraming>) => this.emit('handshakeFailed', f));
     await acceptor.listen(at.port, at.host);
     this.acceptors.push(acceptor);
   }

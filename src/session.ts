@@ -7,23 +7,18 @@ import type { AuthPool } from './pool/AuthPool.js';
 import type { ContextFlags } from './native.js';
 import { GssError } from './errors.js';
 import { asBuffer } from './native.js';
+import type { Frontend, Mechanism, ProvenIdentity } from './handshake/identity.js';
 
-export type Frontend = 'sspi' | 'gss-sample' | 'http' | 'ws';
+export type { Frontend } from './handshake/identity.js';
 
-/** What the handshake established (SSPI: QueryContextAttributes NAMES, NEGOTIATION_INFO, FLAGS, LIFESPAN). */
-export interface SessionInfo {
+/**
+ * What the handshake established (SSPI: QueryContextAttributes NAMES, NEGOTIATION_INFO, FLAGS,
+ * LIFESPAN) and where. Built by sessionFromStep (src/handshake/).
+ */
+export interface SessionInfo extends ProvenIdentity {
   /** Connection id, unique in this process. */
   readonly connectionId: number;
   readonly frontend: Frontend;
-  /** The authenticated client, e.g. `alice@EXAMPLE.COM` (Kerberos) or `DOMAIN\alice` (NTLM). */
-  readonly principal: string;
-  /** The mechanism that authenticated the client. */
-  readonly mech: 'krb5' | 'ntlmssp' | 'unknown';
-  /** True when the client used SPNEGO (the Negotiate package). */
-  readonly spnego: boolean;
-  readonly flags: ContextFlags;
-  /** When the context expires (ms since the epoch), or null. */
-  readonly expiresAt: number | null;
   readonly remoteAddress: string | undefined;
   readonly remotePort: number | undefined;
   /** Handshake latency: from the connection's accept to the context's completion, ms. */
@@ -34,7 +29,7 @@ export class Session implements SessionInfo {
   readonly connectionId: number;
   readonly frontend: Frontend;
   readonly principal: string;
-  readonly mech: 'krb5' | 'ntlmssp' | 'unknown';
+  readonly mech: Mechanism;
   readonly spnego: boolean;
   readonly flags: ContextFlags;
   readonly expiresAt: number | null;

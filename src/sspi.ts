@@ -8,8 +8,9 @@
 import { AuthPool, type AuthPoolOptions } from './pool/AuthPool.js';
 import type { CredentialOptions } from './pool/credentials.js';
 import { nextConnectionId } from './connectionId.js';
-import { Session, type SessionInfo } from './session.js';
+import type { Session, SessionInfo } from './session.js';
 import { ContextError } from './errors.js';
+import { sessionFromStep, type Mechanism } from './handshake/index.js';
 
 /** AcquireCredentialsHandle(SECPKG_CRED_INBOUND, "Negotiate") options, plus the pool's. */
 export type CredentialsHandleOptions = CredentialOptions & Omit<AuthPoolOptions, 'credentials'>;
@@ -45,12 +46,15 @@ export async function acquireCredentialsHandle(options: CredentialsHandleOptions
   return new CredentialsHandle(await AuthPool.start({ credentials, ...pool }));
 }
 
+/** SECPKG_ATTR_NEGOTIATION_INFO's package name for each mechanism. */
+const PACKAGE_NAMES = { krb5: 'Kerberos', ntlmssp: 'NTLM', unknown: 'unknown' } as const satisfies Record<Mechanism, string>;
+
 /** QueryContextAttributes: NAMES, NEGOTIATION_INFO (package), FLAGS, LIFESPAN. */
 export interface ContextAttributes {
   /** SECPKG_ATTR_NAMES: the client principal. */
   readonly names: string;
   /** SECPKG_ATTR_NEGOTIATION_INFO: 'Kerberos' or 'NTLM'. */
-  readonly packageName: 'Kerberos' | 'NTLM' | 'unknown';
+  readonly packageName: (typeof PACKAGE_NAMES)[Mechanism];
   /** True when the client used the Negotiate package (SPNEGO) rather than a raw mechanism. */
   readonly negotiated: boolean;
   /** ASC_RET_* as GSS flags: mutual, replay, sequence, integrity, confidentiality, delegation. */
@@ -80,7 +84,7 @@ export class SecurityContextHandle {
     if (!s) return undefined;
     return {
       names: s.principal,
-      packageName: s.mech === 'krb5' ? 'Kerberos' : s.mech === 'ntlmssp' ? 'NTLM' : 'unknown',
+      packageName: PACKAGE_NAMES[s.mech],
       negotiated: s.spnego,
       flags: s.flags,
       expiresAt: s.expiresAt,
@@ -138,14 +142,10 @@ export async function acceptSecurityContext(
   const step = await credentials.pool.accept(context.connectionId, inputToken, { abandoned: () => context.deleted });
   if (context.deleted) throw new ContextError('ERR_CONTEXT_NOT_FOUND', 'the context was deleted during the handshake');
   if (step.status === 'continue') return { status: 'SEC_I_CONTINUE_NEEDED', outputToken: step.output };
-  const session = new Session(credentials.pool, {
+  // No socket here: the application owns the connection, and its peer is not known.
+  const session = sessionFromStep(credentials.pool, step, {
     connectionId: context.connectionId,
     frontend: 'sspi',
-    principal: step.principal,
-    mech: step.mech,
-    spnego: step.spnego,
-    flags: step.flags,
-    expiresAt: step.expiresAt,
     remoteAddress: undefined,
     remotePort: undefined,
   });

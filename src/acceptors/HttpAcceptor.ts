@@ -1,10 +1,10 @@
 /**
- * The HTTP front end: RFC 4559 Negotiate on uWebSockets.js (PROTOCOLS.md §3), with optional
+ * The HTTP front end: RFC 4559 Negotiate on uWebSockets.js (docs/http.md), with optional
  * signed-cookie sessions so a client need not pay a handshake per request.
  *
  * Only single-leg handshakes complete here (Kerberos, alone or in SPNEGO, with the AP-REP as
  * the final token for mutual authentication). A multi-leg mechanism (NTLM) must run every leg
- * on one TCP connection (PROTOCOLS.md §3: a context is never continued from another
+ * on one TCP connection (docs/http.md: a context is never continued from another
  * connection), and this uWS build gives JavaScript no identity for the connection under a
  * request, so the context could not be bound to it. Such handshakes are refused with a reason
  * instead; the WebSocket and TCP front ends support them.
@@ -15,18 +15,20 @@
  *  - Writes outside the synchronous top of the handler must be corked.
  */
 import { EventEmitter } from 'node:events';
-import { STATUS_CODES } from 'node:http';
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket, us_socket } from '@trufflesuite/uws-js-unofficial';
-import { ConfigError, NegotiateError, PoolError, type NegotiateErrorCode } from '../errors.js';
+import { DEFAULT_LIMITS } from '../config.js';
+import { ConfigError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { AuthPool, AcceptStep } from '../pool/AuthPool.js';
 import { AcceptError } from '../pool/AuthPool.js';
-import type { SessionInfo } from '../session.js';
 import { nextConnectionId } from '../connectionId.js';
 import { formatWwwAuthenticate, parseAuthorization } from '../framing/negotiateHeader.js';
 import { SessionCookies, type SessionCookieOptions } from '../http/sessionCookie.js';
+import { classify, describeFailure, HandshakeReporter, identityFromStep, type HandshakeAttempt, type HandshakeFailure, type ProvenIdentity } from '../handshake/index.js';
 import { loadUws, type UwsModule } from './uws.js';
-import { gssStatusFields } from './logFields.js';
+import { Reply, statusLine, type HttpHeaders, type HttpReply, type HttpRequestInfo } from './HttpReply.js';
+
+export type { HttpHeaders, HttpReply, HttpRequestInfo } from './HttpReply.js';
 
 /** Cookie-session settings of the HTTP front end (see src/http/sessionCookie.ts). */
 export interface HttpSessionCookieOptions {
@@ -54,8 +56,9 @@ export interface HttpAcceptorOptions {
 }
 
 /** The authenticated client of one HTTP request. */
-export interface HttpIdentity extends Pick<SessionInfo, 'principal' | 'mech' | 'spnego' | 'flags' | 'remoteAddress'> {
+export interface HttpIdentity extends ProvenIdentity {
   readonly frontend: 'http';
+  readonly remoteAddress: string | undefined;
   /** 'negotiate': the handshake's latency, from the request's arrival, ms. */
   readonly latencyMs?: number;
   /** Negotiate: when the context (ticket) expires; cookie: when the cookie expires. ms since the epoch, or null. */
@@ -64,58 +67,11 @@ export interface HttpIdentity extends Pick<SessionInfo, 'principal' | 'mech' | '
   readonly via: 'negotiate' | 'cookie';
 }
 
-/** Facts about a refused or failed handshake, for 'handshakeFailed' and logs. */
-export interface HttpHandshakeFailure {
-  /** Names the request's handshake in logs (uWS gives no identity for the connection). */
-  connectionId: number;
-  frontend: 'http';
-  code: string;
-  message: string;
-  remoteAddress: string | undefined;
-  latencyMs: number;
-}
-
-/** The request as copied out of uWS before any await. */
-export interface HttpRequestInfo {
-  /** Lowercase method, e.g. `get`. */
-  readonly method: string;
-  /** Path, from the first slash, without the query. */
-  readonly url: string;
-  /** Raw query string (after `?`), or ''. */
-  readonly query: string;
-  /** Values of the route pattern's `:name` parameters, in order. */
-  readonly parameters: readonly string[];
-}
-
-/** Request headers, lowercase names. `authorization` is left out: its token is spent and is a credential. */
-export type HttpHeaders = Readonly<Record<string, string>>;
-
 /**
- * The response handed to a protected route. Valid until `end` succeeds or the client aborts;
- * every method is safe to call after an abort (it does nothing and returns false).
+ * A refused or failed HTTP handshake (the HandshakeFailure of this front end). Its
+ * `connectionId` names the request's handshake: uWS gives no identity for the connection.
  */
-export interface HttpReply {
-  /** True once the client went away; nothing can be sent any more. */
-  readonly aborted: boolean;
-  /** True once a response was sent (or the client went away). */
-  readonly finished: boolean;
-  /**
-   * Headers the Negotiate flow adds to the response (the final WWW-Authenticate token for
-   * mutual authentication, Set-Cookie). `end` and `json` send them; `raw` users must too.
-   */
-  readonly authHeaders: ReadonlyArray<readonly [string, string]>;
-  /** Called once if the client goes away before the response is sent. */
-  onAborted(cb: () => void): void;
-  /** Sends the whole response (corked, one write). Status default 200. Returns false if it could not. */
-  end(body?: string | Uint8Array, options?: { status?: number; headers?: Record<string, string> }): boolean;
-  /** Sends `value` as JSON (`Cache-Control: no-store`). */
-  json(value: unknown, status?: number): boolean;
-  /**
-   * The uWS response, for streaming. Using it, you own the uWS rules: cork every write done
-   * after an await, check `aborted` first, write `authHeaders`, and end it.
-   */
-  readonly raw: HttpResponse;
-}
+export type HttpHandshakeFailure = HandshakeFailure<'http'>;
 
 export type ProtectedHandler = (identity: HttpIdentity, res: HttpReply, headers: HttpHeaders, request: HttpRequestInfo) => void | Promise<void>;
 
@@ -126,67 +82,8 @@ export const MULTI_LEG_REFUSAL =
   'each leg must arrive on the same TCP connection, and this HTTP front end cannot bind a security context to one. ' +
   'Use Kerberos here, or the WebSocket or TCP front ends, which support NTLM.\n';
 
-function statusLine(status: number): string {
-  return `${status} ${STATUS_CODES[status] ?? 'Status'}`;
-}
-
 function paramCount(pattern: string): number {
   return pattern.split('/').filter((s) => s.startsWith(':')).length;
-}
-
-class Reply implements HttpReply {
-  readonly raw: HttpResponse;
-  readonly authHeaders: Array<readonly [string, string]> = [];
-  #aborted = false;
-  #finished = false;
-  #onAborted: Array<() => void> = [];
-
-  constructor(res: HttpResponse) {
-    this.raw = res;
-    // uWS: a response not ended synchronously MUST have an abort handler, registered before
-    // returning from the route (i.e. before the first await); after it fires, res is freed.
-    res.onAborted(() => {
-      this.#aborted = true;
-      this.#finished = true;
-      for (const cb of this.#onAborted.splice(0)) cb();
-    });
-  }
-
-  get aborted(): boolean {
-    return this.#aborted;
-  }
-
-  get finished(): boolean {
-    return this.#finished;
-  }
-
-  onAborted(cb: () => void): void {
-    if (this.#aborted) cb();
-    else this.#onAborted.push(cb);
-  }
-
-  end(body: string | Uint8Array = '', options: { status?: number; headers?: Record<string, string> } = {}): boolean {
-    if (this.#finished) return false;
-    this.#finished = true;
-    const res = this.raw;
-    // Corked: after an await we are outside uWS's implicit cork, where each writeHeader would
-    // be its own syscall (or TLS record) and uWS warns; cork packs status, headers and body into
-    // one write. Inside the synchronous top of a route, cork simply runs the callback.
-    res.cork(() => {
-      res.writeStatus(statusLine(options.status ?? 200));
-      for (const [k, v] of this.authHeaders) res.writeHeader(k, v);
-      for (const [k, v] of Object.entries(options.headers ?? {})) res.writeHeader(k, v);
-      res.end(body);
-    });
-    return true;
-  }
-
-  json(value: unknown, status = 200): boolean {
-    return this.end(JSON.stringify(value), {
-      status,
-      headers: { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' },
-    });
-  }
 }
 
 /** Everything about one request that outlives uWS's `req`. */
@@ -219,6 +116,7 @@ export class HttpAcceptor extends EventEmitter {
   readonly #uws: UwsModule;
   readonly #pool: AuthPool;
   readonly #logger: Logger;
+  readonly #reporter: HandshakeReporter<'http'>;
   readonly #inFlight = new Set<Promise<void>>();
   #listenSocket: us_listen_socket | undefined;
   #closing: Promise<void> | undefined;
@@ -227,7 +125,8 @@ export class HttpAcceptor extends EventEmitter {
     super();
     this.#pool = options.pool;
     this.#logger = options.logger ?? silentLogger;
-    this.maxTokenBytes = options.maxTokenBytes ?? 65536;
+    this.#reporter = new HandshakeReporter('http', this, this.#logger);
+    this.maxTokenBytes = options.maxTokenBytes ?? DEFAULT_LIMITS.maxTokenBytes;
     if (!Number.isInteger(this.maxTokenBytes) || this.maxTokenBytes < 1) {
       throw new ConfigError('ERR_CONFIG', `maxTokenBytes must be a positive integer, got ${String(options.maxTokenBytes)}`);
     }
@@ -353,17 +252,8 @@ export class HttpAcceptor extends EventEmitter {
     if (this.cookies !== undefined) {
       const v = this.cookies.fromCookieHeader(ex.cookie);
       if (v?.ok) {
-        const s = v.session;
-        const identity: HttpIdentity = {
-          frontend: 'http',
-          principal: s.principal,
-          mech: s.mech,
-          spnego: s.spnego,
-          flags: s.flags,
-          expiresAt: s.expiresAt,
-          remoteAddress: ex.remoteAddress,
-          via: 'cookie',
-        };
+        // The cookie's expiry, not the ticket's: the identity lasts as long as the cookie.
+        const identity: HttpIdentity = { frontend: 'http', ...identityFromStep(v.session), remoteAddress: ex.remoteAddress, via: 'cookie' };
         await this.#runHandler(ex, handler, identity);
         return;
       }
@@ -380,7 +270,7 @@ export class HttpAcceptor extends EventEmitter {
       return;
     }
     if (parsed.kind === 'invalid') {
-      this.#failed(ex, parsed.code, parsed.message);
+      this.#reporter.refused(this.#attempt(ex), parsed.code, parsed.message);
       const status = parsed.code === 'ERR_HTTP_HEADER_TOO_LARGE' ? 431 : 401;
       this.#challenge(ex, status, `${parsed.message}\n`, invalidCookie);
       return;
@@ -402,7 +292,7 @@ export class HttpAcceptor extends EventEmitter {
     }
 
     if (step.status === 'continue') {
-      this.#failed(ex, 'ERR_HTTP_MULTI_LEG_UNSUPPORTED', 'the mechanism needs another leg (NTLM), which this HTTP front end cannot bind to the connection');
+      this.#reporter.refused(this.#attempt(ex), 'ERR_HTTP_MULTI_LEG_UNSUPPORTED', 'the mechanism needs another leg (NTLM), which this HTTP front end cannot bind to the connection');
       this.#challenge(ex, 401, MULTI_LEG_REFUSAL, invalidCookie);
       return;
     }
@@ -411,17 +301,13 @@ export class HttpAcceptor extends EventEmitter {
       return;
     }
 
-    const latencyMs = Math.round(performance.now() - ex.started);
+    const attempt = this.#attempt(ex);
     const identity: HttpIdentity = {
       frontend: 'http',
-      principal: step.principal,
-      mech: step.mech,
-      spnego: step.spnego,
-      flags: step.flags,
-      expiresAt: step.expiresAt,
+      ...identityFromStep(step),
       remoteAddress: ex.remoteAddress,
       via: 'negotiate',
-      latencyMs,
+      latencyMs: attempt.latencyMs,
     };
     // The final token (the AP-REP inside SPNEGO's accept-completed) goes with the 200: the
     // client verifies it to authenticate the server (mutual authentication).
@@ -430,16 +316,7 @@ export class HttpAcceptor extends EventEmitter {
       const c = this.cookies.issue({ principal: step.principal, mech: step.mech, spnego: step.spnego, flags: step.flags, notAfter: step.expiresAt });
       if (c.expiresAt > Date.now()) ex.reply.authHeaders.push(['Set-Cookie', c.setCookie]);
     }
-    this.#logger.info('authenticated', {
-      frontend: 'http',
-      connectionId: id,
-      remoteAddress: ex.remoteAddress,
-      principal: step.principal,
-      mech: step.mech,
-      spnego: step.spnego,
-      latencyMs,
-    });
-    this.emit('session', identity);
+    this.#reporter.succeeded(attempt, identity);
     await this.#runHandler(ex, handler, identity);
   }
 
@@ -452,27 +329,24 @@ export class HttpAcceptor extends EventEmitter {
   }
 
   /**
-   * A failed accept. AcceptError → 401 with a bare `Negotiate` challenge, not GSSAPI's error
+   * A failed accept. Refused → 401 with a bare `Negotiate` challenge, not GSSAPI's error
    * token: in RFC 4559 a 401 carrying gssapi-data means "continue the handshake with this
    * token", so curl and browsers feed it to gss_init_sec_context and turn a clean refusal into
    * a client-side GSS error; a bare challenge means "this attempt failed, start over". (The
-   * TCP front ends do send the error token: there it is unambiguous.) Overload → 503.
+   * TCP front ends do send the error token: there it is unambiguous.) Busy → 503.
    */
   #acceptFailed(ex: Exchange, err: unknown, invalidCookie: boolean): void {
-    if (err instanceof PoolError || (err instanceof NegotiateError && err.code === 'ERR_CONTEXT_TABLE_FULL')) {
-      this.#failed(ex, err.code, err.message, 'warn', err);
+    const kind = classify(err);
+    if (kind === 'internal') throw err;
+    this.#reporter.failed(this.#attempt(ex), err);
+    if (kind === 'busy') {
       if (!ex.reply.end('The server is busy; retry shortly\n', { status: 503, headers: { 'Retry-After': '1', 'Content-Type': 'text/plain' } })) {
         this.#logger.debug('client went away before the 503', { frontend: 'http', remoteAddress: ex.remoteAddress });
       }
       return;
     }
-    if (err instanceof NegotiateError) {
-      this.#failed(ex, err.code, err.message, 'info', err);
-      const what = err instanceof AcceptError ? 'Negotiate authentication failed' : 'Negotiate authentication could not run';
-      this.#challenge(ex, 401, `${what} (${err.code})\n`, invalidCookie);
-      return;
-    }
-    throw err;
+    const what = err instanceof AcceptError ? 'Negotiate authentication failed' : 'Negotiate authentication could not run';
+    this.#challenge(ex, 401, `${what} (${describeFailure(err).code})\n`, invalidCookie);
   }
 
   /** Answers `status` with a bare `WWW-Authenticate: Negotiate` challenge and a text body. */
@@ -483,17 +357,9 @@ export class HttpAcceptor extends EventEmitter {
     ex.reply.end(body, { status, headers });
   }
 
-  #failed(ex: Exchange, code: NegotiateErrorCode | string, message: string, level: 'info' | 'warn' = 'info', err?: unknown): void {
-    const failure: HttpHandshakeFailure = {
-      connectionId: ex.connectionId,
-      frontend: 'http',
-      code,
-      message,
-      remoteAddress: ex.remoteAddress,
-      latencyMs: Math.round(performance.now() - ex.started),
-    };
-    this.#logger[level]('handshake failed', { ...failure, ...gssStatusFields(err) });
-    this.emit('handshakeFailed', failure);
+  #attempt(ex: Exchange): HandshakeAttempt {
+    const latencyMs = Math.round(performance.now() - ex.started);
+    return { connectionId: ex.connectionId, remoteAddress: ex.remoteAddress, latencyMs };
   }
 
   #internalError(ex: Exchange, err: unknown): void {

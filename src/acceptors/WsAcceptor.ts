@@ -1,5 +1,5 @@
 /**
- * The WebSocket front end (PROTOCOLS.md §4, docs/websocket.md): a route on an existing
+ * The WebSocket front end (docs/websocket.md): a route on an existing
  * uWebSockets.js app. Each binary message carries one raw GSS token, in the same lock-step as
  * the `sspi` framing; once the context is complete the server announces the result in one text
  * message and the socket carries application messages, optionally GSS-wrapped. One security
@@ -17,87 +17,34 @@
  */
 import { EventEmitter } from 'node:events';
 import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, us_socket_context_t } from '@trufflesuite/uws-js-unofficial';
-import { ConfigError, ContextError, FramingError, NegotiateError, PoolError } from '../errors.js';
+import { DEFAULT_LIMITS } from '../config.js';
+import { FramingError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { ContextFlags } from '../native.js';
 import { AcceptError, type AcceptStep, type AuthPool } from '../pool/AuthPool.js';
-import { Session } from '../session.js';
+import type { Session } from '../session.js';
 import { nextConnectionId } from '../connectionId.js';
-import { gssStatusFields } from './logFields.js';
+import { HandshakeReporter, sessionFromStep, type HandshakeAttempt, type HandshakeFailure, type Mechanism } from '../handshake/index.js';
+import { closeFor, WS_CLOSE, type WsClose, type WsCloseCode } from './wsClose.js';
+import { WsMessageChannel, type WsChannelSocket } from './WsMessageChannel.js';
+import { checkOptions, DEFAULT_IDLE_TIMEOUT_SECONDS, type WsAcceptorOptions } from './wsOptions.js';
 
-/** WebSocket close codes this front end sends (RFC 6455 §7.4.1, IANA registry for 1013). */
-export const WS_CLOSE = {
-  /** The server is shutting down (WsAcceptor.close). */
-  GOING_AWAY: 1001,
-  /** Text during the handshake, a token before the answer to the previous one, an empty token. */
-  PROTOCOL_ERROR: 1002,
-  /** A text message after authentication (application messages are binary). */
-  UNSUPPORTED_DATA: 1003,
-  /** Authentication failed, handshake timeout, unwrap failed, peer not reading. */
-  POLICY_VIOLATION: 1008,
-  /** A message longer than maxTokenBytes. */
-  MESSAGE_TOO_BIG: 1009,
-  /** An unexpected server error (including an exception from onMessage). */
-  INTERNAL_ERROR: 1011,
-  /** The worker pool or the context table is full; retry later. */
-  TRY_AGAIN_LATER: 1013,
-} as const;
-
-export type WsCloseCode = (typeof WS_CLOSE)[keyof typeof WS_CLOSE];
+export { WS_CLOSE, type WsCloseCode } from './wsClose.js';
+export type { WsAcceptorOptions } from './wsOptions.js';
 
 /** The one text message the server sends when the handshake completed. */
 export interface WsAuthenticatedMessage {
   type: 'authenticated';
   principal: string;
-  mech: 'krb5' | 'ntlmssp' | 'unknown';
+  mech: Mechanism;
   spnego: boolean;
   flags: ContextFlags;
   /** When the context expires (ms since the epoch), or null. */
   expiresAt: number | null;
 }
 
-export interface WsAcceptorOptions {
-  /** The route pattern on the uWS app, e.g. "/ws". */
-  path: string;
-  pool: AuthPool;
-  logger?: Logger;
-  /**
-   * Largest message accepted, handshake tokens and application messages alike (bytes).
-   * Default 65536. A longer one is closed with 1009; uWS itself cuts anything over twice this
-   * (no close frame, the peer sees 1006) so a peer cannot make the server buffer more.
-   */
-  maxTokenBytes?: number;
-  /** The whole handshake must complete within this many ms of the upgrade. Default 10000. */
-  handshakeTimeoutMs?: number;
-  /** uWS idleTimeout: seconds without a message either way before uWS closes. 0 or 8..960. Default 120. */
-  idleTimeoutSeconds?: number;
-  /**
-   * After authentication, application messages in both directions are GSS wrap tokens: the
-   * server unwraps each incoming one before onMessage and wraps every reply. Default false.
-   */
-  wrapMessages?: boolean;
-  /**
-   * Called with each application message, in order, one at a time: the next is not delivered
-   * before the promise returned for this one settles. `reply` sends one binary message (a
-   * string is sent as its UTF-8 bytes), wrapped when wrapMessages is set; it may be called at
-   * any time until the socket closes, later calls are dropped. A throw or rejection closes the
-   * socket with 1011.
-   */
-  onMessage?: (session: Session, message: Buffer, reply: (data: Uint8Array | string) => void) => void | Promise<void>;
-}
-
-/** Facts about a failed handshake, for the 'handshakeFailed' event and logs. */
-export interface WsHandshakeFailure {
-  connectionId: number;
-  frontend: 'ws';
-  code: string;
-  message: string;
-  remoteAddress: string | undefined;
-  latencyMs: number;
-}
-
-/** Application messages queued per socket before the server stops reading it (1008). */
-const MAX_PENDING_MESSAGES = 64;
+/** A failed WebSocket handshake (the HandshakeFailure of this front end). */
+export type WsHandshakeFailure = HandshakeFailure<'ws'>;
 
 /**
  * uWS's per-socket send buffer limit. A send past it is dropped by uWS, which would silently
@@ -122,64 +69,8 @@ interface Conn {
   failed: boolean;
   deadline: NodeJS.Timeout | undefined;
   session: Session | undefined;
-  /** Application messages received and not yet delivered. */
-  pending: number;
-  /** Delivery chain: messages are delivered in order, one at a time. */
-  inbound: Promise<void>;
-  /** wrap/unwrap chain: a context serves one protection call at a time (ERR_CONTEXT_BUSY). */
-  protect: Promise<void>;
-}
-
-/** A close frame's reason is at most 123 bytes; ours are short ASCII. */
-function closeFor(err: unknown): { code: WsCloseCode; reason: string } {
-  if (err instanceof AcceptError) return { code: WS_CLOSE.POLICY_VIOLATION, reason: 'authentication failed' };
-  if (err instanceof PoolError) {
-    return err.code === 'ERR_POOL_CLOSED'
-      ? { code: WS_CLOSE.GOING_AWAY, reason: 'server shutting down' }
-      : { code: WS_CLOSE.TRY_AGAIN_LATER, reason: 'server busy' };
-  }
-  if (err instanceof ContextError) {
-    return err.code === 'ERR_CONTEXT_TABLE_FULL'
-      ? { code: WS_CLOSE.TRY_AGAIN_LATER, reason: 'server busy' }
-      : { code: WS_CLOSE.POLICY_VIOLATION, reason: 'authentication failed' };
-  }
-  if (err instanceof NegotiateError) {
-    switch (err.code) {
-      case 'ERR_FRAME_TOO_LARGE':
-        return { code: WS_CLOSE.MESSAGE_TOO_BIG, reason: 'message too big' };
-      case 'ERR_HANDSHAKE_TIMEOUT':
-        return { code: WS_CLOSE.POLICY_VIOLATION, reason: 'handshake timeout' };
-      case 'ERR_FRAME_EMPTY':
-        return { code: WS_CLOSE.PROTOCOL_ERROR, reason: 'empty token' };
-      case 'ERR_WS_PROTOCOL':
-        return { code: WS_CLOSE.PROTOCOL_ERROR, reason: 'protocol error' };
-      default:
-        if (err.code.startsWith('ERR_GSS_')) return { code: WS_CLOSE.POLICY_VIOLATION, reason: 'authentication failed' };
-    }
-  }
-  return { code: WS_CLOSE.INTERNAL_ERROR, reason: 'internal error' };
-}
-
-function toNegotiateError(err: unknown): NegotiateError {
-  if (err instanceof NegotiateError) return err;
-  return new NegotiateError('ERR_PROTOCOL', err instanceof Error ? err.message : String(err), { cause: err });
-}
-
-function checkOptions(o: WsAcceptorOptions): void {
-  const bad = (what: string): never => {
-    throw new ConfigError('ERR_CONFIG', `WebSocket front end: ${what}`);
-  };
-  if (typeof o.path !== 'string' || !o.path.startsWith('/')) bad(`path must be absolute, such as /ws, not ${JSON.stringify(o.path)}`);
-  const t = o.maxTokenBytes;
-  if (t !== undefined && (!Number.isInteger(t) || t < 1 || t > 64 * 1024 * 1024)) bad(`maxTokenBytes must be an integer in 1..67108864, not ${t}`);
-  const h = o.handshakeTimeoutMs;
-  // setTimeout fires at once for anything over 2^31 - 1 ms.
-  if (h !== undefined && (!Number.isFinite(h) || h <= 0 || h > 2_147_483_647)) bad(`handshakeTimeoutMs must be in 1..2147483647, not ${h}`);
-  const i = o.idleTimeoutSeconds;
-  // uWS prints an error and calls std::terminate() for anything else.
-  if (i !== undefined && (!Number.isInteger(i) || (i !== 0 && (i < 8 || i > 960)))) {
-    bad(`idleTimeoutSeconds must be 0 (off) or an integer in 8..960 (a uWS limit), not ${i}`);
-  }
+  /** Application messages, once authenticated. */
+  channel: WsMessageChannel | undefined;
 }
 
 /**
@@ -202,6 +93,7 @@ export class WsAcceptor extends EventEmitter {
   readonly wrapMessages: boolean;
   readonly #pool: AuthPool;
   readonly #logger: Logger;
+  readonly #reporter: HandshakeReporter<'ws'>;
   readonly #onMessage: WsAcceptorOptions['onMessage'];
   /** Open sockets (from open to close). */
   readonly #conns = new Set<Conn>();
@@ -217,10 +109,11 @@ export class WsAcceptor extends EventEmitter {
     this.path = options.path;
     this.#pool = options.pool;
     this.#logger = options.logger ?? silentLogger;
+    this.#reporter = new HandshakeReporter('ws', this, this.#logger);
     this.#onMessage = options.onMessage;
-    this.maxTokenBytes = options.maxTokenBytes ?? 65536;
-    this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000;
-    this.idleTimeoutSeconds = options.idleTimeoutSeconds ?? 120;
+    this.maxTokenBytes = options.maxTokenBytes ?? DEFAULT_LIMITS.maxTokenBytes;
+    this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? DEFAULT_LIMITS.handshakeTimeoutMs;
+    this.idleTimeoutSeconds = options.idleTimeoutSeconds ?? DEFAULT_IDLE_TIMEOUT_SECONDS;
     this.wrapMessages = options.wrapMessages ?? false;
     app.ws<Conn>(this.path, {
       // The hard cap: messages in (maxTokenBytes, 2 * maxTokenBytes] get a clean 1009 from
@@ -279,9 +172,7 @@ export class WsAcceptor extends EventEmitter {
       failed: false,
       deadline: undefined,
       session: undefined,
-      pending: 0,
-      inbound: Promise.resolve(),
-      protect: Promise.resolve(),
+      channel: undefined,
     };
     // No subprotocol is defined: none is selected, whatever the client offers.
     res.upgrade<Conn>(conn, key, '', extensions, context);
@@ -318,8 +209,8 @@ export class WsAcceptor extends EventEmitter {
     }
     if (conn.phase !== 'established' && !conn.failed) {
       conn.failed = true;
-      this.#reportFailure(
-        conn,
+      this.#reporter.failed(
+        this.#attempt(conn),
         this.#closing
           ? new FramingError('ERR_PROTOCOL', 'the server shut down during the handshake')
           : new FramingError('ERR_PROTOCOL', `the client closed the connection during the handshake (code ${code})`),
@@ -341,7 +232,7 @@ export class WsAcceptor extends EventEmitter {
         this.#fail(conn, new FramingError('ERR_FRAME_TOO_LARGE', `message of ${size} bytes exceeds the ${this.maxTokenBytes}-byte limit`));
       } else {
         // Copy now: uWS neuters the ArrayBuffer when this callback returns.
-        this.#enqueue(conn, Buffer.from(new Uint8Array(message)));
+        conn.channel?.push(Buffer.from(new Uint8Array(message)));
       }
       return;
     }
@@ -374,7 +265,7 @@ export class WsAcceptor extends EventEmitter {
       if (conn.closed) return;
       // The error token (a KRB-ERROR, or SPNEGO's reject) tells the peer why.
       const output = err instanceof AcceptError && err.output.length > 0 ? err.output : undefined;
-      this.#fail(conn, toNegotiateError(err), closeFor(err), output);
+      this.#fail(conn, err, closeFor(err), output);
       return;
     }
     // Closed while the leg ran: the pool freed the context; nobody to answer.
@@ -392,21 +283,21 @@ export class WsAcceptor extends EventEmitter {
     if (!ws) return;
     clearTimeout(conn.deadline);
     conn.phase = 'established';
-    const latencyMs = Date.now() - conn.started;
-    const session = new Session(this.#pool, {
+    const attempt = this.#attempt(conn);
+    const session = sessionFromStep(this.#pool, step, {
       connectionId: conn.id,
       frontend: 'ws',
-      principal: step.principal,
-      mech: step.mech,
-      spnego: step.spnego,
-      flags: step.flags,
-      expiresAt: step.expiresAt,
       remoteAddress: conn.remoteAddress,
       // uWS does not expose the peer's port.
       remotePort: undefined,
-      latencyMs,
+      latencyMs: attempt.latencyMs,
     });
     conn.session = session;
+    conn.channel = new WsMessageChannel(this.#channelSocket(conn), session, {
+      wrapMessages: this.wrapMessages,
+      onMessage: this.#onMessage,
+      logger: this.#logger,
+    });
     this.#sessions += 1;
     const announce: WsAuthenticatedMessage = {
       type: 'authenticated',
@@ -425,89 +316,20 @@ export class WsAcceptor extends EventEmitter {
       this.#fail(conn, new FramingError('ERR_WS_PROTOCOL', 'the peer is not reading (send buffer full)'), { code: WS_CLOSE.POLICY_VIOLATION, reason: 'backpressure limit' });
       return;
     }
-    this.#logger.info('authenticated', {
+    this.#reporter.succeeded(attempt, session);
+  }
+
+  /** The channel's view of `conn`. */
+  #channelSocket(conn: Conn): WsChannelSocket {
+    return {
       connectionId: conn.id,
-      frontend: 'ws',
-      remoteAddress: conn.remoteAddress,
-      principal: session.principal,
-      mech: session.mech,
-      spnego: session.spnego,
-      latencyMs,
-    });
-    this.emit('session', session);
-  }
-
-  /** Queues an application message for in-order delivery. */
-  #enqueue(conn: Conn, data: Buffer): void {
-    if (!this.#onMessage) return;
-    if (conn.pending >= MAX_PENDING_MESSAGES) {
-      this.#fail(conn, new FramingError('ERR_WS_PROTOCOL', `more than ${MAX_PENDING_MESSAGES} messages waiting for delivery`), {
-        code: WS_CLOSE.POLICY_VIOLATION,
-        reason: 'too many pending messages',
-      });
-      return;
-    }
-    conn.pending += 1;
-    conn.inbound = conn.inbound
-      .then(() => this.#deliver(conn, data))
-      .catch(() => undefined)
-      .finally(() => {
-        conn.pending -= 1;
-      });
-  }
-
-  async #deliver(conn: Conn, data: Buffer): Promise<void> {
-    const session = conn.session;
-    const onMessage = this.#onMessage;
-    if (conn.closed || !session || !onMessage) return;
-    let message = data;
-    if (this.wrapMessages) {
-      try {
-        message = (await this.#serial(conn, () => session.unwrap(data))).message;
-      } catch (err) {
-        if (!conn.closed) this.#fail(conn, toNegotiateError(err), { code: WS_CLOSE.POLICY_VIOLATION, reason: 'unwrap failed' });
-        return;
-      }
-      if (conn.closed) return;
-    }
-    try {
-      await onMessage(session, message, (reply) => this.#reply(conn, reply));
-    } catch (err) {
-      this.#logger.error('onMessage failed', { connectionId: conn.id, frontend: 'ws', message: err instanceof Error ? err.message : String(err) });
-      this.#end(conn, WS_CLOSE.INTERNAL_ERROR, 'internal error');
-    }
-  }
-
-  #reply(conn: Conn, data: Uint8Array | string): void {
-    if (conn.closed) return;
-    const plain = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    if (!this.wrapMessages) {
-      this.#send(conn, plain, true);
-      return;
-    }
-    const session = conn.session;
-    if (!session) return;
-    // Wrapped in the order reply() was called and sent as each wrap returns: the peer's
-    // sequence checks see them in order.
-    this.#serial(conn, async () => {
-      if (conn.closed) return;
-      const token = await session.wrap(plain);
-      this.#send(conn, token, true);
-    }).catch((err: unknown) => {
-      if (conn.closed) return;
-      this.#logger.warn('wrap failed', { connectionId: conn.id, frontend: 'ws', code: toNegotiateError(err).code });
-      this.#end(conn, WS_CLOSE.INTERNAL_ERROR, 'internal error');
-    });
-  }
-
-  /** Runs `fn` after every protection call queued before it on this socket. */
-  #serial<T>(conn: Conn, fn: () => Promise<T>): Promise<T> {
-    const p = conn.protect.then(fn);
-    conn.protect = p.then(
-      () => undefined,
-      () => undefined,
-    );
-    return p;
+      get closed() {
+        return conn.closed;
+      },
+      send: (data) => this.#send(conn, data, true),
+      fail: (err, close) => this.#fail(conn, err, close),
+      end: (code, reason) => this.#end(conn, code, reason),
+    };
   }
 
   /** Sends one message (corked: callers are async); a send uWS drops for backpressure closes the socket. */
@@ -524,12 +346,12 @@ export class WsAcceptor extends EventEmitter {
   }
 
   /** Reports `err` (once), sends `output` if any, then closes with the code for `err`. */
-  #fail(conn: Conn, err: NegotiateError, close: { code: WsCloseCode; reason: string } = closeFor(err), output?: Buffer): void {
+  #fail(conn: Conn, err: unknown, close: WsClose = closeFor(err), output?: Buffer): void {
     if (conn.closed) return;
     if (!conn.failed) {
       conn.failed = true;
-      if (conn.phase !== 'established') this.#reportFailure(conn, err);
-      else this.#logger.info('connection ended with an error', { connectionId: conn.id, frontend: 'ws', code: err.code, message: err.message, remoteAddress: conn.remoteAddress });
+      if (conn.phase !== 'established') this.#reporter.failed(this.#attempt(conn), err);
+      else this.#reporter.endedWithError(this.#attempt(conn), err);
     }
     const ws = conn.ws;
     if (!ws) return;
@@ -540,18 +362,8 @@ export class WsAcceptor extends EventEmitter {
     });
   }
 
-  #reportFailure(conn: Conn, err: NegotiateError): void {
-    const failure: WsHandshakeFailure = {
-      connectionId: conn.id,
-      frontend: 'ws',
-      code: err.code,
-      message: err.message,
-      remoteAddress: conn.remoteAddress,
-      latencyMs: Date.now() - conn.started,
-    };
-    const level = err instanceof PoolError ? 'warn' : 'info';
-    this.#logger[level]('handshake failed', { ...failure, ...gssStatusFields(err) });
-    this.emit('handshakeFailed', failure);
+  #attempt(conn: Conn): HandshakeAttempt {
+    return { connectionId: conn.id, remoteAddress: conn.remoteAddress, latencyMs: Date.now() - conn.started };
   }
 
   /** Closing handshake with `code`; the close handler runs before this returns. */

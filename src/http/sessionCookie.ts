@@ -27,6 +27,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ConfigError } from '../errors.js';
 import type { ContextFlags } from '../native.js';
+import type { Mechanism } from '../handshake/identity.js';
 
 /** Smallest key accepted, in bytes. */
 export const MIN_KEY_BYTES = 32;
@@ -65,7 +66,7 @@ export interface SessionCookieOptions {
 /** The identity a session cookie carries. Times in ms since the epoch. */
 export interface CookieSession {
   principal: string;
-  mech: 'krb5' | 'ntlmssp' | 'unknown';
+  mech: Mechanism;
   spnego: boolean;
   flags: ContextFlags;
   issuedAt: number;
@@ -75,7 +76,7 @@ export interface CookieSession {
 /** What to put in a cookie. `notAfter` (ms since the epoch, e.g. the ticket's end) caps the expiry. */
 export interface CookieIdentityInput {
   principal: string;
-  mech: 'krb5' | 'ntlmssp' | 'unknown';
+  mech: Mechanism;
   spnego: boolean;
   flags: ContextFlags;
   notAfter?: number | null | undefined;

@@ -5,7 +5,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { NegotiateServer, type NegotiateServerOptions } from '../../src/server.js';
 import { DEFAULT_LIMITS } from '../../src/config.js';
-import { DEFAULT_GREETING } from '../../src/acceptors/sspiConnection.js';
+import { DEFAULT_GREETING } from '../../src/acceptors/sspiProtocol.js';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
 import { createLogger } from '../../src/logger.js';
 

@@ -14,7 +14,7 @@ import { Writable } from 'node:stream';
 import WebSocket from 'ws';
 
 import { encodeGssSampleFrame, encodeSspiFrame, TokenFlag } from '../../src/framing/index.js';
-import type { HandshakeFailure } from '../../src/acceptors/TcpAcceptor.js';
+import type { HandshakeFailure } from '../../src/handshake/index.js';
 import type { HttpHandshakeFailure, HttpIdentity } from '../../src/acceptors/HttpAcceptor.js';
 import type { WsHandshakeFailure } from '../../src/acceptors/WsAcceptor.js';
 import { createLogger, REDACTED } from '../../src/logger.js';

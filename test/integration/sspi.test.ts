@@ -14,7 +14,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 
 import { SspiFrameDecoder, decodeSspiGreeting, encodeSspiFrame } from '../../src/framing/index.js';
-import type { HandshakeFailure } from '../../src/acceptors/TcpAcceptor.js';
+import type { HandshakeFailure } from '../../src/handshake/index.js';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
 import type { Session } from '../../src/session.js';
 import type { NegotiateServerOptions } from '../../src/server.js';

@@ -16,7 +16,8 @@ import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
-import type { HandshakeFailure, TcpAcceptor } from '../../src/acceptors/TcpAcceptor.js';
+import type { TcpAcceptor } from '../../src/acceptors/TcpAcceptor.js';
+import type { HandshakeFailure } from '../../src/handshake/index.js';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
 import type { Session } from '../../src/session.js';
 import { FIXTURES } from '../helpers/initiator.js';

@@ -12,7 +12,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
-import type { HandshakeFailure } from '../../src/acceptors/TcpAcceptor.js';
+import type { HandshakeFailure } from '../../src/handshake/index.js';
 import type { HttpHandshakeFailure } from '../../src/acceptors/HttpAcceptor.js';
 import { decodeSspiGreeting, encodeSspiFrame } from '../../src/framing/index.js';
 import type { ThrowawayRealm } from '../../src/realm/index.js';

@@ -8,7 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
-import type { HandshakeFailure } from '../../src/acceptors/TcpAcceptor.js';
+import type { HandshakeFailure } from '../../src/handshake/index.js';
 import type { Logger } from '../../src/logger.js';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
 import type { Session } from '../../src/session.js';

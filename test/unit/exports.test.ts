@@ -42,9 +42,11 @@ test('the public API exports exactly these names', () => {
     'encodeSspiGreeting',
     'encryptMessage',
     'formatWwwAuthenticate',
+    'gssSampleProtocol',
     'loadUws',
     'makeSignature',
     'parseAuthorization',
+    'sspiProtocol',
     'verifySignature',
   ]);
 });

@@ -1,18 +1,32 @@
 /**
- * The `gss-sample` service (PROTOCOLS.md §2), behaving as MIT's gss-server does: a NOOP
- * (with CONTEXT_NEXT when context tokens follow), the accept loop, then DATA messages each
+ * The `gss-sample` service (docs/protocols.md, `gss-sample`), behaving as MIT's gss-server does:
+ * a NOOP (with CONTEXT_NEXT when context tokens follow), the accept loop, then DATA messages each
  * answered with a MIC (SEND_MIC) or a NOOP, until the client's closing NOOP.
  */
 import { classifyDataFlags, encodeGssSampleFrame, GssSampleFrameDecoder, TokenFlag } from '../framing/index.js';
 import { FramingError } from '../errors.js';
 import type { Session } from '../session.js';
-import type { ConnectionContext } from './TcpAcceptor.js';
+import type { TcpConnection } from './TcpConnection.js';
+import type { TcpProtocol } from './TcpProtocol.js';
 
 const AUTHENTICATED_SERVICES = TokenFlag.WRAPPED | TokenFlag.ENCRYPTED | TokenFlag.SEND_MIC;
 
-export async function serveGssSample(ctx: ConnectionContext): Promise<void> {
-  const { socket, options, logger } = ctx;
-  const reader = ctx.frames(new GssSampleFrameDecoder(options.maxTokenBytes));
+export interface GssSampleProtocolOptions {
+  /**
+   * Called with every message a client sends after the handshake (unwrapped when it was
+   * wrapped); `session` is undefined on unauthenticated (`-na`) connections.
+   */
+  onMessage?: (session: Session | undefined, message: Buffer) => void;
+}
+
+/** The `gss-sample` protocol for a TcpAcceptor. */
+export function gssSampleProtocol(options: GssSampleProtocolOptions = {}): TcpProtocol {
+  return { name: 'gss-sample', serve: (conn) => serveGssSample(conn, options) };
+}
+
+async function serveGssSample(conn: TcpConnection, options: GssSampleProtocolOptions): Promise<void> {
+  const { socket, logger } = conn;
+  const reader = conn.frames(new GssSampleFrameDecoder(conn.limits.maxTokenBytes));
 
   let session: Session | undefined;
   const first = await reader.next();
@@ -25,16 +39,16 @@ export async function serveGssSample(ctx: ConnectionContext): Promise<void> {
       if (!(frame.flags & TokenFlag.CONTEXT) || frame.body.length === 0) {
         throw new FramingError('ERR_FRAME_UNEXPECTED', `expected a context token, got flags 0x${frame.flags.toString(16)}`);
       }
-      const step = await ctx.accept(frame.body, (t) => encodeGssSampleFrame(TokenFlag.CONTEXT, t));
+      const step = await conn.accept(frame.body, (t) => encodeGssSampleFrame(TokenFlag.CONTEXT, t));
       if (step.output.length > 0) socket.write(encodeGssSampleFrame(TokenFlag.CONTEXT, step.output));
       if (step.status === 'complete') {
-        session = ctx.established(step);
+        session = conn.established(step);
         break;
       }
     }
   } else {
-    ctx.handshakeDone();
-    logger.info('accepted unauthenticated connection', { connectionId: ctx.id, frontend: 'gss-sample', remoteAddress: socket.remoteAddress });
+    conn.handshakeDone();
+    logger.info('accepted unauthenticated connection', { connectionId: conn.id, frontend: 'gss-sample', remoteAddress: socket.remoteAddress });
   }
 
   for (;;) {
@@ -48,7 +62,7 @@ export async function serveGssSample(ctx: ConnectionContext): Promise<void> {
     if (wrapped && session) {
       const r = await session.unwrap(frame.body);
       if (frame.flags & TokenFlag.ENCRYPTED && !r.confidential) {
-        logger.warn('message was not encrypted although the client asked for it', { connectionId: ctx.id });
+        logger.warn('message was not encrypted although the client asked for it', { connectionId: conn.id });
       }
       message = r.message;
     }

@@ -1,0 +1,110 @@
+/**
+ * The response a protected HTTP route gets, and the request facts copied out of uWS for it.
+ * Reply keeps the uWS response rules (abort handler before the first await, corked writes) so
+ * that route handlers need not.
+ */
+import { STATUS_CODES } from 'node:http';
+import type { HttpResponse } from '@trufflesuite/uws-js-unofficial';
+
+/** The request as copied out of uWS before any await. */
+export interface HttpRequestInfo {
+  /** Lowercase method, e.g. `get`. */
+  readonly method: string;
+  /** Path, from the first slash, without the query. */
+  readonly url: string;
+  /** Raw query string (after `?`), or ''. */
+  readonly query: string;
+  /** Values of the route pattern's `:name` parameters, in order. */
+  readonly parameters: readonly string[];
+}
+
+/** Request headers, lowercase names. `authorization` is left out: its token is spent and is a credential. */
+export type HttpHeaders = Readonly<Record<string, string>>;
+
+/**
+ * The response handed to a protected route. Valid until `end` succeeds or the client aborts;
+ * every method is safe to call after an abort (it does nothing and returns false).
+ */
+export interface HttpReply {
+  /** True once the client went away; nothing can be sent any more. */
+  readonly aborted: boolean;
+  /** True once a response was sent (or the client went away). */
+  readonly finished: boolean;
+  /**
+   * Headers the Negotiate flow adds to the response (the final WWW-Authenticate token for
+   * mutual authentication, Set-Cookie). `end` and `json` send them; `raw` users must too.
+   */
+  readonly authHeaders: ReadonlyArray<readonly [string, string]>;
+  /** Called once if the client goes away before the response is sent. */
+  onAborted(cb: () => void): void;
+  /** Sends the whole response (corked, one write). Status default 200. Returns false if it could not. */
+  end(body?: string | Uint8Array, options?: { status?: number; headers?: Record<string, string> }): boolean;
+  /** Sends `value` as JSON (`Cache-Control: no-store`). */
+  json(value: unknown, status?: number): boolean;
+  /**
+   * The uWS response, for streaming. Using it, you own the uWS rules: cork every write done
+   * after an await, check `aborted` first, write `authHeaders`, and end it.
+   */
+  readonly raw: HttpResponse;
+}
+
+/** `200 OK`: uWS wants the whole status line. */
+export function statusLine(status: number): string {
+  return `${status} ${STATUS_CODES[status] ?? 'Status'}`;
+}
+
+/** The HttpReply of one request; registers uWS's abort handler at once. */
+export class Reply implements HttpReply {
+  readonly raw: HttpResponse;
+  readonly authHeaders: Array<readonly [string, string]> = [];
+  #aborted = false;
+  #finished = false;
+  #onAborted: Array<() => void> = [];
+
+  constructor(res: HttpResponse) {
+    this.raw = res;
+    // uWS: a response not ended synchronously MUST have an abort handler, registered before
+    // returning from the route (i.e. before the first await); after it fires, res is freed.
+    res.onAborted(() => {
+      this.#aborted = true;
+      this.#finished = true;
+      for (const cb of this.#onAborted.splice(0)) cb();
+    });
+  }
+
+  get aborted(): boolean {
+    return this.#aborted;
+  }
+
+  get finished(): boolean {
+    return this.#finished;
+  }
+
+  onAborted(cb: () => void): void {
+    if (this.#aborted) cb();
+    else this.#onAborted.push(cb);
+  }
+
+  end(body: string | Uint8Array = '', options: { status?: number; headers?: Record<string, string> } = {}): boolean {
+    if (this.#finished) return false;
+    this.#finished = true;
+    const res = this.raw;
+    // Corked: after an await we are outside uWS's implicit cork, where each writeHeader would
+    // be its own syscall (or TLS record) and uWS warns; cork packs status, headers and body into
+    // one write. Inside the synchronous top of a route, cork simply runs the callback.
+    res.cork(() => {
+      res.writeStatus(statusLine(options.status ?? 200));
+      for (const [k, v] of this.authHeaders) res.writeHeader(k, v);
+      for (const [k, v] of Object.entries(options.headers ?? {})) res.writeHeader(k, v);
+      res.end(body);
+    });
+    return true;
+  }
+
+  json(value: unknown, status = 200): boolean {
+    return this.end(JSON.stringify(value), {
+      status,
+      headers: { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' },
+    });
+  }
+}

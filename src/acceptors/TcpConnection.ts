@@ -1,0 +1,183 @@
+/**
+ * One accepted TCP connection: its socket, its handshake deadline and idle timeout, its frame
+ * reader, its closed state, and the end of its handshake. The protocol (sspi, gss-sample) drives
+ * it; the acceptor only counts it.
+ */
+import type { Socket } from 'node:net';
+import { FramingError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { AcceptError, type AcceptStep, type AuthPool } from '../pool/AuthPool.js';
+import type { Session } from '../session.js';
+import { sessionFromStep, type Frontend, type HandshakeAttempt, type HandshakeReporter } from '../handshake/index.js';
+import { FrameReader, type FrameDecoder } from './FrameReader.js';
+
+/** The limits a connection enforces (all required here: the acceptor fills in the defaults). */
+export interface TcpConnectionLimits {
+  readonly maxTokenBytes: number;
+  readonly handshakeTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+}
+
+/** What a connection gets from its acceptor. */
+export interface TcpConnectionHost {
+  readonly pool: AuthPool;
+  readonly logger: Logger;
+  /** Reports this front end's handshakes (its name is the protocol's). */
+  readonly reporter: HandshakeReporter<Frontend>;
+  readonly limits: TcpConnectionLimits;
+  /** The handshake completed while the socket was open (counted until the socket closes). */
+  onAuthenticated(conn: TcpConnection): void;
+  /** The socket closed. */
+  onClosed(conn: TcpConnection): void;
+}
+
+export class TcpConnection {
+  /** The context-table key, unique in this process. */
+  readonly id: number;
+  readonly socket: Socket;
+  /** Read at accept: a destroyed socket no longer knows its peer, and failures are logged after. */
+  readonly remoteAddress: string | undefined;
+  readonly limits: TcpConnectionLimits;
+  readonly logger: Logger;
+  readonly #host: TcpConnectionHost;
+  readonly #started = Date.now();
+  readonly #deadline: NodeJS.Timeout;
+  /** Opened by the protocol; the deadline and the idle timeout fail it with their own reason. */
+  #reader: FrameReader<unknown> | undefined;
+  #tokenReceived = false;
+  #handshakeDone = false;
+  #authenticated = false;
+  #closed = false;
+
+  constructor(socket: Socket, id: number, host: TcpConnectionHost) {
+    this.id = id;
+    this.socket = socket;
+    this.remoteAddress = socket.remoteAddress;
+    this.limits = host.limits;
+    this.logger = host.logger;
+    this.#host = host;
+    socket.setTimeout(this.limits.idleTimeoutMs);
+    socket.on('timeout', () => {
+      this.#reader?.fail(new FramingError('ERR_IDLE_TIMEOUT', `no data for ${this.limits.idleTimeoutMs} ms`));
+      socket.destroy();
+    });
+    // Errors (ECONNRESET and friends) end the connection; 'close' does the cleanup.
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      this.#closed = true;
+      host.onClosed(this);
+      host.pool.release(id);
+    });
+    this.#deadline = setTimeout(() => {
+      this.#reader?.fail(new FramingError('ERR_HANDSHAKE_TIMEOUT', `handshake did not complete within ${this.limits.handshakeTimeoutMs} ms`));
+      socket.destroy();
+    }, this.limits.handshakeTimeoutMs);
+  }
+
+  /** The socket closed; a context created after it would never be released by it. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** A token arrived (the handshake is in flight): shutdown lets such a connection finish. */
+  get tokenReceived(): boolean {
+    return this.#tokenReceived;
+  }
+
+  /** The handshake completed and the socket is still counted as a session. */
+  get authenticated(): boolean {
+    return this.#authenticated;
+  }
+
+  /**
+   * Runs `protocol` (a TcpProtocol) on this connection. A failure before the handshake's end is reported as a
+   * failed handshake; the connection then ends, flushing an error token if one was written.
+   */
+  async run(protocol: { serve(conn: TcpConnection): Promise<void> }): Promise<void> {
+    try {
+      await protocol.serve(this);
+    } catch (err) {
+      const attempt = this.#attempt();
+      if (!this.#handshakeDone) this.#host.reporter.failed(attempt, err);
+      else this.#host.reporter.endedWithError(attempt, err);
+      // An error token from GSSAPI was already written by accept(); end flushes it.
+      if (err instanceof AcceptError && err.output.length > 0) this.socket.end();
+      else this.socket.destroy();
+    } finally {
+      this.handshakeDone();
+    }
+  }
+
+  /**
+   * Runs one accept leg for this connection. Writes GSSAPI's error token (framed by `frame`)
+   * before rethrowing a failure, and refuses to go on if the connection closed while the leg
+   * waited: its context may have been created after the close released nothing.
+   */
+  async accept(
+    token: Buffer,
+    frame: (token: Uint8Array) => Buffer,
+    options: { sealOnComplete?: Uint8Array } = {},
+  ): Promise<AcceptStep> {
+    this.#tokenReceived = true;
+    let step: AcceptStep;
+    try {
+      step = await this.#host.pool.accept(this.id, token, { ...options, abandoned: () => this.#closed });
+      this.logger.debug('accept leg', {
+        connectionId: this.id,
+        frontend: this.#host.reporter.frontend,
+        status: step.status,
+        inputBytes: token.length,
+        outputBytes: step.output.length,
+        worker: step.workerThreadId,
+      });
+    } catch (err) {
+      // The error token (a KRB-ERROR, or SPNEGO's reject) tells the peer why.
+      if (err instanceof AcceptError && err.output.length > 0 && !this.socket.destroyed) this.socket.write(frame(err.output));
+      throw err;
+    }
+    if (this.#closed) throw new FramingError('ERR_PROTOCOL', 'the connection closed during the handshake');
+    return step;
+  }
+
+  /**
+   * The connection's frame reader. The handshake deadline fails it with ERR_HANDSHAKE_TIMEOUT
+   * (and closes the socket) unless handshakeDone() came first; the idle timeout with
+   * ERR_IDLE_TIMEOUT.
+   */
+  frames<F>(decoder: FrameDecoder<F>): FrameReader<F> {
+    const reader = new FrameReader<F>(this.socket, decoder);
+    this.#reader = reader as FrameReader<unknown>;
+    return reader;
+  }
+
+  /** Called once the handshake completed: builds the Session and reports it. */
+  established(step: Extract<AcceptStep, { status: 'complete' }>): Session {
+    const attempt = this.#attempt();
+    const session = sessionFromStep(this.#host.pool, step, {
+      connectionId: this.id,
+      frontend: this.#host.reporter.frontend,
+      remoteAddress: this.socket.remoteAddress,
+      remotePort: this.socket.remotePort,
+      latencyMs: attempt.latencyMs,
+    });
+    this.handshakeDone();
+    // Counted only while the socket is open: its 'close' is what uncounts it.
+    if (!this.#closed && !this.#authenticated) {
+      this.#authenticated = true;
+      this.#host.onAuthenticated(this);
+    }
+    this.#host.reporter.succeeded(attempt, session);
+    return session;
+  }
+
+  /** Ends the handshake phase (stops its deadline); for connections that never authenticate too. */
+  handshakeDone(): void {
+    if (this.#handshakeDone) return;
+    this.#handshakeDone = true;
+    clearTimeout(this.#deadline);
+  }
+
+  #attempt(): HandshakeAttempt {
+    return { connectionId: this.id, remoteAddress: this.remoteAddress, latencyMs: Date.now() - this.#started };
+  }
+}

@@ -1,0 +1,33 @@
+/**
+ * What a completed handshake proves about the client, whatever the front end: the one list of
+ * identity fields that a Session, an HTTP identity and a session cookie all carry.
+ */
+import type { ContextFlags } from '../native.js';
+
+/** The mechanism that authenticated the client (SSPI: the package, Kerberos or NTLM). */
+export type Mechanism = 'krb5' | 'ntlmssp' | 'unknown';
+
+/** The front end a handshake ran on; `sspi` is also the SSPI-style API (src/sspi.ts). */
+export type Frontend = 'sspi' | 'gss-sample' | 'http' | 'ws';
+
+/** The proven identity (SSPI: QueryContextAttributes NAMES, NEGOTIATION_INFO, FLAGS, LIFESPAN). */
+export interface ProvenIdentity {
+  /** The authenticated client, e.g. `alice@EXAMPLE.COM` (Kerberos) or `DOMAIN\alice` (NTLM). */
+  readonly principal: string;
+  readonly mech: Mechanism;
+  /** True when the client used SPNEGO (the Negotiate package). */
+  readonly spnego: boolean;
+  readonly flags: ContextFlags;
+  /** When the context (or, for a cookie, the cookie) expires, ms since the epoch, or null. */
+  readonly expiresAt: number | null;
+}
+
+/**
+ * The identity fields of a completed accept step (or of a verified session cookie), copied out
+ * so that nothing else of the step (its output token, its worker) travels with the identity.
+ * A new identity field is added here and in ProvenIdentity.
+ */
+export function identityFromStep(step: ProvenIdentity): ProvenIdentity {
+  const { principal, mech, spnego, flags, expiresAt } = step;
+  return { principal, mech, spnego, flags, expiresAt };
+}
