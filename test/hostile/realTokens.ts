@@ -42,6 +42,16 @@ export async function skewedCcache(realm: ThrowawayRealm, service: string, offse
   const ccache = path.join(realm.dir, `skewed-${offsetSeconds}-${process.pid}.ccache`);
   await fs.copyFile(realm.ccache, ccache);
   await tokensFromCcache(realm, ccache, { mech: 'krb5', service }, 1);
+  await setClientClockOffset(ccache, offsetSeconds);
+  return ccache;
+}
+
+/**
+ * Rewrites the KDC time offset (DeltaTime) in the v4 FILE ccache at `ccache`: the client then
+ * believes its clock is `offsetSeconds` off, for its authenticators and for checking its own
+ * tickets' lifetimes.
+ */
+export async function setClientClockOffset(ccache: string, offsetSeconds: number): Promise<void> {
   const bytes = await fs.readFile(ccache);
   assert.equal(bytes.readUInt16BE(0), CCACHE_V4, 'a version 4 FILE ccache');
   const headerLength = bytes.readUInt16BE(2);
@@ -59,5 +69,4 @@ export async function skewedCcache(realm: ThrowawayRealm, service: string, offse
   }
   assert.ok(patched, 'the ccache header carries a DeltaTime tag (kinit with kdc_timesync, the default)');
   await fs.writeFile(ccache, bytes, { mode: 0o600 });
-  return ccache;
 }
