@@ -88,6 +88,6 @@ export interface ProfileFiles {
 
 /** Writes both profiles (mode 0644: they hold no secret), replacing earlier ones. */
 export async function writeProfiles(files: ProfileFiles, p: { realm: string; kdcPort: number }): Promise<void> {
-  await fs.writeFile(files.krb5Config, krb5Conf({ ...p, ...files }), { mode: 0o644 });
-  await fs.writeFile(files.kdcProfile, kdcConf({ ...p, ...files }), { mode: 0o644 });
+  await fs.writeFile(files.krb5Config, krb5Conf({ ...files, ...p }), { mode: 0o644 });
+  await fs.writeFile(files.kdcProfile, kdcConf({ ...files, ...p }), { mode: 0o644 });
 }
