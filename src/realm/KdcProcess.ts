@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import * as path from 'node:path';
 
 import { realmError, tailLines } from './realmError.js';
+import { readPidFile } from './state.js';
 import { findTool } from './tools.js';
 
 /**
@@ -130,6 +131,12 @@ export class KdcProcess {
   /** A KDC started by another process (or another realm object), known by its PID. */
   static adopt(pid: number, kdcProfile: string, kdcLog: string): KdcProcess {
     return new KdcProcess(pid, kdcProfile, kdcLog);
+  }
+
+  /** The KDC named in a realm's kdc.pid (as `realm down` finds it), or undefined without one. */
+  static async fromPidFile(pidFile: string, kdcProfile: string, kdcLog: string): Promise<KdcProcess | undefined> {
+    const pid = await readPidFile(pidFile);
+    return pid === undefined ? undefined : new KdcProcess(pid, kdcProfile, kdcLog);
   }
 
   /** False once the KDC is known to have ended (it exited, or `stop()` finished). */

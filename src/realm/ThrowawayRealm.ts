@@ -90,6 +90,14 @@ export class ThrowawayRealm {
     const files = state.realmFiles(dir);
     this.#files = files;
     this.dir = dir;
+    this.krb5Config = files.krb5Config;
+    this.kdcProfile = files.kdcProfile;
+    this.keytab = files.keytab;
+    this.ccache = files.ccache;
+    this.ntlmUserFile = files.ntlmUserFile;
+    this.kdcLog = files.kdcLog;
+    this.rcacheDir = files.rcacheDir;
+    this.envFile = files.envFile;
     this.realmName = s.realm;
     this.user = s.user;
     this.password = s.password;
@@ -99,9 +107,6 @@ export class ThrowawayRealm {
     this.ntlmDomain = (s.realm.split('.')[0] ?? s.realm).toUpperCase();
     this.ntlmUser = `${this.ntlmDomain}\\${s.user}`;
     this.servicePrincipals = kServiceNames.map((name) => `${name}@${s.realm}`);
-    ({ krb5Config: this.krb5Config, kdcProfile: this.kdcProfile, keytab: this.keytab } = files);
-    ({ ccache: this.ccache, ntlmUserFile: this.ntlmUserFile, kdcLog: this.kdcLog } = files);
-    ({ rcacheDir: this.rcacheDir, envFile: this.envFile } = files);
   }
 
   /** Port the KDC listens on, TCP and UDP, on 127.0.0.1. */
@@ -152,7 +157,7 @@ export class ThrowawayRealm {
   static async load(dir: string): Promise<ThrowawayRealm> {
     const abs = path.resolve(dir);
     const realm = new ThrowawayRealm(abs, await state.loadState(state.realmFiles(abs).stateFile));
-    realm.#kdc = await realm.#adoptFromPidFile();
+    realm.#kdc = await KdcProcess.fromPidFile(realm.#files.pidFile, realm.kdcProfile, realm.kdcLog);
     return realm;
   }
 
@@ -252,15 +257,10 @@ export class ThrowawayRealm {
   }
 
   async #stopKdc(): Promise<void> {
-    const kdc = this.#kdc ?? (await this.#adoptFromPidFile());
+    const kdc = this.#kdc ?? (await KdcProcess.fromPidFile(this.#files.pidFile, this.kdcProfile, this.kdcLog));
     await kdc?.stop();
     this.#kdc = undefined;
     await fs.rm(this.#files.pidFile, { force: true });
-  }
-
-  async #adoptFromPidFile(): Promise<KdcProcess | undefined> {
-    const pid = await state.readPidFile(this.#files.pidFile);
-    return pid === undefined ? undefined : KdcProcess.adopt(pid, this.kdcProfile, this.kdcLog);
   }
 
   /**

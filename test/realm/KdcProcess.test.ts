@@ -118,9 +118,14 @@ test('stop() sends SIGKILL to a KDC that ignores SIGTERM', async () => {
   assert.equal(existsSync(`/proc/${kdc.pid}`), false);
 });
 
-test('adopt() + stop() ends a KDC known only by its PID (as realm down does)', async () => {
+test('fromPidFile() + stop() ends a KDC known only by its pid file (as realm down does)', async () => {
+  const pidFile = path.join(dir, 'kdc.pid');
+  assert.equal(await KdcProcess.fromPidFile(pidFile, path.join(dir, 'kdc.conf'), path.join(dir, 'kdc.log')), undefined);
   const kdc = await start('ready');
-  const adopted = KdcProcess.adopt(kdc.pid, path.join(dir, 'kdc.conf'), path.join(dir, 'kdc.log'));
+  await fs.writeFile(pidFile, `${kdc.pid}\n`);
+  const adopted = await KdcProcess.fromPidFile(pidFile, path.join(dir, 'kdc.conf'), path.join(dir, 'kdc.log'));
+  assert.equal(adopted?.pid, kdc.pid);
+  assert.equal(adopted.running, true);
   await adopted.stop();
   assert.equal(adopted.running, false);
   assert.ok(await waitGone(kdc.pid, 2000));
