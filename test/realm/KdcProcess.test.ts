@@ -38,8 +38,14 @@ after(async () => {
 });
 
 function options(mode: string, extra: Partial<KdcStartOptions> = {}): KdcStartOptions {
-  const env = { PATH: '/usr/bin:/bin', FAKE_KDC: mode, FAKE_PID_FILE: path.join(dir, 'fake.pid'), KRB5_KDC_PROFILE: path.join(dir, 'kdc.conf') };
-  return { realm: 'R.TEST', kdcPort: 61088, env, kdcLog: path.join(dir, 'kdc.log'), detached: false, searchPath: [dir], ...extra };
+  const env = {
+    PATH: '/usr/bin:/bin',
+    FAKE_KDC: mode,
+    FAKE_PID_FILE: path.join(dir, 'fake.pid'),
+    KRB5_KDC_PROFILE: path.join(dir, 'kdc.conf'),
+  };
+  const kdcLog = path.join(dir, 'kdc.log');
+  return { realm: 'R.TEST', kdcPort: 61088, env, kdcLog, detached: false, searchPath: [dir], ...extra };
 }
 
 async function start(mode: string, extra: Partial<KdcStartOptions> = {}): Promise<KdcProcess> {
@@ -72,7 +78,7 @@ async function waitGone(pid: number, ms: number): Promise<boolean> {
   return true;
 }
 
-test('start() resolves once the ready line is in kdc.log, with the PID of a running krb5kdc of this profile', async () => {
+test('start() resolves once the ready line is in kdc.log, with the PID of this realm\'s running krb5kdc', async () => {
   const kdc = await start('ready');
   assert.equal(kdc.pid, await fakePid());
   assert.equal(kdc.running, true);
@@ -90,7 +96,8 @@ test('a KDC that exits before it is ready: ok false, portInUse, and the log in t
   assert.equal(result.ok, false);
   assert.ok(!result.ok);
   assert.equal(result.portInUse, true);
-  assert.match(result.message, /^starting krb5kdc for realm R\.TEST on 127\.0\.0\.1:61088 failed: it exited with code 1; /);
+  const expected = /^starting krb5kdc for realm R\.TEST on 127\.0\.0\.1:61088 failed: it exited with code 1;/;
+  assert.match(result.message, expected);
   assert.match(result.message, /Address already in use/);
 });
 
@@ -157,7 +164,8 @@ test('a non-detached KDC ends with the Node process that started it; a detached 
     console.log(r.kdc.pid);`;
   const pids: Record<string, number> = {};
   for (const detached of [false, true]) {
-    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script, JSON.stringify(options('ready', { detached }))]);
+    const args = ['--input-type=module', '-e', script, JSON.stringify(options('ready', { detached }))];
+    const { stdout } = await run(process.execPath, args);
     pids[String(detached)] = Number(stdout.trim());
   }
   assert.ok(await waitGone(pids['false'] ?? 0, 2000), 'the non-detached KDC outlived its process');

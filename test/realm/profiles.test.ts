@@ -54,7 +54,13 @@ function get(p: Profile, section: string, ...keys: string[]): string | undefined
 }
 
 const client = { realm: 'EXAMPLE.TEST', kdcPort: 61088, ccache: '/r/ccache', keytab: '/r/keytab' };
-const kdc = { realm: 'EXAMPLE.TEST', kdcPort: 61088, database: '/r/principal', stash: '/r/stash', kdcLog: '/r/kdc.log' };
+const kdc = {
+  realm: 'EXAMPLE.TEST',
+  kdcPort: 61088,
+  database: '/r/principal',
+  stash: '/r/stash',
+  kdcLog: '/r/kdc.log',
+};
 
 test('krb5Conf: the realm is the default, its only KDC is 127.0.0.1:port, localhost maps to it', () => {
   const p = parseProfile(krb5Conf(client));
@@ -90,14 +96,16 @@ test('kdcConf: database, stash and log inside the realm; AES only; pre-authentic
   assert.equal(get(p, 'logging', 'kdc'), 'FILE:/r/kdc.log');
   assert.equal(get(p, 'logging', 'default'), 'FILE:/r/kdc.log');
   const enctypes = get(p, 'realms', 'EXAMPLE.TEST', 'supported_enctypes') ?? '';
-  assert.deepEqual(enctypes.split(' ').map((e) => e.split(':')[0]), ['aes256-cts-hmac-sha1-96', 'aes128-cts-hmac-sha1-96']);
+  const names = enctypes.split(' ').map((e) => e.split(':')[0]);
+  assert.deepEqual(names, ['aes256-cts-hmac-sha1-96', 'aes128-cts-hmac-sha1-96']);
   assert.equal(get(p, 'realms', 'EXAMPLE.TEST', 'default_principal_flags'), '+preauth');
 });
 
 test('writeProfiles writes both files (0644), and a second call with a new port replaces them', async () => {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'negotiate-test-'));
   try {
-    const files = { ...client, ...kdc, krb5Config: path.join(dir, 'krb5.conf'), kdcProfile: path.join(dir, 'kdc.conf') };
+    const profiles = { krb5Config: path.join(dir, 'krb5.conf'), kdcProfile: path.join(dir, 'kdc.conf') };
+    const files = { ...client, ...kdc, ...profiles };
     await writeProfiles(files, { realm: 'EXAMPLE.TEST', kdcPort: 1000 });
     await writeProfiles(files, { realm: 'EXAMPLE.TEST', kdcPort: 2000 });
     const written = parseProfile(await fs.readFile(files.krb5Config, 'utf8'));

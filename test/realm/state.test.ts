@@ -32,7 +32,13 @@ async function refused(p: Promise<unknown>, pattern: RegExp): Promise<void> {
   });
 }
 
-const sample: state.RealmState = { realm: 'KRBTEST.COM', user: 'alice', password: 's3cret', kdcPort: 61088, detached: true };
+const sample: state.RealmState = {
+  realm: 'KRBTEST.COM',
+  user: 'alice',
+  password: 's3cret',
+  kdcPort: 61088,
+  detached: true,
+};
 
 test('realmFiles: the names the CLI, the docs and other processes rely on', () => {
   const f = state.realmFiles('/r');
@@ -41,7 +47,9 @@ test('realmFiles: the names the CLI, the docs and other processes rely on', () =
   assert.equal(f.pidFile, '/r/kdc.pid');
   assert.equal(f.krb5Config, '/r/krb5.conf');
   assert.equal(f.kdcProfile, '/r/kdc.conf');
-  for (const p of Object.values(f)) assert.ok(p === '/r' || path.dirname(p) === '/r', `${p} is outside the realm directory`);
+  for (const p of Object.values(f)) {
+    assert.ok(p === '/r' || path.dirname(p) === '/r', `${p} is outside the realm directory`);
+  }
 });
 
 test('saveState + loadState round-trip; the file is mode 0600 because it holds the password', async () => {
@@ -88,14 +96,21 @@ test('readPidFile: a positive integer, else undefined', async () => {
 
 test('the env file gives sh back every value byte for byte, and stays 0600 when rewritten', async () => {
   const file = path.join(await tempDir(), 'env');
-  const vars = { PLAIN: 'x', SPACES: 'a b  c', QUOTES: `it's "q"`, SHELL_CHARS: '$HOME `id` $(id) \\ ; & |', BACKSLASH: 'KRBTEST\\alice' };
+  const vars = {
+    PLAIN: 'x',
+    SPACES: 'a b  c',
+    QUOTES: `it's "q"`,
+    SHELL_CHARS: '$HOME `id` $(id) \\ ; & |',
+    BACKSLASH: 'KRBTEST\\alice',
+  };
   await fs.writeFile(file, 'old', { mode: 0o644 });
   await state.writeEnvFile(file, 'KRBTEST.COM', vars);
   assert.equal((await fs.stat(file)).mode & 0o777, 0o600);
   const text = await fs.readFile(file, 'utf8');
   assert.match(text, /^# Throwaway Kerberos realm KRBTEST\.COM; holds a password\./);
   const script = '. "$1"; shift; for n in "$@"; do eval "printf \'%s\\0\' \\"\\$$n\\""; done';
-  const { stdout } = await run('/bin/sh', ['-c', script, 'sh', file, ...Object.keys(vars)], { env: { PATH: '/usr/bin:/bin' } });
+  const args = ['-c', script, 'sh', file, ...Object.keys(vars)];
+  const { stdout } = await run('/bin/sh', args, { env: { PATH: '/usr/bin:/bin' } });
   assert.deepEqual(stdout.split('\0').slice(0, -1), Object.values(vars));
 });
 
