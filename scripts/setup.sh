@@ -1,21 +1,34 @@
 #!/usr/bin/env bash
 # Installs what negotiate-server needs on a fresh Debian 12 machine with Node 20, then builds
-# it: the Debian packages (MIT krb5 headers, KDC and tools, gss-ntlmssp, the real test
-# clients), npm dependencies, the native addon and the TypeScript. Each step runs only when
-# something is missing or out of date, so `npm start` and `npm test` stay fast afterwards.
+# it. Two purposes:
+#   scripts/setup.sh          serving (`npm start`): build tools, MIT krb5 headers, the KDC and
+#                             its tools (the throwaway realm), gss-ntlmssp; npm ci; the addon;
+#                             the TypeScript.
+#   scripts/setup.sh --test   the same, plus the real clients the tests drive (`npm test`):
+#                             MIT's gss-client, python3-gssapi, curl, Chromium.
+# Each step runs only when something is missing or out of date, so `npm start` and `npm test`
+# stay fast afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(
+serve_packages=(
   g++ make pkg-config python3   # node-gyp
   libkrb5-dev                   # GSSAPI headers for the addon
   krb5-kdc krb5-admin-server krb5-user   # the throwaway realm: krb5kdc, kdb5_util, kadmin.local, kinit
   gss-ntlmssp                   # NTLM mechanism
-  krb5-gss-samples              # MIT gss-client (tests)
-  python3-gssapi                # sspi-framing and HTTP test clients
-  curl                          # curl --negotiate (tests)
-  chromium                      # a real browser doing SPNEGO (tests, driven by playwright-core)
 )
+test_packages=(
+  krb5-gss-samples              # MIT gss-client
+  python3-gssapi                # sspi-framing (examples/sspi_client.py) and HTTP test clients
+  curl                          # curl --negotiate
+  chromium                      # a real browser doing SPNEGO (driven by playwright-core)
+)
+
+case "${1:-}" in
+  '') packages=("${serve_packages[@]}") ;;
+  --test) packages=("${serve_packages[@]}" "${test_packages[@]}") ;;
+  *) echo "usage: scripts/setup.sh [--test]" >&2; exit 2 ;;
+esac
 . scripts/ensure-debian-packages.sh
 ensure_debian_packages "${packages[@]}"
 

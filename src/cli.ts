@@ -127,8 +127,8 @@ KRB5_KTNAME, NTLM_USER_FILE, NEGOTIATE_USER, NEGOTIATE_PASSWORD and more:  . DIR
 
 class UsageError extends Error {}
 
-/** The python3-gssapi client of the sspi framing shipped with the tests, for the start banner. */
-const SSPI_CLIENT = fileURLToPath(new URL('../../test/fixtures/sspi_client.py', import.meta.url));
+/** The python3-gssapi sample client of the sspi framing (shipped in examples/), for the start banner. */
+const SSPI_CLIENT = fileURLToPath(new URL('../../examples/sspi_client.py', import.meta.url));
 
 function out(obj: unknown): void {
   process.stdout.write(JSON.stringify(obj) + '\n');
