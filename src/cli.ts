@@ -85,7 +85,7 @@ HTTP sessions:
   --cookie-key-file FILE     Cookie keys, one base64 key (>= 32 bytes) per line; the first signs,
                              all verify (rotation). Default: a random key per start
   --cookie-secure            Mark the cookie Secure (the server is behind TLS)
-  --allow-uws-fallback       Run uWebSockets.js on its slow JS emulation instead of refusing
+  --allow-uws-fallback       Accepted for compatibility; no effect (this uWS build has no emulation)
 
 Limits:
   --workers N                Worker threads running GSSAPI calls (default: CPU count)

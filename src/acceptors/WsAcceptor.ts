@@ -16,7 +16,7 @@
  * - `idleTimeout` outside {0} ∪ [8, 960] makes uWS terminate the process: checked first.
  */
 import { EventEmitter } from 'node:events';
-import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, us_socket_context_t } from '@trufflesuite/uws-js-unofficial';
+import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, us_socket_context_t } from 'uwebsockets';
 import { DEFAULT_LIMITS } from '../config.js';
 import { FramingError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';

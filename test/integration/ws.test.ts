@@ -8,7 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
-import type { us_listen_socket, us_socket } from '@trufflesuite/uws-js-unofficial';
+import type { us_listen_socket, us_socket } from 'uwebsockets';
 
 import { AuthPool } from '../../src/pool/AuthPool.js';
 import { loadUws } from '../../src/acceptors/uws.js';
