@@ -82,6 +82,12 @@ export const MULTI_LEG_REFUSAL =
   'each leg must arrive on the same TCP connection, and this HTTP front end cannot bind a security context to one. ' +
   'Use Kerberos here, or the WebSocket or TCP front ends, which support NTLM.\n';
 
+/** The 401 body when the client had no Kerberos ticket (the "connected by IP address" trap). */
+export const NO_TICKET_BODY =
+  'Negotiate authentication failed (ERR_GSS_NO_KERBEROS_TOKEN): your client sent no Kerberos ticket for this service. ' +
+  'It could not get one for the host name in the URL: use the host name the service principal names ' +
+  '(HTTP/<that name>), not an IP address or an alias, and check that you have a ticket-granting ticket (klist).\n';
+
 function paramCount(pattern: string): number {
   return pattern.split('/').filter((s) => s.startsWith(':')).length;
 }
@@ -348,8 +354,13 @@ export class HttpAcceptor extends EventEmitter {
       }
       return;
     }
+    const code = describeFailure(err).code;
+    if (code === 'ERR_GSS_NO_KERBEROS_TOKEN') {
+      this.#challenge(ex, 401, NO_TICKET_BODY, invalidCookie);
+      return;
+    }
     const what = err instanceof AcceptError ? 'Negotiate authentication failed' : 'Negotiate authentication could not run';
-    this.#challenge(ex, 401, `${what} (${describeFailure(err).code})\n`, invalidCookie);
+    this.#challenge(ex, 401, `${what} (${code})\n`, invalidCookie);
   }
 
   /** Answers `status` with a bare `WWW-Authenticate: Negotiate` challenge and a text body. */
