@@ -3,7 +3,7 @@
  * before any worker starts, so a bad keytab is one clear error at start.
  */
 import { access, constants } from 'node:fs/promises';
-import { ConfigError, GssError, type NegotiateErrorCode } from '../errors.js';
+import { ConfigError, GssError, errorCodeOf } from '../errors.js';
 import type { NativeAddon, NativeCredentialOptions } from '../native.js';
 
 /** How replays of Kerberos authenticators are detected. */
@@ -97,7 +97,7 @@ export function acquireOrThrow(addon: NativeAddon, opts: CredentialOptions, desc
   const r = addon.acquireCredentials(toNativeCredentials(opts));
   if (!r.ok) {
     throw new GssError(
-      r.code as NegotiateErrorCode,
+      errorCodeOf(r.code),
       `cannot acquire acceptor credentials${describedKeytab ? ` from ${describedKeytab}` : ''}` +
         `${opts.principal ? ` for ${opts.principal}` : ''}: ${r.message}`,
       r.major,
