@@ -70,6 +70,9 @@ export type ProtectRequest<O extends ProtectOp = ProtectOp> = { [K in O]: { op: 
 /** A message-protection call's result, tagged with its op. */
 export type ProtectResult<O extends ProtectOp = ProtectOp> = { [K in O]: ProtectResults[K] & { op: K } }[O];
 
+/** A message-protection call's result on success. */
+export type ProtectSuccess<O extends ProtectOp = ProtectOp> = Extract<ProtectResult<O>, { ok: true }>;
+
 /** One call in a batch (see src/pool/BatchDispatcher.ts). */
 export type BatchCall = AcceptRequest | ProtectRequest;
 

@@ -6,16 +6,16 @@
  */
 import { PoolError } from '../errors.js';
 import { asBuffer, loadNative, type ContextFlags, type NativeAcceptResult, type NativeAddon, type NativeContextStats, type NativeReplayStats } from '../native.js';
-import type { AcceptRequest, AcceptResult, BatchCall, BatchResult, ProtectRequest, ProtectResult } from '../../workers/messages.js';
+import type { AcceptRequest, AcceptResult, BatchCall, BatchResult, ProtectOp, ProtectRequest, ProtectSuccess } from '../../workers/messages.js';
 import { AcceptorCredentials } from './AcceptorCredentials.js';
 import { BatchDispatcher } from './BatchDispatcher.js';
 import type { CredentialOptions } from './credentials.js';
-import { AcceptError, failureToError, mismatchedResultError, stalledHandshakeError } from './failures.js';
+import { AcceptError, failureToError, mismatchedResult, stalledHandshakeError } from './failures.js';
 import type { KeytabLoad } from './KeytabSnapshots.js';
 import { WorkerThreads } from './WorkerThreads.js';
 
-// Where other modules have always imported them from.
-export { AcceptError, failureToError };
+// Where the front ends and src/index.ts import it from.
+export { AcceptError };
 
 export interface AuthPoolOptions {
   credentials: CredentialOptions;
@@ -49,8 +49,17 @@ export type AcceptStep =
       sealed?: { trailer: Buffer; ciphertext: Buffer };
     };
 
-/** A message-protection call's result on success (failures reject). */
-export type ProtectSuccess = Extract<ProtectResult, { ok: true }>;
+/**
+ * Per op, the successful result of a protection call out of a batch result. Written out per op
+ * so that protect() is typed by its op without a cast.
+ */
+const protectSuccess: { [K in ProtectOp]: (r: Extract<BatchResult, { ok: true }>) => ProtectSuccess<K> } = {
+  wrap: (r) => (r.op === 'wrap' ? r : mismatchedResult('wrap', r.op)),
+  unwrap: (r) => (r.op === 'unwrap' ? r : mismatchedResult('unwrap', r.op)),
+  getMic: (r) => (r.op === 'getMic' ? r : mismatchedResult('getMic', r.op)),
+  verifyMic: (r) => (r.op === 'verifyMic' ? r : mismatchedResult('verifyMic', r.op)),
+  encryptMessage: (r) => (r.op === 'encryptMessage' ? r : mismatchedResult('encryptMessage', r.op)),
+};
 
 export class AuthPool {
   readonly workers: number;
@@ -140,16 +149,20 @@ export class AuthPool {
     } finally {
       if (options.abandoned?.()) this.release(connectionId);
     }
-    if (r.op !== 'accept') throw mismatchedResultError('accept', r.op);
+    if (r.op !== 'accept') mismatchedResult('accept', r.op);
     return this.acceptStep(connectionId, r);
   }
 
-  /** Runs a message-protection call on an established context. */
-  async protect(task: ProtectRequest): Promise<ProtectSuccess> {
-    const r = await this.submit({ ...task, data: ownBytes(task.data) });
-    if (r.op === 'accept' || r.op !== task.op) throw mismatchedResultError(task.op, r.op);
+  /**
+   * Runs a message-protection call on an established context; resolves with that op's result
+   * (`protect({ op: 'wrap', ... })` with `{ token, confidential }`), rejects with its failure.
+   */
+  async protect<T extends ProtectRequest>(task: T): Promise<ProtectSuccess<T['op']>> {
+    const op: T['op'] = task.op;
+    const call: ProtectRequest = task;
+    const r = await this.submit({ ...call, data: ownBytes(call.data) });
     if (!r.ok) throw failureToError(r);
-    return r;
+    return protectSuccess[op](r);
   }
 
   /**

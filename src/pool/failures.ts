@@ -42,9 +42,9 @@ export function stalledHandshakeError(): AcceptError {
   });
 }
 
-/** The error for an answer of the worker that does not match the call (a bug, never a peer's doing). */
-export function mismatchedResultError(expected: string, got: string): PoolError {
-  return new PoolError('ERR_POOL_WORKER_DIED', `worker answered a ${expected} call with a ${got} result`);
+/** Throws for a worker's answer that does not match its call (a bug, never a peer's doing). */
+export function mismatchedResult(expected: string, got: string): never {
+  throw new PoolError('ERR_POOL_WORKER_DIED', `worker answered a ${expected} call with a ${got} result`);
 }
 
 /** Maps Piscina's rejection of a task (queue full, aborted, thread gone) to a PoolError. */
