@@ -2,7 +2,8 @@
  * Piscina worker: runs the blocking GSSAPI calls. Each worker thread acquires its own acceptor
  * credential at start, because MIT krb5 serialises concurrent accepts on a shared credential
  * handle. Contexts live in the addon's process-wide table, so any worker can run any leg.
- * Exports exactly the tasks of WorkerTasks (messages.ts), the ones the pool runs.
+ * Exports exactly the tasks of WorkerTasks (messages.ts), the ones the pool runs; test-only tasks
+ * live in a fixture that re-exports these (test/fixtures/faultWorker.ts).
  */
 import { threadId, workerData } from 'node:worker_threads';
 import { loadNative, type NativeFailure } from '../src/native.js';
@@ -76,15 +77,4 @@ export const batch: WorkerTasks['batch'] = (calls) => {
   // batch, so no batch waits long behind them).
   addon.deletePending(32);
   return results;
-};
-
-/**
- * Blocks this worker thread, as a long native call would (see StallRequest). The pool runs it
- * to warm each worker at start, and for its stallWorker diagnostics.
- */
-export const stall: WorkerTasks['stall'] = (request) => {
-  const cells = new Int32Array(request.signal ?? new SharedArrayBuffer(8));
-  Atomics.store(cells, 1, threadId);
-  Atomics.wait(cells, 0, 0, Math.min(Math.max(request.ms, 0), 10_000));
-  return threadId;
 };

@@ -80,6 +80,15 @@ export type BatchCall = AcceptRequest | ProtectRequest;
 export type BatchResult = AcceptResult | ProtectResult;
 
 /**
+ * The named tasks the production worker exports (Piscina's `name` option): each export is
+ * checked against this on the worker side, and the pool's calls are typed by it.
+ */
+export interface WorkerTasks {
+  /** Runs the calls in order; one result per call. An empty batch warms a thread. */
+  batch: (calls: BatchCall[]) => BatchResult[];
+}
+
+/**
  * Blocks a worker thread, as a long native call would: for `ms` (at most 10 s), or until slot 0
  * of `signal` (an Int32Array's buffer) becomes non-zero. Slot 1 receives the thread's id as
  * soon as the task starts.
@@ -90,14 +99,11 @@ export interface StallRequest {
 }
 
 /**
- * The named tasks a worker module exports (Piscina's `name` option): each export is checked
- * against this on the worker side, and the pool's calls are typed by it.
+ * What a diagnostics worker adds to WorkerTasks: a worker module that re-exports the production
+ * worker's tasks and adds these (the tests' test/fixtures/faultWorker.ts), given to the pool as
+ * its `workerFile`. The production worker does not export them.
  */
-export interface WorkerTasks {
-  /** Runs the calls in order; one result per call. */
-  batch: (calls: BatchCall[]) => BatchResult[];
+export interface DiagnosticTasks {
   /** See StallRequest; returns the thread's id. */
   stall: (request: StallRequest) => number;
 }
-
-export type WorkerTaskName = keyof WorkerTasks;

@@ -29,6 +29,12 @@ export interface AuthPoolOptions {
   maxContexts?: number;
   /** A handshake idle this long is freed by the sweep. Default 30000 ms. */
   handshakeTtlMs?: number;
+  /**
+   * Tests: a worker module that re-exports this package's worker (workers/accept.worker.js) and
+   * adds the diagnostics tasks (DiagnosticTasks in workers/messages.ts), which stallWorker,
+   * stallWorkerWhile and terminateWorker need. Default: the production worker, without them.
+   */
+  workerFile?: string;
 }
 
 /** One accept step's result. */
@@ -69,14 +75,14 @@ export class AuthPool {
   private readonly addon: NativeAddon;
   private readonly sweepTimer: NodeJS.Timeout;
   private readonly credentials: AcceptorCredentials;
-  /** Accept and protect calls go to the workers through this; stall tasks go directly. */
+  /** Accept and protect calls go to the workers through this; diagnostics tasks go directly. */
   private readonly calls: BatchDispatcher<BatchCall, BatchResult>;
   private closed = false;
 
   private constructor(
     threads: WorkerThreads,
     addon: NativeAddon,
-    opts: Required<Omit<AuthPoolOptions, 'credentials'>>,
+    opts: { workers: number; maxQueue: number; taskTimeoutMs: number; handshakeTtlMs: number },
     credentials: AcceptorCredentials,
   ) {
     this.threads = threads;
@@ -119,11 +125,12 @@ export class AuthPool {
       maxQueue: opts.maxQueue,
       taskTimeoutMs: opts.taskTimeoutMs,
       setup: { ...credentials.workerSetup(), table },
+      ...(options.workerFile === undefined ? {} : { workerFile: options.workerFile }),
     });
     const pool = new AuthPool(threads, addon, opts, credentials);
-    // Warm every worker so the first handshakes do not pay thread start and credential
-    // acquisition.
-    await Promise.all(Array.from({ length: opts.workers }, () => pool.stallWorker(0)));
+    // Warm every worker (an empty batch) so the first handshakes do not pay thread start and
+    // credential acquisition.
+    await Promise.all(Array.from({ length: opts.workers }, () => threads.run('batch', [])));
     return pool;
   }
 
@@ -214,23 +221,27 @@ export class AuthPool {
     this.addon.releaseAll();
   }
 
-  /** Occupies one worker thread for `ms` (at most 10 s), as a slow GSSAPI call would; resolves with its thread id. */
+  /**
+   * Fault injection for tests (needs a diagnostics `workerFile`): occupies one worker thread for
+   * `ms` (at most 10 s), as a slow GSSAPI call would; resolves with its thread id.
+   */
   stallWorker(ms: number): Promise<number> {
     return this.threads.stall(ms);
   }
 
   /**
-   * Occupies the worker thread `threadId` until `release()` is called (at most 10 s), so the
-   * next tasks run on the others. Diagnostics and tests: shows that a context's legs move
-   * between threads.
+   * Fault injection for tests (needs a diagnostics `workerFile`): occupies the worker thread
+   * `threadId` until `release()` is called (at most 10 s), so the next tasks run on the others;
+   * shows that a context's legs move between threads.
    */
   stallWorkerWhile(threadId: number): Promise<{ release: () => void; done: Promise<void> }> {
     return this.threads.stallWhile(threadId);
   }
 
   /**
-   * Fault injection for tests: terminates the worker thread `threadId` as a crash would (see
-   * WorkerThreads.terminate). Resolves false when no worker of this pool has that id.
+   * Fault injection for tests (needs a diagnostics `workerFile`): terminates the worker thread
+   * `threadId` as a crash would (see WorkerThreads.terminate). Resolves false when no worker of
+   * this pool has that id.
    */
   terminateWorker(threadId: number): Promise<boolean> {
     return this.threads.terminate(threadId);

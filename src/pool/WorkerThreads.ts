@@ -1,16 +1,16 @@
 /**
  * The pool's Piscina threads: runs the worker's named tasks (workers/messages.ts WorkerTasks)
- * with a per-task timeout and typed errors, and the thread-level diagnostics (stall a thread,
- * steer work off one, terminate one).
+ * with a per-task timeout and typed errors; and, on threads running a diagnostics worker (the
+ * tests' fixture), the fault injection: stall a thread, steer work off one, terminate one.
  */
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { Piscina } from 'piscina';
-import { PoolError } from '../errors.js';
-import type { WorkerSetup, WorkerTaskName, WorkerTasks } from '../../workers/messages.js';
+import { ConfigError, PoolError } from '../errors.js';
+import type { DiagnosticTasks, WorkerSetup, WorkerTasks } from '../../workers/messages.js';
 import { poolFailure } from './failures.js';
 
-const workerFile = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'workers', 'accept.worker.js');
+const productionWorker = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'workers', 'accept.worker.js');
 
 export interface WorkerThreadsOptions {
   threads: number;
@@ -18,22 +18,30 @@ export interface WorkerThreadsOptions {
   maxQueue: number;
   taskTimeoutMs: number;
   setup: WorkerSetup;
+  /**
+   * A worker module that re-exports the production worker's tasks and adds DiagnosticTasks
+   * (tests); the diagnostics below refuse to run without one. Default: the production worker.
+   */
+  workerFile?: string;
 }
 
-type Request<K extends WorkerTaskName> = Parameters<WorkerTasks[K]>[0];
-type Result<K extends WorkerTaskName> = ReturnType<WorkerTasks[K]>;
+type Tasks = WorkerTasks & DiagnosticTasks;
+type Request<K extends keyof Tasks> = Parameters<Tasks[K]>[0];
+type Result<K extends keyof Tasks> = ReturnType<Tasks[K]>;
 
 export class WorkerThreads {
   readonly threads: number;
   readonly taskTimeoutMs: number;
   readonly #piscina: Piscina;
+  readonly #diagnostics: boolean;
   #closed = false;
 
   constructor(options: WorkerThreadsOptions) {
     this.threads = options.threads;
     this.taskTimeoutMs = options.taskTimeoutMs;
+    this.#diagnostics = options.workerFile !== undefined;
     this.#piscina = new Piscina({
-      filename: workerFile,
+      filename: options.workerFile ?? productionWorker,
       minThreads: options.threads,
       maxThreads: options.threads,
       maxQueue: options.maxQueue,
@@ -55,7 +63,7 @@ export class WorkerThreads {
   }
 
   /** Runs the worker's task `name`; rejects with a PoolError if it is refused, times out or loses its thread. */
-  async run<K extends WorkerTaskName>(name: K, request: Request<K>): Promise<Result<K>> {
+  async run<K extends keyof Tasks>(name: K, request: Request<K>): Promise<Result<K>> {
     if (this.#closed) throw new PoolError('ERR_POOL_CLOSED', 'the worker pool is closed');
     // Our own timer, cleared as soon as the task settles: Piscina 4.9 keeps the abort listener
     // of a task it refused (queue full), and aborting it later trips an assertion that kills
@@ -74,7 +82,8 @@ export class WorkerThreads {
   }
 
   /** Occupies one thread for `ms` (at most 10 s), as a slow GSSAPI call would; resolves with its id. */
-  stall(ms: number): Promise<number> {
+  async stall(ms: number): Promise<number> {
+    this.#requireDiagnostics('stallWorker');
     return this.run('stall', { ms });
   }
 
@@ -83,6 +92,7 @@ export class WorkerThreads {
    * run on the others.
    */
   async stallWhile(threadId: number): Promise<{ release: () => void; done: Promise<void> }> {
+    this.#requireDiagnostics('stallWorkerWhile');
     const held: Array<{ cells: Int32Array; done: Promise<number> }> = [];
     const releaseCells = (cells: Int32Array): void => {
       Atomics.store(cells, 0, 1);
@@ -114,6 +124,7 @@ export class WorkerThreads {
    * native call ends when that call returns. Resolves false when no thread has that id.
    */
   async terminate(threadId: number): Promise<boolean> {
+    this.#requireDiagnostics('terminateWorker');
     const worker = this.#piscina.threads.find((w) => w.threadId === threadId);
     if (!worker) return false;
     await worker.terminate();
@@ -124,5 +135,11 @@ export class WorkerThreads {
   async close(): Promise<void> {
     this.#closed = true;
     await this.#piscina.destroy();
+  }
+
+  #requireDiagnostics(what: string): void {
+    if (!this.#diagnostics) {
+      throw new ConfigError('ERR_CONFIG', `${what} is fault injection for tests: it needs a pool started with a diagnostics workerFile (test/fixtures/faultWorker.ts)`);
+    }
   }
 }
