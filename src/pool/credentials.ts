@@ -79,7 +79,7 @@ export async function checkCredentials(addon: NativeAddon, opts: CredentialOptio
     } catch (err) {
       throw new ConfigError(
         'ERR_KEYTAB_UNREADABLE',
-        `keytab ${keytab} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}): ` +
+        `keytab ${keytab} cannot be read (${errnoCode(err)}): ` +
           'check the path, and that the service user can read it (chmod 600, owned by that user)',
         { cause: err },
       );
@@ -130,6 +130,12 @@ function checkKeytabContents(addon: NativeAddon, keytab: string, principal: stri
       `keytab ${keytab} has no key for ${principal}; it holds: ${listing.principals.join(', ')}`,
     );
   }
+}
+
+/** The errno name of a failed fs call (`EACCES`, `ENOENT`...), or 'error'. */
+function errnoCode(err: unknown): string {
+  const code: unknown = typeof err === 'object' && err !== null ? Reflect.get(err, 'code') : undefined;
+  return typeof code === 'string' ? code : 'error';
 }
 
 /** The keytab file named by KRB5_KTNAME, if it names a file. */
