@@ -51,6 +51,12 @@ export class WorkerThreads {
       concurrentTasksPerWorker: 1,
       workerData: options.setup,
     });
+    // A worker's answer can still arrive after close() destroyed its thread; Piscina then emits
+    // 'error' ("Unexpected message from Worker"), an uncaught exception without a listener.
+    // The task's caller already has its error by then. Any other 'error' stays fatal.
+    this.#piscina.on('error', (err: unknown) => {
+      if (!this.#closed) throw err;
+    });
   }
 
   /** Tasks waiting for a thread. */
