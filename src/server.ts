@@ -35,6 +35,8 @@ export type NegotiateServerOptions = Omit<ServeConfig, 'logLevel' | 'ntlmUsers' 
   greeting?: SspiProtocolOptions['greeting'];
   /** WebSocket application messages; default: echo each message back (a demo). */
   onWsMessage?: WsAcceptorOptions['onMessage'];
+  /** Tests: the pool's worker module (AuthPoolOptions.workerFile). */
+  workerFile?: string;
 };
 
 /**
@@ -99,6 +101,7 @@ export class NegotiateServer extends EventEmitter {
       maxQueue: options.maxQueue,
       taskTimeoutMs: options.taskTimeoutMs,
       maxContexts: options.maxContexts,
+      ...(options.workerFile === undefined ? {} : { workerFile: options.workerFile }),
     });
     const server = new NegotiateServer(pool, options);
     try {

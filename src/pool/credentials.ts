@@ -3,7 +3,7 @@
  * before any worker starts, so a bad keytab is one clear error at start.
  */
 import { access, constants } from 'node:fs/promises';
-import { ConfigError, GssError, type NegotiateErrorCode } from '../errors.js';
+import { ConfigError, GssError, errorCodeOf } from '../errors.js';
 import type { NativeAddon, NativeCredentialOptions } from '../native.js';
 
 /** GSS context flags a server can require of its clients, with their GSS bits. */
@@ -130,7 +130,7 @@ export async function checkCredentials(addon: NativeAddon, opts: CredentialOptio
     } catch (err) {
       throw new ConfigError(
         'ERR_KEYTAB_UNREADABLE',
-        `keytab ${keytab} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}): ` +
+        `keytab ${keytab} cannot be read (${errnoCode(err)}): ` +
           'check the path, and that the service user can read it (chmod 600, owned by that user)',
         { cause: err },
       );
@@ -148,7 +148,7 @@ export function acquireOrThrow(addon: NativeAddon, opts: CredentialOptions, desc
   const r = addon.acquireCredentials(toNativeCredentials(opts));
   if (!r.ok) {
     throw new GssError(
-      r.code as NegotiateErrorCode,
+      errorCodeOf(r.code),
       `cannot acquire acceptor credentials${describedKeytab ? ` from ${describedKeytab}` : ''}` +
         `${opts.principal ? ` for ${opts.principal}` : ''}: ${r.message}`,
       r.major,
@@ -181,6 +181,12 @@ function checkKeytabContents(addon: NativeAddon, keytab: string, principal: stri
       `keytab ${keytab} has no key for ${principal}; it holds: ${listing.principals.join(', ')}`,
     );
   }
+}
+
+/** The errno name of a failed fs call (`EACCES`, `ENOENT`...), or 'error'. */
+function errnoCode(err: unknown): string {
+  const code: unknown = typeof err === 'object' && err !== null ? Reflect.get(err, 'code') : undefined;
+  return typeof code === 'string' ? code : 'error';
 }
 
 /** The keytab file named by KRB5_KTNAME, if it names a file. */

@@ -21,6 +21,7 @@ import { AuthPool } from '../../src/pool/AuthPool.js';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
 import { createLogger } from '../../src/logger.js';
 import { requireTool, startTestRealm } from '../helpers/realm.js';
+import { FAULT_WORKER } from '../helpers/faultWorker.js';
 import { PYTHON, requirePythonGssapi, runClient, useRealm } from '../helpers/server.js';
 import { FIXTURES, Initiator, firstTokens } from '../helpers/initiator.js';
 
@@ -414,14 +415,14 @@ test('protect() hands the handler identity, headers (without Authorization) and 
 
 test('a full worker queue answers 503 with Retry-After: 1; a client gone mid-handshake is never written to', T, async () => {
   const r = theRealm();
-  const tiny = await AuthPool.start({ credentials: { keytab: r.keytab, ntlm: true }, workers: 1, maxQueue: 1 });
+  const tiny = await AuthPool.start({ credentials: { keytab: r.keytab, ntlm: true }, workers: 1, maxQueue: 1, workerFile: FAULT_WORKER });
   const acceptor = new HttpAcceptor({ pool: tiny, logger });
   const failures: HttpHandshakeFailure[] = [];
   acceptor.on('handshakeFailed', (f: HttpHandshakeFailure) => failures.push(f));
   try {
     const { port } = await acceptor.listen(0, '127.0.0.1');
     // Hold the one worker and fill the queue's one slot with stalls.
-    const threadId = (await tiny.stallWorker(0)) as number;
+    const threadId = await tiny.stallWorker(0);
     const held = await tiny.stallWorkerWhile(threadId);
     const queued = tiny.stallWorker(0);
     try {
