@@ -34,6 +34,7 @@ import { createLogger } from './logger.js';
 import { ThrowawayRealm } from './realm/index.js';
 import { NegotiateServer } from './server.js';
 import { DEFAULT_GREETING } from './acceptors/sspiProtocol.js';
+import { ACCEPTOR_SLOTS, type AcceptorSlot } from './pool/credentials.js';
 
 const MAIN_HELP = `Usage: negotiate-server <command> [options]
 
@@ -53,6 +54,9 @@ Credentials:
                              (KRBTEST.COM on loopback) and removes it on exit.
   --principal NAME           Accept only this service principal ('host/localhost@REALM' or
                              'host@localhost'). Default: any key in the keytab.
+  --sspi-principal NAME, --gss-sample-principal NAME, --http-principal NAME
+                             This front end accepts only this principal, over --principal (the
+                             HTTP one covers its WebSocket): e.g. only HTTP/ tickets on HTTP
   --ntlm                     Also accept NTLM, raw and through SPNEGO (off: NTLM is relayable).
   --ntlm-users FILE          gss-ntlmssp users file (DOMAIN:user:password). Default: $NTLM_USER_FILE.
   --replay-cache MODE        default | memory | none | file:PATH   (default: MIT's default file
@@ -211,6 +215,9 @@ function parseServe(args: string[]): ServeConfig {
         'replay-cache-size': { type: 'string' },
         'replay-cache-principal-quota': { type: 'string' },
         'require-flags': { type: 'string' },
+        'sspi-principal': { type: 'string' },
+        'gss-sample-principal': { type: 'string' },
+        'http-principal': { type: 'string' },
         sspi: { type: 'string' },
         'gss-sample': { type: 'string' },
         http: { type: 'string' },
@@ -256,6 +263,7 @@ function parseServe(args: string[]): ServeConfig {
       ? {}
       : { replayCachePrincipalQuota: parsePositiveInt('--replay-cache-principal-quota', v['replay-cache-principal-quota']) }),
     ...(v['require-flags'] === undefined ? {} : { requireFlags: parseRequireFlags(v['require-flags']) }),
+    ...frontendPrincipalsFrom(v),
     sspi: v.sspi !== undefined ? parseListenAddress('--sspi', v.sspi) : anyListener ? undefined : DEFAULT_SSPI,
     gssSample: v['gss-sample'] !== undefined ? parseListenAddress('--gss-sample', v['gss-sample']) : anyListener ? undefined : DEFAULT_GSS_SAMPLE,
     http,
@@ -388,4 +396,16 @@ async function serve(args: string[]): Promise<number> {
     process.off('SIGHUP', onHup);
     if (signalled) out({ event: 'stopped' });
   }
+}
+
+/** --sspi-principal, --gss-sample-principal, --http-principal: the names given, by front end. */
+function frontendPrincipalsFrom(v: Record<string, unknown>): { frontendPrincipals?: Partial<Record<AcceptorSlot, string>> } {
+  const out: Partial<Record<AcceptorSlot, string>> = {};
+  for (const slot of ACCEPTOR_SLOTS) {
+    const value = v[`${slot}-principal`];
+    if (typeof value !== 'string') continue;
+    if (value.trim() === '') throw new ConfigError('ERR_CONFIG', `--${slot}-principal needs a principal name`);
+    out[slot] = value;
+  }
+  return Object.keys(out).length === 0 ? {} : { frontendPrincipals: out };
 }

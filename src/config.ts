@@ -3,7 +3,7 @@
  */
 import { ConfigError } from './errors.js';
 import type { LogLevel } from './logger.js';
-import { isRequiredFlag, REQUIRABLE_FLAGS, type ReplayCacheOption, type RequiredFlag } from './pool/credentials.js';
+import { isRequiredFlag, REQUIRABLE_FLAGS, type AcceptorSlot, type ReplayCacheOption, type RequiredFlag } from './pool/credentials.js';
 
 /** A listener address, from `HOST:PORT` (IPv6 as `[::1]:PORT`). */
 export interface ListenAddress {
@@ -22,6 +22,8 @@ export interface ServeConfig {
   replayCacheSize?: number;
   /** `--replay-cache memory`: most tags one client principal may hold (default: a quarter of the size). */
   replayCachePrincipalQuota?: number;
+  /** `--sspi-principal`, `--gss-sample-principal`, `--http-principal`: a pinned name per front end. */
+  frontendPrincipals?: Partial<Record<AcceptorSlot, string>>;
   /** `--require-flags`: context flags every client must request (default none). */
   requireFlags?: RequiredFlag[];
   sspi: ListenAddress | undefined;

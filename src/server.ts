@@ -95,6 +95,7 @@ export class NegotiateServer extends EventEmitter {
     if (options.requireFlags !== undefined) credentials.requireFlags = options.requireFlags;
     if (options.keytab !== undefined) credentials.keytab = options.keytab;
     if (options.principal !== undefined) credentials.principal = options.principal;
+    if (options.frontendPrincipals !== undefined) credentials.frontendPrincipals = options.frontendPrincipals;
     const pool = await AuthPool.start({
       credentials,
       workers: options.workers,

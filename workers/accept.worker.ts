@@ -33,19 +33,23 @@ const acceptTag: { op: 'accept'; workerThreadId: number } = { op: 'accept', work
 function acquireCredentials(): void {
   const wanted = keytabGeneration === undefined ? 0 : Atomics.load(keytabGeneration, 0);
   if (wanted === generation) return;
-  const credentials = wanted === 0 ? setup.credentials : { ...setup.credentials, keytab: `${setup.keytab?.prefix ?? ''}${wanted}` };
-  const r = addon.acquireCredentials(credentials);
+  const keytab = wanted === 0 ? {} : { keytab: `${setup.keytab?.prefix ?? ''}${wanted}` };
   // On failure the previous credential (if any) stays in use; the pool validated this
   // snapshot on its own thread before publishing it, so this is not expected.
-  if (r.ok) credentialFailure = undefined;
-  else if (generation === -1) credentialFailure = r;
+  let failure: NativeFailure | undefined;
+  for (const credentials of [setup.credentials, ...(setup.slotCredentials ?? [])]) {
+    const r = addon.acquireCredentials({ ...credentials, ...keytab });
+    if (!r.ok) failure ??= r;
+  }
+  if (failure === undefined) credentialFailure = undefined;
+  else if (generation === -1) credentialFailure = failure;
   generation = wanted;
 }
 
 function accept(task: AcceptRequest): AcceptResult {
   acquireCredentials();
   if (credentialFailure) return { ...credentialFailure, ...acceptTag };
-  const r: AcceptResult = Object.assign(addon.accept(task.id, task.token), acceptTag);
+  const r: AcceptResult = Object.assign(addon.accept(task.id, task.token, task.slot), acceptTag);
   if (r.ok && r.status === 'complete' && task.sealOnComplete !== undefined) {
     r.sealed = addon.encryptMessage(task.id, task.sealOnComplete);
   }

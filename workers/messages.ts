@@ -9,6 +9,8 @@ import type { NativeAcceptResult, NativeAddon, NativeCredentialOptions } from '.
 /** Given to every worker at start (Piscina workerData). */
 export interface WorkerSetup {
   credentials: NativeCredentialOptions;
+  /** Credentials of front ends that pin their own principal, each acquired under its `slot`. */
+  slotCredentials?: NativeCredentialOptions[];
   table: { maxContexts: number; handshakeTtlMs: number };
   /**
    * When the keytab is served from memory snapshots: slot 0 of `cells` is the current
@@ -30,6 +32,8 @@ export interface AcceptRequest {
    * (the sspi greeting), saving a second round trip to a worker.
    */
   sealOnComplete?: Uint8Array;
+  /** The front end's own acceptor credential (its pinned principal), if it has one. */
+  slot?: string;
 }
 
 /** The sealed message of AcceptRequest.sealOnComplete, or the failure of sealing it. */

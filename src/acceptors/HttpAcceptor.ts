@@ -27,6 +27,7 @@ import { SessionCookies, type SessionCookieOptions } from '../http/sessionCookie
 import { classify, describeFailure, HandshakeReporter, identityFromStep, type HandshakeAttempt, type HandshakeFailure, type ProvenIdentity } from '../handshake/index.js';
 import { LISTEN_EXCLUSIVE_PORT, loadUws, type UwsModule } from './uws.js';
 import { Reply, statusLine, type HttpHeaders, type HttpReply, type HttpRequestInfo } from './HttpReply.js';
+import { acceptorSlotOf } from '../pool/credentials.js';
 
 export type { HttpHeaders, HttpReply, HttpRequestInfo } from './HttpReply.js';
 
@@ -290,7 +291,7 @@ export class HttpAcceptor extends EventEmitter {
     const id = ex.connectionId;
     let step: AcceptStep;
     try {
-      step = await this.#pool.accept(id, parsed.token, { releaseAfter: true });
+      step = await this.#pool.accept(id, parsed.token, { releaseAfter: true, slot: acceptorSlotOf('http') });
     } catch (err) {
       // A failed accept freed its own context and a refused task created none, but a task that
       // timed out may be stopped before the worker's releaseAfter runs: free it here (a

@@ -12,6 +12,7 @@ import {
   checkCredentials,
   configureReplayCache,
   keytabFromEnv,
+  slotCredentials,
   toNativeCredentials,
   type CredentialOptions,
 } from './credentials.js';
@@ -43,16 +44,19 @@ export class AcceptorCredentials {
     let snapshots: KeytabSnapshots | undefined;
     if (source !== undefined) {
       snapshots = new KeytabSnapshots(addon, source);
-      snapshots.load((name) => acquireOrThrow(addon, { ...options, keytab: name }, source));
+      snapshots.load((name) => acquireAll(addon, options, name, source));
     }
     return new AcceptorCredentials(addon, options, snapshots);
   }
 
   /** What each worker acquires its credential from. */
-  workerSetup(): Pick<WorkerSetup, 'credentials' | 'keytab'> {
+  workerSetup(): Pick<WorkerSetup, 'credentials' | 'keytab' | 'slotCredentials'> {
     const credentials = toNativeCredentials(this.options);
-    if (this.#snapshots === undefined) return { credentials };
-    return { credentials, keytab: { cells: this.#snapshots.shared, prefix: this.#snapshots.prefix } };
+    const slots = slotCredentials(this.options).map(([slot, o]) => ({ ...toNativeCredentials(o), slot }));
+    const setup: Pick<WorkerSetup, 'credentials' | 'keytab' | 'slotCredentials'> = { credentials };
+    if (slots.length > 0) setup.slotCredentials = slots;
+    if (this.#snapshots !== undefined) setup.keytab = { cells: this.#snapshots.shared, prefix: this.#snapshots.prefix };
+    return setup;
   }
 
   /**
@@ -66,11 +70,17 @@ export class AcceptorCredentials {
     }
     const source = this.#snapshots.source;
     await checkCredentials(this.#addon, { ...this.options, keytab: source });
-    return this.#snapshots.load((name) => acquireOrThrow(this.#addon, { ...this.options, keytab: name }, source));
+    return this.#snapshots.load((name) => acquireAll(this.#addon, this.options, name, source));
   }
 
   /** The generation of the keytab snapshot in use (1 after start, +1 per successful reload); 0 without snapshots. */
   keytabGeneration(): number {
     return this.#snapshots === undefined ? 0 : Atomics.load(this.#snapshots.cells, 0);
   }
+}
+
+/** Acquires (on this thread, as a check) the default credential and each front end's from the snapshot `name`. */
+function acquireAll(addon: NativeAddon, options: CredentialOptions, name: string, source: string): void {
+  acquireOrThrow(addon, { ...options, keytab: name }, source);
+  for (const [, o] of slotCredentials(options)) acquireOrThrow(addon, { ...o, keytab: name }, source);
 }

@@ -9,7 +9,7 @@ import { asBuffer, loadNative, type ContextFlags, type NativeAcceptResult, type 
 import type { AcceptRequest, AcceptResult, BatchCall, BatchResult, ProtectOp, ProtectRequest, ProtectSuccess } from '../../workers/messages.js';
 import { AcceptorCredentials } from './AcceptorCredentials.js';
 import { BatchDispatcher } from './BatchDispatcher.js';
-import type { CredentialOptions } from './credentials.js';
+import { slotCredentials, type AcceptorSlot, type CredentialOptions } from './credentials.js';
 import { AcceptError, failureToError, mismatchedResult, stalledHandshakeError } from './failures.js';
 import type { KeytabLoad } from './KeytabSnapshots.js';
 import { WorkerThreads } from './WorkerThreads.js';
@@ -75,6 +75,8 @@ export class AuthPool {
   private readonly addon: NativeAddon;
   private readonly sweepTimer: NodeJS.Timeout;
   private readonly credentials: AcceptorCredentials;
+  /** Front ends with a principal of their own (CredentialOptions.frontendPrincipals). */
+  private readonly slots: ReadonlySet<AcceptorSlot>;
   /** Accept and protect calls go to the workers through this; diagnostics tasks go directly. */
   private readonly calls: BatchDispatcher<BatchCall, BatchResult>;
   private closed = false;
@@ -88,6 +90,7 @@ export class AuthPool {
     this.threads = threads;
     this.addon = addon;
     this.credentials = credentials;
+    this.slots = new Set(slotCredentials(credentials.options).map(([slot]) => slot));
     // As many calls may wait as Piscina's queue allowed before, plus one running per worker.
     this.calls = new BatchDispatcher(opts.workers, opts.maxQueue + opts.workers, (batch) => this.threads.run('batch', batch));
     this.workers = opts.workers;
@@ -145,9 +148,12 @@ export class AuthPool {
   async accept(
     connectionId: number,
     token: Uint8Array,
-    options: { releaseAfter?: boolean; sealOnComplete?: Uint8Array; abandoned?: () => boolean } = {},
+    options: { releaseAfter?: boolean; sealOnComplete?: Uint8Array; abandoned?: () => boolean; slot?: AcceptorSlot | undefined } = {},
   ): Promise<AcceptStep> {
     const call: AcceptRequest = { op: 'accept', id: connectionId, token: ownBytes(token) };
+    // A front end with a principal of its own accepts with that credential; every leg of a
+    // context comes from the same front end, so with the same one.
+    if (options.slot !== undefined && this.slots.has(options.slot)) call.slot = options.slot;
     if (options.releaseAfter === true) call.releaseAfter = true;
     if (options.sealOnComplete !== undefined) call.sealOnComplete = ownBytes(options.sealOnComplete);
     let r: BatchResult;

@@ -21,6 +21,25 @@ export function isRequiredFlag(name: string): name is RequiredFlag {
   return Object.prototype.hasOwnProperty.call(REQUIRABLE_FLAGS, name);
 }
 
+/** The front ends that may pin an acceptor name of their own; `http` covers its WebSocket too. */
+export const ACCEPTOR_SLOTS = ['sspi', 'gss-sample', 'http'] as const;
+export type AcceptorSlot = (typeof ACCEPTOR_SLOTS)[number];
+
+/** The slot a front end accepts with: its own name; a WebSocket shares its HTTP listener's. */
+export function acceptorSlotOf(frontend: AcceptorSlot | 'ws'): AcceptorSlot {
+  return frontend === 'ws' ? 'http' : frontend;
+}
+
+/** The credential options of each front end with a principal of its own, by slot. */
+export function slotCredentials(opts: CredentialOptions): Array<[AcceptorSlot, CredentialOptions]> {
+  const out: Array<[AcceptorSlot, CredentialOptions]> = [];
+  for (const slot of ACCEPTOR_SLOTS) {
+    const principal = opts.frontendPrincipals?.[slot];
+    if (principal !== undefined) out.push([slot, { ...opts, principal }]);
+  }
+  return out;
+}
+
 /** How replays of Kerberos authenticators are detected. */
 export type ReplayCacheOption = 'default' | 'none' | 'memory' | `file:${string}`;
 
@@ -36,6 +55,12 @@ export interface CredentialOptions {
   keytab?: string;
   /** Pin the acceptor to one principal ('HTTP/host@REALM' or 'HTTP@host'); default: any key in the keytab. */
   principal?: string;
+  /**
+   * A principal per front end, over `principal` for that front end: e.g. `{ http: 'HTTP/www@R',
+   * sspi: 'host/www@R' }` accepts only HTTP/ tickets on HTTP (and its WebSocket) and only host/
+   * tickets on sspi, as Apache's GssapiAcceptorName does per location. Default: none.
+   */
+  frontendPrincipals?: Partial<Record<AcceptorSlot, string>>;
   /** Also accept NTLM (raw and through SPNEGO). Off by default: NTLM is relayable. */
   ntlm?: boolean;
   /**
@@ -136,8 +161,10 @@ export async function checkCredentials(addon: NativeAddon, opts: CredentialOptio
       );
     }
   }
-  if (keytab !== undefined) checkKeytabContents(addon, keytab, opts.principal);
-  acquireOrThrow(addon, opts, keytab);
+  for (const variant of [opts, ...slotCredentials(opts).map(([, o]) => o)]) {
+    if (keytab !== undefined) checkKeytabContents(addon, keytab, variant.principal);
+    acquireOrThrow(addon, variant, keytab);
+  }
 }
 
 /**
