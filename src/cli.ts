@@ -105,6 +105,10 @@ Limits:
 Other:
   --greeting TEXT            sspi: message encrypted to the client after the handshake
                              (default "${DEFAULT_GREETING}")
+  --gss-sample-allow-unauthenticated
+                             gss-sample: serve sessions that open without a security context
+                             (gss-client -na), closed at the --handshake-timeout deadline
+                             (default: refused, ERR_UNAUTHENTICATED_REFUSED)
   --log-level LEVEL          debug | info | warn | error | silent (default info)
   -h, --help                 This help
 
@@ -230,6 +234,7 @@ function parseServe(args: string[]): ServeConfig {
         'max-connections': { type: 'string' },
         'shutdown-grace': { type: 'string' },
         greeting: { type: 'string' },
+        'gss-sample-allow-unauthenticated': { type: 'boolean' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -275,6 +280,7 @@ function parseServe(args: string[]): ServeConfig {
     maxConnections: int('max-connections', v['max-connections'], DEFAULT_LIMITS.maxConnections),
     shutdownGraceMs: int('shutdown-grace', v['shutdown-grace'], 5000, { min: 0 }),
     greeting: v.greeting ?? DEFAULT_GREETING,
+    ...(v['gss-sample-allow-unauthenticated'] === true ? { gssSampleAllowUnauthenticated: true } : {}),
     logLevel: v['log-level'] === undefined ? 'info' : parseLogLevel(v['log-level']),
   };
 }

@@ -49,6 +49,11 @@ export interface ServeConfig {
   idleTimeoutMs: number;
   maxConnections: number;
   greeting: string;
+  /**
+   * gss-sample: serve sessions that open without a security context (MIT gss-client's `-na`),
+   * closed at the handshake deadline. Default false: they are refused (ERR_UNAUTHENTICATED_REFUSED).
+   */
+  gssSampleAllowUnauthenticated?: boolean;
   shutdownGraceMs: number;
   logLevel: LogLevel;
 }

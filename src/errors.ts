@@ -14,6 +14,7 @@ export type NegotiateErrorCode =
   | 'ERR_FRAME_UNEXPECTED'
   | 'ERR_HANDSHAKE_TIMEOUT'
   | 'ERR_IDLE_TIMEOUT'
+  | 'ERR_UNAUTHENTICATED_REFUSED'
   | 'ERR_PROTOCOL'
   // HTTP and WebSocket
   | 'ERR_UWS_FALLBACK'

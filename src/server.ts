@@ -204,7 +204,7 @@ export class NegotiateServer extends EventEmitter {
   async #listen(framing: TcpFraming, at: ListenAddress): Promise<void> {
     const o = this.#options;
     const acceptor = new TcpAcceptor({
-      protocol: framing === 'sspi' ? sspiProtocol(o.greeting !== undefined ? { greeting: o.greeting } : {}) : gssSampleProtocol(),
+      protocol: framing === 'sspi' ? sspiProtocol(o.greeting !== undefined ? { greeting: o.greeting } : {}) : gssSampleProtocol({ allowUnauthenticated: o.gssSampleAllowUnauthenticated === true }),
       pool: this.pool,
       maxTokenBytes: o.maxTokenBytes,
       handshakeTimeoutMs: o.handshakeTimeoutMs,
