@@ -93,6 +93,10 @@ Limits:
                              new ones fail fast (default 1024)
   --task-timeout MS          A GSSAPI task running longer fails, its worker is replaced (default 5000)
   --max-contexts N           Security contexts alive at once (default 100000)
+  --max-handshakes-per-address N
+                             Handshakes one remote address may hold between legs (NTLM), over
+                             sspi, gss-sample and WebSocket; beyond it a leg 1 is refused,
+                             ERR_HANDSHAKES_PER_ADDRESS (default: a tenth of --max-contexts)
   --max-token BYTES          Largest frame accepted, checked before allocation (default 65536)
   --handshake-timeout MS     Deadline for a whole handshake (default 10000)
   --idle-timeout MS          Close connections silent this long (default 60000)
@@ -228,6 +232,7 @@ function parseServe(args: string[]): ServeConfig {
         'max-queue': { type: 'string' },
         'task-timeout': { type: 'string' },
         'max-contexts': { type: 'string' },
+        'max-handshakes-per-address': { type: 'string' },
         'max-token': { type: 'string' },
         'handshake-timeout': { type: 'string' },
         'idle-timeout': { type: 'string' },
@@ -274,6 +279,9 @@ function parseServe(args: string[]): ServeConfig {
     maxQueue: int('max-queue', v['max-queue'], DEFAULT_LIMITS.maxQueue),
     taskTimeoutMs: int('task-timeout', v['task-timeout'], DEFAULT_LIMITS.taskTimeoutMs),
     maxContexts: int('max-contexts', v['max-contexts'], DEFAULT_LIMITS.maxContexts),
+    ...(v['max-handshakes-per-address'] === undefined
+      ? {}
+      : { maxHandshakesPerAddress: parsePositiveInt('--max-handshakes-per-address', v['max-handshakes-per-address']) }),
     maxTokenBytes: int('max-token', v['max-token'], DEFAULT_LIMITS.maxTokenBytes, { min: 16, max: 16 * 1024 * 1024 }),
     handshakeTimeoutMs: int('handshake-timeout', v['handshake-timeout'], DEFAULT_LIMITS.handshakeTimeoutMs),
     idleTimeoutMs: int('idle-timeout', v['idle-timeout'], DEFAULT_LIMITS.idleTimeoutMs),

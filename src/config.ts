@@ -44,6 +44,11 @@ export interface ServeConfig {
   maxQueue: number;
   taskTimeoutMs: number;
   maxContexts: number;
+  /**
+   * `--max-handshakes-per-address`: handshakes holding a context between legs (NTLM) one remote
+   * address may have at once, over every front end (default: a tenth of maxContexts).
+   */
+  maxHandshakesPerAddress?: number;
   maxTokenBytes: number;
   handshakeTimeoutMs: number;
   idleTimeoutMs: number;

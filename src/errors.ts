@@ -30,6 +30,7 @@ export type NegotiateErrorCode =
   | 'ERR_POOL_CLOSED'
   // context table
   | 'ERR_CONTEXT_TABLE_FULL'
+  | 'ERR_HANDSHAKES_PER_ADDRESS'
   | 'ERR_CONTEXT_BUSY'
   | 'ERR_CONTEXT_NOT_FOUND'
   | 'ERR_CONTEXT_NOT_ESTABLISHED'

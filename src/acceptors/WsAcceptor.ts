@@ -28,7 +28,16 @@ import type { ContextFlags } from '../native.js';
 import { AcceptError, type AcceptStep, type AuthPool } from '../pool/AuthPool.js';
 import type { Session } from '../session.js';
 import { nextConnectionId } from '../connectionId.js';
-import { HandshakeReporter, sessionFromStep, type HandshakeAttempt, type HandshakeFailure, type Mechanism } from '../handshake/index.js';
+import {
+  defaultHandshakesPerAddress,
+  HandshakeReporter,
+  HandshakesPerAddress,
+  sessionFromStep,
+  type HandshakeAttempt,
+  type HandshakeFailure,
+  type HandshakeSlot,
+  type Mechanism,
+} from '../handshake/index.js';
 import { closeFor, WS_CLOSE, type WsClose, type WsCloseCode } from './wsClose.js';
 import { WsMessageChannel, type WsChannelSocket } from './WsMessageChannel.js';
 import { checkOptions, DEFAULT_IDLE_TIMEOUT_SECONDS, type WsAcceptorOptions } from './wsOptions.js';
@@ -72,6 +81,8 @@ interface Conn {
   /** A failure was already reported (so the close is not reported again). */
   failed: boolean;
   deadline: NodeJS.Timeout | undefined;
+  /** Held from the first leg that answered "continue" until the handshake ends. */
+  slot: HandshakeSlot | undefined;
   session: Session | undefined;
   /** Application messages, once authenticated. */
   channel: WsMessageChannel | undefined;
@@ -98,6 +109,7 @@ export class WsAcceptor extends EventEmitter {
   readonly #pool: AuthPool;
   readonly #logger: Logger;
   readonly #reporter: HandshakeReporter<'ws'>;
+  readonly #handshakesPerAddress: HandshakesPerAddress;
   readonly #onMessage: WsAcceptorOptions['onMessage'];
   /** Open sockets (from open to close). */
   readonly #conns = new Set<Conn>();
@@ -115,6 +127,7 @@ export class WsAcceptor extends EventEmitter {
     this.#logger = options.logger ?? silentLogger;
     this.#reporter = new HandshakeReporter('ws', this, this.#logger);
     this.#onMessage = options.onMessage;
+    this.#handshakesPerAddress = options.handshakesPerAddress ?? new HandshakesPerAddress(defaultHandshakesPerAddress(DEFAULT_LIMITS.maxContexts));
     this.maxTokenBytes = options.maxTokenBytes ?? DEFAULT_LIMITS.maxTokenBytes;
     this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? DEFAULT_LIMITS.handshakeTimeoutMs;
     this.idleTimeoutSeconds = options.idleTimeoutSeconds ?? DEFAULT_IDLE_TIMEOUT_SECONDS;
@@ -175,6 +188,7 @@ export class WsAcceptor extends EventEmitter {
       closed: false,
       failed: false,
       deadline: undefined,
+      slot: undefined,
       session: undefined,
       channel: undefined,
     };
@@ -203,6 +217,7 @@ export class WsAcceptor extends EventEmitter {
     conn.closed = true;
     conn.ws = undefined;
     clearTimeout(conn.deadline);
+    conn.slot?.release();
     this.#conns.delete(conn);
     // A leg on the pool may still create the context after this; it releases it on return.
     if (conn.session) {
@@ -275,6 +290,17 @@ export class WsAcceptor extends EventEmitter {
     // Closed while the leg ran: the pool freed the context; nobody to answer.
     if (conn.closed) return;
     if (step.status === 'continue') {
+      // A context now waits for this client's next leg: the per-address bound counts it.
+      // Refused, the context goes at once and the output (an NTLM CHALLENGE) is never sent.
+      if (!conn.slot) {
+        try {
+          conn.slot = this.#handshakesPerAddress.acquire(conn.remoteAddress);
+        } catch (err) {
+          this.#pool.release(conn.id);
+          this.#fail(conn, err);
+          return;
+        }
+      }
       conn.phase = 'handshake';
       if (step.output.length > 0) this.#send(conn, step.output, true);
       return;
@@ -286,6 +312,7 @@ export class WsAcceptor extends EventEmitter {
     const ws = conn.ws;
     if (!ws) return;
     clearTimeout(conn.deadline);
+    conn.slot?.release();
     conn.phase = 'established';
     const attempt = this.#attempt(conn);
     const session = sessionFromStep(this.#pool, step, {
