@@ -9,10 +9,7 @@
  * - A WebSocket is valid from `open` to `close` only; any call after `close` throws ("Invalid
  *   access of closed uWS.WebSocket"). Every async path checks `conn.closed` before touching it.
  * - `ws.end()` and `ws.close()` run the close handler synchronously, before they return.
- * - `ws.end()` inside our own `ws.cork()` sends the close frame but never the TCP FIN (uWS
- *   postpones it to an uncork that does not send it), and after its close frame uWS ignores
- *   everything but the peer's FIN: the socket then stays until a uWS timer 13-16 s later. So
- *   end() is never called inside our cork (uWS's own callbacks FIN after their uncork).
+ * - `ws.end()` inside our own `ws.cork()` never sends the TCP FIN: see endPromptly().
  * - The message ArrayBuffer is neutered when the handler returns: copy it before any await.
  * - A send from outside a uWS callback (after an await) must be corked.
  * - A message over `maxPayloadLength` is cut by uWS without a close frame (the peer sees 1006),
@@ -403,10 +400,12 @@ export class WsAcceptor extends EventEmitter {
 }
 
 /**
- * The closing handshake, then the TCP FIN at once: outside a cork, uWS sends the FIN right after
- * the close frame (or once its send buffer drains), so a client waiting for the server to close
- * (RFC 6455 §7.1.1) is not left hanging and the socket is freed when the client's FIN answers.
- * Runs the close handler before returning.
+ * The closing handshake, then the TCP FIN at once. Inside our own cork, uWS sends the close
+ * frame but postpones the FIN to an uncork that never sends it, and after its close frame it
+ * ignores everything but the peer's FIN: the socket stayed until a uWS timer 13-16 s later.
+ * Outside a cork (or in uWS's own callbacks, which FIN after their uncork) the FIN follows the
+ * close frame, so a client waiting for the server to close (RFC 6455 §7.1.1) is not left hanging
+ * and the socket is freed when the client's FIN answers. Runs the close handler before returning.
  */
 function endPromptly(ws: WebSocket<Conn>, code: number, reason: string): void {
   ws.end(code, reason);
