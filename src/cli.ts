@@ -97,6 +97,10 @@ Limits:
                              new ones fail fast (default 1024)
   --task-timeout MS          A GSSAPI task running longer fails, its worker is replaced (default 5000)
   --max-contexts N           Security contexts alive at once (default 100000)
+  --max-handshakes-per-address N
+                             Handshakes one remote address may hold between legs (NTLM), over
+                             sspi, gss-sample and WebSocket; beyond it a leg 1 is refused,
+                             ERR_HANDSHAKES_PER_ADDRESS (default: a tenth of --max-contexts)
   --max-token BYTES          Largest frame accepted, checked before allocation (default 65536)
   --handshake-timeout MS     Deadline for a whole handshake (default 10000)
   --idle-timeout MS          Close connections silent this long (default 60000)
@@ -109,6 +113,10 @@ Limits:
 Other:
   --greeting TEXT            sspi: message encrypted to the client after the handshake
                              (default "${DEFAULT_GREETING}")
+  --gss-sample-allow-unauthenticated
+                             gss-sample: serve sessions that open without a security context
+                             (gss-client -na), closed at the --handshake-timeout deadline
+                             (default: refused, ERR_UNAUTHENTICATED_REFUSED)
   --log-level LEVEL          debug | info | warn | error | silent (default info)
   -h, --help                 This help
 
@@ -231,12 +239,14 @@ function parseServe(args: string[]): ServeConfig {
         'max-queue': { type: 'string' },
         'task-timeout': { type: 'string' },
         'max-contexts': { type: 'string' },
+        'max-handshakes-per-address': { type: 'string' },
         'max-token': { type: 'string' },
         'handshake-timeout': { type: 'string' },
         'idle-timeout': { type: 'string' },
         'max-connections': { type: 'string' },
         'shutdown-grace': { type: 'string' },
         greeting: { type: 'string' },
+        'gss-sample-allow-unauthenticated': { type: 'boolean' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -277,12 +287,16 @@ function parseServe(args: string[]): ServeConfig {
     maxQueue: int('max-queue', v['max-queue'], DEFAULT_LIMITS.maxQueue),
     taskTimeoutMs: int('task-timeout', v['task-timeout'], DEFAULT_LIMITS.taskTimeoutMs),
     maxContexts: int('max-contexts', v['max-contexts'], DEFAULT_LIMITS.maxContexts),
+    ...(v['max-handshakes-per-address'] === undefined
+      ? {}
+      : { maxHandshakesPerAddress: parsePositiveInt('--max-handshakes-per-address', v['max-handshakes-per-address']) }),
     maxTokenBytes: int('max-token', v['max-token'], DEFAULT_LIMITS.maxTokenBytes, { min: 16, max: 16 * 1024 * 1024 }),
     handshakeTimeoutMs: int('handshake-timeout', v['handshake-timeout'], DEFAULT_LIMITS.handshakeTimeoutMs),
     idleTimeoutMs: int('idle-timeout', v['idle-timeout'], DEFAULT_LIMITS.idleTimeoutMs),
     maxConnections: int('max-connections', v['max-connections'], DEFAULT_LIMITS.maxConnections),
     shutdownGraceMs: int('shutdown-grace', v['shutdown-grace'], 5000, { min: 0 }),
     greeting: v.greeting ?? DEFAULT_GREETING,
+    ...(v['gss-sample-allow-unauthenticated'] === true ? { gssSampleAllowUnauthenticated: true } : {}),
     logLevel: v['log-level'] === undefined ? 'info' : parseLogLevel(v['log-level']),
   };
 }

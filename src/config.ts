@@ -46,11 +46,21 @@ export interface ServeConfig {
   maxQueue: number;
   taskTimeoutMs: number;
   maxContexts: number;
+  /**
+   * `--max-handshakes-per-address`: handshakes holding a context between legs (NTLM) one remote
+   * address may have at once, over every front end (default: a tenth of maxContexts).
+   */
+  maxHandshakesPerAddress?: number;
   maxTokenBytes: number;
   handshakeTimeoutMs: number;
   idleTimeoutMs: number;
   maxConnections: number;
   greeting: string;
+  /**
+   * gss-sample: serve sessions that open without a security context (MIT gss-client's `-na`),
+   * closed at the handshake deadline. Default false: they are refused (ERR_UNAUTHENTICATED_REFUSED).
+   */
+  gssSampleAllowUnauthenticated?: boolean;
   shutdownGraceMs: number;
   logLevel: LogLevel;
 }
