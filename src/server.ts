@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { TcpAcceptor, type TcpFraming } from './acceptors/TcpAcceptor.js';
 import { gssSampleProtocol } from './acceptors/gssSampleProtocol.js';
 import { sspiProtocol, type SspiProtocolOptions } from './acceptors/sspiProtocol.js';
-import type { HandshakeFailure } from './handshake/index.js';
+import { defaultHandshakesPerAddress, HandshakesPerAddress, type HandshakeFailure } from './handshake/index.js';
 import type { ListenAddress, ServeConfig } from './config.js';
 import { silentLogger, type Logger } from './logger.js';
 import { AuthPool } from './pool/AuthPool.js';
@@ -35,6 +35,8 @@ export type NegotiateServerOptions = Omit<ServeConfig, 'logLevel' | 'ntlmUsers' 
   greeting?: SspiProtocolOptions['greeting'];
   /** WebSocket application messages; default: echo each message back (a demo). */
   onWsMessage?: WsAcceptorOptions['onMessage'];
+  /** Tests: the pool's worker module (AuthPoolOptions.workerFile). */
+  workerFile?: string;
 };
 
 /**
@@ -47,6 +49,8 @@ export class NegotiateServer extends EventEmitter {
   /** The HTTP front end (and its WebSocket route), when configured. */
   http: HttpAcceptor | undefined;
   ws: WsAcceptor | undefined;
+  /** The per-address bound on handshakes in progress, shared by the sspi, gss-sample and WebSocket front ends. */
+  readonly handshakesPerAddress: HandshakesPerAddress;
   /** This server's Prometheus metrics (its own registry); served by the admin listener. */
   readonly metrics: ServerMetrics;
   /** The admin listener, when configured. */
@@ -64,6 +68,8 @@ export class NegotiateServer extends EventEmitter {
     this.pool = pool;
     this.#options = options;
     this.#logger = options.logger ?? silentLogger;
+    const perAddress = new HandshakesPerAddress(options.maxHandshakesPerAddress ?? defaultHandshakesPerAddress(options.maxContexts));
+    this.handshakesPerAddress = perAddress;
     this.metrics = new ServerMetrics({
       // Process metrics register observers that live as long as the process: only for a
       // server that serves them.
@@ -75,6 +81,7 @@ export class NegotiateServer extends EventEmitter {
         maxQueue: pool.maxQueue,
         frontends: () => this.#frontendLoads(),
         httpInFlight: () => this.http?.inFlight,
+        handshakesPerAddress: () => ({ refused: perAddress.refused, inProgress: perAddress.inProgress }),
       },
     });
     // Registered before any user listener: an event's metrics are counted by the time it is seen.
@@ -93,12 +100,14 @@ export class NegotiateServer extends EventEmitter {
     if (options.requireFlags !== undefined) credentials.requireFlags = options.requireFlags;
     if (options.keytab !== undefined) credentials.keytab = options.keytab;
     if (options.principal !== undefined) credentials.principal = options.principal;
+    if (options.frontendPrincipals !== undefined) credentials.frontendPrincipals = options.frontendPrincipals;
     const pool = await AuthPool.start({
       credentials,
       workers: options.workers,
       maxQueue: options.maxQueue,
       taskTimeoutMs: options.taskTimeoutMs,
       maxContexts: options.maxContexts,
+      ...(options.workerFile === undefined ? {} : { workerFile: options.workerFile }),
     });
     const server = new NegotiateServer(pool, options);
     try {
@@ -192,6 +201,7 @@ export class NegotiateServer extends EventEmitter {
         logger: this.#logger,
         maxTokenBytes: o.maxTokenBytes,
         handshakeTimeoutMs: o.handshakeTimeoutMs,
+        handshakesPerAddress: this.handshakesPerAddress,
         onMessage: o.onWsMessage ?? ((_session, message, reply) => reply(message)),
       });
       ws.on('session', (s: Session) => this.emit('session', s));
@@ -204,12 +214,13 @@ export class NegotiateServer extends EventEmitter {
   async #listen(framing: TcpFraming, at: ListenAddress): Promise<void> {
     const o = this.#options;
     const acceptor = new TcpAcceptor({
-      protocol: framing === 'sspi' ? sspiProtocol(o.greeting !== undefined ? { greeting: o.greeting } : {}) : gssSampleProtocol(),
+      protocol: framing === 'sspi' ? sspiProtocol(o.greeting !== undefined ? { greeting: o.greeting } : {}) : gssSampleProtocol({ allowUnauthenticated: o.gssSampleAllowUnauthenticated === true }),
       pool: this.pool,
       maxTokenBytes: o.maxTokenBytes,
       handshakeTimeoutMs: o.handshakeTimeoutMs,
       idleTimeoutMs: o.idleTimeoutMs,
       maxConnections: o.maxConnections,
+      handshakesPerAddress: this.handshakesPerAddress,
       logger: this.#logger,
     });
     acceptor.on('session', (s: Session) => this.emit('session', s));
