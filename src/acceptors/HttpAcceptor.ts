@@ -248,8 +248,13 @@ export class HttpAcceptor extends EventEmitter {
   }
 
   async #serve(ex: Exchange, handler: ProtectedHandler): Promise<void> {
+    // The fresh credential wins: an Authorization header, when present, is processed and its
+    // outcome stands (a success as its user, or its failure). The cookie only stands in for a
+    // handshake on requests without one; otherwise a client holding another user's cookie
+    // would be answered as that user whatever it just proved.
+    const parsed = parseAuthorization(ex.authorization, this.maxTokenBytes);
     let invalidCookie = false;
-    if (this.cookies !== undefined) {
+    if (parsed.kind === 'none' && this.cookies !== undefined) {
       const v = this.cookies.fromCookieHeader(ex.cookie);
       if (v?.ok) {
         // The cookie's expiry, not the ticket's: the identity lasts as long as the cookie.
@@ -264,7 +269,6 @@ export class HttpAcceptor extends EventEmitter {
       }
     }
 
-    const parsed = parseAuthorization(ex.authorization, this.maxTokenBytes);
     if (parsed.kind === 'none') {
       this.#challenge(ex, 401, kChallengeBody, invalidCookie);
       return;
