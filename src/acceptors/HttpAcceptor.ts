@@ -24,6 +24,7 @@ import { AcceptError } from '../pool/AuthPool.js';
 import { nextConnectionId } from '../connectionId.js';
 import { formatWwwAuthenticate, parseAuthorization } from '../framing/negotiateHeader.js';
 import { SessionCookies, type SessionCookieOptions } from '../http/sessionCookie.js';
+import { framingDefect, type FramingDefect } from '../http/requestFraming.js';
 import { classify, describeFailure, HandshakeReporter, identityFromStep, type HandshakeAttempt, type HandshakeFailure, type ProvenIdentity } from '../handshake/index.js';
 import { loadUws, type UwsModule } from './uws.js';
 import { Reply, statusLine, type HttpHeaders, type HttpReply, type HttpRequestInfo } from './HttpReply.js';
@@ -158,7 +159,16 @@ export class HttpAcceptor extends EventEmitter {
     // Unrouted requests: this uWS build drops the connection without a response; answer 404.
     // A wildcard has the lowest priority in the uWS router, so routes added later (also by
     // another front end sharing `app`) still win.
-    this.app.any('/*', (res) => {
+    this.app.any('/*', (res, req) => {
+      const framing: Array<[string, string]> = [];
+      req.forEach((k, v) => {
+        if (k === 'content-length' || k === 'transfer-encoding') framing.push([k, v]);
+      });
+      const defect = framingDefect(framing);
+      if (defect !== undefined) {
+        this.#refuseFraming(new Reply(res), defect, remoteAddressOf(res));
+        return;
+      }
       res.writeStatus(statusLine(404)).end('Not found\n');
     });
     return new Promise((resolve, reject) => {
@@ -190,9 +200,16 @@ export class HttpAcceptor extends EventEmitter {
       const authorization = req.getHeader('authorization');
       const cookie = this.cookies ? req.getHeader('cookie') : '';
       const headers: Record<string, string> = {};
+      const framing: Array<[string, string]> = [];
       req.forEach((k, v) => {
         if (k !== 'authorization') headers[k] = headers[k] === undefined ? v : `${headers[k]}, ${v}`;
+        if (k === 'content-length' || k === 'transfer-encoding') framing.push([k, v]);
       });
+      const defect = framingDefect(framing);
+      if (defect !== undefined) {
+        this.#refuseFraming(reply, defect, remoteAddressOf(res));
+        return;
+      }
       const parameters: string[] = [];
       for (let i = 0; i < params; i++) parameters.push(req.getParameter(i));
       const ex: Exchange = {
@@ -245,6 +262,21 @@ export class HttpAcceptor extends EventEmitter {
       if (typeof app.close === 'function') app.close();
     })();
     return this.#closing;
+  }
+
+  /**
+   * A request with ambiguous framing (src/http/requestFraming.ts): 400, then close, and nothing
+   * after it on the connection answered. The 400 is sent one turn later on purpose: answered in
+   * the route's synchronous top, uWS would go on parsing the bytes behind this header block in
+   * the same read (the smuggled request) and route them. While this response is pending, uWS
+   * closes the connection instead of parsing a next request, answering neither; and once the
+   * 400 with `Connection: close` is out, uWS reads nothing more from the socket.
+   */
+  #refuseFraming(reply: Reply, defect: FramingDefect, remoteAddress: string | undefined): void {
+    this.#logger.info('request refused: ambiguous framing', { frontend: 'http', remoteAddress, reason: defect });
+    setImmediate(() => {
+      reply.end(`Bad request: ${defect}\n`, { status: 400, headers: { 'Content-Type': 'text/plain' }, closeConnection: true });
+    });
   }
 
   async #serve(ex: Exchange, handler: ProtectedHandler): Promise<void> {
