@@ -25,6 +25,7 @@ import { nextConnectionId } from '../connectionId.js';
 import { formatWwwAuthenticate, parseAuthorization } from '../framing/negotiateHeader.js';
 import { SessionCookies, type SessionCookieOptions } from '../http/sessionCookie.js';
 import { framingDefect, type FramingDefect } from '../http/requestFraming.js';
+import { ConnectionGate } from '../http/ConnectionGate.js';
 import { classify, describeFailure, HandshakeReporter, identityFromStep, type HandshakeAttempt, type HandshakeFailure, type ProvenIdentity } from '../handshake/index.js';
 import { loadUws, type UwsModule } from './uws.js';
 import { Reply, statusLine, type HttpHeaders, type HttpReply, type HttpRequestInfo } from './HttpReply.js';
@@ -54,6 +55,12 @@ export interface HttpAcceptorOptions {
   sessionCookie?: HttpSessionCookieOptions | undefined;
   /** Run on uWS's slow JavaScript emulation (with a warning) instead of refusing to start. */
   allowUwsFallback?: boolean | undefined;
+  /**
+   * Most simultaneous connections on the listener, WebSockets included; at the cap new
+   * connections are refused until some close (src/http/ConnectionGate.ts: counted every
+   * 100 ms, Linux only). Default 10,000.
+   */
+  maxConnections?: number | undefined;
 }
 
 /** The authenticated client of one HTTP request. */
@@ -119,6 +126,10 @@ export class HttpAcceptor extends EventEmitter {
   readonly #logger: Logger;
   readonly #reporter: HandshakeReporter<'http'>;
   readonly #inFlight = new Set<Promise<void>>();
+  readonly maxConnections: number;
+  #gate: ConnectionGate | undefined;
+  /** Where listen() bound, for resuming after the cap paused accepting. */
+  #bound: { host: string; port: number } | undefined;
   #listenSocket: us_listen_socket | undefined;
   #closing: Promise<void> | undefined;
 
@@ -130,6 +141,10 @@ export class HttpAcceptor extends EventEmitter {
     this.maxTokenBytes = options.maxTokenBytes ?? DEFAULT_LIMITS.maxTokenBytes;
     if (!Number.isInteger(this.maxTokenBytes) || this.maxTokenBytes < 1) {
       throw new ConfigError('ERR_CONFIG', `maxTokenBytes must be a positive integer, got ${String(options.maxTokenBytes)}`);
+    }
+    this.maxConnections = options.maxConnections ?? DEFAULT_LIMITS.maxConnections;
+    if (!Number.isInteger(this.maxConnections) || this.maxConnections < 1) {
+      throw new ConfigError('ERR_CONFIG', `maxConnections must be a positive integer, got ${String(options.maxConnections)}`);
     }
     this.#uws = loadUws({ allowFallback: options.allowUwsFallback ?? false, logger: this.#logger });
     if (options.sessionCookie !== undefined) {
@@ -181,6 +196,8 @@ export class HttpAcceptor extends EventEmitter {
         // With port 0 the kernel chose; ask the socket.
         const bound = this.#uws.us_socket_local_port(listenSocket as unknown as us_socket);
         this.#logger.info('listening', { frontend: 'http', host, port: bound });
+        this.#bound = { host, port: bound };
+        this.#gate = new ConnectionGate({ port: bound, cap: this.maxConnections, pause: () => this.#pauseAccepting(), resume: () => this.#resumeAccepting() });
         resolve({ address: host, port: bound });
       });
     });
@@ -229,6 +246,44 @@ export class HttpAcceptor extends EventEmitter {
     return this;
   }
 
+  /** Connections on the listener (WebSockets included) at the cap's last count (every 100 ms). */
+  get connections(): number {
+    return this.#gate?.connections ?? 0;
+  }
+
+  /** At the connection cap: new connections are refused until some close. */
+  get atConnectionCap(): boolean {
+    return this.#gate?.paused ?? false;
+  }
+
+  #pauseAccepting(): void {
+    if (this.#listenSocket === undefined) return;
+    this.#uws.us_listen_socket_close(this.#listenSocket);
+    this.#listenSocket = undefined;
+    this.#logger.warn('connection cap reached: new HTTP connections are refused until some close', {
+      frontend: 'http',
+      maxConnections: this.maxConnections,
+      connections: this.#gate?.connections,
+    });
+  }
+
+  #resumeAccepting(): Promise<boolean> {
+    const at = this.#bound;
+    if (at === undefined || this.#closing !== undefined) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      this.app.listen(at.host, at.port, (listenSocket) => {
+        if (listenSocket === false) {
+          this.#logger.error('cannot listen again after the connection cap', { frontend: 'http', host: at.host, port: at.port });
+          resolve(false);
+          return;
+        }
+        this.#listenSocket = listenSocket;
+        this.#logger.info('accepting HTTP connections again', { frontend: 'http', connections: this.#gate?.connections });
+        resolve(true);
+      });
+    });
+  }
+
   /** Requests being authenticated or handled right now. */
   get inFlight(): number {
     return this.#inFlight.size;
@@ -243,6 +298,7 @@ export class HttpAcceptor extends EventEmitter {
    */
   close(graceMs = 5000): Promise<void> {
     this.#closing ??= (async () => {
+      this.#gate?.stop();
       if (this.#listenSocket !== undefined) {
         this.#uws.us_listen_socket_close(this.#listenSocket);
         this.#listenSocket = undefined;
