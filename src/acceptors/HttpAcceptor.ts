@@ -15,7 +15,7 @@
  *  - Writes outside the synchronous top of the handler must be corked.
  */
 import { EventEmitter } from 'node:events';
-import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket, us_socket } from '@trufflesuite/uws-js-unofficial';
+import type { HttpRequest, HttpResponse, TemplatedApp } from '@trufflesuite/uws-js-unofficial';
 import { DEFAULT_LIMITS } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
@@ -25,7 +25,7 @@ import { nextConnectionId } from '../connectionId.js';
 import { formatWwwAuthenticate, parseAuthorization } from '../framing/negotiateHeader.js';
 import { SessionCookies, type SessionCookieOptions } from '../http/sessionCookie.js';
 import { framingDefect, type FramingDefect } from '../http/requestFraming.js';
-import { ConnectionGate } from '../http/ConnectionGate.js';
+import { CappedListener } from '../http/CappedListener.js';
 import { classify, describeFailure, HandshakeReporter, identityFromStep, type HandshakeAttempt, type HandshakeFailure, type ProvenIdentity } from '../handshake/index.js';
 import { loadUws, type UwsModule } from './uws.js';
 import { Reply, statusLine, type HttpHeaders, type HttpReply, type HttpRequestInfo } from './HttpReply.js';
@@ -127,10 +127,7 @@ export class HttpAcceptor extends EventEmitter {
   readonly #reporter: HandshakeReporter<'http'>;
   readonly #inFlight = new Set<Promise<void>>();
   readonly maxConnections: number;
-  #gate: ConnectionGate | undefined;
-  /** Where listen() bound, for resuming after the cap paused accepting. */
-  #bound: { host: string; port: number } | undefined;
-  #listenSocket: us_listen_socket | undefined;
+  #listener: CappedListener | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(options: HttpAcceptorOptions) {
@@ -170,7 +167,9 @@ export class HttpAcceptor extends EventEmitter {
    * with ERR_CONFIG when uWS cannot bind (it reports no errno: usually the port is in use).
    */
   listen(port: number, host: string): Promise<{ address: string; port: number }> {
-    if (this.#listenSocket !== undefined) return Promise.reject(new ConfigError('ERR_CONFIG', 'the HTTP acceptor is already listening'));
+    if (this.#listener !== undefined) return Promise.reject(new ConfigError('ERR_CONFIG', 'the HTTP acceptor is already listening'));
+    const listener = new CappedListener({ app: this.app, uws: this.#uws, maxConnections: this.maxConnections, logger: this.#logger });
+    this.#listener = listener;
     // Unrouted requests: this uWS build drops the connection without a response; answer 404.
     // A wildcard has the lowest priority in the uWS router, so routes added later (also by
     // another front end sharing `app`) still win.
@@ -186,20 +185,13 @@ export class HttpAcceptor extends EventEmitter {
       }
       res.writeStatus(statusLine(404)).end('Not found\n');
     });
-    return new Promise((resolve, reject) => {
-      this.app.listen(host, port, (listenSocket) => {
-        if (listenSocket === false) {
-          reject(new ConfigError('ERR_CONFIG', `the HTTP front end cannot listen on ${host}:${port} (address in use, or not local)`));
-          return;
-        }
-        this.#listenSocket = listenSocket;
-        // With port 0 the kernel chose; ask the socket.
-        const bound = this.#uws.us_socket_local_port(listenSocket as unknown as us_socket);
-        this.#logger.info('listening', { frontend: 'http', host, port: bound });
-        this.#bound = { host, port: bound };
-        this.#gate = new ConnectionGate({ port: bound, cap: this.maxConnections, pause: () => this.#pauseAccepting(), resume: () => this.#resumeAccepting() });
-        resolve({ address: host, port: bound });
-      });
+    return listener.listen(host, port).then((bound) => {
+      if (bound === undefined) {
+        this.#listener = undefined;
+        throw new ConfigError('ERR_CONFIG', `the HTTP front end cannot listen on ${host}:${port} (address in use, or not local)`);
+      }
+      this.#logger.info('listening', { frontend: 'http', host, port: bound });
+      return { address: host, port: bound };
     });
   }
 
@@ -248,40 +240,12 @@ export class HttpAcceptor extends EventEmitter {
 
   /** Connections on the listener (WebSockets included) at the cap's last count (every 100 ms). */
   get connections(): number {
-    return this.#gate?.connections ?? 0;
+    return this.#listener?.connections ?? 0;
   }
 
   /** At the connection cap: new connections are refused until some close. */
   get atConnectionCap(): boolean {
-    return this.#gate?.paused ?? false;
-  }
-
-  #pauseAccepting(): void {
-    if (this.#listenSocket === undefined) return;
-    this.#uws.us_listen_socket_close(this.#listenSocket);
-    this.#listenSocket = undefined;
-    this.#logger.warn('connection cap reached: new HTTP connections are refused until some close', {
-      frontend: 'http',
-      maxConnections: this.maxConnections,
-      connections: this.#gate?.connections,
-    });
-  }
-
-  #resumeAccepting(): Promise<boolean> {
-    const at = this.#bound;
-    if (at === undefined || this.#closing !== undefined) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      this.app.listen(at.host, at.port, (listenSocket) => {
-        if (listenSocket === false) {
-          this.#logger.error('cannot listen again after the connection cap', { frontend: 'http', host: at.host, port: at.port });
-          resolve(false);
-          return;
-        }
-        this.#listenSocket = listenSocket;
-        this.#logger.info('accepting HTTP connections again', { frontend: 'http', connections: this.#gate?.connections });
-        resolve(true);
-      });
-    });
+    return this.#listener?.atCap ?? false;
   }
 
   /** Requests being authenticated or handled right now. */
@@ -298,11 +262,7 @@ export class HttpAcceptor extends EventEmitter {
    */
   close(graceMs = 5000): Promise<void> {
     this.#closing ??= (async () => {
-      this.#gate?.stop();
-      if (this.#listenSocket !== undefined) {
-        this.#uws.us_listen_socket_close(this.#listenSocket);
-        this.#listenSocket = undefined;
-      }
+      this.#listener?.close();
       if (this.#inFlight.size > 0) {
         let timer: NodeJS.Timeout | undefined;
         await Promise.race([
