@@ -104,7 +104,9 @@ Limits:
   --max-token BYTES          Largest frame accepted, checked before allocation (default 65536)
   --handshake-timeout MS     Deadline for a whole handshake (default 10000)
   --idle-timeout MS          Close connections silent this long (default 60000)
-  --max-connections N        Simultaneous connections per listener (default 10000)
+  --max-connections N        Simultaneous connections per listener, HTTP with its WebSockets
+                             included (default 10000, lowered to fit the file-descriptor
+                             limit; a value given here that does not fit refuses to start)
   --shutdown-grace MS        On SIGTERM/SIGINT, time given to handshakes in flight (default 5000)
                              SIGHUP reloads the keytab (key rotation): read once at start and on
                              each SIGHUP, never behind the server's back; a bad keytab is refused
@@ -294,6 +296,7 @@ function parseServe(args: string[]): ServeConfig {
     handshakeTimeoutMs: int('handshake-timeout', v['handshake-timeout'], DEFAULT_LIMITS.handshakeTimeoutMs),
     idleTimeoutMs: int('idle-timeout', v['idle-timeout'], DEFAULT_LIMITS.idleTimeoutMs),
     maxConnections: int('max-connections', v['max-connections'], DEFAULT_LIMITS.maxConnections),
+    maxConnectionsFromUser: v['max-connections'] !== undefined,
     shutdownGraceMs: int('shutdown-grace', v['shutdown-grace'], 5000, { min: 0 }),
     greeting: v.greeting ?? DEFAULT_GREETING,
     ...(v['gss-sample-allow-unauthenticated'] === true ? { gssSampleAllowUnauthenticated: true } : {}),

@@ -55,6 +55,11 @@ export interface ServeConfig {
   handshakeTimeoutMs: number;
   idleTimeoutMs: number;
   maxConnections: number;
+  /**
+   * True when the operator chose maxConnections (`--max-connections`): caps that do not fit the
+   * file-descriptor limit then refuse to start. Otherwise the default is lowered to fit.
+   */
+  maxConnectionsFromUser?: boolean;
   greeting: string;
   /**
    * gss-sample: serve sessions that open without a security context (MIT gss-client's `-na`),
