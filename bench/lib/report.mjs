@@ -8,7 +8,10 @@ export function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
   if (s.length === 0) return NaN;
   const m = Math.floor(s.length / 2);
-  return s.length % 2 ? /** @type {number} */ (s[m]) : ((/** @type {number} */ (s[m - 1])) + /** @type {number} */ (s[m])) / 2;
+  if (s.length % 2) return /** @type {number} */ (s[m]);
+  const lo = /** @type {number} */ (s[m - 1]);
+  const hi = /** @type {number} */ (s[m]);
+  return (lo + hi) / 2;
 }
 
 /**
