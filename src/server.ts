@@ -89,7 +89,8 @@ export class NegotiateServer extends EventEmitter {
       replayCache: options.replayCache,
     };
     if (options.replayCacheSize !== undefined) credentials.replayCacheSize = options.replayCacheSize;
-    if (options.replayCachePrincipalQuota !== undefined) credentials.replayCachePrincipalQuota = options.replayCachePrincipalQuota;
+    if (options.replayCachePrincipalQuota !== undefined)
+      credentials.replayCachePrincipalQuota = options.replayCachePrincipalQuota;
     if (options.requireFlags !== undefined) credentials.requireFlags = options.requireFlags;
     if (options.keytab !== undefined) credentials.keytab = options.keytab;
     if (options.principal !== undefined) credentials.principal = options.principal;
@@ -165,7 +166,11 @@ export class NegotiateServer extends EventEmitter {
   }
 
   #frontendLoads(): FrontendLoad[] {
-    const loads: FrontendLoad[] = this.acceptors.map((a) => ({ frontend: a.framing, connections: a.connections, sessions: a.sessions }));
+    const loads: FrontendLoad[] = this.acceptors.map((a) => ({
+      frontend: a.framing,
+      connections: a.connections,
+      sessions: a.sessions,
+    }));
     if (this.ws) loads.push({ frontend: 'ws', connections: this.ws.connections, sessions: this.ws.sessions });
     return loads;
   }
@@ -180,7 +185,11 @@ export class NegotiateServer extends EventEmitter {
       sessionCookie:
         o.sessionCookieTtlSeconds === undefined
           ? undefined
-          : { ttlSeconds: o.sessionCookieTtlSeconds, secure: o.sessionCookieSecure, ...(o.sessionCookieKeys.length > 0 ? { keys: o.sessionCookieKeys } : {}) },
+          : {
+              ttlSeconds: o.sessionCookieTtlSeconds,
+              secure: o.sessionCookieSecure,
+              ...(o.sessionCookieKeys.length > 0 ? { keys: o.sessionCookieKeys } : {}),
+            },
     });
     http.on('session', (s: HttpIdentity) => this.emit('session', s));
     http.on('handshakeFailed', (f: HandshakeFailure<'http'>) => this.emit('handshakeFailed', f));
@@ -204,7 +213,10 @@ export class NegotiateServer extends EventEmitter {
   async #listen(framing: TcpFraming, at: ListenAddress): Promise<void> {
     const o = this.#options;
     const acceptor = new TcpAcceptor({
-      protocol: framing === 'sspi' ? sspiProtocol(o.greeting !== undefined ? { greeting: o.greeting } : {}) : gssSampleProtocol(),
+      protocol:
+        framing === 'sspi'
+          ? sspiProtocol(o.greeting !== undefined ? { greeting: o.greeting } : {})
+          : gssSampleProtocol(),
       pool: this.pool,
       maxTokenBytes: o.maxTokenBytes,
       handshakeTimeoutMs: o.handshakeTimeoutMs,

@@ -5,7 +5,15 @@
  */
 import { threadId, workerData } from 'node:worker_threads';
 import { loadNative, type NativeFailure } from '../src/native.js';
-import type { AcceptTask, BatchCall, NativeAcceptResult, ProtectResult, ProtectTask, SealResult, WorkerSetup } from './messages.js';
+import type {
+  AcceptTask,
+  BatchCall,
+  NativeAcceptResult,
+  ProtectResult,
+  ProtectTask,
+  SealResult,
+  WorkerSetup,
+} from './messages.js';
 
 const setup = workerData as WorkerSetup;
 const addon = loadNative();
@@ -27,7 +35,8 @@ acquireCredentials();
 function acquireCredentials(): void {
   const wanted = keytabGeneration === undefined ? 0 : Atomics.load(keytabGeneration, 0);
   if (wanted === generation) return;
-  const credentials = wanted === 0 ? setup.credentials : { ...setup.credentials, keytab: `${setup.keytab?.prefix ?? ''}${wanted}` };
+  const credentials =
+    wanted === 0 ? setup.credentials : { ...setup.credentials, keytab: `${setup.keytab?.prefix ?? ''}${wanted}` };
   const r = addon.acquireCredentials(credentials);
   // On failure the previous credential (if any) stays in use; the pool validated this
   // snapshot on its own thread before publishing it, so this is not expected.

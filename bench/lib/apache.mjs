@@ -2,7 +2,17 @@
 // logs, keytab copy, replay cache) lives in one temporary directory; /etc/apache2 and the
 // Debian service are never used, so a system Apache (if any) does not matter.
 import { spawn } from 'node:child_process';
-import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -80,8 +90,13 @@ export async function startApache(opts) {
     ...(realm.KRB5_CONFIG ? { KRB5_CONFIG: krb5Conf } : {}),
     // The acceptor never initiates; don't let children touch the user's TGT cache.
     KRB5CCNAME: `FILE:${join(dir, 'no-ccache')}`,
-    APACHE_RUN_DIR: dir, APACHE_LOCK_DIR: dir, APACHE_LOG_DIR: dir, APACHE_PID_FILE: join(dir, 'httpd.pid'),
-    APACHE_RUN_USER: runUser ?? '', APACHE_RUN_GROUP: runUser ?? '', LANG: 'C',
+    APACHE_RUN_DIR: dir,
+    APACHE_LOCK_DIR: dir,
+    APACHE_LOG_DIR: dir,
+    APACHE_PID_FILE: join(dir, 'httpd.pid'),
+    APACHE_RUN_USER: runUser ?? '',
+    APACHE_RUN_GROUP: runUser ?? '',
+    LANG: 'C',
   };
   // Syntax check first: a config error then reports Apache's own message, not a timeout.
   try {
@@ -92,12 +107,18 @@ export async function startApache(opts) {
     throw new Error(`apache2 -t failed: ${/** @type {any} */ (e).stderr?.toString().trim()}`);
   }
   const version = (() => {
-    try { return /Apache\/(\S+)/.exec(execFileSync(APACHE_BIN, ['-v']).toString())?.[1] ?? '?'; } catch { return '?'; }
+    try {
+      return /Apache\/(\S+)/.exec(execFileSync(APACHE_BIN, ['-v']).toString())?.[1] ?? '?';
+    } catch {
+      return '?';
+    }
   })();
 
   const child = spawn(APACHE_BIN, ['-f', conf, '-DFOREGROUND'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
-  child.stderr?.on('data', (d) => { stderr = (stderr + d).slice(-4000); });
+  child.stderr?.on('data', (d) => {
+    stderr = (stderr + d).slice(-4000);
+  });
   const running = () => child.exitCode === null && child.signalCode === null;
 
   const handle = {
@@ -133,7 +154,9 @@ export async function startApache(opts) {
     }
   } catch (e) {
     const errLog = join(dir, 'error.log');
-    const log = existsSync(errLog) ? `; error.log: ${readFileSync(errLog, 'utf8').trim().split('\n').slice(-5).join(' | ')}` : '';
+    const log = existsSync(errLog)
+      ? `; error.log: ${readFileSync(errLog, 'utf8').trim().split('\n').slice(-5).join(' | ')}`
+      : '';
     await handle.stop().catch(() => {});
     throw new Error(`${/** @type {Error} */ (e).message}${stderr ? `; stderr: ${stderr.trim()}` : ''}${log}`);
   }

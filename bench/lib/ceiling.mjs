@@ -16,7 +16,8 @@ import { encodeRecords, loadEnv } from './tokens.mjs';
 export function runCeiling({ env, tokens, threads = 1, rcache = 'default', mech = 'spnego', keytab, maxSeconds = 30 }) {
   const bin = ensureBuilt('accept_loop');
   if (rcache.startsWith('file:')) rcache = `file2:${rcache.slice(5)}`;
-  if (!(rcache === 'default' || rcache === 'none' || rcache.startsWith('file2:'))) throw new Error(`bad rcache ${rcache}`);
+  if (!(rcache === 'default' || rcache === 'none' || rcache.startsWith('file2:')))
+    throw new Error(`bad rcache ${rcache}`);
   const args = ['--threads', String(threads), '--rcache', rcache, '--mech', mech, '--max-seconds', String(maxSeconds)];
   if (keytab) args.push('--keytab', keytab);
   args.push('-');
@@ -44,7 +45,14 @@ export function runCeiling({ env, tokens, threads = 1, rcache = 'default', mech 
       }
       try {
         const r = JSON.parse(out.trim().split('\n').pop());
-        resolve({ rate: r.rate, handshakes: r.handshakes, failures: r.failures, seconds: r.seconds, cpuSeconds: r.cpuSeconds, threads: r.threads });
+        resolve({
+          rate: r.rate,
+          handshakes: r.handshakes,
+          failures: r.failures,
+          seconds: r.seconds,
+          cpuSeconds: r.cpuSeconds,
+          threads: r.threads,
+        });
       } catch (e) {
         reject(new Error(`accept_loop output unparsable: ${out.slice(0, 200)}`));
       }

@@ -56,7 +56,8 @@ export function summarize(runs) {
   });
 }
 
-const fmt = (/** @type {number} */ n, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits }) : '–');
+const fmt = (/** @type {number} */ n, digits = 0) =>
+  Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits }) : '–';
 
 /**
  * @param {ReturnType<typeof summarize>} rows
@@ -67,9 +68,14 @@ export function markdown(rows, names) {
     '| scenario | server | conns | handshakes/s (median) | runs | p50 ms | p99 ms | server CPU µs/handshake | server RSS MiB | errors | vs ours |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
-  const oursBy = new Map(rows.filter((r) => r.server === names.ours && !r.variant).map((r) => [`${r.scenario}|${r.connections}`, r]));
-  const label = (/** @type {ReturnType<typeof summarize>[number]} */ r) => `${r.server}${r.variant ? ` [${r.variant}]` : ''}`;
-  for (const r of [...rows].sort((a, b) => a.scenario.localeCompare(b.scenario) || a.connections - b.connections || label(a).localeCompare(label(b)))) {
+  const oursBy = new Map(
+    rows.filter((r) => r.server === names.ours && !r.variant).map((r) => [`${r.scenario}|${r.connections}`, r]),
+  );
+  const label = (/** @type {ReturnType<typeof summarize>[number]} */ r) =>
+    `${r.server}${r.variant ? ` [${r.variant}]` : ''}`;
+  for (const r of [...rows].sort(
+    (a, b) => a.scenario.localeCompare(b.scenario) || a.connections - b.connections || label(a).localeCompare(label(b)),
+  )) {
     const o = oursBy.get(`${r.scenario}|${r.connections}`);
     const ratio = o && o !== r && r.rps > 0 ? `ours ${(o.rps / r.rps).toFixed(2)}×` : '';
     lines.push(
@@ -100,12 +106,18 @@ export function variantsMarkdown(rows, comparisons, skipped) {
     if (!r) continue;
     const blabel = `${c.baseline.server}${c.baseline.variant ? ` [${c.baseline.variant}]` : ''}${c.baseline.scenario !== c.row.scenario ? ` (${c.baseline.scenario})` : ''}`;
     const ratio = b && b.rps > 0 ? `${(r.rps / b.rps).toFixed(2)}×` : '–';
-    const cpuRatio = b && Number.isFinite(r.serverCpuUsPerHandshake) && b.serverCpuUsPerHandshake > 0 ? `${(r.serverCpuUsPerHandshake / b.serverCpuUsPerHandshake).toFixed(2)}×` : '–';
+    const cpuRatio =
+      b && Number.isFinite(r.serverCpuUsPerHandshake) && b.serverCpuUsPerHandshake > 0
+        ? `${(r.serverCpuUsPerHandshake / b.serverCpuUsPerHandshake).toFixed(2)}×`
+        : '–';
     lines.push(
       `| ${c.group} | ${c.what} | ${r.scenario} | ${r.connections} | ${fmt(r.rps)} | ${r.rpsAll.join(', ')} | ${fmt(r.p99, 2)} | ${fmt(r.serverCpuUsPerHandshake)} | ${r.errors} | ${blabel} | ${b ? fmt(b.rps) : '–'} | ${ratio} | ${cpuRatio} |`,
     );
   }
-  for (const s of skipped) lines.push(`| ${s.group} | ${s.what} | skipped: ${s.reason.replace(/\|/g, '/').replace(/\s+/g, ' ').slice(0, 300)} | | | | | | | | | | |`);
+  for (const s of skipped)
+    lines.push(
+      `| ${s.group} | ${s.what} | skipped: ${s.reason.replace(/\|/g, '/').replace(/\s+/g, ' ').slice(0, 300)} | | | | | | | | | | |`,
+    );
   return lines.join('\n') + '\n';
 }
 
@@ -144,15 +156,23 @@ export function svgChart(rows, title = 'Handshakes per second') {
   for (const c of xs) out.push(`<text x="${px(c) - 6}" y="${H - pad.b + 18}">${c}</text>`);
   for (let i = 0; i <= 5; i++) {
     const y = (maxY / 5) * i;
-    out.push(`<text x="8" y="${py(y) + 4}">${fmt(y)}</text>`, `<line x1="${pad.l}" y1="${py(y)}" x2="${W - pad.r}" y2="${py(y)}" stroke="#eee"/>`);
+    out.push(
+      `<text x="8" y="${py(y) + 4}">${fmt(y)}</text>`,
+      `<line x1="${pad.l}" y1="${py(y)}" x2="${W - pad.r}" y2="${py(y)}" stroke="#eee"/>`,
+    );
   }
   let i = 0;
   for (const [name, pts] of series) {
     const color = colors[i % colors.length];
     const sorted = [...pts].sort((a, b) => a.connections - b.connections);
-    out.push(`<polyline fill="none" stroke="${color}" stroke-width="2" points="${sorted.map((p) => `${px(p.connections)},${py(p.rps)}`).join(' ')}"/>`);
+    out.push(
+      `<polyline fill="none" stroke="${color}" stroke-width="2" points="${sorted.map((p) => `${px(p.connections)},${py(p.rps)}`).join(' ')}"/>`,
+    );
     for (const p of sorted) out.push(`<circle cx="${px(p.connections)}" cy="${py(p.rps)}" r="3" fill="${color}"/>`);
-    out.push(`<rect x="${W - pad.r + 12}" y="${pad.t + i * 18 - 9}" width="10" height="10" fill="${color}"/>`, `<text x="${W - pad.r + 28}" y="${pad.t + i * 18}">${name}</text>`);
+    out.push(
+      `<rect x="${W - pad.r + 12}" y="${pad.t + i * 18 - 9}" width="10" height="10" fill="${color}"/>`,
+      `<text x="${W - pad.r + 28}" y="${pad.t + i * 18}">${name}</text>`,
+    );
     i++;
   }
   out.push('</svg>');

@@ -59,7 +59,11 @@ function runGenerator(bin, env, mech, service, count) {
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       if (code !== 0) {
-        reject(new Error(`gen_tokens failed (${signal ?? code}${signal === 'SIGKILL' ? `, timeout ${timeoutMs} ms` : ''}): ${err.trim()}`));
+        reject(
+          new Error(
+            `gen_tokens failed (${signal ?? code}${signal === 'SIGKILL' ? `, timeout ${timeoutMs} ms` : ''}): ${err.trim()}`,
+          ),
+        );
         return;
       }
       try {
@@ -138,7 +142,7 @@ export function isApRep(tok) {
   if (!seq || tok[outer.start] !== 0x30) return false;
   let negState = -1;
   let response;
-  for (let off = seq.start; off < seq.end; ) {
+  for (let off = seq.start; off < seq.end;) {
     const f = der(tok, off);
     if (!f || f.end > seq.end) return false;
     const inner = der(tok, f.start);
@@ -154,7 +158,12 @@ function isKrb5ApRep(tok) {
   const t = der(tok, 0);
   if (!t || tok[0] !== 0x60) return false;
   const o = t.start;
-  return tok.subarray(o, o + KRB5_OID.length).equals(KRB5_OID) && tok[o + 11] === 0x02 && tok[o + 12] === 0x00 && tok[o + 13] === 0x6f;
+  return (
+    tok.subarray(o, o + KRB5_OID.length).equals(KRB5_OID) &&
+    tok[o + 11] === 0x02 &&
+    tok[o + 12] === 0x00 &&
+    tok[o + 13] === 0x6f
+  );
 }
 
 /** DER header at `off`: { start of content, end of element }, or undefined if malformed. */

@@ -52,7 +52,9 @@ export function ensureBuilt(name) {
   // overwrites) a half-written binary.
   const tmp = `${out}.${process.pid}.tmp`;
   try {
-    execFileSync(cc, ['-O2', '-Wall', '-Wextra', ...p.extra, '-o', tmp, src, ...krbFlags()], { stdio: ['ignore', 'inherit', 'pipe'] });
+    execFileSync(cc, ['-O2', '-Wall', '-Wextra', ...p.extra, '-o', tmp, src, ...krbFlags()], {
+      stdio: ['ignore', 'inherit', 'pipe'],
+    });
     renameSync(tmp, out);
   } catch (err) {
     rmSync(tmp, { force: true });
@@ -64,7 +66,9 @@ export function ensureBuilt(name) {
 
 /** Builds every helper; returns { name: path }. */
 export function ensureNativeBuilt() {
-  return Object.fromEntries(Object.keys(programs).map((n) => [n, ensureBuilt(/** @type {'gen_tokens'|'accept_loop'|'live_client'} */ (n))]));
+  return Object.fromEntries(
+    Object.keys(programs).map((n) => [n, ensureBuilt(/** @type {'gen_tokens'|'accept_loop'|'live_client'} */ (n))]),
+  );
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

@@ -15,7 +15,13 @@
  *  - Writes outside the synchronous top of the handler must be corked.
  */
 import { EventEmitter } from 'node:events';
-import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket, us_socket } from '@trufflesuite/uws-js-unofficial';
+import type {
+  HttpRequest,
+  HttpResponse,
+  TemplatedApp,
+  us_listen_socket,
+  us_socket,
+} from '@trufflesuite/uws-js-unofficial';
 import { DEFAULT_LIMITS } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
@@ -24,7 +30,15 @@ import { AcceptError } from '../pool/AuthPool.js';
 import { nextConnectionId } from '../connectionId.js';
 import { formatWwwAuthenticate, parseAuthorization } from '../framing/negotiateHeader.js';
 import { SessionCookies, type SessionCookieOptions } from '../http/sessionCookie.js';
-import { classify, describeFailure, HandshakeReporter, identityFromStep, type HandshakeAttempt, type HandshakeFailure, type ProvenIdentity } from '../handshake/index.js';
+import {
+  classify,
+  describeFailure,
+  HandshakeReporter,
+  identityFromStep,
+  type HandshakeAttempt,
+  type HandshakeFailure,
+  type ProvenIdentity,
+} from '../handshake/index.js';
 import { loadUws, type UwsModule } from './uws.js';
 import { Reply, statusLine, type HttpHeaders, type HttpReply, type HttpRequestInfo } from './HttpReply.js';
 
@@ -73,7 +87,12 @@ export interface HttpIdentity extends ProvenIdentity {
  */
 export type HttpHandshakeFailure = HandshakeFailure<'http'>;
 
-export type ProtectedHandler = (identity: HttpIdentity, res: HttpReply, headers: HttpHeaders, request: HttpRequestInfo) => void | Promise<void>;
+export type ProtectedHandler = (
+  identity: HttpIdentity,
+  res: HttpReply,
+  headers: HttpHeaders,
+  request: HttpRequestInfo,
+) => void | Promise<void>;
 
 /** Response bodies for refusals: short, plain text, never echoing the client's credentials. */
 const kChallengeBody = 'Negotiate authentication required\n';
@@ -128,24 +147,42 @@ export class HttpAcceptor extends EventEmitter {
     this.#reporter = new HandshakeReporter('http', this, this.#logger);
     this.maxTokenBytes = options.maxTokenBytes ?? DEFAULT_LIMITS.maxTokenBytes;
     if (!Number.isInteger(this.maxTokenBytes) || this.maxTokenBytes < 1) {
-      throw new ConfigError('ERR_CONFIG', `maxTokenBytes must be a positive integer, got ${String(options.maxTokenBytes)}`);
+      throw new ConfigError(
+        'ERR_CONFIG',
+        `maxTokenBytes must be a positive integer, got ${String(options.maxTokenBytes)}`,
+      );
     }
     this.#uws = loadUws({ allowFallback: options.allowUwsFallback ?? false, logger: this.#logger });
     if (options.sessionCookie !== undefined) {
       const c = options.sessionCookie;
-      const cookieOptions: SessionCookieOptions = { keys: c.keys, ttlSeconds: c.ttlSeconds, secure: c.secure, sameSite: c.sameSite, name: c.name };
+      const cookieOptions: SessionCookieOptions = {
+        keys: c.keys,
+        ttlSeconds: c.ttlSeconds,
+        secure: c.secure,
+        sameSite: c.sameSite,
+        name: c.name,
+      };
       this.cookies = new SessionCookies(cookieOptions);
       if (this.cookies.generatedKey) {
-        this.#logger.info('HTTP session cookies signed with a key generated at start: sessions end when the server restarts', {
-          frontend: 'http',
-        });
+        this.#logger.info(
+          'HTTP session cookies signed with a key generated at start: sessions end when the server restarts',
+          {
+            frontend: 'http',
+          },
+        );
       }
     } else {
       this.cookies = undefined;
     }
     this.app = this.#uws.App();
     this.protect('/whoami', (identity, res) => {
-      res.json({ principal: identity.principal, mech: identity.mech, spnego: identity.spnego, flags: identity.flags, via: identity.via });
+      res.json({
+        principal: identity.principal,
+        mech: identity.mech,
+        spnego: identity.spnego,
+        flags: identity.flags,
+        via: identity.via,
+      });
     });
   }
 
@@ -154,7 +191,8 @@ export class HttpAcceptor extends EventEmitter {
    * with ERR_CONFIG when uWS cannot bind (it reports no errno: usually the port is in use).
    */
   listen(port: number, host: string): Promise<{ address: string; port: number }> {
-    if (this.#listenSocket !== undefined) return Promise.reject(new ConfigError('ERR_CONFIG', 'the HTTP acceptor is already listening'));
+    if (this.#listenSocket !== undefined)
+      return Promise.reject(new ConfigError('ERR_CONFIG', 'the HTTP acceptor is already listening'));
     // Unrouted requests: this uWS build drops the connection without a response; answer 404.
     // A wildcard has the lowest priority in the uWS router, so routes added later (also by
     // another front end sharing `app`) still win.
@@ -164,7 +202,12 @@ export class HttpAcceptor extends EventEmitter {
     return new Promise((resolve, reject) => {
       this.app.listen(host, port, (listenSocket) => {
         if (listenSocket === false) {
-          reject(new ConfigError('ERR_CONFIG', `the HTTP front end cannot listen on ${host}:${port} (address in use, or not local)`));
+          reject(
+            new ConfigError(
+              'ERR_CONFIG',
+              `the HTTP front end cannot listen on ${host}:${port} (address in use, or not local)`,
+            ),
+          );
           return;
         }
         this.#listenSocket = listenSocket;
@@ -253,14 +296,23 @@ export class HttpAcceptor extends EventEmitter {
       const v = this.cookies.fromCookieHeader(ex.cookie);
       if (v?.ok) {
         // The cookie's expiry, not the ticket's: the identity lasts as long as the cookie.
-        const identity: HttpIdentity = { frontend: 'http', ...identityFromStep(v.session), remoteAddress: ex.remoteAddress, via: 'cookie' };
+        const identity: HttpIdentity = {
+          frontend: 'http',
+          ...identityFromStep(v.session),
+          remoteAddress: ex.remoteAddress,
+          via: 'cookie',
+        };
         await this.#runHandler(ex, handler, identity);
         return;
       }
       if (v !== undefined) {
         invalidCookie = true;
         // Never log the cookie itself: it is a bearer credential.
-        this.#logger.debug('session cookie ignored', { frontend: 'http', remoteAddress: ex.remoteAddress, reason: v.reason });
+        this.#logger.debug('session cookie ignored', {
+          frontend: 'http',
+          remoteAddress: ex.remoteAddress,
+          reason: v.reason,
+        });
       }
     }
 
@@ -292,12 +344,20 @@ export class HttpAcceptor extends EventEmitter {
     }
 
     if (step.status === 'continue') {
-      this.#reporter.refused(this.#attempt(ex), 'ERR_HTTP_MULTI_LEG_UNSUPPORTED', 'the mechanism needs another leg (NTLM), which this HTTP front end cannot bind to the connection');
+      this.#reporter.refused(
+        this.#attempt(ex),
+        'ERR_HTTP_MULTI_LEG_UNSUPPORTED',
+        'the mechanism needs another leg (NTLM), which this HTTP front end cannot bind to the connection',
+      );
       this.#challenge(ex, 401, MULTI_LEG_REFUSAL, invalidCookie);
       return;
     }
     if (ex.reply.aborted) {
-      this.#logger.debug('client went away during the handshake', { frontend: 'http', remoteAddress: ex.remoteAddress, principal: step.principal });
+      this.#logger.debug('client went away during the handshake', {
+        frontend: 'http',
+        remoteAddress: ex.remoteAddress,
+        principal: step.principal,
+      });
       return;
     }
 
@@ -313,7 +373,13 @@ export class HttpAcceptor extends EventEmitter {
     // client verifies it to authenticate the server (mutual authentication).
     if (step.output.length > 0) ex.reply.authHeaders.push(['WWW-Authenticate', formatWwwAuthenticate(step.output)]);
     if (this.cookies !== undefined) {
-      const c = this.cookies.issue({ principal: step.principal, mech: step.mech, spnego: step.spnego, flags: step.flags, notAfter: step.expiresAt });
+      const c = this.cookies.issue({
+        principal: step.principal,
+        mech: step.mech,
+        spnego: step.spnego,
+        flags: step.flags,
+        notAfter: step.expiresAt,
+      });
       if (c.expiresAt > Date.now()) ex.reply.authHeaders.push(['Set-Cookie', c.setCookie]);
     }
     this.#reporter.succeeded(attempt, identity);
@@ -340,18 +406,27 @@ export class HttpAcceptor extends EventEmitter {
     if (kind === 'internal') throw err;
     this.#reporter.failed(this.#attempt(ex), err);
     if (kind === 'busy') {
-      if (!ex.reply.end('The server is busy; retry shortly\n', { status: 503, headers: { 'Retry-After': '1', 'Content-Type': 'text/plain' } })) {
+      if (
+        !ex.reply.end('The server is busy; retry shortly\n', {
+          status: 503,
+          headers: { 'Retry-After': '1', 'Content-Type': 'text/plain' },
+        })
+      ) {
         this.#logger.debug('client went away before the 503', { frontend: 'http', remoteAddress: ex.remoteAddress });
       }
       return;
     }
-    const what = err instanceof AcceptError ? 'Negotiate authentication failed' : 'Negotiate authentication could not run';
+    const what =
+      err instanceof AcceptError ? 'Negotiate authentication failed' : 'Negotiate authentication could not run';
     this.#challenge(ex, 401, `${what} (${describeFailure(err).code})\n`, invalidCookie);
   }
 
   /** Answers `status` with a bare `WWW-Authenticate: Negotiate` challenge and a text body. */
   #challenge(ex: Exchange, status: number, body: string, clearCookie: boolean): void {
-    const headers: Record<string, string> = { 'WWW-Authenticate': formatWwwAuthenticate(), 'Content-Type': 'text/plain' };
+    const headers: Record<string, string> = {
+      'WWW-Authenticate': formatWwwAuthenticate(),
+      'Content-Type': 'text/plain',
+    };
     // A cookie we refused is useless to the client; tell it to drop it.
     if (clearCookie && this.cookies !== undefined) headers['Set-Cookie'] = this.cookies.clearCookieHeader();
     ex.reply.end(body, { status, headers });

@@ -16,7 +16,13 @@
  * - `idleTimeout` outside {0} ∪ [8, 960] makes uWS terminate the process: checked first.
  */
 import { EventEmitter } from 'node:events';
-import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, us_socket_context_t } from '@trufflesuite/uws-js-unofficial';
+import type {
+  HttpRequest,
+  HttpResponse,
+  TemplatedApp,
+  WebSocket,
+  us_socket_context_t,
+} from '@trufflesuite/uws-js-unofficial';
 import { DEFAULT_LIMITS } from '../config.js';
 import { FramingError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
@@ -24,7 +30,13 @@ import type { ContextFlags } from '../native.js';
 import { AcceptError, type AcceptStep, type AuthPool } from '../pool/AuthPool.js';
 import type { Session } from '../session.js';
 import { nextConnectionId } from '../connectionId.js';
-import { HandshakeReporter, sessionFromStep, type HandshakeAttempt, type HandshakeFailure, type Mechanism } from '../handshake/index.js';
+import {
+  HandshakeReporter,
+  sessionFromStep,
+  type HandshakeAttempt,
+  type HandshakeFailure,
+  type Mechanism,
+} from '../handshake/index.js';
 import { closeFor, WS_CLOSE, type WsClose, type WsCloseCode } from './wsClose.js';
 import { WsMessageChannel, type WsChannelSocket } from './WsMessageChannel.js';
 import { checkOptions, DEFAULT_IDLE_TIMEOUT_SECONDS, type WsAcceptorOptions } from './wsOptions.js';
@@ -190,7 +202,10 @@ export class WsAcceptor extends EventEmitter {
     }
     conn.deadline = setTimeout(() => {
       if (conn.closed || conn.phase === 'established') return;
-      this.#fail(conn, new FramingError('ERR_HANDSHAKE_TIMEOUT', `handshake did not complete within ${this.handshakeTimeoutMs} ms`));
+      this.#fail(
+        conn,
+        new FramingError('ERR_HANDSHAKE_TIMEOUT', `handshake did not complete within ${this.handshakeTimeoutMs} ms`),
+      );
     }, this.handshakeTimeoutMs);
   }
 
@@ -224,12 +239,22 @@ export class WsAcceptor extends EventEmitter {
     const size = message.byteLength;
     if (conn.phase === 'established') {
       if (!isBinary) {
-        this.#fail(conn, new FramingError('ERR_WS_PROTOCOL', 'a text message after authentication; application messages are binary'), {
-          code: WS_CLOSE.UNSUPPORTED_DATA,
-          reason: 'binary messages only',
-        });
+        this.#fail(
+          conn,
+          new FramingError('ERR_WS_PROTOCOL', 'a text message after authentication; application messages are binary'),
+          {
+            code: WS_CLOSE.UNSUPPORTED_DATA,
+            reason: 'binary messages only',
+          },
+        );
       } else if (size > this.maxTokenBytes) {
-        this.#fail(conn, new FramingError('ERR_FRAME_TOO_LARGE', `message of ${size} bytes exceeds the ${this.maxTokenBytes}-byte limit`));
+        this.#fail(
+          conn,
+          new FramingError(
+            'ERR_FRAME_TOO_LARGE',
+            `message of ${size} bytes exceeds the ${this.maxTokenBytes}-byte limit`,
+          ),
+        );
       } else {
         // Copy now: uWS neuters the ArrayBuffer when this callback returns.
         conn.channel?.push(Buffer.from(new Uint8Array(message)));
@@ -237,18 +262,34 @@ export class WsAcceptor extends EventEmitter {
       return;
     }
     if (!isBinary) {
-      this.#fail(conn, new FramingError('ERR_WS_PROTOCOL', 'a text message during the handshake; tokens are binary messages'));
+      this.#fail(
+        conn,
+        new FramingError('ERR_WS_PROTOCOL', 'a text message during the handshake; tokens are binary messages'),
+      );
     } else if (size > this.maxTokenBytes) {
-      this.#fail(conn, new FramingError('ERR_FRAME_TOO_LARGE', `token of ${size} bytes exceeds the ${this.maxTokenBytes}-byte limit`));
+      this.#fail(
+        conn,
+        new FramingError('ERR_FRAME_TOO_LARGE', `token of ${size} bytes exceeds the ${this.maxTokenBytes}-byte limit`),
+      );
     } else if (size === 0) {
       this.#fail(conn, new FramingError('ERR_FRAME_EMPTY', 'an empty token'));
     } else if (conn.phase === 'leg') {
-      this.#fail(conn, new FramingError('ERR_WS_PROTOCOL', 'a token arrived before the answer to the previous one (lock-step violated)'));
+      this.#fail(
+        conn,
+        new FramingError(
+          'ERR_WS_PROTOCOL',
+          'a token arrived before the answer to the previous one (lock-step violated)',
+        ),
+      );
     } else {
       conn.phase = 'leg';
       const leg = this.#leg(conn, Buffer.from(new Uint8Array(message))).catch((err: unknown) => {
         // Only a throwing 'session' listener gets here; the socket is already authenticated.
-        this.#logger.error('WebSocket handshake handler failed', { connectionId: conn.id, frontend: 'ws', message: String(err) });
+        this.#logger.error('WebSocket handshake handler failed', {
+          connectionId: conn.id,
+          frontend: 'ws',
+          message: String(err),
+        });
         this.#end(conn, WS_CLOSE.INTERNAL_ERROR, 'internal error');
       });
       this.#legs.add(leg);
@@ -313,7 +354,10 @@ export class WsAcceptor extends EventEmitter {
       dropped = ws.send(JSON.stringify(announce), false) === 2 || dropped;
     });
     if (dropped) {
-      this.#fail(conn, new FramingError('ERR_WS_PROTOCOL', 'the peer is not reading (send buffer full)'), { code: WS_CLOSE.POLICY_VIOLATION, reason: 'backpressure limit' });
+      this.#fail(conn, new FramingError('ERR_WS_PROTOCOL', 'the peer is not reading (send buffer full)'), {
+        code: WS_CLOSE.POLICY_VIOLATION,
+        reason: 'backpressure limit',
+      });
       return;
     }
     this.#reporter.succeeded(attempt, session);
@@ -341,7 +385,10 @@ export class WsAcceptor extends EventEmitter {
       status = ws.send(data, isBinary);
     });
     if (status === 2) {
-      this.#fail(conn, new FramingError('ERR_WS_PROTOCOL', 'the peer is not reading (send buffer full)'), { code: WS_CLOSE.POLICY_VIOLATION, reason: 'backpressure limit' });
+      this.#fail(conn, new FramingError('ERR_WS_PROTOCOL', 'the peer is not reading (send buffer full)'), {
+        code: WS_CLOSE.POLICY_VIOLATION,
+        reason: 'backpressure limit',
+      });
     }
   }
 

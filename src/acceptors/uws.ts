@@ -66,7 +66,10 @@ export function loadUws(options: LoadUwsOptions = {}): UwsModule {
           'or pass --allow-uws-fallback to run slowly anyway',
       );
     }
-    options.logger?.warn('uWebSockets.js runs on its JavaScript emulation: expect a fraction of the native throughput', { reason: why });
+    options.logger?.warn(
+      'uWebSockets.js runs on its JavaScript emulation: expect a fraction of the native throughput',
+      { reason: why },
+    );
   }
   return loaded.uws;
 }

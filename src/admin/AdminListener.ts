@@ -42,9 +42,12 @@ export class AdminListener {
   constructor(options: AdminListenerOptions) {
     this.#options = options;
     this.#logger = options.logger ?? silentLogger;
-    this.#server = http.createServer({ requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: REQUEST_TIMEOUT_MS }, (req, res) => {
-      this.#handle(req, res);
-    });
+    this.#server = http.createServer(
+      { requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: REQUEST_TIMEOUT_MS },
+      (req, res) => {
+        this.#handle(req, res);
+      },
+    );
     this.#server.on('connection', (socket: Socket) => {
       this.#sockets.add(socket);
       socket.once('close', () => this.#sockets.delete(socket));
@@ -113,7 +116,10 @@ export class AdminListener {
     try {
       body = await this.#options.metrics.render();
     } catch (err) {
-      this.#logger.error('metrics collection failed', { frontend: 'admin', message: err instanceof Error ? err.message : String(err) });
+      this.#logger.error('metrics collection failed', {
+        frontend: 'admin',
+        message: err instanceof Error ? err.message : String(err),
+      });
       send(req, res, 500, 'metrics collection failed\n');
       return;
     }
@@ -121,7 +127,13 @@ export class AdminListener {
   }
 }
 
-function send(req: IncomingMessage, res: ServerResponse, status: number, body: string, contentType = TEXT['Content-Type']): void {
+function send(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  body: string,
+  contentType = TEXT['Content-Type'],
+): void {
   if (res.destroyed) return;
   res.writeHead(status, { ...TEXT, 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) });
   res.end(req.method === 'HEAD' ? undefined : body);

@@ -6,19 +6,35 @@
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { Piscina } from 'piscina';
+import { ConfigError, ContextError, GssError, NegotiateError, PoolError, type NegotiateErrorCode } from '../errors.js';
 import {
-  ConfigError,
-  ContextError,
-  GssError,
-  NegotiateError,
-  PoolError,
-  type NegotiateErrorCode,
-} from '../errors.js';
-import { asBuffer, loadNative, type ContextFlags, type NativeAddon, type NativeContextStats, type NativeFailure, type NativeReplayStats } from '../native.js';
-import type { AcceptTask, BatchCall, NativeAcceptResult, ProtectResult, ProtectTask, SealResult, WorkerSetup } from '../../workers/messages.js';
+  asBuffer,
+  loadNative,
+  type ContextFlags,
+  type NativeAddon,
+  type NativeContextStats,
+  type NativeFailure,
+  type NativeReplayStats,
+} from '../native.js';
+import type {
+  AcceptTask,
+  BatchCall,
+  NativeAcceptResult,
+  ProtectResult,
+  ProtectTask,
+  SealResult,
+  WorkerSetup,
+} from '../../workers/messages.js';
 import { BatchDispatcher } from './BatchDispatcher.js';
 import type { CredentialOptions } from './credentials.js';
-import { acquireOrThrow, applyProcessWideSettings, checkCredentials, configureReplayCache, keytabFromEnv, toNativeCredentials } from './credentials.js';
+import {
+  acquireOrThrow,
+  applyProcessWideSettings,
+  checkCredentials,
+  configureReplayCache,
+  keytabFromEnv,
+  toNativeCredentials,
+} from './credentials.js';
 import { KeytabSnapshots, type KeytabLoad } from './KeytabSnapshots.js';
 
 export interface AuthPoolOptions {
@@ -64,7 +80,6 @@ export class AcceptError extends GssError {
     this.output = failure.output ? asBuffer(failure.output) : Buffer.alloc(0);
   }
 }
-
 
 /** GSS routine error DEFECTIVE_TOKEN (RFC 2744: 9 << 16). */
 const GSS_S_DEFECTIVE_TOKEN = 9 << 16;
@@ -118,17 +133,24 @@ export class AuthPool {
     this.credentials = credentials;
     this.snapshots = snapshots;
     // As many calls may wait as Piscina's queue allowed before, plus one running per worker.
-    this.calls = new BatchDispatcher(opts.workers, opts.maxQueue + opts.workers, (batch) => this.run('batch', batch) as Promise<unknown[]>);
+    this.calls = new BatchDispatcher(
+      opts.workers,
+      opts.maxQueue + opts.workers,
+      (batch) => this.run('batch', batch) as Promise<unknown[]>,
+    );
     this.workers = opts.workers;
     this.maxQueue = opts.maxQueue;
     this.taskTimeoutMs = opts.taskTimeoutMs;
     // Workers sweep on their own as they check contexts out, but an idle server must free
     // abandoned handshakes too.
     // Also deletes released contexts no batch has picked up (an idle server).
-    this.sweepTimer = setInterval(() => {
-      addon.sweep();
-      addon.deletePending();
-    }, Math.min(opts.handshakeTtlMs, 5000));
+    this.sweepTimer = setInterval(
+      () => {
+        addon.sweep();
+        addon.deletePending();
+      },
+      Math.min(opts.handshakeTtlMs, 5000),
+    );
     this.sweepTimer.unref();
   }
 
@@ -218,7 +240,8 @@ export class AuthPool {
         message: 'accept: the mechanism wants another token but produced none to send: not a valid initial token',
       });
     }
-    if (r.status === 'continue') return { status: 'continue', output: asBuffer(r.output), workerThreadId: r.workerThreadId };
+    if (r.status === 'continue')
+      return { status: 'continue', output: asBuffer(r.output), workerThreadId: r.workerThreadId };
     return {
       status: 'complete',
       workerThreadId: r.workerThreadId,
@@ -228,7 +251,9 @@ export class AuthPool {
       spnego: r.spnego,
       flags: r.flags,
       expiresAt: r.lifetime === null ? null : Date.now() + r.lifetime * 1000,
-      ...(r.sealed?.ok ? { sealed: { trailer: asBuffer(r.sealed.trailer), ciphertext: asBuffer(r.sealed.ciphertext) } } : {}),
+      ...(r.sealed?.ok
+        ? { sealed: { trailer: asBuffer(r.sealed.trailer), ciphertext: asBuffer(r.sealed.ciphertext) } }
+        : {}),
     };
   }
 
@@ -250,7 +275,11 @@ export class AuthPool {
 
   /** Counters of the process-wide context table. */
   stats(): NativeContextStats & { queued: number; utilization: number } {
-    return { ...this.addon.stats(), queued: this.calls.queued + this.piscina.queueSize, utilization: this.piscina.utilization };
+    return {
+      ...this.addon.stats(),
+      queued: this.calls.queued + this.piscina.queueSize,
+      utilization: this.piscina.utilization,
+    };
   }
 
   /**
@@ -261,7 +290,10 @@ export class AuthPool {
    */
   async reloadKeytab(): Promise<KeytabLoad> {
     if (this.snapshots === undefined) {
-      throw new ConfigError('ERR_CONFIG', 'no keytab file to reload: the server uses the library default keytab (give --keytab or KRB5_KTNAME=FILE:path)');
+      throw new ConfigError(
+        'ERR_CONFIG',
+        'no keytab file to reload: the server uses the library default keytab (give --keytab or KRB5_KTNAME=FILE:path)',
+      );
     }
     const source = this.snapshots.source;
     await checkCredentials(this.addon, { ...this.credentials, keytab: source });
@@ -318,7 +350,10 @@ export class AuthPool {
         while (Atomics.load(cells, 1) === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
         if (Atomics.load(cells, 1) === threadId) {
           for (const h of held.slice(0, -1)) releaseCells(h.cells);
-          return { release: () => releaseCells(cells), done: Promise.all(held.map((h) => h.done)).then(() => undefined) };
+          return {
+            release: () => releaseCells(cells),
+            done: Promise.all(held.map((h) => h.done)).then(() => undefined),
+          };
         }
       }
     } catch (err) {
@@ -377,13 +412,19 @@ function classifyPoolFailure(err: unknown, timeoutMs: number): NegotiateError {
   const e = err as { message?: string; name?: string };
   const message = e?.message ?? String(err);
   if (/queue is at limit/i.test(message)) {
-    return new PoolError('ERR_POOL_QUEUE_FULL', 'the worker pool queue is full; the server is overloaded', { cause: err });
+    return new PoolError('ERR_POOL_QUEUE_FULL', 'the worker pool queue is full; the server is overloaded', {
+      cause: err,
+    });
   }
   if (e?.name === 'AbortError' || /aborted/i.test(message)) {
-    return new PoolError('ERR_POOL_TASK_TIMEOUT', `a GSSAPI task did not finish within ${timeoutMs} ms`, { cause: err });
+    return new PoolError('ERR_POOL_TASK_TIMEOUT', `a GSSAPI task did not finish within ${timeoutMs} ms`, {
+      cause: err,
+    });
   }
   if (/terminated|closed/i.test(message)) {
-    return new PoolError('ERR_POOL_WORKER_DIED', `a worker thread ended while running the task: ${message}`, { cause: err });
+    return new PoolError('ERR_POOL_WORKER_DIED', `a worker thread ended while running the task: ${message}`, {
+      cause: err,
+    });
   }
   return new PoolError('ERR_POOL_WORKER_DIED', `worker task failed: ${message}`, { cause: err });
 }

@@ -12,7 +12,9 @@ import type { ThrowawayRealm } from '../../src/realm/index.js';
 import type { NativeContextStats } from '../../src/native.js';
 
 // Compiled to dist/test/faults/: the repository root is three levels up.
-const HOSTED_SERVER = pathToFileURL(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'scripts', 'lib', 'hostedServer.mjs')).href;
+const HOSTED_SERVER = pathToFileURL(
+  path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'scripts', 'lib', 'hostedServer.mjs'),
+).href;
 
 export interface HostStats {
   pool: NativeContextStats & { queued: number; utilization: number };
@@ -45,7 +47,12 @@ export interface HostedServer extends EventEmitter {
 
 interface HostedServerModule {
   HostedServer: {
-    start(o: { env: Record<string, string>; options?: Record<string, unknown>; forwardEvents?: boolean; startTimeoutMs?: number }): Promise<HostedServer>;
+    start(o: {
+      env: Record<string, string>;
+      options?: Record<string, unknown>;
+      forwardEvents?: boolean;
+      startTimeoutMs?: number;
+    }): Promise<HostedServer>;
   };
 }
 
@@ -54,12 +61,21 @@ interface HostedServerModule {
  * (sspi and gss-sample), with `options` over the host's defaults and `extraEnv` in its
  * environment. Events are forwarded.
  */
-export async function startHostedServer(realm: ThrowawayRealm, options: Record<string, unknown>, extraEnv: Record<string, string> = {}): Promise<HostedServer> {
+export async function startHostedServer(
+  realm: ThrowawayRealm,
+  options: Record<string, unknown>,
+  extraEnv: Record<string, string> = {},
+): Promise<HostedServer> {
   const mod = (await import(HOSTED_SERVER)) as HostedServerModule;
   const env = realm.env();
   return mod.HostedServer.start({
     // The acceptor's process-wide settings only: the server needs no password or ccache.
-    env: { KRB5_CONFIG: env['KRB5_CONFIG'] as string, KRB5RCACHEDIR: env['KRB5RCACHEDIR'] as string, NTLM_USER_FILE: env['NTLM_USER_FILE'] as string, ...extraEnv },
+    env: {
+      KRB5_CONFIG: env['KRB5_CONFIG'] as string,
+      KRB5RCACHEDIR: env['KRB5RCACHEDIR'] as string,
+      NTLM_USER_FILE: env['NTLM_USER_FILE'] as string,
+      ...extraEnv,
+    },
     options: { keytab: realm.keytab, ...options },
     forwardEvents: true,
   });

@@ -25,7 +25,10 @@ export interface TestServer {
 }
 
 /** Starts both TCP front ends on 127.0.0.1 port 0 with the realm's keytab. */
-export async function startTestServer(realm: ThrowawayRealm, overrides: Partial<NegotiateServerOptions> = {}): Promise<TestServer> {
+export async function startTestServer(
+  realm: ThrowawayRealm,
+  overrides: Partial<NegotiateServerOptions> = {},
+): Promise<TestServer> {
   useRealm(realm);
   const server = await NegotiateServer.start({
     keytab: realm.keytab,
@@ -64,14 +67,24 @@ export interface ClientRun {
 }
 
 /** Runs a client program with the realm's environment; bounded by `timeoutMs`. Never throws on exit codes. */
-export function runClient(file: string, args: string[], realm: ThrowawayRealm, timeoutMs = 20_000, extraEnv: Record<string, string> = {}): Promise<ClientRun> {
+export function runClient(
+  file: string,
+  args: string[],
+  realm: ThrowawayRealm,
+  timeoutMs = 20_000,
+  extraEnv: Record<string, string> = {},
+): Promise<ClientRun> {
   return new Promise((resolve) => {
     execFile(
       file,
       args,
       { env: { ...process.env, ...realm.env(), ...extraEnv }, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 },
       (err, stdout, stderr) => {
-        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : null) : 0;
+        const code = err
+          ? typeof (err as { code?: unknown }).code === 'number'
+            ? (err as { code: number }).code
+            : null
+          : 0;
         resolve({ code, stdout, stderr });
       },
     );
@@ -86,7 +99,9 @@ export function requirePythonGssapi(): void {
   try {
     execFileSync(PYTHON, ['-c', 'import gssapi'], { stdio: 'ignore' });
   } catch {
-    throw new Error('python3-gssapi not importable by /usr/bin/python3: install it with: apt-get install -y python3-gssapi');
+    throw new Error(
+      'python3-gssapi not importable by /usr/bin/python3: install it with: apt-get install -y python3-gssapi',
+    );
   }
 }
 

@@ -36,49 +36,68 @@ after(async () => {
   await realm?.destroy();
 });
 
-test('SPNEGO openings without a Kerberos token fail at once with ERR_GSS_NO_KERBEROS_TOKEN and keep no context', T, async () => {
-  const [real] = await firstTokens(realm, { mech: 'krb5' }, 1);
-  assert.ok(real);
-  const openings: Array<[string, Buffer]> = [
-    ['krb5 offered, no mechToken', negTokenInit([KRB5_OID])],
-    ['an unknown mechanism first with its token, krb5 second', negTokenInit([MADE_UP_OIDS[0], KRB5_OID], Buffer.from('not a token'))],
-    ['krb5 offered, a field MIT stops at, then a forged AP-REQ', decoyNegTokenInit(fakeKrb5Token(real))],
-  ];
-  const pool = ts.server.pool;
-  const before = pool.stats();
-  for (const [what, token] of openings) {
-    const id = nextId++;
-    assert.equal(await failureCode(pool.accept(id, token)), 'ERR_GSS_NO_KERBEROS_TOKEN', what);
-    assert.equal(pool.stats().live, before.live, `${what}: no context kept`);
-    assert.equal(pool.release(id), false, `${what}: nothing left to release`);
-  }
-  // The real token still completes in one leg: only openings that cannot progress are refused.
-  assert.equal(await failureCode(pool.accept(nextId++, real, { releaseAfter: true })), 'accepted');
-});
+test(
+  'SPNEGO openings without a Kerberos token fail at once with ERR_GSS_NO_KERBEROS_TOKEN and keep no context',
+  T,
+  async () => {
+    const [real] = await firstTokens(realm, { mech: 'krb5' }, 1);
+    assert.ok(real);
+    const openings: Array<[string, Buffer]> = [
+      ['krb5 offered, no mechToken', negTokenInit([KRB5_OID])],
+      [
+        'an unknown mechanism first with its token, krb5 second',
+        negTokenInit([MADE_UP_OIDS[0], KRB5_OID], Buffer.from('not a token')),
+      ],
+      ['krb5 offered, a field MIT stops at, then a forged AP-REQ', decoyNegTokenInit(fakeKrb5Token(real))],
+    ];
+    const pool = ts.server.pool;
+    const before = pool.stats();
+    for (const [what, token] of openings) {
+      const id = nextId++;
+      assert.equal(await failureCode(pool.accept(id, token)), 'ERR_GSS_NO_KERBEROS_TOKEN', what);
+      assert.equal(pool.stats().live, before.live, `${what}: no context kept`);
+      assert.equal(pool.release(id), false, `${what}: nothing left to release`);
+    }
+    // The real token still completes in one leg: only openings that cannot progress are refused.
+    assert.equal(await failureCode(pool.accept(nextId++, real, { releaseAfter: true })), 'accepted');
+  },
+);
 
-test('250 ticketless openings over WebSocket from one client do not fill --max-contexts 200; a real client gets in', T, async () => {
-  const m = watch.mark();
-  const opening = negTokenInit([KRB5_OID]);
-  const sockets = await Promise.all(
-    Array.from({ length: 250 }, () => {
-      const ws = new WebSocket(`ws://127.0.0.1:${ts.httpPort}/ws`);
-      ws.on('error', () => {});
-      return new Promise<WebSocket>((resolve, reject) => {
-        ws.once('open', () => {
-          ws.send(opening);
-          resolve(ws);
+test(
+  '250 ticketless openings over WebSocket from one client do not fill --max-contexts 200; a real client gets in',
+  T,
+  async () => {
+    const m = watch.mark();
+    const opening = negTokenInit([KRB5_OID]);
+    const sockets = await Promise.all(
+      Array.from({ length: 250 }, () => {
+        const ws = new WebSocket(`ws://127.0.0.1:${ts.httpPort}/ws`);
+        ws.on('error', () => {});
+        return new Promise<WebSocket>((resolve, reject) => {
+          ws.once('open', () => {
+            ws.send(opening);
+            resolve(ws);
+          });
+          ws.once('unexpected-response', () => reject(new Error('upgrade refused')));
         });
-        ws.once('unexpected-response', () => reject(new Error('upgrade refused')));
-      });
-    }),
-  );
-  try {
-    await until(() => watch.failures.length - m.failures >= 250, () => `250 failures, have ${watch.failures.length - m.failures}`, 20_000);
-    const codes = new Set(watch.failures.slice(m.failures).map((f) => f.code));
-    assert.deepEqual([...codes], ['ERR_GSS_NO_KERBEROS_TOKEN'], 'each opening refused for what it is, none for a full table');
-    assert.equal(ts.server.pool.stats().handshaking, 0, 'no half-handshake holds a context');
-    await legitHandshake(watch, realm, ts, 'sspi');
-  } finally {
-    for (const ws of sockets) ws.terminate();
-  }
-});
+      }),
+    );
+    try {
+      await until(
+        () => watch.failures.length - m.failures >= 250,
+        () => `250 failures, have ${watch.failures.length - m.failures}`,
+        20_000,
+      );
+      const codes = new Set(watch.failures.slice(m.failures).map((f) => f.code));
+      assert.deepEqual(
+        [...codes],
+        ['ERR_GSS_NO_KERBEROS_TOKEN'],
+        'each opening refused for what it is, none for a full table',
+      );
+      assert.equal(ts.server.pool.stats().handshaking, 0, 'no half-handshake holds a context');
+      await legitHandshake(watch, realm, ts, 'sspi');
+    } finally {
+      for (const ws of sockets) ws.terminate();
+    }
+  },
+);
