@@ -104,7 +104,7 @@ export async function startApache(opts) {
   } catch (e) {
     if (asRoot) rmSync(runDir, { recursive: true, force: true });
     if (ownDir) rmSync(dir, { recursive: true, force: true });
-    throw new Error(`apache2 -t failed: ${/** @type {any} */ (e).stderr?.toString().trim()}`);
+    throw new Error(`apache2 -t failed: ${/** @type {any} */ (e).stderr?.toString().trim()}`, { cause: e });
   }
   const version = (() => {
     try {
@@ -158,7 +158,9 @@ export async function startApache(opts) {
       ? `; error.log: ${readFileSync(errLog, 'utf8').trim().split('\n').slice(-5).join(' | ')}`
       : '';
     await handle.stop().catch(() => {});
-    throw new Error(`${/** @type {Error} */ (e).message}${stderr ? `; stderr: ${stderr.trim()}` : ''}${log}`);
+    throw new Error(`${/** @type {Error} */ (e).message}${stderr ? `; stderr: ${stderr.trim()}` : ''}${log}`, {
+      cause: e,
+    });
   }
   return handle;
 }

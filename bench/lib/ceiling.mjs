@@ -53,7 +53,7 @@ export function runCeiling({ env, tokens, threads = 1, rcache = 'default', mech 
           cpuSeconds: r.cpuSeconds,
           threads: r.threads,
         });
-      } catch (e) {
+      } catch {
         reject(new Error(`accept_loop output unparsable: ${out.slice(0, 200)}`));
       }
     });

@@ -210,6 +210,7 @@ export async function startNodePeer(o) {
     await handle.stop().catch(() => {});
     throw new Error(
       `${o.name} peer failed: ${/** @type {Error} */ (e).message}${stderr ? `; stderr: ${stderr.trim()}` : ''}`,
+      { cause: e },
     );
   }
   return handle;

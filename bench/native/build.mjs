@@ -59,7 +59,9 @@ export function ensureBuilt(name) {
   } catch (err) {
     rmSync(tmp, { force: true });
     const stderr = err.stderr ? String(err.stderr) : '';
-    throw new Error(`building ${name} failed (need a C compiler and libkrb5-dev): ${stderr || err.message}`);
+    throw new Error(`building ${name} failed (need a C compiler and libkrb5-dev): ${stderr || err.message}`, {
+      cause: err,
+    });
   }
   return out;
 }

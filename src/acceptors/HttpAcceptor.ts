@@ -15,13 +15,7 @@
  *  - Writes outside the synchronous top of the handler must be corked.
  */
 import { EventEmitter } from 'node:events';
-import type {
-  HttpRequest,
-  HttpResponse,
-  TemplatedApp,
-  us_listen_socket,
-  us_socket,
-} from '@trufflesuite/uws-js-unofficial';
+import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from '@trufflesuite/uws-js-unofficial';
 import { DEFAULT_LIMITS } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
@@ -212,7 +206,7 @@ export class HttpAcceptor extends EventEmitter {
         }
         this.#listenSocket = listenSocket;
         // With port 0 the kernel chose; ask the socket.
-        const bound = this.#uws.us_socket_local_port(listenSocket as unknown as us_socket);
+        const bound = this.#uws.us_socket_local_port(listenSocket);
         this.#logger.info('listening', { frontend: 'http', host, port: bound });
         resolve({ address: host, port: bound });
       });

@@ -183,7 +183,7 @@ export class AuthPool {
     if (source !== undefined) {
       snapshots = new KeytabSnapshots(addon, source);
       snapshots.load((name) => acquireOrThrow(addon, { ...options.credentials, keytab: name }, source));
-      setup.keytab = { cells: snapshots.cells.buffer as SharedArrayBuffer, prefix: snapshots.prefix };
+      setup.keytab = { cells: snapshots.cells.buffer, prefix: snapshots.prefix };
     }
     const piscina = new Piscina({
       filename: workerFile,

@@ -16,6 +16,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { inspect } from 'node:util';
 import fc from 'fast-check';
 
 import { FramingError } from '../../src/errors.js';
@@ -99,7 +100,7 @@ function feed(
       `allocated ${r.largest} bytes with only ${held + chunk.length} received for the frame`,
     );
     if (r.error !== undefined) {
-      assert.ok(r.error instanceof FramingError, `threw a ${String(r.error)}, not a FramingError`);
+      assert.ok(r.error instanceof FramingError, `threw ${inspect(r.error)}, not a FramingError`);
       assert.ok(o.codes.includes(r.error.code), `undocumented code ${r.error.code}`);
       if (failure !== undefined) assert.equal(r.error, failure, 'a failed decoder rethrows the same error');
       failure = r.error;
@@ -361,7 +362,7 @@ test(
         const r = largestAllocation(() => decodeSspiGreeting(bytes));
         assert.equal(r.largest, 0, 'decoding returns views, never copies');
         if (r.error !== undefined) {
-          assert.ok(r.error instanceof FramingError && r.error.code === 'ERR_FRAME_TRUNCATED', String(r.error));
+          assert.ok(r.error instanceof FramingError && r.error.code === 'ERR_FRAME_TRUNCATED', inspect(r.error));
           assert.ok(bytes.length < 4 || bytes.readUInt32LE(0) > bytes.length - 4);
           return;
         }

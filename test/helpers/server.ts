@@ -13,7 +13,7 @@ import { createLogger } from '../../src/logger.js';
 export function useRealm(realm: ThrowawayRealm): void {
   const env = realm.env();
   for (const k of ['KRB5_CONFIG', 'KRB5RCACHEDIR', 'NTLM_USER_FILE'] as const) {
-    process.env[k] = env[k] as string;
+    process.env[k] = env[k];
   }
 }
 

@@ -253,7 +253,7 @@ test(
     const okLine = capture.lines().filter((l) => l['msg'] === 'authenticated' && l['frontend'] === 'http');
     assert.equal(okLine.length, 1);
     assert.ok(typeof okLine[0]?.['connectionId'] === 'number');
-    assertSuccessLine({ connectionId: okLine[0]?.['connectionId'] as number, frontend: 'http' });
+    assertSuccessLine({ connectionId: okLine[0]?.['connectionId'], frontend: 'http' });
     failure = nextEvent<AnyFailure>(ts.server, 'handshakeFailed');
     assert.equal((await httpGet(ts.httpPort, garbageToken())).status, 401);
     const httpFailure = await failure;

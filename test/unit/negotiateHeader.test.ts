@@ -16,7 +16,7 @@ const MAX = 65536;
 
 function invalid(r: ParsedAuthorization): Extract<ParsedAuthorization, { kind: 'invalid' }> {
   assert.equal(r.kind, 'invalid', `expected a failure, got ${JSON.stringify(r)}`);
-  return r as Extract<ParsedAuthorization, { kind: 'invalid' }>;
+  return r;
 }
 
 test('absent or blank header is none', () => {
