@@ -75,7 +75,8 @@ const selected = new Set(
 for (const g of selected) {
   if (!(g in GROUPS)) {
     process.stderr.write(
-      `bench: unknown variant group ${JSON.stringify(g)}; use all, none, or a comma list of: ${Object.keys(GROUPS).join(', ')}\n`,
+      `bench: unknown variant group ${JSON.stringify(g)}; use all, none, or a comma list of: ` +
+        `${Object.keys(GROUPS).join(', ')}\n`,
     );
     process.exit(2);
   }
@@ -129,7 +130,8 @@ const POOL_SIZES = [1, 4];
  * an MIT replay cache type. Both get the scratch tmpfs directory (undefined without /dev/shm:
  * the mode is skipped). A value this build of the server does not accept is skipped with the
  * reason the server gives at start.
- * @type {Array<{ key: string, what: string, server: (shm?: string) => string | undefined, ceiling: ((shm?: string) => string | undefined) | null }>}
+ * @type {Array<{ key: string, what: string, server: (shm?: string) => string | undefined, ceiling: ((shm?: string) =>
+ *   string | undefined) | null }>}
  */
 const RCACHE_MODES = [
   { key: 'none', what: 'none (replays accepted)', server: () => 'none', ceiling: () => 'none' },
@@ -169,7 +171,8 @@ async function main() {
   const { runLiveLoad } = await import('./lib/liveLoad.mjs');
 
   log(
-    `${quick ? 'quick' : 'full'} run: ${rounds} round(s), ${durationS} s per main phase; variants: ${selected.size ? `${[...selected].join(', ')} (${variantDurationS} s per phase)` : 'none'}`,
+    `${quick ? 'quick' : 'full'} run: ${rounds} round(s), ${durationS} s per main phase; variants: ` +
+      `${selected.size ? `${[...selected].join(', ')} (${variantDurationS} s per phase)` : 'none'}`,
   );
   const dir = await mkdtemp(path.join(os.tmpdir(), 'negotiate-bench-'));
   // Scratch replay caches on tmpfs (the rcache variants).
@@ -178,7 +181,10 @@ async function main() {
   const env = realm.env();
   log(`realm ${realm.realmName} in ${realm.dir}`);
 
-  /** @type {Array<{ name: string, pid: number, pids(): number[], ports: Record<string, number>, stop(): Promise<void> }>} */
+  /**
+   * @type {Array<{ name: string, pid: number, pids(): number[], ports: Record<string, number>, stop(): Promise<void>
+   * }>}
+   */
   const servers = [];
   /** @type {Record<string, string>} */
   const unavailable = {};
@@ -197,7 +203,8 @@ async function main() {
         const r = await curlNegotiate(env, s.ports.http);
         if (r.status !== 200 || !r.mutual)
           throw new Error(
-            `check handshake: curl --negotiate gave ${r.status}${r.mutual ? '' : ' without a mutual-authentication token'}`,
+            `check handshake: curl --negotiate gave ` +
+              `${r.status}${r.mutual ? '' : ' without a mutual-authentication token'}`,
           );
       }
       log(`started ${name} (pid ${s.pid}, ports ${JSON.stringify(s.ports)})`);
@@ -217,7 +224,10 @@ async function main() {
   /** @type {Array<{ group: string, what: string, reason: string }>} */
   const skipped = [];
   /** Each variant's row and the baseline row it is compared with. */
-  /** @type {Array<{ group: string, what: string, row: { scenario: string, server: string, variant?: string, connections: number }, baseline: { scenario: string, server: string, variant?: string, connections: number } }>} */
+  /**
+   * @type {Array<{ group: string, what: string, row: { scenario: string, server: string, variant?: string,
+   * connections: number }, baseline: { scenario: string, server: string, variant?: string, connections: number } }>}
+   */
   const comparisons = [];
 
   const runs = [];
@@ -601,8 +611,10 @@ async function main() {
       // Servers start concurrently, so comparisons arrive in any order: sort them for a stable report.
       const gi = (/** @type {string} */ g) => Object.keys(GROUPS).indexOf(g);
       // (Stable sort: within a group, the order the definitions above push them in.)
-      const ckey = (/** @type {(typeof comparisons)[number]} */ c) =>
-        `${gi(c.group)}|${c.row.scenario === 'accept-loop' ? 1 : 0}|${c.row.variant?.startsWith('workers=') ? c.row.variant.padStart(12, '0') : ''}`;
+      const ckey = (/** @type {(typeof comparisons)[number]} */ c) => {
+        const workers = c.row.variant?.startsWith('workers=') ? c.row.variant.padStart(12, '0') : '';
+        return `${gi(c.group)}|${c.row.scenario === 'accept-loop' ? 1 : 0}|${workers}`;
+      };
       comparisons.sort((a, b) => ckey(a).localeCompare(ckey(b)));
       skipped.sort((a, b) => gi(a.group) - gi(b.group));
       // The order the variants were started in is random: sort them for a stable layout.
@@ -618,7 +630,8 @@ async function main() {
     let done = 0;
     const perRound = phases.reduce((t, p) => t + p.durationS + 0.8, 0) + ceilings.length * 3;
     log(
-      `${phases.length} phases and ${ceilings.length} ceiling run(s) per round; about ${Math.round((perRound * rounds) / 60)} min to go`,
+      `${phases.length} phases and ${ceilings.length} ceiling run(s) per round; about ` +
+        `${Math.round((perRound * rounds) / 60)} min to go`,
     );
 
     for (let round = 0; round < rounds; round++) {
@@ -658,7 +671,8 @@ async function main() {
           // A variant's failure (e.g. a transient build state of the server) is recorded, not fatal.
           if (!p.group) throw err;
           log(
-            `[${done}/${total}] ${p.scenario} ${p.serverName}${p.variant ? ` [${p.variant}]` : ''} c=${p.connections}: failed: ${/** @type {Error} */ (err).message}`,
+            `[${done}/${total}] ${p.scenario} ${p.serverName}${p.variant ? ` [${p.variant}]` : ''} ` +
+              `c=${p.connections}: failed: ${/** @type {Error} */ (err).message}`,
           );
           continue;
         }
@@ -676,7 +690,9 @@ async function main() {
         fastest.set(pkey(p), Math.max(fastest.get(pkey(p)) ?? 0, r.rps));
         const errs = r.errors ? ` ${JSON.stringify(r.errorKinds)}` : '';
         log(
-          `[${done}/${total}] ${p.scenario} ${p.serverName}${p.variant ? ` [${p.variant}]` : ''} c=${p.connections}: ${Math.round(r.rps)}/s ok=${r.ok} errors=${r.errors}${errs} p99=${r.latencyMs.p99}ms cpu=${Math.round(rec.serverCpuUsPerHandshake)}µs`,
+          `[${done}/${total}] ${p.scenario} ${p.serverName}${p.variant ? ` [${p.variant}]` : ''} ` +
+            `c=${p.connections}: ${Math.round(r.rps)}/s ok=${r.ok} errors=${r.errors}${errs} ` +
+            `p99=${r.latencyMs.p99}ms cpu=${Math.round(rec.serverCpuUsPerHandshake)}µs`,
         );
       }
       if (Date.now() > deadline) break;
@@ -713,7 +729,8 @@ async function main() {
             loadgenCpuUsPerRequest: NaN,
           });
           log(
-            `[${done}/${total}] C ceiling${cfg.variant ? ` [${cfg.variant}]` : ''}: ${Math.round(c.rate)}/s failures=${c.failures} cpu=${Math.round((c.cpuSeconds * 1e6) / Math.max(1, c.handshakes))}µs`,
+            `[${done}/${total}] C ceiling${cfg.variant ? ` [${cfg.variant}]` : ''}: ${Math.round(c.rate)}/s ` +
+              `failures=${c.failures} cpu=${Math.round((c.cpuSeconds * 1e6) / Math.max(1, c.handshakes))}µs`,
           );
         } catch (err) {
           if (!cfg.variant) throw err;
@@ -760,9 +777,16 @@ async function main() {
   };
   const wallS = Math.round((Date.now() - startedAt) / 1000);
   const variantsSection = selected.size
-    ? `\n## Variants\n\n${vdesc()}Each variant next to its baseline from the same run (medians of rounds; variant phases ${variantDurationS} s, main phases ${durationS} s). The A/A line of the main table is the noise floor.\n\n${variantsMarkdown(rows, comparisons, skipped)}`
+    ? `\n## Variants\n\n${vdesc()}Each variant next to its baseline from the same run (medians of rounds; variant ` +
+      `phases ${variantDurationS} s, main phases ${durationS} s). The A/A line of the main table is the noise ` +
+      `floor.\n\n${variantsMarkdown(rows, comparisons, skipped)}`
     : '';
-  const md = `# negotiate-server benchmark ${stamp}\n\n${quick ? 'Quick run. ' : ''}${rounds} round(s) of ${durationS} s per phase; medians. Wall time ${wallS} s.\nMachine: ${JSON.stringify(machine)}\n${Object.keys(unavailable).length ? `Unavailable: ${JSON.stringify(unavailable)}\n` : ''}\n${markdown(rows, { ours: 'negotiate-server', peers: [] })}${variantsSection}`;
+  const unavailableLine = Object.keys(unavailable).length ? `Unavailable: ${JSON.stringify(unavailable)}\n` : '';
+  const md =
+    `# negotiate-server benchmark ${stamp}\n\n${quick ? 'Quick run. ' : ''}${rounds} round(s) of ` +
+    `${durationS} s per phase; medians. Wall time ${wallS} s.\nMachine: ` +
+    `${JSON.stringify(machine)}\n${unavailableLine}\n` +
+    `${markdown(rows, { ours: 'negotiate-server', peers: [] })}${variantsSection}`;
   await writeFile(
     path.join(outDir, `${stamp}.json`),
     JSON.stringify(

@@ -9,7 +9,8 @@ if ! command -v clang-format >/dev/null; then
   echo "clang-format: not installed (Debian package clang-format; bash scripts/setup.sh --test)" >&2
   exit 1
 fi
-mapfile -t files < <(find native/src bench/native test/native/cc -type f \( -name '*.cc' -o -name '*.h' -o -name '*.c' \) | sort)
+mapfile -t files < <(find native/src bench/native test/native/cc -type f \
+  \( -name '*.cc' -o -name '*.h' -o -name '*.c' \) | sort)
 case "${1:-}" in
   --check) clang-format --dry-run --Werror "${files[@]}" ;;
   --fix) clang-format -i "${files[@]}" ;;

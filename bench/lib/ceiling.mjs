@@ -11,7 +11,8 @@ import { encodeRecords, loadEnv } from './tokens.mjs';
  *   env: the realm's env (KRB5_CONFIG, KRB5_KTNAME, KRB5RCACHEDIR for the default cache).
  *   rcache: 'default' (MIT's dfl: file cache), 'none', 'file2:/path' (or 'file:/path', same).
  *   maxSeconds: stop early after this long (the run is also bounded by the token count).
- * @returns {Promise<{ rate: number, handshakes: number, failures: number, seconds: number, cpuSeconds: number, threads: number }>}
+ * @returns {Promise<{ rate: number, handshakes: number, failures: number, seconds: number, cpuSeconds: number, threads:
+ *   number }>}
  */
 export function runCeiling({ env, tokens, threads = 1, rcache = 'default', mech = 'spnego', keytab, maxSeconds = 30 }) {
   const bin = ensureBuilt('accept_loop');

@@ -24,7 +24,8 @@ const GSS_SERVER = '/usr/bin/gss-server';
  *   verify: after the port opens, run one real handshake (a fresh token from alice's ccache,
  *   so env needs KRB5CCNAME) and require an AP-REP: gss-server starts and listens even
  *   with a missing keytab, and would otherwise fail every request of the run.
- * @returns {Promise<{ name: string, pid: number, pids(): number[], ports: { gssSample: number }, stop(): Promise<void> }>}
+ * @returns {Promise<{ name: string, pid: number, pids(): number[], ports: { gssSample: number }, stop(): Promise<void>
+ *   }>}
  */
 export async function startGssServer({
   env,

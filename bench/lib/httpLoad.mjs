@@ -152,7 +152,10 @@ export async function runHttpLoad(o) {
       req.headers = { ...req.headers, Authorization: authHeaders[next++] };
       return req;
     },
-    /** @param {number} status @param {string} _body @param {unknown} _ctx @param {Record<string, string | string[]>} headers */
+    /**
+     * @param {number} status @param {string} _body @param {unknown} _ctx @param {Record<string, string | string[]>}
+     * headers
+     */
     onResponse(status, _body, _ctx, headers) {
       completed++;
       lastWasOk = false;

@@ -9,7 +9,8 @@ import { processTree } from './proc.mjs';
 const CLI = fileURLToPath(new URL('../../bin/negotiate-server.js', import.meta.url));
 
 /**
- * @param {{ env: Record<string, string>, keytab: string, workers?: number, replayCache?: string, name?: string, extraArgs?: string[] }} o
+ * @param {{ env: Record<string, string>, keytab: string, workers?: number, replayCache?: string, name?: string,
+ *   extraArgs?: string[] }} o
  */
 export async function startOurs(o) {
   const args = [

@@ -65,7 +65,8 @@ const fmt = (/** @type {number} */ n, digits = 0) =>
  */
 export function markdown(rows, names) {
   const lines = [
-    '| scenario | server | conns | handshakes/s (median) | runs | p50 ms | p99 ms | server CPU µs/handshake | server RSS MiB | errors | vs ours |',
+    '| scenario | server | conns | handshakes/s (median) | runs | p50 ms | p99 ms | server CPU µs/handshake | ' +
+      'server RSS MiB | errors | vs ours |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   const oursBy = new Map(
@@ -79,7 +80,9 @@ export function markdown(rows, names) {
     const o = oursBy.get(`${r.scenario}|${r.connections}`);
     const ratio = o && o !== r && r.rps > 0 ? `ours ${(o.rps / r.rps).toFixed(2)}×` : '';
     lines.push(
-      `| ${r.scenario} | ${label(r)} | ${r.connections} | ${fmt(r.rps)} | ${r.rpsAll.join(', ')} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.serverCpuUsPerHandshake)} | ${fmt(r.serverRssMiB)} | ${r.errors} | ${ratio} |`,
+      `| ${r.scenario} | ${label(r)} | ${r.connections} | ${fmt(r.rps)} | ${r.rpsAll.join(', ')} | ` +
+        `${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.serverCpuUsPerHandshake)} | ${fmt(r.serverRssMiB)} | ` +
+        `${r.errors} | ${ratio} |`,
     );
   }
   return lines.join('\n') + '\n';
@@ -90,33 +93,40 @@ export function markdown(rows, names) {
  * ratio variant : baseline (handshakes/s and server CPU per handshake), and the variants that
  * could not run with the reason.
  * @param {ReturnType<typeof summarize>} rows
- * @param {Array<{ group: string, what: string, row: { scenario: string, server: string, variant?: string, connections: number },
+ * @param {Array<{ group: string, what: string, row: { scenario: string, server: string, variant?: string, connections:
+ *   number },
  *   baseline: { scenario: string, server: string, variant?: string, connections: number } }>} comparisons
  * @param {Array<{ group: string, what: string, reason: string }>} skipped
  */
 export function variantsMarkdown(rows, comparisons, skipped) {
   const by = new Map(rows.map((r) => [rowKey(r), r]));
   const lines = [
-    '| group | variant | scenario | conns | handshakes/s | runs | p99 ms | server CPU µs/handshake | errors | baseline | baseline handshakes/s | variant : baseline | CPU variant : baseline |',
+    '| group | variant | scenario | conns | handshakes/s | runs | p99 ms | server CPU µs/handshake | errors | ' +
+      'baseline | baseline handshakes/s | variant : baseline | CPU variant : baseline |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const c of comparisons) {
     const r = by.get(rowKey(c.row));
     const b = by.get(rowKey(c.baseline));
     if (!r) continue;
-    const blabel = `${c.baseline.server}${c.baseline.variant ? ` [${c.baseline.variant}]` : ''}${c.baseline.scenario !== c.row.scenario ? ` (${c.baseline.scenario})` : ''}`;
+    const bvariant = c.baseline.variant ? ` [${c.baseline.variant}]` : '';
+    const bscenario = c.baseline.scenario !== c.row.scenario ? ` (${c.baseline.scenario})` : '';
+    const blabel = `${c.baseline.server}${bvariant}${bscenario}`;
     const ratio = b && b.rps > 0 ? `${(r.rps / b.rps).toFixed(2)}×` : '–';
     const cpuRatio =
       b && Number.isFinite(r.serverCpuUsPerHandshake) && b.serverCpuUsPerHandshake > 0
         ? `${(r.serverCpuUsPerHandshake / b.serverCpuUsPerHandshake).toFixed(2)}×`
         : '–';
     lines.push(
-      `| ${c.group} | ${c.what} | ${r.scenario} | ${r.connections} | ${fmt(r.rps)} | ${r.rpsAll.join(', ')} | ${fmt(r.p99, 2)} | ${fmt(r.serverCpuUsPerHandshake)} | ${r.errors} | ${blabel} | ${b ? fmt(b.rps) : '–'} | ${ratio} | ${cpuRatio} |`,
+      `| ${c.group} | ${c.what} | ${r.scenario} | ${r.connections} | ${fmt(r.rps)} | ${r.rpsAll.join(', ')} | ` +
+        `${fmt(r.p99, 2)} | ${fmt(r.serverCpuUsPerHandshake)} | ${r.errors} | ${blabel} | ${b ? fmt(b.rps) : '–'} ` +
+        `| ${ratio} | ${cpuRatio} |`,
     );
   }
   for (const s of skipped)
     lines.push(
-      `| ${s.group} | ${s.what} | skipped: ${s.reason.replace(/\|/g, '/').replace(/\s+/g, ' ').slice(0, 300)} | | | | | | | | | | |`,
+      `| ${s.group} | ${s.what} | skipped: ${s.reason.replace(/\|/g, '/').replace(/\s+/g, ' ').slice(0, 300)} | | ` +
+        `| | | | | | | | |`,
     );
   return lines.join('\n') + '\n';
 }
@@ -166,7 +176,8 @@ export function svgChart(rows, title = 'Handshakes per second') {
     const color = colors[i % colors.length];
     const sorted = [...pts].sort((a, b) => a.connections - b.connections);
     out.push(
-      `<polyline fill="none" stroke="${color}" stroke-width="2" points="${sorted.map((p) => `${px(p.connections)},${py(p.rps)}`).join(' ')}"/>`,
+      `<polyline fill="none" stroke="${color}" stroke-width="2" ` +
+        `points="${sorted.map((p) => `${px(p.connections)},${py(p.rps)}`).join(' ')}"/>`,
     );
     for (const p of sorted) out.push(`<circle cx="${px(p.connections)}" cy="${py(p.rps)}" r="3" fill="${color}"/>`);
     out.push(

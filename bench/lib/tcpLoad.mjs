@@ -11,7 +11,8 @@
  *   write; S→C `02 <len> <AP-REP>`; C→S `01 00000000` (NOOP: end of session); the server closes.
  *   Ok = a CONTEXT reply whose token completes the context, then EOF.
  * A failed accept is answered in the same frame type (a KRB-ERROR or SPNEGO reject, then close),
- * so the reply token's verdict is read (a few DER bytes): a replayed token counts as `rejected`. No data message is exchanged (`gss-client
+ * so the reply token's verdict is read (a few DER bytes): a replayed token counts as `rejected`. No data message is
+ * exchanged (`gss-client
  *   -mcount 0`): a handshake benchmark.
  * Both need a single-leg mechanism (Kerberos, raw or through SPNEGO): a reply asking for another
  * leg counts as `reply_continue`.

@@ -12,7 +12,8 @@ import { cpus } from 'node:os';
 import { ensureBuilt } from '../native/build.mjs';
 
 /**
- * @param {{ env: Record<string,string|undefined>|string, mech?: 'spnego'|'krb5', service?: 'HTTP@localhost'|'host@localhost'|string, count: number, parallel?: number }} opts
+ * @param {{ env: Record<string,string|undefined>|string, mech?: 'spnego'|'krb5', service?:
+ *   'HTTP@localhost'|'host@localhost'|string, count: number, parallel?: number }} opts
  *   env: must carry KRB5CCNAME (alice's TGT) and KRB5_CONFIG; an object, or the path of the
  *   realm's `env` file.
  *   parallel: generator processes (default: up to 2 for large counts; ~30,000 tokens/s each).
@@ -61,7 +62,8 @@ function runGenerator(bin, env, mech, service, count) {
       if (code !== 0) {
         reject(
           new Error(
-            `gen_tokens failed (${signal ?? code}${signal === 'SIGKILL' ? `, timeout ${timeoutMs} ms` : ''}): ${err.trim()}`,
+            `gen_tokens failed (${signal ?? code}${signal === 'SIGKILL' ? `, timeout ${timeoutMs} ms` : ''}): ` +
+              `${err.trim()}`,
           ),
         );
         return;
@@ -135,7 +137,8 @@ export function isApRep(tok) {
   if (tok.length === 0) return false;
   if (tok[0] === 0x60) return isKrb5ApRep(tok);
   if (tok[0] !== 0xa1) return false;
-  // NegTokenResp ::= [1] SEQUENCE { negState [0] ENUMERATED, supportedMech [1], responseToken [2] OCTET STRING, mechListMIC [3] }
+  // NegTokenResp ::= [1] SEQUENCE { negState [0] ENUMERATED, supportedMech [1], responseToken [2] OCTET STRING,
+  // mechListMIC [3] }
   const outer = der(tok, 0);
   if (!outer) return false;
   const seq = der(tok, outer.start);

@@ -72,7 +72,8 @@ export class HostedServer extends EventEmitter {
 
   /**
    * Forks the host and waits until it listens.
-   * @param {{ env: Record<string, string>, options?: Record<string, unknown>, forwardEvents?: boolean, startTimeoutMs?: number }} o
+   * @param {{ env: Record<string, string>, options?: Record<string, unknown>, forwardEvents?: boolean, startTimeoutMs?:
+   *   number }} o
    *   env: the realm's environment (KRB5_CONFIG, KRB5RCACHEDIR, NTLM_USER_FILE; KRB5_KTNAME and
    *   a keytab option as the caller likes). Never put a password in it: the server needs none.
    * @returns {Promise<HostedServer>}

@@ -209,8 +209,9 @@ export async function runSoak(o) {
           lastFinished = finished;
           lastAt = now;
           o.log(
-            `soak: ${finished}/${o.count} in ${((now - started) / 1000).toFixed(0)} s, ${rate.toFixed(0)}/s, unexpected ${unexpected}, ` +
-              `server rss ${(s.memory.rss / MB).toFixed(1)} MB, contexts live ${lastLive}, connections ${JSON.stringify(s.connections)}`,
+            `soak: ${finished}/${o.count} in ${((now - started) / 1000).toFixed(0)} s, ${rate.toFixed(0)}/s, ` +
+              `unexpected ${unexpected}, server rss ${(s.memory.rss / MB).toFixed(1)} MB, ` +
+              `contexts live ${lastLive}, connections ${JSON.stringify(s.connections)}`,
           );
         })
         .catch((err) => o.log(`soak: stats failed: ${err instanceof Error ? err.message : String(err)}`));
@@ -223,7 +224,8 @@ export async function runSoak(o) {
       const baseline = await host.stats({ gc: true });
       peakRss = Math.max(peakRss, warm.memory.rss, baseline.memory.rss);
       o.log(
-        `soak: baseline after ${warmup} warm-up conversations: rss ${(baseline.memory.rss / MB).toFixed(1)} MB, live ${baseline.pool.live}`,
+        `soak: baseline after ${warmup} warm-up conversations: rss ${(baseline.memory.rss / MB).toFixed(1)} MB, ` +
+          `live ${baseline.pool.live}`,
       );
       const atBaseline = snapshot(byScenario);
       const measuredFrom = Date.now();
@@ -263,13 +265,15 @@ export async function runSoak(o) {
       // clients that left right after their token (the accept may have run before the close).
       if (delta.completed < since.good || delta.completed > since.good + since.abandonedWithToken) {
         failures.push(
-          `completed ${delta.completed}, expected ${since.good}..${since.good + since.abandonedWithToken} (good handshakes + abandoned after the token)`,
+          `completed ${delta.completed}, expected ${since.good}..${since.good + since.abandonedWithToken} (good ` +
+            `handshakes + abandoned after the token)`,
         );
       }
       // Every refused token reached GSSAPI and failed there (a truncated frame never does).
       if (delta.failed < since.refusedTokens || delta.failed > since.refusedTokens + since.abandonedWithToken) {
         failures.push(
-          `failed ${delta.failed}, expected ${since.refusedTokens}..${since.refusedTokens + since.abandonedWithToken} (garbage and replayed tokens)`,
+          `failed ${delta.failed}, expected ` +
+            `${since.refusedTokens}..${since.refusedTokens + since.abandonedWithToken} (garbage and replayed tokens)`,
         );
       }
       const rssGrowth = end.memory.rss - baseline.memory.rss;
@@ -283,7 +287,8 @@ export async function runSoak(o) {
       }
       if (unexpected > o.maxUnexpected)
         failures.push(
-          `${unexpected} conversations ended unexpectedly (bound ${o.maxUnexpected}); first: ${firstErrors.join(' | ')}`,
+          `${unexpected} conversations ended unexpectedly (bound ${o.maxUnexpected}); first: ` +
+            `${firstErrors.join(' | ')}`,
         );
       if (!end.gcRan) failures.push('the server ran without --expose-gc: RSS is not comparable');
 

@@ -71,7 +71,8 @@ export function parseAuthorization(value: string | undefined, maxTokenBytes: num
       code: 'ERR_HTTP_UNSUPPORTED_SCHEME',
       message:
         named !== undefined
-          ? `the Authorization scheme "${named}" is not supported: this server accepts only Negotiate (SPNEGO: Kerberos)`
+          ? `the Authorization scheme "${named}" is not supported: ` +
+            'this server accepts only Negotiate (SPNEGO: Kerberos)'
           : 'the Authorization header does not start with a valid scheme name: this server accepts only Negotiate',
       ...(named !== undefined ? { scheme: named } : {}),
     };
@@ -92,7 +93,9 @@ export function parseAuthorization(value: string | undefined, maxTokenBytes: num
     return {
       kind: 'invalid',
       code: 'ERR_HTTP_HEADER_TOO_LARGE',
-      message: `the Negotiate token is ${chars} base64 characters; the limit is ${maxChars} (${maxTokenBytes} bytes decoded)`,
+      message:
+        `the Negotiate token is ${chars} base64 characters; ` +
+        `the limit is ${maxChars} (${maxTokenBytes} bytes decoded)`,
     };
   }
   const text = value.slice(tokenStart, end);

@@ -148,7 +148,8 @@ export class SessionCookies {
 
   /**
    * Signs a cookie for `identity`, expiring after ttlSeconds (rounded up to the next whole
-   * second) or at `notAfter`, whichever comes first. Returns the cookie value, its expiry (ms) and the Set-Cookie header value.
+   * second) or at `notAfter`, whichever comes first. Returns the cookie value, its expiry (ms) and the Set-Cookie
+   * header value.
    */
   issue(identity: CookieIdentityInput): { value: string; expiresAt: number; setCookie: string } {
     const nowMs = this.#now();

@@ -80,7 +80,9 @@ export class ServerMetrics {
     });
     this.#replays = new Counter({
       name: `${METRIC_PREFIX}replay_rejections_total`,
-      help: 'Handshakes refused because the token was a replay (ERR_GSS_REPLAY); per front end in handshake_failures_total.',
+      help:
+        'Handshakes refused because the token was a replay (ERR_GSS_REPLAY); per front end in ' +
+        'handshake_failures_total.',
       registers,
     });
     registerStateMetrics(this.registry, METRIC_PREFIX, options.sources);

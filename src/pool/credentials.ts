@@ -44,7 +44,10 @@ export interface CredentialOptions {
    * none (replays accepted!), or a file of your choice.
    */
   replayCache?: ReplayCacheOption;
-  /** `memory` only: most tags held; a handshake that would exceed it is refused (ERR_REPLAY_CACHE_FULL). Default 8,000,000. */
+  /**
+   * `memory` only: most tags held; a handshake that would exceed it is refused (ERR_REPLAY_CACHE_FULL). Default
+   * 8,000,000.
+   */
   replayCacheSize?: number;
   /**
    * `memory` only: most tags one client principal may hold, so that one account cannot fill the

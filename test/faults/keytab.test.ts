@@ -133,7 +133,8 @@ async function serveUntilListening(keytab: string): Promise<boolean> {
 }
 
 test(
-  'paths that are not keytabs (a directory, random bytes, an empty file): exit 1, ERR_KEYTAB_UNREADABLE naming the file',
+  'paths that are not keytabs (a directory, random bytes, an empty file): exit 1, ERR_KEYTAB_UNREADABLE naming ' +
+    'the file',
   { timeout: 40_000 },
   async () => {
     const garbage = path.join(scratch, 'garbage.keytab');

@@ -30,7 +30,8 @@ export async function findReplayCache(rcacheDir: string): Promise<string> {
   const files = (await fs.readdir(rcacheDir)).filter((f) => f.endsWith('.rcache2'));
   if (files.length !== 1)
     throw new Error(
-      `expected one MIT replay cache (*.rcache2) in ${rcacheDir}, found: ${files.join(', ') || 'none'} (did a Kerberos handshake run first?)`,
+      `expected one MIT replay cache (*.rcache2) in ${rcacheDir}, found: ${files.join(', ') || 'none'} (did a ` +
+        `Kerberos handshake run first?)`,
     );
   return path.join(rcacheDir, files[0] as string);
 }

@@ -52,7 +52,9 @@ export function longLength(n: number, octets: number): Buffer {
 /** The parts of a raw krb5 GSS token (RFC 4121 §4.1): its OID TLV and the AP-REQ's fields. */
 export interface Krb5ApReq {
   oidTlv: Buffer;
-  /** The raw TLVs inside the AP-REQ's SEQUENCE: pvno [0], msg-type [1], ap-options [2], ticket [3], authenticator [4]. */
+  /**
+   * The raw TLVs inside the AP-REQ's SEQUENCE: pvno [0], msg-type [1], ap-options [2], ticket [3], authenticator [4].
+   */
   fields: Buffer[];
 }
 

@@ -95,7 +95,8 @@ test(
   async () => {
     const ccache = path.join(realm.dir, `expiring-${process.pid}.ccache`);
     await shortKinit(ccache, 4);
-    await tokensFromCcache(realm, ccache, { mech: 'spnego', service: 'HTTP@localhost' }, 1); // caches the 4 s service ticket
+    // caches the 4 s service ticket
+    await tokensFromCcache(realm, ccache, { mech: 'spnego', service: 'HTTP@localhost' }, 1);
     await sleep(6_000);
     await setClientClockOffset(ccache, -30);
     const [token] = await tokensFromCcache(realm, ccache, { mech: 'spnego', service: 'HTTP@localhost' }, 1);

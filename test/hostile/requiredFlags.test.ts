@@ -45,7 +45,8 @@ function gssClient(flags: string[]): ReturnType<typeof runClient> {
 }
 
 test(
-  'gss-sample with --require-flags replay,sequence: MIT gss-client without -seq and with -noreplay is refused; with -seq it gets in',
+  'gss-sample with --require-flags replay,sequence: MIT gss-client without -seq and with -noreplay is refused; ' +
+    'with -seq it gets in',
   T,
   async () => {
     const m = watch.mark();

@@ -227,7 +227,9 @@ test(
     }
     assert.ok(cipherFlips > n / 2, `most positions fall in the ciphertexts (${cipherFlips} of ${n})`);
     t.diagnostic(
-      `ciphertexts of the first AP-REQ at ${JSON.stringify(layout)} of ${tokens[0]?.length} bytes; accepted flips (unauthenticated fields: ap-options, ticket realm/sname) at ${JSON.stringify(accepted)}; codes ${JSON.stringify(Object.fromEntries(codes))}`,
+      `ciphertexts of the first AP-REQ at ${JSON.stringify(layout)} of ${tokens[0]?.length} bytes; accepted flips ` +
+        `(unauthenticated fields: ap-options, ticket realm/sname) at ${JSON.stringify(accepted)}; codes ` +
+        `${JSON.stringify(Object.fromEntries(codes))}`,
     );
     await watch.drained();
     await legitHandshake(watch, realm, ts, 'sspi');
@@ -347,7 +349,8 @@ test(
 // --------------------------------------------------------------------- NTLM when disabled
 
 test(
-  'NTLM to a server without NTLM: raw NTLMSSP is ERR_GSS_MECH_DISABLED, NTLM in SPNEGO ERR_GSS_BAD_MECH, on every front end',
+  'NTLM to a server without NTLM: raw NTLMSSP is ERR_GSS_MECH_DISABLED, NTLM in SPNEGO ERR_GSS_BAD_MECH, on every ' +
+    'front end',
   T,
   async () => {
     const tokenOf = async (mech: 'ntlm' | 'spnego-ntlm'): Promise<Buffer> => {

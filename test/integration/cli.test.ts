@@ -160,12 +160,14 @@ class Cli {
     while (this.lines.length < n) {
       if (!this.running)
         assert.fail(
-          `exited (${this.child.exitCode ?? this.child.signalCode}) after ${this.lines.length}/${n} stdout lines:\n${this.lines.join('\n')}\nstderr:\n${this.stderr}`,
+          `exited (${this.child.exitCode ?? this.child.signalCode}) after ${this.lines.length}/${n} stdout ` +
+            `lines:\n${this.lines.join('\n')}\nstderr:\n${this.stderr}`,
         );
       const left = deadline - Date.now();
       if (left <= 0)
         assert.fail(
-          `timed out after ${timeoutMs} ms with ${this.lines.length}/${n} stdout lines:\n${this.lines.join('\n')}\nstderr:\n${this.stderr}`,
+          `timed out after ${timeoutMs} ms with ${this.lines.length}/${n} stdout ` +
+            `lines:\n${this.lines.join('\n')}\nstderr:\n${this.stderr}`,
         );
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, Math.min(left, 200));
@@ -352,7 +354,7 @@ test('realm with a bad action: exit 2 with the realm usage', async () => {
 
 // --- start-up and configuration errors -------------------------------------------------------
 
-test('serve --keytab /nonexistent/keytab: exit 1, ERR_KEYTAB_UNREADABLE naming the file, no listening line', async () => {
+test('serve --keytab /nonexistent/keytab: exit 1, ERR_KEYTAB_UNREADABLE with the path, no listening line', async () => {
   const r = await runCli(['serve', '--keytab', '/nonexistent/keytab', '--sspi', '127.0.0.1:0']);
   assert.equal(r.code, 1, r.stderr);
   assert.match(r.stderr, /ERR_KEYTAB_UNREADABLE/);
@@ -374,7 +376,7 @@ test('serve --replay-cache bogus: exit 2 (configuration error) with a clear mess
 
 // --- serve with the embedded realm ------------------------------------------------------------
 
-test('serve without --keytab: embedded realm, real ports, the printed gss-client works, SIGTERM cleans up', async () => {
+test('serve without --keytab: embedded realm, real ports, printed gss-client works, SIGTERM cleans up', async () => {
   const cli = new Cli(process.execPath, [BIN, 'serve', '--sspi', '127.0.0.1:0', '--gss-sample', '127.0.0.1:0']);
   const events = await cli.waitLines(3);
   const [realmEv, ...listening] = events;
@@ -509,7 +511,8 @@ test('realm up DIR, serve --keytab with its env, gss-client, realm down DIR', as
   // A server started from that environment, with the realm's keytab.
   const serve = new Cli(bash, [
     '-c',
-    '. "$1/env" && exec "$2" "$3" serve --keytab "${KRB5_KTNAME#FILE:}" --sspi 127.0.0.1:0 --gss-sample 127.0.0.1:0 --workers 1',
+    '. "$1/env" && exec "$2" "$3" serve --keytab "${KRB5_KTNAME#FILE:}" --sspi 127.0.0.1:0 --gss-sample ' +
+      '127.0.0.1:0 --workers 1',
     '_',
     dir,
     process.execPath,

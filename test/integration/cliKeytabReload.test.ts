@@ -67,7 +67,7 @@ async function gssClientFresh(port: number, tag: string, dir: string) {
   });
 }
 
-test('serve --keytab: a rotated key is taken on SIGHUP, not before; a broken keytab on SIGHUP is refused and serving goes on', async () => {
+test('serve --keytab: SIGHUP takes a rotated key (not before), refuses a broken one; serving goes on', async () => {
   const dir = await mkdtemp(path.join(realm.dir, 'cli-reload-'));
   const keytab = path.join(dir, 'service.keytab');
   await copyFile(realm.keytab, keytab);

@@ -73,7 +73,8 @@ for (const [mech, legs, spnego] of [
   ['ntlm', 3, false],
   ['spnego-ntlm', 4, true],
 ] as Array<[InitiatorMech, number, boolean]>) {
-  test(`NTLM ${spnego ? 'inside SPNEGO' : 'raw'} over gss-sample: ${legs} legs, wrapped message, MIC verified by the client`, async () => {
+  const how = spnego ? 'inside SPNEGO' : 'raw';
+  test(`NTLM ${how} over gss-sample: ${legs} legs, wrapped message, MIC verified by the client`, async () => {
     const ini = Initiator.start(realm, { mech });
     const c = await connect(ts.gssSamplePort);
     const before = sessions.length;

@@ -513,7 +513,8 @@ test(
         const s = net.connect(port, '127.0.0.1');
         s.on('error', () => {});
         s.write(
-          `GET /whoami HTTP/1.1\r\nHost: localhost\r\nAuthorization: Negotiate ${nextToken().toString('base64')}\r\n\r\n`,
+          `GET /whoami HTTP/1.1\r\nHost: localhost\r\nAuthorization: Negotiate ` +
+            `${nextToken().toString('base64')}\r\n\r\n`,
         );
         await waitFor('the token to reach the pool queue', () => tiny.stats().queued === 1);
         await new Promise<void>((resolve) => s.destroy().once('close', () => resolve()));

@@ -675,7 +675,8 @@ test(
     await until(
       () => stats().queued === 0 && stats().inUse === 0 && stats().live === 0,
       () =>
-        `no context left for the closed connection, have ${JSON.stringify(stats())} (created +${stats().created - before.created})`,
+        `no context left for the closed connection, have ${JSON.stringify(stats())} (created ` +
+        `+${stats().created - before.created})`,
       3000,
     );
     assert.equal(stats().live, 0);

@@ -49,7 +49,7 @@ async function tokenWithFreshTicket(tag: string): Promise<Buffer> {
   });
 }
 
-test('a rotated keytab is used only after reloadKeytab(), on every worker, and established sessions survive it', async () => {
+test('a rotated keytab is used only after reloadKeytab(), on every worker; open sessions survive it', async () => {
   const keytab = path.join(dir, 'service.keytab');
   await copyFile(realm.keytab, keytab);
   const pool = await AuthPool.start({ credentials: { keytab }, workers: 2 });

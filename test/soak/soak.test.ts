@@ -43,7 +43,8 @@ function soak(args: string[], timeoutMs: number): Promise<SoakRun> {
         } catch {
           reject(
             new Error(
-              `soak.mjs printed no JSON report (exit ${code}):\nstdout: ${stdout.slice(0, 2000)}\nstderr: ${stderr.slice(-4000)}`,
+              `soak.mjs printed no JSON report (exit ${code}):\nstdout: ${stdout.slice(0, 2000)}\nstderr: ` +
+                `${stderr.slice(-4000)}`,
             ),
           );
         }

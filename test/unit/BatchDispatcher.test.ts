@@ -19,7 +19,7 @@ function manualWorkers() {
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
-test('with a free worker a call leaves at once, alone; calls made while all workers are busy travel together', async () => {
+test('with a free worker a call leaves at once, alone; calls made while workers are busy travel together', async () => {
   const w = manualWorkers();
   const d = new BatchDispatcher<number, number>(2, 100, w.send);
   const p1 = d.submit(1);
@@ -73,7 +73,7 @@ test('waiting calls are shared between workers as they free up', async () => {
   await Promise.all(waiting);
 });
 
-test('beyond the limit (waiting and running together) calls fail at once with ERR_POOL_QUEUE_FULL, and capacity comes back', async () => {
+test('past the limit (waiting + running) calls fail at once with ERR_POOL_QUEUE_FULL; capacity returns', async () => {
   const w = manualWorkers();
   const d = new BatchDispatcher<number, number>(1, 3, w.send);
   const ok = [d.submit(1), d.submit(2), d.submit(3)];

@@ -23,7 +23,7 @@ function recorder(): { logger: Logger; lines: Line[] } {
 
 const gss = new GssError('ERR_GSS_DEFECTIVE_TOKEN', 'accept: invalid token', 589824, 0);
 
-test('classify: overload is busy, GSS and context refusals are refused, framing is protocol, anything else internal', () => {
+test('classify: overload is busy, GSS and context refusals are refused, framing is protocol, the rest internal', () => {
   assert.equal(classify(new PoolError('ERR_POOL_QUEUE_FULL', 'full')), 'busy');
   assert.equal(classify(new PoolError('ERR_POOL_CLOSED', 'closed')), 'busy');
   assert.equal(classify(new ContextError('ERR_CONTEXT_TABLE_FULL', 'full')), 'busy');
@@ -148,7 +148,7 @@ test('identityFromStep copies the identity fields and nothing else of the step',
   assert.deepEqual(identityFromStep(step), { principal: 'bob@R', mech: 'ntlmssp', spnego: false, flags, expiresAt: 5 });
 });
 
-test('WebSocket close codes follow the class: busy 1013 (1001 when the pool closes), refused 1008, protocol by code, internal 1011', () => {
+test('WS close codes: busy 1013 (1001 when the pool closes), refused 1008, protocol by code, internal 1011', () => {
   assert.deepEqual(closeFor(new PoolError('ERR_POOL_TASK_TIMEOUT', 't')), {
     code: WS_CLOSE.TRY_AGAIN_LATER,
     reason: 'server busy',
