@@ -22,6 +22,25 @@ export default defineConfig(
     },
   },
   {
+    // The product logs through its logger (src/logger.ts), never straight to the console.
+    files: ['src/**/*.ts', 'workers/**/*.ts'],
+    rules: { 'no-console': 'error' },
+  },
+  {
+    // A committed .only would silently skip the rest of a file in CI.
+    files: ['test/**/*.ts'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        ...['test', 'describe', 'it', 'suite'].map((object) => ({
+          object,
+          property: 'only',
+          message: 'Do not commit .only.',
+        })),
+      ],
+    },
+  },
+  {
     files: ['**/*.ts'],
     extends: [tseslint.configs.recommendedTypeChecked],
     languageOptions: {

@@ -44,6 +44,7 @@ export function loadUws(options: LoadUwsOptions = {}): UwsModule {
     // setting wins.
     process.env['UWS_HTTP_MAX_HEADERS_SIZE'] ??= String(HTTP_MAX_HEADERS_SIZE);
     const require = createRequire(import.meta.url);
+    /* eslint-disable no-console -- uWS's loader prints to stdout with console.log: moved to stderr while it loads */
     const log = console.log;
     console.log = (...args: unknown[]) => process.stderr.write(args.map(String).join(' ') + '\n');
     try {
@@ -52,6 +53,7 @@ export function loadUws(options: LoadUwsOptions = {}): UwsModule {
     } finally {
       console.log = log;
     }
+    /* eslint-enable no-console */
   }
   if (!loaded.native) {
     const why =
