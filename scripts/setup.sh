@@ -5,7 +5,8 @@
 #                             its tools (the throwaway realm), gss-ntlmssp; npm ci; the addon;
 #                             the TypeScript.
 #   scripts/setup.sh --test   the same, plus the real clients the tests drive (`npm test`):
-#                             MIT's gss-client, python3-gssapi, curl, Chromium.
+#                             MIT's gss-client, python3-gssapi, curl, Chromium; and
+#                             clang-format, which `npm run lint` needs.
 # Each step runs only when something is missing or out of date, so `npm start` and `npm test`
 # stay fast afterwards.
 set -euo pipefail
@@ -22,6 +23,7 @@ test_packages=(
   python3-gssapi                # sspi-framing (examples/sspi_client.py) and HTTP test clients
   curl                          # curl --negotiate
   chromium                      # a real browser doing SPNEGO (driven by playwright-core)
+  clang-format                  # npm run lint checks native/ (CI runs it before the tests)
 )
 
 case "${1:-}" in

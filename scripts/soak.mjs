@@ -49,7 +49,8 @@ try {
 /** @param {string} name @param {string} v @param {number} min @param {number} max */
 function int(name, v, min, max) {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) usage(`--${name} must be an integer in [${min}, ${max}], not ${JSON.stringify(v)}`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    usage(`--${name} must be an integer in [${min}, ${max}], not ${JSON.stringify(v)}`);
   return n;
 }
 
@@ -65,7 +66,8 @@ const result = await runSoak({
   maxLateRssGrowthMb: int('max-late-rss-growth-mb', values['max-late-rss-growth-mb'], 1, 65536),
   maxUnexpected: int('max-unexpected', values['max-unexpected'], 0, 10_000_000),
   progressEveryS: int('progress-every', values['progress-every'], 1, 3600),
-  warmup: values.warmup === undefined ? Math.min(2000, Math.ceil(count * 0.05)) : int('warmup', values.warmup, 0, count),
+  warmup:
+    values.warmup === undefined ? Math.min(2000, Math.ceil(count * 0.05)) : int('warmup', values.warmup, 0, count),
   stepTimeoutMs: int('step-timeout-ms', values['step-timeout-ms'], 100, 600_000),
   log: (line) => process.stderr.write(`${line}\n`),
 }).catch((err) => {

@@ -168,7 +168,10 @@ export async function main(argv: string[]): Promise<number> {
     }
   } catch (err) {
     if (err instanceof UsageError) {
-      process.stderr.write(`negotiate-server: ${err.message}\n\n${command === 'serve' ? SERVE_HELP : command === 'realm' ? REALM_HELP : MAIN_HELP}`);
+      process.stderr.write(
+        `negotiate-server: ${err.message}\n\n` +
+          (command === 'serve' ? SERVE_HELP : command === 'realm' ? REALM_HELP : MAIN_HELP),
+      );
       return 2;
     }
     if (err instanceof NegotiateError) {
@@ -192,7 +195,15 @@ async function realm(args: string[]): Promise<number> {
   if (action === 'up') {
     const r = await ThrowawayRealm.create({ dir: path.resolve(dir), detached: true });
     const envFile = await r.writeEnvFile();
-    out({ event: 'realm', dir: r.dir, envFile, realm: r.realmName, kdcPort: r.kdcPort, kdcPid: r.kdcPid, user: r.userPrincipal });
+    out({
+      event: 'realm',
+      dir: r.dir,
+      envFile,
+      realm: r.realmName,
+      kdcPort: r.kdcPort,
+      kdcPid: r.kdcPid,
+      user: r.userPrincipal,
+    });
     return 0;
   }
   const r = await ThrowawayRealm.load(path.resolve(dir));
@@ -205,7 +216,10 @@ function readKeyFile(file: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError('ERR_CONFIG', `--cookie-key-file ${file} cannot be read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    throw new ConfigError(
+      'ERR_CONFIG',
+      `--cookie-key-file ${file} cannot be read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+    );
   }
 }
 
@@ -258,8 +272,12 @@ function parseServe(args: string[]): ServeConfig {
   }
   const v = parsed.values;
   if (v.help) throw Object.assign(new Error('help'), { help: true });
-  const int = (flag: string, value: string | undefined, dflt: number, range?: { min?: number; max?: number }): number =>
-    value === undefined ? dflt : parsePositiveInt(`--${flag}`, value, range);
+  const int = (
+    flag: string,
+    value: string | undefined,
+    dflt: number,
+    range?: { min?: number; max?: number },
+  ): number => (value === undefined ? dflt : parsePositiveInt(`--${flag}`, value, range));
   const anyListener = v.sspi !== undefined || v['gss-sample'] !== undefined || v.http !== undefined;
   const http = v.http !== undefined ? parseListenAddress('--http', v.http) : anyListener ? undefined : DEFAULT_HTTP;
   if (v.ws !== undefined && !http) throw new UsageError('--ws needs an HTTP listener (--http HOST:PORT)');
@@ -270,17 +288,32 @@ function parseServe(args: string[]): ServeConfig {
     ntlm: v.ntlm === true,
     ntlmUsers: v['ntlm-users'],
     replayCache: v['replay-cache'] === undefined ? 'default' : parseReplayCache(v['replay-cache']),
-    ...(v['replay-cache-size'] === undefined ? {} : { replayCacheSize: parsePositiveInt('--replay-cache-size', v['replay-cache-size']) }),
+    ...(v['replay-cache-size'] === undefined
+      ? {}
+      : { replayCacheSize: parsePositiveInt('--replay-cache-size', v['replay-cache-size']) }),
     ...(v['replay-cache-principal-quota'] === undefined
       ? {}
-      : { replayCachePrincipalQuota: parsePositiveInt('--replay-cache-principal-quota', v['replay-cache-principal-quota']) }),
+      : {
+          replayCachePrincipalQuota: parsePositiveInt(
+            '--replay-cache-principal-quota',
+            v['replay-cache-principal-quota'],
+          ),
+        }),
     ...(v['require-flags'] === undefined ? {} : { requireFlags: parseRequireFlags(v['require-flags']) }),
     ...frontendPrincipalsFrom(v),
     sspi: v.sspi !== undefined ? parseListenAddress('--sspi', v.sspi) : anyListener ? undefined : DEFAULT_SSPI,
-    gssSample: v['gss-sample'] !== undefined ? parseListenAddress('--gss-sample', v['gss-sample']) : anyListener ? undefined : DEFAULT_GSS_SAMPLE,
+    gssSample:
+      v['gss-sample'] !== undefined
+        ? parseListenAddress('--gss-sample', v['gss-sample'])
+        : anyListener
+          ? undefined
+          : DEFAULT_GSS_SAMPLE,
     http,
     wsPath: http ? (v.ws === 'none' ? undefined : v.ws !== undefined ? parseWsPath(v.ws) : DEFAULT_WS_PATH) : undefined,
-    sessionCookieTtlSeconds: v['session-cookie'] === undefined ? undefined : parsePositiveInt('--session-cookie', v['session-cookie'], { max: 30 * 86400 }),
+    sessionCookieTtlSeconds:
+      v['session-cookie'] === undefined
+        ? undefined
+        : parsePositiveInt('--session-cookie', v['session-cookie'], { max: 30 * 86400 }),
     sessionCookieKeys: cookieFile === undefined ? [] : parseCookieKeys(cookieFile, readKeyFile(cookieFile)),
     sessionCookieSecure: v['cookie-secure'] === true,
     allowUwsFallback: v['allow-uws-fallback'] === true,
@@ -383,14 +416,27 @@ async function serve(args: string[]): Promise<number> {
         : undefined;
       const http = server.listening().find((l) => l.frontend === 'http');
       // Kerberos HTTP clients build the SPN from the hostname: localhost, never the IP.
-      const curl = http ? `. ${embedded.envFile} && curl --negotiate -u : http://localhost:${http.port}/whoami` : undefined;
-      out({ event: 'realm', dir: embedded.dir, envFile: embedded.envFile, realm: embedded.realmName, user: embedded.userPrincipal, gssClient, curl });
+      const curl = http
+        ? `. ${embedded.envFile} && curl --negotiate -u : http://localhost:${http.port}/whoami`
+        : undefined;
+      out({
+        event: 'realm',
+        dir: embedded.dir,
+        envFile: embedded.envFile,
+        realm: embedded.realmName,
+        user: embedded.userPrincipal,
+        gssClient,
+        curl,
+      });
       process.stderr.write(
         `\nEmbedded throwaway realm ${embedded.realmName} in ${embedded.dir} (removed on exit).\n` +
           `Client environment: . ${embedded.envFile}\n` +
           (gssClient ? `Try MIT's sample client:  ${gssClient}\n` : '') +
           (curl ? `HTTP Negotiate:           ${curl}\n` : '') +
-          (sspi ? `SSPI-framing client:      . ${embedded.envFile} && /usr/bin/python3 ${SSPI_CLIENT} --port ${sspi.port} --service host@localhost --mech spnego\n` : '') +
+          (sspi
+            ? `SSPI-framing client:      . ${embedded.envFile} && /usr/bin/python3 ${SSPI_CLIENT} --port ` +
+              `${sspi.port} --service host@localhost --mech spnego\n`
+            : '') +
           '\n',
       );
     }
@@ -405,7 +451,12 @@ async function serve(args: string[]): Promise<number> {
     if (server) {
       await server.close();
       const stats = server.pool.stats();
-      logger.info('stopped', { contextsLive: stats.live, created: stats.created, completed: stats.completed, failed: stats.failed });
+      logger.info('stopped', {
+        contextsLive: stats.live,
+        created: stats.created,
+        completed: stats.completed,
+        failed: stats.failed,
+      });
     }
     await embedded?.destroy();
     process.off('SIGTERM', onTerm);

@@ -106,7 +106,10 @@ export function parseCookieKeys(file: string, text: string): Buffer[] {
     .map((l, i) => {
       const key = Buffer.from(l, 'base64');
       if (!/^[A-Za-z0-9+/]+={0,2}$/.test(l) || key.length < 32) {
-        throw new ConfigError('ERR_CONFIG', `${file} line ${i + 1}: a key must be base64 of at least 32 bytes (e.g. openssl rand -base64 32)`);
+        throw new ConfigError(
+          'ERR_CONFIG',
+          `${file} line ${i + 1}: a key must be base64 of at least 32 bytes (e.g. openssl rand -base64 32)`,
+        );
       }
       return key;
     });
@@ -129,14 +132,18 @@ export function parseListenAddress(flag: string, value: string): ListenAddress {
   }
   const port = Number(portText);
   if (!host || !/^\d+$/.test(portText) || port > 65535) {
-    throw new ConfigError('ERR_CONFIG', `${flag} expects HOST:PORT with a port 0-65535 (0 picks a free port), not ${JSON.stringify(value)}`);
+    throw new ConfigError(
+      'ERR_CONFIG',
+      `${flag} expects HOST:PORT with a port 0-65535 (0 picks a free port), not ${JSON.stringify(value)}`,
+    );
   }
   return { host, port };
 }
 
 /** Parses a positive integer option, naming the flag in the error. */
 export function parsePositiveInt(flag: string, value: string, { min = 1, max = Number.MAX_SAFE_INTEGER } = {}): number {
-  if (!/^\d+$/.test(value)) throw new ConfigError('ERR_CONFIG', `${flag} expects a whole number, not ${JSON.stringify(value)}`);
+  if (!/^\d+$/.test(value))
+    throw new ConfigError('ERR_CONFIG', `${flag} expects a whole number, not ${JSON.stringify(value)}`);
   const n = Number(value);
   if (n < min || n > max) throw new ConfigError('ERR_CONFIG', `${flag} must be between ${min} and ${max}, not ${n}`);
   return n;
@@ -144,12 +151,16 @@ export function parsePositiveInt(flag: string, value: string, { min = 1, max = N
 
 /** `--require-flags mutual,replay,...`: a comma-separated list of flag names, each once. */
 export function parseRequireFlags(value: string): RequiredFlag[] {
-  const names = value.split(',').map((n) => n.trim()).filter((n) => n !== '');
+  const names = value
+    .split(',')
+    .map((n) => n.trim())
+    .filter((n) => n !== '');
   const known = Object.keys(REQUIRABLE_FLAGS).join(', ');
   if (names.length === 0) throw new ConfigError('ERR_CONFIG', `--require-flags expects a list of ${known}`);
   const out: RequiredFlag[] = [];
   for (const n of names) {
-    if (!isRequiredFlag(n)) throw new ConfigError('ERR_CONFIG', `--require-flags: unknown flag ${JSON.stringify(n)}; expected ${known}`);
+    if (!isRequiredFlag(n))
+      throw new ConfigError('ERR_CONFIG', `--require-flags: unknown flag ${JSON.stringify(n)}; expected ${known}`);
     if (!out.includes(n)) out.push(n);
   }
   return out;
@@ -158,10 +169,16 @@ export function parseRequireFlags(value: string): RequiredFlag[] {
 export function parseReplayCache(value: string): ReplayCacheOption {
   if (value === 'default' || value === 'none' || value === 'memory') return value;
   if (value.startsWith('file:') && value.length > 'file:'.length) return value as ReplayCacheOption;
-  throw new ConfigError('ERR_CONFIG', `--replay-cache expects default, memory, none or file:PATH, not ${JSON.stringify(value)}`);
+  throw new ConfigError(
+    'ERR_CONFIG',
+    `--replay-cache expects default, memory, none or file:PATH, not ${JSON.stringify(value)}`,
+  );
 }
 
 export function parseLogLevel(value: string): LogLevel {
   if (['debug', 'info', 'warn', 'error', 'silent'].includes(value)) return value as LogLevel;
-  throw new ConfigError('ERR_CONFIG', `--log-level expects debug, info, warn, error or silent, not ${JSON.stringify(value)}`);
+  throw new ConfigError(
+    'ERR_CONFIG',
+    `--log-level expects debug, info, warn, error or silent, not ${JSON.stringify(value)}`,
+  );
 }

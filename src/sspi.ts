@@ -34,7 +34,8 @@ export class CredentialsHandle {
 
 /** AcquireCredentialsHandle for the Negotiate package (SPNEGO: Kerberos, NTLM if enabled). */
 export async function acquireCredentialsHandle(options: CredentialsHandleOptions = {}): Promise<CredentialsHandle> {
-  const { keytab, principal, ntlm, replayCache, replayCacheSize, replayCachePrincipalQuota, requireFlags, ...pool } = options;
+  const { keytab, principal, ntlm, replayCache, replayCacheSize, replayCachePrincipalQuota, requireFlags, ...pool } =
+    options;
   const credentials: CredentialOptions = {};
   if (keytab !== undefined) credentials.keytab = keytab;
   if (principal !== undefined) credentials.principal = principal;
@@ -47,7 +48,10 @@ export async function acquireCredentialsHandle(options: CredentialsHandleOptions
 }
 
 /** SECPKG_ATTR_NEGOTIATION_INFO's package name for each mechanism. */
-const PACKAGE_NAMES = { krb5: 'Kerberos', ntlmssp: 'NTLM', unknown: 'unknown' } as const satisfies Record<Mechanism, string>;
+const PACKAGE_NAMES = { krb5: 'Kerberos', ntlmssp: 'NTLM', unknown: 'unknown' } as const satisfies Record<
+  Mechanism,
+  string
+>;
 
 /** QueryContextAttributes: NAMES, NEGOTIATION_INFO (package), FLAGS, LIFESPAN. */
 export interface ContextAttributes {
@@ -151,7 +155,9 @@ export async function acceptSecurityContext(
   });
   context.bind(credentials, session);
   const attributes = context.attributes;
-  return attributes ? { status: 'SEC_E_OK', outputToken: step.output, attributes } : { status: 'SEC_E_OK', outputToken: step.output };
+  return attributes
+    ? { status: 'SEC_E_OK', outputToken: step.output, attributes }
+    : { status: 'SEC_E_OK', outputToken: step.output };
 }
 
 function established(context: SecurityContextHandle): Session {
@@ -161,7 +167,10 @@ function established(context: SecurityContextHandle): Session {
 }
 
 /** EncryptMessage with [SECBUFFER_TOKEN, SECBUFFER_DATA]: the trailer and the ciphertext. */
-export async function encryptMessage(context: SecurityContextHandle, message: Uint8Array): Promise<{ trailer: Buffer; ciphertext: Buffer }> {
+export async function encryptMessage(
+  context: SecurityContextHandle,
+  message: Uint8Array,
+): Promise<{ trailer: Buffer; ciphertext: Buffer }> {
   return established(context).encryptMessage(message);
 }
 
@@ -170,7 +179,11 @@ export async function encryptMessage(context: SecurityContextHandle, message: Ui
  * Windows peer's with Kerberos AES or NTLM) lays them out: their concatenation is a GSS wrap
  * token. Rejects tampered, replayed or out-of-order messages.
  */
-export async function decryptMessage(context: SecurityContextHandle, trailer: Uint8Array, ciphertext: Uint8Array): Promise<Buffer> {
+export async function decryptMessage(
+  context: SecurityContextHandle,
+  trailer: Uint8Array,
+  ciphertext: Uint8Array,
+): Promise<Buffer> {
   return (await established(context).unwrap(Buffer.concat([trailer, ciphertext]))).message;
 }
 
@@ -180,6 +193,10 @@ export async function makeSignature(context: SecurityContextHandle, message: Uin
 }
 
 /** VerifySignature: rejects with ERR_GSS_BAD_SIG (or a replay/sequence code) when it does not verify. */
-export async function verifySignature(context: SecurityContextHandle, message: Uint8Array, signature: Uint8Array): Promise<void> {
+export async function verifySignature(
+  context: SecurityContextHandle,
+  message: Uint8Array,
+  signature: Uint8Array,
+): Promise<void> {
   return established(context).verifyMic(message, signature);
 }

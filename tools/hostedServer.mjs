@@ -57,7 +57,9 @@ export class HostedServer extends EventEmitter {
     this.exited = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
         this.exitStatus = { code, signal };
-        const err = new Error(`the server process exited (${signal ?? code}) before answering; stderr tail:\n${this.stderrTail()}`);
+        const err = new Error(
+          `the server process exited (${signal ?? code}) before answering; stderr tail:\n${this.stderrTail()}`,
+        );
         for (const p of this.#pending.values()) {
           clearTimeout(p.timer);
           p.reject(err);
@@ -72,7 +74,8 @@ export class HostedServer extends EventEmitter {
 
   /**
    * Forks the host and waits until it listens.
-   * @param {{ env: Record<string, string>, options?: Record<string, unknown>, forwardEvents?: boolean, startTimeoutMs?: number }} o
+   * @param {{ env: Record<string, string>, options?: Record<string, unknown>, forwardEvents?: boolean, startTimeoutMs?:
+   *   number }} o
    *   env: the realm's environment (KRB5_CONFIG, KRB5RCACHEDIR, NTLM_USER_FILE; KRB5_KTNAME and
    *   a keytab option as the caller likes). Never put a password in it: the server needs none.
    * @returns {Promise<HostedServer>}
@@ -93,10 +96,15 @@ export class HostedServer extends EventEmitter {
         new Promise((resolve, reject) => {
           host.once('ready', resolve);
           host.once('startFailed', (m) => reject(new Error(`the server did not start: ${m.code}: ${m.message}`)));
-          host.once('exit', ({ code, signal }) => reject(new Error(`the server process exited (${signal ?? code}) while starting:\n${host.stderrTail()}`)));
+          host.once('exit', ({ code, signal }) =>
+            reject(new Error(`the server process exited (${signal ?? code}) while starting:\n${host.stderrTail()}`)),
+          );
         }),
         new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`the server did not start within ${timeoutMs} ms:\n${host.stderrTail()}`)), timeoutMs);
+          timer = setTimeout(
+            () => reject(new Error(`the server did not start within ${timeoutMs} ms:\n${host.stderrTail()}`)),
+            timeoutMs,
+          );
         }),
       ]);
     } catch (err) {
@@ -130,7 +138,12 @@ export class HostedServer extends EventEmitter {
    * @returns {Promise<any>}
    */
   request(op, args = {}, timeoutMs = 15_000) {
-    if (this.exitStatus) return Promise.reject(new Error(`the server process has exited (${this.exitStatus.signal ?? this.exitStatus.code}):\n${this.stderrTail()}`));
+    if (this.exitStatus)
+      return Promise.reject(
+        new Error(
+          `the server process has exited (${this.exitStatus.signal ?? this.exitStatus.code}):\n${this.stderrTail()}`,
+        ),
+      );
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -153,7 +166,10 @@ export class HostedServer extends EventEmitter {
     await this.request('close', { graceMs: 0 }, timeoutMs).catch(() => undefined);
     /** @type {NodeJS.Timeout | undefined} */
     let timer;
-    const r = await Promise.race([this.exited, new Promise((resolve) => (timer = setTimeout(() => resolve(undefined), timeoutMs)))]);
+    const r = await Promise.race([
+      this.exited,
+      new Promise((resolve) => (timer = setTimeout(() => resolve(undefined), timeoutMs))),
+    ]);
     clearTimeout(timer);
     if (r === undefined) {
       this.kill();

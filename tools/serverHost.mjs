@@ -53,10 +53,23 @@ try {
 
 if (forwardEvents) {
   server.on('session', (s) =>
-    send({ event: 'session', connectionId: s.connectionId, frontend: s.frontend, principal: s.principal, mech: s.mech, spnego: s.spnego }),
+    send({
+      event: 'session',
+      connectionId: s.connectionId,
+      frontend: s.frontend,
+      principal: s.principal,
+      mech: s.mech,
+      spnego: s.spnego,
+    }),
   );
   server.on('handshakeFailed', (f) =>
-    send({ event: 'handshakeFailed', connectionId: f.connectionId, frontend: f.frontend, code: f.code, message: f.message }),
+    send({
+      event: 'handshakeFailed',
+      connectionId: f.connectionId,
+      frontend: f.frontend,
+      code: f.code,
+      message: f.message,
+    }),
   );
 }
 

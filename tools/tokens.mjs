@@ -12,7 +12,8 @@ import { cpus } from 'node:os';
 import { ensureBuilt } from './native/build.mjs';
 
 /**
- * @param {{ env: Record<string,string|undefined>|string, mech?: 'spnego'|'krb5', service?: 'HTTP@localhost'|'host@localhost'|string, count: number, parallel?: number }} opts
+ * @param {{ env: Record<string,string|undefined>|string, mech?: 'spnego'|'krb5', service?:
+ *   'HTTP@localhost'|'host@localhost'|string, count: number, parallel?: number }} opts
  *   env: must carry KRB5CCNAME (alice's TGT) and KRB5_CONFIG; an object, or the path of the
  *   realm's `env` file.
  *   parallel: generator processes (default: up to 2 for large counts; ~30,000 tokens/s each).
@@ -59,7 +60,12 @@ function runGenerator(bin, env, mech, service, count) {
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       if (code !== 0) {
-        reject(new Error(`gen_tokens failed (${signal ?? code}${signal === 'SIGKILL' ? `, timeout ${timeoutMs} ms` : ''}): ${err.trim()}`));
+        reject(
+          new Error(
+            `gen_tokens failed (${signal ?? code}${signal === 'SIGKILL' ? `, timeout ${timeoutMs} ms` : ''}): ` +
+              `${err.trim()}`,
+          ),
+        );
         return;
       }
       try {
@@ -131,14 +137,15 @@ export function isApRep(tok) {
   if (tok.length === 0) return false;
   if (tok[0] === 0x60) return isKrb5ApRep(tok);
   if (tok[0] !== 0xa1) return false;
-  // NegTokenResp ::= [1] SEQUENCE { negState [0] ENUMERATED, supportedMech [1], responseToken [2] OCTET STRING, mechListMIC [3] }
+  // NegTokenResp ::= [1] SEQUENCE { negState [0] ENUMERATED, supportedMech [1], responseToken [2] OCTET STRING,
+  // mechListMIC [3] }
   const outer = der(tok, 0);
   if (!outer) return false;
   const seq = der(tok, outer.start);
   if (!seq || tok[outer.start] !== 0x30) return false;
   let negState = -1;
   let response;
-  for (let off = seq.start; off < seq.end; ) {
+  for (let off = seq.start; off < seq.end;) {
     const f = der(tok, off);
     if (!f || f.end > seq.end) return false;
     const inner = der(tok, f.start);
@@ -154,7 +161,12 @@ function isKrb5ApRep(tok) {
   const t = der(tok, 0);
   if (!t || tok[0] !== 0x60) return false;
   const o = t.start;
-  return tok.subarray(o, o + KRB5_OID.length).equals(KRB5_OID) && tok[o + 11] === 0x02 && tok[o + 12] === 0x00 && tok[o + 13] === 0x6f;
+  return (
+    tok.subarray(o, o + KRB5_OID.length).equals(KRB5_OID) &&
+    tok[o + 11] === 0x02 &&
+    tok[o + 12] === 0x00 &&
+    tok[o + 13] === 0x6f
+  );
 }
 
 /** DER header at `off`: { start of content, end of element }, or undefined if malformed. */

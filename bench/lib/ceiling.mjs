@@ -11,12 +11,14 @@ import { encodeRecords, loadEnv } from '../../tools/tokens.mjs';
  *   env: the realm's env (KRB5_CONFIG, KRB5_KTNAME, KRB5RCACHEDIR for the default cache).
  *   rcache: 'default' (MIT's dfl: file cache), 'none', 'file2:/path' (or 'file:/path', same).
  *   maxSeconds: stop early after this long (the run is also bounded by the token count).
- * @returns {Promise<{ rate: number, handshakes: number, failures: number, seconds: number, cpuSeconds: number, threads: number }>}
+ * @returns {Promise<{ rate: number, handshakes: number, failures: number, seconds: number, cpuSeconds: number, threads:
+ *   number }>}
  */
 export function runCeiling({ env, tokens, threads = 1, rcache = 'default', mech = 'spnego', keytab, maxSeconds = 30 }) {
   const bin = ensureBuilt('accept_loop');
   if (rcache.startsWith('file:')) rcache = `file2:${rcache.slice(5)}`;
-  if (!(rcache === 'default' || rcache === 'none' || rcache.startsWith('file2:'))) throw new Error(`bad rcache ${rcache}`);
+  if (!(rcache === 'default' || rcache === 'none' || rcache.startsWith('file2:')))
+    throw new Error(`bad rcache ${rcache}`);
   const args = ['--threads', String(threads), '--rcache', rcache, '--mech', mech, '--max-seconds', String(maxSeconds)];
   if (keytab) args.push('--keytab', keytab);
   args.push('-');
@@ -44,8 +46,15 @@ export function runCeiling({ env, tokens, threads = 1, rcache = 'default', mech 
       }
       try {
         const r = JSON.parse(out.trim().split('\n').pop());
-        resolve({ rate: r.rate, handshakes: r.handshakes, failures: r.failures, seconds: r.seconds, cpuSeconds: r.cpuSeconds, threads: r.threads });
-      } catch (e) {
+        resolve({
+          rate: r.rate,
+          handshakes: r.handshakes,
+          failures: r.failures,
+          seconds: r.seconds,
+          cpuSeconds: r.cpuSeconds,
+          threads: r.threads,
+        });
+      } catch {
         reject(new Error(`accept_loop output unparsable: ${out.slice(0, 200)}`));
       }
     });

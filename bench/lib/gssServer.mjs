@@ -24,9 +24,17 @@ const GSS_SERVER = '/usr/bin/gss-server';
  *   verify: after the port opens, run one real handshake (a fresh token from alice's ccache,
  *   so env needs KRB5CCNAME) and require an AP-REP: gss-server starts and listens even
  *   with a missing keytab, and would otherwise fail every request of the run.
- * @returns {Promise<{ name: string, pid: number, pids(): number[], ports: { gssSample: number }, stop(): Promise<void> }>}
+ * @returns {Promise<{ name: string, pid: number, pids(): number[], ports: { gssSample: number }, stop(): Promise<void>
+ *   }>}
  */
-export async function startGssServer({ env, keytab, port, service = 'host@localhost', readyTimeoutMs = 5000, verify = true }) {
+export async function startGssServer({
+  env,
+  keytab,
+  port,
+  service = 'host@localhost',
+  readyTimeoutMs = 5000,
+  verify = true,
+}) {
   if (!existsSync(GSS_SERVER)) throw new Error(`${GSS_SERVER} missing: apt-get install krb5-gss-samples`);
   const realm = loadEnv(env);
   keytab ??= realm.KRB5_KTNAME;
@@ -67,13 +75,15 @@ export async function startGssServer({ env, keytab, port, service = 'host@localh
     for (;;) {
       if (exited) throw new Error(`gss-server exited (${exited.signal ?? exited.code}): ${stderr.trim()}`);
       if (await Promise.race([canConnect(port), spawnError])) break;
-      if (Date.now() > deadline) throw new Error(`gss-server not listening on ${port} after ${readyTimeoutMs} ms: ${stderr.trim()}`);
+      if (Date.now() > deadline)
+        throw new Error(`gss-server not listening on ${port} after ${readyTimeoutMs} ms: ${stderr.trim()}`);
       await new Promise((r) => setTimeout(r, 50));
     }
     if (verify) {
       const [token] = await generateTokens({ env: realm, mech: 'krb5', service, count: 1 });
       const reply = await gssSampleHandshake(port, token);
-      if (!isApRep(reply)) throw new Error(`gss-server on ${port} did not complete a handshake (keytab ${keytab}?): ${stderr.trim()}`);
+      if (!isApRep(reply))
+        throw new Error(`gss-server on ${port} did not complete a handshake (keytab ${keytab}?): ${stderr.trim()}`);
     }
   } catch (err) {
     await stop();
@@ -120,7 +130,8 @@ export function gssSampleHandshake(port, token) {
     s.once('connect', () => s.write(Buffer.concat([frame(0x11, Buffer.alloc(0)), frame(0x02, token)])));
     s.on('data', (d) => {
       buf = Buffer.concat([buf, d]);
-      if (buf.length >= 5 && buf.length >= 5 + buf.readUInt32BE(1)) finish(buf[0] === 0x02 ? buf.subarray(5, 5 + buf.readUInt32BE(1)) : Buffer.alloc(0));
+      if (buf.length >= 5 && buf.length >= 5 + buf.readUInt32BE(1))
+        finish(buf[0] === 0x02 ? buf.subarray(5, 5 + buf.readUInt32BE(1)) : Buffer.alloc(0));
     });
     s.on('error', () => finish(Buffer.alloc(0)));
     s.on('close', () => finish(Buffer.alloc(0)));

@@ -33,7 +33,11 @@ import hdr from 'hdr-histogram-js';
  * Shared with tcpLoad.mjs.
  */
 export function makeLatencyRecorder() {
-  const h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+  const h = hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 60_000_000,
+    numberOfSignificantValueDigits: 3,
+  });
   return {
     /** @param {number} ms */
     record(ms) {
@@ -148,7 +152,10 @@ export async function runHttpLoad(o) {
       req.headers = { ...req.headers, Authorization: authHeaders[next++] };
       return req;
     },
-    /** @param {number} status @param {string} _body @param {unknown} _ctx @param {Record<string, string | string[]>} headers */
+    /**
+     * @param {number} status @param {string} _body @param {unknown} _ctx @param {Record<string, string | string[]>}
+     * headers
+     */
     onResponse(status, _body, _ctx, headers) {
       completed++;
       lastWasOk = false;
@@ -184,7 +191,8 @@ export async function runHttpLoad(o) {
       lostJustNow = false;
     });
     client.on('timeout', () => {
-      if (lostJustNow) lost--; // counted as timeout through reqError; the new request is pending
+      if (lostJustNow)
+        lost--; // counted as timeout through reqError; the new request is pending
       else pending = false;
       lostJustNow = false;
     });
@@ -193,19 +201,17 @@ export async function runHttpLoad(o) {
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   // Without a callback autocannon returns its event emitter made thenable (resolves with the result).
-  const instance = autocannon(
-    {
-      url: o.url,
-      connections,
-      pipelining: 1,
-      duration: o.durationS,
-      maxOverallRequests: limit,
-      timeout: o.timeoutS ?? 5,
-      sampleInt: 50,
-      setupClient,
-      requests: [request],
-    },
-  );
+  const instance = autocannon({
+    url: o.url,
+    connections,
+    pipelining: 1,
+    duration: o.durationS,
+    maxOverallRequests: limit,
+    timeout: o.timeoutS ?? 5,
+    sampleInt: 50,
+    setupClient,
+    requests: [request],
+  });
   instance.on('response', (_client, _status, _bytes, responseTimeMs) => {
     lastEventAt = performance.now();
     if (lastWasOk) latency.record(responseTimeMs);
@@ -226,7 +232,9 @@ export async function runHttpLoad(o) {
   if (lost > 0) errorKinds.closedWithoutResponse = (errorKinds.closedWithoutResponse ?? 0) + lost;
   const res = loadResult(o, { connections, ok, errorKinds, activeMs, latency, cpu });
   // Cross-check against autocannon's own counters: a mismatch means a response was missed.
-  const acCompleted = (result['1xx'] ?? 0) + (result['2xx'] ?? 0) + (result['3xx'] ?? 0) + (result['4xx'] ?? 0) + (result['5xx'] ?? 0);
-  if (acCompleted !== completed) process.emitWarning(`runHttpLoad: autocannon counted ${acCompleted} responses, onResponse saw ${completed}`);
+  const acCompleted =
+    (result['1xx'] ?? 0) + (result['2xx'] ?? 0) + (result['3xx'] ?? 0) + (result['4xx'] ?? 0) + (result['5xx'] ?? 0);
+  if (acCompleted !== completed)
+    process.emitWarning(`runHttpLoad: autocannon counted ${acCompleted} responses, onResponse saw ${completed}`);
   return res;
 }

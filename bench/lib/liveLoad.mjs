@@ -24,9 +24,22 @@ export function runLiveLoad(o) {
   const bin = ensureBuilt('live_client');
   if (!['ntlm', 'spnego-ntlm', 'krb5', 'spnego'].includes(o.mech)) throw new Error(`runLiveLoad: bad mech ${o.mech}`);
   const args = [
-    '--host', o.host ?? '127.0.0.1', '--port', String(o.port), '--mech', o.mech, '--service', o.service ?? 'host@localhost',
-    '--connections', String(o.connections), '--max-seconds', String(o.durationS), '--max-handshakes', String(o.maxHandshakes),
-    '--timeout-ms', String((o.timeoutS ?? 5) * 1000),
+    '--host',
+    o.host ?? '127.0.0.1',
+    '--port',
+    String(o.port),
+    '--mech',
+    o.mech,
+    '--service',
+    o.service ?? 'host@localhost',
+    '--connections',
+    String(o.connections),
+    '--max-seconds',
+    String(o.durationS),
+    '--max-handshakes',
+    String(o.maxHandshakes),
+    '--timeout-ms',
+    String((o.timeoutS ?? 5) * 1000),
   ];
   return new Promise((resolve, reject) => {
     const child = spawn(bin, args, { env: { ...process.env, ...loadEnv(o.env) }, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -9,14 +9,32 @@ import { processTree } from './proc.mjs';
 const CLI = fileURLToPath(new URL('../../bin/negotiate-server.js', import.meta.url));
 
 /**
- * @param {{ env: Record<string, string>, keytab: string, workers?: number, replayCache?: string, name?: string, extraArgs?: string[] }} o
+ * @param {{ env: Record<string, string>, keytab: string, workers?: number, replayCache?: string, name?: string,
+ *   extraArgs?: string[] }} o
  */
 export async function startOurs(o) {
   const args = [
-    CLI, 'serve', '--keytab', o.keytab,
-    '--http', '127.0.0.1:0', '--sspi', '127.0.0.1:0', '--gss-sample', '127.0.0.1:0', '--ws', 'none',
-    '--workers', String(o.workers ?? 2), '--replay-cache', o.replayCache ?? 'default',
-    '--max-queue', '100000', '--log-level', 'error', ...(o.extraArgs ?? []),
+    CLI,
+    'serve',
+    '--keytab',
+    o.keytab,
+    '--http',
+    '127.0.0.1:0',
+    '--sspi',
+    '127.0.0.1:0',
+    '--gss-sample',
+    '127.0.0.1:0',
+    '--ws',
+    'none',
+    '--workers',
+    String(o.workers ?? 2),
+    '--replay-cache',
+    o.replayCache ?? 'default',
+    '--max-queue',
+    '100000',
+    '--log-level',
+    'error',
+    ...(o.extraArgs ?? []),
   ];
   const child = spawn(process.execPath, args, { env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   // Passed through (log level error: only failures), and the tail kept to say why a start

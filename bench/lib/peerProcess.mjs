@@ -71,7 +71,10 @@ export async function waitForPort(port, timeoutMs, alive) {
     if (!alive()) throw new Error('process exited before listening');
     const ok = await new Promise((resolve) => {
       const s = connect({ host: '127.0.0.1', port });
-      s.once('connect', () => { s.destroy(); resolve(true); });
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
       s.once('error', () => resolve(false));
     });
     if (ok) return;
@@ -89,17 +92,33 @@ export async function waitForPort(port, timeoutMs, alive) {
  */
 export function curlNegotiate(realm, port) {
   return new Promise((resolve, reject) => {
-    execFile('curl', ['-s', '-o', '/dev/null', '-D', '-', '--max-time', '5', '--negotiate', '-u', ':',
-      `http://localhost:${port}/whoami`], { env: childEnv(realm), timeout: 10_000 }, (err, stdout) => {
-      if (err && !stdout) return reject(err);
-      // curl -D prints every response's headers (401 then 200); judge the last one.
-      const blocks = stdout.split(/\r?\n\r?\n/).filter((b) => b.startsWith('HTTP/'));
-      const last = blocks.at(-1) ?? '';
-      const status = Number(/^HTTP\/\S+ (\d{3})/.exec(last)?.[1] ?? 0);
-      const mutual = /^www-authenticate:\s*negotiate\s+\S+/im.test(last);
-      const user = /^x-remote-user:\s*(.*?)\s*$/im.exec(last)?.[1] ?? null;
-      resolve({ status, mutual, user });
-    });
+    execFile(
+      'curl',
+      [
+        '-s',
+        '-o',
+        '/dev/null',
+        '-D',
+        '-',
+        '--max-time',
+        '5',
+        '--negotiate',
+        '-u',
+        ':',
+        `http://localhost:${port}/whoami`,
+      ],
+      { env: childEnv(realm), timeout: 10_000 },
+      (err, stdout) => {
+        if (err && !stdout) return reject(err);
+        // curl -D prints every response's headers (401 then 200); judge the last one.
+        const blocks = stdout.split(/\r?\n\r?\n/).filter((b) => b.startsWith('HTTP/'));
+        const last = blocks.at(-1) ?? '';
+        const status = Number(/^HTTP\/\S+ (\d{3})/.exec(last)?.[1] ?? 0);
+        const mutual = /^www-authenticate:\s*negotiate\s+\S+/im.test(last);
+        const user = /^x-remote-user:\s*(.*?)\s*$/im.exec(last)?.[1] ?? null;
+        resolve({ status, mutual, user });
+      },
+    );
   });
 }
 
@@ -116,7 +135,13 @@ export async function stopChild(child, graceMs = 5000) {
   child.kill('SIGTERM');
   const t = await Promise.race([exited.then(() => 'exit'), sleep(graceMs).then(() => 'timeout')]);
   if (t === 'timeout') {
-    for (const p of tree) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
+    for (const p of tree) {
+      try {
+        process.kill(p, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
     await Promise.race([exited, sleep(2000)]);
   }
   // Apache children exit shortly after the parent; give stragglers of our tree a moment.
@@ -129,7 +154,9 @@ function alive(pid) {
     // A zombie still has /proc/<pid>; treat state Z as gone.
     const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
     return st.slice(st.lastIndexOf(')') + 2, st.lastIndexOf(')') + 3) !== 'Z';
-  } catch { return false; }
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -144,7 +171,9 @@ function alive(pid) {
 export async function startNodePeer(o) {
   const child = spawn(process.execPath, [o.script, ...o.args], { env: o.env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
-  child.stderr?.on('data', (d) => { stderr = (stderr + d).slice(-4000); });
+  child.stderr?.on('data', (d) => {
+    stderr = (stderr + d).slice(-4000);
+  });
   const timeoutMs = o.readyTimeoutMs ?? 15_000;
   const handle = {
     name: o.name,
@@ -156,13 +185,21 @@ export async function startNodePeer(o) {
   try {
     handle.ports.http = await new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no listening line after ${timeoutMs} ms`)), timeoutMs);
-      child.once('exit', (code, sig) => { clearTimeout(timer); reject(new Error(`exited ${code ?? sig}`)); });
+      child.once('exit', (code, sig) => {
+        clearTimeout(timer);
+        reject(new Error(`exited ${code ?? sig}`));
+      });
       const rl = createInterface({ input: /** @type {import('node:stream').Readable} */ (child.stdout) });
       rl.on('line', (line) => {
         try {
           const ev = JSON.parse(line);
-          if (ev.event === 'listening') { clearTimeout(timer); resolve(ev.port); }
-        } catch { /* not JSON */ }
+          if (ev.event === 'listening') {
+            clearTimeout(timer);
+            resolve(ev.port);
+          }
+        } catch {
+          /* not JSON */
+        }
       });
     });
     if (o.verify !== false) {
@@ -171,7 +208,10 @@ export async function startNodePeer(o) {
     }
   } catch (e) {
     await handle.stop().catch(() => {});
-    throw new Error(`${o.name} peer failed: ${/** @type {Error} */ (e).message}${stderr ? `; stderr: ${stderr.trim()}` : ''}`);
+    throw new Error(
+      `${o.name} peer failed: ${/** @type {Error} */ (e).message}${stderr ? `; stderr: ${stderr.trim()}` : ''}`,
+      { cause: e },
+    );
   }
   return handle;
 }

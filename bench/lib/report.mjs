@@ -8,7 +8,10 @@ export function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
   if (s.length === 0) return NaN;
   const m = Math.floor(s.length / 2);
-  return s.length % 2 ? /** @type {number} */ (s[m]) : ((/** @type {number} */ (s[m - 1])) + /** @type {number} */ (s[m])) / 2;
+  if (s.length % 2) return /** @type {number} */ (s[m]);
+  const lo = /** @type {number} */ (s[m - 1]);
+  const hi = /** @type {number} */ (s[m]);
+  return (lo + hi) / 2;
 }
 
 /**
@@ -53,7 +56,8 @@ export function summarize(runs) {
   });
 }
 
-const fmt = (/** @type {number} */ n, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits }) : '–');
+const fmt = (/** @type {number} */ n, digits = 0) =>
+  Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits }) : '–';
 
 /**
  * @param {ReturnType<typeof summarize>} rows
@@ -61,16 +65,24 @@ const fmt = (/** @type {number} */ n, digits = 0) => (Number.isFinite(n) ? n.toL
  */
 export function markdown(rows, names) {
   const lines = [
-    '| scenario | server | conns | handshakes/s (median) | runs | p50 ms | p99 ms | server CPU µs/handshake | server RSS MiB | errors | vs ours |',
+    '| scenario | server | conns | handshakes/s (median) | runs | p50 ms | p99 ms | server CPU µs/handshake | ' +
+      'server RSS MiB | errors | vs ours |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
-  const oursBy = new Map(rows.filter((r) => r.server === names.ours && !r.variant).map((r) => [`${r.scenario}|${r.connections}`, r]));
-  const label = (/** @type {ReturnType<typeof summarize>[number]} */ r) => `${r.server}${r.variant ? ` [${r.variant}]` : ''}`;
-  for (const r of [...rows].sort((a, b) => a.scenario.localeCompare(b.scenario) || a.connections - b.connections || label(a).localeCompare(label(b)))) {
+  const oursBy = new Map(
+    rows.filter((r) => r.server === names.ours && !r.variant).map((r) => [`${r.scenario}|${r.connections}`, r]),
+  );
+  const label = (/** @type {ReturnType<typeof summarize>[number]} */ r) =>
+    `${r.server}${r.variant ? ` [${r.variant}]` : ''}`;
+  for (const r of [...rows].sort(
+    (a, b) => a.scenario.localeCompare(b.scenario) || a.connections - b.connections || label(a).localeCompare(label(b)),
+  )) {
     const o = oursBy.get(`${r.scenario}|${r.connections}`);
     const ratio = o && o !== r && r.rps > 0 ? `ours ${(o.rps / r.rps).toFixed(2)}×` : '';
     lines.push(
-      `| ${r.scenario} | ${label(r)} | ${r.connections} | ${fmt(r.rps)} | ${r.rpsAll.join(', ')} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.serverCpuUsPerHandshake)} | ${fmt(r.serverRssMiB)} | ${r.errors} | ${ratio} |`,
+      `| ${r.scenario} | ${label(r)} | ${r.connections} | ${fmt(r.rps)} | ${r.rpsAll.join(', ')} | ` +
+        `${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.serverCpuUsPerHandshake)} | ${fmt(r.serverRssMiB)} | ` +
+        `${r.errors} | ${ratio} |`,
     );
   }
   return lines.join('\n') + '\n';
@@ -81,28 +93,41 @@ export function markdown(rows, names) {
  * ratio variant : baseline (handshakes/s and server CPU per handshake), and the variants that
  * could not run with the reason.
  * @param {ReturnType<typeof summarize>} rows
- * @param {Array<{ group: string, what: string, row: { scenario: string, server: string, variant?: string, connections: number },
+ * @param {Array<{ group: string, what: string, row: { scenario: string, server: string, variant?: string, connections:
+ *   number },
  *   baseline: { scenario: string, server: string, variant?: string, connections: number } }>} comparisons
  * @param {Array<{ group: string, what: string, reason: string }>} skipped
  */
 export function variantsMarkdown(rows, comparisons, skipped) {
   const by = new Map(rows.map((r) => [rowKey(r), r]));
   const lines = [
-    '| group | variant | scenario | conns | handshakes/s | runs | p99 ms | server CPU µs/handshake | errors | baseline | baseline handshakes/s | variant : baseline | CPU variant : baseline |',
+    '| group | variant | scenario | conns | handshakes/s | runs | p99 ms | server CPU µs/handshake | errors | ' +
+      'baseline | baseline handshakes/s | variant : baseline | CPU variant : baseline |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const c of comparisons) {
     const r = by.get(rowKey(c.row));
     const b = by.get(rowKey(c.baseline));
     if (!r) continue;
-    const blabel = `${c.baseline.server}${c.baseline.variant ? ` [${c.baseline.variant}]` : ''}${c.baseline.scenario !== c.row.scenario ? ` (${c.baseline.scenario})` : ''}`;
+    const bvariant = c.baseline.variant ? ` [${c.baseline.variant}]` : '';
+    const bscenario = c.baseline.scenario !== c.row.scenario ? ` (${c.baseline.scenario})` : '';
+    const blabel = `${c.baseline.server}${bvariant}${bscenario}`;
     const ratio = b && b.rps > 0 ? `${(r.rps / b.rps).toFixed(2)}×` : '–';
-    const cpuRatio = b && Number.isFinite(r.serverCpuUsPerHandshake) && b.serverCpuUsPerHandshake > 0 ? `${(r.serverCpuUsPerHandshake / b.serverCpuUsPerHandshake).toFixed(2)}×` : '–';
+    const cpuRatio =
+      b && Number.isFinite(r.serverCpuUsPerHandshake) && b.serverCpuUsPerHandshake > 0
+        ? `${(r.serverCpuUsPerHandshake / b.serverCpuUsPerHandshake).toFixed(2)}×`
+        : '–';
     lines.push(
-      `| ${c.group} | ${c.what} | ${r.scenario} | ${r.connections} | ${fmt(r.rps)} | ${r.rpsAll.join(', ')} | ${fmt(r.p99, 2)} | ${fmt(r.serverCpuUsPerHandshake)} | ${r.errors} | ${blabel} | ${b ? fmt(b.rps) : '–'} | ${ratio} | ${cpuRatio} |`,
+      `| ${c.group} | ${c.what} | ${r.scenario} | ${r.connections} | ${fmt(r.rps)} | ${r.rpsAll.join(', ')} | ` +
+        `${fmt(r.p99, 2)} | ${fmt(r.serverCpuUsPerHandshake)} | ${r.errors} | ${blabel} | ${b ? fmt(b.rps) : '–'} ` +
+        `| ${ratio} | ${cpuRatio} |`,
     );
   }
-  for (const s of skipped) lines.push(`| ${s.group} | ${s.what} | skipped: ${s.reason.replace(/\|/g, '/').replace(/\s+/g, ' ').slice(0, 300)} | | | | | | | | | | |`);
+  for (const s of skipped)
+    lines.push(
+      `| ${s.group} | ${s.what} | skipped: ${s.reason.replace(/\|/g, '/').replace(/\s+/g, ' ').slice(0, 300)} | | ` +
+        `| | | | | | | | |`,
+    );
   return lines.join('\n') + '\n';
 }
 
@@ -141,15 +166,24 @@ export function svgChart(rows, title = 'Handshakes per second') {
   for (const c of xs) out.push(`<text x="${px(c) - 6}" y="${H - pad.b + 18}">${c}</text>`);
   for (let i = 0; i <= 5; i++) {
     const y = (maxY / 5) * i;
-    out.push(`<text x="8" y="${py(y) + 4}">${fmt(y)}</text>`, `<line x1="${pad.l}" y1="${py(y)}" x2="${W - pad.r}" y2="${py(y)}" stroke="#eee"/>`);
+    out.push(
+      `<text x="8" y="${py(y) + 4}">${fmt(y)}</text>`,
+      `<line x1="${pad.l}" y1="${py(y)}" x2="${W - pad.r}" y2="${py(y)}" stroke="#eee"/>`,
+    );
   }
   let i = 0;
   for (const [name, pts] of series) {
     const color = colors[i % colors.length];
     const sorted = [...pts].sort((a, b) => a.connections - b.connections);
-    out.push(`<polyline fill="none" stroke="${color}" stroke-width="2" points="${sorted.map((p) => `${px(p.connections)},${py(p.rps)}`).join(' ')}"/>`);
+    out.push(
+      `<polyline fill="none" stroke="${color}" stroke-width="2" ` +
+        `points="${sorted.map((p) => `${px(p.connections)},${py(p.rps)}`).join(' ')}"/>`,
+    );
     for (const p of sorted) out.push(`<circle cx="${px(p.connections)}" cy="${py(p.rps)}" r="3" fill="${color}"/>`);
-    out.push(`<rect x="${W - pad.r + 12}" y="${pad.t + i * 18 - 9}" width="10" height="10" fill="${color}"/>`, `<text x="${W - pad.r + 28}" y="${pad.t + i * 18}">${name}</text>`);
+    out.push(
+      `<rect x="${W - pad.r + 12}" y="${pad.t + i * 18 - 9}" width="10" height="10" fill="${color}"/>`,
+      `<text x="${W - pad.r + 28}" y="${pad.t + i * 18}">${name}</text>`,
+    );
     i++;
   }
   out.push('</svg>');

@@ -11,7 +11,8 @@
  *   write; S→C `02 <len> <AP-REP>`; C→S `01 00000000` (NOOP: end of session); the server closes.
  *   Ok = a CONTEXT reply whose token completes the context, then EOF.
  * A failed accept is answered in the same frame type (a KRB-ERROR or SPNEGO reject, then close),
- * so the reply token's verdict is read (a few DER bytes): a replayed token counts as `rejected`. No data message is exchanged (`gss-client
+ * so the reply token's verdict is read (a few DER bytes): a replayed token counts as `rejected`. No data message is
+ * exchanged (`gss-client
  *   -mcount 0`): a handshake benchmark.
  * Both need a single-leg mechanism (Kerberos, raw or through SPNEGO): a reply asking for another
  * leg counts as `reply_continue`.
@@ -67,7 +68,8 @@ export function classifyAcceptorToken(t) {
     const seq = derLength(t, outer[1] + 1);
     if (!seq) return 'unknown';
     const i = seq[1];
-    if (t[i] !== 0xa0 || t[i + 1] !== 0x03 || t[i + 2] !== 0x0a || t[i + 3] !== 0x01 || i + 4 >= t.length) return 'unknown';
+    if (t[i] !== 0xa0 || t[i + 1] !== 0x03 || t[i + 2] !== 0x0a || t[i + 3] !== 0x01 || i + 4 >= t.length)
+      return 'unknown';
     const state = t[i + 4];
     return state === 0 ? 'complete' : state === 2 ? 'reject' : state === 1 || state === 3 ? 'continue' : 'unknown';
   }
@@ -157,7 +159,8 @@ function handshake(o, firstWrite, done) {
     // the token says the context is complete: a failed accept also answers with a token.
     if (flags !== 0x02 || len === 0) return finish(o.gss ? `badReply0x${flags.toString(16)}` : 'emptyReply');
     const verdict = classifyAcceptorToken(buf.subarray(hdrLen, hdrLen + len));
-    if (verdict !== 'complete') return finish(verdict === 'reject' || verdict === 'krbError' ? `rejected` : `reply_${verdict}`);
+    if (verdict !== 'complete')
+      return finish(verdict === 'reject' || verdict === 'krbError' ? `rejected` : `reply_${verdict}`);
     gotReply = true;
     after = buf.length - hdrLen - len;
     if (o.gss) socket.write(NOOP); // end of session: the server deletes the context and closes

@@ -147,7 +147,8 @@ void ContextTable::Fail(CheckedOut&& co) {
   auto it = entries_.find(co.id);
   if (it == entries_.end()) return;
   --counters_.in_use;
-  CountRemovalLocked(it->second, it->second.release_pending ? &counters_.released : &counters_.failed);
+  CountRemovalLocked(it->second,
+                     it->second.release_pending ? &counters_.released : &counters_.failed);
   entries_.erase(it);
 }
 

@@ -23,7 +23,10 @@ export class NtlmInitiators {
    * @param {string} [service]
    */
   constructor(realmEnv, service = 'host@localhost') {
-    this.#child = spawn(PYTHON, [SCRIPT, service], { env: { ...process.env, ...realmEnv }, stdio: ['pipe', 'pipe', 'pipe'] });
+    this.#child = spawn(PYTHON, [SCRIPT, service], {
+      env: { ...process.env, ...realmEnv },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stderr = '';
     this.#child.stderr.setEncoding('utf8').on('data', (d) => {
       stderr = (stderr + d).slice(-4096);
@@ -80,7 +83,12 @@ export class NtlmInitiators {
 
   /** Rejects unless `mic` is a valid MIC of `message` under context `id`. */
   async verifyMic(/** @type {number} */ id, /** @type {Uint8Array} */ message, /** @type {Uint8Array} */ mic) {
-    await this.#call({ op: 'verify_mic', id, message: Buffer.from(message).toString('base64'), mic: Buffer.from(mic).toString('base64') });
+    await this.#call({
+      op: 'verify_mic',
+      id,
+      message: Buffer.from(message).toString('base64'),
+      mic: Buffer.from(mic).toString('base64'),
+    });
   }
 
   /** Forgets context `id` (never fails). */

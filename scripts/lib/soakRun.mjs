@@ -84,7 +84,11 @@ function snapshot(by) {
 
 /** @param {ReturnType<typeof snapshot>} a @param {ReturnType<typeof snapshot>} b */
 function diff(a, b) {
-  return { good: a.good - b.good, refusedTokens: a.refusedTokens - b.refusedTokens, abandonedWithToken: a.abandonedWithToken - b.abandonedWithToken };
+  return {
+    good: a.good - b.good,
+    refusedTokens: a.refusedTokens - b.refusedTokens,
+    abandonedWithToken: a.abandonedWithToken - b.abandonedWithToken,
+  };
 }
 
 /**
@@ -130,7 +134,10 @@ export async function runSoak(o) {
     /** @type {S.ScenarioContext} */
     const ctx = {
       ports: { sspi: host.port('sspi'), gss: host.port('gss-sample') },
-      tokens: { spnego: new TokenSupply({ env, mech: 'spnego', batch }), krb5: new TokenSupply({ env, mech: 'krb5', batch }) },
+      tokens: {
+        spnego: new TokenSupply({ env, mech: 'spnego', batch }),
+        krb5: new TokenSupply({ env, mech: 'krb5', batch }),
+      },
       ntlm,
       accepted: [],
       timeoutMs: o.stepTimeoutMs,
@@ -149,7 +156,9 @@ export async function runSoak(o) {
     };
 
     /** @type {Record<string, { ok: number, rejected: number, abandoned: number, unexpected: number }>} */
-    const byScenario = Object.fromEntries(mix.map((m) => [m.name, { ok: 0, rejected: 0, abandoned: 0, unexpected: 0 }]));
+    const byScenario = Object.fromEntries(
+      mix.map((m) => [m.name, { ok: 0, rejected: 0, abandoned: 0, unexpected: 0 }]),
+    );
     /** @type {string[]} */
     const firstErrors = [];
     let issued = 0;
@@ -168,13 +177,16 @@ export async function runSoak(o) {
           }
           issued += 1;
           const m = pick();
-          const tally = /** @type {{ ok: number, rejected: number, abandoned: number, unexpected: number }} */ (byScenario[m.name]);
+          const tally = /** @type {{ ok: number, rejected: number, abandoned: number, unexpected: number }} */ (
+            byScenario[m.name]
+          );
           try {
             tally[await m.run(ctx)] += 1;
           } catch (err) {
             tally.unexpected += 1;
             unexpected += 1;
-            if (firstErrors.length < 10) firstErrors.push(`${m.name}: ${err instanceof Error ? err.message : String(err)}`);
+            if (firstErrors.length < 10)
+              firstErrors.push(`${m.name}: ${err instanceof Error ? err.message : String(err)}`);
           }
           finished += 1;
         }
@@ -197,8 +209,9 @@ export async function runSoak(o) {
           lastFinished = finished;
           lastAt = now;
           o.log(
-            `soak: ${finished}/${o.count} in ${((now - started) / 1000).toFixed(0)} s, ${rate.toFixed(0)}/s, unexpected ${unexpected}, ` +
-              `server rss ${(s.memory.rss / MB).toFixed(1)} MB, contexts live ${lastLive}, connections ${JSON.stringify(s.connections)}`,
+            `soak: ${finished}/${o.count} in ${((now - started) / 1000).toFixed(0)} s, ${rate.toFixed(0)}/s, ` +
+              `unexpected ${unexpected}, server rss ${(s.memory.rss / MB).toFixed(1)} MB, ` +
+              `contexts live ${lastLive}, connections ${JSON.stringify(s.connections)}`,
           );
         })
         .catch((err) => o.log(`soak: stats failed: ${err instanceof Error ? err.message : String(err)}`));
@@ -210,7 +223,10 @@ export async function runSoak(o) {
       const warm = await quiesce(host, 0, 10_000);
       const baseline = await host.stats({ gc: true });
       peakRss = Math.max(peakRss, warm.memory.rss, baseline.memory.rss);
-      o.log(`soak: baseline after ${warmup} warm-up conversations: rss ${(baseline.memory.rss / MB).toFixed(1)} MB, live ${baseline.pool.live}`);
+      o.log(
+        `soak: baseline after ${warmup} warm-up conversations: rss ${(baseline.memory.rss / MB).toFixed(1)} MB, ` +
+          `live ${baseline.pool.live}`,
+      );
       const atBaseline = snapshot(byScenario);
       const measuredFrom = Date.now();
       const half = warmup + Math.floor((o.count - warmup) / 2);
@@ -227,7 +243,8 @@ export async function runSoak(o) {
 
       /** @type {Record<string, number>} */
       const delta = {};
-      for (const [k, v] of Object.entries(end.pool)) delta[k] = /** @type {number} */ (v) - /** @type {number} */ (baseline.pool[k]);
+      for (const [k, v] of Object.entries(end.pool))
+        delta[k] = /** @type {number} */ (v) - /** @type {number} */ (baseline.pool[k]);
       const since = diff(snapshot(byScenario), atBaseline);
       const openConnections = Object.values(end.connections).reduce((a, b) => a + b, 0);
 
@@ -236,27 +253,43 @@ export async function runSoak(o) {
       for (const f of LIVE_FIELDS) {
         if (end.pool[f] !== baseline.pool[f]) failures.push(`${f} is ${end.pool[f]}, baseline ${baseline.pool[f]}`);
       }
-      if (openConnections !== 0) failures.push(`${openConnections} connections still open: ${JSON.stringify(end.connections)}`);
+      if (openConnections !== 0)
+        failures.push(`${openConnections} connections still open: ${JSON.stringify(end.connections)}`);
       // The table's own books: every context created was freed one way or another.
       if (delta.created !== delta.failed + delta.released + delta.expired) {
-        failures.push(`created ${delta.created} != failed ${delta.failed} + released ${delta.released} + expired ${delta.expired}`);
+        failures.push(
+          `created ${delta.created} != failed ${delta.failed} + released ${delta.released} + expired ${delta.expired}`,
+        );
       }
       // Every good handshake completed a context on the server, and only those: plus at most the
       // clients that left right after their token (the accept may have run before the close).
       if (delta.completed < since.good || delta.completed > since.good + since.abandonedWithToken) {
-        failures.push(`completed ${delta.completed}, expected ${since.good}..${since.good + since.abandonedWithToken} (good handshakes + abandoned after the token)`);
+        failures.push(
+          `completed ${delta.completed}, expected ${since.good}..${since.good + since.abandonedWithToken} (good ` +
+            `handshakes + abandoned after the token)`,
+        );
       }
       // Every refused token reached GSSAPI and failed there (a truncated frame never does).
       if (delta.failed < since.refusedTokens || delta.failed > since.refusedTokens + since.abandonedWithToken) {
-        failures.push(`failed ${delta.failed}, expected ${since.refusedTokens}..${since.refusedTokens + since.abandonedWithToken} (garbage and replayed tokens)`);
+        failures.push(
+          `failed ${delta.failed}, expected ` +
+            `${since.refusedTokens}..${since.refusedTokens + since.abandonedWithToken} (garbage and replayed tokens)`,
+        );
       }
       const rssGrowth = end.memory.rss - baseline.memory.rss;
       const lateGrowth = end.memory.rss - mid.memory.rss;
-      if (rssGrowth > o.maxRssGrowthMb * MB) failures.push(`RSS grew by ${(rssGrowth / MB).toFixed(1)} MB (bound ${o.maxRssGrowthMb} MB)`);
+      if (rssGrowth > o.maxRssGrowthMb * MB)
+        failures.push(`RSS grew by ${(rssGrowth / MB).toFixed(1)} MB (bound ${o.maxRssGrowthMb} MB)`);
       if (lateGrowth > o.maxLateRssGrowthMb * MB) {
-        failures.push(`RSS grew by ${(lateGrowth / MB).toFixed(1)} MB over the second half (bound ${o.maxLateRssGrowthMb} MB)`);
+        failures.push(
+          `RSS grew by ${(lateGrowth / MB).toFixed(1)} MB over the second half (bound ${o.maxLateRssGrowthMb} MB)`,
+        );
       }
-      if (unexpected > o.maxUnexpected) failures.push(`${unexpected} conversations ended unexpectedly (bound ${o.maxUnexpected}); first: ${firstErrors.join(' | ')}`);
+      if (unexpected > o.maxUnexpected)
+        failures.push(
+          `${unexpected} conversations ended unexpectedly (bound ${o.maxUnexpected}); first: ` +
+            `${firstErrors.join(' | ')}`,
+        );
       if (!end.gcRan) failures.push('the server ran without --expose-gc: RSS is not comparable');
 
       const report = {
@@ -271,7 +304,11 @@ export async function runSoak(o) {
         ntlm: o.ntlm,
         scenarios: mix.map((m) => m.name),
         durationS: Number(((Date.now() - started) / 1000).toFixed(1)),
-        measuredPhase: { conversations: finished - warmup, seconds: Number((driveMs / 1000).toFixed(1)), perSecond: Math.round(((finished - warmup) * 1000) / Math.max(1, driveMs)) },
+        measuredPhase: {
+          conversations: finished - warmup,
+          seconds: Number((driveMs / 1000).toFixed(1)),
+          perSecond: Math.round(((finished - warmup) * 1000) / Math.max(1, driveMs)),
+        },
         outcomes: { sinceBaseline: since, unexpected, byScenario, firstErrors },
         rss: {
           baselineMb: Number((baseline.memory.rss / MB).toFixed(1)),

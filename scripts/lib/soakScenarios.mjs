@@ -50,7 +50,8 @@ export async function kerberosSspi(ctx, mech) {
     if (!reply) throw new Error(`sspi ${mech}: closed (${c.ended}) without a reply`);
     if (!isApRep(reply)) throw new Error(`sspi ${mech}: the reply does not complete the handshake`);
     const rest = await c.readToEnd(ctx.timeoutMs);
-    if (rest.how !== 'eof' || !isGreeting(rest.bytes)) throw new Error(`sspi ${mech}: no greeting (${rest.how}, ${rest.bytes.length} bytes)`);
+    if (rest.how !== 'eof' || !isGreeting(rest.bytes))
+      throw new Error(`sspi ${mech}: no greeting (${rest.how}, ${rest.bytes.length} bytes)`);
     remember(ctx, token);
     return 'ok';
   } finally {
@@ -71,10 +72,12 @@ export async function kerberosGssSample(ctx, mech) {
     c.write(Buffer.concat([gssFrame(GssFlag.NOOP | GssFlag.CONTEXT_NEXT), gssFrame(GssFlag.CONTEXT, token)]));
     const reply = await c.readGssFrame(ctx.timeoutMs);
     if (!reply) throw new Error(`gss-sample ${mech}: closed (${c.ended}) without a reply`);
-    if (reply.flags !== GssFlag.CONTEXT || !isApRep(reply.body)) throw new Error(`gss-sample ${mech}: the reply does not complete the handshake`);
+    if (reply.flags !== GssFlag.CONTEXT || !isApRep(reply.body))
+      throw new Error(`gss-sample ${mech}: the reply does not complete the handshake`);
     c.write(gssFrame(GssFlag.NOOP));
     const rest = await c.readToEnd(ctx.timeoutMs);
-    if (rest.bytes.length !== 0) throw new Error(`gss-sample ${mech}: ${rest.bytes.length} unexpected bytes after the closing NOOP`);
+    if (rest.bytes.length !== 0)
+      throw new Error(`gss-sample ${mech}: ${rest.bytes.length} unexpected bytes after the closing NOOP`);
     remember(ctx, token);
     return 'ok';
   } finally {
@@ -100,13 +103,16 @@ export async function ntlmGssSample(ctx, mech) {
       if (legs > 4) throw new Error(`${mech}: more legs than NTLM has`);
       c.write(gssFrame(GssFlag.CONTEXT, out.token));
       const reply = await c.readGssFrame(ctx.timeoutMs);
-      if (!reply || reply.flags !== GssFlag.CONTEXT) throw new Error(`${mech}: no context reply (${c.ended ?? 'bad flags'})`);
+      if (!reply || reply.flags !== GssFlag.CONTEXT)
+        throw new Error(`${mech}: no context reply (${c.ended ?? 'bad flags'})`);
       out = await ntlm.step(id, mech, reply.body);
     }
     // Raw NTLM's AUTHENTICATE completes the initiator first: the server still needs it.
     if (out.token.length > 0) c.write(gssFrame(GssFlag.CONTEXT, out.token));
     const message = randomBytes(32);
-    c.write(gssFrame(GssFlag.DATA | GssFlag.WRAPPED | GssFlag.ENCRYPTED | GssFlag.SEND_MIC, await ntlm.wrap(id, message)));
+    c.write(
+      gssFrame(GssFlag.DATA | GssFlag.WRAPPED | GssFlag.ENCRYPTED | GssFlag.SEND_MIC, await ntlm.wrap(id, message)),
+    );
     const mic = await c.readGssFrame(ctx.timeoutMs);
     if (!mic || mic.flags !== GssFlag.MIC) throw new Error(`${mech}: no MIC reply (${c.ended ?? 'bad flags'})`);
     await ntlm.verifyMic(id, message, mic.body);

@@ -52,7 +52,13 @@ export class TokenSupply {
 
   #startRefill() {
     if (this.#refill) return;
-    this.#refill = generateTokens({ env: this.#env, mech: this.#mech, service: this.#service, count: this.#batch, parallel: 1 })
+    this.#refill = generateTokens({
+      env: this.#env,
+      mech: this.#mech,
+      service: this.#service,
+      count: this.#batch,
+      parallel: 1,
+    })
       .then((fresh) => {
         this.#tokens = [...this.#tokens.slice(this.#next), ...fresh];
         this.#next = 0;

@@ -116,7 +116,11 @@ export class WireConn {
    */
   async readSspiFrame(timeoutMs) {
     const whole = () => this.#buf.length >= 4 && this.#buf.length >= 4 + this.#buf.readUInt32LE(0);
-    await this.#waitFor(() => whole() || this.#closed || (this.#buf.length >= 4 && this.#buf.readUInt32LE(0) > MAX_REPLY), 'an sspi frame', timeoutMs);
+    await this.#waitFor(
+      () => whole() || this.#closed || (this.#buf.length >= 4 && this.#buf.readUInt32LE(0) > MAX_REPLY),
+      'an sspi frame',
+      timeoutMs,
+    );
     if (!whole()) return undefined;
     const n = this.#buf.readUInt32LE(0);
     if (n > MAX_REPLY) throw new Error(`reply frame of ${n} bytes`);
@@ -132,7 +136,11 @@ export class WireConn {
    */
   async readGssFrame(timeoutMs) {
     const whole = () => this.#buf.length >= 5 && this.#buf.length >= 5 + this.#buf.readUInt32BE(1);
-    await this.#waitFor(() => whole() || this.#closed || (this.#buf.length >= 5 && this.#buf.readUInt32BE(1) > MAX_REPLY), 'a gss-sample frame', timeoutMs);
+    await this.#waitFor(
+      () => whole() || this.#closed || (this.#buf.length >= 5 && this.#buf.readUInt32BE(1) > MAX_REPLY),
+      'a gss-sample frame',
+      timeoutMs,
+    );
     if (!whole()) return undefined;
     const n = this.#buf.readUInt32BE(1);
     if (n > MAX_REPLY) throw new Error(`reply frame of ${n} bytes`);

@@ -72,7 +72,9 @@ export class FrameReader<F> {
     // Checked before any frame is handed out: otherwise the waiter's frame of a flooding chunk
     // still reaches GSSAPI (spending the token) and the flood is reported as a mere close.
     if (this.#queue.length + frames.length - (this.#waiter ? 1 : 0) > this.#maxQueued) {
-      this.fail(new FramingError('ERR_PROTOCOL', `peer sent more than ${this.#maxQueued} frames without waiting for replies`));
+      this.fail(
+        new FramingError('ERR_PROTOCOL', `peer sent more than ${this.#maxQueued} frames without waiting for replies`),
+      );
       this.#socket.destroy();
       return;
     }

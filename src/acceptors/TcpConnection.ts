@@ -82,7 +82,12 @@ export class TcpConnection {
       host.pool.release(id);
     });
     this.#deadline = setTimeout(() => {
-      this.#reader?.fail(new FramingError('ERR_HANDSHAKE_TIMEOUT', `handshake did not complete within ${this.limits.handshakeTimeoutMs} ms`));
+      this.#reader?.fail(
+        new FramingError(
+          'ERR_HANDSHAKE_TIMEOUT',
+          `handshake did not complete within ${this.limits.handshakeTimeoutMs} ms`,
+        ),
+      );
       socket.destroy();
     }, this.limits.handshakeTimeoutMs);
   }
@@ -149,7 +154,8 @@ export class TcpConnection {
       });
     } catch (err) {
       // The error token (a KRB-ERROR, or SPNEGO's reject) tells the peer why.
-      if (err instanceof AcceptError && err.output.length > 0 && !this.socket.destroyed) this.socket.write(frame(err.output));
+      if (err instanceof AcceptError && err.output.length > 0 && !this.socket.destroyed)
+        this.socket.write(frame(err.output));
       throw err;
     }
     if (this.#closed) throw new FramingError('ERR_PROTOCOL', 'the connection closed during the handshake');

@@ -13,7 +13,11 @@ import { WS_CLOSE, type WsClose, type WsCloseCode } from './wsClose.js';
 export const MAX_PENDING_MESSAGES = 64;
 
 /** Called with each application message; see WsAcceptorOptions.onMessage. */
-export type WsMessageHandler = (session: Session, message: Buffer, reply: (data: Uint8Array | string) => void) => void | Promise<void>;
+export type WsMessageHandler = (
+  session: Session,
+  message: Buffer,
+  reply: (data: Uint8Array | string) => void,
+) => void | Promise<void>;
 
 /** The acceptor's side of one open WebSocket, as the channel uses it. */
 export interface WsChannelSocket {
@@ -56,10 +60,13 @@ export class WsMessageChannel {
   push(data: Buffer): void {
     if (!this.#options.onMessage) return;
     if (this.#pending >= MAX_PENDING_MESSAGES) {
-      this.#socket.fail(new FramingError('ERR_WS_PROTOCOL', `more than ${MAX_PENDING_MESSAGES} messages waiting for delivery`), {
-        code: WS_CLOSE.POLICY_VIOLATION,
-        reason: 'too many pending messages',
-      });
+      this.#socket.fail(
+        new FramingError('ERR_WS_PROTOCOL', `more than ${MAX_PENDING_MESSAGES} messages waiting for delivery`),
+        {
+          code: WS_CLOSE.POLICY_VIOLATION,
+          reason: 'too many pending messages',
+        },
+      );
       return;
     }
     this.#pending += 1;
@@ -89,7 +96,11 @@ export class WsMessageChannel {
     try {
       await onMessage(session, message, (reply) => this.#reply(reply));
     } catch (err) {
-      this.#options.logger.error('onMessage failed', { connectionId: socket.connectionId, frontend: 'ws', message: err instanceof Error ? err.message : String(err) });
+      this.#options.logger.error('onMessage failed', {
+        connectionId: socket.connectionId,
+        frontend: 'ws',
+        message: err instanceof Error ? err.message : String(err),
+      });
       socket.end(WS_CLOSE.INTERNAL_ERROR, 'internal error');
     }
   }
@@ -110,7 +121,11 @@ export class WsMessageChannel {
       socket.send(token);
     }).catch((err: unknown) => {
       if (socket.closed) return;
-      this.#options.logger.warn('wrap failed', { connectionId: socket.connectionId, frontend: 'ws', code: describeFailure(err).code });
+      this.#options.logger.warn('wrap failed', {
+        connectionId: socket.connectionId,
+        frontend: 'ws',
+        code: describeFailure(err).code,
+      });
       socket.end(WS_CLOSE.INTERNAL_ERROR, 'internal error');
     });
   }

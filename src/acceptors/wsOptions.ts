@@ -52,12 +52,15 @@ export function checkOptions(o: WsAcceptorOptions): void {
   const bad = (what: string): never => {
     throw new ConfigError('ERR_CONFIG', `WebSocket front end: ${what}`);
   };
-  if (typeof o.path !== 'string' || !o.path.startsWith('/')) bad(`path must be absolute, such as /ws, not ${JSON.stringify(o.path)}`);
+  if (typeof o.path !== 'string' || !o.path.startsWith('/'))
+    bad(`path must be absolute, such as /ws, not ${JSON.stringify(o.path)}`);
   const t = o.maxTokenBytes;
-  if (t !== undefined && (!Number.isInteger(t) || t < 1 || t > 64 * 1024 * 1024)) bad(`maxTokenBytes must be an integer in 1..67108864, not ${t}`);
+  if (t !== undefined && (!Number.isInteger(t) || t < 1 || t > 64 * 1024 * 1024))
+    bad(`maxTokenBytes must be an integer in 1..67108864, not ${t}`);
   const h = o.handshakeTimeoutMs;
   // setTimeout fires at once for anything over 2^31 - 1 ms.
-  if (h !== undefined && (!Number.isFinite(h) || h <= 0 || h > 2_147_483_647)) bad(`handshakeTimeoutMs must be in 1..2147483647, not ${h}`);
+  if (h !== undefined && (!Number.isFinite(h) || h <= 0 || h > 2_147_483_647))
+    bad(`handshakeTimeoutMs must be in 1..2147483647, not ${h}`);
   const i = o.idleTimeoutSeconds;
   // uWS prints an error and calls std::terminate() for anything else.
   if (i !== undefined && (!Number.isInteger(i) || (i !== 0 && (i < 8 || i > 960)))) {

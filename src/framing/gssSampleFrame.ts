@@ -49,8 +49,7 @@ export interface GssSampleFrame {
 }
 
 /** The bits a DATA frame may carry. */
-const DATA_ALLOWED_FLAGS =
-  TokenFlag.DATA | TokenFlag.WRAPPED | TokenFlag.ENCRYPTED | TokenFlag.SEND_MIC;
+const DATA_ALLOWED_FLAGS = TokenFlag.DATA | TokenFlag.WRAPPED | TokenFlag.ENCRYPTED | TokenFlag.SEND_MIC;
 
 /** The `[flags][u32 BE N]` header, for the shared decoding loop. */
 const GSS_SAMPLE_FORMAT: FrameFormat<GssSampleFrame> = {
@@ -138,8 +137,7 @@ export function encodeGssSampleFrame(flags: number, body?: Uint8Array): Buffer {
   if (!Number.isInteger(flags) || flags < 1 || flags > 0xff) {
     throw new FramingError(
       'ERR_FRAME_UNEXPECTED',
-      `gss-sample flags must be an integer from 1 to 255 (0 would read as a v1 frame), ` +
-        `got ${String(flags)}`,
+      `gss-sample flags must be an integer from 1 to 255 (0 would read as a v1 frame), ` + `got ${String(flags)}`,
     );
   }
   const length = body?.length ?? 0;
@@ -183,16 +181,10 @@ export function classifyDataFlags(flags: number): {
   sendMic: boolean;
 } {
   if (!Number.isInteger(flags) || flags < 0 || flags > 0xff) {
-    throw new FramingError(
-      'ERR_FRAME_UNEXPECTED',
-      `gss-sample flags must be a byte, got ${String(flags)}`,
-    );
+    throw new FramingError('ERR_FRAME_UNEXPECTED', `gss-sample flags must be a byte, got ${String(flags)}`);
   }
   if ((flags & TokenFlag.DATA) === 0) {
-    throw new FramingError(
-      'ERR_FRAME_UNEXPECTED',
-      `expected a DATA frame (flag 0x04), got flags ${hex(flags)}`,
-    );
+    throw new FramingError('ERR_FRAME_UNEXPECTED', `expected a DATA frame (flag 0x04), got flags ${hex(flags)}`);
   }
   const extra = flags & ~DATA_ALLOWED_FLAGS;
   if (extra !== 0) {

@@ -3,16 +3,6 @@
  * gss-sample (PROTOCOLS.md §1 and §2). No I/O here; acceptors feed socket chunks in.
  */
 
-export {
-  SspiFrameDecoder,
-  encodeSspiFrame,
-  encodeSspiGreeting,
-  decodeSspiGreeting,
-} from './sspiFrame.js';
-export {
-  TokenFlag,
-  GssSampleFrameDecoder,
-  encodeGssSampleFrame,
-  classifyDataFlags,
-} from './gssSampleFrame.js';
+export { SspiFrameDecoder, encodeSspiFrame, encodeSspiGreeting, decodeSspiGreeting } from './sspiFrame.js';
+export { TokenFlag, GssSampleFrameDecoder, encodeGssSampleFrame, classifyDataFlags } from './gssSampleFrame.js';
 export type { GssSampleFrame } from './gssSampleFrame.js';

@@ -15,7 +15,8 @@
  */
 
 /** Failure codes parseAuthorization reports (all in NegotiateErrorCode). */
-export type AuthorizationFailureCode = 'ERR_HTTP_UNSUPPORTED_SCHEME' | 'ERR_HTTP_BAD_AUTHORIZATION' | 'ERR_HTTP_HEADER_TOO_LARGE';
+export type AuthorizationFailureCode =
+  'ERR_HTTP_UNSUPPORTED_SCHEME' | 'ERR_HTTP_BAD_AUTHORIZATION' | 'ERR_HTTP_HEADER_TOO_LARGE';
 
 /** What an Authorization header carried. */
 export type ParsedAuthorization =
@@ -70,7 +71,8 @@ export function parseAuthorization(value: string | undefined, maxTokenBytes: num
       code: 'ERR_HTTP_UNSUPPORTED_SCHEME',
       message:
         named !== undefined
-          ? `the Authorization scheme "${named}" is not supported: this server accepts only Negotiate (SPNEGO: Kerberos)`
+          ? `the Authorization scheme "${named}" is not supported: ` +
+            'this server accepts only Negotiate (SPNEGO: Kerberos)'
           : 'the Authorization header does not start with a valid scheme name: this server accepts only Negotiate',
       ...(named !== undefined ? { scheme: named } : {}),
     };
@@ -80,20 +82,30 @@ export function parseAuthorization(value: string | undefined, maxTokenBytes: num
   while (tokenStart < end && isSpace(value[tokenStart])) tokenStart++;
   const chars = end - tokenStart;
   if (chars === 0) {
-    return { kind: 'invalid', code: 'ERR_HTTP_BAD_AUTHORIZATION', message: 'the Negotiate Authorization header carries no token' };
+    return {
+      kind: 'invalid',
+      code: 'ERR_HTTP_BAD_AUTHORIZATION',
+      message: 'the Negotiate Authorization header carries no token',
+    };
   }
   const maxChars = base64Length(maxTokenBytes);
   if (chars > maxChars) {
     return {
       kind: 'invalid',
       code: 'ERR_HTTP_HEADER_TOO_LARGE',
-      message: `the Negotiate token is ${chars} base64 characters; the limit is ${maxChars} (${maxTokenBytes} bytes decoded)`,
+      message:
+        `the Negotiate token is ${chars} base64 characters; ` +
+        `the limit is ${maxChars} (${maxTokenBytes} bytes decoded)`,
     };
   }
   const text = value.slice(tokenStart, end);
   const problem = base64Problem(text);
   if (problem !== undefined) {
-    return { kind: 'invalid', code: 'ERR_HTTP_BAD_AUTHORIZATION', message: `the Negotiate token is not valid base64: ${problem}` };
+    return {
+      kind: 'invalid',
+      code: 'ERR_HTTP_BAD_AUTHORIZATION',
+      message: `the Negotiate token is not valid base64: ${problem}`,
+    };
   }
   // The text bound above is coarse (4 characters per 3 bytes): a token up to 2 bytes over
   // maxTokenBytes has the same text length as one at the limit. Canonical base64 says its
@@ -108,7 +120,11 @@ export function parseAuthorization(value: string | undefined, maxTokenBytes: num
   }
   const token = Buffer.from(text, 'base64');
   if (token.length === 0) {
-    return { kind: 'invalid', code: 'ERR_HTTP_BAD_AUTHORIZATION', message: 'the Negotiate token decodes to zero bytes' };
+    return {
+      kind: 'invalid',
+      code: 'ERR_HTTP_BAD_AUTHORIZATION',
+      message: 'the Negotiate token decodes to zero bytes',
+    };
   }
   return { kind: 'negotiate', token };
 }
@@ -116,7 +132,9 @@ export function parseAuthorization(value: string | undefined, maxTokenBytes: num
 /** Why `text` is not canonical padded base64, or undefined if it is. */
 function base64Problem(text: string): string | undefined {
   if (!kBase64.test(text)) {
-    return /\s/.test(text) ? 'whitespace inside the token' : 'characters outside A-Z a-z 0-9 + / =, or = before the end';
+    return /\s/.test(text)
+      ? 'whitespace inside the token'
+      : 'characters outside A-Z a-z 0-9 + / =, or = before the end';
   }
   if (text.length % 4 !== 0) return `length ${text.length} is not a multiple of 4 (missing or extra = padding)`;
   const pad = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;

@@ -44,8 +44,7 @@ const SSPI_FORMAT: FrameFormat<Buffer> = {
   tooLarge: (length, _flags, maxFrameBytes) =>
     new FramingError(
       'ERR_FRAME_TOO_LARGE',
-      `sspi frame length ${length} bytes exceeds the limit of ${maxFrameBytes} bytes ` +
-        '(maxFrameBytes)',
+      `sspi frame length ${length} bytes exceeds the limit of ${maxFrameBytes} bytes ` + '(maxFrameBytes)',
     ),
   toFrame: (body) => body,
 };

@@ -109,19 +109,26 @@ export class SessionCookies {
     this.ttlSeconds = ttl;
     this.name = options.name ?? DEFAULT_COOKIE_NAME;
     if (!kCookieName.test(this.name)) {
-      throw new ConfigError('ERR_CONFIG', `session cookie name ${JSON.stringify(this.name)} is not a valid cookie name`);
+      throw new ConfigError(
+        'ERR_CONFIG',
+        `session cookie name ${JSON.stringify(this.name)} is not a valid cookie name`,
+      );
     }
     this.secure = options.secure ?? false;
     this.sameSite = options.sameSite ?? 'Lax';
     if (this.sameSite !== 'Lax' && this.sameSite !== 'Strict') {
-      throw new ConfigError('ERR_CONFIG', `session cookie sameSite must be 'Lax' or 'Strict', got ${String(this.sameSite)}`);
+      throw new ConfigError(
+        'ERR_CONFIG',
+        `session cookie sameSite must be 'Lax' or 'Strict', got ${String(this.sameSite)}`,
+      );
     }
     this.#now = options.now ?? Date.now;
   }
 
   /**
    * Signs a cookie for `identity`, expiring after ttlSeconds (rounded up to the next whole
-   * second) or at `notAfter`, whichever comes first. Returns the cookie value, its expiry (ms) and the Set-Cookie header value.
+   * second) or at `notAfter`, whichever comes first. Returns the cookie value, its expiry (ms) and the Set-Cookie
+   * header value.
    */
   issue(identity: CookieIdentityInput): { value: string; expiresAt: number; setCookie: string } {
     const nowMs = this.#now();
@@ -129,9 +136,18 @@ export class SessionCookies {
     // Rounded up: a cookie lives at least ttlSeconds (and at most one second more).
     const nextS = Math.ceil(nowMs / 1000);
     let exp = nextS + this.ttlSeconds;
-    if (identity.notAfter !== undefined && identity.notAfter !== null) exp = Math.min(exp, Math.floor(identity.notAfter / 1000));
+    if (identity.notAfter !== undefined && identity.notAfter !== null)
+      exp = Math.min(exp, Math.floor(identity.notAfter / 1000));
     const payload = Buffer.from(
-      JSON.stringify({ v: 1, p: identity.principal, m: identity.mech, s: identity.spnego, f: identity.flags.bits, iat: nowS, exp }),
+      JSON.stringify({
+        v: 1,
+        p: identity.principal,
+        m: identity.mech,
+        s: identity.spnego,
+        f: identity.flags.bits,
+        iat: nowS,
+        exp,
+      }),
     ).toString('base64url');
     const value = `${payload}.${this.#mac(this.#keys[0] as Buffer, payload).toString('base64url')}`;
     return { value, expiresAt: exp * 1000, setCookie: this.setCookieHeader(value, Math.max(0, exp - nextS)) };
@@ -172,16 +188,20 @@ export class SessionCookies {
 
   /** Verifies one cookie value. Never throws. */
   verify(value: string): CookieVerification {
-    if (value.length > MAX_COOKIE_CHARS) return { ok: false, reason: `cookie longer than ${MAX_COOKIE_CHARS} characters` };
+    if (value.length > MAX_COOKIE_CHARS)
+      return { ok: false, reason: `cookie longer than ${MAX_COOKIE_CHARS} characters` };
     const dot = value.indexOf('.');
-    if (dot <= 0 || dot !== value.lastIndexOf('.')) return { ok: false, reason: 'malformed cookie (expected payload.mac)' };
+    if (dot <= 0 || dot !== value.lastIndexOf('.'))
+      return { ok: false, reason: 'malformed cookie (expected payload.mac)' };
     const payload = value.slice(0, dot);
     const macText = value.slice(dot + 1);
-    if (!kBase64Url.test(payload) || !kBase64Url.test(macText)) return { ok: false, reason: 'malformed cookie (not base64url)' };
+    if (!kBase64Url.test(payload) || !kBase64Url.test(macText))
+      return { ok: false, reason: 'malformed cookie (not base64url)' };
     const mac = Buffer.from(macText, 'base64url');
     // Canonical text only: the decoder ignores the last character's unused bits, which would
     // let one MAC be written several ways.
-    if (mac.length !== kMacBytes || mac.toString('base64url') !== macText) return { ok: false, reason: 'malformed cookie (MAC encoding)' };
+    if (mac.length !== kMacBytes || mac.toString('base64url') !== macText)
+      return { ok: false, reason: 'malformed cookie (MAC encoding)' };
     // Check every key without stopping early, so timing does not tell which key matched.
     let matched = false;
     for (const key of this.#keys) {
@@ -217,6 +237,7 @@ function toSession(data: unknown): CookieSession | undefined {
   if (m !== 'krb5' && m !== 'ntlmssp' && m !== 'unknown') return undefined;
   if (typeof s !== 'boolean') return undefined;
   if (typeof f !== 'number' || !Number.isInteger(f) || f < 0 || f > 0xffffffff) return undefined;
-  if (typeof iat !== 'number' || !Number.isInteger(iat) || typeof exp !== 'number' || !Number.isInteger(exp)) return undefined;
+  if (typeof iat !== 'number' || !Number.isInteger(iat) || typeof exp !== 'number' || !Number.isInteger(exp))
+    return undefined;
   return { principal: p, mech: m, spnego: s, flags: flagsFromBits(f), issuedAt: iat * 1000, expiresAt: exp * 1000 };
 }

@@ -15,7 +15,9 @@ export const METRIC_PREFIX = 'negotiate_';
  * millisecond, a queued one or a client fetching its ticket mid-handshake takes longer, and
  * nothing outlives the 10 s default handshake timeout.
  */
-export const HANDSHAKE_DURATION_BUCKETS: readonly number[] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+export const HANDSHAKE_DURATION_BUCKETS: readonly number[] = [
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
 
 /** Failure codes counted as replays: a token (authenticator) seen before. */
 export const REPLAY_CODES: ReadonlySet<string> = new Set(['ERR_GSS_REPLAY']);
@@ -79,7 +81,9 @@ export class ServerMetrics {
     });
     this.#replays = new Counter({
       name: `${METRIC_PREFIX}replay_rejections_total`,
-      help: 'Handshakes refused because the token was a replay (ERR_GSS_REPLAY); per front end in handshake_failures_total.',
+      help:
+        'Handshakes refused because the token was a replay (ERR_GSS_REPLAY); per front end in ' +
+        'handshake_failures_total.',
       registers,
     });
     this.#descriptorExhaustion = new Counter({
@@ -95,7 +99,8 @@ export class ServerMetrics {
   /** Counts a completed handshake. */
   recordSuccess(s: HandshakeSuccessFacts): void {
     this.#handshakes.inc({ frontend: s.frontend, mech: s.mech, outcome: 'success' });
-    if (s.latencyMs !== undefined) this.#duration.observe({ frontend: s.frontend, outcome: 'success' }, s.latencyMs / 1000);
+    if (s.latencyMs !== undefined)
+      this.#duration.observe({ frontend: s.frontend, outcome: 'success' }, s.latencyMs / 1000);
   }
 
   /** Counts a failed handshake. The mechanism of a failure is not known: "unknown". */

@@ -38,7 +38,9 @@ export class BatchDispatcher<C, R> {
 
   submit(call: C): Promise<R> {
     if (this.#pending >= this.#limit) {
-      return Promise.reject(new PoolError('ERR_POOL_QUEUE_FULL', 'the worker pool queue is full; the server is overloaded'));
+      return Promise.reject(
+        new PoolError('ERR_POOL_QUEUE_FULL', 'the worker pool queue is full; the server is overloaded'),
+      );
     }
     this.#pending++;
     return new Promise<R>((resolve, reject) => {

@@ -69,7 +69,10 @@ export interface CredentialOptions {
    * none (replays accepted!), or a file of your choice.
    */
   replayCache?: ReplayCacheOption;
-  /** `memory` only: most tags held; a handshake that would exceed it is refused (ERR_REPLAY_CACHE_FULL). Default 8,000,000. */
+  /**
+   * `memory` only: most tags held; a handshake that would exceed it is refused (ERR_REPLAY_CACHE_FULL). Default
+   * 8,000,000.
+   */
   replayCacheSize?: number;
   /**
    * `memory` only: most tags one client principal may hold, so that one account cannot fill the
@@ -94,7 +97,11 @@ export function toNativeCredentials(opts: CredentialOptions): NativeCredentialOp
   if (opts.requireFlags !== undefined && opts.requireFlags.length > 0) {
     let bits = 0;
     for (const f of opts.requireFlags) {
-      if (!isRequiredFlag(f)) throw new ConfigError('ERR_CONFIG', `unknown required flag ${JSON.stringify(f)}: expected ${Object.keys(REQUIRABLE_FLAGS).join(', ')}`);
+      if (!isRequiredFlag(f))
+        throw new ConfigError(
+          'ERR_CONFIG',
+          `unknown required flag ${JSON.stringify(f)}: expected ${Object.keys(REQUIRABLE_FLAGS).join(', ')}`,
+        );
       bits |= REQUIRABLE_FLAGS[f];
     }
     out.requiredFlags = bits;
@@ -104,7 +111,10 @@ export function toNativeCredentials(opts: CredentialOptions): NativeCredentialOp
   else if (rc === 'memory') out.memoryReplayCache = true;
   else if (rc.startsWith('file:')) out.replayCache = `file2:${rc.slice('file:'.length)}`;
   else if (rc !== 'default') {
-    throw new ConfigError('ERR_CONFIG', `replay cache must be default, memory, none or file:PATH, not ${JSON.stringify(rc)}`);
+    throw new ConfigError(
+      'ERR_CONFIG',
+      `replay cache must be default, memory, none or file:PATH, not ${JSON.stringify(rc)}`,
+    );
   }
   return out;
 }
@@ -192,10 +202,16 @@ export function acquireOrThrow(addon: NativeAddon, opts: CredentialOptions, desc
 function checkKeytabContents(addon: NativeAddon, keytab: string, principal: string | undefined): void {
   const listing = addon.listKeytab(keytab);
   if (!listing.ok) {
-    throw new ConfigError('ERR_KEYTAB_UNREADABLE', `keytab ${keytab} cannot be read: ${listing.message} (is it a keytab? check it with: klist -k ${keytab})`);
+    throw new ConfigError(
+      'ERR_KEYTAB_UNREADABLE',
+      `keytab ${keytab} cannot be read: ${listing.message} (is it a keytab? check it with: klist -k ${keytab})`,
+    );
   }
   if (listing.principals.length === 0) {
-    throw new ConfigError('ERR_NO_CREDENTIALS', `keytab ${keytab} holds no keys: add the service's (kadmin: ktadd -k ${keytab} HTTP/host.example.com)`);
+    throw new ConfigError(
+      'ERR_NO_CREDENTIALS',
+      `keytab ${keytab} holds no keys: add the service's (kadmin: ktadd -k ${keytab} HTTP/host.example.com)`,
+    );
   }
   // Host-based names (service@host) are canonicalised by the library (maybe through DNS), so
   // only krb5 principal names are checked here.

@@ -43,39 +43,51 @@ interface Run {
 }
 
 function serve(keytab: string, opts: { uid?: number } = {}): Promise<Run> {
-  const env: NodeJS.ProcessEnv = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', LC_ALL: 'C', KRB5_CONFIG: realm.krb5Config };
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+    LC_ALL: 'C',
+    KRB5_CONFIG: realm.krb5Config,
+  };
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [BIN, 'serve', '--keytab', keytab, '--sspi', '127.0.0.1:0', '--workers', '1'],
       { env, timeout: 30_000, ...(opts.uid !== undefined ? { uid: opts.uid, gid: opts.uid } : {}) },
       (err, stdout, stderr) => {
-        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : null) : 0;
+        const code = err
+          ? typeof (err as { code?: unknown }).code === 'number'
+            ? (err as { code: number }).code
+            : null
+          : 0;
         resolve({ code, stdout, stderr });
       },
     );
   });
 }
 
-test('a keytab the service user cannot read: exit 1, ERR_KEYTAB_UNREADABLE, the file, EACCES and the fix', { timeout: 40_000 }, async () => {
-  if (process.getuid?.() !== 0) {
-    // As a non-root user, a file of ours with mode 000 is unreadable to us already.
-    const keytab = path.join(scratch, 'mode000.keytab');
+test(
+  'a keytab the service user cannot read: exit 1, ERR_KEYTAB_UNREADABLE, the file, EACCES and the fix',
+  { timeout: 40_000 },
+  async () => {
+    if (process.getuid?.() !== 0) {
+      // As a non-root user, a file of ours with mode 000 is unreadable to us already.
+      const keytab = path.join(scratch, 'mode000.keytab');
+      await fs.copyFile(realm.keytab, keytab);
+      await fs.chmod(keytab, 0o000);
+      const r = await serve(keytab);
+      assertUnreadable(r, keytab);
+      return;
+    }
+    const keytab = path.join(scratch, 'root-only.keytab');
     await fs.copyFile(realm.keytab, keytab);
-    await fs.chmod(keytab, 0o000);
-    const r = await serve(keytab);
+    await fs.chmod(keytab, 0o600);
+    // The same keytab works for its owner: only the permission is wrong.
+    const asRoot = await serveUntilListening(keytab);
+    assert.ok(asRoot, 'root, the owner, can start with this keytab');
+    const r = await serve(keytab, { uid: NOBODY });
     assertUnreadable(r, keytab);
-    return;
-  }
-  const keytab = path.join(scratch, 'root-only.keytab');
-  await fs.copyFile(realm.keytab, keytab);
-  await fs.chmod(keytab, 0o600);
-  // The same keytab works for its owner: only the permission is wrong.
-  const asRoot = await serveUntilListening(keytab);
-  assert.ok(asRoot, 'root, the owner, can start with this keytab');
-  const r = await serve(keytab, { uid: NOBODY });
-  assertUnreadable(r, keytab);
-});
+  },
+);
 
 function assertUnreadable(r: Run, keytab: string): void {
   assert.equal(r.code, 1, `exit code: ${r.code}\n${r.stderr}`);
@@ -88,10 +100,18 @@ function assertUnreadable(r: Run, keytab: string): void {
 
 /** Starts the server with `keytab` until its first listening line, then stops it (by PID). */
 async function serveUntilListening(keytab: string): Promise<boolean> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--keytab', keytab, '--sspi', '127.0.0.1:0', '--workers', '1', '--log-level', 'silent'], {
-    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', KRB5_CONFIG: realm.krb5Config, KRB5RCACHEDIR: realm.rcacheDir },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [BIN, 'serve', '--keytab', keytab, '--sspi', '127.0.0.1:0', '--workers', '1', '--log-level', 'silent'],
+    {
+      env: {
+        PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+        KRB5_CONFIG: realm.krb5Config,
+        KRB5RCACHEDIR: realm.rcacheDir,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   try {
     return await new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => resolve(false), 20_000);
@@ -112,21 +132,26 @@ async function serveUntilListening(keytab: string): Promise<boolean> {
   }
 }
 
-test('paths that are not keytabs (a directory, random bytes, an empty file): exit 1, ERR_KEYTAB_UNREADABLE naming the file', { timeout: 40_000 }, async () => {
-  const garbage = path.join(scratch, 'garbage.keytab');
-  await fs.writeFile(garbage, 'this is not a keytab\n');
-  const empty = path.join(scratch, 'empty.keytab');
-  await fs.writeFile(empty, '');
-  for (const [keytab, reason] of [
-    [scratch, /Is a directory/],
-    [garbage, /format version/i],
-    [empty, /format version/i],
-  ] as const) {
-    const r = await serve(keytab);
-    assert.equal(r.code, 1, `${keytab}: exit code ${r.code}\n${r.stderr}`);
-    assert.equal(r.stdout, '', 'no listening line');
-    assert.match(r.stderr, /ERR_KEYTAB_UNREADABLE/, r.stderr);
-    assert.ok(r.stderr.includes(keytab), `the message names ${keytab}: ${r.stderr}`);
-    assert.match(r.stderr, reason);
-  }
-});
+test(
+  'paths that are not keytabs (a directory, random bytes, an empty file): exit 1, ERR_KEYTAB_UNREADABLE naming ' +
+    'the file',
+  { timeout: 40_000 },
+  async () => {
+    const garbage = path.join(scratch, 'garbage.keytab');
+    await fs.writeFile(garbage, 'this is not a keytab\n');
+    const empty = path.join(scratch, 'empty.keytab');
+    await fs.writeFile(empty, '');
+    for (const [keytab, reason] of [
+      [scratch, /Is a directory/],
+      [garbage, /format version/i],
+      [empty, /format version/i],
+    ] as const) {
+      const r = await serve(keytab);
+      assert.equal(r.code, 1, `${keytab}: exit code ${r.code}\n${r.stderr}`);
+      assert.equal(r.stdout, '', 'no listening line');
+      assert.match(r.stderr, /ERR_KEYTAB_UNREADABLE/, r.stderr);
+      assert.ok(r.stderr.includes(keytab), `the message names ${keytab}: ${r.stderr}`);
+      assert.match(r.stderr, reason);
+    }
+  },
+);

@@ -28,7 +28,11 @@ sys.stdin.read()
 /** The default replay cache of the realm's acceptor (`dfl:` = file2 under KRB5RCACHEDIR). */
 export async function findReplayCache(rcacheDir: string): Promise<string> {
   const files = (await fs.readdir(rcacheDir)).filter((f) => f.endsWith('.rcache2'));
-  if (files.length !== 1) throw new Error(`expected one MIT replay cache (*.rcache2) in ${rcacheDir}, found: ${files.join(', ') || 'none'} (did a Kerberos handshake run first?)`);
+  if (files.length !== 1)
+    throw new Error(
+      `expected one MIT replay cache (*.rcache2) in ${rcacheDir}, found: ${files.join(', ') || 'none'} (did a ` +
+        `Kerberos handshake run first?)`,
+    );
   return path.join(rcacheDir, files[0] as string);
 }
 

@@ -5,25 +5,20 @@
  * and are not counted.
  */
 
-type Factories = Pick<typeof Buffer, 'alloc' | 'allocUnsafe' | 'allocUnsafeSlow' | 'concat' | 'from'>;
+const FACTORIES = ['alloc', 'allocUnsafe', 'allocUnsafeSlow', 'concat', 'from'] as const;
+type Factory = (...args: unknown[]) => Buffer;
 
 /** Runs `fn` with the factories wrapped; returns its outcome and the largest allocation seen. */
 export function largestAllocation<T>(fn: () => T): { value?: T; error?: unknown; largest: number } {
-  const original: Factories = {
-    alloc: Buffer.alloc,
-    allocUnsafe: Buffer.allocUnsafe,
-    allocUnsafeSlow: Buffer.allocUnsafeSlow,
-    concat: Buffer.concat,
-    from: Buffer.from,
-  };
+  // Buffer's factories seen as plain functions, so they can be swapped out and put back.
+  const target = Buffer as unknown as Record<(typeof FACTORIES)[number], Factory>;
+  const original = new Map(FACTORIES.map((name) => [name, target[name]] as const));
   let largest = 0;
   const note = (b: Buffer): Buffer => {
     if (b.length > largest) largest = b.length;
     return b;
   };
-  const target = Buffer as unknown as Record<keyof Factories, (...args: unknown[]) => Buffer>;
-  for (const name of Object.keys(original) as Array<keyof Factories>) {
-    const f = original[name] as unknown as (...args: unknown[]) => Buffer;
+  for (const [name, f] of original) {
     target[name] = (...args: unknown[]) => note(f.apply(Buffer, args));
   }
   try {
@@ -31,6 +26,6 @@ export function largestAllocation<T>(fn: () => T): { value?: T; error?: unknown;
   } catch (error) {
     return { error, largest };
   } finally {
-    Object.assign(Buffer, original);
+    for (const [name, f] of original) target[name] = f;
   }
 }

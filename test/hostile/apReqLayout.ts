@@ -32,7 +32,7 @@ function readTlv(b: Buffer, at: number): Tlv {
 
 /** Content ranges of every OCTET STRING at least `minBytes` long inside `b[from, to)`. */
 function octetStrings(b: Buffer, from: number, to: number, minBytes: number, out: Array<[number, number]>): void {
-  for (let at = from; at < to; ) {
+  for (let at = from; at < to;) {
     const t = readTlv(b, at);
     if (t.tag === 0x04 && t.end - t.contentStart >= minBytes) out.push([t.contentStart, t.end]);
     else if (t.tag & 0x20) octetStrings(b, t.contentStart, t.end, minBytes, out);

@@ -33,7 +33,7 @@ function readTlv(buf: Buffer, at: number, limit: number): Tlv {
 
 function childrenOf(buf: Buffer, parent: { start: number; end: number }): Tlv[] {
   const out: Tlv[] = [];
-  for (let p = parent.start; p < parent.end; ) {
+  for (let p = parent.start; p < parent.end;) {
     const t = readTlv(buf, p, parent.end);
     out.push(t);
     p = t.end;
@@ -52,7 +52,9 @@ export function longLength(n: number, octets: number): Buffer {
 /** The parts of a raw krb5 GSS token (RFC 4121 §4.1): its OID TLV and the AP-REQ's fields. */
 export interface Krb5ApReq {
   oidTlv: Buffer;
-  /** The raw TLVs inside the AP-REQ's SEQUENCE: pvno [0], msg-type [1], ap-options [2], ticket [3], authenticator [4]. */
+  /**
+   * The raw TLVs inside the AP-REQ's SEQUENCE: pvno [0], msg-type [1], ap-options [2], ticket [3], authenticator [4].
+   */
   fields: Buffer[];
 }
 
@@ -66,7 +68,10 @@ export function splitKrb5Token(token: Buffer): Krb5ApReq {
   if (apReq.tag !== 0x6e) throw new Error('not an AP-REQ');
   const [seq] = childrenOf(token, apReq);
   if (!seq || seq.tag !== 0x30) throw new Error('AP-REQ without its SEQUENCE');
-  return { oidTlv: token.subarray(oidTlv.at, oidTlv.end), fields: childrenOf(token, seq).map((f) => token.subarray(f.at, f.end)) };
+  return {
+    oidTlv: token.subarray(oidTlv.at, oidTlv.end),
+    fields: childrenOf(token, seq).map((f) => token.subarray(f.at, f.end)),
+  };
 }
 
 /** Reassembles a raw krb5 GSS token around AP-REQ fields (whatever bytes they are). */
@@ -90,7 +95,10 @@ function contentOf(field: Buffer): Buffer {
 
 /** A fake EncryptedData for [4]: etype 18, 32 random cipher bytes. */
 export function fakeAuthenticator(): Buffer {
-  return der(0xa4, der(0x30, Buffer.concat([der(0xa0, der(0x02, Buffer.from([0x12]))), der(0xa2, der(0x04, randomBytes(32)))])));
+  return der(
+    0xa4,
+    der(0x30, Buffer.concat([der(0xa0, der(0x02, Buffer.from([0x12]))), der(0xa2, der(0x04, randomBytes(32)))])),
+  );
 }
 
 /**
@@ -104,7 +112,10 @@ export function hideAuthenticator(token: Buffer): Buffer {
   if (!auth) throw new Error('no authenticator field');
   const body = contentOf(auth);
   const hidden = Buffer.concat([Buffer.from([0xbf, 0x04]), longLength(body.length, 3), body]);
-  return joinKrb5Token({ oidTlv: parts.oidTlv, fields: [...parts.fields.filter((f) => f !== auth), hidden, fakeAuthenticator()] });
+  return joinKrb5Token({
+    oidTlv: parts.oidTlv,
+    fields: [...parts.fields.filter((f) => f !== auth), hidden, fakeAuthenticator()],
+  });
 }
 
 /**
@@ -113,7 +124,9 @@ export function hideAuthenticator(token: Buffer): Buffer {
  */
 export function obscureApReq(token: Buffer): Buffer {
   const parts = splitKrb5Token(token);
-  const fields = parts.fields.map((f) => (f[0] === 0xa4 ? Buffer.concat([Buffer.from([0xbf, 0x04]), longLength(contentOf(f).length, 4), contentOf(f)]) : f));
+  const fields = parts.fields.map((f) =>
+    f[0] === 0xa4 ? Buffer.concat([Buffer.from([0xbf, 0x04]), longLength(contentOf(f).length, 4), contentOf(f)]) : f,
+  );
   return joinKrb5Token({ oidTlv: parts.oidTlv, fields }, Buffer.from([0x7f, 0x0e]));
 }
 
@@ -128,7 +141,11 @@ export function spnegoAround(krb5Token: Buffer): Buffer {
  * skips unknown fields finds the fake AP-REQ.
  */
 export function decoyNegTokenInit(fakeKrb5Token: Buffer): Buffer {
-  const fields = [der(0xa0, der(0x30, oid(KRB5_OID))), der(0xa5, Buffer.from([0x05, 0x00])), der(0xa2, der(0x04, fakeKrb5Token))];
+  const fields = [
+    der(0xa0, der(0x30, oid(KRB5_OID))),
+    der(0xa5, Buffer.from([0x05, 0x00])),
+    der(0xa2, der(0x04, fakeKrb5Token)),
+  ];
   const init = der(0xa0, der(0x30, Buffer.concat(fields)));
   return der(0x60, Buffer.concat([oid('1.3.6.1.5.5.2'), init]));
 }
@@ -136,7 +153,10 @@ export function decoyNegTokenInit(fakeKrb5Token: Buffer): Buffer {
 /** A fake raw krb5 AP-REQ: a real token's ticket with a random authenticator. */
 export function fakeKrb5Token(real: Buffer): Buffer {
   const parts = splitKrb5Token(real);
-  return joinKrb5Token({ oidTlv: parts.oidTlv, fields: [...parts.fields.filter((f) => f[0] !== 0xa4), fakeAuthenticator()] });
+  return joinKrb5Token({
+    oidTlv: parts.oidTlv,
+    fields: [...parts.fields.filter((f) => f[0] !== 0xa4), fakeAuthenticator()],
+  });
 }
 
 /** NegTokenResp { responseToken [2] token }: a later leg. */

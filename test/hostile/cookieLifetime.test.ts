@@ -37,10 +37,19 @@ after(async () => {
 
 function whoami(token: Buffer): Promise<{ status: number; setCookie: string | undefined }> {
   return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port: ts.httpPort, path: '/whoami', headers: { authorization: `Negotiate ${token.toString('base64')}` }, timeout: 10_000 }, (res) => {
-      res.resume();
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, setCookie: res.headers['set-cookie']?.[0] }));
-    });
+    const req = http.get(
+      {
+        host: '127.0.0.1',
+        port: ts.httpPort,
+        path: '/whoami',
+        headers: { authorization: `Negotiate ${token.toString('base64')}` },
+        timeout: 10_000,
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, setCookie: res.headers['set-cookie']?.[0] }));
+      },
+    );
     req.on('timeout', () => req.destroy(new Error('no answer within 10 s')));
     req.on('error', reject);
   });
@@ -51,8 +60,11 @@ const maxAge = (setCookie: string | undefined): number => Number(/Max-Age=(\d+)/
 function shortKinit(ccache: string, seconds: number): Promise<void> {
   const kinit = requireTool('kinit', 'krb5-user');
   return new Promise((resolve, reject) => {
-    const child = execFile(kinit, ['-l', `${seconds}s`, '-c', `FILE:${ccache}`, realm.userPrincipal], { env: { ...process.env, ...realm.env() }, timeout: 20_000 }, (err, _out, stderr) =>
-      err ? reject(new Error(`kinit -l ${seconds}s failed: ${stderr}`)) : resolve(),
+    const child = execFile(
+      kinit,
+      ['-l', `${seconds}s`, '-c', `FILE:${ccache}`, realm.userPrincipal],
+      { env: { ...process.env, ...realm.env() }, timeout: 20_000 },
+      (err, _out, stderr) => (err ? reject(new Error(`kinit -l ${seconds}s failed: ${stderr}`)) : resolve()),
     );
     child.stdin?.end(`${realm.password}\n`);
   });
@@ -66,7 +78,10 @@ test('a ticket with time left: the cookie ends no later than the ticket', { time
   const r = await whoami(token);
   assert.equal(r.status, 200);
   const age = maxAge(r.setCookie);
-  assert.ok(age > 0 && age <= 60, `Max-Age ${age} must be within the ticket's 60 s, not ${COOKIE_TTL} or 60 + the 300 s skew`);
+  assert.ok(
+    age > 0 && age <= 60,
+    `Max-Age ${age} must be within the ticket's 60 s, not ${COOKIE_TTL} or 60 + the 300 s skew`,
+  );
   // A long ticket: the configured lifetime applies.
   const [longToken] = await firstTokens(realm, { mech: 'spnego', service: 'HTTP@localhost' }, 1);
   assert.ok(longToken);
@@ -74,15 +89,20 @@ test('a ticket with time left: the cookie ends no later than the ticket', { time
   assert.equal(maxAge(long.setCookie), COOKIE_TTL);
 });
 
-test('a ticket that ended seconds ago (inside the clock skew) is accepted but gets no cookie', { timeout: 60_000 }, async () => {
-  const ccache = path.join(realm.dir, `expiring-${process.pid}.ccache`);
-  await shortKinit(ccache, 4);
-  await tokensFromCcache(realm, ccache, { mech: 'spnego', service: 'HTTP@localhost' }, 1); // caches the 4 s service ticket
-  await sleep(6_000);
-  await setClientClockOffset(ccache, -30);
-  const [token] = await tokensFromCcache(realm, ccache, { mech: 'spnego', service: 'HTTP@localhost' }, 1);
-  assert.ok(token);
-  const r = await whoami(token);
-  assert.equal(r.status, 200, 'MIT accepts a ticket up to the clock skew after its end');
-  assert.equal(r.setCookie, undefined, `no cookie for a ticket that has ended: got ${r.setCookie}`);
-});
+test(
+  'a ticket that ended seconds ago (inside the clock skew) is accepted but gets no cookie',
+  { timeout: 60_000 },
+  async () => {
+    const ccache = path.join(realm.dir, `expiring-${process.pid}.ccache`);
+    await shortKinit(ccache, 4);
+    // caches the 4 s service ticket
+    await tokensFromCcache(realm, ccache, { mech: 'spnego', service: 'HTTP@localhost' }, 1);
+    await sleep(6_000);
+    await setClientClockOffset(ccache, -30);
+    const [token] = await tokensFromCcache(realm, ccache, { mech: 'spnego', service: 'HTTP@localhost' }, 1);
+    assert.ok(token);
+    const r = await whoami(token);
+    assert.equal(r.status, 200, 'MIT accepts a ticket up to the clock skew after its end');
+    assert.equal(r.setCookie, undefined, `no cookie for a ticket that has ended: got ${r.setCookie}`);
+  },
+);

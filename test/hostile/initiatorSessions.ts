@@ -25,7 +25,10 @@ async function send(c: RawConn, bytes: Buffer, how: Delivery | undefined): Promi
     await c.write(bytes);
     return;
   }
-  const sent = await c.dribble(bytes, { chunkBytes: how.chunkBytes, ...(how.delayMs !== undefined ? { delayMs: how.delayMs } : {}) });
+  const sent = await c.dribble(bytes, {
+    chunkBytes: how.chunkBytes,
+    ...(how.delayMs !== undefined ? { delayMs: how.delayMs } : {}),
+  });
   assert.equal(sent, bytes.length, 'the server closed the connection while a valid frame was being dribbled');
 }
 
@@ -33,7 +36,10 @@ async function send(c: RawConn, bytes: Buffer, how: Delivery | undefined): Promi
 async function bounded<T>(p: Promise<T>, what: string, timeoutMs = 15_000): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no answer from initiator.py within ${timeoutMs} ms`)), timeoutMs);
+    timer = setTimeout(
+      () => reject(new Error(`${what}: no answer from initiator.py within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
   });
   try {
     return await Promise.race([p, timeout]);
@@ -47,7 +53,11 @@ async function bounded<T>(p: Promise<T>, what: string, timeoutMs = 15_000): Prom
  * says, followed by `trailing` in the same write when given), AP-REP in and verified by the
  * initiator, then the greeting until EOF, decrypted by the initiator.
  */
-export async function sspiKrb5Handshake(realm: ThrowawayRealm, port: number, opts: { how?: Delivery; trailing?: Buffer } = {}): Promise<void> {
+export async function sspiKrb5Handshake(
+  realm: ThrowawayRealm,
+  port: number,
+  opts: { how?: Delivery; trailing?: Buffer } = {},
+): Promise<void> {
   const init = Initiator.start(realm, { mech: 'krb5' });
   try {
     // The token is made before connecting, so a short handshake deadline only times the wire.
@@ -89,14 +99,25 @@ export interface GssSampleSession {
  * Opens a gss-sample connection the way gss-client does (NOOP with CONTEXT_NEXT, then context
  * tokens) with a raw-krb5 initiator, and returns once both sides hold the context.
  */
-export async function openGssSampleSession(realm: ThrowawayRealm, port: number, how?: Delivery): Promise<GssSampleSession> {
+export async function openGssSampleSession(
+  realm: ThrowawayRealm,
+  port: number,
+  how?: Delivery,
+): Promise<GssSampleSession> {
   const init = Initiator.start(realm, { mech: 'krb5' });
   let conn: RawConn | undefined;
   try {
     const first = await bounded(init.step(), 'first leg');
     const c = await RawConn.connect(port);
     conn = c;
-    await send(c, Buffer.concat([encodeGssSampleFrame(TokenFlag.NOOP | TokenFlag.CONTEXT_NEXT), encodeGssSampleFrame(TokenFlag.CONTEXT, first.token)]), how);
+    await send(
+      c,
+      Buffer.concat([
+        encodeGssSampleFrame(TokenFlag.NOOP | TokenFlag.CONTEXT_NEXT),
+        encodeGssSampleFrame(TokenFlag.CONTEXT, first.token),
+      ]),
+      how,
+    );
     const reply = await c.readGssSampleFrame();
     assert.equal(reply.flags, TokenFlag.CONTEXT, 'the AP-REP comes as a context token');
     const second = await bounded(init.step(reply.body), 'AP-REP');

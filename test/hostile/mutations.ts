@@ -37,7 +37,16 @@ export function flipBit(token: Buffer, at: number, bit: number): Buffer {
 }
 
 /** How a fuzz input was made, for the report of a surprising one. */
-export type MutationKind = 'random' | 'gss-header-random' | 'truncate' | 'bitflips' | 'overwrite' | 'insert' | 'delete' | 'splice' | 'length-field';
+export type MutationKind =
+  | 'random'
+  | 'gss-header-random'
+  | 'truncate'
+  | 'bitflips'
+  | 'overwrite'
+  | 'insert'
+  | 'delete'
+  | 'splice'
+  | 'length-field';
 
 /** GSS initial-context header (`60 len 06 len oid`) for the krb5 and SPNEGO mechs. */
 const GSS_PREFIXES = [Buffer.from('06092a864886f712010202', 'hex'), Buffer.from('06062b0601050502', 'hex')];
@@ -58,7 +67,10 @@ export function mutate(rng: Rng, bases: readonly Buffer[], maxBytes: number): { 
       break;
     case 1: {
       kind = 'gss-header-random';
-      const body = Buffer.concat([GSS_PREFIXES[below(rng, GSS_PREFIXES.length)] as Buffer, randomBytes(rng, below(rng, 1024))]);
+      const body = Buffer.concat([
+        GSS_PREFIXES[below(rng, GSS_PREFIXES.length)] as Buffer,
+        randomBytes(rng, below(rng, 1024)),
+      ]);
       t = Buffer.concat([Buffer.from([0x60, 0x82, body.length >> 8, body.length & 0xff]), body]);
       break;
     }

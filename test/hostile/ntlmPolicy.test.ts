@@ -33,7 +33,17 @@ after(async () => {
 });
 
 async function ntlmClient(level: string | undefined): Promise<{ ok: boolean; out: string }> {
-  const args = [SSPI_CLIENT, '--port', String(host.port('sspi')), '--timeout', '10', '--mech', 'ntlm', `--user=${realm.ntlmUser}`, `--password=${realm.password}`];
+  const args = [
+    SSPI_CLIENT,
+    '--port',
+    String(host.port('sspi')),
+    '--timeout',
+    '10',
+    '--mech',
+    'ntlm',
+    `--user=${realm.ntlmUser}`,
+    `--password=${realm.password}`,
+  ];
   const env: Record<string, string> = level === undefined ? {} : { LM_COMPAT_LEVEL: level };
   const r = await runClient(PYTHON, args, realm, 20_000, env);
   const line = jsonLines(r.stdout)[0];

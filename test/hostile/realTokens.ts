@@ -13,13 +13,31 @@ import { FIXTURES, type InitiatorMech } from '../support/initiator.js';
 import { PYTHON } from '../support/server.js';
 
 /** `n` independent first tokens from test/fixtures/initiator.py, using the ccache at `ccache`. */
-export function tokensFromCcache(realm: ThrowawayRealm, ccache: string, o: { mech: InitiatorMech; service?: string }, n: number): Promise<Buffer[]> {
-  const args = [path.join(FIXTURES, 'initiator.py'), '--mech', o.mech, '--service', o.service ?? 'host@localhost', '--tokens', String(n)];
+export function tokensFromCcache(
+  realm: ThrowawayRealm,
+  ccache: string,
+  o: { mech: InitiatorMech; service?: string },
+  n: number,
+): Promise<Buffer[]> {
+  const args = [
+    path.join(FIXTURES, 'initiator.py'),
+    '--mech',
+    o.mech,
+    '--service',
+    o.service ?? 'host@localhost',
+    '--tokens',
+    String(n),
+  ];
   const env = { ...process.env, ...realm.env(), KRB5CCNAME: `FILE:${ccache}` };
   return new Promise((resolve, reject) => {
     execFile(PYTHON, args, { env, timeout: 60_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
       if (err) return reject(new Error(`initiator.py failed: ${stderr}`));
-      resolve(stdout.trim().split('\n').map((l) => Buffer.from(l, 'base64')));
+      resolve(
+        stdout
+          .trim()
+          .split('\n')
+          .map((l) => Buffer.from(l, 'base64')),
+      );
     });
   });
 }

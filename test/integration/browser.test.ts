@@ -24,7 +24,7 @@ before(async () => {
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    env: { ...process.env, ...realm.env() } as Record<string, string>,
+    env: { ...process.env, ...realm.env() },
     args: [
       '--no-sandbox',
       '--disable-gpu',

@@ -42,7 +42,8 @@ before(async () => {
 
 after(async () => {
   for (const child of children) {
-    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
+    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined)
+      process.kill(child.pid, 'SIGKILL');
   }
   for (const dir of upRealms) {
     if (existsSync(path.join(dir, 'kdc.pid'))) await runCli(['realm', 'down', dir]).catch(() => undefined);
@@ -72,10 +73,19 @@ interface Run {
   stderr: string;
 }
 
-function run(file: string, args: string[], env: NodeJS.ProcessEnv = cleanEnv(), timeoutMs = CMD_TIMEOUT_MS): Promise<Run> {
+function run(
+  file: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = cleanEnv(),
+  timeoutMs = CMD_TIMEOUT_MS,
+): Promise<Run> {
   return new Promise((resolve) => {
     execFile(file, args, { env, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : null) : 0;
+      const code = err
+        ? typeof (err as { code?: unknown }).code === 'number'
+          ? (err as { code: number }).code
+          : null
+        : 0;
       resolve({ code, stdout, stderr });
     });
   });
@@ -149,9 +159,17 @@ class Cli {
   async waitLines(n: number, timeoutMs = START_TIMEOUT_MS): Promise<Array<Record<string, unknown>>> {
     const deadline = Date.now() + timeoutMs;
     while (this.lines.length < n) {
-      if (!this.running) assert.fail(`exited (${this.child.exitCode ?? this.child.signalCode}) after ${this.lines.length}/${n} stdout lines:\n${this.lines.join('\n')}\nstderr:\n${this.stderr}`);
+      if (!this.running)
+        assert.fail(
+          `exited (${this.child.exitCode ?? this.child.signalCode}) after ${this.lines.length}/${n} stdout ` +
+            `lines:\n${this.lines.join('\n')}\nstderr:\n${this.stderr}`,
+        );
       const left = deadline - Date.now();
-      if (left <= 0) assert.fail(`timed out after ${timeoutMs} ms with ${this.lines.length}/${n} stdout lines:\n${this.lines.join('\n')}\nstderr:\n${this.stderr}`);
+      if (left <= 0)
+        assert.fail(
+          `timed out after ${timeoutMs} ms with ${this.lines.length}/${n} stdout ` +
+            `lines:\n${this.lines.join('\n')}\nstderr:\n${this.stderr}`,
+        );
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, Math.min(left, 200));
         this.#waiters.push(() => {
@@ -164,7 +182,10 @@ class Cli {
   }
 
   /** Sends `signal` (by pid) and waits, bounded, for the exit. */
-  async stop(signal: NodeJS.Signals, timeoutMs = EXIT_TIMEOUT_MS): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  async stop(
+    signal: NodeJS.Signals,
+    timeoutMs = EXIT_TIMEOUT_MS,
+  ): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
     process.kill(this.pid, signal);
     return this.exited(timeoutMs);
   }
@@ -236,7 +257,10 @@ function assertListening(ev: Record<string, unknown> | undefined, frontend: stri
   assert.equal(ev['frontend'], frontend);
   assert.equal(ev['address'], '127.0.0.1');
   const port = ev['port'];
-  assert.ok(typeof port === 'number' && Number.isInteger(port) && port > 0 && port < 65536, `real port, not ${String(port)}`);
+  assert.ok(
+    typeof port === 'number' && Number.isInteger(port) && port > 0 && port < 65536,
+    `real port, not ${String(port)}`,
+  );
   return port;
 }
 
@@ -307,15 +331,12 @@ test('unknown serve flag: exit 2, message on stderr naming it, nothing on stdout
   assert.equal(r.stdout, '');
 });
 
-test(
-  'no command at all: exit 2, usage on stderr, stdout left for JSON',
-  async () => {
-    const r = await runCli([]);
-    assert.equal(r.code, 2);
-    assert.match(r.stderr, /Usage: negotiate-server <command>/);
-    assert.equal(r.stdout, '', 'stdout carries only JSON event lines');
-  },
-);
+test('no command at all: exit 2, usage on stderr, stdout left for JSON', async () => {
+  const r = await runCli([]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /Usage: negotiate-server <command>/);
+  assert.equal(r.stdout, '', 'stdout carries only JSON event lines');
+});
 
 test('realm with a bad action: exit 2 with the realm usage', async () => {
   const r = await runCli(['realm', 'sideways', '/tmp/x']);
@@ -326,7 +347,7 @@ test('realm with a bad action: exit 2 with the realm usage', async () => {
 
 // --- start-up and configuration errors -------------------------------------------------------
 
-test('serve --keytab /nonexistent/keytab: exit 1, ERR_KEYTAB_UNREADABLE naming the file, no listening line', async () => {
+test('serve --keytab /nonexistent/keytab: exit 1, ERR_KEYTAB_UNREADABLE with the path, no listening line', async () => {
   const r = await runCli(['serve', '--keytab', '/nonexistent/keytab', '--sspi', '127.0.0.1:0']);
   assert.equal(r.code, 1, r.stderr);
   assert.match(r.stderr, /ERR_KEYTAB_UNREADABLE/);
@@ -348,7 +369,7 @@ test('serve --replay-cache bogus: exit 2 (configuration error) with a clear mess
 
 // --- serve with the embedded realm ------------------------------------------------------------
 
-test('serve without --keytab: embedded realm, real ports, the printed gss-client works, SIGTERM cleans up', async () => {
+test('serve without --keytab: embedded realm, real ports, printed gss-client works, SIGTERM cleans up', async () => {
   const cli = new Cli(process.execPath, [BIN, 'serve', '--sspi', '127.0.0.1:0', '--gss-sample', '127.0.0.1:0']);
   const events = await cli.waitLines(3);
   const [realmEv, ...listening] = events;
@@ -365,10 +386,19 @@ test('serve without --keytab: embedded realm, real ports, the printed gss-client
   assert.ok(existsSync(dir), 'the realm dir exists while serving');
 
   assert.equal(listening.length, 2);
-  const sspiPort = assertListening(listening.find((e) => e['frontend'] === 'sspi'), 'sspi');
-  const gssPort = assertListening(listening.find((e) => e['frontend'] === 'gss-sample'), 'gss-sample');
+  const sspiPort = assertListening(
+    listening.find((e) => e['frontend'] === 'sspi'),
+    'sspi',
+  );
+  const gssPort = assertListening(
+    listening.find((e) => e['frontend'] === 'gss-sample'),
+    'gss-sample',
+  );
   assert.ok(await connects(sspiPort), 'the sspi port accepts connections');
-  assert.ok(gssClientLine.includes(`-port ${gssPort} `), `the printed command uses the gss-sample port: ${gssClientLine}`);
+  assert.ok(
+    gssClientLine.includes(`-port ${gssPort} `),
+    `the printed command uses the gss-sample port: ${gssClientLine}`,
+  );
 
   const kdcPid = Number((await fs.readFile(path.join(dir, 'kdc.pid'), 'utf8')).trim());
   assert.ok(await isLiveKdcOf(kdcPid, dir), 'the embedded KDC runs');
@@ -457,7 +487,14 @@ test('realm up DIR, serve --keytab with its env, gss-client, realm down DIR', as
       .filter((l) => l.includes('='))
       .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] as const),
   );
-  for (const v of ['KRB5_CONFIG', 'KRB5CCNAME', 'KRB5_KTNAME', 'NTLM_USER_FILE', 'NEGOTIATE_USER', 'NEGOTIATE_PASSWORD']) {
+  for (const v of [
+    'KRB5_CONFIG',
+    'KRB5CCNAME',
+    'KRB5_KTNAME',
+    'NTLM_USER_FILE',
+    'NEGOTIATE_USER',
+    'NEGOTIATE_PASSWORD',
+  ]) {
     assert.ok((vars.get(v) ?? '').length > 0, `env defines ${v}`);
   }
   assert.equal(vars.get('KRB5_CONFIG'), path.join(dir, 'krb5.conf'));
@@ -467,7 +504,8 @@ test('realm up DIR, serve --keytab with its env, gss-client, realm down DIR', as
   // A server started from that environment, with the realm's keytab.
   const serve = new Cli(bash, [
     '-c',
-    '. "$1/env" && exec "$2" "$3" serve --keytab "${KRB5_KTNAME#FILE:}" --sspi 127.0.0.1:0 --gss-sample 127.0.0.1:0 --workers 1',
+    '. "$1/env" && exec "$2" "$3" serve --keytab "${KRB5_KTNAME#FILE:}" --sspi 127.0.0.1:0 --gss-sample ' +
+      '127.0.0.1:0 --workers 1',
     '_',
     dir,
     process.execPath,
@@ -479,10 +517,19 @@ test('realm up DIR, serve --keytab with its env, gss-client, realm down DIR', as
     ['listening', 'listening'],
     'with --keytab there is no realm line',
   );
-  assertListening(events.find((e) => e['frontend'] === 'sspi'), 'sspi');
-  const gssPort = assertListening(events.find((e) => e['frontend'] === 'gss-sample'), 'gss-sample');
+  assertListening(
+    events.find((e) => e['frontend'] === 'sspi'),
+    'sspi',
+  );
+  const gssPort = assertListening(
+    events.find((e) => e['frontend'] === 'gss-sample'),
+    'gss-sample',
+  );
 
-  const client = await runBash('. "$1/env" && gss-client -port "$2" localhost host@localhost "hello"', [dir, String(gssPort)]);
+  const client = await runBash('. "$1/env" && gss-client -port "$2" localhost host@localhost "hello"', [
+    dir,
+    String(gssPort),
+  ]);
   assert.equal(client.code, 0, `${client.stdout}\n${client.stderr}`);
   assert.match(client.stdout, /Signature verified\./);
 
@@ -505,37 +552,35 @@ test('realm up DIR, serve --keytab with its env, gss-client, realm down DIR', as
   upRealms.delete(dir);
 });
 
-test(
-  'SIGTERM while the embedded realm is starting: no krb5kdc or realm directory left behind',
-  async () => {
-    const cli = new Cli(process.execPath, [BIN, 'serve', '--gss-sample', '127.0.0.1:0']);
-    // The CLI logs the realm directory (stderr) before creating the realm.
-    const deadline = Date.now() + START_TIMEOUT_MS;
-    let dir: string | undefined;
-    while (dir === undefined) {
-      dir = /"dir":"([^"]+)"/.exec(cli.stderr)?.[1];
-      if (dir === undefined && (!cli.running || Date.now() >= deadline)) assert.fail(`no realm dir logged; stderr:\n${cli.stderr}`);
-      if (dir === undefined) await new Promise((resolve) => setTimeout(resolve, 2));
-    }
-    scratchDirs.push(dir); // removed in after() whatever happens
-    // Signal once the KDC runs but (normally) before the server listens.
-    let kdcPid: number | undefined;
-    while (kdcPid === undefined && cli.running && Date.now() < deadline) {
-      const text = await fs.readFile(path.join(dir, 'kdc.pid'), 'utf8').catch(() => '');
-      if (/^\d+\s*$/.test(text)) kdcPid = Number(text.trim());
-      else await new Promise((resolve) => setTimeout(resolve, 2));
-    }
-    assert.ok(kdcPid !== undefined, `the embedded KDC started; stderr:\n${cli.stderr}`);
-    const exit = await cli.stop('SIGTERM');
-    try {
-      // A clean exit comes after the realm's destroy(), which waits for its KDC: no polling.
-      assert.equal(await isLiveKdcOf(kdcPid, dir), false, `krb5kdc ${kdcPid} survived the CLI`);
-      assert.equal(existsSync(dir), false, `${dir} left behind`);
-      assert.equal(exit.signal, null, 'the CLI handles the signal instead of dying of it');
-      assert.notEqual(exit.code, null);
-    } finally {
-      // A KDC this test caused to leak is ours to end.
-      if (await isLiveKdcOf(kdcPid, dir)) process.kill(kdcPid, 'SIGTERM');
-    }
-  },
-);
+test('SIGTERM while the embedded realm is starting: no krb5kdc or realm directory left behind', async () => {
+  const cli = new Cli(process.execPath, [BIN, 'serve', '--gss-sample', '127.0.0.1:0']);
+  // The CLI logs the realm directory (stderr) before creating the realm.
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  let dir: string | undefined;
+  while (dir === undefined) {
+    dir = /"dir":"([^"]+)"/.exec(cli.stderr)?.[1];
+    if (dir === undefined && (!cli.running || Date.now() >= deadline))
+      assert.fail(`no realm dir logged; stderr:\n${cli.stderr}`);
+    if (dir === undefined) await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+  scratchDirs.push(dir); // removed in after() whatever happens
+  // Signal once the KDC runs but (normally) before the server listens.
+  let kdcPid: number | undefined;
+  while (kdcPid === undefined && cli.running && Date.now() < deadline) {
+    const text = await fs.readFile(path.join(dir, 'kdc.pid'), 'utf8').catch(() => '');
+    if (/^\d+\s*$/.test(text)) kdcPid = Number(text.trim());
+    else await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+  assert.ok(kdcPid !== undefined, `the embedded KDC started; stderr:\n${cli.stderr}`);
+  const exit = await cli.stop('SIGTERM');
+  try {
+    // A clean exit comes after the realm's destroy(), which waits for its KDC: no polling.
+    assert.equal(await isLiveKdcOf(kdcPid, dir), false, `krb5kdc ${kdcPid} survived the CLI`);
+    assert.equal(existsSync(dir), false, `${dir} left behind`);
+    assert.equal(exit.signal, null, 'the CLI handles the signal instead of dying of it');
+    assert.notEqual(exit.code, null);
+  } finally {
+    // A KDC this test caused to leak is ours to end.
+    if (await isLiveKdcOf(kdcPid, dir)) process.kill(kdcPid, 'SIGTERM');
+  }
+});

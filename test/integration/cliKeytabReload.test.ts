@@ -30,9 +30,14 @@ after(async () => {
 });
 
 /** Collects the server's stdout events and lets a test wait for one. */
-function eventsOf(child: ChildProcessWithoutNullStreams): (pred: (e: Record<string, unknown>) => boolean, timeoutMs?: number) => Promise<Record<string, unknown>> {
+function eventsOf(
+  child: ChildProcessWithoutNullStreams,
+): (pred: (e: Record<string, unknown>) => boolean, timeoutMs?: number) => Promise<Record<string, unknown>> {
   const seen: Array<Record<string, unknown>> = [];
-  const waiters: Array<{ pred: (e: Record<string, unknown>) => boolean; resolve: (e: Record<string, unknown>) => void }> = [];
+  const waiters: Array<{
+    pred: (e: Record<string, unknown>) => boolean;
+    resolve: (e: Record<string, unknown>) => void;
+  }> = [];
   createInterface({ input: child.stdout }).on('line', (line) => {
     for (const e of jsonLines(line)) {
       seen.push(e);
@@ -46,7 +51,10 @@ function eventsOf(child: ChildProcessWithoutNullStreams): (pred: (e: Record<stri
     new Promise((resolve, reject) => {
       const hit = seen.find(pred);
       if (hit) return resolve(hit);
-      const timer = setTimeout(() => reject(new Error(`no such event within ${timeoutMs} ms; saw ${JSON.stringify(seen)}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`no such event within ${timeoutMs} ms; saw ${JSON.stringify(seen)}`)),
+        timeoutMs,
+      );
       waiters.push({ pred, resolve: (e) => (clearTimeout(timer), resolve(e)) });
     });
 }
@@ -55,16 +63,22 @@ function eventsOf(child: ChildProcessWithoutNullStreams): (pred: (e: Record<stri
 async function gssClientFresh(port: number, tag: string, dir: string) {
   const ccache = path.join(dir, `cc-${tag}`);
   await realm.kinit(realm.userPrincipal, realm.password, ccache);
-  return runClient(gssClient, ['-port', String(port), 'localhost', 'host@localhost', 'hello'], realm, 20_000, { KRB5CCNAME: `FILE:${ccache}` });
+  return runClient(gssClient, ['-port', String(port), 'localhost', 'host@localhost', 'hello'], realm, 20_000, {
+    KRB5CCNAME: `FILE:${ccache}`,
+  });
 }
 
-test('serve --keytab: a rotated key is taken on SIGHUP, not before; a broken keytab on SIGHUP is refused and serving goes on', async () => {
+test('serve --keytab: SIGHUP takes a rotated key (not before), refuses a broken one; serving goes on', async () => {
   const dir = await mkdtemp(path.join(realm.dir, 'cli-reload-'));
   const keytab = path.join(dir, 'service.keytab');
   await copyFile(realm.keytab, keytab);
   const env: NodeJS.ProcessEnv = { ...process.env, ...realm.env(), LC_ALL: 'C' };
   delete env['KRB5CCNAME'];
-  server = spawn(process.execPath, [BIN, 'serve', '--keytab', keytab, '--gss-sample', '127.0.0.1:0', '--replay-cache', 'memory', '--workers', '2'], { env });
+  server = spawn(
+    process.execPath,
+    [BIN, 'serve', '--keytab', keytab, '--gss-sample', '127.0.0.1:0', '--replay-cache', 'memory', '--workers', '2'],
+    { env },
+  );
   let stderr = '';
   server.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const next = eventsOf(server);

@@ -7,7 +7,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { encodeGssSampleFrame, GssSampleFrameDecoder, TokenFlag, type GssSampleFrame } from '../../src/framing/index.js';
+import {
+  encodeGssSampleFrame,
+  GssSampleFrameDecoder,
+  TokenFlag,
+  type GssSampleFrame,
+} from '../../src/framing/index.js';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
 import type { Session } from '../../src/session.js';
 import { startTestRealm } from '../support/realm.js';
@@ -31,7 +36,12 @@ after(async () => {
 });
 
 /** A gss-sample client connection: frames in, frames out, bounded waits. */
-async function connect(port: number): Promise<{ send: (flags: number, body?: Uint8Array) => void; next: () => Promise<GssSampleFrame>; closed: Promise<void>; socket: net.Socket }> {
+async function connect(port: number): Promise<{
+  send: (flags: number, body?: Uint8Array) => void;
+  next: () => Promise<GssSampleFrame>;
+  closed: Promise<void>;
+  socket: net.Socket;
+}> {
   const socket = net.connect(port, '127.0.0.1');
   await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
   const decoder = new GssSampleFrameDecoder(65536);
@@ -64,7 +74,8 @@ for (const [mech, legs, spnego] of [
   ['ntlm', 3, false],
   ['spnego-ntlm', 4, true],
 ] as Array<[InitiatorMech, number, boolean]>) {
-  test(`NTLM ${spnego ? 'inside SPNEGO' : 'raw'} over gss-sample: ${legs} legs, wrapped message, MIC verified by the client`, async () => {
+  const how = spnego ? 'inside SPNEGO' : 'raw';
+  test(`NTLM ${how} over gss-sample: ${legs} legs, wrapped message, MIC verified by the client`, async () => {
     const ini = Initiator.start(realm, { mech });
     const c = await connect(ts.gssSamplePort);
     const before = sessions.length;

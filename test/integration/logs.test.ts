@@ -112,7 +112,14 @@ async function tcpExchange(port: number, frames: Buffer[]): Promise<void> {
 function httpGet(port: number, token: Buffer): Promise<{ status: number; authenticate: string | undefined }> {
   return new Promise((resolve, reject) => {
     const req = http.get(
-      { host: '127.0.0.1', port, path: '/whoami', headers: { Connection: 'close', Authorization: `Negotiate ${token.toString('base64')}` }, agent: false, timeout: 10_000 },
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/whoami',
+        headers: { Connection: 'close', Authorization: `Negotiate ${token.toString('base64')}` },
+        agent: false,
+        timeout: 10_000,
+      },
       (res) => {
         res.resume();
         res.on('end', () => {
@@ -127,7 +134,10 @@ function httpGet(port: number, token: Buffer): Promise<{ status: number; authent
 }
 
 /** Sends one token on a fresh WebSocket; resolves with everything received, once the server answered or closed. */
-function wsExchange(port: number, token: Buffer): Promise<{ binaries: Buffer[]; text: string | undefined; closeCode: number | undefined }> {
+function wsExchange(
+  port: number,
+  token: Buffer,
+): Promise<{ binaries: Buffer[]; text: string | undefined; closeCode: number | undefined }> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, { handshakeTimeout: 5000 });
     const binaries: Buffer[] = [];
@@ -200,65 +210,75 @@ function windows(data: Buffer): string[] {
   return out;
 }
 
-test('every handshake line carries id, front end, address, latency and principal or code with GSS status', T, async () => {
-  // sspi: a raw AP-REQ (success), its replay (ERR_GSS_REPLAY), garbage (ERR_GSS_DEFECTIVE_TOKEN).
-  const replayed = take(krbTokens);
-  let session = nextEvent<Session>(ts.server, 'session');
-  await tcpExchange(ts.sspiPort, [encodeSspiFrame(replayed)]);
-  assertSuccessLine(await session);
-  let failure = nextEvent<AnyFailure>(ts.server, 'handshakeFailed');
-  await tcpExchange(ts.sspiPort, [encodeSspiFrame(replayed)]);
-  assertFailureLine(await failure, 'ERR_GSS_REPLAY', /replay/i);
-  failure = nextEvent<AnyFailure>(ts.server, 'handshakeFailed');
-  await tcpExchange(ts.sspiPort, [encodeSspiFrame(garbageToken())]);
-  assertFailureLine(await failure, 'ERR_GSS_DEFECTIVE_TOKEN', /invalid token/i);
+test(
+  'every handshake line carries id, front end, address, latency and principal or code with GSS status',
+  T,
+  async () => {
+    // sspi: a raw AP-REQ (success), its replay (ERR_GSS_REPLAY), garbage (ERR_GSS_DEFECTIVE_TOKEN).
+    const replayed = take(krbTokens);
+    let session = nextEvent<Session>(ts.server, 'session');
+    await tcpExchange(ts.sspiPort, [encodeSspiFrame(replayed)]);
+    assertSuccessLine(await session);
+    let failure = nextEvent<AnyFailure>(ts.server, 'handshakeFailed');
+    await tcpExchange(ts.sspiPort, [encodeSspiFrame(replayed)]);
+    assertFailureLine(await failure, 'ERR_GSS_REPLAY', /replay/i);
+    failure = nextEvent<AnyFailure>(ts.server, 'handshakeFailed');
+    await tcpExchange(ts.sspiPort, [encodeSspiFrame(garbageToken())]);
+    assertFailureLine(await failure, 'ERR_GSS_DEFECTIVE_TOKEN', /invalid token/i);
 
-  // gss-sample: a session ended by the client's NOOP, then garbage.
-  session = nextEvent<Session>(ts.server, 'session');
-  await tcpExchange(ts.gssSamplePort, [
-    encodeGssSampleFrame(TokenFlag.NOOP | TokenFlag.CONTEXT_NEXT),
-    encodeGssSampleFrame(TokenFlag.CONTEXT, take(krbTokens)),
-    encodeGssSampleFrame(TokenFlag.NOOP),
-  ]);
-  assertSuccessLine(await session);
-  failure = nextEvent<AnyFailure>(ts.server, 'handshakeFailed');
-  await tcpExchange(ts.gssSamplePort, [encodeGssSampleFrame(TokenFlag.NOOP | TokenFlag.CONTEXT_NEXT), encodeGssSampleFrame(TokenFlag.CONTEXT, garbageToken())]);
-  assertFailureLine(await failure, 'ERR_GSS_DEFECTIVE_TOKEN', /invalid token/i);
+    // gss-sample: a session ended by the client's NOOP, then garbage.
+    session = nextEvent<Session>(ts.server, 'session');
+    await tcpExchange(ts.gssSamplePort, [
+      encodeGssSampleFrame(TokenFlag.NOOP | TokenFlag.CONTEXT_NEXT),
+      encodeGssSampleFrame(TokenFlag.CONTEXT, take(krbTokens)),
+      encodeGssSampleFrame(TokenFlag.NOOP),
+    ]);
+    assertSuccessLine(await session);
+    failure = nextEvent<AnyFailure>(ts.server, 'handshakeFailed');
+    await tcpExchange(ts.gssSamplePort, [
+      encodeGssSampleFrame(TokenFlag.NOOP | TokenFlag.CONTEXT_NEXT),
+      encodeGssSampleFrame(TokenFlag.CONTEXT, garbageToken()),
+    ]);
+    assertFailureLine(await failure, 'ERR_GSS_DEFECTIVE_TOKEN', /invalid token/i);
 
-  // HTTP: the mutual-authentication token comes back on the 200.
-  const httpSession = nextEvent<HttpIdentity>(ts.server, 'session');
-  const ok = await httpGet(ts.httpPort, take(spnegoTokens));
-  assert.equal(ok.status, 200);
-  assert.ok(ok.authenticate?.startsWith('Negotiate '), 'the final token');
-  secrets.push(Buffer.from((ok.authenticate ?? '').slice('Negotiate '.length), 'base64'));
-  const identity = await httpSession;
-  assert.equal(identity.frontend, 'http');
-  assert.ok(typeof identity.latencyMs === 'number', 'the HTTP identity carries its latency');
-  const okLine = capture.lines().filter((l) => l['msg'] === 'authenticated' && l['frontend'] === 'http');
-  assert.equal(okLine.length, 1);
-  assert.ok(typeof okLine[0]?.['connectionId'] === 'number');
-  assertSuccessLine({ connectionId: okLine[0]?.['connectionId'] as number, frontend: 'http' });
-  failure = nextEvent<AnyFailure>(ts.server, 'handshakeFailed');
-  assert.equal((await httpGet(ts.httpPort, garbageToken())).status, 401);
-  const httpFailure = await failure;
-  assert.ok(typeof httpFailure.connectionId === 'number', 'HTTP failures carry an id');
-  assertFailureLine(httpFailure, 'ERR_GSS_DEFECTIVE_TOKEN', /invalid token/i);
+    // HTTP: the mutual-authentication token comes back on the 200.
+    const httpSession = nextEvent<HttpIdentity>(ts.server, 'session');
+    const ok = await httpGet(ts.httpPort, take(spnegoTokens));
+    assert.equal(ok.status, 200);
+    assert.ok(ok.authenticate?.startsWith('Negotiate '), 'the final token');
+    secrets.push(Buffer.from((ok.authenticate ?? '').slice('Negotiate '.length), 'base64'));
+    const identity = await httpSession;
+    assert.equal(identity.frontend, 'http');
+    assert.ok(typeof identity.latencyMs === 'number', 'the HTTP identity carries its latency');
+    const okLine = capture.lines().filter((l) => l['msg'] === 'authenticated' && l['frontend'] === 'http');
+    assert.equal(okLine.length, 1);
+    assert.ok(typeof okLine[0]?.['connectionId'] === 'number');
+    assertSuccessLine({ connectionId: okLine[0]?.['connectionId'], frontend: 'http' });
+    failure = nextEvent<AnyFailure>(ts.server, 'handshakeFailed');
+    assert.equal((await httpGet(ts.httpPort, garbageToken())).status, 401);
+    const httpFailure = await failure;
+    assert.ok(typeof httpFailure.connectionId === 'number', 'HTTP failures carry an id');
+    assertFailureLine(httpFailure, 'ERR_GSS_DEFECTIVE_TOKEN', /invalid token/i);
 
-  // WebSocket.
-  session = nextEvent<Session>(ts.server, 'session');
-  const ws = await wsExchange(ts.httpPort, take(spnegoTokens));
-  assert.ok(ws.text?.includes('"authenticated"'), `authenticated message: ${JSON.stringify(ws)}`);
-  secrets.push(...ws.binaries);
-  assertSuccessLine(await session);
-  failure = nextEvent<AnyFailure>(ts.server, 'handshakeFailed');
-  const refused = await wsExchange(ts.httpPort, garbageToken());
-  assert.equal(refused.closeCode, 1008);
-  secrets.push(...refused.binaries);
-  assertFailureLine(await failure, 'ERR_GSS_DEFECTIVE_TOKEN', /invalid token/i);
+    // WebSocket.
+    session = nextEvent<Session>(ts.server, 'session');
+    const ws = await wsExchange(ts.httpPort, take(spnegoTokens));
+    assert.ok(ws.text?.includes('"authenticated"'), `authenticated message: ${JSON.stringify(ws)}`);
+    secrets.push(...ws.binaries);
+    assertSuccessLine(await session);
+    failure = nextEvent<AnyFailure>(ts.server, 'handshakeFailed');
+    const refused = await wsExchange(ts.httpPort, garbageToken());
+    assert.equal(refused.closeCode, 1008);
+    secrets.push(...refused.binaries);
+    assertFailureLine(await failure, 'ERR_GSS_DEFECTIVE_TOKEN', /invalid token/i);
 
-  // Debug level also logged the TCP accept legs (and they are checked for secrets below).
-  assert.ok(capture.lines().some((l) => l['msg'] === 'accept leg' && l['level'] === 'debug'), 'debug lines are written');
-});
+    // Debug level also logged the TCP accept legs (and they are checked for secrets below).
+    assert.ok(
+      capture.lines().some((l) => l['msg'] === 'accept leg' && l['level'] === 'debug'),
+      'debug lines are written',
+    );
+  },
+);
 
 test('no log line holds a token sent or received, the keytab, or the password', T, async () => {
   assert.ok(secrets.length >= 8, `the previous test recorded the tokens (${secrets.length})`);
@@ -269,7 +289,10 @@ test('no log line holds a token sent or received, the keytab, or the password', 
   for (let i = 0; i + 24 <= text.length; i++) seen.add(text.slice(i, i + 24));
 
   const keytab = await readFile(realm.keytab);
-  const checks: Array<[string, Buffer]> = [...secrets.filter((s) => s.length >= 24).map((s, i) => [`token ${i}`, s] as [string, Buffer]), ['the keytab', keytab]];
+  const checks: Array<[string, Buffer]> = [
+    ...secrets.filter((s) => s.length >= 24).map((s, i) => [`token ${i}`, s] as [string, Buffer]),
+    ['the keytab', keytab],
+  ];
   for (const [what, data] of checks) {
     for (const w of windows(data)) assert.ok(!seen.has(w), `${what} appears in the log (window ${w.slice(0, 6)}…)`);
   }

@@ -61,7 +61,13 @@ async function handshake(pool: AuthPool, mech: 'spnego' | 'krb5' | 'ntlm' | 'spn
     if (step.status === 'complete') {
       if (step.output.length > 0) out = await ini.step(step.output);
       assert.equal(out.complete, true, 'the initiator accepts the final token (mutual authentication)');
-      const session = new Session(pool, { connectionId: id, frontend: 'sspi', remoteAddress: undefined, remotePort: undefined, ...step });
+      const session = new Session(pool, {
+        connectionId: id,
+        frontend: 'sspi',
+        remoteAddress: undefined,
+        remotePort: undefined,
+        ...step,
+      });
       return { id, ini, session, step, workers };
     }
     out = await ini.step(step.output);
@@ -134,9 +140,16 @@ test('message protection both ways: wrap/unwrap, MIC, EncryptMessage layout, tam
     await rejectsWithCode(session.unwrap(tampered), 'ERR_GSS_BAD_SIG');
 
     const { trailer, ciphertext } = await session.encryptMessage(Buffer.from('This is your server speaking'));
-    assert.equal(trailer.length, 60, 'aes256-cts: 16-byte header + 16-byte filler header copy + 12-byte checksum, rotated');
+    assert.equal(
+      trailer.length,
+      60,
+      'aes256-cts: 16-byte header + 16-byte filler header copy + 12-byte checksum, rotated',
+    );
     assert.equal(ciphertext.length, 28);
-    assert.equal((await ini.unwrap(Buffer.concat([trailer, ciphertext]))).message.toString(), 'This is your server speaking');
+    assert.equal(
+      (await ini.unwrap(Buffer.concat([trailer, ciphertext]))).message.toString(),
+      'This is your server speaking',
+    );
     session.close();
     await rejectsWithCode(session.wrap(text), 'ERR_CONTEXT_NOT_FOUND');
     ini.close();
@@ -162,7 +175,13 @@ test('NTLM: three legs, the context moves between worker threads, then protects 
     if (leg2.status !== 'complete') return;
     assert.equal(leg2.mech, 'ntlmssp');
     assert.equal(leg2.principal, realm.ntlmUser);
-    const session = new Session(pool, { connectionId: id, frontend: 'sspi', remoteAddress: undefined, remotePort: undefined, ...leg2 });
+    const session = new Session(pool, {
+      connectionId: id,
+      frontend: 'sspi',
+      remoteAddress: undefined,
+      remotePort: undefined,
+      ...leg2,
+    });
     const { trailer, ciphertext } = await session.encryptMessage(Buffer.from('hi NTLM'));
     assert.equal(trailer.length, 16, 'NTLM signature');
     assert.equal((await ini.unwrap(Buffer.concat([trailer, ciphertext]))).message.toString(), 'hi NTLM');
@@ -365,7 +384,10 @@ test('start refuses an empty keytab, a non-keytab file, and a pinned principal w
   const empty = path.join(dir, 'empty.keytab');
   // A keytab with the format version and no entries.
   await writeFile(empty, Buffer.from([0x05, 0x02]));
-  const emptyErr = await rejectsWithCode(AuthPool.start({ credentials: { keytab: empty }, workers: 1 }), 'ERR_NO_CREDENTIALS');
+  const emptyErr = await rejectsWithCode(
+    AuthPool.start({ credentials: { keytab: empty }, workers: 1 }),
+    'ERR_NO_CREDENTIALS',
+  );
   assert.match(emptyErr.message, /holds no keys/);
   const notKeytab = path.join(dir, 'not.keytab');
   await writeFile(notKeytab, 'hello\n');
@@ -381,5 +403,8 @@ test('start refuses an empty keytab, a non-keytab file, and a pinned principal w
 });
 
 test('start fails with a clear error when the keytab cannot be read', async () => {
-  await rejectsWithCode(AuthPool.start({ credentials: { keytab: '/nonexistent/negotiate.keytab' }, workers: 1 }), 'ERR_KEYTAB_UNREADABLE');
+  await rejectsWithCode(
+    AuthPool.start({ credentials: { keytab: '/nonexistent/negotiate.keytab' }, workers: 1 }),
+    'ERR_KEYTAB_UNREADABLE',
+  );
 });

@@ -46,7 +46,10 @@ test('released contexts are deleted by the workers after their next batch', asyn
     assert.equal(released.live, before.live - 10, 'out of the table at once');
     assert.equal(released.pendingDelete - before.pendingDelete, 10, 'deletion left to a worker');
     // Any batch drains (up to 32 each): a failing accept is enough.
-    assert.notEqual(await failureCode(pool.accept(nextId++, Buffer.from('not a token'), { releaseAfter: true })), 'accepted');
+    assert.notEqual(
+      await failureCode(pool.accept(nextId++, Buffer.from('not a token'), { releaseAfter: true })),
+      'accepted',
+    );
     assert.equal(pool.stats().pendingDelete, 0);
   } finally {
     await pool.close();

@@ -44,12 +44,13 @@ async function tokenWithFreshTicket(tag: string): Promise<Buffer> {
       PYTHON,
       [path.join(FIXTURES, 'initiator.py'), '--mech', 'spnego', '--service', 'host@localhost', '--tokens', '1'],
       { env: { ...process.env, ...realm.env(), KRB5CCNAME: `FILE:${ccache}` }, timeout: 30_000 },
-      (err, stdout, stderr) => (err ? reject(new Error(`initiator.py failed: ${stderr}`)) : resolve(Buffer.from(stdout.trim(), 'base64'))),
+      (err, stdout, stderr) =>
+        err ? reject(new Error(`initiator.py failed: ${stderr}`)) : resolve(Buffer.from(stdout.trim(), 'base64')),
     );
   });
 }
 
-test('a rotated keytab is used only after reloadKeytab(), on every worker, and established sessions survive it', async () => {
+test('a rotated keytab is used only after reloadKeytab(), on every worker; open sessions survive it', async () => {
   const keytab = path.join(dir, 'service.keytab');
   await copyFile(realm.keytab, keytab);
   const pool = await AuthPool.start({ credentials: { keytab }, workers: 2, workerFile: FAULT_WORKER });
@@ -64,7 +65,13 @@ test('a rotated keytab is used only after reloadKeytab(), on every worker, and e
       assert.equal(step.status, 'complete');
       if (step.status !== 'complete') return;
       await ini.step(step.output);
-      const session = new Session(pool, { connectionId: id, frontend: 'sspi', remoteAddress: undefined, remotePort: undefined, ...step });
+      const session = new Session(pool, {
+        connectionId: id,
+        frontend: 'sspi',
+        remoteAddress: undefined,
+        remotePort: undefined,
+        ...step,
+      });
 
       // The administrator rotates host/localhost's key into a new file and moves it into place.
       const rotated = path.join(dir, 'rotated.keytab');
@@ -75,7 +82,7 @@ test('a rotated keytab is used only after reloadKeytab(), on every worker, and e
       // Both workers still hold the old snapshot: the new kvno is unknown to them.
       for (let i = 0; i < 2; i++) {
         const code = await failureCode(pool.accept(nextId++, newTicketToken, { releaseAfter: true }));
-        assert.notEqual(code, 'accepted', 'the replaced file is not read behind the pool\'s back');
+        assert.notEqual(code, 'accepted', "the replaced file is not read behind the pool's back");
       }
 
       const loaded = await pool.reloadKeytab();

@@ -38,7 +38,10 @@ async function replayOnOtherWorker(token: Buffer): Promise<{ firstWorker: number
   assert.equal(first.status, 'complete');
   const stall = await pool.stallWorkerWhile(first.workerThreadId);
   try {
-    return { firstWorker: first.workerThreadId, replayCode: await failureCode(pool.accept(nextId++, token, { releaseAfter: true })) };
+    return {
+      firstWorker: first.workerThreadId,
+      replayCode: await failureCode(pool.accept(nextId++, token, { releaseAfter: true })),
+    };
   } finally {
     stall.release();
     await stall.done;
@@ -57,7 +60,11 @@ test('tags expire after the window, and only then', async () => {
     assert.ok(token);
     assert.equal(await failureCode(pool.accept(nextId++, token, { releaseAfter: true })), 'accepted');
     assert.equal(pool.replayStats().entries, base + 1);
-    assert.equal(await failureCode(pool.accept(nextId++, token, { releaseAfter: true })), 'ERR_GSS_REPLAY', 'within the window');
+    assert.equal(
+      await failureCode(pool.accept(nextId++, token, { releaseAfter: true })),
+      'ERR_GSS_REPLAY',
+      'within the window',
+    );
     await sleep(400);
     assert.equal(pool.replayStats().entries, base);
   } finally {
@@ -86,26 +93,30 @@ test('a raw krb5 token replayed on another worker thread is refused', async () =
   assert.equal(replayCode, 'ERR_GSS_REPLAY');
 });
 
-test('a replay with a flipped ap-options bit is still refused: the tag comes from the accepted context, not the token', async () => {
+test('a replay with a flipped ap-options bit is refused: the tag comes from the accepted context', async () => {
   const unprotected = await AuthPool.start({ credentials: { keytab: realm.keytab, replayCache: 'none' }, workers: 1 });
   try {
-  for (const mech of ['spnego', 'krb5'] as const) {
-    const [token] = await firstTokens(realm, { mech }, 1);
-    assert.ok(token);
-    const at = findApOptions(token);
-    assert.ok(at !== undefined, `${mech}: the test can find ap-options in the AP-REQ`);
-    const altered = Buffer.from(token);
-    // ap-options is a BIT STRING that no checksum covers; flip mutual-required (bit 2). MIT then
-    // accepts the altered token without mutual authentication: only the tag can catch it.
-    altered[at.firstFlagByte] = (altered[at.firstFlagByte] ?? 0) ^ 0x20;
-    assert.notDeepEqual(altered, token);
-    // Without any replay cache MIT accepts the altered token: it is a valid AP-REQ.
-    assert.equal(await failureCode(unprotected.accept(nextId++, altered, { releaseAfter: true })), 'accepted', `${mech}: MIT accepts the altered token`);
-    const first = await pool.accept(nextId++, token, { releaseAfter: true });
-    assert.equal(first.status, 'complete');
-    const code = await failureCode(pool.accept(nextId++, altered, { releaseAfter: true }));
-    assert.equal(code, 'ERR_GSS_REPLAY', `${mech}: the altered replay is refused as a replay`);
-  }
+    for (const mech of ['spnego', 'krb5'] as const) {
+      const [token] = await firstTokens(realm, { mech }, 1);
+      assert.ok(token);
+      const at = findApOptions(token);
+      assert.ok(at !== undefined, `${mech}: the test can find ap-options in the AP-REQ`);
+      const altered = Buffer.from(token);
+      // ap-options is a BIT STRING that no checksum covers; flip mutual-required (bit 2). MIT then
+      // accepts the altered token without mutual authentication: only the tag can catch it.
+      altered[at.firstFlagByte] = (altered[at.firstFlagByte] ?? 0) ^ 0x20;
+      assert.notDeepEqual(altered, token);
+      // Without any replay cache MIT accepts the altered token: it is a valid AP-REQ.
+      assert.equal(
+        await failureCode(unprotected.accept(nextId++, altered, { releaseAfter: true })),
+        'accepted',
+        `${mech}: MIT accepts the altered token`,
+      );
+      const first = await pool.accept(nextId++, token, { releaseAfter: true });
+      assert.equal(first.status, 'complete');
+      const code = await failureCode(pool.accept(nextId++, altered, { releaseAfter: true }));
+      assert.equal(code, 'ERR_GSS_REPLAY', `${mech}: the altered replay is refused as a replay`);
+    }
   } finally {
     await unprotected.close();
   }
@@ -116,7 +127,9 @@ test('the same token raced on both workers at once: exactly one accept wins', as
   let accepted = 0;
   let replays = 0;
   for (const token of tokens) {
-    const results = await Promise.all([0, 1].map(() => failureCode(pool.accept(nextId++, token, { releaseAfter: true }))));
+    const results = await Promise.all(
+      [0, 1].map(() => failureCode(pool.accept(nextId++, token, { releaseAfter: true }))),
+    );
     accepted += results.filter((r) => r === 'accepted').length;
     replays += results.filter((r) => r === 'ERR_GSS_REPLAY').length;
   }
@@ -128,7 +141,8 @@ test('the same token raced on both workers at once: exactly one accept wins', as
 test('distinct fresh tokens are all accepted (no false replays) and each adds one entry', async () => {
   const tokens = await firstTokens(realm, { mech: 'spnego' }, 50);
   const before = pool.replayStats();
-  for (const token of tokens) assert.equal(await failureCode(pool.accept(nextId++, token, { releaseAfter: true })), 'accepted');
+  for (const token of tokens)
+    assert.equal(await failureCode(pool.accept(nextId++, token, { releaseAfter: true })), 'accepted');
   assert.equal(pool.replayStats().entries - before.entries, tokens.length);
 });
 

@@ -82,23 +82,38 @@ test('Negotiate with NTLM: SEC_I_CONTINUE_NEEDED, then SEC_E_OK', async () => {
 test('EncryptMessage/DecryptMessage and MakeSignature/VerifySignature with the client', async () => {
   const { ctx, ini } = await serverLoop('spnego');
   const { trailer, ciphertext } = await encryptMessage(ctx, Buffer.from('This is your server speaking'));
-  assert.equal((await ini.unwrap(Buffer.concat([trailer, ciphertext]))).message.toString(), 'This is your server speaking');
+  assert.equal(
+    (await ini.unwrap(Buffer.concat([trailer, ciphertext]))).message.toString(),
+    'This is your server speaking',
+  );
   const fromClient = await ini.wrap(Buffer.from('hello server'));
   // A Kerberos wrap token split SSPI-style: the 60-byte header holds the rotated trailer.
-  assert.equal((await decryptMessage(ctx, fromClient.subarray(0, 60), fromClient.subarray(60))).toString(), 'hello server');
+  assert.equal(
+    (await decryptMessage(ctx, fromClient.subarray(0, 60), fromClient.subarray(60))).toString(),
+    'hello server',
+  );
   const sig = await makeSignature(ctx, Buffer.from('signed'));
   await ini.verifyMic(Buffer.from('signed'), sig);
   await verifySignature(ctx, Buffer.from('from client'), await ini.getMic(Buffer.from('from client')));
-  await assert.rejects(verifySignature(ctx, Buffer.from('forged'), await ini.getMic(Buffer.from('from client'))), (e: NegotiateError) => e.code === 'ERR_GSS_BAD_SIG');
+  await assert.rejects(
+    verifySignature(ctx, Buffer.from('forged'), await ini.getMic(Buffer.from('from client'))),
+    (e: NegotiateError) => e.code === 'ERR_GSS_BAD_SIG',
+  );
   ctx.delete();
   ini.close();
 });
 
 test('protection before completion and a second handshake on a done context are refused', async () => {
   const fresh = new SecurityContextHandle();
-  await assert.rejects(encryptMessage(fresh, Buffer.from('x')), (e: NegotiateError) => e.code === 'ERR_CONTEXT_NOT_ESTABLISHED');
+  await assert.rejects(
+    encryptMessage(fresh, Buffer.from('x')),
+    (e: NegotiateError) => e.code === 'ERR_CONTEXT_NOT_ESTABLISHED',
+  );
   const { ctx, ini } = await serverLoop('krb5');
-  await assert.rejects(acceptSecurityContext(cred, ctx, Buffer.from('again')), (e: NegotiateError) => e.code === 'ERR_CONTEXT_ESTABLISHED');
+  await assert.rejects(
+    acceptSecurityContext(cred, ctx, Buffer.from('again')),
+    (e: NegotiateError) => e.code === 'ERR_CONTEXT_ESTABLISHED',
+  );
   ctx.delete();
   ini.close();
 });
@@ -106,7 +121,10 @@ test('protection before completion and a second handshake on a done context are 
 test('a failed accept throws a GssError with the stable code and frees the context', async () => {
   const ctx = new SecurityContextHandle();
   const live = cred.pool.stats().live;
-  await assert.rejects(acceptSecurityContext(cred, ctx, Buffer.from('garbage')), (e: NegotiateError) => e.code === 'ERR_GSS_DEFECTIVE_TOKEN');
+  await assert.rejects(
+    acceptSecurityContext(cred, ctx, Buffer.from('garbage')),
+    (e: NegotiateError) => e.code === 'ERR_GSS_DEFECTIVE_TOKEN',
+  );
   assert.equal(cred.pool.stats().live, live);
 });
 

@@ -44,7 +44,12 @@ export class GssSampleSession {
 
   /** A wrapped, encrypted message asking for a MIC; the initiator verifies the server's MIC. */
   async roundTrip(message: Buffer = randomBytes(24), timeoutMs = 10_000): Promise<void> {
-    await this.conn.write(encodeGssSampleFrame(TokenFlag.DATA | TokenFlag.WRAPPED | TokenFlag.ENCRYPTED | TokenFlag.SEND_MIC, await this.#initiator.wrap(message)));
+    await this.conn.write(
+      encodeGssSampleFrame(
+        TokenFlag.DATA | TokenFlag.WRAPPED | TokenFlag.ENCRYPTED | TokenFlag.SEND_MIC,
+        await this.#initiator.wrap(message),
+      ),
+    );
     const mic = await this.conn.readGssSampleFrame(timeoutMs);
     assert.equal(mic.flags, TokenFlag.MIC, 'the server answers with a MIC');
     await this.#initiator.verifyMic(message, mic.body);

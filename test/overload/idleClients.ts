@@ -96,13 +96,19 @@ lines.on('line', (line) => {
       case 'open': {
         const extra = await open(cmd.n ?? 1);
         await new Promise((r) => setTimeout(r, 1000));
-        out({ event: 'extra', opened: extra.opened.length, closedByServer: extra.opened.filter((h) => h.closedByServer).length });
+        out({
+          event: 'extra',
+          opened: extra.opened.length,
+          closedByServer: extra.opened.filter((h) => h.closedByServer).length,
+        });
         break;
       }
       case 'close': {
         closing = true;
         const n = held.size;
-        const all = [...held].map((h) => new Promise<void>((resolve) => h.socket.once('close', () => resolve()).destroy()));
+        const all = [...held].map(
+          (h) => new Promise<void>((resolve) => h.socket.once('close', () => resolve()).destroy()),
+        );
         await Promise.all(all);
         out({ event: 'closed', count: n });
         process.exit(0);

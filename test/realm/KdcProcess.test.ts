@@ -75,12 +75,12 @@ function waitGone(pid: number, ms: number): Promise<void> {
   return waitUntil(() => !alive(pid), `process ${pid} to be gone`, ms);
 }
 
-test('start() resolves once the ready line is in kdc.log, with the PID of this realm\'s running krb5kdc', async () => {
+test("start() resolves once the ready line is in kdc.log, with the PID of this realm's running krb5kdc", async () => {
   const kdc = await start('ready');
   assert.equal(kdc.pid, await fakePid());
   assert.equal(kdc.running, true);
   assert.equal(await isKdcOf(kdc.pid, path.join(dir, 'kdc.conf')), true);
-  assert.equal(await isKdcOf(kdc.pid, '/elsewhere/kdc.conf'), false, 'another realm\'s KDC counts as ours');
+  assert.equal(await isKdcOf(kdc.pid, '/elsewhere/kdc.conf'), false, "another realm's KDC counts as ours");
   assert.match(await fs.readFile(path.join(dir, 'kdc.log'), 'utf8'), /krb5kdc: starting\.\.\./);
   await kdc.stop();
   assert.equal(kdc.running, false);
@@ -108,7 +108,7 @@ test('a KDC that never prints the ready line is killed at the deadline', async (
   assert.equal(existsSync(`/proc/${await fakePid()}`), false, 'the silent KDC was left running');
 });
 
-test('only the new part of kdc.log counts: an earlier run\'s ready line does not make a silent KDC ready', async () => {
+test("only the new part of kdc.log counts: an earlier run's ready line does not make a silent KDC ready", async () => {
   await fs.appendFile(path.join(dir, 'kdc.log'), 'krb5kdc: starting...\n');
   const result = await KdcProcess.start(options('silent', { readyTimeoutMs: 200 }));
   assert.equal(result.ok, false);
@@ -180,4 +180,3 @@ test('freeLoopbackPort: a port that can be bound on 127.0.0.1 right away', async
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', resolve));
   await new Promise((r) => server.close(r));
 });
-

@@ -68,7 +68,11 @@ test('names and secret files follow the realm', async () => {
   assert.equal(realm.userPrincipal, 'alice@KRBTEST.COM');
   assert.equal(realm.ntlmDomain, 'KRBTEST');
   assert.equal(realm.ntlmUser, 'KRBTEST\\alice');
-  assert.match(realm.password, /^[A-Za-z0-9_][A-Za-z0-9_-]{23}$/, 'base64url, never a leading dash (it would read as an option)');
+  assert.match(
+    realm.password,
+    /^[A-Za-z0-9_][A-Za-z0-9_-]{23}$/,
+    'base64url, never a leading dash (it would read as an option)',
+  );
   assert.equal(await fs.readFile(realm.ntlmUserFile, 'utf8'), `KRBTEST:alice:${realm.password}\n`);
   for (const file of [realm.ntlmUserFile, path.join(realm.dir, 'realm.json'), realm.keytab, realm.ccache]) {
     assert.equal((await fs.stat(file)).mode & 0o777, 0o600, file);

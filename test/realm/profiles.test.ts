@@ -70,7 +70,7 @@ test('krb5Conf: the realm is the default, its only KDC is 127.0.0.1:port, localh
   assert.equal(get(p, 'domain_realm', '.localhost'), 'EXAMPLE.TEST');
 });
 
-test('krb5Conf: no DNS, no reverse lookups, TCP always, forwardable tickets, the realm\'s ccache and keytab', () => {
+test("krb5Conf: no DNS, no reverse lookups, TCP always, forwardable tickets, the realm's ccache and keytab", () => {
   const p = parseProfile(krb5Conf(client));
   for (const key of ['dns_lookup_kdc', 'dns_lookup_realm', 'dns_canonicalize_hostname', 'rdns']) {
     assert.equal(get(p, 'libdefaults', key), 'false', key);

@@ -47,7 +47,9 @@ test('realmFiles: the names the CLI, the docs and other processes rely on', () =
   assert.equal(f.pidFile, '/r/kdc.pid');
   assert.equal(f.krb5Config, '/r/krb5.conf');
   assert.equal(f.kdcProfile, '/r/kdc.conf');
-  for (const p of Object.values(f)) {
+  // Spread into a plain object type so Object.values sees the fields' type, string.
+  const paths: Record<string, string> = { ...f };
+  for (const p of Object.values(paths)) {
     assert.ok(p === '/r' || path.dirname(p) === '/r', `${p} is outside the realm directory`);
   }
 });
@@ -57,7 +59,9 @@ test('saveState + loadState round-trip; the file is mode 0600 because it holds t
   await state.saveState(file, sample);
   assert.equal((await fs.stat(file)).mode & 0o777, 0o600);
   assert.deepEqual(await state.loadState(file), sample);
-  assert.equal(JSON.parse(await fs.readFile(file, 'utf8')).format, 1);
+  const saved: unknown = JSON.parse(await fs.readFile(file, 'utf8'));
+  assert.ok(typeof saved === 'object' && saved !== null && 'format' in saved);
+  assert.equal(saved.format, 1);
 });
 
 test('loadState refuses a missing file, and a file that is not a realm state, naming it', async () => {

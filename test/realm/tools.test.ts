@@ -111,7 +111,7 @@ test('kinit and createDatabase: secrets on stdin, never in argv', async () => {
   assert.equal(await fs.readFile(record, 'utf8'), 'create|-s|-r|R.TEST|\nmaster-2\nmaster-2\n');
 });
 
-test('toolEnv points MIT at the realm\'s profiles and fixes the locale (outputs are matched as text)', () => {
+test("toolEnv points MIT at the realm's profiles and fixes the locale (outputs are matched as text)", () => {
   const env = toolEnv({ krb5Config: '/r/krb5.conf', kdcProfile: '/r/kdc.conf', rcacheDir: '/r/rcache' });
   assert.equal(env['KRB5_CONFIG'], '/r/krb5.conf');
   assert.equal(env['KRB5_KDC_PROFILE'], '/r/kdc.conf');

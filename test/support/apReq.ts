@@ -25,7 +25,7 @@ function read(buf: Buffer, at: number, limit: number): Tlv | undefined {
 
 function children(buf: Buffer, parent: Tlv): Tlv[] {
   const out: Tlv[] = [];
-  for (let p = parent.start; p < parent.end; ) {
+  for (let p = parent.start; p < parent.end;) {
     const t = read(buf, p, parent.end);
     if (!t) break;
     out.push(t);

@@ -196,14 +196,21 @@ export class RawConn {
    * Consumes and returns one whole frame, header included. An absurd announced length fails as
    * soon as the header is in, rather than after waiting out the timeout for a body never sent.
    */
-  async #readFrame(headerBytes: number, announced: (header: Buffer) => number, what: string, timeoutMs: number): Promise<Buffer> {
-    const size = (): number | undefined => (this.#buf.length >= headerBytes ? headerBytes + announced(this.#buf) : undefined);
+  async #readFrame(
+    headerBytes: number,
+    announced: (header: Buffer) => number,
+    what: string,
+    timeoutMs: number,
+  ): Promise<Buffer> {
+    const size = (): number | undefined =>
+      this.#buf.length >= headerBytes ? headerBytes + announced(this.#buf) : undefined;
     const oversized = (): boolean => (size() ?? 0) > headerBytes + MAX_REPLY_FRAME;
     const whole = (): boolean => this.#buf.length >= (size() ?? Number.MAX_SAFE_INTEGER);
     await this.#waitFor(() => whole() || oversized() || this.closed, what, timeoutMs);
     assert.ok(!oversized(), `the server announced a ${(size() ?? 0) - headerBytes}-byte frame`);
     const n = size();
-    if (n === undefined || this.#buf.length < n) throw new Error(`connection ended (${this.#ended}) after ${this.#buf.length} bytes, before ${what} was whole`);
+    if (n === undefined || this.#buf.length < n)
+      throw new Error(`connection ended (${this.#ended}) after ${this.#buf.length} bytes, before ${what} was whole`);
     const frame = this.#buf.subarray(0, n);
     this.#buf = this.#buf.subarray(n);
     return frame;

@@ -15,7 +15,7 @@ import { createLogger } from '../../src/logger.js';
 export function useRealm(realm: ThrowawayRealm): void {
   const env = realm.env();
   for (const k of ['KRB5_CONFIG', 'KRB5RCACHEDIR', 'NTLM_USER_FILE'] as const) {
-    process.env[k] = env[k] as string;
+    process.env[k] = env[k];
   }
 }
 
@@ -27,7 +27,10 @@ export interface TestServer {
 }
 
 /** Starts both TCP front ends on 127.0.0.1 port 0 with the realm's keytab. */
-export async function startTestServer(realm: ThrowawayRealm, overrides: Partial<NegotiateServerOptions> = {}): Promise<TestServer> {
+export async function startTestServer(
+  realm: ThrowawayRealm,
+  overrides: Partial<NegotiateServerOptions> = {},
+): Promise<TestServer> {
   useRealm(realm);
   const server = await NegotiateServer.start({
     keytab: realm.keytab,
@@ -66,14 +69,24 @@ export interface ClientRun {
 }
 
 /** Runs a client program with the realm's environment; bounded by `timeoutMs`. Never throws on exit codes. */
-export function runClient(file: string, args: string[], realm: ThrowawayRealm, timeoutMs = 20_000, extraEnv: Record<string, string> = {}): Promise<ClientRun> {
+export function runClient(
+  file: string,
+  args: string[],
+  realm: ThrowawayRealm,
+  timeoutMs = 20_000,
+  extraEnv: Record<string, string> = {},
+): Promise<ClientRun> {
   return new Promise((resolve) => {
     execFile(
       file,
       args,
       { env: { ...process.env, ...realm.env(), ...extraEnv }, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 },
       (err, stdout, stderr) => {
-        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : null) : 0;
+        const code = err
+          ? typeof (err as { code?: unknown }).code === 'number'
+            ? (err as { code: number }).code
+            : null
+          : 0;
         resolve({ code, stdout, stderr });
       },
     );
@@ -94,7 +107,9 @@ export function requirePythonGssapi(): void {
   try {
     execFileSync(PYTHON, ['-c', 'import gssapi'], { stdio: 'ignore' });
   } catch {
-    throw new Error('python3-gssapi not importable by /usr/bin/python3: install it with: apt-get install -y python3-gssapi');
+    throw new Error(
+      'python3-gssapi not importable by /usr/bin/python3: install it with: apt-get install -y python3-gssapi',
+    );
   }
 }
 

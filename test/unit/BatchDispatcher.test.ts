@@ -19,13 +19,20 @@ function manualWorkers() {
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
-test('with a free worker a call leaves at once, alone; calls made while all workers are busy travel together', async () => {
+test('with a free worker a call leaves at once, alone; calls made while workers are busy travel together', async () => {
   const w = manualWorkers();
   const d = new BatchDispatcher<number, number>(2, 100, w.send);
   const p1 = d.submit(1);
-  assert.deepEqual(w.sent.map((s) => s.calls), [[1]], 'no waiting for company when a worker is free');
+  assert.deepEqual(
+    w.sent.map((s) => s.calls),
+    [[1]],
+    'no waiting for company when a worker is free',
+  );
   const p2 = d.submit(2);
-  assert.deepEqual(w.sent.map((s) => s.calls), [[1], [2]]);
+  assert.deepEqual(
+    w.sent.map((s) => s.calls),
+    [[1], [2]],
+  );
   const rest = [3, 4, 5, 6, 7].map((n) => d.submit(n));
   assert.equal(w.sent.length, 2, 'both workers busy: nothing more is sent');
   assert.equal(d.queued, 5);
@@ -54,7 +61,11 @@ test('waiting calls are shared between workers as they free up', async () => {
   w.sent[1]?.finish();
   await Promise.all(first);
   await tick();
-  assert.deepEqual(w.sent.slice(2).map((s) => s.calls), [[3, 4, 5], [6]], 'half (rounded up) of what waits per freed worker');
+  assert.deepEqual(
+    w.sent.slice(2).map((s) => s.calls),
+    [[3, 4, 5], [6]],
+    'half (rounded up) of what waits per freed worker',
+  );
   w.sent[2]?.finish();
   await tick();
   assert.deepEqual(w.sent[4]?.calls, [7]);
@@ -62,7 +73,7 @@ test('waiting calls are shared between workers as they free up', async () => {
   await Promise.all(waiting);
 });
 
-test('beyond the limit (waiting and running together) calls fail at once with ERR_POOL_QUEUE_FULL, and capacity comes back', async () => {
+test('past the limit (waiting + running) calls fail at once with ERR_POOL_QUEUE_FULL; capacity returns', async () => {
   const w = manualWorkers();
   const d = new BatchDispatcher<number, number>(1, 3, w.send);
   const ok = [d.submit(1), d.submit(2), d.submit(3)];

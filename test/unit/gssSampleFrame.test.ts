@@ -1,12 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import {
-  GssSampleFrameDecoder,
-  TokenFlag,
-  classifyDataFlags,
-  encodeGssSampleFrame,
-} from '../../src/framing/index.js';
+import { GssSampleFrameDecoder, TokenFlag, classifyDataFlags, encodeGssSampleFrame } from '../../src/framing/index.js';
 import type { GssSampleFrame } from '../../src/framing/index.js';
 import { ConfigError, FramingError } from '../../src/errors.js';
 import { framingError, mulberry32 } from '../support/framing.js';
@@ -51,9 +46,7 @@ test('encodeGssSampleFrame writes flags, a big-endian u32 length, then the body'
     [0x02, 0, 0, 0, 2, 0xaa, 0xbb],
   );
   assert.deepEqual([...encodeGssSampleFrame(0x11)], [0x11, 0, 0, 0, 0]);
-  assert.deepEqual([...encodeGssSampleFrame(0x04, new Uint8Array(0x0102)).subarray(0, 5)], [
-    0x04, 0, 0, 0x01, 0x02,
-  ]);
+  assert.deepEqual([...encodeGssSampleFrame(0x04, new Uint8Array(0x0102)).subarray(0, 5)], [0x04, 0, 0, 0x01, 0x02]);
 });
 
 test('encodeGssSampleFrame refuses flags outside 1..255', () => {
@@ -125,9 +118,7 @@ test('a huge announced length (0xFFFFFFFF) is rejected without buffering', () =>
 test('exactly maxFrameBytes is accepted, one more is rejected', () => {
   const max = 256;
   const exact = Buffer.alloc(max, 1);
-  assert.deepEqual(decodeAll([encodeGssSampleFrame(0x02, exact)], max), [
-    { flags: 0x02, body: exact },
-  ]);
+  assert.deepEqual(decodeAll([encodeGssSampleFrame(0x02, exact)], max), [{ flags: 0x02, body: exact }]);
   assert.throws(
     () => decodeAll([encodeGssSampleFrame(0x02, Buffer.alloc(max + 1))], max),
     framingError('ERR_FRAME_TOO_LARGE'),
@@ -205,7 +196,7 @@ test('property: 500 seeded random frame sequences survive random chunking', () =
     const stream = Buffer.concat(frames.map((f) => encodeGssSampleFrame(f.flags, f.body)));
     const max = Math.max(1, ...frames.map((f) => f.body.length)) + int(0, 2);
     const chunks: Buffer[] = [];
-    for (let at = 0; at < stream.length; ) {
+    for (let at = 0; at < stream.length;) {
       const size = random() < 0.2 ? int(0, 3) : int(1, 700);
       chunks.push(stream.subarray(at, at + size));
       at += size;

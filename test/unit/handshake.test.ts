@@ -14,13 +14,16 @@ type Line = { level: 'debug' | 'info' | 'warn' | 'error'; msg: string; fields: R
 
 function recorder(): { logger: Logger; lines: Line[] } {
   const lines: Line[] = [];
-  const at = (level: Line['level']) => (msg: string, fields: Record<string, unknown> = {}) => void lines.push({ level, msg, fields });
+  const at =
+    (level: Line['level']) =>
+    (msg: string, fields: Record<string, unknown> = {}) =>
+      void lines.push({ level, msg, fields });
   return { logger: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }, lines };
 }
 
 const gss = new GssError('ERR_GSS_DEFECTIVE_TOKEN', 'accept: invalid token', 589824, 0);
 
-test('classify: overload is busy, GSS and context refusals are refused, framing is protocol, anything else internal', () => {
+test('classify: overload is busy, GSS and context refusals are refused, framing is protocol, the rest internal', () => {
   assert.equal(classify(new PoolError('ERR_POOL_QUEUE_FULL', 'full')), 'busy');
   assert.equal(classify(new PoolError('ERR_POOL_CLOSED', 'closed')), 'busy');
   assert.equal(classify(new ContextError('ERR_CONTEXT_TABLE_FULL', 'full')), 'busy');
@@ -69,11 +72,21 @@ test('the reporter logs busy failures at warn, the rest at info, with GSS status
   });
   assert.equal(lines[3]?.fields['message'], 'boom');
   assert.equal(emitted.length, 5);
-  assert.deepEqual(emitted[2], { connectionId: 7, frontend: 'ws', code: 'ERR_GSS_DEFECTIVE_TOKEN', message: 'accept: invalid token', remoteAddress: '127.0.0.1', latencyMs: 3 });
+  assert.deepEqual(emitted[2], {
+    connectionId: 7,
+    frontend: 'ws',
+    code: 'ERR_GSS_DEFECTIVE_TOKEN',
+    message: 'accept: invalid token',
+    remoteAddress: '127.0.0.1',
+    latencyMs: 3,
+  });
 
   reporter.endedWithError(attempt, new FramingError('ERR_FRAME_TRUNCATED', 'closed'));
   assert.equal(emitted.length, 5, 'no event after the handshake');
-  assert.deepEqual([lines[5]?.msg, lines[5]?.level, lines[5]?.fields['code']], ['connection ended with an error', 'info', 'ERR_FRAME_TRUNCATED']);
+  assert.deepEqual(
+    [lines[5]?.msg, lines[5]?.level, lines[5]?.fields['code']],
+    ['connection ended with an error', 'info', 'ERR_FRAME_TRUNCATED'],
+  );
 });
 
 test('the reporter logs one authenticated line and emits the identity it was given', () => {
@@ -81,34 +94,97 @@ test('the reporter logs one authenticated line and emits the identity it was giv
   const events = new EventEmitter();
   let seen: unknown;
   events.on('session', (s: unknown) => (seen = s));
-  const identity = { principal: 'alice@KRBTEST.COM', mech: 'krb5' as const, spnego: true, flags: { mutual: true }, expiresAt: null, extra: 1 };
-  new HandshakeReporter('http', events, logger).succeeded({ connectionId: 9, remoteAddress: undefined, latencyMs: 1 }, identity);
+  const identity = {
+    principal: 'alice@KRBTEST.COM',
+    mech: 'krb5' as const,
+    spnego: true,
+    flags: { mutual: true },
+    expiresAt: null,
+    extra: 1,
+  };
+  new HandshakeReporter('http', events, logger).succeeded(
+    { connectionId: 9, remoteAddress: undefined, latencyMs: 1 },
+    identity,
+  );
   assert.equal(seen, identity);
   assert.deepEqual(lines, [
     {
       level: 'info',
       msg: 'authenticated',
-      fields: { connectionId: 9, frontend: 'http', remoteAddress: undefined, principal: 'alice@KRBTEST.COM', mech: 'krb5', spnego: true, latencyMs: 1 },
+      fields: {
+        connectionId: 9,
+        frontend: 'http',
+        remoteAddress: undefined,
+        principal: 'alice@KRBTEST.COM',
+        mech: 'krb5',
+        spnego: true,
+        latencyMs: 1,
+      },
     },
   ]);
 });
 
 test('identityFromStep copies the identity fields and nothing else of the step', () => {
-  const flags = { delegation: false, mutual: true, replay: true, sequence: true, confidentiality: true, integrity: true, anonymous: false, bits: 62 };
-  const step = { status: 'complete', output: Buffer.alloc(3), workerThreadId: 2, principal: 'bob@R', mech: 'ntlmssp' as const, spnego: false, flags, expiresAt: 5 };
+  const flags = {
+    delegation: false,
+    mutual: true,
+    replay: true,
+    sequence: true,
+    confidentiality: true,
+    integrity: true,
+    anonymous: false,
+    bits: 62,
+  };
+  const step = {
+    status: 'complete',
+    output: Buffer.alloc(3),
+    workerThreadId: 2,
+    principal: 'bob@R',
+    mech: 'ntlmssp' as const,
+    spnego: false,
+    flags,
+    expiresAt: 5,
+  };
   assert.deepEqual(identityFromStep(step), { principal: 'bob@R', mech: 'ntlmssp', spnego: false, flags, expiresAt: 5 });
 });
 
-test('WebSocket close codes follow the class: busy 1013 (1001 when the pool closes), refused 1008, protocol by code, internal 1011', () => {
-  assert.deepEqual(closeFor(new PoolError('ERR_POOL_TASK_TIMEOUT', 't')), { code: WS_CLOSE.TRY_AGAIN_LATER, reason: 'server busy' });
-  assert.deepEqual(closeFor(new ContextError('ERR_CONTEXT_TABLE_FULL', 'f')), { code: WS_CLOSE.TRY_AGAIN_LATER, reason: 'server busy' });
-  assert.deepEqual(closeFor(new PoolError('ERR_POOL_CLOSED', 'c')), { code: WS_CLOSE.GOING_AWAY, reason: 'server shutting down' });
+test('WS close codes: busy 1013 (1001 when the pool closes), refused 1008, protocol by code, internal 1011', () => {
+  assert.deepEqual(closeFor(new PoolError('ERR_POOL_TASK_TIMEOUT', 't')), {
+    code: WS_CLOSE.TRY_AGAIN_LATER,
+    reason: 'server busy',
+  });
+  assert.deepEqual(closeFor(new ContextError('ERR_CONTEXT_TABLE_FULL', 'f')), {
+    code: WS_CLOSE.TRY_AGAIN_LATER,
+    reason: 'server busy',
+  });
+  assert.deepEqual(closeFor(new PoolError('ERR_POOL_CLOSED', 'c')), {
+    code: WS_CLOSE.GOING_AWAY,
+    reason: 'server shutting down',
+  });
   assert.deepEqual(closeFor(gss), { code: WS_CLOSE.POLICY_VIOLATION, reason: 'authentication failed' });
-  assert.deepEqual(closeFor(new ContextError('ERR_CONTEXT_BUSY', 'b')), { code: WS_CLOSE.POLICY_VIOLATION, reason: 'authentication failed' });
-  assert.deepEqual(closeFor(new FramingError('ERR_FRAME_TOO_LARGE', 'x')), { code: WS_CLOSE.MESSAGE_TOO_BIG, reason: 'message too big' });
-  assert.deepEqual(closeFor(new FramingError('ERR_HANDSHAKE_TIMEOUT', 'x')), { code: WS_CLOSE.POLICY_VIOLATION, reason: 'handshake timeout' });
-  assert.deepEqual(closeFor(new FramingError('ERR_FRAME_EMPTY', 'x')), { code: WS_CLOSE.PROTOCOL_ERROR, reason: 'empty token' });
-  assert.deepEqual(closeFor(new FramingError('ERR_WS_PROTOCOL', 'x')), { code: WS_CLOSE.PROTOCOL_ERROR, reason: 'protocol error' });
-  assert.deepEqual(closeFor(new FramingError('ERR_PROTOCOL', 'x')), { code: WS_CLOSE.INTERNAL_ERROR, reason: 'internal error' });
+  assert.deepEqual(closeFor(new ContextError('ERR_CONTEXT_BUSY', 'b')), {
+    code: WS_CLOSE.POLICY_VIOLATION,
+    reason: 'authentication failed',
+  });
+  assert.deepEqual(closeFor(new FramingError('ERR_FRAME_TOO_LARGE', 'x')), {
+    code: WS_CLOSE.MESSAGE_TOO_BIG,
+    reason: 'message too big',
+  });
+  assert.deepEqual(closeFor(new FramingError('ERR_HANDSHAKE_TIMEOUT', 'x')), {
+    code: WS_CLOSE.POLICY_VIOLATION,
+    reason: 'handshake timeout',
+  });
+  assert.deepEqual(closeFor(new FramingError('ERR_FRAME_EMPTY', 'x')), {
+    code: WS_CLOSE.PROTOCOL_ERROR,
+    reason: 'empty token',
+  });
+  assert.deepEqual(closeFor(new FramingError('ERR_WS_PROTOCOL', 'x')), {
+    code: WS_CLOSE.PROTOCOL_ERROR,
+    reason: 'protocol error',
+  });
+  assert.deepEqual(closeFor(new FramingError('ERR_PROTOCOL', 'x')), {
+    code: WS_CLOSE.INTERNAL_ERROR,
+    reason: 'internal error',
+  });
   assert.deepEqual(closeFor(new Error('boom')), { code: WS_CLOSE.INTERNAL_ERROR, reason: 'internal error' });
 });

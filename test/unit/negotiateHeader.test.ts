@@ -5,13 +5,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { base64Length, formatWwwAuthenticate, parseAuthorization, type ParsedAuthorization } from '../../src/framing/negotiateHeader.js';
+import {
+  base64Length,
+  formatWwwAuthenticate,
+  parseAuthorization,
+  type ParsedAuthorization,
+} from '../../src/framing/negotiateHeader.js';
 
 const MAX = 65536;
 
 function invalid(r: ParsedAuthorization): Extract<ParsedAuthorization, { kind: 'invalid' }> {
   assert.equal(r.kind, 'invalid', `expected a failure, got ${JSON.stringify(r)}`);
-  return r as Extract<ParsedAuthorization, { kind: 'invalid' }>;
+  return r;
 }
 
 test('absent or blank header is none', () => {
@@ -23,7 +28,13 @@ test('absent or blank header is none', () => {
 test('Negotiate token decodes; scheme is case-insensitive; surrounding whitespace ignored', () => {
   const token = randomBytes(100);
   const b64 = token.toString('base64');
-  for (const v of [`Negotiate ${b64}`, `negotiate ${b64}`, `NEGOTIATE ${b64}`, `  Negotiate   ${b64} \t`, `Negotiate\t${b64}`]) {
+  for (const v of [
+    `Negotiate ${b64}`,
+    `negotiate ${b64}`,
+    `NEGOTIATE ${b64}`,
+    `  Negotiate   ${b64} \t`,
+    `Negotiate\t${b64}`,
+  ]) {
     const r = parseAuthorization(v, MAX);
     assert.equal(r.kind, 'negotiate', v);
     assert.ok(r.kind === 'negotiate' && r.token.equals(token));

@@ -6,7 +6,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac, randomBytes } from 'node:crypto';
 import { ConfigError } from '../../src/errors.js';
-import { MAX_COOKIE_CHARS, SessionCookies, flagsFromBits, type CookieVerification } from '../../src/http/sessionCookie.js';
+import {
+  MAX_COOKIE_CHARS,
+  SessionCookies,
+  flagsFromBits,
+  type CookieVerification,
+} from '../../src/http/sessionCookie.js';
 
 const flags = flagsFromBits(2 | 4 | 8 | 16 | 32);
 const alice = { principal: 'alice@KRBTEST.COM', mech: 'krb5' as const, spnego: true, flags };
@@ -95,7 +100,8 @@ test('tampering with the payload or the MAC is detected', () => {
   const cookies = new SessionCookies({ keys: [randomBytes(32)] });
   const { value } = cookies.issue(alice);
   const [payload = '', mac = ''] = value.split('.');
-  for (let i = 0; i < payload.length; i += 7) refused(cookies.verify(`${flipChar(payload, i)}.${mac}`), /MAC|malformed/);
+  for (let i = 0; i < payload.length; i += 7)
+    refused(cookies.verify(`${flipChar(payload, i)}.${mac}`), /MAC|malformed/);
   for (let i = 0; i < mac.length; i += 5) refused(cookies.verify(`${payload}.${flipChar(mac, i)}`), /MAC/);
   // The last character carries unused bits: a variant decoding to the same MAC is still refused.
   const last = mac.length - 1;
@@ -103,9 +109,9 @@ test('tampering with the payload or the MAC is detected', () => {
     if (c !== mac[last]) refused(cookies.verify(`${payload}.${mac.slice(0, last)}${c}`), /MAC/);
   }
   // A forged payload naming someone else, with the original MAC.
-  const forged = Buffer.from(
-    Buffer.from(payload, 'base64url').toString().replace('alice', 'admin'),
-  ).toString('base64url');
+  const forged = Buffer.from(Buffer.from(payload, 'base64url').toString().replace('alice', 'admin')).toString(
+    'base64url',
+  );
   refused(cookies.verify(`${forged}.${mac}`), /MAC/);
 });
 
@@ -147,7 +153,19 @@ test('oversized cookies are refused unread', () => {
 
 test('garbage never throws and never verifies', () => {
   const cookies = new SessionCookies({ keys: [randomBytes(32)] });
-  const samples = ['.', '..', 'a.b.c', 'abc', '.abc', 'abc.', '%%%.%%%', 'e30.' + 'A'.repeat(43), '\u0000.\u0000', '{"v":1}', 'a b.c d'];
+  const samples = [
+    '.',
+    '..',
+    'a.b.c',
+    'abc',
+    '.abc',
+    'abc.',
+    '%%%.%%%',
+    'e30.' + 'A'.repeat(43),
+    '\u0000.\u0000',
+    '{"v":1}',
+    'a b.c d',
+  ];
   for (let i = 0; i < 200; i++) samples.push(randomBytes(1 + (i % 120)).toString(i % 2 ? 'base64url' : 'latin1'));
   for (const s of samples) refused(cookies.verify(s));
 });
@@ -162,7 +180,10 @@ test('a correctly signed payload with bad fields is refused', () => {
   };
   const exp = Math.floor(Date.now() / 1000) + 100;
   const iat = exp - 200;
-  assert.ok(cookies.verify(sign(JSON.stringify({ v: 1, p: 'a@B', m: 'krb5', s: true, f: 2, iat, exp }))).ok, 'the construction matches');
+  assert.ok(
+    cookies.verify(sign(JSON.stringify({ v: 1, p: 'a@B', m: 'krb5', s: true, f: 2, iat, exp }))).ok,
+    'the construction matches',
+  );
   for (const bad of [
     'not json',
     'null',
@@ -201,7 +222,10 @@ test('Set-Cookie attributes: Secure only when asked, SameSite Strict configurabl
 });
 
 test('configuration is validated', () => {
-  assert.throws(() => new SessionCookies({ keys: [randomBytes(31)] }), (e: unknown) => e instanceof ConfigError && e.code === 'ERR_CONFIG' && /32 random bytes/.test(e.message));
+  assert.throws(
+    () => new SessionCookies({ keys: [randomBytes(31)] }),
+    (e: unknown) => e instanceof ConfigError && e.code === 'ERR_CONFIG' && /32 random bytes/.test(e.message),
+  );
   assert.throws(() => new SessionCookies({ keys: [randomBytes(32), Buffer.from('short')] }), /key #2/);
   assert.throws(() => new SessionCookies({ ttlSeconds: 0 }), ConfigError);
   assert.throws(() => new SessionCookies({ ttlSeconds: 1.5 }), ConfigError);

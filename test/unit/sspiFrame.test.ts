@@ -1,12 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import {
-  SspiFrameDecoder,
-  decodeSspiGreeting,
-  encodeSspiFrame,
-  encodeSspiGreeting,
-} from '../../src/framing/index.js';
+import { SspiFrameDecoder, decodeSspiGreeting, encodeSspiFrame, encodeSspiGreeting } from '../../src/framing/index.js';
 import { ConfigError, FramingError } from '../../src/errors.js';
 import { framingError, mulberry32 } from '../support/framing.js';
 
@@ -123,10 +118,7 @@ test('exactly maxFrameBytes is accepted, one more is rejected', () => {
   const max = 256;
   const exact = Buffer.alloc(max, 1);
   assert.deepEqual(decodeAll([encodeSspiFrame(exact)], max), [exact]);
-  assert.throws(
-    () => decodeAll([encodeSspiFrame(Buffer.alloc(max + 1))], max),
-    framingError('ERR_FRAME_TOO_LARGE'),
-  );
+  assert.throws(() => decodeAll([encodeSspiFrame(Buffer.alloc(max + 1))], max), framingError('ERR_FRAME_TOO_LARGE'));
 });
 
 test('zero-length frame is rejected', () => {
@@ -182,18 +174,11 @@ test('greeting with an empty ciphertext or an empty trailer', () => {
 test('truncated greeting is rejected', () => {
   const message = encodeSspiGreeting(Buffer.alloc(60), Buffer.alloc(28));
   // Trailer cut short: T = 60 but fewer bytes follow.
-  assert.throws(
-    () => decodeSspiGreeting(message.subarray(0, 4 + 59)),
-    framingError('ERR_FRAME_TRUNCATED'),
-  );
+  assert.throws(() => decodeSspiGreeting(message.subarray(0, 4 + 59)), framingError('ERR_FRAME_TRUNCATED'));
   // Exactly T bytes and no ciphertext is still well formed.
   assert.equal(decodeSspiGreeting(message.subarray(0, 4 + 60)).ciphertext.length, 0);
   for (let n = 0; n < 4; n++) {
-    assert.throws(
-      () => decodeSspiGreeting(message.subarray(0, n)),
-      framingError('ERR_FRAME_TRUNCATED'),
-      `length ${n}`,
-    );
+    assert.throws(() => decodeSspiGreeting(message.subarray(0, n)), framingError('ERR_FRAME_TRUNCATED'), `length ${n}`);
   }
   assert.throws(
     () => decodeSspiGreeting(Buffer.from([0xff, 0xff, 0xff, 0xff, 1, 2, 3])),
@@ -213,7 +198,7 @@ test('property: 500 seeded random frame sequences survive random chunking', () =
     const stream = Buffer.concat(tokens.map((t) => encodeSspiFrame(t)));
     const max = Math.max(1, ...tokens.map((t) => t.length)) + int(0, 2);
     const chunks: Buffer[] = [];
-    for (let at = 0; at < stream.length; ) {
+    for (let at = 0; at < stream.length;) {
       const size = random() < 0.2 ? int(0, 3) : int(1, 700);
       chunks.push(stream.subarray(at, at + size));
       at += size;

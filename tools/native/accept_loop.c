@@ -32,26 +32,36 @@
 
 #include "gss_common.h"
 
-typedef struct { uint32_t len; unsigned char *data; } token_t;
+typedef struct {
+    uint32_t len;
+    unsigned char *data;
+} token_t;
 
 static token_t *tokens;
 static long ntokens;
-static long next_index;          /* atomic work index shared by the threads */
+static long next_index;           /* atomic work index shared by the threads */
 static long handshakes, failures; /* atomic totals */
-static int stop_flag; /* set with __atomic_store_n once any thread passes its deadline */
+static int stop_flag;             /* set with __atomic_store_n once any thread passes its deadline */
 static double max_seconds = 60;
 static pthread_barrier_t barrier;
 static const char *keytab, *rcache;
 static int use_spnego = 1;
-
 
 /* One acceptor credential per thread, the way the server under test does it. */
 static gss_cred_id_t acquire(void) {
     OM_uint32 maj, min;
     gss_key_value_element_desc el[2];
     size_t n = 0;
-    if (keytab) { el[n].key = "keytab"; el[n].value = keytab; n++; }
-    if (rcache) { el[n].key = "rcache"; el[n].value = rcache; n++; }
+    if (keytab) {
+        el[n].key = "keytab";
+        el[n].value = keytab;
+        n++;
+    }
+    if (rcache) {
+        el[n].key = "rcache";
+        el[n].value = rcache;
+        n++;
+    }
     gss_key_value_set_desc store = {(OM_uint32)n, el};
     gss_OID_desc both[2] = {spnego_oid, krb5_oid};
     gss_OID_set_desc mechs = {2, both};
@@ -80,10 +90,12 @@ static void *worker(void *arg) {
         gss_ctx_id_t ctx = GSS_C_NO_CONTEXT;
         gss_buffer_desc in = {tokens[i].len, tokens[i].data};
         gss_buffer_desc out = GSS_C_EMPTY_BUFFER;
-        maj = gss_accept_sec_context(&min, &ctx, cred, &in, GSS_C_NO_CHANNEL_BINDINGS, NULL,
-                                     NULL, &out, NULL, NULL, NULL);
-        if (maj == GSS_S_COMPLETE && out.length > 0) ok++;
-        else bad++;
+        maj = gss_accept_sec_context(&min, &ctx, cred, &in, GSS_C_NO_CHANNEL_BINDINGS, NULL, NULL, &out, NULL, NULL,
+                                     NULL);
+        if (maj == GSS_S_COMPLETE && out.length > 0)
+            ok++;
+        else
+            bad++;
         gss_release_buffer(&min, &out);
         if (ctx != GSS_C_NO_CONTEXT) gss_delete_sec_context(&min, &ctx, GSS_C_NO_BUFFER);
     }
@@ -102,14 +114,20 @@ static int read_all(FILE *f, unsigned char **buf, size_t *len) {
         if (n == cap) {
             cap *= 2;
             unsigned char *nb = realloc(b, cap);
-            if (!nb) { free(b); return -1; }
+            if (!nb) {
+                free(b);
+                return -1;
+            }
             b = nb;
         }
         size_t r = fread(b + n, 1, cap - n, f);
         n += r;
         if (r == 0) break;
     }
-    if (ferror(f)) { free(b); return -1; }
+    if (ferror(f)) {
+        free(b);
+        return -1;
+    }
     *buf = b;
     *len = n;
     return 0;
@@ -120,29 +138,46 @@ int main(int argc, char **argv) {
     const char *path = "-";
     keytab = getenv("KRB5_KTNAME");
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
+        if (!strcmp(argv[i], "--threads") && i + 1 < argc)
+            threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--rcache") && i + 1 < argc) {
             const char *r = argv[++i];
             /* MIT 1.20 type names need the colon: "none:", "file2:/path", "dfl:". */
-            if (!strcmp(r, "default")) rcache = NULL;
-            else if (!strcmp(r, "none")) rcache = "none:";
-            else rcache = r;
+            if (!strcmp(r, "default"))
+                rcache = NULL;
+            else if (!strcmp(r, "none"))
+                rcache = "none:";
+            else
+                rcache = r;
         } else if (!strcmp(argv[i], "--mech") && i + 1 < argc) {
             const char *m = argv[++i];
-            if (!strcmp(m, "spnego")) use_spnego = 1;
-            else if (!strcmp(m, "krb5")) use_spnego = 0;
-            else { fprintf(stderr, "accept_loop: bad --mech\n"); return 2; }
-        } else if (!strcmp(argv[i], "--keytab") && i + 1 < argc) keytab = argv[++i];
-        else if (!strcmp(argv[i], "--max-seconds") && i + 1 < argc) max_seconds = atof(argv[++i]);
-        else if (!strcmp(argv[i], "--no-keep-context")) keep_context = 0; /* to measure what it buys */
-        else if (argv[i][0] != '-' || !strcmp(argv[i], "-")) path = argv[i];
+            if (!strcmp(m, "spnego"))
+                use_spnego = 1;
+            else if (!strcmp(m, "krb5"))
+                use_spnego = 0;
+            else {
+                fprintf(stderr, "accept_loop: bad --mech\n");
+                return 2;
+            }
+        } else if (!strcmp(argv[i], "--keytab") && i + 1 < argc)
+            keytab = argv[++i];
+        else if (!strcmp(argv[i], "--max-seconds") && i + 1 < argc)
+            max_seconds = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--no-keep-context"))
+            keep_context = 0; /* to measure what it buys */
+        else if (argv[i][0] != '-' || !strcmp(argv[i], "-"))
+            path = argv[i];
         else {
-            fprintf(stderr, "usage: accept_loop [--threads T] [--rcache default|none|file2:PATH] "
-                            "[--mech spnego|krb5] [--keytab F] [--max-seconds S] [TOKENFILE|-]\n");
+            fprintf(stderr,
+                    "usage: accept_loop [--threads T] [--rcache default|none|file2:PATH] "
+                    "[--mech spnego|krb5] [--keytab F] [--max-seconds S] [TOKENFILE|-]\n");
             return 2;
         }
     }
-    if (threads < 1 || threads > 256) { fprintf(stderr, "accept_loop: bad --threads\n"); return 2; }
+    if (threads < 1 || threads > 256) {
+        fprintf(stderr, "accept_loop: bad --threads\n");
+        return 2;
+    }
     /* The --mech only documents what the tokens are: the credential accepts both, and
      * gss_accept_sec_context picks the mechanism from the token itself. */
     (void)use_spnego;
@@ -151,22 +186,40 @@ int main(int argc, char **argv) {
      * profile library keeps the parsed krb5.conf cached, so the context MIT creates inside
      * every GSS call only stat()s the file instead of re-parsing it. */
     static krb5_context keep;
-    if (keep_context && krb5_init_context(&keep)) { fprintf(stderr, "accept_loop: krb5_init_context failed\n"); return 1; }
+    if (keep_context && krb5_init_context(&keep)) {
+        fprintf(stderr, "accept_loop: krb5_init_context failed\n");
+        return 1;
+    }
 
     FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
-    if (!f) { perror("accept_loop: open token file"); return 1; }
+    if (!f) {
+        perror("accept_loop: open token file");
+        return 1;
+    }
     unsigned char *buf;
     size_t len;
-    if (read_all(f, &buf, &len)) { fprintf(stderr, "accept_loop: read failed\n"); return 1; }
+    if (read_all(f, &buf, &len)) {
+        fprintf(stderr, "accept_loop: read failed\n");
+        return 1;
+    }
     if (f != stdin) fclose(f);
     long cap = 1024;
     tokens = malloc(cap * sizeof *tokens);
     for (size_t off = 0; off < len;) {
-        if (len - off < 4) { fprintf(stderr, "accept_loop: truncated record\n"); return 1; }
+        if (len - off < 4) {
+            fprintf(stderr, "accept_loop: truncated record\n");
+            return 1;
+        }
         uint32_t l = buf[off] | buf[off + 1] << 8 | buf[off + 2] << 16 | (uint32_t)buf[off + 3] << 24;
         off += 4;
-        if (l > len - off) { fprintf(stderr, "accept_loop: truncated token\n"); return 1; }
-        if (ntokens == cap) { cap *= 2; tokens = realloc(tokens, cap * sizeof *tokens); }
+        if (l > len - off) {
+            fprintf(stderr, "accept_loop: truncated token\n");
+            return 1;
+        }
+        if (ntokens == cap) {
+            cap *= 2;
+            tokens = realloc(tokens, cap * sizeof *tokens);
+        }
         tokens[ntokens].len = l;
         tokens[ntokens].data = buf + off;
         ntokens++;

@@ -52,19 +52,25 @@ export function ensureBuilt(name) {
   // overwrites) a half-written binary.
   const tmp = `${out}.${process.pid}.tmp`;
   try {
-    execFileSync(cc, ['-O2', '-Wall', '-Wextra', ...p.extra, '-o', tmp, src, ...krbFlags()], { stdio: ['ignore', 'inherit', 'pipe'] });
+    execFileSync(cc, ['-O2', '-Wall', '-Wextra', ...p.extra, '-o', tmp, src, ...krbFlags()], {
+      stdio: ['ignore', 'inherit', 'pipe'],
+    });
     renameSync(tmp, out);
   } catch (err) {
     rmSync(tmp, { force: true });
     const stderr = err.stderr ? String(err.stderr) : '';
-    throw new Error(`building ${name} failed (need a C compiler and libkrb5-dev): ${stderr || err.message}`);
+    throw new Error(`building ${name} failed (need a C compiler and libkrb5-dev): ${stderr || err.message}`, {
+      cause: err,
+    });
   }
   return out;
 }
 
 /** Builds every helper; returns { name: path }. */
 export function ensureNativeBuilt() {
-  return Object.fromEntries(Object.keys(programs).map((n) => [n, ensureBuilt(/** @type {'gen_tokens'|'accept_loop'|'live_client'} */ (n))]));
+  return Object.fromEntries(
+    Object.keys(programs).map((n) => [n, ensureBuilt(/** @type {'gen_tokens'|'accept_loop'|'live_client'} */ (n))]),
+  );
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

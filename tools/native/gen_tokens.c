@@ -30,7 +30,6 @@
 
 #include "gss_common.h"
 
-
 static void krb_fail(krb5_context k, const char *what, krb5_error_code code) {
     const char *m = krb5_get_error_message(k, code);
     fprintf(stderr, "gen_tokens: %s failed: %s\n", what, m);
@@ -55,7 +54,10 @@ static void flush_out(void) {
     olen = 0;
 }
 static void put(const void *p, size_t n) {
-    if (n > sizeof(obuf)) { fprintf(stderr, "gen_tokens: token too large\n"); exit(1); }
+    if (n > sizeof(obuf)) {
+        fprintf(stderr, "gen_tokens: token too large\n");
+        exit(1);
+    }
     if (olen + n > sizeof(obuf)) flush_out();
     memcpy(obuf + olen, p, n);
     olen += n;
@@ -65,22 +67,34 @@ int main(int argc, char **argv) {
     const char *service = "HTTP@localhost", *mechname = "spnego";
     long count = 1;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--service") && i + 1 < argc) service = argv[++i];
-        else if (!strcmp(argv[i], "--mech") && i + 1 < argc) mechname = argv[++i];
-        else if (!strcmp(argv[i], "--count") && i + 1 < argc) count = strtol(argv[++i], NULL, 10);
+        if (!strcmp(argv[i], "--service") && i + 1 < argc)
+            service = argv[++i];
+        else if (!strcmp(argv[i], "--mech") && i + 1 < argc)
+            mechname = argv[++i];
+        else if (!strcmp(argv[i], "--count") && i + 1 < argc)
+            count = strtol(argv[++i], NULL, 10);
         else {
             fprintf(stderr, "usage: gen_tokens [--service svc@host] [--mech spnego|krb5] [--count N]\n");
             return 2;
         }
     }
     int spnego = !strcmp(mechname, "spnego");
-    if (!spnego && strcmp(mechname, "krb5")) { fprintf(stderr, "gen_tokens: bad --mech\n"); return 2; }
-    if (count < 0 || count > 10000000) { fprintf(stderr, "gen_tokens: bad --count\n"); return 2; }
+    if (!spnego && strcmp(mechname, "krb5")) {
+        fprintf(stderr, "gen_tokens: bad --mech\n");
+        return 2;
+    }
+    if (count < 0 || count > 10000000) {
+        fprintf(stderr, "gen_tokens: bad --count\n");
+        return 2;
+    }
 
     /* Copy alice's TGT into a per-process MEMORY ccache. */
     krb5_context k;
     krb5_error_code kc = krb5_init_context(&k);
-    if (kc) { fprintf(stderr, "gen_tokens: krb5_init_context failed\n"); return 1; }
+    if (kc) {
+        fprintf(stderr, "gen_tokens: krb5_init_context failed\n");
+        return 1;
+    }
     krb5_ccache src, mem;
     if ((kc = krb5_cc_default(k, &src))) krb_fail(k, "krb5_cc_default", kc);
     if ((kc = krb5_cc_new_unique(k, "MEMORY", NULL, &mem))) krb_fail(k, "krb5_cc_new_unique", kc);
@@ -101,8 +115,8 @@ int main(int argc, char **argv) {
     gss_key_value_element_desc el = {"ccache", memname};
     gss_key_value_set_desc store = {1, &el};
     gss_cred_id_t cred = GSS_C_NO_CREDENTIAL;
-    maj = gss_acquire_cred_from(&min, GSS_C_NO_NAME, GSS_C_INDEFINITE, &mechs, GSS_C_INITIATE,
-                                &store, &cred, NULL, NULL);
+    maj =
+        gss_acquire_cred_from(&min, GSS_C_NO_NAME, GSS_C_INDEFINITE, &mechs, GSS_C_INITIATE, &store, &cred, NULL, NULL);
     if (GSS_ERROR(maj)) gss_fail("gen_tokens", "gss_acquire_cred_from", maj, min, mech);
     if (spnego) {
         /* Offer only krb5 inside SPNEGO (not IAKERB or the legacy krb5 OIDs): what browsers
@@ -122,9 +136,8 @@ int main(int argc, char **argv) {
     for (long i = 0; i < count; i++) {
         gss_ctx_id_t ctx = GSS_C_NO_CONTEXT;
         gss_buffer_desc out = GSS_C_EMPTY_BUFFER;
-        maj = gss_init_sec_context(&min, cred, &ctx, target, mech, flags, 0,
-                                   GSS_C_NO_CHANNEL_BINDINGS, GSS_C_NO_BUFFER, NULL, &out,
-                                   NULL, NULL);
+        maj = gss_init_sec_context(&min, cred, &ctx, target, mech, flags, 0, GSS_C_NO_CHANNEL_BINDINGS, GSS_C_NO_BUFFER,
+                                   NULL, &out, NULL, NULL);
         if (GSS_ERROR(maj)) gss_fail("gen_tokens", "gss_init_sec_context", maj, min, mech);
         /* With mutual auth the context waits for the AP-REP; we only want the AP-REQ. */
         if (maj != GSS_S_CONTINUE_NEEDED || out.length == 0) {

@@ -53,8 +53,19 @@
 static gss_OID_desc ntlm_oid = {10, (void *)"\x2b\x06\x01\x04\x01\x82\x37\x02\x02\x0a"};
 
 enum mech_kind { M_NTLM, M_SPNEGO_NTLM, M_KRB5, M_SPNEGO };
-enum err_kind { E_CONNECT, E_SEND, E_INIT, E_CLOSED, E_TIMEOUT, E_TOO_LARGE, E_NO_GREETING, E_BAD_GREETING, E_UNWRAP, E_KINDS };
-static const char *err_names[E_KINDS] = {"connectError", "sendError", "initFailed", "closedBeforeReply", "timeout",
+enum err_kind {
+    E_CONNECT,
+    E_SEND,
+    E_INIT,
+    E_CLOSED,
+    E_TIMEOUT,
+    E_TOO_LARGE,
+    E_NO_GREETING,
+    E_BAD_GREETING,
+    E_UNWRAP,
+    E_KINDS
+};
+static const char *err_names[E_KINDS] = {"connectError",  "sendError",  "initFailed",  "closedBeforeReply",   "timeout",
                                          "replyTooLarge", "noGreeting", "badGreeting", "greetingUnwrapFailed"};
 
 #define MAX_FRAME (64 * 1024)
@@ -66,16 +77,14 @@ static const char *service = "host@localhost";
 static double max_seconds = 5;
 static long max_handshakes = 100000;
 static int timeout_ms = 5000;
-static long next_index;          /* atomic: handshakes started */
-static long total_ok;            /* atomic */
-static long total_err[E_KINDS];  /* atomic */
-static double last_end;          /* max over threads, set at join */
+static long next_index;         /* atomic: handshakes started */
+static long total_ok;           /* atomic */
+static long total_err[E_KINDS]; /* atomic */
+static double last_end;         /* max over threads, set at join */
 static pthread_barrier_t barrier;
 static double t_start;
 
-static gss_OID mech_oid(void) {
-    return mech == M_NTLM ? &ntlm_oid : mech == M_KRB5 ? &krb5_oid : &spnego_oid;
-}
+static gss_OID mech_oid(void) { return mech == M_NTLM ? &ntlm_oid : mech == M_KRB5 ? &krb5_oid : &spnego_oid; }
 
 /* A per-thread initiator credential. */
 static gss_cred_id_t acquire(krb5_context k, krb5_ccache *mem_out) {
@@ -85,12 +94,16 @@ static gss_cred_id_t acquire(krb5_context k, krb5_ccache *mem_out) {
     gss_OID_set_desc mechs = {1, m};
     if (mech == M_NTLM || mech == M_SPNEGO_NTLM) {
         const char *user = getenv("NEGOTIATE_NTLM_USER"), *pw = getenv("NEGOTIATE_PASSWORD");
-        if (!user || !pw) { fprintf(stderr, "live_client: NEGOTIATE_NTLM_USER and NEGOTIATE_PASSWORD must be set\n"); exit(2); }
+        if (!user || !pw) {
+            fprintf(stderr, "live_client: NEGOTIATE_NTLM_USER and NEGOTIATE_PASSWORD must be set\n");
+            exit(2);
+        }
         gss_buffer_desc ub = {strlen(user), (void *)user}, pb = {strlen(pw), (void *)pw};
         gss_name_t name;
         maj = gss_import_name(&min, &ub, GSS_C_NT_USER_NAME, &name);
         if (GSS_ERROR(maj)) gss_fail("live_client", "gss_import_name(user)", maj, min, GSS_C_NO_OID);
-        maj = gss_acquire_cred_with_password(&min, name, &pb, GSS_C_INDEFINITE, &mechs, GSS_C_INITIATE, &cred, NULL, NULL);
+        maj = gss_acquire_cred_with_password(&min, name, &pb, GSS_C_INDEFINITE, &mechs, GSS_C_INITIATE, &cred, NULL,
+                                             NULL);
         if (GSS_ERROR(maj)) gss_fail("live_client", "gss_acquire_cred_with_password", maj, min, m);
         gss_release_name(&min, &name);
         if (mech == M_SPNEGO_NTLM) {
@@ -117,7 +130,8 @@ static gss_cred_id_t acquire(krb5_context k, krb5_ccache *mem_out) {
     snprintf(memname, sizeof memname, "MEMORY:%s", krb5_cc_get_name(k, mem));
     gss_key_value_element_desc el = {"ccache", memname};
     gss_key_value_set_desc store = {1, &el};
-    maj = gss_acquire_cred_from(&min, GSS_C_NO_NAME, GSS_C_INDEFINITE, &mechs, GSS_C_INITIATE, &store, &cred, NULL, NULL);
+    maj =
+        gss_acquire_cred_from(&min, GSS_C_NO_NAME, GSS_C_INDEFINITE, &mechs, GSS_C_INITIATE, &store, &cred, NULL, NULL);
     if (GSS_ERROR(maj)) gss_fail("live_client", "gss_acquire_cred_from", maj, min, m);
     if (mech == M_SPNEGO) {
         gss_OID_set_desc neg = {1, &krb5_oid};
@@ -158,7 +172,8 @@ static int recv_exact(int fd, unsigned char *b, size_t n) {
 }
 
 static int send_frame(int fd, const gss_buffer_desc *t) {
-    unsigned char hdr[4] = {t->length & 0xff, (t->length >> 8) & 0xff, (t->length >> 16) & 0xff, (uint32_t)t->length >> 24};
+    unsigned char hdr[4] = {t->length & 0xff, (t->length >> 8) & 0xff, (t->length >> 16) & 0xff,
+                            (uint32_t)t->length >> 24};
     return send_all(fd, hdr, 4) || send_all(fd, t->value, t->length) ? E_SEND : 0;
 }
 
@@ -193,24 +208,42 @@ static int handshake(gss_cred_id_t cred, gss_name_t target, unsigned char *buf) 
         if (out.length > 0) {
             int e = send_frame(fd, &out);
             gss_release_buffer(&min, &out);
-            if (e) { result = e; goto done; }
+            if (e) {
+                result = e;
+                goto done;
+            }
         }
         if (maj == GSS_S_COMPLETE) break;
-        if (++legs > MAX_LEGS) { result = E_INIT; goto done; }
+        if (++legs > MAX_LEGS) {
+            result = E_INIT;
+            goto done;
+        }
         unsigned char hdr[4];
         int e = recv_exact(fd, hdr, 4);
-        if (e) { result = e; goto done; }
+        if (e) {
+            result = e;
+            goto done;
+        }
         uint32_t len = hdr[0] | hdr[1] << 8 | hdr[2] << 16 | (uint32_t)hdr[3] << 24;
-        if (len == 0 || len > MAX_FRAME) { result = len ? E_TOO_LARGE : E_INIT; goto done; }
+        if (len == 0 || len > MAX_FRAME) {
+            result = len ? E_TOO_LARGE : E_INIT;
+            goto done;
+        }
         e = recv_exact(fd, buf, len);
-        if (e) { result = e; goto done; }
+        if (e) {
+            result = e;
+            goto done;
+        }
         in.length = len;
         in.value = buf;
     }
     /* The greeting: everything until the server closes. */
     size_t got = 0;
     for (;;) {
-        if (got == MAX_FRAME) { result = E_TOO_LARGE; goto done; }
+        if (got == MAX_FRAME) {
+            result = E_TOO_LARGE;
+            goto done;
+        }
         ssize_t r = recv(fd, buf + got, MAX_FRAME - got, 0);
         if (r == 0) break;
         if (r < 0) {
@@ -220,9 +253,15 @@ static int handshake(gss_cred_id_t cred, gss_name_t target, unsigned char *buf) 
         }
         got += (size_t)r;
     }
-    if (got < 5) { result = E_NO_GREETING; goto done; }
+    if (got < 5) {
+        result = E_NO_GREETING;
+        goto done;
+    }
     uint32_t tlen = buf[0] | buf[1] << 8 | buf[2] << 16 | (uint32_t)buf[3] << 24;
-    if (tlen > got - 4) { result = E_BAD_GREETING; goto done; }
+    if (tlen > got - 4) {
+        result = E_BAD_GREETING;
+        goto done;
+    }
     gss_buffer_desc wrapped = {got - 4, buf + 4}, plain = GSS_C_EMPTY_BUFFER;
     int conf = 0;
     maj = gss_unwrap(&min, ctx, &wrapped, &plain, &conf, NULL);
@@ -243,7 +282,10 @@ typedef struct {
 static void *worker(void *arg) {
     thread_state *st = arg;
     krb5_context k;
-    if (krb5_init_context(&k)) { fprintf(stderr, "live_client: krb5_init_context failed\n"); exit(1); }
+    if (krb5_init_context(&k)) {
+        fprintf(stderr, "live_client: krb5_init_context failed\n");
+        exit(1);
+    }
     krb5_ccache mem = NULL;
     gss_cred_id_t cred = acquire(k, &mem);
     OM_uint32 maj, min;
@@ -256,8 +298,8 @@ static void *worker(void *arg) {
          * the KDC (then cached in this thread's ccache). */
         gss_ctx_id_t ctx = GSS_C_NO_CONTEXT;
         gss_buffer_desc out = GSS_C_EMPTY_BUFFER;
-        maj = gss_init_sec_context(&min, cred, &ctx, target, mech_oid(), GSS_C_MUTUAL_FLAG, 0, GSS_C_NO_CHANNEL_BINDINGS,
-                                   GSS_C_NO_BUFFER, NULL, &out, NULL, NULL);
+        maj = gss_init_sec_context(&min, cred, &ctx, target, mech_oid(), GSS_C_MUTUAL_FLAG, 0,
+                                   GSS_C_NO_CHANNEL_BINDINGS, GSS_C_NO_BUFFER, NULL, &out, NULL, NULL);
         if (GSS_ERROR(maj)) gss_fail("live_client", "gss_init_sec_context (warm-up)", maj, min, mech_oid());
         gss_release_buffer(&min, &out);
         gss_delete_sec_context(&min, &ctx, GSS_C_NO_BUFFER);
@@ -281,7 +323,10 @@ static void *worker(void *arg) {
             if (st->nlat == st->cap) {
                 long cap = st->cap ? st->cap * 2 : 1024;
                 double *l = realloc(st->lat, (size_t)cap * sizeof(double));
-                if (!l) { fprintf(stderr, "live_client: out of memory\n"); exit(1); }
+                if (!l) {
+                    fprintf(stderr, "live_client: out of memory\n");
+                    exit(1);
+                }
                 st->lat = l;
                 st->cap = cap;
             }
@@ -309,23 +354,38 @@ int main(int argc, char **argv) {
     const char *host = "127.0.0.1";
     int port = 0, connections = 1;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--host") && i + 1 < argc) host = argv[++i];
-        else if (!strcmp(argv[i], "--port") && i + 1 < argc) port = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--service") && i + 1 < argc) service = argv[++i];
-        else if (!strcmp(argv[i], "--connections") && i + 1 < argc) connections = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--max-seconds") && i + 1 < argc) max_seconds = atof(argv[++i]);
-        else if (!strcmp(argv[i], "--max-handshakes") && i + 1 < argc) max_handshakes = atol(argv[++i]);
-        else if (!strcmp(argv[i], "--timeout-ms") && i + 1 < argc) timeout_ms = atoi(argv[++i]);
+        if (!strcmp(argv[i], "--host") && i + 1 < argc)
+            host = argv[++i];
+        else if (!strcmp(argv[i], "--port") && i + 1 < argc)
+            port = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--service") && i + 1 < argc)
+            service = argv[++i];
+        else if (!strcmp(argv[i], "--connections") && i + 1 < argc)
+            connections = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--max-seconds") && i + 1 < argc)
+            max_seconds = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--max-handshakes") && i + 1 < argc)
+            max_handshakes = atol(argv[++i]);
+        else if (!strcmp(argv[i], "--timeout-ms") && i + 1 < argc)
+            timeout_ms = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--mech") && i + 1 < argc) {
             const char *m = argv[++i];
-            if (!strcmp(m, "ntlm")) mech = M_NTLM;
-            else if (!strcmp(m, "spnego-ntlm")) mech = M_SPNEGO_NTLM;
-            else if (!strcmp(m, "krb5")) mech = M_KRB5;
-            else if (!strcmp(m, "spnego")) mech = M_SPNEGO;
-            else { fprintf(stderr, "live_client: bad --mech\n"); return 2; }
+            if (!strcmp(m, "ntlm"))
+                mech = M_NTLM;
+            else if (!strcmp(m, "spnego-ntlm"))
+                mech = M_SPNEGO_NTLM;
+            else if (!strcmp(m, "krb5"))
+                mech = M_KRB5;
+            else if (!strcmp(m, "spnego"))
+                mech = M_SPNEGO;
+            else {
+                fprintf(stderr, "live_client: bad --mech\n");
+                return 2;
+            }
         } else {
-            fprintf(stderr, "usage: live_client --port P [--host H] [--mech ntlm|spnego-ntlm|krb5|spnego] [--service svc@host] "
-                            "[--connections N] [--max-seconds S] [--max-handshakes H] [--timeout-ms T]\n");
+            fprintf(stderr,
+                    "usage: live_client --port P [--host H] [--mech ntlm|spnego-ntlm|krb5|spnego] [--service svc@host] "
+                    "[--connections N] [--max-seconds S] [--max-handshakes H] [--timeout-ms T]\n");
             return 2;
         }
     }
@@ -337,7 +397,10 @@ int main(int argc, char **argv) {
     memset(&addr, 0, sizeof addr);
     addr.sin_family = AF_INET;
     addr.sin_port = htons((uint16_t)port);
-    if (inet_pton(AF_INET, host, &addr.sin_addr) != 1) { fprintf(stderr, "live_client: --host must be an IPv4 address\n"); return 2; }
+    if (inet_pton(AF_INET, host, &addr.sin_addr) != 1) {
+        fprintf(stderr, "live_client: --host must be an IPv4 address\n");
+        return 2;
+    }
 
     pthread_barrier_init(&barrier, NULL, (unsigned)connections + 1);
     pthread_t *tids = calloc((size_t)connections, sizeof *tids);
@@ -372,7 +435,9 @@ int main(int argc, char **argv) {
         printf("%s\"%s\":%ld", first ? "" : ",", err_names[e], total_err[e]);
         first = 0;
     }
-    printf("},\"seconds\":%.4f,\"rate\":%.1f,\"cpuSeconds\":%.4f,\"latencyMs\":{\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,\"max\":%.3f}}\n",
-           s, s > 0 ? total_ok / s : 0.0, c, PCT(50), PCT(90), PCT(99), nlat ? all[nlat - 1] : 0.0);
+    printf(
+        "},\"seconds\":%.4f,\"rate\":%.1f,\"cpuSeconds\":%.4f,\"latencyMs\":{\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,"
+        "\"max\":%.3f}}\n",
+        s, s > 0 ? total_ok / s : 0.0, c, PCT(50), PCT(90), PCT(99), nlat ? all[nlat - 1] : 0.0);
     return 0;
 }

@@ -35,7 +35,11 @@ const server = createServer(async (req, res) => {
     if (!acceptor.contextComplete) return challenge(res);
     const body = 'ok\n';
     /** @type {Record<string, string>} */
-    const headers = { 'Content-Type': 'text/plain', 'Content-Length': String(body.length), 'X-Remote-User': acceptor.username };
+    const headers = {
+      'Content-Type': 'text/plain',
+      'Content-Length': String(body.length),
+      'X-Remote-User': acceptor.username,
+    };
     // Mutual authentication: the AP-REP goes back on the 200.
     if (acceptor.response) headers['WWW-Authenticate'] = `Negotiate ${acceptor.response}`;
     res.writeHead(200, headers);
@@ -49,7 +53,9 @@ const server = createServer(async (req, res) => {
 server.keepAliveTimeout = 15_000;
 server.listen(port, '127.0.0.1', () => {
   const a = /** @type {import('node:net').AddressInfo} */ (server.address());
-  process.stdout.write(`${JSON.stringify({ event: 'listening', frontend: 'http', address: a.address, port: a.port, pid: process.pid })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ event: 'listening', frontend: 'http', address: a.address, port: a.port, pid: process.pid })}\n`,
+  );
 });
 
 for (const sig of /** @type {const} */ (['SIGTERM', 'SIGINT'])) {

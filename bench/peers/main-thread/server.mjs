@@ -57,7 +57,11 @@ app.get('/whoami', (res, req) => {
   const body = JSON.stringify({ principal: r.principal, mech: r.mech, spnego: r.spnego, via: 'negotiate' });
   res.cork(() => {
     res.writeStatus('200 OK').writeHeader('Content-Type', 'application/json');
-    if (r.output.length > 0) res.writeHeader('WWW-Authenticate', `Negotiate ${Buffer.from(r.output.buffer, r.output.byteOffset, r.output.byteLength).toString('base64')}`);
+    if (r.output.length > 0)
+      res.writeHeader(
+        'WWW-Authenticate',
+        `Negotiate ${Buffer.from(r.output.buffer, r.output.byteOffset, r.output.byteLength).toString('base64')}`,
+      );
     res.end(body);
   });
 });
@@ -71,7 +75,9 @@ app.listen('127.0.0.1', port, (listenSocket) => {
     process.exit(1);
   }
   const p = uws.us_socket_local_port(listenSocket);
-  process.stdout.write(`${JSON.stringify({ event: 'listening', frontend: 'http', address: '127.0.0.1', port: p, pid: process.pid })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ event: 'listening', frontend: 'http', address: '127.0.0.1', port: p, pid: process.pid })}\n`,
+  );
 });
 
 for (const sig of /** @type {const} */ (['SIGTERM', 'SIGINT'])) {

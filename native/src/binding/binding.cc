@@ -23,8 +23,8 @@ bool ArgConnectionId(const Napi::CallbackInfo& info, size_t index, uint64_t* id)
   return true;
 }
 
-bool ArgBytes(const Napi::CallbackInfo& info, size_t index, const char* name,
-              const uint8_t** data, size_t* size) {
+bool ArgBytes(const Napi::CallbackInfo& info, size_t index, const char* name, const uint8_t** data,
+              size_t* size) {
   if (info.Length() <= index || !info[index].IsTypedArray() ||
       info[index].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
     Napi::TypeError::New(info.Env(), std::string(name) + " must be a Uint8Array or Buffer")

@@ -27,8 +27,8 @@ InstanceData* GetInstanceData(Napi::Env env);
 
 // Argument helpers: on failure they throw a TypeError naming the argument and return false.
 bool ArgConnectionId(const Napi::CallbackInfo& info, size_t index, uint64_t* id);
-bool ArgBytes(const Napi::CallbackInfo& info, size_t index, const char* name,
-              const uint8_t** data, size_t* size);
+bool ArgBytes(const Napi::CallbackInfo& info, size_t index, const char* name, const uint8_t** data,
+              size_t* size);
 
 Napi::Value ErrorResult(Napi::Env env, const GssStatus& status);
 Napi::Object OkResult(Napi::Env env);

@@ -1,4 +1,5 @@
 #include "../krb5/keytab.h"
+
 #include "../krb5/memory_keytab.h"
 #include "binding.h"
 

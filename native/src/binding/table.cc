@@ -19,9 +19,8 @@ Napi::Value JsConfigureTable(const Napi::CallbackInfo& info) {
         .ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  ContextTable::Instance().Configure(
-      static_cast<size_t>(max.As<Napi::Number>().Int64Value()),
-      static_cast<uint64_t>(ttl.As<Napi::Number>().Int64Value()));
+  ContextTable::Instance().Configure(static_cast<size_t>(max.As<Napi::Number>().Int64Value()),
+                                     static_cast<uint64_t>(ttl.As<Napi::Number>().Int64Value()));
   return env.Undefined();
 }
 
@@ -37,7 +36,8 @@ Napi::Value JsDeletePending(const Napi::CallbackInfo& info) {
   if (info.Length() > 0 && info[0].IsNumber() && info[0].As<Napi::Number>().DoubleValue() >= 0) {
     max = static_cast<size_t>(info[0].As<Napi::Number>().Int64Value());
   }
-  return Napi::Number::New(info.Env(), static_cast<double>(ContextTable::Instance().DeletePending(max)));
+  return Napi::Number::New(info.Env(),
+                           static_cast<double>(ContextTable::Instance().DeletePending(max)));
 }
 
 Napi::Value JsReleaseAll(const Napi::CallbackInfo& info) {

@@ -5,10 +5,10 @@
 
 #include <cstring>
 
-#include "../replay/replay_cache.h"
-#include "../replay/replay_tag.h"
 #include "../krb5/clock_skew.h"
 #include "../ntlm/users_file.h"
+#include "../replay/replay_cache.h"
+#include "../replay/replay_tag.h"
 #include "neg_token_resp.h"
 
 namespace negotiate {
@@ -130,13 +130,8 @@ GssStatus AcceptorCredential::Acquire(const AcceptorConfig& config, AcceptorCred
         return MakeGssStatus("register acceptor keytab", major, 0, &kKrb5Oid);
       }
     }
-    major = gss_acquire_cred(&minor,
-                             name.get(),
-                             GSS_C_INDEFINITE,
-                             mechs.get(),
-                             GSS_C_ACCEPT,
-                             cred.out(),
-                             nullptr, /* actual_mechs */
+    major = gss_acquire_cred(&minor, name.get(), GSS_C_INDEFINITE, mechs.get(), GSS_C_ACCEPT,
+                             cred.out(), nullptr, /* actual_mechs */
                              nullptr /* time_rec */);
   } else {
     gss_key_value_element_desc elements[2];
@@ -152,14 +147,8 @@ GssStatus AcceptorCredential::Acquire(const AcceptorConfig& config, AcceptorCred
       ++count;
     }
     gss_key_value_set_desc store = {count, elements};
-    major = gss_acquire_cred_from(&minor,
-                                  name.get(),
-                                  GSS_C_INDEFINITE,
-                                  mechs.get(),
-                                  GSS_C_ACCEPT,
-                                  &store,
-                                  cred.out(),
-                                  nullptr, /* actual_mechs */
+    major = gss_acquire_cred_from(&minor, name.get(), GSS_C_INDEFINITE, mechs.get(), GSS_C_ACCEPT,
+                                  &store, cred.out(), nullptr, /* actual_mechs */
                                   nullptr /* time_rec */);
   }
   if (GSS_ERROR(major)) {
@@ -229,27 +218,25 @@ GssStatus CheckRequiredFlags(OM_uint32 required, OM_uint32 granted) {
   static const struct {
     OM_uint32 bit;
     const char* name;
-  } kNames[] = {{GSS_C_MUTUAL_FLAG, "mutual"},          {GSS_C_REPLAY_FLAG, "replay"},
-                {GSS_C_SEQUENCE_FLAG, "sequence"},      {GSS_C_INTEG_FLAG, "integrity"},
-                {GSS_C_CONF_FLAG, "confidentiality"},   {GSS_C_DELEG_FLAG, "delegation"}};
+  } kNames[] = {{GSS_C_MUTUAL_FLAG, "mutual"},        {GSS_C_REPLAY_FLAG, "replay"},
+                {GSS_C_SEQUENCE_FLAG, "sequence"},    {GSS_C_INTEG_FLAG, "integrity"},
+                {GSS_C_CONF_FLAG, "confidentiality"}, {GSS_C_DELEG_FLAG, "delegation"}};
   std::string names;
   for (const auto& n : kNames) {
     if ((missing & n.bit) == 0) continue;
     if (!names.empty()) names += ", ";
     names += n.name;
   }
-  GssStatus st = MakeStatus("ERR_GSS_FLAGS_REQUIRED",
-                            "accept: the client did not request " + names +
-                                ", which this server requires (--require-flags)");
+  GssStatus st =
+      MakeStatus("ERR_GSS_FLAGS_REQUIRED", "accept: the client did not request " + names +
+                                               ", which this server requires (--require-flags)");
   st.major = GSS_S_FAILURE;
   return st;
 }
 
 }  // namespace
 
-AcceptOutcome AcceptStep(const AcceptorCredential& cred,
-                         SecurityContext* ctx,
-                         const uint8_t* token,
+AcceptOutcome AcceptStep(const AcceptorCredential& cred, SecurityContext* ctx, const uint8_t* token,
                          size_t token_len) {
   AcceptOutcome outcome;
   if (!cred.ntlm() && IsRawNtlmToken(token, token_len)) {
@@ -270,17 +257,9 @@ AcceptOutcome AcceptStep(const AcceptorCredential& cred,
   OM_uint32 time_rec = 0;
   GssCred delegated;
   OM_uint32 minor = 0;
-  OM_uint32 major = gss_accept_sec_context(&minor,
-                                           ctx->inout(),
-                                           cred.get(),
-                                           &input,
-                                           GSS_C_NO_CHANNEL_BINDINGS,
-                                           src_name.out(),
-                                           &mech_type,
-                                           output.get(),
-                                           &ret_flags,
-                                           &time_rec,
-                                           delegated.out());
+  OM_uint32 major = gss_accept_sec_context(&minor, ctx->inout(), cred.get(), &input,
+                                           GSS_C_NO_CHANNEL_BINDINGS, src_name.out(), &mech_type,
+                                           output.get(), &ret_flags, &time_rec, delegated.out());
   if (!output.empty()) {
     const uint8_t* p = static_cast<const uint8_t*>(output.data());
     outcome.output.assign(p, p + output.size());

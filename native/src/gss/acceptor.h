@@ -73,9 +73,7 @@ struct AcceptOutcome {
 
 // Runs one gss_accept_sec_context leg on `ctx`, which starts empty for the first leg. With the
 // in-memory replay cache, a krb5 context that completes is checked and recorded there first.
-AcceptOutcome AcceptStep(const AcceptorCredential& cred,
-                         SecurityContext* ctx,
-                         const uint8_t* token,
+AcceptOutcome AcceptStep(const AcceptorCredential& cred, SecurityContext* ctx, const uint8_t* token,
                          size_t token_len);
 
 // True when the token is a raw NTLMSSP message ("NTLMSSP\0" signature).

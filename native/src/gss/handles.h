@@ -12,7 +12,10 @@ namespace negotiate {
 // A buffer allocated by the GSSAPI library (output tokens, display strings).
 class GssBuffer {
  public:
-  GssBuffer() { buf_.length = 0; buf_.value = nullptr; }
+  GssBuffer() {
+    buf_.length = 0;
+    buf_.value = nullptr;
+  }
   ~GssBuffer() { Reset(); }
   GssBuffer(const GssBuffer&) = delete;
   GssBuffer& operator=(const GssBuffer&) = delete;

@@ -30,8 +30,8 @@ GssStatus Wrap(gss_ctx_id_t ctx, Bytes message, bool confidential, std::vector<u
   GssBuffer wrapped;
   int conf_state = 0;
   OM_uint32 minor = 0;
-  OM_uint32 major = gss_wrap(&minor, ctx, confidential ? 1 : 0, GSS_C_QOP_DEFAULT, &in,
-                             &conf_state, wrapped.get());
+  OM_uint32 major = gss_wrap(&minor, ctx, confidential ? 1 : 0, GSS_C_QOP_DEFAULT, &in, &conf_state,
+                             wrapped.get());
   if (GSS_ERROR(major)) return MakeGssStatus("wrap", major, minor, GSS_C_NO_OID);
   CopyOut(wrapped, out);
   *conf_applied = conf_state != 0;
@@ -69,8 +69,8 @@ GssStatus VerifyMic(gss_ctx_id_t ctx, Bytes message, Bytes mic) {
   return GssStatus{};
 }
 
-GssStatus EncryptMessage(gss_ctx_id_t ctx, Mech mech, Bytes message,
-                         std::vector<uint8_t>* trailer, std::vector<uint8_t>* ciphertext) {
+GssStatus EncryptMessage(gss_ctx_id_t ctx, Mech mech, Bytes message, std::vector<uint8_t>* trailer,
+                         std::vector<uint8_t>* ciphertext) {
   OM_uint32 minor = 0;
   if (mech == Mech::kNtlm) {
     std::vector<uint8_t> wrapped;

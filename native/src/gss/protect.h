@@ -29,8 +29,8 @@ GssStatus VerifyMic(gss_ctx_id_t ctx, Bytes message, Bytes mic);
 // EncryptMessage([TOKEN, DATA]) equivalent: the trailer and the ciphertext as SSPI lays them
 // out. Kerberos uses gss_wrap_iov (the trailer travels in the header thanks to RRC); NTLM has
 // no wrap_iov, and its gss_wrap output is signature(16) followed by the sealed data.
-GssStatus EncryptMessage(gss_ctx_id_t ctx, Mech mech, Bytes message,
-                         std::vector<uint8_t>* trailer, std::vector<uint8_t>* ciphertext);
+GssStatus EncryptMessage(gss_ctx_id_t ctx, Mech mech, Bytes message, std::vector<uint8_t>* trailer,
+                         std::vector<uint8_t>* ciphertext);
 
 }  // namespace negotiate
 

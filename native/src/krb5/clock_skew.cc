@@ -12,7 +12,8 @@ uint32_t ConfiguredClockSkewSeconds() {
   int seconds = kMitDefault;
   profile_t profile = nullptr;
   if (krb5_get_profile(ctx, &profile) == 0) {
-    if (profile_get_integer(profile, "libdefaults", "clockskew", nullptr, kMitDefault, &seconds) != 0) {
+    if (profile_get_integer(profile, "libdefaults", "clockskew", nullptr, kMitDefault, &seconds) !=
+        0) {
       seconds = kMitDefault;
     }
     profile_release(profile);

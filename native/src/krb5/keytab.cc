@@ -2,9 +2,9 @@
 
 #include <krb5/krb5.h>
 
-#include "krb5_handles.h"
-
 #include <algorithm>
+
+#include "krb5_handles.h"
 
 namespace negotiate {
 

@@ -63,7 +63,8 @@ KeytabSnapshot SnapshotKeytab(const std::string& source, const std::string& memo
     krb5_kt_end_seq_get(h.ctx, in.get(), &cursor);
   }
   if (code != KRB5_KT_END || out.entries == 0) {
-    out.error = code == KRB5_KT_END ? "keytab " + source + " holds no keys" : ErrorText(h.ctx, code);
+    out.error =
+        code == KRB5_KT_END ? "keytab " + source + " holds no keys" : ErrorText(h.ctx, code);
     out.entries = 0;
     // MIT offers no public way to empty a memory keytab: callers never reuse a name.
     krb5_kt_close(h.ctx, snapshot);

@@ -1,9 +1,10 @@
 #include "users_file.h"
 
+#include <strings.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <strings.h>
 
 namespace negotiate {
 namespace {

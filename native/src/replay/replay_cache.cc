@@ -39,9 +39,8 @@ void ReplayCache::ExpireLocked(uint64_t wall_ms, uint64_t boot_ms) {
 
 ReplayCache::Generation* ReplayCache::CurrentLocked(uint64_t boot_ms) {
   uint64_t span = std::max<uint64_t>(1, config_.window_ms / 4);
-  if (generations_.empty() ||
-      (boot_ms >= generations_.back()->opened_boot_ms + span &&
-       generations_.size() < kMaxGenerations)) {
+  if (generations_.empty() || (boot_ms >= generations_.back()->opened_boot_ms + span &&
+                               generations_.size() < kMaxGenerations)) {
     auto g = std::make_unique<Generation>();
     g->opened_boot_ms = boot_ms;
     generations_.push_back(std::move(g));

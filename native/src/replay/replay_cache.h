@@ -26,7 +26,7 @@ struct ReplayCacheConfig {
   // How long a tag is kept: twice krb5's clock skew (an authenticator is acceptable while its
   // time is within the skew of the clock, and its time was within the skew when accepted).
   uint64_t window_ms = 600000;
-  size_t capacity = 8000000;  // most tags held; beyond it new handshakes are refused
+  size_t capacity = 8000000;   // most tags held; beyond it new handshakes are refused
   size_t principal_quota = 0;  // most tags one principal may hold; 0 means capacity / 4
 };
 

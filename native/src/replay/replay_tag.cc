@@ -15,7 +15,8 @@ namespace {
 // GSS_KRB5_EXPORT_LUCID_SEC_CONTEXT_OID (1.2.840.113554.1.2.2.5.6) with version 1 appended, as
 // gss_krb5_export_lucid_sec_context composes it. That function also deletes the context, so
 // the inquiry is made directly.
-gss_OID_desc kLucidV1Oid = {12, const_cast<char*>("\x2a\x86\x48\x86\xf7\x12\x01\x02\x02\x05\x06\x01")};
+gss_OID_desc kLucidV1Oid = {12,
+                            const_cast<char*>("\x2a\x86\x48\x86\xf7\x12\x01\x02\x02\x05\x06\x01")};
 
 struct TagKeys {
   SipKey hi, lo, principal;
@@ -51,8 +52,10 @@ class LucidContext {
   GssStatus Inquire(gss_ctx_id_t ctx) {
     OM_uint32 minor = 0;
     OM_uint32 major = gss_inquire_sec_context_by_oid(&minor, ctx, &kLucidV1Oid, &set_);
-    if (GSS_ERROR(major)) return MakeGssStatus("read the accepted context", major, minor, GSS_C_NO_OID);
-    if (set_ == GSS_C_NO_BUFFER_SET || set_->count != 1 || set_->elements[0].length != sizeof(void*)) {
+    if (GSS_ERROR(major))
+      return MakeGssStatus("read the accepted context", major, minor, GSS_C_NO_OID);
+    if (set_ == GSS_C_NO_BUFFER_SET || set_->count != 1 ||
+        set_->elements[0].length != sizeof(void*)) {
       return MakeStatus("ERR_GSS_FAILURE", "read the accepted context: unexpected lucid context");
     }
     std::memcpy(&lucid_, set_->elements[0].value, sizeof(void*));

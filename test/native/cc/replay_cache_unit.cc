@@ -45,9 +45,12 @@ using Result = ReplayCache::Result;
 
 void SipHashVectors() {
   // SipHash-2-4 reference vectors: key 00..0f, message 00..(n-1), for n = 0, 1, 7, 8, 15, 63.
-  const struct { size_t n; uint64_t want; } vectors[] = {
-      {0, 0x726fdb47dd0e0e31ULL}, {1, 0x74f839c593dc67fdULL}, {7, 0xab0200f58b01d137ULL},
-      {8, 0x93f5f5799a932462ULL}, {15, 0xa129ca6149be45e5ULL}, {63, 0x958a324ceb064572ULL}};
+  const struct {
+    size_t n;
+    uint64_t want;
+  } vectors[] = {{0, 0x726fdb47dd0e0e31ULL},  {1, 0x74f839c593dc67fdULL},
+                 {7, 0xab0200f58b01d137ULL},  {8, 0x93f5f5799a932462ULL},
+                 {15, 0xa129ca6149be45e5ULL}, {63, 0x958a324ceb064572ULL}};
   negotiate::SipKey key{0x0706050403020100ULL, 0x0f0e0d0c0b0a0908ULL};
   uint8_t msg[64];
   for (int i = 0; i < 64; ++i) msg[i] = static_cast<uint8_t>(i);
@@ -68,8 +71,9 @@ void TagSetGrowth() {
   Check(!set.Insert(TagN(5)), "tag set: a second insert of a tag is refused");
   Check(set.size() == 100000, "tag set: size");
   Check(set.bytes() / set.size() <= 43, "tag set: at most 43 bytes a tag");
-  Check(set.Insert(ReplayTag{0, 0}) && set.Contains(ReplayTag{0, 0}) && !set.Insert(ReplayTag{0, 0}),
-        "tag set: the all-zero tag is a tag like any other");
+  Check(
+      set.Insert(ReplayTag{0, 0}) && set.Contains(ReplayTag{0, 0}) && !set.Insert(ReplayTag{0, 0}),
+      "tag set: the all-zero tag is a tag like any other");
 }
 
 void ExpiryAfterWindow() {
@@ -93,13 +97,16 @@ void WallClockStepsBack() {
   Check(cache.Record(TagN(2), 7) == Result::kFresh, "step back: recorded");
   clock.wall -= 3600000;  // an hour back
   clock.boot += 2 * 600000;
-  Check(cache.Record(TagN(2), 7) == Result::kReplay, "step back: still a replay after the boot clock passed the window");
+  Check(cache.Record(TagN(2), 7) == Result::kReplay,
+        "step back: still a replay after the boot clock passed the window");
   clock.wall += 3600000 + 600000 - 1000;  // the wall clock catches up, still inside the window
   clock.boot += 3600000;
-  Check(cache.Record(TagN(2), 7) == Result::kReplay, "step back: still a replay inside the wall-clock window");
+  Check(cache.Record(TagN(2), 7) == Result::kReplay,
+        "step back: still a replay inside the wall-clock window");
   clock.wall += 2000 + 150000;
   clock.boot += 2000;
-  Check(cache.Record(TagN(2), 7) == Result::kFresh, "step back: gone once the wall clock passed its window");
+  Check(cache.Record(TagN(2), 7) == Result::kFresh,
+        "step back: gone once the wall clock passed its window");
 }
 
 void WallClockJumpsForward() {
@@ -112,7 +119,8 @@ void WallClockJumpsForward() {
   clock.boot += 1000;
   Check(cache.Record(TagN(4), 7) == Result::kFresh, "jump: another tag recorded");
   clock.wall -= 86400000;
-  Check(cache.Record(TagN(3), 7) == Result::kReplay, "jump: the tag survived the jump and the step back");
+  Check(cache.Record(TagN(3), 7) == Result::kReplay,
+        "jump: the tag survived the jump and the step back");
 }
 
 void CapacityAndQuota() {
@@ -123,7 +131,8 @@ void CapacityAndQuota() {
   for (uint64_t i = 0; i < 5; ++i) fresh += cache.Record(TagN(100 + i), 1) == Result::kFresh;
   Check(fresh == 3, "quota: principal 1 holds 3 of 5");
   Check(cache.Stats().refused_quota == 2, "quota: two refusals counted");
-  Check(cache.Record(TagN(100), 1) == Result::kReplay, "quota: a replay is still a replay at quota");
+  Check(cache.Record(TagN(100), 1) == Result::kReplay,
+        "quota: a replay is still a replay at quota");
   for (uint64_t i = 0; i < 3; ++i) cache.Record(TagN(200 + i), 2);
   Check(cache.Record(TagN(300), 3) == Result::kFresh, "capacity: the 7th and 8th");
   Check(cache.Record(TagN(301), 3) == Result::kFresh, "capacity: the 8th");
