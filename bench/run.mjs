@@ -161,7 +161,9 @@ async function main() {
   const { ThrowawayRealm } = await import(dist).catch(() => {
     throw new Error('the project is not built: run npm test (or bash scripts/setup.sh) first');
   });
-  const build = spawnSync(process.execPath, [path.join(here, '..', 'tools', 'native', 'build.mjs')], { stdio: 'inherit' });
+  const build = spawnSync(process.execPath, [path.join(here, '..', 'tools', 'native', 'build.mjs')], {
+    stdio: 'inherit',
+  });
   if (build.status !== 0) throw new Error('building tools/native failed');
 
   const { generateTokens } = await import('../tools/tokens.mjs');

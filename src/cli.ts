@@ -467,7 +467,9 @@ async function serve(args: string[]): Promise<number> {
 }
 
 /** --sspi-principal, --gss-sample-principal, --http-principal: the names given, by front end. */
-function frontendPrincipalsFrom(v: Record<string, unknown>): { frontendPrincipals?: Partial<Record<AcceptorSlot, string>> } {
+function frontendPrincipalsFrom(v: Record<string, unknown>): {
+  frontendPrincipals?: Partial<Record<AcceptorSlot, string>>;
+} {
   const out: Partial<Record<AcceptorSlot, string>> = {};
   for (const slot of ACCEPTOR_SLOTS) {
     const value = v[`${slot}-principal`];

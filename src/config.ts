@@ -3,7 +3,13 @@
  */
 import { ConfigError } from './errors.js';
 import type { LogLevel } from './logger.js';
-import { isRequiredFlag, REQUIRABLE_FLAGS, type AcceptorSlot, type ReplayCacheOption, type RequiredFlag } from './pool/credentials.js';
+import {
+  isRequiredFlag,
+  REQUIRABLE_FLAGS,
+  type AcceptorSlot,
+  type ReplayCacheOption,
+  type RequiredFlag,
+} from './pool/credentials.js';
 
 /** A listener address, from `HOST:PORT` (IPv6 as `[::1]:PORT`). */
 export interface ListenAddress {

@@ -75,7 +75,9 @@ export class NegotiateServer extends EventEmitter {
     this.pool = pool;
     this.#options = options;
     this.#logger = options.logger ?? silentLogger;
-    const perAddress = new HandshakesPerAddress(options.maxHandshakesPerAddress ?? defaultHandshakesPerAddress(options.maxContexts));
+    const perAddress = new HandshakesPerAddress(
+      options.maxHandshakesPerAddress ?? defaultHandshakesPerAddress(options.maxContexts),
+    );
     this.handshakesPerAddress = perAddress;
     this.#maxConnections = maxConnections;
     this.metrics = new ServerMetrics({
@@ -106,7 +108,8 @@ export class NegotiateServer extends EventEmitter {
       replayCache: options.replayCache,
     };
     if (options.replayCacheSize !== undefined) credentials.replayCacheSize = options.replayCacheSize;
-    if (options.replayCachePrincipalQuota !== undefined) credentials.replayCachePrincipalQuota = options.replayCachePrincipalQuota;
+    if (options.replayCachePrincipalQuota !== undefined)
+      credentials.replayCachePrincipalQuota = options.replayCachePrincipalQuota;
     if (options.requireFlags !== undefined) credentials.requireFlags = options.requireFlags;
     if (options.keytab !== undefined) credentials.keytab = options.keytab;
     if (options.principal !== undefined) credentials.principal = options.principal;
@@ -205,7 +208,10 @@ export class NegotiateServer extends EventEmitter {
     if (o.maxConnectionsFromUser !== true) {
       const fit = largestFittingCap(planFor, cap);
       if (fit >= 1 && fit < cap) {
-        o.logger?.warn('--max-connections lowered to fit the file-descriptor limit', { maxConnections: fit, requested: cap });
+        o.logger?.warn('--max-connections lowered to fit the file-descriptor limit', {
+          maxConnections: fit,
+          requested: cap,
+        });
         cap = fit;
       }
     }
@@ -225,7 +231,11 @@ export class NegotiateServer extends EventEmitter {
   }
 
   #frontendLoads(): FrontendLoad[] {
-    const loads: FrontendLoad[] = this.acceptors.map((a) => ({ frontend: a.framing, connections: a.connections, sessions: a.sessions }));
+    const loads: FrontendLoad[] = this.acceptors.map((a) => ({
+      frontend: a.framing,
+      connections: a.connections,
+      sessions: a.sessions,
+    }));
     if (this.ws) loads.push({ frontend: 'ws', connections: this.ws.connections, sessions: this.ws.sessions });
     return loads;
   }
@@ -241,7 +251,11 @@ export class NegotiateServer extends EventEmitter {
       sessionCookie:
         o.sessionCookieTtlSeconds === undefined
           ? undefined
-          : { ttlSeconds: o.sessionCookieTtlSeconds, secure: o.sessionCookieSecure, ...(o.sessionCookieKeys.length > 0 ? { keys: o.sessionCookieKeys } : {}) },
+          : {
+              ttlSeconds: o.sessionCookieTtlSeconds,
+              secure: o.sessionCookieSecure,
+              ...(o.sessionCookieKeys.length > 0 ? { keys: o.sessionCookieKeys } : {}),
+            },
     });
     http.on('session', (s: HttpIdentity) => this.emit('session', s));
     http.on('handshakeFailed', (f: HandshakeFailure<'http'>) => this.emit('handshakeFailed', f));
@@ -266,7 +280,10 @@ export class NegotiateServer extends EventEmitter {
   async #listen(framing: TcpFraming, at: ListenAddress): Promise<void> {
     const o = this.#options;
     const acceptor = new TcpAcceptor({
-      protocol: framing === 'sspi' ? sspiProtocol(o.greeting !== undefined ? { greeting: o.greeting } : {}) : gssSampleProtocol({ allowUnauthenticated: o.gssSampleAllowUnauthenticated === true }),
+      protocol:
+        framing === 'sspi'
+          ? sspiProtocol(o.greeting !== undefined ? { greeting: o.greeting } : {})
+          : gssSampleProtocol({ allowUnauthenticated: o.gssSampleAllowUnauthenticated === true }),
       pool: this.pool,
       maxTokenBytes: o.maxTokenBytes,
       handshakeTimeoutMs: o.handshakeTimeoutMs,

@@ -7,7 +7,14 @@
  */
 import { threadId, workerData } from 'node:worker_threads';
 import { loadNative, type NativeFailure } from '../src/native.js';
-import type { AcceptRequest, AcceptResult, ProtectRequest, ProtectResult, WorkerSetup, WorkerTasks } from './messages.js';
+import type {
+  AcceptRequest,
+  AcceptResult,
+  ProtectRequest,
+  ProtectResult,
+  WorkerSetup,
+  WorkerTasks,
+} from './messages.js';
 
 // Piscina hands over the pool's workerData as is; its type is the contract in messages.ts.
 const setup: WorkerSetup = workerData;

@@ -26,7 +26,15 @@ import { formatWwwAuthenticate, parseAuthorization } from '../framing/negotiateH
 import { SessionCookies, type SessionCookieOptions } from '../http/sessionCookie.js';
 import { framingDefect, type FramingDefect } from '../http/requestFraming.js';
 import { CappedListener } from '../http/CappedListener.js';
-import { classify, describeFailure, HandshakeReporter, identityFromStep, type HandshakeAttempt, type HandshakeFailure, type ProvenIdentity } from '../handshake/index.js';
+import {
+  classify,
+  describeFailure,
+  HandshakeReporter,
+  identityFromStep,
+  type HandshakeAttempt,
+  type HandshakeFailure,
+  type ProvenIdentity,
+} from '../handshake/index.js';
 import { loadUws, type UwsModule } from './uws.js';
 import { Reply, statusLine, type HttpHeaders, type HttpReply, type HttpRequestInfo } from './HttpReply.js';
 import { acceptorSlotOf } from '../pool/credentials.js';
@@ -82,7 +90,12 @@ export interface HttpIdentity extends ProvenIdentity {
  */
 export type HttpHandshakeFailure = HandshakeFailure<'http'>;
 
-export type ProtectedHandler = (identity: HttpIdentity, res: HttpReply, headers: HttpHeaders, request: HttpRequestInfo) => void | Promise<void>;
+export type ProtectedHandler = (
+  identity: HttpIdentity,
+  res: HttpReply,
+  headers: HttpHeaders,
+  request: HttpRequestInfo,
+) => void | Promise<void>;
 
 /** Response bodies for refusals: short, plain text, never echoing the client's credentials. */
 const kChallengeBody = 'Negotiate authentication required\n';
@@ -144,28 +157,49 @@ export class HttpAcceptor extends EventEmitter {
     this.#reporter = new HandshakeReporter('http', this, this.#logger);
     this.maxTokenBytes = options.maxTokenBytes ?? DEFAULT_LIMITS.maxTokenBytes;
     if (!Number.isInteger(this.maxTokenBytes) || this.maxTokenBytes < 1) {
-      throw new ConfigError('ERR_CONFIG', `maxTokenBytes must be a positive integer, got ${String(options.maxTokenBytes)}`);
+      throw new ConfigError(
+        'ERR_CONFIG',
+        `maxTokenBytes must be a positive integer, got ${String(options.maxTokenBytes)}`,
+      );
     }
     this.maxConnections = options.maxConnections ?? DEFAULT_LIMITS.maxConnections;
     if (!Number.isInteger(this.maxConnections) || this.maxConnections < 1) {
-      throw new ConfigError('ERR_CONFIG', `maxConnections must be a positive integer, got ${String(options.maxConnections)}`);
+      throw new ConfigError(
+        'ERR_CONFIG',
+        `maxConnections must be a positive integer, got ${String(options.maxConnections)}`,
+      );
     }
     this.#uws = loadUws({ maxTokenBytes: this.maxTokenBytes, logger: this.#logger });
     if (options.sessionCookie !== undefined) {
       const c = options.sessionCookie;
-      const cookieOptions: SessionCookieOptions = { keys: c.keys, ttlSeconds: c.ttlSeconds, secure: c.secure, sameSite: c.sameSite, name: c.name };
+      const cookieOptions: SessionCookieOptions = {
+        keys: c.keys,
+        ttlSeconds: c.ttlSeconds,
+        secure: c.secure,
+        sameSite: c.sameSite,
+        name: c.name,
+      };
       this.cookies = new SessionCookies(cookieOptions);
       if (this.cookies.generatedKey) {
-        this.#logger.info('HTTP session cookies signed with a key generated at start: sessions end when the server restarts', {
-          frontend: 'http',
-        });
+        this.#logger.info(
+          'HTTP session cookies signed with a key generated at start: sessions end when the server restarts',
+          {
+            frontend: 'http',
+          },
+        );
       }
     } else {
       this.cookies = undefined;
     }
     this.app = this.#uws.App();
     this.protect('/whoami', (identity, res) => {
-      res.json({ principal: identity.principal, mech: identity.mech, spnego: identity.spnego, flags: identity.flags, via: identity.via });
+      res.json({
+        principal: identity.principal,
+        mech: identity.mech,
+        spnego: identity.spnego,
+        flags: identity.flags,
+        via: identity.via,
+      });
     });
   }
 
@@ -176,8 +210,14 @@ export class HttpAcceptor extends EventEmitter {
    * is in use, or the address is not local).
    */
   listen(port: number, host: string): Promise<{ address: string; port: number }> {
-    if (this.#listener !== undefined) return Promise.reject(new ConfigError('ERR_CONFIG', 'the HTTP acceptor is already listening'));
-    const listener = new CappedListener({ app: this.app, uws: this.#uws, maxConnections: this.maxConnections, logger: this.#logger });
+    if (this.#listener !== undefined)
+      return Promise.reject(new ConfigError('ERR_CONFIG', 'the HTTP acceptor is already listening'));
+    const listener = new CappedListener({
+      app: this.app,
+      uws: this.#uws,
+      maxConnections: this.maxConnections,
+      logger: this.#logger,
+    });
     this.#listener = listener;
     // Unrouted requests: this uWS build drops the connection without a response; answer 404.
     // A wildcard has the lowest priority in the uWS router, so routes added later (also by
@@ -301,7 +341,11 @@ export class HttpAcceptor extends EventEmitter {
   #refuseFraming(reply: Reply, defect: FramingDefect, remoteAddress: string | undefined): void {
     this.#logger.info('request refused: ambiguous framing', { frontend: 'http', remoteAddress, reason: defect });
     setImmediate(() => {
-      reply.end(`Bad request: ${defect}\n`, { status: 400, headers: { 'Content-Type': 'text/plain' }, closeConnection: true });
+      reply.end(`Bad request: ${defect}\n`, {
+        status: 400,
+        headers: { 'Content-Type': 'text/plain' },
+        closeConnection: true,
+      });
     });
   }
 
@@ -316,14 +360,23 @@ export class HttpAcceptor extends EventEmitter {
       const v = this.cookies.fromCookieHeader(ex.cookie);
       if (v?.ok) {
         // The cookie's expiry, not the ticket's: the identity lasts as long as the cookie.
-        const identity: HttpIdentity = { frontend: 'http', ...identityFromStep(v.session), remoteAddress: ex.remoteAddress, via: 'cookie' };
+        const identity: HttpIdentity = {
+          frontend: 'http',
+          ...identityFromStep(v.session),
+          remoteAddress: ex.remoteAddress,
+          via: 'cookie',
+        };
         await this.#runHandler(ex, handler, identity);
         return;
       }
       if (v !== undefined) {
         invalidCookie = true;
         // Never log the cookie itself: it is a bearer credential.
-        this.#logger.debug('session cookie ignored', { frontend: 'http', remoteAddress: ex.remoteAddress, reason: v.reason });
+        this.#logger.debug('session cookie ignored', {
+          frontend: 'http',
+          remoteAddress: ex.remoteAddress,
+          reason: v.reason,
+        });
       }
     }
 
@@ -354,12 +407,20 @@ export class HttpAcceptor extends EventEmitter {
     }
 
     if (step.status === 'continue') {
-      this.#reporter.refused(this.#attempt(ex), 'ERR_HTTP_MULTI_LEG_UNSUPPORTED', 'the mechanism needs another leg (NTLM), which this HTTP front end cannot bind to the connection');
+      this.#reporter.refused(
+        this.#attempt(ex),
+        'ERR_HTTP_MULTI_LEG_UNSUPPORTED',
+        'the mechanism needs another leg (NTLM), which this HTTP front end cannot bind to the connection',
+      );
       this.#challenge(ex, 401, MULTI_LEG_REFUSAL, invalidCookie);
       return;
     }
     if (ex.reply.aborted) {
-      this.#logger.debug('client went away during the handshake', { frontend: 'http', remoteAddress: ex.remoteAddress, principal: step.principal });
+      this.#logger.debug('client went away during the handshake', {
+        frontend: 'http',
+        remoteAddress: ex.remoteAddress,
+        principal: step.principal,
+      });
       return;
     }
 
@@ -375,7 +436,13 @@ export class HttpAcceptor extends EventEmitter {
     // client verifies it to authenticate the server (mutual authentication).
     if (step.output.length > 0) ex.reply.authHeaders.push(['WWW-Authenticate', formatWwwAuthenticate(step.output)]);
     if (this.cookies !== undefined) {
-      const c = this.cookies.issue({ principal: step.principal, mech: step.mech, spnego: step.spnego, flags: step.flags, notAfter: step.expiresAt });
+      const c = this.cookies.issue({
+        principal: step.principal,
+        mech: step.mech,
+        spnego: step.spnego,
+        flags: step.flags,
+        notAfter: step.expiresAt,
+      });
       if (c.expiresAt > Date.now()) ex.reply.authHeaders.push(['Set-Cookie', c.setCookie]);
     }
     this.#reporter.succeeded(attempt, identity);
@@ -402,7 +469,12 @@ export class HttpAcceptor extends EventEmitter {
     if (kind === 'internal') throw err;
     this.#reporter.failed(this.#attempt(ex), err);
     if (kind === 'busy') {
-      if (!ex.reply.end('The server is busy; retry shortly\n', { status: 503, headers: { 'Retry-After': '1', 'Content-Type': 'text/plain' } })) {
+      if (
+        !ex.reply.end('The server is busy; retry shortly\n', {
+          status: 503,
+          headers: { 'Retry-After': '1', 'Content-Type': 'text/plain' },
+        })
+      ) {
         this.#logger.debug('client went away before the 503', { frontend: 'http', remoteAddress: ex.remoteAddress });
       }
       return;
@@ -412,13 +484,17 @@ export class HttpAcceptor extends EventEmitter {
       this.#challenge(ex, 401, NO_TICKET_BODY, invalidCookie);
       return;
     }
-    const what = err instanceof AcceptError ? 'Negotiate authentication failed' : 'Negotiate authentication could not run';
+    const what =
+      err instanceof AcceptError ? 'Negotiate authentication failed' : 'Negotiate authentication could not run';
     this.#challenge(ex, 401, `${what} (${code})\n`, invalidCookie);
   }
 
   /** Answers `status` with a bare `WWW-Authenticate: Negotiate` challenge and a text body. */
   #challenge(ex: Exchange, status: number, body: string, clearCookie: boolean): void {
-    const headers: Record<string, string> = { 'WWW-Authenticate': formatWwwAuthenticate(), 'Content-Type': 'text/plain' };
+    const headers: Record<string, string> = {
+      'WWW-Authenticate': formatWwwAuthenticate(),
+      'Content-Type': 'text/plain',
+    };
     // A cookie we refused is useless to the client; tell it to drop it.
     if (clearCookie && this.cookies !== undefined) headers['Set-Cookie'] = this.cookies.clearCookieHeader();
     ex.reply.end(body, { status, headers });

@@ -86,7 +86,10 @@ export class Reply implements HttpReply {
   }
 
   /** `closeConnection`: close the connection once this response is written (uWS adds `Connection: close`). */
-  end(body: string | Uint8Array = '', options: { status?: number; headers?: Record<string, string>; closeConnection?: boolean } = {}): boolean {
+  end(
+    body: string | Uint8Array = '',
+    options: { status?: number; headers?: Record<string, string>; closeConnection?: boolean } = {},
+  ): boolean {
     if (this.#finished) return false;
     this.#finished = true;
     const res = this.raw;

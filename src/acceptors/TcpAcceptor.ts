@@ -58,7 +58,9 @@ export class TcpAcceptor extends EventEmitter {
       pool: options.pool,
       logger,
       reporter: new HandshakeReporter(options.protocol.name, this, logger),
-      handshakesPerAddress: options.handshakesPerAddress ?? new HandshakesPerAddress(defaultHandshakesPerAddress(DEFAULT_LIMITS.maxContexts)),
+      handshakesPerAddress:
+        options.handshakesPerAddress ??
+        new HandshakesPerAddress(defaultHandshakesPerAddress(DEFAULT_LIMITS.maxContexts)),
       limits: {
         maxTokenBytes: options.maxTokenBytes ?? DEFAULT_LIMITS.maxTokenBytes,
         handshakeTimeoutMs: options.handshakeTimeoutMs ?? DEFAULT_LIMITS.handshakeTimeoutMs,

@@ -125,7 +125,8 @@ export class WsAcceptor extends EventEmitter {
     this.#logger = options.logger ?? silentLogger;
     this.#reporter = new HandshakeReporter('ws', this, this.#logger);
     this.#onMessage = options.onMessage;
-    this.#handshakesPerAddress = options.handshakesPerAddress ?? new HandshakesPerAddress(defaultHandshakesPerAddress(DEFAULT_LIMITS.maxContexts));
+    this.#handshakesPerAddress =
+      options.handshakesPerAddress ?? new HandshakesPerAddress(defaultHandshakesPerAddress(DEFAULT_LIMITS.maxContexts));
     this.maxTokenBytes = options.maxTokenBytes ?? DEFAULT_LIMITS.maxTokenBytes;
     this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? DEFAULT_LIMITS.handshakeTimeoutMs;
     this.idleTimeoutSeconds = options.idleTimeoutSeconds ?? DEFAULT_IDLE_TIMEOUT_SECONDS;
@@ -206,7 +207,10 @@ export class WsAcceptor extends EventEmitter {
     }
     conn.deadline = setTimeout(() => {
       if (conn.closed || conn.phase === 'established') return;
-      this.#fail(conn, new FramingError('ERR_HANDSHAKE_TIMEOUT', `handshake did not complete within ${this.handshakeTimeoutMs} ms`));
+      this.#fail(
+        conn,
+        new FramingError('ERR_HANDSHAKE_TIMEOUT', `handshake did not complete within ${this.handshakeTimeoutMs} ms`),
+      );
     }, this.handshakeTimeoutMs);
   }
 
@@ -241,12 +245,22 @@ export class WsAcceptor extends EventEmitter {
     const size = message.byteLength;
     if (conn.phase === 'established') {
       if (!isBinary) {
-        this.#fail(conn, new FramingError('ERR_WS_PROTOCOL', 'a text message after authentication; application messages are binary'), {
-          code: WS_CLOSE.UNSUPPORTED_DATA,
-          reason: 'binary messages only',
-        });
+        this.#fail(
+          conn,
+          new FramingError('ERR_WS_PROTOCOL', 'a text message after authentication; application messages are binary'),
+          {
+            code: WS_CLOSE.UNSUPPORTED_DATA,
+            reason: 'binary messages only',
+          },
+        );
       } else if (size > this.maxTokenBytes) {
-        this.#fail(conn, new FramingError('ERR_FRAME_TOO_LARGE', `message of ${size} bytes exceeds the ${this.maxTokenBytes}-byte limit`));
+        this.#fail(
+          conn,
+          new FramingError(
+            'ERR_FRAME_TOO_LARGE',
+            `message of ${size} bytes exceeds the ${this.maxTokenBytes}-byte limit`,
+          ),
+        );
       } else {
         // Copy now: uWS neuters the ArrayBuffer when this callback returns.
         conn.channel?.push(Buffer.from(new Uint8Array(message)));
@@ -254,18 +268,34 @@ export class WsAcceptor extends EventEmitter {
       return;
     }
     if (!isBinary) {
-      this.#fail(conn, new FramingError('ERR_WS_PROTOCOL', 'a text message during the handshake; tokens are binary messages'));
+      this.#fail(
+        conn,
+        new FramingError('ERR_WS_PROTOCOL', 'a text message during the handshake; tokens are binary messages'),
+      );
     } else if (size > this.maxTokenBytes) {
-      this.#fail(conn, new FramingError('ERR_FRAME_TOO_LARGE', `token of ${size} bytes exceeds the ${this.maxTokenBytes}-byte limit`));
+      this.#fail(
+        conn,
+        new FramingError('ERR_FRAME_TOO_LARGE', `token of ${size} bytes exceeds the ${this.maxTokenBytes}-byte limit`),
+      );
     } else if (size === 0) {
       this.#fail(conn, new FramingError('ERR_FRAME_EMPTY', 'an empty token'));
     } else if (conn.phase === 'leg') {
-      this.#fail(conn, new FramingError('ERR_WS_PROTOCOL', 'a token arrived before the answer to the previous one (lock-step violated)'));
+      this.#fail(
+        conn,
+        new FramingError(
+          'ERR_WS_PROTOCOL',
+          'a token arrived before the answer to the previous one (lock-step violated)',
+        ),
+      );
     } else {
       conn.phase = 'leg';
       const leg = this.#leg(conn, Buffer.from(new Uint8Array(message))).catch((err: unknown) => {
         // Only a throwing 'session' listener gets here; the socket is already authenticated.
-        this.#logger.error('WebSocket handshake handler failed', { connectionId: conn.id, frontend: 'ws', message: String(err) });
+        this.#logger.error('WebSocket handshake handler failed', {
+          connectionId: conn.id,
+          frontend: 'ws',
+          message: String(err),
+        });
         this.#end(conn, WS_CLOSE.INTERNAL_ERROR, 'internal error');
       });
       this.#legs.add(leg);
@@ -342,7 +372,10 @@ export class WsAcceptor extends EventEmitter {
       dropped = ws.send(JSON.stringify(announce), false) === 2 || dropped;
     });
     if (dropped) {
-      this.#fail(conn, new FramingError('ERR_WS_PROTOCOL', 'the peer is not reading (send buffer full)'), { code: WS_CLOSE.POLICY_VIOLATION, reason: 'backpressure limit' });
+      this.#fail(conn, new FramingError('ERR_WS_PROTOCOL', 'the peer is not reading (send buffer full)'), {
+        code: WS_CLOSE.POLICY_VIOLATION,
+        reason: 'backpressure limit',
+      });
       return;
     }
     this.#reporter.succeeded(attempt, session);
@@ -370,7 +403,10 @@ export class WsAcceptor extends EventEmitter {
       status = ws.send(data, isBinary);
     });
     if (status === 2) {
-      this.#fail(conn, new FramingError('ERR_WS_PROTOCOL', 'the peer is not reading (send buffer full)'), { code: WS_CLOSE.POLICY_VIOLATION, reason: 'backpressure limit' });
+      this.#fail(conn, new FramingError('ERR_WS_PROTOCOL', 'the peer is not reading (send buffer full)'), {
+        code: WS_CLOSE.POLICY_VIOLATION,
+        reason: 'backpressure limit',
+      });
     }
   }
 

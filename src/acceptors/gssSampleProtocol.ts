@@ -38,13 +38,19 @@ async function serveGssSample(conn: TcpConnection, options: GssSampleProtocolOpt
   let session: Session | undefined;
   const first = await reader.next();
   if (!(first.flags & TokenFlag.NOOP)) {
-    throw new FramingError('ERR_FRAME_UNEXPECTED', `expected a NOOP token to start, got flags 0x${first.flags.toString(16)}`);
+    throw new FramingError(
+      'ERR_FRAME_UNEXPECTED',
+      `expected a NOOP token to start, got flags 0x${first.flags.toString(16)}`,
+    );
   }
   if (first.flags & TokenFlag.CONTEXT_NEXT) {
     for (;;) {
       const frame = await reader.next();
       if (!(frame.flags & TokenFlag.CONTEXT) || frame.body.length === 0) {
-        throw new FramingError('ERR_FRAME_UNEXPECTED', `expected a context token, got flags 0x${frame.flags.toString(16)}`);
+        throw new FramingError(
+          'ERR_FRAME_UNEXPECTED',
+          `expected a context token, got flags 0x${frame.flags.toString(16)}`,
+        );
       }
       const step = await conn.accept(frame.body, (t) => encodeGssSampleFrame(TokenFlag.CONTEXT, t));
       if (step.output.length > 0) socket.write(encodeGssSampleFrame(TokenFlag.CONTEXT, step.output));
@@ -61,14 +67,21 @@ async function serveGssSample(conn: TcpConnection, options: GssSampleProtocolOpt
   } else {
     // The handshake deadline keeps running: without it each DATA frame would reset the idle
     // timer and a credential-less client could hold its connection slot for ever.
-    logger.info('accepted unauthenticated connection', { connectionId: conn.id, frontend: 'gss-sample', remoteAddress: socket.remoteAddress });
+    logger.info('accepted unauthenticated connection', {
+      connectionId: conn.id,
+      frontend: 'gss-sample',
+      remoteAddress: socket.remoteAddress,
+    });
   }
 
   for (;;) {
     const frame = await reader.next();
     if (frame.flags & TokenFlag.NOOP) break;
     if (!session && frame.flags & AUTHENTICATED_SERVICES) {
-      throw new FramingError('ERR_FRAME_UNEXPECTED', 'unauthenticated client requested authenticated services (wrap, encryption or MIC)');
+      throw new FramingError(
+        'ERR_FRAME_UNEXPECTED',
+        'unauthenticated client requested authenticated services (wrap, encryption or MIC)',
+      );
     }
     const { wrapped, sendMic } = classifyDataFlags(frame.flags);
     let message = frame.body;

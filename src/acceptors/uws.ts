@@ -19,7 +19,12 @@ export type UwsModule = typeof Uws;
 // The binary accepts listen(host, port, options, cb), which this package's typings omit.
 declare module 'uwebsockets' {
   interface TemplatedApp {
-    listen(host: RecognizedString, port: number, options: number, cb: (listenSocket: us_listen_socket | false) => void): TemplatedApp;
+    listen(
+      host: RecognizedString,
+      port: number,
+      options: number,
+      cb: (listenSocket: us_listen_socket | false) => void,
+    ): TemplatedApp;
   }
 }
 
@@ -66,11 +71,14 @@ export function loadUws(options: LoadUwsOptions = {}): UwsModule {
     }
   }
   if (loaded.headerLimit < wanted) {
-    options.logger?.warn('the HTTP header block limit is smaller than the largest token needs: larger requests get 431', {
-      frontend: 'http',
-      headerLimit: loaded.headerLimit,
-      needed: wanted,
-    });
+    options.logger?.warn(
+      'the HTTP header block limit is smaller than the largest token needs: larger requests get 431',
+      {
+        frontend: 'http',
+        headerLimit: loaded.headerLimit,
+        needed: wanted,
+      },
+    );
   }
   return loaded.uws;
 }

@@ -50,9 +50,12 @@ export class AdminListener {
   constructor(options: AdminListenerOptions) {
     this.#options = options;
     this.#logger = options.logger ?? silentLogger;
-    this.#server = http.createServer({ requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: REQUEST_TIMEOUT_MS }, (req, res) => {
-      this.#handle(req, res);
-    });
+    this.#server = http.createServer(
+      { requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: REQUEST_TIMEOUT_MS },
+      (req, res) => {
+        this.#handle(req, res);
+      },
+    );
     this.#server.maxConnections = ADMIN_MAX_CONNECTIONS;
     // After listen, an accept error would otherwise be an uncaught 'error' event.
     this.#server.on('error', (err: NodeJS.ErrnoException) => {
@@ -128,7 +131,10 @@ export class AdminListener {
     try {
       body = await this.#options.metrics.render();
     } catch (err) {
-      this.#logger.error('metrics collection failed', { frontend: 'admin', message: err instanceof Error ? err.message : String(err) });
+      this.#logger.error('metrics collection failed', {
+        frontend: 'admin',
+        message: err instanceof Error ? err.message : String(err),
+      });
       send(req, res, 500, 'metrics collection failed\n');
       return;
     }
@@ -136,7 +142,13 @@ export class AdminListener {
   }
 }
 
-function send(req: IncomingMessage, res: ServerResponse, status: number, body: string, contentType = TEXT['Content-Type']): void {
+function send(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  body: string,
+  contentType = TEXT['Content-Type'],
+): void {
   if (res.destroyed) return;
   res.writeHead(status, { ...TEXT, 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) });
   res.end(req.method === 'HEAD' ? undefined : body);

@@ -28,7 +28,8 @@ export class HandshakesPerAddress {
   #refused = 0;
 
   constructor(limit: number) {
-    if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`handshakes per address must be a whole number >= 1, not ${limit}`);
+    if (!Number.isInteger(limit) || limit < 1)
+      throw new RangeError(`handshakes per address must be a whole number >= 1, not ${limit}`);
     this.limit = limit;
   }
 

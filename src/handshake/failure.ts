@@ -32,7 +32,8 @@ export type FailureClass = 'busy' | 'refused' | 'protocol' | 'internal';
 
 export function classify(err: unknown): FailureClass {
   if (!(err instanceof NegotiateError)) return 'internal';
-  if (err instanceof PoolError || err.code === 'ERR_CONTEXT_TABLE_FULL' || err.code === 'ERR_HANDSHAKES_PER_ADDRESS') return 'busy';
+  if (err instanceof PoolError || err.code === 'ERR_CONTEXT_TABLE_FULL' || err.code === 'ERR_HANDSHAKES_PER_ADDRESS')
+    return 'busy';
   if (err instanceof GssError || err.code.startsWith('ERR_GSS_')) return 'refused';
   // A context that cannot go on (unknown, busy, in the wrong state) ends the handshake as a refusal.
   if (err.code.startsWith('ERR_CONTEXT_')) return 'refused';

@@ -34,7 +34,12 @@ export class CappedListener {
     // With port 0 the kernel chose; ask the socket.
     const bound = this.#o.uws.us_socket_local_port(socket as unknown as us_socket);
     this.#bound = { host, port: bound };
-    this.#gate = new ConnectionGate({ port: bound, cap: this.#o.maxConnections, pause: () => this.#pause(), resume: () => this.#resume() });
+    this.#gate = new ConnectionGate({
+      port: bound,
+      cap: this.#o.maxConnections,
+      pause: () => this.#pause(),
+      resume: () => this.#resume(),
+    });
     return bound;
   }
 
@@ -81,7 +86,11 @@ export class CappedListener {
     const at = this.#bound;
     if (at === undefined || this.#closed) return false;
     if ((await this.#listenOnce(at.host, at.port)) === undefined) {
-      this.#o.logger.error('cannot listen again after the connection cap', { frontend: 'http', host: at.host, port: at.port });
+      this.#o.logger.error('cannot listen again after the connection cap', {
+        frontend: 'http',
+        host: at.host,
+        port: at.port,
+      });
       return false;
     }
     // close() may have run while uWS was binding.

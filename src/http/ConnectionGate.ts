@@ -60,7 +60,10 @@ export async function countPortConnections(port: number): Promise<number | undef
 export async function namespaceTcpSockets(): Promise<number | undefined> {
   let found = false;
   let total = 0;
-  for (const [table, label] of [['/proc/net/sockstat', 'TCP'], ['/proc/net/sockstat6', 'TCP6']] as const) {
+  for (const [table, label] of [
+    ['/proc/net/sockstat', 'TCP'],
+    ['/proc/net/sockstat6', 'TCP6'],
+  ] as const) {
     let text: string;
     try {
       text = await readFile(table, 'latin1');

@@ -39,7 +39,8 @@ export function framingDefect(headers: Iterable<readonly [string, string]>): Fra
   if (contentLength !== undefined && !/^\d{1,15}$/.test(contentLength.trim())) return 'invalid Content-Length';
   if (transferEncodings > 0) {
     // Only the one coding this server (and uWS) implements, exactly once.
-    if (transferEncodings > 1 || transferEncoding.trim().toLowerCase() !== 'chunked') return 'Transfer-Encoding other than chunked';
+    if (transferEncodings > 1 || transferEncoding.trim().toLowerCase() !== 'chunked')
+      return 'Transfer-Encoding other than chunked';
     if (contentLengths > 0) return 'both Content-Length and Transfer-Encoding';
   }
   return undefined;

@@ -72,7 +72,12 @@ export interface DescriptorPlan {
 
 /** What a plan needs: the caps, what is open now, and the reserve. */
 export function descriptorsNeeded(plan: DescriptorPlan, openNow = openDescriptorCount() ?? 0): number {
-  return plan.listeners.reduce((sum, l) => sum + l.connections, 0) + openNow + RESERVE_BASE + RESERVE_PER_WORKER * plan.workers;
+  return (
+    plan.listeners.reduce((sum, l) => sum + l.connections, 0) +
+    openNow +
+    RESERVE_BASE +
+    RESERVE_PER_WORKER * plan.workers
+  );
 }
 
 /**

@@ -80,7 +80,11 @@ export function registerStateMetrics(registry: Registry, prefix: string, sources
 
   gauge('pool_workers', 'Worker threads of the pool (configured).', () => sources.workers);
   gauge('pool_queue_depth', 'Tasks waiting for a worker thread.', () => stats().queued);
-  gauge('pool_queue_limit', 'Tasks the queue holds before new ones fail with ERR_POOL_QUEUE_FULL.', () => sources.maxQueue);
+  gauge(
+    'pool_queue_limit',
+    'Tasks the queue holds before new ones fail with ERR_POOL_QUEUE_FULL.',
+    () => sources.maxQueue,
+  );
   gauge(
     'pool_utilization',
     "Fraction of the workers' capacity spent running tasks, averaged since the pool started (Piscina's utilization), 0 to 1.",
@@ -92,14 +96,34 @@ export function registerStateMetrics(registry: Registry, prefix: string, sources
 
   gauge('contexts_live', 'Security contexts alive in the process (handshaking + established).', () => stats().live);
   gauge('contexts_handshaking', 'Security contexts whose handshake is in progress.', () => stats().handshaking);
-  gauge('contexts_established', 'Security contexts whose handshake completed and that are not yet freed.', () => stats().established);
+  gauge(
+    'contexts_established',
+    'Security contexts whose handshake completed and that are not yet freed.',
+    () => stats().established,
+  );
   gauge('contexts_checked_out', 'Security contexts a worker thread is using right now.', () => stats().inUse);
-  gauge('contexts_pending_delete', 'Released contexts whose deletion a worker thread has not run yet (at most 1024).', () => stats().pendingDelete);
-  total('contexts_created_total', 'Security contexts created (first accept legs that got a table entry).', () => stats().created);
-  total('contexts_completed_total', 'Handshakes that completed (contexts that became established).', () => stats().completed);
+  gauge(
+    'contexts_pending_delete',
+    'Released contexts whose deletion a worker thread has not run yet (at most 1024).',
+    () => stats().pendingDelete,
+  );
+  total(
+    'contexts_created_total',
+    'Security contexts created (first accept legs that got a table entry).',
+    () => stats().created,
+  );
+  total(
+    'contexts_completed_total',
+    'Handshakes that completed (contexts that became established).',
+    () => stats().completed,
+  );
   total('contexts_failed_total', 'Contexts dropped because an accept leg failed.', () => stats().failed);
   total('contexts_released_total', 'Contexts freed because their connection or request ended.', () => stats().released);
-  total('contexts_expired_total', 'Handshakes freed by the sweep after idling past the handshake TTL.', () => stats().expired);
+  total(
+    'contexts_expired_total',
+    'Handshakes freed by the sweep after idling past the handshake TTL.',
+    () => stats().expired,
+  );
   new Counter({
     name: prefix + 'contexts_refused_total',
     help: 'Accept legs refused by the context table: reason="table_full" (at --max-contexts) or "busy" (a leg already running for the connection).',
@@ -114,18 +138,42 @@ export function registerStateMetrics(registry: Registry, prefix: string, sources
   });
 
   // Only with --replay-cache memory: MIT's file cache keeps no counters of its own.
-  gauge('replay_cache_entries', 'Authenticators the in-memory replay cache holds (0 unless --replay-cache memory).', () => sources.replayStats().entries);
-  gauge('replay_cache_capacity', 'Most authenticators the in-memory replay cache holds (--replay-cache-size; 0 unless --replay-cache memory).', () => {
-    const r = sources.replayStats();
-    return r.enabled ? r.capacity : 0;
-  });
-  gauge('replay_cache_fill_ratio', 'Entries over capacity of the in-memory replay cache: at 1 new handshakes are refused (0 unless --replay-cache memory).', () => {
-    const r = sources.replayStats();
-    return r.enabled && r.capacity > 0 ? r.entries / r.capacity : 0;
-  });
-  gauge('replay_cache_bytes', 'Memory the in-memory replay cache\'s tags take, in bytes.', () => sources.replayStats().bytes);
-  total('replay_cache_full_total', 'Handshakes refused because the in-memory replay cache was full (ERR_REPLAY_CACHE_FULL).', () => sources.replayStats().refusedFull);
-  total('replay_cache_quota_total', 'Handshakes refused because their client principal held its share of the in-memory replay cache (ERR_REPLAY_QUOTA).', () => sources.replayStats().refusedQuota);
+  gauge(
+    'replay_cache_entries',
+    'Authenticators the in-memory replay cache holds (0 unless --replay-cache memory).',
+    () => sources.replayStats().entries,
+  );
+  gauge(
+    'replay_cache_capacity',
+    'Most authenticators the in-memory replay cache holds (--replay-cache-size; 0 unless --replay-cache memory).',
+    () => {
+      const r = sources.replayStats();
+      return r.enabled ? r.capacity : 0;
+    },
+  );
+  gauge(
+    'replay_cache_fill_ratio',
+    'Entries over capacity of the in-memory replay cache: at 1 new handshakes are refused (0 unless --replay-cache memory).',
+    () => {
+      const r = sources.replayStats();
+      return r.enabled && r.capacity > 0 ? r.entries / r.capacity : 0;
+    },
+  );
+  gauge(
+    'replay_cache_bytes',
+    "Memory the in-memory replay cache's tags take, in bytes.",
+    () => sources.replayStats().bytes,
+  );
+  total(
+    'replay_cache_full_total',
+    'Handshakes refused because the in-memory replay cache was full (ERR_REPLAY_CACHE_FULL).',
+    () => sources.replayStats().refusedFull,
+  );
+  total(
+    'replay_cache_quota_total',
+    'Handshakes refused because their client principal held its share of the in-memory replay cache (ERR_REPLAY_QUOTA).',
+    () => sources.replayStats().refusedQuota,
+  );
 
   // The front ends are read once per scrape too; both gauges come from the same call.
   let loads: FrontendLoad[] | undefined;
@@ -160,8 +208,20 @@ export function registerStateMetrics(registry: Registry, prefix: string, sources
   });
   const perAddress = sources.handshakesPerAddress;
   if (perAddress) {
-    gauge('handshakes_per_address_in_progress', 'Handshakes holding a context between legs (NTLM), over every address; each address may hold --max-handshakes-per-address.', () => perAddress().inProgress);
-    total('handshakes_per_address_refused_total', 'Leg 1s refused because their remote address held --max-handshakes-per-address handshakes in progress (ERR_HANDSHAKES_PER_ADDRESS).', () => perAddress().refused);
+    gauge(
+      'handshakes_per_address_in_progress',
+      'Handshakes holding a context between legs (NTLM), over every address; each address may hold --max-handshakes-per-address.',
+      () => perAddress().inProgress,
+    );
+    total(
+      'handshakes_per_address_refused_total',
+      'Leg 1s refused because their remote address held --max-handshakes-per-address handshakes in progress (ERR_HANDSHAKES_PER_ADDRESS).',
+      () => perAddress().refused,
+    );
   }
-  gauge('http_requests_in_flight', 'HTTP requests being authenticated or handled (0 without an HTTP listener).', () => sources.httpInFlight() ?? 0);
+  gauge(
+    'http_requests_in_flight',
+    'HTTP requests being authenticated or handled (0 without an HTTP listener).',
+    () => sources.httpInFlight() ?? 0,
+  );
 }

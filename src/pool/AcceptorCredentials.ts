@@ -66,7 +66,10 @@ export class AcceptorCredentials {
    */
   async reloadKeytab(): Promise<KeytabLoad> {
     if (this.#snapshots === undefined) {
-      throw new ConfigError('ERR_CONFIG', 'no keytab file to reload: the server uses the library default keytab (give --keytab or KRB5_KTNAME=FILE:path)');
+      throw new ConfigError(
+        'ERR_CONFIG',
+        'no keytab file to reload: the server uses the library default keytab (give --keytab or KRB5_KTNAME=FILE:path)',
+      );
     }
     const source = this.#snapshots.source;
     await checkCredentials(this.#addon, { ...this.options, keytab: source });

@@ -5,8 +5,24 @@
  * in WorkerThreads, the credential in AcceptorCredentials, the error mapping in failures.ts.
  */
 import { PoolError } from '../errors.js';
-import { asBuffer, loadNative, type ContextFlags, type NativeAcceptResult, type NativeAddon, type NativeContextStats, type NativeReplayStats } from '../native.js';
-import type { AcceptRequest, AcceptResult, BatchCall, BatchResult, ProtectOp, ProtectRequest, ProtectSuccess } from '../../workers/messages.js';
+import {
+  asBuffer,
+  loadNative,
+  type ContextFlags,
+  type NativeAcceptResult,
+  type NativeAddon,
+  type NativeContextStats,
+  type NativeReplayStats,
+} from '../native.js';
+import type {
+  AcceptRequest,
+  AcceptResult,
+  BatchCall,
+  BatchResult,
+  ProtectOp,
+  ProtectRequest,
+  ProtectSuccess,
+} from '../../workers/messages.js';
 import { AcceptorCredentials } from './AcceptorCredentials.js';
 import { BatchDispatcher } from './BatchDispatcher.js';
 import { slotCredentials, type AcceptorSlot, type CredentialOptions } from './credentials.js';
@@ -95,17 +111,22 @@ export class AuthPool {
     this.credentials = credentials;
     this.slots = new Set(slotCredentials(credentials.options).map(([slot]) => slot));
     // As many calls may wait as Piscina's queue allowed before, plus one running per worker.
-    this.calls = new BatchDispatcher(opts.workers, opts.maxQueue + opts.workers, (batch) => this.threads.run('batch', batch));
+    this.calls = new BatchDispatcher(opts.workers, opts.maxQueue + opts.workers, (batch) =>
+      this.threads.run('batch', batch),
+    );
     this.workers = opts.workers;
     this.maxQueue = opts.maxQueue;
     this.taskTimeoutMs = opts.taskTimeoutMs;
     // Workers sweep on their own as they check contexts out, but an idle server must free
     // abandoned handshakes too.
     // Also deletes released contexts no batch has picked up (an idle server).
-    this.sweepTimer = setInterval(() => {
-      addon.sweep();
-      addon.deletePending();
-    }, Math.min(opts.handshakeTtlMs, 5000));
+    this.sweepTimer = setInterval(
+      () => {
+        addon.sweep();
+        addon.deletePending();
+      },
+      Math.min(opts.handshakeTtlMs, 5000),
+    );
     this.sweepTimer.unref();
   }
 
@@ -153,7 +174,12 @@ export class AuthPool {
   async accept(
     connectionId: number,
     token: Uint8Array,
-    options: { releaseAfter?: boolean; sealOnComplete?: Uint8Array; abandoned?: () => boolean; slot?: AcceptorSlot | undefined } = {},
+    options: {
+      releaseAfter?: boolean;
+      sealOnComplete?: Uint8Array;
+      abandoned?: () => boolean;
+      slot?: AcceptorSlot | undefined;
+    } = {},
   ): Promise<AcceptStep> {
     const call: AcceptRequest = { op: 'accept', id: connectionId, token: ownBytes(token) };
     // A front end with a principal of its own accepts with that credential; every leg of a
@@ -194,7 +220,11 @@ export class AuthPool {
 
   /** Counters of the process-wide context table. */
   stats(): NativeContextStats & { queued: number; utilization: number } {
-    return { ...this.addon.stats(), queued: this.calls.queued + this.threads.queueSize, utilization: this.threads.utilization };
+    return {
+      ...this.addon.stats(),
+      queued: this.calls.queued + this.threads.queueSize,
+      utilization: this.threads.utilization,
+    };
   }
 
   /**
@@ -264,7 +294,8 @@ export class AuthPool {
       this.release(connectionId);
       throw stalledHandshakeError();
     }
-    if (r.status === 'continue') return { status: 'continue', output: asBuffer(r.output), workerThreadId: r.workerThreadId };
+    if (r.status === 'continue')
+      return { status: 'continue', output: asBuffer(r.output), workerThreadId: r.workerThreadId };
     return {
       status: 'complete',
       workerThreadId: r.workerThreadId,
@@ -274,7 +305,9 @@ export class AuthPool {
       spnego: r.spnego,
       flags: r.flags,
       expiresAt: r.lifetime === null ? null : Date.now() + r.lifetime * 1000,
-      ...(r.sealed?.ok ? { sealed: { trailer: asBuffer(r.sealed.trailer), ciphertext: asBuffer(r.sealed.ciphertext) } } : {}),
+      ...(r.sealed?.ok
+        ? { sealed: { trailer: asBuffer(r.sealed.trailer), ciphertext: asBuffer(r.sealed.ciphertext) } }
+        : {}),
     };
   }
 

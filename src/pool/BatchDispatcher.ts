@@ -70,7 +70,9 @@ export class BatchDispatcher<C, R> {
           results.forEach((result, i) => batch[i]?.resolve(result));
           // One result per call is the worker's contract; a call left unanswered must not hang.
           for (const w of batch.slice(results.length)) {
-            w.reject(new PoolError('ERR_POOL_WORKER_DIED', `the worker answered ${results.length} of ${batch.length} calls`));
+            w.reject(
+              new PoolError('ERR_POOL_WORKER_DIED', `the worker answered ${results.length} of ${batch.length} calls`),
+            );
           }
         },
         (error: unknown) => {

@@ -10,7 +10,13 @@ import { ConfigError, PoolError } from '../errors.js';
 import type { DiagnosticTasks, WorkerSetup, WorkerTasks } from '../../workers/messages.js';
 import { poolFailure } from './failures.js';
 
-const productionWorker = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'workers', 'accept.worker.js');
+const productionWorker = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  'workers',
+  'accept.worker.js',
+);
 
 export interface WorkerThreadsOptions {
   threads: number;
@@ -116,7 +122,10 @@ export class WorkerThreads {
         while (Atomics.load(cells, 1) === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
         if (Atomics.load(cells, 1) === threadId) {
           for (const h of held.slice(0, -1)) releaseCells(h.cells);
-          return { release: () => releaseCells(cells), done: Promise.all(held.map((h) => h.done)).then(() => undefined) };
+          return {
+            release: () => releaseCells(cells),
+            done: Promise.all(held.map((h) => h.done)).then(() => undefined),
+          };
         }
       }
     } catch (err) {
@@ -148,7 +157,10 @@ export class WorkerThreads {
 
   #requireDiagnostics(what: string): void {
     if (!this.#diagnostics) {
-      throw new ConfigError('ERR_CONFIG', `${what} is fault injection for tests: it needs a pool started with a diagnostics workerFile (test/fixtures/faultWorker.ts)`);
+      throw new ConfigError(
+        'ERR_CONFIG',
+        `${what} is fault injection for tests: it needs a pool started with a diagnostics workerFile (test/fixtures/faultWorker.ts)`,
+      );
     }
   }
 }

@@ -52,13 +52,19 @@ export function poolFailure(err: unknown, timeoutMs: number): PoolError {
   const message = stringField(err, 'message') ?? String(err);
   const name = stringField(err, 'name');
   if (/queue is at limit/i.test(message)) {
-    return new PoolError('ERR_POOL_QUEUE_FULL', 'the worker pool queue is full; the server is overloaded', { cause: err });
+    return new PoolError('ERR_POOL_QUEUE_FULL', 'the worker pool queue is full; the server is overloaded', {
+      cause: err,
+    });
   }
   if (name === 'AbortError' || /aborted/i.test(message)) {
-    return new PoolError('ERR_POOL_TASK_TIMEOUT', `a GSSAPI task did not finish within ${timeoutMs} ms`, { cause: err });
+    return new PoolError('ERR_POOL_TASK_TIMEOUT', `a GSSAPI task did not finish within ${timeoutMs} ms`, {
+      cause: err,
+    });
   }
   if (/terminated|closed/i.test(message)) {
-    return new PoolError('ERR_POOL_WORKER_DIED', `a worker thread ended while running the task: ${message}`, { cause: err });
+    return new PoolError('ERR_POOL_WORKER_DIED', `a worker thread ended while running the task: ${message}`, {
+      cause: err,
+    });
   }
   return new PoolError('ERR_POOL_WORKER_DIED', `worker task failed: ${message}`, { cause: err });
 }

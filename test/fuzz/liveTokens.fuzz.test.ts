@@ -56,7 +56,11 @@ let bases: Buffer[] = [];
 before(async () => {
   requirePythonGssapi();
   realm = await startTestRealm({ password: randomBytes(16).toString('hex') });
-  ts = await startTestServer(realm, { ntlm: true, maxTokenBytes: MAX_TOKEN_BYTES, http: { host: '127.0.0.1', port: 0 } });
+  ts = await startTestServer(realm, {
+    ntlm: true,
+    maxTokenBytes: MAX_TOKEN_BYTES,
+    http: { host: '127.0.0.1', port: 0 },
+  });
   watch = new ServerWatch(ts.server);
   bases = [
     ...(await firstTokens(realm, { mech: 'krb5' }, 30)),
@@ -135,10 +139,17 @@ async function sendOverSspi(token: Buffer): Promise<string | undefined> {
 async function sendOverHttp(token: Buffer): Promise<string | undefined> {
   const c = await RawConn.connect(ts.httpPort);
   try {
-    await c.write(Buffer.from(`GET /whoami HTTP/1.1\r\nHost: localhost\r\nAuthorization: Negotiate ${token.toString('base64')}\r\nConnection: close\r\n\r\n`, 'latin1'));
+    await c.write(
+      Buffer.from(
+        `GET /whoami HTTP/1.1\r\nHost: localhost\r\nAuthorization: Negotiate ${token.toString('base64')}\r\nConnection: close\r\n\r\n`,
+        'latin1',
+      ),
+    );
     const { bytes } = await c.readToEnd(CONNECTION_TIMEOUT_MS);
     const status = /^HTTP\/1\.1 (\d{3}) /.exec(bytes.toString('latin1'))?.[1];
-    return status === '401' || status === '200' ? undefined : `http: status ${status ?? 'none'} for a ${token.length}-byte token`;
+    return status === '401' || status === '200'
+      ? undefined
+      : `http: status ${status ?? 'none'} for a ${token.length}-byte token`;
   } catch (err) {
     return `http: ${String(err)}`;
   } finally {
@@ -166,50 +177,72 @@ async function fuzz(first: number, maxInputs: number, maxMs: number): Promise<Ru
   return stats;
 }
 
-test(`live fuzz: up to ${MAX_INPUTS} random and damaged tokens or ${MAX_RUN_MS / 1000} s over sspi and HTTP; every one answered, nothing leaks`, { timeout: 120_000 }, async (t) => {
-  await watch.drained();
-  // Warm-up: first-use allocations (allocator arenas, replay cache, JIT) are not a leak.
-  const m0 = watch.mark();
-  const warm = await fuzz(0, WARMUP_INPUTS, MAX_RUN_MS);
-  assert.deepEqual(warm.anomalies, []);
-  await waitUntil(() => watch.failures.length + watch.sessions.length - m0.failures - m0.sessions >= warm.inputs, 'an outcome for every warm-up input', 15_000);
-  await watch.drained();
-  forceGc();
-  const rssBefore = process.memoryUsage().rss;
-  const before = watch.stats();
+test(
+  `live fuzz: up to ${MAX_INPUTS} random and damaged tokens or ${MAX_RUN_MS / 1000} s over sspi and HTTP; every one answered, nothing leaks`,
+  { timeout: 120_000 },
+  async (t) => {
+    await watch.drained();
+    // Warm-up: first-use allocations (allocator arenas, replay cache, JIT) are not a leak.
+    const m0 = watch.mark();
+    const warm = await fuzz(0, WARMUP_INPUTS, MAX_RUN_MS);
+    assert.deepEqual(warm.anomalies, []);
+    await waitUntil(
+      () => watch.failures.length + watch.sessions.length - m0.failures - m0.sessions >= warm.inputs,
+      'an outcome for every warm-up input',
+      15_000,
+    );
+    await watch.drained();
+    forceGc();
+    const rssBefore = process.memoryUsage().rss;
+    const before = watch.stats();
 
-  const m = watch.mark();
-  const run = await fuzz(WARMUP_INPUTS, MAX_INPUTS, MAX_RUN_MS);
-  assert.ok(run.inputs > 0);
-  assert.ok(run.elapsedMs < MAX_RUN_MS + CONNECTION_TIMEOUT_MS, `the run stopped on time: ${run.elapsedMs} ms`);
-  assert.deepEqual(run.anomalies.slice(0, 10), [], `${run.anomalies.length} connections misbehaved`);
+    const m = watch.mark();
+    const run = await fuzz(WARMUP_INPUTS, MAX_INPUTS, MAX_RUN_MS);
+    assert.ok(run.inputs > 0);
+    assert.ok(run.elapsedMs < MAX_RUN_MS + CONNECTION_TIMEOUT_MS, `the run stopped on time: ${run.elapsedMs} ms`);
+    assert.deepEqual(run.anomalies.slice(0, 10), [], `${run.anomalies.length} connections misbehaved`);
 
-  // Exactly one outcome per input: a failure event or a session.
-  const outcomes = (): number => watch.failures.length - m.failures + (watch.sessions.length - m.sessions);
-  await waitUntil(() => outcomes() >= run.inputs, () => `an outcome for each of ${run.inputs} inputs, have ${outcomes()}`, 15_000);
-  await new Promise((r) => setTimeout(r, 200));
-  assert.equal(outcomes(), run.inputs, 'no input produced two outcomes');
-  const codes = new Map<string, number>();
-  for (const f of watch.failures.slice(m.failures)) {
-    assert.match(f.code, FAILURE_CODE, f.message);
-    codes.set(f.code, (codes.get(f.code) ?? 0) + 1);
-  }
-  const sessions = watch.sessions.slice(m.sessions);
-  for (const s of sessions) assert.ok([realm.userPrincipal, realm.ntlmUser].includes(s.principal), `a damaged token authenticated ${s.principal}`);
+    // Exactly one outcome per input: a failure event or a session.
+    const outcomes = (): number => watch.failures.length - m.failures + (watch.sessions.length - m.sessions);
+    await waitUntil(
+      () => outcomes() >= run.inputs,
+      () => `an outcome for each of ${run.inputs} inputs, have ${outcomes()}`,
+      15_000,
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(outcomes(), run.inputs, 'no input produced two outcomes');
+    const codes = new Map<string, number>();
+    for (const f of watch.failures.slice(m.failures)) {
+      assert.match(f.code, FAILURE_CODE, f.message);
+      codes.set(f.code, (codes.get(f.code) ?? 0) + 1);
+    }
+    const sessions = watch.sessions.slice(m.sessions);
+    for (const s of sessions)
+      assert.ok(
+        [realm.userPrincipal, realm.ntlmUser].includes(s.principal),
+        `a damaged token authenticated ${s.principal}`,
+      );
 
-  const after = await watch.drained(10_000);
-  assert.equal(after.created - before.created, after.failed - before.failed + (after.released - before.released) + (after.expired - before.expired));
-  forceGc();
-  const rssAfter = process.memoryUsage().rss;
-  const grown = rssAfter - rssBefore;
-  t.diagnostic(
-    `seed ${SEED}: ${run.inputs} inputs in ${run.elapsedMs} ms (${Math.round((run.inputs * 1000) / run.elapsedMs)}/s), ` +
-      `kinds ${JSON.stringify(run.kinds)}, codes ${JSON.stringify(Object.fromEntries(codes))}, sessions ${sessions.length}, ` +
-      `contexts created ${after.created - before.created}, RSS ${Math.round(rssBefore / 1048576)} -> ${Math.round(rssAfter / 1048576)} MiB (${(grown / 1048576).toFixed(1)} MiB)`,
-  );
-  assert.ok(grown < RSS_BOUND_BYTES, `RSS grew by ${(grown / 1048576).toFixed(1)} MiB over the run (bound ${RSS_BOUND_BYTES / 1048576} MiB)`);
+    const after = await watch.drained(10_000);
+    assert.equal(
+      after.created - before.created,
+      after.failed - before.failed + (after.released - before.released) + (after.expired - before.expired),
+    );
+    forceGc();
+    const rssAfter = process.memoryUsage().rss;
+    const grown = rssAfter - rssBefore;
+    t.diagnostic(
+      `seed ${SEED}: ${run.inputs} inputs in ${run.elapsedMs} ms (${Math.round((run.inputs * 1000) / run.elapsedMs)}/s), ` +
+        `kinds ${JSON.stringify(run.kinds)}, codes ${JSON.stringify(Object.fromEntries(codes))}, sessions ${sessions.length}, ` +
+        `contexts created ${after.created - before.created}, RSS ${Math.round(rssBefore / 1048576)} -> ${Math.round(rssAfter / 1048576)} MiB (${(grown / 1048576).toFixed(1)} MiB)`,
+    );
+    assert.ok(
+      grown < RSS_BOUND_BYTES,
+      `RSS grew by ${(grown / 1048576).toFixed(1)} MiB over the run (bound ${RSS_BOUND_BYTES / 1048576} MiB)`,
+    );
 
-  // Real clients, right after, on both front ends.
-  await legitHandshake(watch, realm, ts, 'sspi');
-  await legitHandshake(watch, realm, ts, 'http');
-});
+    // Real clients, right after, on both front ends.
+    await legitHandshake(watch, realm, ts, 'sspi');
+    await legitHandshake(watch, realm, ts, 'http');
+  },
+);

@@ -55,7 +55,14 @@ interface Answer {
 function get(headers: Record<string, string>): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = http.get(
-      { host: '127.0.0.1', port: ts.httpPort, path: '/whoami', agent: false, timeout: 10_000, headers: { Connection: 'close', ...headers } },
+      {
+        host: '127.0.0.1',
+        port: ts.httpPort,
+        path: '/whoami',
+        agent: false,
+        timeout: 10_000,
+        headers: { Connection: 'close', ...headers },
+      },
       (res) => {
         let body = '';
         res.setEncoding('utf8');
@@ -93,7 +100,10 @@ test("bob's cookie alone is bob's session", T, async () => {
 
 test("bob's cookie with a fresh Negotiate token for alice is answered as alice, with alice's cookie", T, async () => {
   const m = watch.mark();
-  const a = await get({ Cookie: bobCookie, Authorization: `Negotiate ${(aliceTokens.shift() as Buffer).toString('base64')}` });
+  const a = await get({
+    Cookie: bobCookie,
+    Authorization: `Negotiate ${(aliceTokens.shift() as Buffer).toString('base64')}`,
+  });
   const who = whoami(a);
   assert.equal(who.principal, realm.userPrincipal, 'the Authorization header is processed, not skipped for the cookie');
   assert.equal(who.via, 'negotiate');
@@ -105,7 +115,10 @@ test("bob's cookie with a fresh Negotiate token for alice is answered as alice, 
 
 test("bob's cookie with a failing Authorization header is a 401: the failure stands", T, async () => {
   const spent = aliceTokens.shift() as Buffer;
-  assert.equal(whoami(await get({ Authorization: `Negotiate ${spent.toString('base64')}` })).principal, realm.userPrincipal);
+  assert.equal(
+    whoami(await get({ Authorization: `Negotiate ${spent.toString('base64')}` })).principal,
+    realm.userPrincipal,
+  );
   const cases: Array<[string, string]> = [
     [`Negotiate ${spent.toString('base64')}`, 'ERR_GSS_REPLAY'],
     ['Negotiate AAAA', 'ERR_GSS_DEFECTIVE_TOKEN'],

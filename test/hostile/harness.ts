@@ -84,7 +84,8 @@ export class ServerWatch {
 
   /** Waits for the first 'connection ended with an error' log after `m`: post-handshake errors raise no event. */
   async postHandshakeErrorSince(m: { logs: number }, timeoutMs = 10_000): Promise<Record<string, unknown>> {
-    const find = (): LogRecord | undefined => this.logs.slice(m.logs).find((r) => r.msg === 'connection ended with an error');
+    const find = (): LogRecord | undefined =>
+      this.logs.slice(m.logs).find((r) => r.msg === 'connection ended with an error');
     await waitUntil(() => find() !== undefined, "a 'connection ended with an error' log record", timeoutMs);
     return (find() as LogRecord).fields;
   }
@@ -123,10 +124,20 @@ export interface Ports {
  * verdict (mutual authentication, decrypted greeting or verified MIC) and the server's 'session'
  * event for alice. Then waits for the context table to drain.
  */
-export async function legitHandshake(watch: ServerWatch, realm: ThrowawayRealm, ports: Ports, frontend: LegitFrontend): Promise<void> {
+export async function legitHandshake(
+  watch: ServerWatch,
+  realm: ThrowawayRealm,
+  ports: Ports,
+  frontend: LegitFrontend,
+): Promise<void> {
   const m = watch.mark();
   if (frontend === 'sspi') {
-    const r = await runClient(PYTHON, [SSPI_CLIENT, '--port', String(ports.sspiPort), '--timeout', '10', '--mech', 'spnego'], realm, LEGIT_TIMEOUT_MS);
+    const r = await runClient(
+      PYTHON,
+      [SSPI_CLIENT, '--port', String(ports.sspiPort), '--timeout', '10', '--mech', 'spnego'],
+      realm,
+      LEGIT_TIMEOUT_MS,
+    );
     const line = jsonLines(r.stdout)[0];
     assert.equal(r.code, 0, `sspi_client.py failed: ${r.stdout} ${r.stderr}`);
     assert.equal(line?.['ok'], true, JSON.stringify(line));
@@ -134,11 +145,22 @@ export async function legitHandshake(watch: ServerWatch, realm: ThrowawayRealm, 
     assert.equal(line?.['greeting'], 'This is your server speaking');
   } else if (frontend === 'gss-sample') {
     const gssClient = requireTool('gss-client', 'krb5-gss-samples');
-    const r = await runClient(gssClient, ['-port', String(ports.gssSamplePort), 'localhost', 'host@localhost', 'still here'], realm, LEGIT_TIMEOUT_MS, { LC_ALL: 'C' });
+    const r = await runClient(
+      gssClient,
+      ['-port', String(ports.gssSamplePort), 'localhost', 'host@localhost', 'still here'],
+      realm,
+      LEGIT_TIMEOUT_MS,
+      { LC_ALL: 'C' },
+    );
     assert.equal(r.code, 0, `gss-client failed:\n${r.stdout}\n${r.stderr}`);
     assert.match(r.stdout, /Signature verified\./);
   } else {
-    const r = await runClient(PYTHON, [HTTP_CLIENT, `http://localhost:${ports.httpPort}/whoami`], realm, LEGIT_TIMEOUT_MS);
+    const r = await runClient(
+      PYTHON,
+      [HTTP_CLIENT, `http://localhost:${ports.httpPort}/whoami`],
+      realm,
+      LEGIT_TIMEOUT_MS,
+    );
     assert.equal(r.code, 0, `http_client.py failed: ${r.stdout} ${r.stderr}`);
     const line = jsonLines(r.stdout)[0];
     assert.equal(line?.['status'], 200, JSON.stringify(line));

@@ -64,16 +64,19 @@ function get(authorization: string | undefined, extra: Record<string, string> = 
   const headers: Record<string, string> = { Connection: 'close', ...extra };
   if (authorization !== undefined) headers['Authorization'] = authorization;
   return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port: ts.httpPort, path: '/whoami', agent: false, timeout: 10_000, headers }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (body += d));
-      res.on('end', () => {
-        const www = res.headers['www-authenticate'];
-        resolve({ status: res.statusCode ?? 0, wwwAuthenticate: Array.isArray(www) ? www.join(', ') : www, body });
-      });
-      res.on('error', reject);
-    });
+    const req = http.get(
+      { host: '127.0.0.1', port: ts.httpPort, path: '/whoami', agent: false, timeout: 10_000, headers },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (body += d));
+        res.on('end', () => {
+          const www = res.headers['www-authenticate'];
+          resolve({ status: res.statusCode ?? 0, wwwAuthenticate: Array.isArray(www) ? www.join(', ') : www, body });
+        });
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error('request timed out')));
     req.on('error', reject);
   });
@@ -85,7 +88,10 @@ function request(lines: string[]): string {
 }
 
 /** Writes `text` on a raw connection; returns what came back and when the server closed. */
-async function rawExchange(text: string | Buffer, timeoutMs = 10_000): Promise<{ received: string; how: string; elapsedMs: number }> {
+async function rawExchange(
+  text: string | Buffer,
+  timeoutMs = 10_000,
+): Promise<{ received: string; how: string; elapsedMs: number }> {
   const c = await RawConn.connect(ts.httpPort);
   const started = Date.now();
   try {
@@ -103,7 +109,11 @@ function statuses(received: string): number[] {
 }
 
 /** A refusal by the acceptor: 401 (or `status`), a bare challenge, the code, no echo of `secret`. */
-async function expectRefusal(authorization: string, code: string | undefined, opts: { status?: number; secret?: string } = {}): Promise<Reply> {
+async function expectRefusal(
+  authorization: string,
+  code: string | undefined,
+  opts: { status?: number; secret?: string } = {},
+): Promise<Reply> {
   const m = watch.mark();
   const r = await get(authorization);
   assert.equal(r.status, opts.status ?? 401, `${JSON.stringify(authorization.slice(0, 60))}: ${r.body}`);
@@ -121,28 +131,35 @@ async function expectRefusal(authorization: string, code: string | undefined, op
 
 // ---------------------------------------------------------------------------- huge headers
 
-test('huge Authorization: over maxTokenBytes is 431 before decoding; at the limit GSSAPI refuses it; 400 KB is uWS\'s own 431', T, async () => {
-  const over = randomBytes(MAX_TOKEN + 1).toString('base64');
-  const r = await expectRefusal(`Negotiate ${over}`, 'ERR_HTTP_HEADER_TOO_LARGE', { status: 431, secret: over.slice(0, 40) });
-  assert.match(r.body, /2049 bytes decoded; the limit is 2048 bytes/);
-  // Far over: refused on the text length alone, before the base64 is even checked.
-  const far = await expectRefusal(`Negotiate ${'!'.repeat(3000)}`, 'ERR_HTTP_HEADER_TOO_LARGE', { status: 431 });
-  assert.match(far.body, /limit is 2732 \(2048 bytes decoded\)/);
-  // The first byte is one no mechanism claims: a random 0x6e (a bare krb5 AP-REQ tag, which
-  // MIT accepts unframed) or 0x60 (a framed GSS token) gets ERR_GSS_FAILURE instead.
-  const atLimit = randomBytes(MAX_TOKEN);
-  atLimit[0] = 0xa5;
-  await expectRefusal(`Negotiate ${atLimit.toString('base64')}`, 'ERR_GSS_DEFECTIVE_TOKEN');
-  // Far past the header block limit (derived from maxTokenBytes): uWS answers 431 itself and
-  // closes, at once; nothing reaches the acceptor.
-  const m = watch.mark();
-  const big = await rawExchange(request([`Authorization: Negotiate ${'A'.repeat(400_000)}`]));
-  assert.deepEqual(statuses(big.received), [431]);
-  assert.ok(big.elapsedMs < 2000, `answered after ${big.elapsedMs} ms`);
-  assert.equal(watch.failures.length, m.failures, 'the request never reached the acceptor');
-  await watch.drained();
-  await legitHandshake(watch, realm, ts, 'http');
-});
+test(
+  "huge Authorization: over maxTokenBytes is 431 before decoding; at the limit GSSAPI refuses it; 400 KB is uWS's own 431",
+  T,
+  async () => {
+    const over = randomBytes(MAX_TOKEN + 1).toString('base64');
+    const r = await expectRefusal(`Negotiate ${over}`, 'ERR_HTTP_HEADER_TOO_LARGE', {
+      status: 431,
+      secret: over.slice(0, 40),
+    });
+    assert.match(r.body, /2049 bytes decoded; the limit is 2048 bytes/);
+    // Far over: refused on the text length alone, before the base64 is even checked.
+    const far = await expectRefusal(`Negotiate ${'!'.repeat(3000)}`, 'ERR_HTTP_HEADER_TOO_LARGE', { status: 431 });
+    assert.match(far.body, /limit is 2732 \(2048 bytes decoded\)/);
+    // The first byte is one no mechanism claims: a random 0x6e (a bare krb5 AP-REQ tag, which
+    // MIT accepts unframed) or 0x60 (a framed GSS token) gets ERR_GSS_FAILURE instead.
+    const atLimit = randomBytes(MAX_TOKEN);
+    atLimit[0] = 0xa5;
+    await expectRefusal(`Negotiate ${atLimit.toString('base64')}`, 'ERR_GSS_DEFECTIVE_TOKEN');
+    // Far past the header block limit (derived from maxTokenBytes): uWS answers 431 itself and
+    // closes, at once; nothing reaches the acceptor.
+    const m = watch.mark();
+    const big = await rawExchange(request([`Authorization: Negotiate ${'A'.repeat(400_000)}`]));
+    assert.deepEqual(statuses(big.received), [431]);
+    assert.ok(big.elapsedMs < 2000, `answered after ${big.elapsedMs} ms`);
+    assert.equal(watch.failures.length, m.failures, 'the request never reached the acceptor');
+    await watch.drained();
+    await legitHandshake(watch, realm, ts, 'http');
+  },
+);
 
 // ---------------------------------------------------------------- malformed Authorization
 
@@ -189,118 +206,175 @@ test('bad base64 in every position of a real token is refused before GSSAPI sees
 
 // ---------------------------------------------------------------------------- other schemes
 
-test('NTLM and Basic schemes are refused naming the scheme; NTLMSSP inside Negotiate is ERR_GSS_MECH_DISABLED', T, async () => {
-  const init = Initiator.start(realm, { mech: 'ntlm' });
-  let type1: Buffer;
-  try {
-    type1 = (await init.step()).token;
-  } finally {
-    init.close();
-  }
-  assert.equal(type1.subarray(0, 8).toString('latin1'), 'NTLMSSP\0');
-  const ntlm = await expectRefusal(`NTLM ${type1.toString('base64')}`, 'ERR_HTTP_UNSUPPORTED_SCHEME', { secret: type1.toString('base64') });
-  assert.match(ntlm.body, /scheme "NTLM" is not supported/);
-  const basic = await expectRefusal('Basic YWxpY2U6c2VjcmV0', 'ERR_HTTP_UNSUPPORTED_SCHEME', { secret: 'YWxpY2U6c2VjcmV0' });
-  assert.match(basic.body, /"Basic"/);
-  await expectRefusal(`Negotiate ${type1.toString('base64')}`, 'ERR_GSS_MECH_DISABLED');
-  await watch.drained();
-  await legitHandshake(watch, realm, ts, 'http');
-});
+test(
+  'NTLM and Basic schemes are refused naming the scheme; NTLMSSP inside Negotiate is ERR_GSS_MECH_DISABLED',
+  T,
+  async () => {
+    const init = Initiator.start(realm, { mech: 'ntlm' });
+    let type1: Buffer;
+    try {
+      type1 = (await init.step()).token;
+    } finally {
+      init.close();
+    }
+    assert.equal(type1.subarray(0, 8).toString('latin1'), 'NTLMSSP\0');
+    const ntlm = await expectRefusal(`NTLM ${type1.toString('base64')}`, 'ERR_HTTP_UNSUPPORTED_SCHEME', {
+      secret: type1.toString('base64'),
+    });
+    assert.match(ntlm.body, /scheme "NTLM" is not supported/);
+    const basic = await expectRefusal('Basic YWxpY2U6c2VjcmV0', 'ERR_HTTP_UNSUPPORTED_SCHEME', {
+      secret: 'YWxpY2U6c2VjcmV0',
+    });
+    assert.match(basic.body, /"Basic"/);
+    await expectRefusal(`Negotiate ${type1.toString('base64')}`, 'ERR_GSS_MECH_DISABLED');
+    await watch.drained();
+    await legitHandshake(watch, realm, ts, 'http');
+  },
+);
 
 // ------------------------------------------------------------------------------ many headers
 
 test('many headers: the first Authorization wins; up to 48 header lines are served', T, async () => {
   // Twenty Authorization headers, the first garbage: refused on the first alone.
   const m = watch.mark();
-  const garbageFirst = await rawExchange(request(['Authorization: Negotiate !!!!', ...Array.from({ length: 19 }, () => `Authorization: Negotiate ${nextToken().toString('base64')}`), 'Connection: close']));
+  const garbageFirst = await rawExchange(
+    request([
+      'Authorization: Negotiate !!!!',
+      ...Array.from({ length: 19 }, () => `Authorization: Negotiate ${nextToken().toString('base64')}`),
+      'Connection: close',
+    ]),
+  );
   assert.deepEqual(statuses(garbageFirst.received), [401]);
   assert.ok(!garbageFirst.received.includes('!!!!'), 'the refused value is not echoed');
   assert.equal((await watch.failureSince(m)).code, 'ERR_HTTP_BAD_AUTHORIZATION');
   // A valid first one, garbage after: authenticated.
   const m2 = watch.mark();
-  const validFirst = await rawExchange(request([`Authorization: Negotiate ${nextToken().toString('base64')}`, 'Authorization: Negotiate !!!!', 'Connection: close']));
+  const validFirst = await rawExchange(
+    request([
+      `Authorization: Negotiate ${nextToken().toString('base64')}`,
+      'Authorization: Negotiate !!!!',
+      'Connection: close',
+    ]),
+  );
   assert.deepEqual(statuses(validFirst.received), [200]);
   await waitUntil(() => watch.sessions.length > m2.sessions, 'a session');
   // 48 header lines in all (Host, Authorization, 45 padding, Connection): still answered.
-  const padded = await rawExchange(request(['Authorization: Negotiate AAAA', ...Array.from({ length: 45 }, (_, i) => `X-Pad-${i}: ${i}`), 'Connection: close']));
+  const padded = await rawExchange(
+    request([
+      'Authorization: Negotiate AAAA',
+      ...Array.from({ length: 45 }, (_, i) => `X-Pad-${i}: ${i}`),
+      'Connection: close',
+    ]),
+  );
   assert.deepEqual(statuses(padded.received), [401]);
   await watch.drained();
   await legitHandshake(watch, realm, ts, 'http');
 });
 
-test('requests uWS cannot parse: malformed header lines get no response and are closed by its idle timeout; a bad version or request line 505, no Host 400; others are served meanwhile', { timeout: 60_000 }, async () => {
-  const dropped: Record<string, string> = {
-    '200 header lines': request(['Authorization: Negotiate AAAA', ...Array.from({ length: 198 }, (_, i) => `X-Pad-${i}: ${i}`)]),
-    'control bytes in Authorization': request(['Authorization: Negotiate \x01\x02\x03', 'Connection: close']),
-    'NUL in Authorization': request(['Authorization: Negotiate YW\x00Jj', 'Connection: close']),
-    'a header line without a colon': request(['Authorization Negotiate AAAA', 'Connection: close']),
-    'a space before the colon': request(['Authorization : Negotiate AAAA', 'Connection: close']),
-    'an obs-fold continuation line': request(['Authorization: Negotiate', ' AAAA', 'Connection: close']),
-  };
-  const m = watch.mark();
-  const runs = Object.entries(dropped).map(async ([name, text]) => ({ name, ...(await rawExchange(text, UWS_IDLE_CLOSE_MS)) }));
-  // While those connections hang, the server answers real clients as usual.
-  await new Promise((r) => setTimeout(r, 500));
-  await legitHandshake(watch, realm, ts, 'http');
-  for (const r of await Promise.all(runs)) {
-    assert.equal(r.received, '', `${r.name}: no response at all`);
-    assert.ok(r.elapsedMs >= 5000, `${r.name}: closed after ${r.elapsedMs} ms; expected uWS's idle timeout`);
-  }
-  assert.equal(watch.failures.length, m.failures, 'none of them reached the acceptor');
-  // Answered by uWS itself at once, and never passed to the acceptor.
-  const refused: Array<[string, string, number]> = [
-    ['bare LF line ends', 'GET /whoami HTTP/1.1\nHost: localhost\nAuthorization: Negotiate AAAA\n\n', 505],
-    ['a garbage request line', 'HELLO THERE\r\n\r\n', 505],
-    ['HTTP/1.0', 'GET /whoami HTTP/1.0\r\nHost: localhost\r\nAuthorization: Negotiate AAAA\r\n\r\n', 505],
-    ['no Host header', 'GET /whoami HTTP/1.1\r\nAuthorization: Negotiate AAAA\r\n\r\n', 400],
-  ];
-  for (const [name, text, status] of refused) {
-    const r = await rawExchange(text);
-    assert.deepEqual(statuses(r.received), [status], name);
-    assert.ok(r.elapsedMs < 2000, `${name}: answered after ${r.elapsedMs} ms`);
-  }
-  assert.equal(watch.failures.length, m.failures, 'none of them reached the acceptor');
-  // 49 header lines are within this build's header count: parsed, and the token refused.
-  const many = await rawExchange(request(['Authorization: Negotiate AAAA', ...Array.from({ length: 46 }, (_, i) => `X-Pad-${i}: ${i}`), 'Connection: close']));
-  assert.deepEqual(statuses(many.received), [401]);
-  assert.equal((await watch.failureSince(m)).code, 'ERR_GSS_DEFECTIVE_TOKEN');
-  await watch.drained();
-  await legitHandshake(watch, realm, ts, 'http');
-});
+test(
+  'requests uWS cannot parse: malformed header lines get no response and are closed by its idle timeout; a bad version or request line 505, no Host 400; others are served meanwhile',
+  { timeout: 60_000 },
+  async () => {
+    const dropped: Record<string, string> = {
+      '200 header lines': request([
+        'Authorization: Negotiate AAAA',
+        ...Array.from({ length: 198 }, (_, i) => `X-Pad-${i}: ${i}`),
+      ]),
+      'control bytes in Authorization': request(['Authorization: Negotiate \x01\x02\x03', 'Connection: close']),
+      'NUL in Authorization': request(['Authorization: Negotiate YW\x00Jj', 'Connection: close']),
+      'a header line without a colon': request(['Authorization Negotiate AAAA', 'Connection: close']),
+      'a space before the colon': request(['Authorization : Negotiate AAAA', 'Connection: close']),
+      'an obs-fold continuation line': request(['Authorization: Negotiate', ' AAAA', 'Connection: close']),
+    };
+    const m = watch.mark();
+    const runs = Object.entries(dropped).map(async ([name, text]) => ({
+      name,
+      ...(await rawExchange(text, UWS_IDLE_CLOSE_MS)),
+    }));
+    // While those connections hang, the server answers real clients as usual.
+    await new Promise((r) => setTimeout(r, 500));
+    await legitHandshake(watch, realm, ts, 'http');
+    for (const r of await Promise.all(runs)) {
+      assert.equal(r.received, '', `${r.name}: no response at all`);
+      assert.ok(r.elapsedMs >= 5000, `${r.name}: closed after ${r.elapsedMs} ms; expected uWS's idle timeout`);
+    }
+    assert.equal(watch.failures.length, m.failures, 'none of them reached the acceptor');
+    // Answered by uWS itself at once, and never passed to the acceptor.
+    const refused: Array<[string, string, number]> = [
+      ['bare LF line ends', 'GET /whoami HTTP/1.1\nHost: localhost\nAuthorization: Negotiate AAAA\n\n', 505],
+      ['a garbage request line', 'HELLO THERE\r\n\r\n', 505],
+      ['HTTP/1.0', 'GET /whoami HTTP/1.0\r\nHost: localhost\r\nAuthorization: Negotiate AAAA\r\n\r\n', 505],
+      ['no Host header', 'GET /whoami HTTP/1.1\r\nAuthorization: Negotiate AAAA\r\n\r\n', 400],
+    ];
+    for (const [name, text, status] of refused) {
+      const r = await rawExchange(text);
+      assert.deepEqual(statuses(r.received), [status], name);
+      assert.ok(r.elapsedMs < 2000, `${name}: answered after ${r.elapsedMs} ms`);
+    }
+    assert.equal(watch.failures.length, m.failures, 'none of them reached the acceptor');
+    // 49 header lines are within this build's header count: parsed, and the token refused.
+    const many = await rawExchange(
+      request([
+        'Authorization: Negotiate AAAA',
+        ...Array.from({ length: 46 }, (_, i) => `X-Pad-${i}: ${i}`),
+        'Connection: close',
+      ]),
+    );
+    assert.deepEqual(statuses(many.received), [401]);
+    assert.equal((await watch.failureSince(m)).code, 'ERR_GSS_DEFECTIVE_TOKEN');
+    await watch.drained();
+    await legitHandshake(watch, realm, ts, 'http');
+  },
+);
 
 // ------------------------------------------------------------------------------- pipelining
 
-test('pipelining: a request behind a pending handshake closes the connection; the pending context is freed; nothing is answered out of order', T, async () => {
-  // A valid handshake, then a second request in the same write while the first is on a worker:
-  // uWS refuses a request while a response is pending and closes the connection.
-  await watch.drained();
-  const before = watch.stats();
-  const m = watch.mark();
-  const first = nextToken();
-  const r = await rawExchange(request([`Authorization: Negotiate ${first.toString('base64')}`]) + request([]));
-  assert.equal(r.received, '', 'no response, in particular not the second one before the first');
-  // The first leg was already on its way to a worker when uWS closed the connection.
-  await waitUntil(() => watch.stats().created > before.created, 'the first handshake to reach a worker');
-  const after = await watch.drained();
-  assert.equal(after.created - before.created, 1, 'the first handshake ran');
-  assert.equal(watch.sessions.length, m.sessions, 'no session for a client that is gone');
+test(
+  'pipelining: a request behind a pending handshake closes the connection; the pending context is freed; nothing is answered out of order',
+  T,
+  async () => {
+    // A valid handshake, then a second request in the same write while the first is on a worker:
+    // uWS refuses a request while a response is pending and closes the connection.
+    await watch.drained();
+    const before = watch.stats();
+    const m = watch.mark();
+    const first = nextToken();
+    const r = await rawExchange(request([`Authorization: Negotiate ${first.toString('base64')}`]) + request([]));
+    assert.equal(r.received, '', 'no response, in particular not the second one before the first');
+    // The first leg was already on its way to a worker when uWS closed the connection.
+    await waitUntil(() => watch.stats().created > before.created, 'the first handshake to reach a worker');
+    const after = await watch.drained();
+    assert.equal(after.created - before.created, 1, 'the first handshake ran');
+    assert.equal(watch.sessions.length, m.sessions, 'no session for a client that is gone');
 
-  // A bad token then a valid one: the bad one is refused (event, no one to answer), the valid
-  // one never reaches GSSAPI and is still fresh afterwards.
-  const m2 = watch.mark();
-  const unspent = nextToken();
-  const r2 = await rawExchange(request(['Authorization: Negotiate AAAA']) + request([`Authorization: Negotiate ${unspent.toString('base64')}`, 'Connection: close']));
-  assert.equal(r2.received, '');
-  assert.equal((await watch.failureSince(m2)).code, 'ERR_GSS_DEFECTIVE_TOKEN');
-  await watch.drained();
-  assert.equal((await get(`Negotiate ${unspent.toString('base64')}`)).status, 200, 'the pipelined token was never spent');
+    // A bad token then a valid one: the bad one is refused (event, no one to answer), the valid
+    // one never reaches GSSAPI and is still fresh afterwards.
+    const m2 = watch.mark();
+    const unspent = nextToken();
+    const r2 = await rawExchange(
+      request(['Authorization: Negotiate AAAA']) +
+        request([`Authorization: Negotiate ${unspent.toString('base64')}`, 'Connection: close']),
+    );
+    assert.equal(r2.received, '');
+    assert.equal((await watch.failureSince(m2)).code, 'ERR_GSS_DEFECTIVE_TOKEN');
+    await watch.drained();
+    assert.equal(
+      (await get(`Negotiate ${unspent.toString('base64')}`)).status,
+      200,
+      'the pipelined token was never spent',
+    );
 
-  // Answered synchronously, pipelining works: the challenge, then the authenticated request.
-  const m3 = watch.mark();
-  const r3 = await rawExchange(request([]) + request(['Authorization: Negotiate !!!!']) + request([`Authorization: Negotiate ${nextToken().toString('base64')}`, 'Connection: close']));
-  assert.deepEqual(statuses(r3.received), [401, 401, 200], 'in request order');
-  assert.match(r3.received, /WWW-Authenticate: Negotiate oY/, 'the final SPNEGO token on the 200');
-  assert.equal(watch.sessions.length - m3.sessions, 1);
-  await watch.drained();
-  await legitHandshake(watch, realm, ts, 'http');
-});
+    // Answered synchronously, pipelining works: the challenge, then the authenticated request.
+    const m3 = watch.mark();
+    const r3 = await rawExchange(
+      request([]) +
+        request(['Authorization: Negotiate !!!!']) +
+        request([`Authorization: Negotiate ${nextToken().toString('base64')}`, 'Connection: close']),
+    );
+    assert.deepEqual(statuses(r3.received), [401, 401, 200], 'in request order');
+    assert.match(r3.received, /WWW-Authenticate: Negotiate oY/, 'the final SPNEGO token on the 200');
+    assert.equal(watch.sessions.length - m3.sessions, 1);
+    await watch.drained();
+    await legitHandshake(watch, realm, ts, 'http');
+  },
+);

@@ -43,24 +43,31 @@ after(async () => {
 
 function overHttp(port: number, token: Buffer): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path: '/whoami', headers: { authorization: `Negotiate ${token.toString('base64')}` } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
+    const req = http.get(
+      { host: '127.0.0.1', port, path: '/whoami', headers: { authorization: `Negotiate ${token.toString('base64')}` } },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
     req.on('error', reject);
   });
 }
 
-test('HTTP pinned to HTTP/localhost refuses a host/ ticket and accepts an HTTP/ one; unpinned accepts both', T, async () => {
-  const [hostTicket, hostTicket2] = await firstTokens(realm, { mech: 'spnego', service: 'host@localhost' }, 2);
-  const [httpTicket] = await firstTokens(realm, { mech: 'spnego', service: 'HTTP@localhost' }, 1);
-  assert.ok(hostTicket && hostTicket2 && httpTicket);
-  assert.equal(await overHttp(open.httpPort, hostTicket2), 200, 'without pinning a host/ ticket gets in over HTTP');
-  const m = watchPinned.mark();
-  assert.equal(await overHttp(pinned.httpPort, hostTicket), 401);
-  assert.equal((await watchPinned.failureSince(m)).code, 'ERR_GSS_WRONG_PRINCIPAL');
-  assert.equal(await overHttp(pinned.httpPort, httpTicket), 200);
-});
+test(
+  'HTTP pinned to HTTP/localhost refuses a host/ ticket and accepts an HTTP/ one; unpinned accepts both',
+  T,
+  async () => {
+    const [hostTicket, hostTicket2] = await firstTokens(realm, { mech: 'spnego', service: 'host@localhost' }, 2);
+    const [httpTicket] = await firstTokens(realm, { mech: 'spnego', service: 'HTTP@localhost' }, 1);
+    assert.ok(hostTicket && hostTicket2 && httpTicket);
+    assert.equal(await overHttp(open.httpPort, hostTicket2), 200, 'without pinning a host/ ticket gets in over HTTP');
+    const m = watchPinned.mark();
+    assert.equal(await overHttp(pinned.httpPort, hostTicket), 401);
+    assert.equal((await watchPinned.failureSince(m)).code, 'ERR_GSS_WRONG_PRINCIPAL');
+    assert.equal(await overHttp(pinned.httpPort, httpTicket), 200);
+  },
+);
 
 test('sspi pinned to host/localhost refuses an HTTP/ ticket and accepts a host/ one', T, async () => {
   const [httpTicket] = await firstTokens(realm, { mech: 'spnego', service: 'HTTP@localhost' }, 1);
@@ -73,7 +80,10 @@ test('sspi pinned to host/localhost refuses an HTTP/ ticket and accepts a host/ 
   const c = await RawConn.connect(pinned.sspiPort);
   try {
     await c.write(encodeSspiFrame(hostTicket));
-    await waitUntil(() => watchPinned.sessions.length > m2.sessions || watchPinned.failures.length > m2.failures, 'the sspi handshake to end');
+    await waitUntil(
+      () => watchPinned.sessions.length > m2.sessions || watchPinned.failures.length > m2.failures,
+      'the sspi handshake to end',
+    );
     assert.equal(watchPinned.failures.length, m2.failures, 'no failure for the host/ ticket');
     assert.equal(watchPinned.sessions[m2.sessions]?.principal, realm.userPrincipal);
   } finally {
@@ -84,6 +94,7 @@ test('sspi pinned to host/localhost refuses an HTTP/ ticket and accepts a host/ 
 test('a front-end principal the keytab has no key for refuses start', T, async () => {
   await assert.rejects(
     startTestServer(realm, { frontendPrincipals: { http: `HTTP/nowhere.example@${realm.realmName}` } }),
-    (e: unknown) => e instanceof NegotiateError && e.code === 'ERR_NO_CREDENTIALS' && /nowhere\.example/.test(e.message),
+    (e: unknown) =>
+      e instanceof NegotiateError && e.code === 'ERR_NO_CREDENTIALS' && /nowhere\.example/.test(e.message),
   );
 });

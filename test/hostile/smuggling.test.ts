@@ -47,7 +47,10 @@ function nextToken(): Buffer {
 }
 
 /** Writes `text` (latin1) on a fresh raw connection; returns every byte back and how it ended. */
-async function exchange(text: string, timeoutMs = 10_000): Promise<{ received: string; how: string; elapsedMs: number }> {
+async function exchange(
+  text: string,
+  timeoutMs = 10_000,
+): Promise<{ received: string; how: string; elapsedMs: number }> {
   const c = await RawConn.connect(ts.httpPort);
   const started = Date.now();
   try {
@@ -76,12 +79,17 @@ function front(method: string, path: string, lines: string[], body: string): str
 /** Each case: the front request's header lines and body, given the smuggled bytes. */
 const kCases: Record<string, (hidden: string) => string> = {
   // The first Content-Length covers only "XXXXX": the rest would be a second request.
-  'conflicting Content-Length (POST, unrouted path)': (h) => front('POST', '/upload', ['Content-Length: 5', `Content-Length: ${5 + h.length}`], 'XXXXX') + h,
-  'conflicting Content-Length (GET /whoami)': (h) => front('GET', '/whoami', ['Content-Length: 0', `Content-Length: ${h.length}`], '') + h,
+  'conflicting Content-Length (POST, unrouted path)': (h) =>
+    front('POST', '/upload', ['Content-Length: 5', `Content-Length: ${5 + h.length}`], 'XXXXX') + h,
+  'conflicting Content-Length (GET /whoami)': (h) =>
+    front('GET', '/whoami', ['Content-Length: 0', `Content-Length: ${h.length}`], '') + h,
   'the same Content-Length twice': (h) => front('GET', '/whoami', ['Content-Length: 0', 'Content-Length: 0'], '') + h,
-  'Transfer-Encoding: chunked, identity': (h) => front('POST', '/upload', ['Transfer-Encoding: chunked, identity'], '0\r\n\r\n') + h,
-  'Transfer-Encoding chunked, then identity on a second line': (h) => front('POST', '/upload', ['Transfer-Encoding: chunked', 'Transfer-Encoding: identity'], '0\r\n\r\n') + h,
-  'Content-Length and Transfer-Encoding': (h) => front('POST', '/whoami', ['Content-Length: 5', 'Transfer-Encoding: chunked'], '0\r\n\r\n') + h,
+  'Transfer-Encoding: chunked, identity': (h) =>
+    front('POST', '/upload', ['Transfer-Encoding: chunked, identity'], '0\r\n\r\n') + h,
+  'Transfer-Encoding chunked, then identity on a second line': (h) =>
+    front('POST', '/upload', ['Transfer-Encoding: chunked', 'Transfer-Encoding: identity'], '0\r\n\r\n') + h,
+  'Content-Length and Transfer-Encoding': (h) =>
+    front('POST', '/whoami', ['Content-Length: 5', 'Transfer-Encoding: chunked'], '0\r\n\r\n') + h,
   'a Content-Length list': (h) => front('POST', '/upload', [`Content-Length: 5, ${5 + h.length}`], 'XXXXX') + h,
   'Transfer-Encoding: identity': (h) => front('POST', '/upload', ['Transfer-Encoding: identity'], '') + h,
 };
@@ -92,7 +100,10 @@ for (const [name, build] of Object.entries(kCases)) {
     const token = nextToken();
     const r = await exchange(build(smuggled(token)));
     const seen = statuses(r.received);
-    assert.ok(seen.length === 0 || (seen.length === 1 && seen[0] === 400), `only a 400 or nothing, got ${JSON.stringify(r.received.slice(0, 300))}`);
+    assert.ok(
+      seen.length === 0 || (seen.length === 1 && seen[0] === 400),
+      `only a 400 or nothing, got ${JSON.stringify(r.received.slice(0, 300))}`,
+    );
     if (seen.length === 1) assert.match(r.received, /\r\nConnection: close\r\n/i, 'the 400 says the connection closes');
     assert.ok(r.elapsedMs < 5000, `closed after ${r.elapsedMs} ms, not left to uWS's idle timeout`);
     assert.equal(watch.sessions.length, m.sessions, 'the smuggled request authenticated no one');
@@ -110,10 +121,17 @@ test('a header block with ambiguous framing and nothing behind it gets a 400 and
   assert.match(r.received, /duplicate Content-Length/);
 });
 
-test('unambiguous framing is served as before: one Content-Length, or Transfer-Encoding: chunked alone', T, async () => {
-  const one = await exchange(front('GET', '/whoami', ['Content-Length: 0', 'Connection: close'], ''));
-  assert.deepEqual(statuses(one.received), [401], 'the usual challenge');
-  const chunked = await exchange(front('POST', '/upload', ['Transfer-Encoding: chunked'], '0\r\n\r\n') + front('GET', '/whoami', ['Connection: close'], ''));
-  assert.deepEqual(statuses(chunked.received), [404, 401], 'both pipelined requests answered, in order');
-  await legitHandshake(watch, realm, ts, 'http');
-});
+test(
+  'unambiguous framing is served as before: one Content-Length, or Transfer-Encoding: chunked alone',
+  T,
+  async () => {
+    const one = await exchange(front('GET', '/whoami', ['Content-Length: 0', 'Connection: close'], ''));
+    assert.deepEqual(statuses(one.received), [401], 'the usual challenge');
+    const chunked = await exchange(
+      front('POST', '/upload', ['Transfer-Encoding: chunked'], '0\r\n\r\n') +
+        front('GET', '/whoami', ['Connection: close'], ''),
+    );
+    assert.deepEqual(statuses(chunked.received), [404, 401], 'both pipelined requests answered, in order');
+    await legitHandshake(watch, realm, ts, 'http');
+  },
+);

@@ -41,7 +41,12 @@ before(async () => {
   realm = await startTestRealm({ password: randomBytes(16).toString('hex') });
   const rec = recordingLogger();
   // Unauthenticated (-na) sessions allowed: the cases below check their framing too.
-  main = await startTestServer(realm, { ntlm: false, maxTokenBytes: MAX_TOKEN, logger: rec.logger, gssSampleAllowUnauthenticated: true });
+  main = await startTestServer(realm, {
+    ntlm: false,
+    maxTokenBytes: MAX_TOKEN,
+    logger: rec.logger,
+    gssSampleAllowUnauthenticated: true,
+  });
   watch = new ServerWatch(main.server, rec.records);
   short = await startTestServer(realm, { ntlm: false, workers: 1, handshakeTimeoutMs: DEADLINE_MS });
   shortWatch = new ServerWatch(short.server);

@@ -61,45 +61,61 @@ async function chattyAnonymous(port: number, n: number): Promise<{ conns: RawCon
     await c.write(NOOP);
   }
   const timer = setInterval(() => {
-    for (const c of opened) if (!c.closed) c.write(encodeGssSampleFrame(TokenFlag.DATA, Buffer.from('still here'))).catch(() => {});
+    for (const c of opened)
+      if (!c.closed) c.write(encodeGssSampleFrame(TokenFlag.DATA, Buffer.from('still here'))).catch(() => {});
   }, 200);
   return { conns: opened, stop: () => clearInterval(timer) };
 }
 
-test('default: a NOOP without CONTEXT_NEXT is refused at once (ERR_UNAUTHENTICATED_REFUSED); five such sockets no longer keep gss-client out', T, async () => {
-  const w = refusingWatch;
-  const m = w.mark();
-  const before = w.stats();
-  const started = Date.now();
-  const attack = await chattyAnonymous(refusing.gssSamplePort, MAX_CONNECTIONS);
-  try {
-    for (const c of attack.conns) {
-      const closedAt = await c.waitClosed(5000);
-      assert.ok(closedAt - started < 1000, `an unauthenticated socket closed ${closedAt - started} ms after it opened`);
-      assert.equal(c.buffered.length, 0, 'no NOOP answer: the session never started');
+test(
+  'default: a NOOP without CONTEXT_NEXT is refused at once (ERR_UNAUTHENTICATED_REFUSED); five such sockets no longer keep gss-client out',
+  T,
+  async () => {
+    const w = refusingWatch;
+    const m = w.mark();
+    const before = w.stats();
+    const started = Date.now();
+    const attack = await chattyAnonymous(refusing.gssSamplePort, MAX_CONNECTIONS);
+    try {
+      for (const c of attack.conns) {
+        const closedAt = await c.waitClosed(5000);
+        assert.ok(
+          closedAt - started < 1000,
+          `an unauthenticated socket closed ${closedAt - started} ms after it opened`,
+        );
+        assert.equal(c.buffered.length, 0, 'no NOOP answer: the session never started');
+      }
+      await waitUntil(() => w.failures.length - m.failures >= MAX_CONNECTIONS, 'a failure per socket');
+      for (const f of w.failures.slice(m.failures)) {
+        assert.equal(f.code, 'ERR_UNAUTHENTICATED_REFUSED', f.message);
+        assert.equal(f.frontend, 'gss-sample');
+        assert.match(f.message, /gssSampleAllowUnauthenticated|--gss-sample-allow-unauthenticated/);
+      }
+      const line = w.logs
+        .slice(m.logs)
+        .find((r) => r.msg === 'handshake failed' && r.fields['code'] === 'ERR_UNAUTHENTICATED_REFUSED');
+      assert.ok(line, 'a handshake failed log line with the code');
+      assert.equal(line.level, 'info');
+      assert.equal((await w.drained()).created, before.created, 'no security context');
+      // The real client gets one of the five slots the attackers held.
+      await legitHandshake(w, realm, refusing, 'gss-sample');
+    } finally {
+      attack.stop();
     }
-    await waitUntil(() => w.failures.length - m.failures >= MAX_CONNECTIONS, 'a failure per socket');
-    for (const f of w.failures.slice(m.failures)) {
-      assert.equal(f.code, 'ERR_UNAUTHENTICATED_REFUSED', f.message);
-      assert.equal(f.frontend, 'gss-sample');
-      assert.match(f.message, /gssSampleAllowUnauthenticated|--gss-sample-allow-unauthenticated/);
-    }
-    const line = w.logs.slice(m.logs).find((r) => r.msg === 'handshake failed' && r.fields['code'] === 'ERR_UNAUTHENTICATED_REFUSED');
-    assert.ok(line, 'a handshake failed log line with the code');
-    assert.equal(line.level, 'info');
-    assert.equal((await w.drained()).created, before.created, 'no security context');
-    // The real client gets one of the five slots the attackers held.
-    await legitHandshake(w, realm, refusing, 'gss-sample');
-  } finally {
-    attack.stop();
-  }
-});
+  },
+);
 
 test('default: the real gss-client -na is refused, with the code in the failure', T, async () => {
   const w = refusingWatch;
   const m = w.mark();
   const gssClient = requireTool('gss-client', 'krb5-gss-samples');
-  const r = await runClient(gssClient, ['-port', String(refusing.gssSamplePort), '-na', 'localhost', 'host@localhost', 'anonymous hello'], realm, 20_000, { LC_ALL: 'C' });
+  const r = await runClient(
+    gssClient,
+    ['-port', String(refusing.gssSamplePort), '-na', 'localhost', 'host@localhost', 'anonymous hello'],
+    realm,
+    20_000,
+    { LC_ALL: 'C' },
+  );
   assert.notEqual(r.code, 0, `gss-client -na must fail: ${r.stdout} ${r.stderr}`);
   const f = await w.failureSince(m);
   assert.equal(f.code, 'ERR_UNAUTHENTICATED_REFUSED', f.message);
@@ -107,34 +123,51 @@ test('default: the real gss-client -na is refused, with the code in the failure'
   await w.drained();
 });
 
-test('gssSampleAllowUnauthenticated: the real gss-client -na is served (plain DATA, a NOOP reply, no context)', T, async () => {
-  const w = allowingWatch;
-  const m = w.mark();
-  const before = w.stats();
-  const gssClient = requireTool('gss-client', 'krb5-gss-samples');
-  const r = await runClient(gssClient, ['-port', String(allowing.gssSamplePort), '-na', 'localhost', 'host@localhost', 'anonymous hello'], realm, 20_000, { LC_ALL: 'C' });
-  assert.equal(r.code, 0, `gss-client -na: ${r.stdout} ${r.stderr}`);
-  assert.match(r.stdout, /Response received\./);
-  assert.deepEqual(w.failures.slice(m.failures), []);
-  assert.equal((await w.drained()).created, before.created, 'no security context');
-});
+test(
+  'gssSampleAllowUnauthenticated: the real gss-client -na is served (plain DATA, a NOOP reply, no context)',
+  T,
+  async () => {
+    const w = allowingWatch;
+    const m = w.mark();
+    const before = w.stats();
+    const gssClient = requireTool('gss-client', 'krb5-gss-samples');
+    const r = await runClient(
+      gssClient,
+      ['-port', String(allowing.gssSamplePort), '-na', 'localhost', 'host@localhost', 'anonymous hello'],
+      realm,
+      20_000,
+      { LC_ALL: 'C' },
+    );
+    assert.equal(r.code, 0, `gss-client -na: ${r.stdout} ${r.stderr}`);
+    assert.match(r.stdout, /Response received\./);
+    assert.deepEqual(w.failures.slice(m.failures), []);
+    assert.equal((await w.drained()).created, before.created, 'no security context');
+  },
+);
 
-test('gssSampleAllowUnauthenticated: chatty unauthenticated sockets are closed at the handshake deadline (ERR_HANDSHAKE_TIMEOUT), then gss-client gets in', T, async () => {
-  const w = allowingWatch;
-  const m = w.mark();
-  const started = Date.now();
-  const attack = await chattyAnonymous(allowing.gssSamplePort, MAX_CONNECTIONS);
-  try {
-    for (const c of attack.conns) {
-      const closedAt = await c.waitClosed(HANDSHAKE_TIMEOUT_MS + 5000);
-      const held = closedAt - started;
-      assert.ok(held >= HANDSHAKE_TIMEOUT_MS - 100 && held < HANDSHAKE_TIMEOUT_MS + 1500, `held ${held} ms, the deadline is ${HANDSHAKE_TIMEOUT_MS} ms`);
-      assert.ok(c.buffered.length >= 5, 'its DATA frames were answered (NOOPs) while it was allowed');
+test(
+  'gssSampleAllowUnauthenticated: chatty unauthenticated sockets are closed at the handshake deadline (ERR_HANDSHAKE_TIMEOUT), then gss-client gets in',
+  T,
+  async () => {
+    const w = allowingWatch;
+    const m = w.mark();
+    const started = Date.now();
+    const attack = await chattyAnonymous(allowing.gssSamplePort, MAX_CONNECTIONS);
+    try {
+      for (const c of attack.conns) {
+        const closedAt = await c.waitClosed(HANDSHAKE_TIMEOUT_MS + 5000);
+        const held = closedAt - started;
+        assert.ok(
+          held >= HANDSHAKE_TIMEOUT_MS - 100 && held < HANDSHAKE_TIMEOUT_MS + 1500,
+          `held ${held} ms, the deadline is ${HANDSHAKE_TIMEOUT_MS} ms`,
+        );
+        assert.ok(c.buffered.length >= 5, 'its DATA frames were answered (NOOPs) while it was allowed');
+      }
+      await waitUntil(() => w.failures.length - m.failures >= MAX_CONNECTIONS, 'a failure per socket');
+      for (const f of w.failures.slice(m.failures)) assert.equal(f.code, 'ERR_HANDSHAKE_TIMEOUT', f.message);
+      await legitHandshake(w, realm, allowing, 'gss-sample');
+    } finally {
+      attack.stop();
     }
-    await waitUntil(() => w.failures.length - m.failures >= MAX_CONNECTIONS, 'a failure per socket');
-    for (const f of w.failures.slice(m.failures)) assert.equal(f.code, 'ERR_HANDSHAKE_TIMEOUT', f.message);
-    await legitHandshake(w, realm, allowing, 'gss-sample');
-  } finally {
-    attack.stop();
-  }
-});
+  },
+);

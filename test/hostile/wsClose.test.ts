@@ -37,7 +37,12 @@ let watch: ServerWatch;
 
 before(async () => {
   realm = await startTestRealm();
-  ts = await startTestServer(realm, { http: { host: '127.0.0.1', port: 0 }, wsPath: '/ws', sspi: undefined, gssSample: undefined });
+  ts = await startTestServer(realm, {
+    http: { host: '127.0.0.1', port: 0 },
+    wsPath: '/ws',
+    sspi: undefined,
+    gssSample: undefined,
+  });
   watch = new ServerWatch(ts.server);
 });
 after(async () => {
@@ -73,10 +78,17 @@ async function handFramedClient(answer: boolean): Promise<{ observed: Observed; 
       host: '127.0.0.1',
       port: ts.httpPort,
       path: '/ws',
-      headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': randomBytes(16).toString('base64') },
+      headers: {
+        Connection: 'Upgrade',
+        Upgrade: 'websocket',
+        'Sec-WebSocket-Version': '13',
+        'Sec-WebSocket-Key': randomBytes(16).toString('base64'),
+      },
       createConnection: () => net.connect({ host: '127.0.0.1', port: ts.httpPort, allowHalfOpen: true }),
     });
-    req.on('upgrade', (res, s) => (res.statusCode === 101 ? resolve(s) : reject(new Error(`status ${res.statusCode}`))));
+    req.on('upgrade', (res, s) =>
+      res.statusCode === 101 ? resolve(s) : reject(new Error(`status ${res.statusCode}`)),
+    );
     req.on('response', (res) => reject(new Error(`no upgrade: ${res.statusCode}`)));
     req.on('error', reject);
     req.end();
@@ -119,7 +131,11 @@ for (const answer of [true, false]) {
       const close = observed.close as NonNullable<Observed['close']>;
       assert.equal(close.code, 1008);
       assert.equal(close.reason, 'authentication failed');
-      await waitUntil(() => observed.endAt !== undefined, () => `the server's FIN within ${WAIT_MS} ms of its close frame`, WAIT_MS);
+      await waitUntil(
+        () => observed.endAt !== undefined,
+        () => `the server's FIN within ${WAIT_MS} ms of its close frame`,
+        WAIT_MS,
+      );
       const finAfter = (observed.endAt as number) - close.at;
       assert.ok(finAfter < PROMPT_MS, `the FIN came ${finAfter} ms after the close frame`);
       if (answer) {
@@ -146,7 +162,9 @@ test('the ws package: close 1008 and the TCP close well under a second after a f
   });
   const sent = Date.now();
   ws.send(BAD_TOKEN);
-  const [code, reason] = await new Promise<[number, string]>((resolve) => ws.once('close', (c: number, r: Buffer) => resolve([c, r.toString()])));
+  const [code, reason] = await new Promise<[number, string]>((resolve) =>
+    ws.once('close', (c: number, r: Buffer) => resolve([c, r.toString()])),
+  );
   const closedAfter = Date.now() - sent;
   assert.equal(code, 1008);
   assert.equal(reason, 'authentication failed');
@@ -159,7 +177,13 @@ test('the ws package: close 1008 and the TCP close well under a second after a f
 test('the handshake deadline (a timer, outside any uWS callback): close 1008 then the FIN at once', T, async () => {
   // A token-less client: only the deadline ends it. The server's own deadline is 10 s here,
   // so a second server with a short one.
-  const short = await startTestServer(realm, { http: { host: '127.0.0.1', port: 0 }, wsPath: '/ws', sspi: undefined, gssSample: undefined, handshakeTimeoutMs: 300 });
+  const short = await startTestServer(realm, {
+    http: { host: '127.0.0.1', port: 0 },
+    wsPath: '/ws',
+    sspi: undefined,
+    gssSample: undefined,
+    handshakeTimeoutMs: 300,
+  });
   try {
     const socket = net.connect({ host: '127.0.0.1', port: short.httpPort, allowHalfOpen: true });
     socket.on('error', () => {});
@@ -174,10 +198,16 @@ test('the handshake deadline (a timer, outside any uWS callback): close 1008 the
       observed.endAt = Date.now();
     });
     await new Promise<void>((r) => socket.once('connect', () => r()));
-    socket.write(`GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\n\r\n`);
+    socket.write(
+      `GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\n\r\n`,
+    );
     try {
       await waitUntil(() => observed.close !== undefined, 'the close frame', WAIT_MS);
-      await waitUntil(() => observed.endAt !== undefined, () => `the server's FIN within ${WAIT_MS} ms of its close frame`, WAIT_MS);
+      await waitUntil(
+        () => observed.endAt !== undefined,
+        () => `the server's FIN within ${WAIT_MS} ms of its close frame`,
+        WAIT_MS,
+      );
       const finAfter = (observed.endAt as number) - (observed.close as NonNullable<Observed['close']>).at;
       assert.ok(finAfter < PROMPT_MS, `the FIN came ${finAfter} ms after the close frame`);
     } finally {

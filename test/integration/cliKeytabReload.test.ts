@@ -103,7 +103,12 @@ test('serve --keytab: SIGHUP takes a rotated key (not before), refuses a broken 
 
   await writeFile(keytab, 'garbage');
   server.kill('SIGHUP');
-  await waitUntil(() => /keytab reload failed/.test(stderr), () => `a 'keytab reload failed' line in the log; stderr was:\n${stderr}`, 10_000, 50);
+  await waitUntil(
+    () => /keytab reload failed/.test(stderr),
+    () => `a 'keytab reload failed' line in the log; stderr was:\n${stderr}`,
+    10_000,
+    50,
+  );
   const failure = jsonLines(stderr).find((l) => l['msg'] === 'keytab reload failed; the keys in use stay in use');
   assert.ok(failure, `an error line in the log; stderr was:\n${stderr}`);
   assert.equal(failure['code'], 'ERR_KEYTAB_UNREADABLE');

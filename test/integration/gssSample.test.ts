@@ -68,19 +68,36 @@ interface GssRun extends ClientRun {
  */
 async function gss(
   flags: string[],
-  opts: { service?: string; msg?: string; env?: Record<string, string>; expectSessions?: number; expectFailures?: number } = {},
+  opts: {
+    service?: string;
+    msg?: string;
+    env?: Record<string, string>;
+    expectSessions?: number;
+    expectFailures?: number;
+  } = {},
 ): Promise<GssRun> {
   const { server, gssSamplePort } = theServer();
   const s0 = sessions.length;
   const f0 = failures.length;
-  const args = ['-port', String(gssSamplePort), ...flags, 'localhost', opts.service ?? 'host@localhost', opts.msg ?? 'hello'];
+  const args = [
+    '-port',
+    String(gssSamplePort),
+    ...flags,
+    'localhost',
+    opts.service ?? 'host@localhost',
+    opts.msg ?? 'hello',
+  ];
   const r = await runClient(gssClient, args, theRealm(), CLIENT_TIMEOUT_MS, { LC_ALL: 'C', ...opts.env });
   const show = `gss-client ${args.join(' ')}: exit ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
   // Events are emitted before the server's reply leaves, so they are normally in already; the
   // bounded wait only covers a slow event loop.
   const wantS = opts.expectSessions ?? 0;
   const wantF = opts.expectFailures ?? 0;
-  await waitUntil(() => sessions.length - s0 >= wantS && failures.length - f0 >= wantF, `${wantS} session(s) and ${wantF} failure(s) after ${show}`, 2000);
+  await waitUntil(
+    () => sessions.length - s0 >= wantS && failures.length - f0 >= wantF,
+    `${wantS} session(s) and ${wantF} failure(s) after ${show}`,
+    2000,
+  );
   // Every connection's context must be freed once gss-client has closed it.
   await waitUntil(() => server.pool.stats().live === 0, `live contexts back to 0 after ${show}`, 2000);
   return { ...r, sessions: sessions.slice(s0), failures: failures.slice(f0) };
@@ -99,7 +116,10 @@ function oneSession(run: GssRun, expected: { spnego: boolean }): Session {
   assert.equal(s.frontend, 'gss-sample');
   assert.equal(s.remoteAddress, '127.0.0.1');
   assert.ok(s.flags.integrity && s.flags.confidentiality, 'krb5 contexts always offer integrity and confidentiality');
-  assert.ok(s.expiresAt !== null && s.expiresAt > Date.now(), 'the context expires in the future (the ticket lifetime)');
+  assert.ok(
+    s.expiresAt !== null && s.expiresAt > Date.now(),
+    'the context expires in the future (the ticket lifetime)',
+  );
   return s;
 }
 
@@ -232,7 +252,10 @@ test('-na: refused by default (ERR_UNAUTHENTICATED_REFUSED), no context', async 
   const run = await gss(['-na'], { expectFailures: 1 });
   assert.notEqual(run.code, 0, run.stdout + run.stderr);
   assert.deepEqual(run.sessions, []);
-  assert.deepEqual(run.failures.map((f) => f.code), ['ERR_UNAUTHENTICATED_REFUSED']);
+  assert.deepEqual(
+    run.failures.map((f) => f.code),
+    ['ERR_UNAUTHENTICATED_REFUSED'],
+  );
   assert.equal(count(run.stdout, NO_MIC_REPLY), 0);
   assert.equal(theServer().server.pool.stats().created, before.created, 'no security context was created');
 });
@@ -322,20 +345,17 @@ test('service with no key in the keytab (krb5): client fails, ERR_GSS_WRONG_PRIN
   assert.equal(after.live, 0);
 });
 
-test(
-  'service with no key in the keytab (SPNEGO): ERR_GSS_WRONG_PRINCIPAL too',
-  async () => {
-    await theRealm().addPrincipal('nfs2/localhost');
-    const run = await gss(['-spnego'], { service: 'nfs2@localhost', expectFailures: 1 });
-    assert.notEqual(run.code, 0, 'gss-client must fail');
-    assert.deepEqual(run.sessions, []);
-    assert.equal(run.failures.length, 1);
-    const f = run.failures[0] as HandshakeFailure;
-    assert.match(f.message, /nfs2\/localhost@KRBTEST\.COM/);
-    assert.match(run.stdout + run.stderr, /The ticket isn't for us/);
-    assert.equal(f.code, 'ERR_GSS_WRONG_PRINCIPAL', f.message);
-  },
-);
+test('service with no key in the keytab (SPNEGO): ERR_GSS_WRONG_PRINCIPAL too', async () => {
+  await theRealm().addPrincipal('nfs2/localhost');
+  const run = await gss(['-spnego'], { service: 'nfs2@localhost', expectFailures: 1 });
+  assert.notEqual(run.code, 0, 'gss-client must fail');
+  assert.deepEqual(run.sessions, []);
+  assert.equal(run.failures.length, 1);
+  const f = run.failures[0] as HandshakeFailure;
+  assert.match(f.message, /nfs2\/localhost@KRBTEST\.COM/);
+  assert.match(run.stdout + run.stderr, /The ticket isn't for us/);
+  assert.equal(f.code, 'ERR_GSS_WRONG_PRINCIPAL', f.message);
+});
 
 test('after every case: no security context left in the table', async () => {
   const { server } = theServer();
@@ -344,7 +364,11 @@ test('after every case: no security context left in the table', async () => {
   assert.equal(stats.live, 0);
   assert.equal(stats.handshaking, 0);
   assert.equal(stats.established, 0);
-  assert.equal(stats.created, stats.completed + stats.failed + stats.expired, 'every context either completed or failed');
+  assert.equal(
+    stats.created,
+    stats.completed + stats.failed + stats.expired,
+    'every context either completed or failed',
+  );
   assert.equal(stats.expired, 0, 'nothing had to be swept');
   assert.ok(sessions.length >= 30, `sessions seen: ${sessions.length}`);
 });

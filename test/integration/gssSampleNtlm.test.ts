@@ -112,6 +112,10 @@ for (const [mech, legs, spnego] of [
       c.socket.destroy();
       ini.close();
     }
-    await waitUntil(() => ts.server.pool.stats().live === 0, () => `no live context, have ${JSON.stringify(ts.server.pool.stats())}`, 2000);
+    await waitUntil(
+      () => ts.server.pool.stats().live === 0,
+      () => `no live context, have ${JSON.stringify(ts.server.pool.stats())}`,
+      2000,
+    );
   });
 }

@@ -16,7 +16,12 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-import { HttpAcceptor, MULTI_LEG_REFUSAL, type HttpHandshakeFailure, type HttpIdentity } from '../../src/acceptors/HttpAcceptor.js';
+import {
+  HttpAcceptor,
+  MULTI_LEG_REFUSAL,
+  type HttpHandshakeFailure,
+  type HttpIdentity,
+} from '../../src/acceptors/HttpAcceptor.js';
 import { AuthPool } from '../../src/pool/AuthPool.js';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
 import { createLogger } from '../../src/logger.js';
@@ -28,7 +33,9 @@ import { waitUntil } from '../support/waitUntil.js';
 
 const curl = requireTool('curl', 'curl');
 const HTTP_CLIENT = path.join(FIXTURES, 'http_client.py');
-const UWS_JS = pathToFileURL(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'acceptors', 'uws.js')).href;
+const UWS_JS = pathToFileURL(
+  path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'acceptors', 'uws.js'),
+).href;
 const T = { timeout: 30_000 };
 
 interface Front {
@@ -104,13 +111,23 @@ interface Reply {
 /** One GET on a fresh connection to 127.0.0.1. */
 function get(port: number, urlPath: string, headers: Record<string, string> = {}): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path: urlPath, headers: { Connection: 'close', ...headers }, agent: false, timeout: 10_000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-      res.on('error', reject);
-    });
+    const req = http.get(
+      {
+        host: '127.0.0.1',
+        port,
+        path: urlPath,
+        headers: { Connection: 'close', ...headers },
+        agent: false,
+        timeout: 10_000,
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error('request timed out')));
     req.on('error', reject);
   });
@@ -175,11 +192,24 @@ test('curl --negotiate gets alice from /whoami and the mutual-auth token on the 
   const before = plain.sessions.length;
   const run = await runClient(
     curl,
-    ['-sS', '-v', '--negotiate', '-u', ':', '--resolve', `localhost:${plain.port}:127.0.0.1`, `http://localhost:${plain.port}/whoami`],
+    [
+      '-sS',
+      '-v',
+      '--negotiate',
+      '-u',
+      ':',
+      '--resolve',
+      `localhost:${plain.port}:127.0.0.1`,
+      `http://localhost:${plain.port}/whoami`,
+    ],
     r,
     15_000,
   );
-  assert.equal(run.code, 0, `curl failed (is Debian's curl built with GSS-API? apt-get install -y curl libgssapi-krb5-2):\n${run.stderr}`);
+  assert.equal(
+    run.code,
+    0,
+    `curl failed (is Debian's curl built with GSS-API? apt-get install -y curl libgssapi-krb5-2):\n${run.stderr}`,
+  );
   const body = JSON.parse(run.stdout) as Record<string, unknown>;
   assert.equal(body['principal'], r.userPrincipal);
   assert.equal(body['mech'], 'krb5');
@@ -198,9 +228,19 @@ test('curl --negotiate gets alice from /whoami and the mutual-auth token on the 
 test('python3-gssapi client verifies the final token (mutual authentication)', T, async () => {
   const r = theRealm();
   for (const mech of ['spnego', 'krb5']) {
-    const run = await runClient(PYTHON, [HTTP_CLIENT, '--mech', mech, `http://localhost:${plain.port}/whoami`], r, 15_000);
+    const run = await runClient(
+      PYTHON,
+      [HTTP_CLIENT, '--mech', mech, `http://localhost:${plain.port}/whoami`],
+      r,
+      15_000,
+    );
     assert.equal(run.code, 0, `${mech}: ${run.stdout}${run.stderr}`);
-    const out = JSON.parse(run.stdout) as { status: number; complete: boolean; mutual: boolean; body: Record<string, unknown> };
+    const out = JSON.parse(run.stdout) as {
+      status: number;
+      complete: boolean;
+      mutual: boolean;
+      body: Record<string, unknown>;
+    };
     assert.equal(out.status, 200);
     assert.equal(out.complete, true);
     assert.equal(out.mutual, true);
@@ -297,7 +337,10 @@ test('a token above maxTokenBytes is refused before decoding with 431', T, async
 
 test('a header block far above the limit: uWS answers 431 itself and closes', T, async () => {
   const failuresBefore = plain.failures.length;
-  const { received } = await raw(plain.port, `GET /whoami HTTP/1.1\r\nHost: localhost\r\nAuthorization: Negotiate ${'A'.repeat(400_000)}\r\n\r\n`);
+  const { received } = await raw(
+    plain.port,
+    `GET /whoami HTTP/1.1\r\nHost: localhost\r\nAuthorization: Negotiate ${'A'.repeat(400_000)}\r\n\r\n`,
+  );
   assert.match(received, /^HTTP\/1\.1 431 /);
   assert.equal(plain.failures.length, failuresBefore, 'the request never reached the acceptor');
 });
@@ -307,13 +350,18 @@ test('cookie sessions: the 200 sets a cookie; the cookie alone authenticates', T
   assert.equal(first.status, 200, first.body);
   assert.match(first.headers['www-authenticate'] ?? '', /^Negotiate [A-Za-z0-9+/]+=*$/);
   const setCookie = first.headers['set-cookie']?.[0] ?? '';
-  assert.match(setCookie, /^negotiate_session=[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+; Max-Age=\d+; Path=\/; HttpOnly; SameSite=Lax$/);
+  assert.match(
+    setCookie,
+    /^negotiate_session=[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+; Max-Age=\d+; Path=\/; HttpOnly; SameSite=Lax$/,
+  );
   assert.doesNotMatch(setCookie, /Secure/);
   const maxAge = Number(/Max-Age=(\d+)/.exec(setCookie)?.[1]);
   assert.ok(maxAge > 3500 && maxAge <= 3600, `Max-Age ${maxAge}`);
 
   const sessionsBefore = cookies.sessions.length;
-  const second = await get(cookies.port, '/whoami', { Cookie: `theme=dark; ${cookiePair(first.headers['set-cookie'])}` });
+  const second = await get(cookies.port, '/whoami', {
+    Cookie: `theme=dark; ${cookiePair(first.headers['set-cookie'])}`,
+  });
   assert.equal(second.status, 200, second.body);
   const body = JSON.parse(second.body) as Record<string, unknown>;
   assert.equal(body['via'], 'cookie');
@@ -321,7 +369,7 @@ test('cookie sessions: the 200 sets a cookie; the cookie alone authenticates', T
   assert.equal(body['mech'], 'krb5');
   assert.equal(second.headers['www-authenticate'], undefined, 'no handshake, no token');
   assert.equal(second.headers['set-cookie'], undefined);
-  assert.equal(cookies.sessions.length, sessionsBefore, "cookie requests are not new sessions");
+  assert.equal(cookies.sessions.length, sessionsBefore, 'cookie requests are not new sessions');
 });
 
 test('cookie sessions work with curl and a cookie jar', T, async () => {
@@ -342,8 +390,16 @@ test('a tampered cookie is ignored: 401 and the cookie is cleared', T, async () 
   const pair = cookiePair(first.headers['set-cookie']);
   const [name, value = ''] = pair.split('=');
   const [payload = '', mac = ''] = value.split('.');
-  const forged = Buffer.from(Buffer.from(payload, 'base64url').toString().replace('alice', 'admin')).toString('base64url');
-  for (const bad of [`${forged}.${mac}`, `${payload}.${mac.slice(0, -2)}AA`, `${payload}.`, 'garbage', 'x'.repeat(10_000)]) {
+  const forged = Buffer.from(Buffer.from(payload, 'base64url').toString().replace('alice', 'admin')).toString(
+    'base64url',
+  );
+  for (const bad of [
+    `${forged}.${mac}`,
+    `${payload}.${mac.slice(0, -2)}AA`,
+    `${payload}.`,
+    'garbage',
+    'x'.repeat(10_000),
+  ]) {
     const r = await get(cookies.port, '/whoami', { Cookie: `${name}=${bad}` });
     assertChallenge(r);
     assert.match(r.headers['set-cookie']?.[0] ?? '', /^negotiate_session=; Max-Age=0;/);
@@ -406,50 +462,61 @@ test('protect() hands the handler identity, headers (without Authorization) and 
   assert.equal((await get(cookies.port, '/nowhere')).status, 404);
 });
 
-test('a full worker queue answers 503 with Retry-After: 1; a client gone mid-handshake is never written to', T, async () => {
-  const r = theRealm();
-  const tiny = await AuthPool.start({ credentials: { keytab: r.keytab, ntlm: true }, workers: 1, maxQueue: 1, workerFile: FAULT_WORKER });
-  const acceptor = new HttpAcceptor({ pool: tiny, logger });
-  const failures: HttpHandshakeFailure[] = [];
-  acceptor.on('handshakeFailed', (f: HttpHandshakeFailure) => failures.push(f));
-  try {
-    const { port } = await acceptor.listen(0, '127.0.0.1');
-    // Hold the one worker and fill the queue's one slot with stalls.
-    const threadId = await tiny.stallWorker(0);
-    const held = await tiny.stallWorkerWhile(threadId);
-    const queued = tiny.stallWorker(0);
+test(
+  'a full worker queue answers 503 with Retry-After: 1; a client gone mid-handshake is never written to',
+  T,
+  async () => {
+    const r = theRealm();
+    const tiny = await AuthPool.start({
+      credentials: { keytab: r.keytab, ntlm: true },
+      workers: 1,
+      maxQueue: 1,
+      workerFile: FAULT_WORKER,
+    });
+    const acceptor = new HttpAcceptor({ pool: tiny, logger });
+    const failures: HttpHandshakeFailure[] = [];
+    acceptor.on('handshakeFailed', (f: HttpHandshakeFailure) => failures.push(f));
     try {
-      const res = await get(port, '/whoami', negotiate(nextToken()));
-      assert.equal(res.status, 503, res.body);
-      assert.equal(res.headers['retry-after'], '1');
-      assert.equal(failures.at(-1)?.code, 'ERR_POOL_QUEUE_FULL');
-    } finally {
-      held.release();
-      await held.done;
-      await queued;
-    }
+      const { port } = await acceptor.listen(0, '127.0.0.1');
+      // Hold the one worker and fill the queue's one slot with stalls.
+      const threadId = await tiny.stallWorker(0);
+      const held = await tiny.stallWorkerWhile(threadId);
+      const queued = tiny.stallWorker(0);
+      try {
+        const res = await get(port, '/whoami', negotiate(nextToken()));
+        assert.equal(res.status, 503, res.body);
+        assert.equal(res.headers['retry-after'], '1');
+        assert.equal(failures.at(-1)?.code, 'ERR_POOL_QUEUE_FULL');
+      } finally {
+        held.release();
+        await held.done;
+        await queued;
+      }
 
-    // A client that goes away while its token waits for a worker: the late result must not be
-    // written to the dead response (uWS would crash the process), and nothing leaks.
-    const again = await tiny.stallWorkerWhile(threadId);
-    try {
-      const s = net.connect(port, '127.0.0.1');
-      s.on('error', () => {});
-      s.write(`GET /whoami HTTP/1.1\r\nHost: localhost\r\nAuthorization: Negotiate ${nextToken().toString('base64')}\r\n\r\n`);
-      await waitUntil(() => tiny.stats().queued === 1, 'the token to reach the pool queue');
-      await new Promise<void>((resolve) => s.destroy().once('close', () => resolve()));
+      // A client that goes away while its token waits for a worker: the late result must not be
+      // written to the dead response (uWS would crash the process), and nothing leaks.
+      const again = await tiny.stallWorkerWhile(threadId);
+      try {
+        const s = net.connect(port, '127.0.0.1');
+        s.on('error', () => {});
+        s.write(
+          `GET /whoami HTTP/1.1\r\nHost: localhost\r\nAuthorization: Negotiate ${nextToken().toString('base64')}\r\n\r\n`,
+        );
+        await waitUntil(() => tiny.stats().queued === 1, 'the token to reach the pool queue');
+        await new Promise<void>((resolve) => s.destroy().once('close', () => resolve()));
+      } finally {
+        again.release();
+        await again.done;
+      }
+      await waitUntil(() => acceptor.inFlight === 0, 'the aborted request to finish');
+      assert.equal(tiny.stats().live, 0);
+      assertChallenge(await get(port, '/whoami'));
     } finally {
-      again.release();
-      await again.done;
+      await acceptor.close(0);
+      await tiny.close();
     }
-    await waitUntil(() => acceptor.inFlight === 0, 'the aborted request to finish');
-    assert.equal(tiny.stats().live, 0);
-    assertChallenge(await get(port, '/whoami'));
-  } finally {
-    await acceptor.close(0);
-    await tiny.close();
-  }
-});
+  },
+);
 
 test('close() also closes idle keep-alive connections', T, async () => {
   const f = await front({});
@@ -483,31 +550,47 @@ test('no security context outlives its HTTP request', T, async () => {
   assert.equal(pool.stats().live, 0);
 });
 
-function nodeEval(code: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function nodeEval(
+  code: string,
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--input-type=module', '-e', code], { env: { ...process.env, ...env }, timeout: 15_000 }, (err, stdout, stderr) => {
-      const c = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : null) : 0;
-      resolve({ code: c, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      ['--input-type=module', '-e', code],
+      { env: { ...process.env, ...env }, timeout: 15_000 },
+      (err, stdout, stderr) => {
+        const c = err
+          ? typeof (err as { code?: unknown }).code === 'number'
+            ? (err as { code: number }).code
+            : null
+          : 0;
+        resolve({ code: c, stdout, stderr });
+      },
+    );
   });
 }
 
-test('uWS is the native binary, UWS_USE_FALLBACK changes nothing, and the header limit follows the token limit unless the operator set one', T, async () => {
-  const probe = (env: Record<string, string>): ReturnType<typeof nodeEval> =>
-    nodeEval(
-      `const { loadUws, headerLimitFor } = await import(${JSON.stringify(UWS_JS)});
+test(
+  'uWS is the native binary, UWS_USE_FALLBACK changes nothing, and the header limit follows the token limit unless the operator set one',
+  T,
+  async () => {
+    const probe = (env: Record<string, string>): ReturnType<typeof nodeEval> =>
+      nodeEval(
+        `const { loadUws, headerLimitFor } = await import(${JSON.stringify(UWS_JS)});
        const uws = loadUws({ maxTokenBytes: 48000 });
        const native = Function.prototype.toString.call(uws.App).includes('[native code]');
        process.stderr.write(JSON.stringify({ native, limit: process.env.UWS_HTTP_MAX_HEADERS_SIZE, wanted: headerLimitFor(48000) }));`,
-      env,
-    );
-  const r = await probe({ UWS_USE_FALLBACK: '1', UWS_HTTP_MAX_HEADERS_SIZE: '' }); // this process set its own
-  assert.equal(r.code, 0, r.stderr);
-  assert.equal(r.stdout, '', 'nothing on stdout');
-  const seen = JSON.parse(r.stderr) as { native: boolean; limit: string; wanted: number };
-  assert.equal(seen.native, true);
-  assert.equal(Number(seen.limit), seen.wanted);
-  assert.ok(seen.wanted >= 64_000 + 16 * 1024, 'base64 of 48,000 bytes plus room for other headers');
-  const own = await probe({ UWS_HTTP_MAX_HEADERS_SIZE: '200000' });
-  assert.equal((JSON.parse(own.stderr) as { limit: string }).limit, '200000', "the operator's setting wins");
-});
+        env,
+      );
+    const r = await probe({ UWS_USE_FALLBACK: '1', UWS_HTTP_MAX_HEADERS_SIZE: '' }); // this process set its own
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, '', 'nothing on stdout');
+    const seen = JSON.parse(r.stderr) as { native: boolean; limit: string; wanted: number };
+    assert.equal(seen.native, true);
+    assert.equal(Number(seen.limit), seen.wanted);
+    assert.ok(seen.wanted >= 64_000 + 16 * 1024, 'base64 of 48,000 bytes plus room for other headers');
+    const own = await probe({ UWS_HTTP_MAX_HEADERS_SIZE: '200000' });
+    assert.equal((JSON.parse(own.stderr) as { limit: string }).limit, '200000', "the operator's setting wins");
+  },
+);

@@ -33,7 +33,12 @@ let ts: TestServer;
 before(async () => {
   requirePythonGssapi();
   realm = await startTestRealm();
-  ts = await startTestServer(realm, { http: { host: '127.0.0.1', port: 0 }, wsPath: '/ws', sspi: undefined, gssSample: undefined });
+  ts = await startTestServer(realm, {
+    http: { host: '127.0.0.1', port: 0 },
+    wsPath: '/ws',
+    sspi: undefined,
+    gssSample: undefined,
+  });
 });
 after(async () => {
   await ts?.server.close();
@@ -87,39 +92,58 @@ function request(target: string, headers: string[]): string {
 }
 
 for (const size of [5_000, 13_000, 25_000]) {
-  test(`HTTP: a ${size.toLocaleString('en')}-byte header block in 1,448-byte segments authenticates, mutual token verified`, T, async () => {
-    const client = Initiator.start(realm, { mech: 'spnego', service: 'HTTP@localhost' });
-    try {
-      const { token } = await client.step();
-      const auth = `Authorization: Negotiate ${token.toString('base64')}`;
-      const text = request('/whoami', [auth, ...padding(size, auth.length + 60), 'Connection: close']);
-      assert.ok(text.length >= size - 200 && text.length > 4096, `block of ${text.length} bytes`);
-      const got = await segmented(text);
-      assert.match(got, /^HTTP\/1\.1 200 /, got.slice(0, 200));
-      const final = /WWW-Authenticate: Negotiate ([A-Za-z0-9+/=]+)/i.exec(got)?.[1];
-      assert.ok(final, 'the mutual token on the 200');
-      assert.equal((await client.step(Buffer.from(final, 'base64'))).complete, true, 'the client verified the server');
-      assert.match(got, /"principal":"alice@/);
-    } finally {
-      client.close();
-    }
-  });
+  test(
+    `HTTP: a ${size.toLocaleString('en')}-byte header block in 1,448-byte segments authenticates, mutual token verified`,
+    T,
+    async () => {
+      const client = Initiator.start(realm, { mech: 'spnego', service: 'HTTP@localhost' });
+      try {
+        const { token } = await client.step();
+        const auth = `Authorization: Negotiate ${token.toString('base64')}`;
+        const text = request('/whoami', [auth, ...padding(size, auth.length + 60), 'Connection: close']);
+        assert.ok(text.length >= size - 200 && text.length > 4096, `block of ${text.length} bytes`);
+        const got = await segmented(text);
+        assert.match(got, /^HTTP\/1\.1 200 /, got.slice(0, 200));
+        const final = /WWW-Authenticate: Negotiate ([A-Za-z0-9+/=]+)/i.exec(got)?.[1];
+        assert.ok(final, 'the mutual token on the 200');
+        assert.equal(
+          (await client.step(Buffer.from(final, 'base64'))).complete,
+          true,
+          'the client verified the server',
+        );
+        assert.match(got, /"principal":"alice@/);
+      } finally {
+        client.close();
+      }
+    },
+  );
 }
 
-test('HTTP: a token of exactly --max-token bytes in segments reaches GSSAPI and is answered; beyond the block limit, 431', T, async () => {
-  const max = DEFAULT_LIMITS.maxTokenBytes; // what startTestServer runs with
-  const atMax = randomBytes(max);
-  atMax[0] = 0xa5; // a byte no mechanism claims: a clean ERR_GSS_DEFECTIVE_TOKEN
-  const got = await segmented(request('/whoami', [`Authorization: Negotiate ${atMax.toString('base64')}`, 'Connection: close']));
-  assert.match(got, /^HTTP\/1\.1 401 /);
-  assert.match(got, /ERR_GSS_DEFECTIVE_TOKEN/);
-  const over = await segmented(request('/whoami', [...padding(headerLimitFor(max) + 8_000, 0), 'Connection: close']));
-  assert.match(over, /^HTTP\/1\.1 431 /, 'never a silent close');
-});
+test(
+  'HTTP: a token of exactly --max-token bytes in segments reaches GSSAPI and is answered; beyond the block limit, 431',
+  T,
+  async () => {
+    const max = DEFAULT_LIMITS.maxTokenBytes; // what startTestServer runs with
+    const atMax = randomBytes(max);
+    atMax[0] = 0xa5; // a byte no mechanism claims: a clean ERR_GSS_DEFECTIVE_TOKEN
+    const got = await segmented(
+      request('/whoami', [`Authorization: Negotiate ${atMax.toString('base64')}`, 'Connection: close']),
+    );
+    assert.match(got, /^HTTP\/1\.1 401 /);
+    assert.match(got, /ERR_GSS_DEFECTIVE_TOKEN/);
+    const over = await segmented(request('/whoami', [...padding(headerLimitFor(max) + 8_000, 0), 'Connection: close']));
+    assert.match(over, /^HTTP\/1\.1 431 /, 'never a silent close');
+  },
+);
 
 test('WebSocket: an upgrade whose header block is 25 KB, in segments, is accepted', T, async () => {
   const key = randomBytes(16).toString('base64');
-  const headers = ['Upgrade: websocket', 'Connection: Upgrade', `Sec-WebSocket-Key: ${key}`, 'Sec-WebSocket-Version: 13'];
+  const headers = [
+    'Upgrade: websocket',
+    'Connection: Upgrade',
+    `Sec-WebSocket-Key: ${key}`,
+    'Sec-WebSocket-Version: 13',
+  ];
   const got = await segmented(request('/ws', [...headers, ...padding(25_000, 200)]), 1500);
   assert.match(got, /^HTTP\/1\.1 101 /, got.slice(0, 200));
 });

@@ -12,7 +12,13 @@ import type { us_listen_socket, us_socket } from 'uwebsockets';
 
 import { AuthPool } from '../../src/pool/AuthPool.js';
 import { loadUws } from '../../src/acceptors/uws.js';
-import { attachWebSocket, WS_CLOSE, type WsAcceptor, type WsAuthenticatedMessage, type WsHandshakeFailure } from '../../src/acceptors/WsAcceptor.js';
+import {
+  attachWebSocket,
+  WS_CLOSE,
+  type WsAcceptor,
+  type WsAuthenticatedMessage,
+  type WsHandshakeFailure,
+} from '../../src/acceptors/WsAcceptor.js';
 import { ConfigError } from '../../src/errors.js';
 import { createLogger } from '../../src/logger.js';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
@@ -56,7 +62,11 @@ before(async () => {
   requirePythonGssapi();
   realm = await startTestRealm();
   useRealm(realm);
-  pool = await AuthPool.start({ credentials: { keytab: realm.keytab, ntlm: true }, workers: 2, workerFile: FAULT_WORKER });
+  pool = await AuthPool.start({
+    credentials: { keytab: realm.keytab, ntlm: true },
+    workers: 2,
+    workerFile: FAULT_WORKER,
+  });
   baseline = pool.stats();
   const uws = loadUws();
   const app = uws.App();
@@ -86,7 +96,8 @@ after(async () => {
 
 // ------------------------------------------------------------------------------------ helpers
 
-type Incoming = { kind: 'binary'; data: Buffer } | { kind: 'text'; text: string } | { kind: 'close'; code: number; reason: string };
+type Incoming =
+  { kind: 'binary'; data: Buffer } | { kind: 'text'; text: string } | { kind: 'close'; code: number; reason: string };
 
 /** A `ws` client whose messages and close are read in order with bounded waits. */
 class WsClient {
@@ -184,7 +195,10 @@ function initiator(mech: InitiatorMech): Initiator {
  * Runs the lock-step handshake: sends the initiator's tokens, feeds it the server's, until the
  * authenticated text message. Counts tokens each way.
  */
-async function authenticate(c: WsClient, ini: Initiator): Promise<{ auth: WsAuthenticatedMessage; sent: number; received: number; complete: boolean }> {
+async function authenticate(
+  c: WsClient,
+  ini: Initiator,
+): Promise<{ auth: WsAuthenticatedMessage; sent: number; received: number; complete: boolean }> {
   let out = await ini.step();
   c.send(out.token);
   let sent = 1;
@@ -208,12 +222,12 @@ async function authenticate(c: WsClient, ini: Initiator): Promise<{ auth: WsAuth
   throw new Error('no authenticated message within 10 messages');
 }
 
-
 /** Waits until the table holds no more handshakes and contexts than at the start. */
 async function drained(): Promise<void> {
   await waitUntil(
     () => pool.stats().handshaking === baseline.handshaking && pool.stats().live === baseline.live,
-    () => `the context table back to ${JSON.stringify({ live: baseline.live, handshaking: baseline.handshaking })}, have ${JSON.stringify(pool.stats())}`,
+    () =>
+      `the context table back to ${JSON.stringify({ live: baseline.live, handshaking: baseline.handshaking })}, have ${JSON.stringify(pool.stats())}`,
   );
 }
 
@@ -238,19 +252,23 @@ function assertKrb5(auth: WsAuthenticatedMessage, session: Session, spnego: bool
 
 // ---------------------------------------------------------------------------- success paths
 
-test('SPNEGO Kerberos: final token verified by the initiator, authenticated message, session', { timeout: 30_000 }, async () => {
-  const session = nextEvent<Session>(main, 'session');
-  const c = await WsClient.connect('/ws');
-  const r = await authenticate(c, initiator('spnego'));
-  assert.equal(r.sent, 1);
-  assert.equal(r.received, 1, 'the AP-REP in SPNEGO accept-completed');
-  assert.equal(r.complete, true, 'the initiator accepted the final token (mutual authentication)');
-  assertKrb5(r.auth, await session, true);
-  assert.ok(main.connections >= 1);
-  c.ws.close(1000);
-  assert.equal((await c.closeFrame()).code, 1000);
-  await drained();
-});
+test(
+  'SPNEGO Kerberos: final token verified by the initiator, authenticated message, session',
+  { timeout: 30_000 },
+  async () => {
+    const session = nextEvent<Session>(main, 'session');
+    const c = await WsClient.connect('/ws');
+    const r = await authenticate(c, initiator('spnego'));
+    assert.equal(r.sent, 1);
+    assert.equal(r.received, 1, 'the AP-REP in SPNEGO accept-completed');
+    assert.equal(r.complete, true, 'the initiator accepted the final token (mutual authentication)');
+    assertKrb5(r.auth, await session, true);
+    assert.ok(main.connections >= 1);
+    c.ws.close(1000);
+    assert.equal((await c.closeFrame()).code, 1000);
+    await drained();
+  },
+);
 
 test('raw Kerberos: AP-REQ, AP-REP, spnego false', { timeout: 30_000 }, async () => {
   const session = nextEvent<Session>(main, 'session');
@@ -295,34 +313,43 @@ test('application messages after authentication: in-order echo, string replies',
   const c = await WsClient.connect('/ws');
   await authenticate(c, initiator('spnego'));
   for (const m of ['one', 'two', 'three']) c.send(Buffer.from(m));
-  for (const m of ['one', 'two', 'three']) assert.equal((await c.nextBinary()).toString(), `${realm.userPrincipal}|${m}`);
+  for (const m of ['one', 'two', 'three'])
+    assert.equal((await c.nextBinary()).toString(), `${realm.userPrincipal}|${m}`);
   c.send(Buffer.from('text'));
-  assert.equal((await c.nextBinary()).toString('utf8'), 'a string reply é', 'a string reply arrives as a binary message of its UTF-8');
+  assert.equal(
+    (await c.nextBinary()).toString('utf8'),
+    'a string reply é',
+    'a string reply arrives as a binary message of its UTF-8',
+  );
   c.terminate();
   await drained();
 });
 
-test('wrapMessages: the client wraps, the server unwraps, echoes and wraps, the client unwraps', { timeout: 30_000 }, async () => {
-  const ini = initiator('spnego');
-  const c = await WsClient.connect('/wrapped');
-  const r = await authenticate(c, ini);
-  assert.equal(r.complete, true);
-  for (const m of ['first secret', 'second secret']) {
-    const token = await ini.wrap(Buffer.from(m));
-    assert.equal(token.includes(Buffer.from(m)), false, 'sealed, not in clear');
-    c.send(token);
-    const answer = await c.nextBinary();
-    assert.equal(answer.includes(Buffer.from(m)), false, 'the reply is sealed too');
-    const { message, conf } = await ini.unwrap(answer);
-    assert.equal(message.toString(), `${realm.userPrincipal}|${m}`);
-    assert.equal(conf, true);
-  }
-  // A plain message is not a wrap token: the server cannot unwrap it.
-  c.send(Buffer.from('not a wrap token'));
-  const close = await c.closeFrame();
-  assert.deepEqual([close.code, close.reason], [1008, 'unwrap failed']);
-  await drained();
-});
+test(
+  'wrapMessages: the client wraps, the server unwraps, echoes and wraps, the client unwraps',
+  { timeout: 30_000 },
+  async () => {
+    const ini = initiator('spnego');
+    const c = await WsClient.connect('/wrapped');
+    const r = await authenticate(c, ini);
+    assert.equal(r.complete, true);
+    for (const m of ['first secret', 'second secret']) {
+      const token = await ini.wrap(Buffer.from(m));
+      assert.equal(token.includes(Buffer.from(m)), false, 'sealed, not in clear');
+      c.send(token);
+      const answer = await c.nextBinary();
+      assert.equal(answer.includes(Buffer.from(m)), false, 'the reply is sealed too');
+      const { message, conf } = await ini.unwrap(answer);
+      assert.equal(message.toString(), `${realm.userPrincipal}|${m}`);
+      assert.equal(conf, true);
+    }
+    // A plain message is not a wrap token: the server cannot unwrap it.
+    c.send(Buffer.from('not a wrap token'));
+    const close = await c.closeFrame();
+    assert.deepEqual([close.code, close.reason], [1008, 'unwrap failed']);
+    await drained();
+  },
+);
 
 // ---------------------------------------------------------------------------- failure paths
 
@@ -357,58 +384,106 @@ async function expectHandshakeFailure(
 }
 
 test('a text message during the handshake: 1002', { timeout: 20_000 }, async () => {
-  await expectHandshakeFailure(main, (c) => c.send('hello', false), { code: WS_CLOSE.PROTOCOL_ERROR, reason: 'protocol error', error: 'ERR_WS_PROTOCOL' });
+  await expectHandshakeFailure(main, (c) => c.send('hello', false), {
+    code: WS_CLOSE.PROTOCOL_ERROR,
+    reason: 'protocol error',
+    error: 'ERR_WS_PROTOCOL',
+  });
 });
 
 test('an empty token: 1002', { timeout: 20_000 }, async () => {
-  await expectHandshakeFailure(main, (c) => c.send(Buffer.alloc(0)), { code: 1002, reason: 'empty token', error: 'ERR_FRAME_EMPTY' });
+  await expectHandshakeFailure(main, (c) => c.send(Buffer.alloc(0)), {
+    code: 1002,
+    reason: 'empty token',
+    error: 'ERR_FRAME_EMPTY',
+  });
 });
 
-test('a second token before the answer to the first (lock-step violated): 1002, the first leg released', { timeout: 20_000 }, async () => {
-  const ini = initiator('ntlm');
-  const { token } = await ini.step();
-  const released = pool.stats().released;
-  await expectHandshakeFailure(
-    main,
-    (c) => {
-      c.send(token);
-      c.send(token);
-    },
-    { code: 1002, reason: 'protocol error', error: 'ERR_WS_PROTOCOL' },
-  );
-  // The first leg created a context after the close: released when it returned.
-  await waitUntil(() => pool.stats().released > released, () => `a release, have ${JSON.stringify(pool.stats())}`);
-});
+test(
+  'a second token before the answer to the first (lock-step violated): 1002, the first leg released',
+  { timeout: 20_000 },
+  async () => {
+    const ini = initiator('ntlm');
+    const { token } = await ini.step();
+    const released = pool.stats().released;
+    await expectHandshakeFailure(
+      main,
+      (c) => {
+        c.send(token);
+        c.send(token);
+      },
+      { code: 1002, reason: 'protocol error', error: 'ERR_WS_PROTOCOL' },
+    );
+    // The first leg created a context after the close: released when it returned.
+    await waitUntil(
+      () => pool.stats().released > released,
+      () => `a release, have ${JSON.stringify(pool.stats())}`,
+    );
+  },
+);
 
-test('a message over maxTokenBytes: 1009; over the uWS hard cap (2x): dropped without a close frame (1006)', { timeout: 20_000 }, async () => {
-  await expectHandshakeFailure(main, (c) => c.send(Buffer.alloc(MAX_TOKEN + 1, 0x60)), { code: 1009, reason: 'message too big', error: 'ERR_FRAME_TOO_LARGE' });
-  const { failure } = await expectHandshakeFailure(main, (c) => c.send(Buffer.alloc(2 * MAX_TOKEN + 1, 0x60)), { code: 1006, reason: '', error: 'ERR_PROTOCOL' });
-  assert.match(failure.message, /closed the connection during the handshake/);
-  // Exactly maxTokenBytes is a token (a defective one).
-  await expectHandshakeFailure(main, (c) => c.send(Buffer.alloc(MAX_TOKEN, 0x60)), { code: 1008, reason: 'authentication failed', error: 'ERR_GSS_DEFECTIVE_TOKEN' });
-});
+test(
+  'a message over maxTokenBytes: 1009; over the uWS hard cap (2x): dropped without a close frame (1006)',
+  { timeout: 20_000 },
+  async () => {
+    await expectHandshakeFailure(main, (c) => c.send(Buffer.alloc(MAX_TOKEN + 1, 0x60)), {
+      code: 1009,
+      reason: 'message too big',
+      error: 'ERR_FRAME_TOO_LARGE',
+    });
+    const { failure } = await expectHandshakeFailure(main, (c) => c.send(Buffer.alloc(2 * MAX_TOKEN + 1, 0x60)), {
+      code: 1006,
+      reason: '',
+      error: 'ERR_PROTOCOL',
+    });
+    assert.match(failure.message, /closed the connection during the handshake/);
+    // Exactly maxTokenBytes is a token (a defective one).
+    await expectHandshakeFailure(main, (c) => c.send(Buffer.alloc(MAX_TOKEN, 0x60)), {
+      code: 1008,
+      reason: 'authentication failed',
+      error: 'ERR_GSS_DEFECTIVE_TOKEN',
+    });
+  },
+);
 
 test('a garbage token: 1008 and ERR_GSS_DEFECTIVE_TOKEN', { timeout: 20_000 }, async () => {
-  await expectHandshakeFailure(main, (c) => c.send(Buffer.from('definitely not a token')), { code: 1008, reason: 'authentication failed', error: 'ERR_GSS_DEFECTIVE_TOKEN' });
+  await expectHandshakeFailure(main, (c) => c.send(Buffer.from('definitely not a token')), {
+    code: 1008,
+    reason: 'authentication failed',
+    error: 'ERR_GSS_DEFECTIVE_TOKEN',
+  });
 });
 
-test('a replayed Kerberos token: the first use authenticates, the replay gets 1008 (ERR_GSS_REPLAY)', { timeout: 30_000 }, async () => {
-  const [token] = await firstTokens(realm, { mech: 'spnego', service: SERVICE }, 1);
-  assert.ok(token);
-  const first = await WsClient.connect('/ws');
-  first.send(token);
-  await first.nextBinary();
-  const m = await first.next();
-  assert.equal(m.kind, 'text');
-  assert.equal((JSON.parse((m as { text: string }).text) as WsAuthenticatedMessage).principal, realm.userPrincipal);
-  first.terminate();
-  const { binaries } = await expectHandshakeFailure(main, (c) => c.send(token), { code: 1008, reason: 'authentication failed', error: 'ERR_GSS_REPLAY' });
-  assert.ok(binaries <= 1, 'at most the GSS error token before the close');
-});
+test(
+  'a replayed Kerberos token: the first use authenticates, the replay gets 1008 (ERR_GSS_REPLAY)',
+  { timeout: 30_000 },
+  async () => {
+    const [token] = await firstTokens(realm, { mech: 'spnego', service: SERVICE }, 1);
+    assert.ok(token);
+    const first = await WsClient.connect('/ws');
+    first.send(token);
+    await first.nextBinary();
+    const m = await first.next();
+    assert.equal(m.kind, 'text');
+    assert.equal((JSON.parse((m as { text: string }).text) as WsAuthenticatedMessage).principal, realm.userPrincipal);
+    first.terminate();
+    const { binaries } = await expectHandshakeFailure(main, (c) => c.send(token), {
+      code: 1008,
+      reason: 'authentication failed',
+      error: 'ERR_GSS_REPLAY',
+    });
+    assert.ok(binaries <= 1, 'at most the GSS error token before the close');
+  },
+);
 
 test('handshake timeout: 1008 "handshake timeout", idle or mid-NTLM', { timeout: 20_000 }, async () => {
   const t0 = Date.now();
-  const { failure } = await expectHandshakeFailure(slow, () => {}, { code: 1008, reason: 'handshake timeout', error: 'ERR_HANDSHAKE_TIMEOUT' }, '/slow');
+  const { failure } = await expectHandshakeFailure(
+    slow,
+    () => {},
+    { code: 1008, reason: 'handshake timeout', error: 'ERR_HANDSHAKE_TIMEOUT' },
+    '/slow',
+  );
   assert.ok(Date.now() - t0 < 5000);
   assert.ok(failure.latencyMs >= 250, `closed after ${failure.latencyMs} ms`);
   // Mid-NTLM: the context created by the first leg is released by the close.
@@ -444,23 +519,36 @@ test('client disconnect mid-NTLM: the handshake is released', { timeout: 20_000 
   assert.match(f.message, /client closed/);
 });
 
-test('client disconnect while its leg waits for a worker: released after the leg returns', { timeout: 20_000 }, async () => {
-  const before = pool.stats();
-  const ini = initiator('ntlm');
-  const { token } = await ini.step();
-  // Occupy both workers so the leg queues.
-  const stalls = [pool.stallWorker(600), pool.stallWorker(600)];
-  const c = await WsClient.connect('/ws');
-  c.send(token);
-  await waitUntil(() => pool.stats().queued >= 1, () => `the leg queued, have ${JSON.stringify(pool.stats())}`);
-  c.terminate();
-  await waitUntil(() => c.closed, () => 'the client to close');
-  await Promise.all(stalls);
-  await waitUntil(
-    () => pool.stats().created > before.created && pool.stats().handshaking === before.handshaking && pool.stats().released === before.released + 1,
-    () => `the late context created and released, have ${JSON.stringify(pool.stats())}`,
-  );
-});
+test(
+  'client disconnect while its leg waits for a worker: released after the leg returns',
+  { timeout: 20_000 },
+  async () => {
+    const before = pool.stats();
+    const ini = initiator('ntlm');
+    const { token } = await ini.step();
+    // Occupy both workers so the leg queues.
+    const stalls = [pool.stallWorker(600), pool.stallWorker(600)];
+    const c = await WsClient.connect('/ws');
+    c.send(token);
+    await waitUntil(
+      () => pool.stats().queued >= 1,
+      () => `the leg queued, have ${JSON.stringify(pool.stats())}`,
+    );
+    c.terminate();
+    await waitUntil(
+      () => c.closed,
+      () => 'the client to close',
+    );
+    await Promise.all(stalls);
+    await waitUntil(
+      () =>
+        pool.stats().created > before.created &&
+        pool.stats().handshaking === before.handshaking &&
+        pool.stats().released === before.released + 1,
+      () => `the late context created and released, have ${JSON.stringify(pool.stats())}`,
+    );
+  },
+);
 
 test('a text message after authentication: 1003; an onMessage exception: 1011', { timeout: 30_000 }, async () => {
   const a = await WsClient.connect('/ws');
@@ -476,7 +564,13 @@ test('a text message after authentication: 1003; an onMessage exception: 1011', 
 
 test('bad options are refused before uWS sees them (it would terminate the process)', () => {
   const app = loadUws().App();
-  for (const bad of [{ idleTimeoutSeconds: 5 }, { idleTimeoutSeconds: 961 }, { maxTokenBytes: 0 }, { handshakeTimeoutMs: -1 }, { path: 'ws' }]) {
+  for (const bad of [
+    { idleTimeoutSeconds: 5 },
+    { idleTimeoutSeconds: 961 },
+    { maxTokenBytes: 0 },
+    { handshakeTimeoutMs: -1 },
+    { path: 'ws' },
+  ]) {
     assert.throws(
       () => attachWebSocket(app, { path: '/x', pool, ...bad }),
       (e: unknown) => e instanceof ConfigError && e.code === 'ERR_CONFIG',
@@ -485,26 +579,33 @@ test('bad options are refused before uWS sees them (it would terminate the proce
   }
 });
 
-test('close(): every socket ends with 1001, later upgrades get 503, contexts released', { timeout: 30_000 }, async () => {
-  const done = await WsClient.connect('/closing');
-  await authenticate(done, initiator('krb5'));
-  const mid = await WsClient.connect('/closing');
-  mid.send((await initiator('ntlm').step()).token);
-  await mid.nextBinary();
-  assert.equal(closing.connections, 2);
-  const failed = nextEvent<WsHandshakeFailure>(closing, 'handshakeFailed');
-  await closing.close();
-  assert.equal(closing.connections, 0);
-  assert.deepEqual(await done.closeFrame(), { code: 1001, reason: 'server shutting down', binaries: 0 });
-  assert.deepEqual(await mid.closeFrame(), { code: 1001, reason: 'server shutting down', binaries: 0 });
-  assert.match((await failed).message, /shut down during the handshake/);
-  await assert.rejects(WsClient.connect('/closing'), /503/);
-  await drained();
-});
+test(
+  'close(): every socket ends with 1001, later upgrades get 503, contexts released',
+  { timeout: 30_000 },
+  async () => {
+    const done = await WsClient.connect('/closing');
+    await authenticate(done, initiator('krb5'));
+    const mid = await WsClient.connect('/closing');
+    mid.send((await initiator('ntlm').step()).token);
+    await mid.nextBinary();
+    assert.equal(closing.connections, 2);
+    const failed = nextEvent<WsHandshakeFailure>(closing, 'handshakeFailed');
+    await closing.close();
+    assert.equal(closing.connections, 0);
+    assert.deepEqual(await done.closeFrame(), { code: 1001, reason: 'server shutting down', binaries: 0 });
+    assert.deepEqual(await mid.closeFrame(), { code: 1001, reason: 'server shutting down', binaries: 0 });
+    assert.match((await failed).message, /shut down during the handshake/);
+    await assert.rejects(WsClient.connect('/closing'), /503/);
+    await drained();
+  },
+);
 
 test('after everything: the context table is back to its baseline', async () => {
   for (const c of clients) c.terminate();
-  await waitUntil(() => main.connections + wrapped.connections + slow.connections + closing.connections === 0, () => 'every socket closed');
+  await waitUntil(
+    () => main.connections + wrapped.connections + slow.connections + closing.connections === 0,
+    () => 'every socket closed',
+  );
   await drained();
   assert.equal(main.connections + wrapped.connections + slow.connections + closing.connections, 0);
   assert.equal(pool.stats().live, baseline.live);

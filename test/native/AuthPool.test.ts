@@ -299,7 +299,12 @@ test('an abandoned handshake is swept after its TTL', async () => {
     const before = pool.stats();
     const leg1 = await pool.accept(id, (await ini.step()).token);
     assert.equal(leg1.status, 'continue');
-    await waitUntil(() => pool.stats().expired !== before.expired, 'the TTL sweep to expire the abandoned handshake', 3000, 50);
+    await waitUntil(
+      () => pool.stats().expired !== before.expired,
+      'the TTL sweep to expire the abandoned handshake',
+      3000,
+      50,
+    );
     assert.equal(pool.stats().expired, before.expired + 1);
     assert.equal(pool.stats().live, before.live);
     // The client's late third leg lands on a fresh, empty context and fails.

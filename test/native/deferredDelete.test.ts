@@ -63,7 +63,12 @@ test('with no batch to carry them, the periodic sweep deletes them', async () =>
     const ids = await establish(pool, await firstTokens(realm, { mech: 'spnego' }, 5));
     for (const id of ids) pool.release(id);
     assert.equal(pool.stats().pendingDelete, 5);
-    await waitUntil(() => pool.stats().pendingDelete === 0, () => `the deferred deletes to run, ${pool.stats().pendingDelete} pending`, 3000, 50);
+    await waitUntil(
+      () => pool.stats().pendingDelete === 0,
+      () => `the deferred deletes to run, ${pool.stats().pendingDelete} pending`,
+      3000,
+      50,
+    );
   } finally {
     await pool.close();
   }

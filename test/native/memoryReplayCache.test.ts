@@ -25,7 +25,11 @@ before(async () => {
   requirePythonGssapi();
   realm = await startTestRealm();
   useRealm(realm);
-  pool = await AuthPool.start({ credentials: { keytab: realm.keytab, replayCache: 'memory' }, workers: 2, workerFile: FAULT_WORKER });
+  pool = await AuthPool.start({
+    credentials: { keytab: realm.keytab, replayCache: 'memory' },
+    workers: 2,
+    workerFile: FAULT_WORKER,
+  });
 });
 after(async () => {
   await pool?.close();

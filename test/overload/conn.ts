@@ -28,7 +28,12 @@ export async function rawKrb5Sspi(port: number, token: Buffer, timeoutMs = 20_00
 export async function rawKrb5GssSample(port: number, token: Buffer, timeoutMs = 20_000): Promise<void> {
   const c = await RawConn.connect(port);
   try {
-    await c.write(Buffer.concat([encodeGssSampleFrame(TokenFlag.NOOP | TokenFlag.CONTEXT_NEXT), encodeGssSampleFrame(TokenFlag.CONTEXT, token)]));
+    await c.write(
+      Buffer.concat([
+        encodeGssSampleFrame(TokenFlag.NOOP | TokenFlag.CONTEXT_NEXT),
+        encodeGssSampleFrame(TokenFlag.CONTEXT, token),
+      ]),
+    );
     const reply = await c.readGssSampleFrame(timeoutMs);
     assert.equal(reply.flags, TokenFlag.CONTEXT);
     assertApRep(reply.body);
@@ -47,15 +52,30 @@ export interface HttpReply {
 }
 
 /** One GET on a fresh connection (no keep-alive), bounded. */
-export function httpGet(port: number, urlPath: string, headers: Record<string, string> = {}, timeoutMs = 15_000): Promise<HttpReply> {
+export function httpGet(
+  port: number,
+  urlPath: string,
+  headers: Record<string, string> = {},
+  timeoutMs = 15_000,
+): Promise<HttpReply> {
   return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path: urlPath, headers: { Connection: 'close', ...headers }, agent: false, timeout: timeoutMs }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-      res.on('error', reject);
-    });
+    const req = http.get(
+      {
+        host: '127.0.0.1',
+        port,
+        path: urlPath,
+        headers: { Connection: 'close', ...headers },
+        agent: false,
+        timeout: timeoutMs,
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`no HTTP response within ${timeoutMs} ms`)));
     req.on('error', reject);
   });

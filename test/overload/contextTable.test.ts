@@ -33,7 +33,13 @@ before(async () => {
   realm = await startTestRealm();
   // Every client here is 127.0.0.1: the per-address bound (test/overload/handshakesPerAddress)
   // is lifted to the table's size so that the global bound is what these cases reach.
-  ts = await startTestServer(realm, { maxContexts: MAX_CONTEXTS, maxHandshakesPerAddress: MAX_CONTEXTS, ntlm: true, workers: 2, http: { host: '127.0.0.1', port: 0 } });
+  ts = await startTestServer(realm, {
+    maxContexts: MAX_CONTEXTS,
+    maxHandshakesPerAddress: MAX_CONTEXTS,
+    ntlm: true,
+    workers: 2,
+    http: { host: '127.0.0.1', port: 0 },
+  });
 });
 
 after(async () => {
@@ -53,7 +59,10 @@ function stats(): ReturnType<TestServer['server']['pool']['stats']> {
 }
 
 async function drained(): Promise<void> {
-  await waitUntil(() => stats().live === 0 && stats().inUse === 0, () => `an empty context table: ${JSON.stringify(stats())}`);
+  await waitUntil(
+    () => stats().live === 0 && stats().inUse === 0,
+    () => `an empty context table: ${JSON.stringify(stats())}`,
+  );
 }
 
 /**
@@ -67,7 +76,12 @@ async function assertNewHandshakesRefused(tokens: Buffer[], httpToken: Buffer): 
     const sspi = await RawConn.connect(ts.sspiPort);
     await sspi.write(encodeSspiFrame(tokens[0] as Buffer));
     const gss = await RawConn.connect(ts.gssSamplePort);
-    await gss.write(Buffer.concat([encodeGssSampleFrame(TokenFlag.NOOP | TokenFlag.CONTEXT_NEXT), encodeGssSampleFrame(TokenFlag.CONTEXT, tokens[1] as Buffer)]));
+    await gss.write(
+      Buffer.concat([
+        encodeGssSampleFrame(TokenFlag.NOOP | TokenFlag.CONTEXT_NEXT),
+        encodeGssSampleFrame(TokenFlag.CONTEXT, tokens[1] as Buffer),
+      ]),
+    );
     for (const c of [sspi, gss]) {
       const rest = await c.readToEnd(5000);
       assert.equal(rest.bytes.length, 0, 'a refused client receives no bytes');
@@ -76,11 +90,16 @@ async function assertNewHandshakesRefused(tokens: Buffer[], httpToken: Buffer): 
     const http = await httpGet(ts.httpPort, '/whoami', negotiateHeader(httpToken));
     assert.equal(http.status, 503, http.body);
     assert.equal(http.headers['retry-after'], '1');
-    await waitUntil(() => failures.items.length >= 3, () => `3 handshakeFailed events, have ${failures.items.length}`, 3000);
-    assert.deepEqual(
-      failures.items.map((f) => `${f.frontend}:${f.code}`).sort(),
-      ['gss-sample:ERR_CONTEXT_TABLE_FULL', 'http:ERR_CONTEXT_TABLE_FULL', 'sspi:ERR_CONTEXT_TABLE_FULL'],
+    await waitUntil(
+      () => failures.items.length >= 3,
+      () => `3 handshakeFailed events, have ${failures.items.length}`,
+      3000,
     );
+    assert.deepEqual(failures.items.map((f) => `${f.frontend}:${f.code}`).sort(), [
+      'gss-sample:ERR_CONTEXT_TABLE_FULL',
+      'http:ERR_CONTEXT_TABLE_FULL',
+      'sspi:ERR_CONTEXT_TABLE_FULL',
+    ]);
   } finally {
     failures.stop();
   }
@@ -90,64 +109,79 @@ async function assertNewHandshakesRefused(tokens: Buffer[], httpToken: Buffer): 
   assert.equal(after.live, MAX_CONTEXTS, 'the holders keep their contexts');
 }
 
-test('established sessions fill the table: new handshakes are refused, the sessions go on, a freed slot is reused', { timeout: 60_000 }, async () => {
-  const tokens = await firstTokens(realm, { mech: 'krb5' }, 3);
-  const [httpToken] = await firstTokens(realm, { mech: 'spnego', service: 'HTTP@localhost' }, 1);
-  await drained();
-  const sessions: GssSampleSession[] = [];
-  try {
-    for (let i = 0; i < MAX_CONTEXTS; i++) sessions.push(await GssSampleSession.open(ts.gssSamplePort, initiator('krb5')));
-    await waitUntil(() => stats().established === MAX_CONTEXTS, () => `${MAX_CONTEXTS} established contexts: ${JSON.stringify(stats())}`);
+test(
+  'established sessions fill the table: new handshakes are refused, the sessions go on, a freed slot is reused',
+  { timeout: 60_000 },
+  async () => {
+    const tokens = await firstTokens(realm, { mech: 'krb5' }, 3);
+    const [httpToken] = await firstTokens(realm, { mech: 'spnego', service: 'HTTP@localhost' }, 1);
+    await drained();
+    const sessions: GssSampleSession[] = [];
+    try {
+      for (let i = 0; i < MAX_CONTEXTS; i++)
+        sessions.push(await GssSampleSession.open(ts.gssSamplePort, initiator('krb5')));
+      await waitUntil(
+        () => stats().established === MAX_CONTEXTS,
+        () => `${MAX_CONTEXTS} established contexts: ${JSON.stringify(stats())}`,
+      );
 
-    await assertNewHandshakesRefused(tokens, httpToken as Buffer);
+      await assertNewHandshakesRefused(tokens, httpToken as Buffer);
 
-    // The holders are unaffected: each session still unwraps and signs.
-    for (const s of sessions) await s.roundTrip();
+      // The holders are unaffected: each session still unwraps and signs.
+      for (const s of sessions) await s.roundTrip();
 
-    // One leaves: its slot serves the next handshake at once.
-    await (sessions.shift() as GssSampleSession).end();
-    await waitUntil(() => stats().live === MAX_CONTEXTS - 1, () => `a freed slot: ${JSON.stringify(stats())}`);
-    await rawKrb5Sspi(ts.sspiPort, tokens[2] as Buffer);
-    for (const s of sessions) await s.roundTrip();
-    for (const s of sessions.splice(0)) await s.end();
-  } finally {
-    for (const s of sessions) s.conn.destroy();
-  }
-  await drained();
-});
-
-test('NTLM handshakes half-way fill the table: new handshakes are refused, the half-done ones complete', { timeout: 60_000 }, async () => {
-  const tokens = await firstTokens(realm, { mech: 'krb5' }, 2);
-  const [httpToken] = await firstTokens(realm, { mech: 'spnego', service: 'HTTP@localhost' }, 1);
-  await drained();
-  const pending: Array<{ ini: Initiator; conn: RawConn; challenge: Buffer }> = [];
-  try {
-    for (let i = 0; i < MAX_CONTEXTS; i++) {
-      const ini = initiator('ntlm');
-      const negotiate = await ini.step();
-      const conn = await RawConn.connect(ts.sspiPort);
-      await conn.write(encodeSspiFrame(negotiate.token));
-      const challenge = await conn.readSspiFrame();
-      assert.equal(challenge.readUInt32LE(8), 2, 'an NTLM CHALLENGE_MESSAGE');
-      pending.push({ ini, conn, challenge });
+      // One leaves: its slot serves the next handshake at once.
+      await (sessions.shift() as GssSampleSession).end();
+      await waitUntil(
+        () => stats().live === MAX_CONTEXTS - 1,
+        () => `a freed slot: ${JSON.stringify(stats())}`,
+      );
+      await rawKrb5Sspi(ts.sspiPort, tokens[2] as Buffer);
+      for (const s of sessions) await s.roundTrip();
+      for (const s of sessions.splice(0)) await s.end();
+    } finally {
+      for (const s of sessions) s.conn.destroy();
     }
-    assert.equal(stats().handshaking, MAX_CONTEXTS, 'each half-done handshake holds a context');
+    await drained();
+  },
+);
 
-    await assertNewHandshakesRefused(tokens, httpToken as Buffer);
+test(
+  'NTLM handshakes half-way fill the table: new handshakes are refused, the half-done ones complete',
+  { timeout: 60_000 },
+  async () => {
+    const tokens = await firstTokens(realm, { mech: 'krb5' }, 2);
+    const [httpToken] = await firstTokens(realm, { mech: 'spnego', service: 'HTTP@localhost' }, 1);
+    await drained();
+    const pending: Array<{ ini: Initiator; conn: RawConn; challenge: Buffer }> = [];
+    try {
+      for (let i = 0; i < MAX_CONTEXTS; i++) {
+        const ini = initiator('ntlm');
+        const negotiate = await ini.step();
+        const conn = await RawConn.connect(ts.sspiPort);
+        await conn.write(encodeSspiFrame(negotiate.token));
+        const challenge = await conn.readSspiFrame();
+        assert.equal(challenge.readUInt32LE(8), 2, 'an NTLM CHALLENGE_MESSAGE');
+        pending.push({ ini, conn, challenge });
+      }
+      assert.equal(stats().handshaking, MAX_CONTEXTS, 'each half-done handshake holds a context');
 
-    // The half-done handshakes finish: AUTHENTICATE, then the greeting sealed for each.
-    for (const p of pending) {
-      const auth = await p.ini.step(p.challenge);
-      await p.conn.write(encodeSspiFrame(auth.token));
-      const rest = await p.conn.readToEnd(10_000);
-      assert.equal(rest.how, 'eof');
-      const { trailer, ciphertext } = decodeSspiGreeting(rest.bytes);
-      const plain = await p.ini.unwrap(Buffer.concat([trailer, ciphertext]));
-      assert.equal(plain.message.toString('utf8'), 'This is your server speaking');
+      await assertNewHandshakesRefused(tokens, httpToken as Buffer);
+
+      // The half-done handshakes finish: AUTHENTICATE, then the greeting sealed for each.
+      for (const p of pending) {
+        const auth = await p.ini.step(p.challenge);
+        await p.conn.write(encodeSspiFrame(auth.token));
+        const rest = await p.conn.readToEnd(10_000);
+        assert.equal(rest.how, 'eof');
+        const { trailer, ciphertext } = decodeSspiGreeting(rest.bytes);
+        const plain = await p.ini.unwrap(Buffer.concat([trailer, ciphertext]));
+        assert.equal(plain.message.toString('utf8'), 'This is your server speaking');
+      }
+    } finally {
+      for (const p of pending) p.conn.destroy();
     }
-  } finally {
-    for (const p of pending) p.conn.destroy();
-  }
-  await drained();
-  assert.equal(stats().refusedFull, 6, 'three refusals in each test');
-});
+    await drained();
+    assert.equal(stats().refusedFull, 6, 'three refusals in each test');
+  },
+);

@@ -39,9 +39,24 @@ interface Run {
  * listener is announced, SIGTERM it (by pid) and collect the rest.
  */
 function serveUnderLimit(extra: string[], untilListening: boolean): Promise<Run> {
-  const args = ['--keytab', realm.keytab, '--sspi', '127.0.0.1:0', '--gss-sample', '127.0.0.1:0', '--http', '127.0.0.1:0', '--workers', '1', ...extra];
+  const args = [
+    '--keytab',
+    realm.keytab,
+    '--sspi',
+    '127.0.0.1:0',
+    '--gss-sample',
+    '127.0.0.1:0',
+    '--http',
+    '127.0.0.1:0',
+    '--workers',
+    '1',
+    ...extra,
+  ];
   const quoted = [process.execPath, BIN, 'serve', ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-  const child = spawn('bash', ['-c', `ulimit -n ${LIMIT} && exec ${quoted}`], { env: { ...process.env, ...realm.env() }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('bash', ['-c', `ulimit -n ${LIMIT} && exec ${quoted}`], {
+    env: { ...process.env, ...realm.env() },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   let signalled = false;
@@ -68,7 +83,10 @@ function serveUnderLimit(extra: string[], untilListening: boolean): Promise<Run>
 test(`--max-connections beyond ulimit -n ${LIMIT}: refuses to start, naming the caps and the limit`, T, async () => {
   const r = await serveUnderLimit(['--max-connections', '1000'], false);
   assert.equal(r.code, 2, `exit status of a configuration error; stderr: ${r.stderr}`);
-  assert.match(r.stderr, /the connection caps do not fit the file-descriptor limit: sspi 1000 \+ gss-sample 1000 \+ http \(with WebSockets\) 1100 connections/);
+  assert.match(
+    r.stderr,
+    /the connection caps do not fit the file-descriptor limit: sspi 1000 \+ gss-sample 1000 \+ http \(with WebSockets\) 1100 connections/,
+  );
   assert.match(r.stderr, new RegExp(`RLIMIT_NOFILE is ${LIMIT} \\(hard limit ${LIMIT}\\)`));
   assert.match(r.stderr, /Lower --max-connections, or raise the limit/);
   assert.doesNotMatch(r.stdout, /"event":"listening"/, 'no listener was opened');
@@ -77,7 +95,9 @@ test(`--max-connections beyond ulimit -n ${LIMIT}: refuses to start, naming the 
 test(`the default cap under ulimit -n ${LIMIT}: lowered to fit, with a warning, and served`, T, async () => {
   const r = await serveUnderLimit([], true);
   assert.equal(r.code, 0, r.stderr);
-  const warning = r.stderr.split('\n').find((l) => l.includes('--max-connections lowered to fit the file-descriptor limit'));
+  const warning = r.stderr
+    .split('\n')
+    .find((l) => l.includes('--max-connections lowered to fit the file-descriptor limit'));
   assert.ok(warning, r.stderr);
   const fields = JSON.parse(warning) as { maxConnections: number; requested: number };
   assert.equal(fields.requested, 10_000);

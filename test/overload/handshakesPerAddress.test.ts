@@ -38,7 +38,12 @@ const opened: Array<{ destroy(): void }> = [];
 before(async () => {
   requirePythonGssapi();
   realm = await startTestRealm();
-  ts = await startTestServer(realm, { ntlm: true, maxContexts: MAX_CONTEXTS, http: { host: '127.0.0.1', port: 0 }, wsPath: '/ws' });
+  ts = await startTestServer(realm, {
+    ntlm: true,
+    maxContexts: MAX_CONTEXTS,
+    http: { host: '127.0.0.1', port: 0 },
+    wsPath: '/ws',
+  });
   watch = new ServerWatch(ts.server);
   [negotiate] = (await firstTokens(realm, { mech: 'ntlm' }, 1)) as [Buffer];
   assert.equal(negotiate.subarray(0, 8).toString('latin1'), 'NTLMSSP\0');
@@ -83,17 +88,21 @@ async function ntlmOverWs(localAddress: string): Promise<{ principal: string; me
   }
 }
 
-test('sspi: one address opening NTLM leg 1s holds at most the per-address bound; Kerberos from it and NTLM from another address still authenticate', T, async () => {
-  await watch.drained();
-  const m = watch.mark();
-  const conns: RawConn[] = [];
-  try {
-    await sspiAttack(m, conns);
-  } finally {
-    for (const c of conns) c.destroy();
-  }
-  await watch.drained();
-});
+test(
+  'sspi: one address opening NTLM leg 1s holds at most the per-address bound; Kerberos from it and NTLM from another address still authenticate',
+  T,
+  async () => {
+    await watch.drained();
+    const m = watch.mark();
+    const conns: RawConn[] = [];
+    try {
+      await sspiAttack(m, conns);
+    } finally {
+      for (const c of conns) c.destroy();
+    }
+    await watch.drained();
+  },
+);
 
 async function sspiAttack(m: ReturnType<ServerWatch['mark']>, conns: RawConn[]): Promise<void> {
   for (let i = 0; i < ATTACKERS; i++) {
@@ -108,7 +117,8 @@ async function sspiAttack(m: ReturnType<ServerWatch['mark']>, conns: RawConn[]):
   await waitUntil(() => watch.failures.length - m.failures >= ATTACKERS - PER_ADDRESS, 'a failure per refused leg 1');
   const codes = watch.failures.slice(m.failures).map((f) => f.code);
   assert.deepEqual(new Set(codes), new Set(['ERR_HANDSHAKES_PER_ADDRESS']), codes.join());
-  for (const c of conns.filter((_, i) => !held[i])) assert.equal(c.buffered.length, 0, 'a refused leg 1 gets no challenge');
+  for (const c of conns.filter((_, i) => !held[i]))
+    assert.equal(c.buffered.length, 0, 'a refused leg 1 gets no challenge');
   assert.equal(ts.server.pool.stats().handshaking, PER_ADDRESS, 'only the held handshakes keep a context');
 
   // Single-leg Kerberos from the same address is not a handshake in progress between legs.
@@ -123,43 +133,51 @@ async function sspiAttack(m: ReturnType<ServerWatch['mark']>, conns: RawConn[]):
   assert.equal(other.mech, 'ntlmssp');
 
   const metrics = await ts.server.metrics.render();
-  assert.match(metrics, /negotiate_handshake_failures_total\{frontend="sspi",code="ERR_HANDSHAKES_PER_ADDRESS"\} 7\b/, 'twelve leg 1s, five held');
+  assert.match(
+    metrics,
+    /negotiate_handshake_failures_total\{frontend="sspi",code="ERR_HANDSHAKES_PER_ADDRESS"\} 7\b/,
+    'twelve leg 1s, five held',
+  );
   assert.match(metrics, new RegExp(`negotiate_handshakes_per_address_refused_total ${ATTACKERS - PER_ADDRESS}\\b`));
   assert.match(metrics, new RegExp(`negotiate_handshakes_per_address_in_progress ${PER_ADDRESS}\\b`));
 }
 
-test('the bound is per address across front ends: WebSocket and gss-sample leg 1s beyond it are refused (1013, close)', T, async () => {
-  await watch.drained();
-  const m = watch.mark();
-  const sockets: WebSocket[] = [];
-  const outcomes: Array<Promise<string>> = [];
-  for (let i = 0; i < PER_ADDRESS + 3; i++) {
-    const ws = new WebSocket(`ws://127.0.0.1:${ts.httpPort}/ws`);
-    opened.push({ destroy: () => ws.terminate() });
-    ws.on('error', () => {});
-    sockets.push(ws);
-    outcomes.push(
-      new Promise<string>((resolve) => {
-        ws.once('message', () => resolve('challenge'));
-        ws.once('close', (code: number, reason: Buffer) => resolve(`${code} ${reason.toString()}`));
-      }),
-    );
-    await new Promise<void>((resolve) => ws.once('open', () => resolve()));
-    ws.send(negotiate);
-    // One at a time, so the first PER_ADDRESS are the ones that hold.
-    await Promise.race([outcomes[i], new Promise((r) => setTimeout(r, 2000))]);
-  }
-  try {
-    await crossFrontEnd(m, outcomes);
-  } finally {
-    for (const ws of sockets) ws.terminate();
-  }
-  await watch.drained();
-  // Once the held handshakes ended, the address may start new ones.
-  const again = await ntlmOverWs('127.0.0.1');
-  assert.equal(again.principal, realm.ntlmUser);
-  await watch.drained();
-});
+test(
+  'the bound is per address across front ends: WebSocket and gss-sample leg 1s beyond it are refused (1013, close)',
+  T,
+  async () => {
+    await watch.drained();
+    const m = watch.mark();
+    const sockets: WebSocket[] = [];
+    const outcomes: Array<Promise<string>> = [];
+    for (let i = 0; i < PER_ADDRESS + 3; i++) {
+      const ws = new WebSocket(`ws://127.0.0.1:${ts.httpPort}/ws`);
+      opened.push({ destroy: () => ws.terminate() });
+      ws.on('error', () => {});
+      sockets.push(ws);
+      outcomes.push(
+        new Promise<string>((resolve) => {
+          ws.once('message', () => resolve('challenge'));
+          ws.once('close', (code: number, reason: Buffer) => resolve(`${code} ${reason.toString()}`));
+        }),
+      );
+      await new Promise<void>((resolve) => ws.once('open', () => resolve()));
+      ws.send(negotiate);
+      // One at a time, so the first PER_ADDRESS are the ones that hold.
+      await Promise.race([outcomes[i], new Promise((r) => setTimeout(r, 2000))]);
+    }
+    try {
+      await crossFrontEnd(m, outcomes);
+    } finally {
+      for (const ws of sockets) ws.terminate();
+    }
+    await watch.drained();
+    // Once the held handshakes ended, the address may start new ones.
+    const again = await ntlmOverWs('127.0.0.1');
+    assert.equal(again.principal, realm.ntlmUser);
+    await watch.drained();
+  },
+);
 
 async function crossFrontEnd(m: ReturnType<ServerWatch['mark']>, outcomes: Array<Promise<string>>): Promise<void> {
   const results = await Promise.all(outcomes);
@@ -169,7 +187,12 @@ async function crossFrontEnd(m: ReturnType<ServerWatch['mark']>, outcomes: Array
   // The same address on gss-sample: refused at once too, its context freed.
   const g = await RawConn.connect(ts.gssSamplePort);
   opened.push(g);
-  await g.write(Buffer.concat([encodeGssSampleFrame(TokenFlag.NOOP | TokenFlag.CONTEXT_NEXT), encodeGssSampleFrame(TokenFlag.CONTEXT, negotiate)]));
+  await g.write(
+    Buffer.concat([
+      encodeGssSampleFrame(TokenFlag.NOOP | TokenFlag.CONTEXT_NEXT),
+      encodeGssSampleFrame(TokenFlag.CONTEXT, negotiate),
+    ]),
+  );
   await g.waitClosed(5000);
   assert.equal(g.buffered.length, 0);
 

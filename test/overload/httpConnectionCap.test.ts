@@ -71,10 +71,12 @@ async function openIdle(n: number): Promise<net.Socket[]> {
 
 function healthz(): Promise<number> {
   return new Promise((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port: adminPort, path: '/healthz', agent: false, timeout: 5000 }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    }).on('error', reject);
+    http
+      .get({ host: '127.0.0.1', port: adminPort, path: '/healthz', agent: false, timeout: 5000 }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      })
+      .on('error', reject);
   });
 }
 
@@ -90,19 +92,24 @@ async function untilRefused(): Promise<void> {
   }
 }
 
-test('idle HTTP sockets up to the cap: the next ones are refused; sspi and /healthz still work; HTTP accepts again when they leave', T, async () => {
-  const idle = await openIdle(CAP);
-  try {
-    await untilRefused();
-    for (let i = 0; i < 10; i++) assert.equal((await connect()).result, 'refused', 'every connection beyond the cap is refused');
-    assert.equal(await healthz(), 200, 'the admin listener answers');
-    await legitHandshake(watch, realm, ts, 'sspi');
-  } finally {
-    for (const s of idle) s.destroy();
-  }
-  await waitUntil(() => !ts.server.http?.atConnectionCap, 'HTTP to accept again', 3000);
-  await legitHandshake(watch, realm, ts, 'http');
-});
+test(
+  'idle HTTP sockets up to the cap: the next ones are refused; sspi and /healthz still work; HTTP accepts again when they leave',
+  T,
+  async () => {
+    const idle = await openIdle(CAP);
+    try {
+      await untilRefused();
+      for (let i = 0; i < 10; i++)
+        assert.equal((await connect()).result, 'refused', 'every connection beyond the cap is refused');
+      assert.equal(await healthz(), 200, 'the admin listener answers');
+      await legitHandshake(watch, realm, ts, 'sspi');
+    } finally {
+      for (const s of idle) s.destroy();
+    }
+    await waitUntil(() => !ts.server.http?.atConnectionCap, 'HTTP to accept again', 3000);
+    await legitHandshake(watch, realm, ts, 'http');
+  },
+);
 
 test('WebSockets count against the same cap', T, async () => {
   await waitUntil(() => !ts.server.http?.atConnectionCap, 'HTTP below its cap', 3000);

@@ -39,8 +39,15 @@ let ts: TestServer;
 before(async () => {
   requirePythonGssapi();
   realm = await startTestRealm();
-    // A task timeout far above the hold, so holding the worker is never mistaken for a hung call.
-  ts = await startTestServer(realm, { workers: WORKERS, maxQueue: QUEUE, taskTimeoutMs: 30_000, http: { host: '127.0.0.1', port: 0 }, gssSample: undefined, workerFile: FAULT_WORKER });
+  // A task timeout far above the hold, so holding the worker is never mistaken for a hung call.
+  ts = await startTestServer(realm, {
+    workers: WORKERS,
+    maxQueue: QUEUE,
+    taskTimeoutMs: 30_000,
+    http: { host: '127.0.0.1', port: 0 },
+    gssSample: undefined,
+    workerFile: FAULT_WORKER,
+  });
   assert.ok(ts.httpPort > 0 && ts.sspiPort > 0);
 });
 
@@ -57,110 +64,142 @@ async function holdTheWorker(): Promise<{ release: () => void; done: Promise<voi
 }
 
 async function drained(): Promise<void> {
-  await waitUntil(() => {
-    const s = ts.server.pool.stats();
-    return s.live === 0 && s.queued === 0 && s.inUse === 0;
-  }, () => `an empty table and queue: ${JSON.stringify(ts.server.pool.stats())}`);
+  await waitUntil(
+    () => {
+      const s = ts.server.pool.stats();
+      return s.live === 0 && s.queued === 0 && s.inUse === 0;
+    },
+    () => `an empty table and queue: ${JSON.stringify(ts.server.pool.stats())}`,
+  );
 }
 
-test(`TCP (sspi): a burst of ${BURST} on a queue of ${QUEUE}: the extras are closed at once, the admitted complete, the next succeeds at once`, { timeout: 40_000 }, async () => {
-  const tokens = await firstTokens(realm, { mech: 'krb5' }, BURST + 1);
-  await drained();
-  const before = ts.server.pool.stats();
-  const failures = collect<HandshakeFailure>(ts.server, 'handshakeFailed');
-  const conns = await Promise.all(Array.from({ length: BURST }, () => RawConn.connect(ts.sspiPort)));
-  const held = await holdTheWorker();
-  let released = false;
-  try {
-    const sentAt = Date.now();
-    conns.forEach((c, i) => void c.write(encodeSspiFrame(tokens[i] as Buffer)));
-    const refused = BURST - ADMITTED;
-    await waitUntil(() => conns.filter((c) => c.closed).length >= refused, () => `${refused} refused connections closed, have ${conns.filter((c) => c.closed).length}`, 5000);
-    const slowest = Math.max(...conns.filter((c) => c.closed).map((c) => (c.closedAt as number) - sentAt));
-    assert.ok(slowest < FAST_MS, `refusals took up to ${slowest} ms`);
-    assert.equal(ts.server.pool.stats().queued, ADMITTED, 'exactly the admitted calls wait for the held worker');
-    for (const c of conns.filter((x) => x.closed)) {
-      assert.equal(c.buffered.length, 0, 'a refused client receives no bytes: the connection just closes');
-      assert.equal(c.ended, 'eof', 'closed cleanly (FIN), not reset');
+test(
+  `TCP (sspi): a burst of ${BURST} on a queue of ${QUEUE}: the extras are closed at once, the admitted complete, the next succeeds at once`,
+  { timeout: 40_000 },
+  async () => {
+    const tokens = await firstTokens(realm, { mech: 'krb5' }, BURST + 1);
+    await drained();
+    const before = ts.server.pool.stats();
+    const failures = collect<HandshakeFailure>(ts.server, 'handshakeFailed');
+    const conns = await Promise.all(Array.from({ length: BURST }, () => RawConn.connect(ts.sspiPort)));
+    const held = await holdTheWorker();
+    let released = false;
+    try {
+      const sentAt = Date.now();
+      conns.forEach((c, i) => void c.write(encodeSspiFrame(tokens[i] as Buffer)));
+      const refused = BURST - ADMITTED;
+      await waitUntil(
+        () => conns.filter((c) => c.closed).length >= refused,
+        () => `${refused} refused connections closed, have ${conns.filter((c) => c.closed).length}`,
+        5000,
+      );
+      const slowest = Math.max(...conns.filter((c) => c.closed).map((c) => (c.closedAt as number) - sentAt));
+      assert.ok(slowest < FAST_MS, `refusals took up to ${slowest} ms`);
+      assert.equal(ts.server.pool.stats().queued, ADMITTED, 'exactly the admitted calls wait for the held worker');
+      for (const c of conns.filter((x) => x.closed)) {
+        assert.equal(c.buffered.length, 0, 'a refused client receives no bytes: the connection just closes');
+        assert.equal(c.ended, 'eof', 'closed cleanly (FIN), not reset');
+      }
+      console.log(
+        `queue burst (TCP): ${refused} refused in at most ${slowest} ms, seen by the client as EOF with no bytes`,
+      );
+      await waitUntil(
+        () => failures.items.length >= refused,
+        () => `${refused} handshakeFailed events`,
+        2000,
+      );
+      assert.deepEqual(new Set(failures.items.map((f) => f.code)), new Set(['ERR_POOL_QUEUE_FULL']));
+      assert.equal(failures.items.length, refused);
+
+      held.release();
+      released = true;
+      await held.done;
+      const queued = conns.filter((c) => !c.closed);
+      assert.equal(queued.length, ADMITTED);
+      for (const c of queued) {
+        assertApRep(await c.readSspiFrame(10_000));
+        const rest = await c.readToEnd(10_000);
+        assert.equal(rest.how, 'eof');
+        assert.ok(decodeSspiGreeting(rest.bytes).ciphertext.length > 0, 'the sealed greeting');
+      }
+
+      const t0 = Date.now();
+      await rawKrb5Sspi(ts.sspiPort, tokens[BURST] as Buffer);
+      const nextMs = Date.now() - t0;
+      assert.ok(nextMs < FAST_MS, `the next handshake took ${nextMs} ms`);
+      console.log(`queue burst (TCP): the next handshake after the burst took ${nextMs} ms`);
+    } finally {
+      if (!released) held.release();
+      for (const c of conns) c.destroy();
+      failures.stop();
     }
-    console.log(`queue burst (TCP): ${refused} refused in at most ${slowest} ms, seen by the client as EOF with no bytes`);
-    await waitUntil(() => failures.items.length >= refused, () => `${refused} handshakeFailed events`, 2000);
-    assert.deepEqual(new Set(failures.items.map((f) => f.code)), new Set(['ERR_POOL_QUEUE_FULL']));
-    assert.equal(failures.items.length, refused);
+    await drained();
+    const after = ts.server.pool.stats();
+    assert.equal(after.created - before.created, ADMITTED + 1, 'refused handshakes never created a context');
+    assert.equal(after.completed - before.completed, ADMITTED + 1);
+  },
+);
 
-    held.release();
-    released = true;
-    await held.done;
-    const queued = conns.filter((c) => !c.closed);
-    assert.equal(queued.length, ADMITTED);
-    for (const c of queued) {
-      assertApRep(await c.readSspiFrame(10_000));
-      const rest = await c.readToEnd(10_000);
-      assert.equal(rest.how, 'eof');
-      assert.ok(decodeSspiGreeting(rest.bytes).ciphertext.length > 0, 'the sealed greeting');
+test(
+  `HTTP: a burst of ${BURST} on a queue of ${QUEUE}: the extras get 503 + Retry-After at once, the admitted 200, the next 200 at once`,
+  { timeout: 40_000 },
+  async () => {
+    const tokens = await firstTokens(realm, { mech: 'spnego', service: 'HTTP@localhost' }, BURST + 1);
+    await drained();
+    const before = ts.server.pool.stats();
+    const failures = collect<HttpHandshakeFailure>(ts.server, 'handshakeFailed');
+    const held = await holdTheWorker();
+    let released = false;
+    try {
+      const sentAt = Date.now();
+      const replies: Array<{ reply: HttpReply; at: number } | undefined> = new Array<undefined>(BURST).fill(undefined);
+      const all = tokens.slice(0, BURST).map((t, i) =>
+        httpGet(ts.httpPort, '/whoami', negotiateHeader(t)).then((reply) => {
+          replies[i] = { reply, at: Date.now() };
+        }),
+      );
+      const refused = BURST - ADMITTED;
+      await waitUntil(
+        () => replies.filter((r) => r?.reply.status === 503).length >= refused,
+        () => `${refused} 503s, have ${JSON.stringify(replies.map((r) => r?.reply.status))}`,
+        5000,
+      );
+      const busy = replies.filter((r) => r !== undefined);
+      assert.equal(busy.length, refused, 'only the extras are answered while the worker is held');
+      for (const r of busy) {
+        assert.equal(r?.reply.status, 503);
+        assert.equal(r?.reply.headers['retry-after'], '1');
+        assert.ok((r?.at ?? Infinity) - sentAt < FAST_MS, `a 503 took ${(r?.at ?? 0) - sentAt} ms`);
+      }
+      assert.deepEqual(new Set(failures.items.map((f) => f.code)), new Set(['ERR_POOL_QUEUE_FULL']));
+
+      held.release();
+      released = true;
+      await held.done;
+      await Promise.all(all);
+      const ok = replies.filter((r) => r?.reply.status === 200);
+      assert.equal(ok.length, ADMITTED, `statuses: ${JSON.stringify(replies.map((r) => r?.reply.status))}`);
+      for (const r of ok)
+        assert.match(
+          r?.reply.headers['www-authenticate'] ?? '',
+          /^Negotiate [A-Za-z0-9+/=]+$/,
+          'the mutual-authentication token',
+        );
+
+      const t0 = Date.now();
+      const next = await httpGet(ts.httpPort, '/whoami', negotiateHeader(tokens[BURST] as Buffer));
+      const nextMs = Date.now() - t0;
+      assert.equal(next.status, 200, next.body);
+      assert.ok(nextMs < FAST_MS, `the next request took ${nextMs} ms`);
+      console.log(
+        `queue burst (HTTP): ${refused} × 503 Retry-After: 1; the next request after the burst took ${nextMs} ms`,
+      );
+    } finally {
+      if (!released) held.release();
+      failures.stop();
     }
-
-    const t0 = Date.now();
-    await rawKrb5Sspi(ts.sspiPort, tokens[BURST] as Buffer);
-    const nextMs = Date.now() - t0;
-    assert.ok(nextMs < FAST_MS, `the next handshake took ${nextMs} ms`);
-    console.log(`queue burst (TCP): the next handshake after the burst took ${nextMs} ms`);
-  } finally {
-    if (!released) held.release();
-    for (const c of conns) c.destroy();
-    failures.stop();
-  }
-  await drained();
-  const after = ts.server.pool.stats();
-  assert.equal(after.created - before.created, ADMITTED + 1, 'refused handshakes never created a context');
-  assert.equal(after.completed - before.completed, ADMITTED + 1);
-});
-
-test(`HTTP: a burst of ${BURST} on a queue of ${QUEUE}: the extras get 503 + Retry-After at once, the admitted 200, the next 200 at once`, { timeout: 40_000 }, async () => {
-  const tokens = await firstTokens(realm, { mech: 'spnego', service: 'HTTP@localhost' }, BURST + 1);
-  await drained();
-  const before = ts.server.pool.stats();
-  const failures = collect<HttpHandshakeFailure>(ts.server, 'handshakeFailed');
-  const held = await holdTheWorker();
-  let released = false;
-  try {
-    const sentAt = Date.now();
-    const replies: Array<{ reply: HttpReply; at: number } | undefined> = new Array<undefined>(BURST).fill(undefined);
-    const all = tokens.slice(0, BURST).map((t, i) =>
-      httpGet(ts.httpPort, '/whoami', negotiateHeader(t)).then((reply) => {
-        replies[i] = { reply, at: Date.now() };
-      }),
-    );
-    const refused = BURST - ADMITTED;
-    await waitUntil(() => replies.filter((r) => r?.reply.status === 503).length >= refused, () => `${refused} 503s, have ${JSON.stringify(replies.map((r) => r?.reply.status))}`, 5000);
-    const busy = replies.filter((r) => r !== undefined);
-    assert.equal(busy.length, refused, 'only the extras are answered while the worker is held');
-    for (const r of busy) {
-      assert.equal(r?.reply.status, 503);
-      assert.equal(r?.reply.headers['retry-after'], '1');
-      assert.ok((r?.at ?? Infinity) - sentAt < FAST_MS, `a 503 took ${(r?.at ?? 0) - sentAt} ms`);
-    }
-    assert.deepEqual(new Set(failures.items.map((f) => f.code)), new Set(['ERR_POOL_QUEUE_FULL']));
-
-    held.release();
-    released = true;
-    await held.done;
-    await Promise.all(all);
-    const ok = replies.filter((r) => r?.reply.status === 200);
-    assert.equal(ok.length, ADMITTED, `statuses: ${JSON.stringify(replies.map((r) => r?.reply.status))}`);
-    for (const r of ok) assert.match(r?.reply.headers['www-authenticate'] ?? '', /^Negotiate [A-Za-z0-9+/=]+$/, 'the mutual-authentication token');
-
-    const t0 = Date.now();
-    const next = await httpGet(ts.httpPort, '/whoami', negotiateHeader(tokens[BURST] as Buffer));
-    const nextMs = Date.now() - t0;
-    assert.equal(next.status, 200, next.body);
-    assert.ok(nextMs < FAST_MS, `the next request took ${nextMs} ms`);
-    console.log(`queue burst (HTTP): ${refused} × 503 Retry-After: 1; the next request after the burst took ${nextMs} ms`);
-  } finally {
-    if (!released) held.release();
-    failures.stop();
-  }
-  await drained();
-  const after = ts.server.pool.stats();
-  assert.equal(after.created - before.created, ADMITTED + 1, 'refused requests never created a context');
-});
+    await drained();
+    const after = ts.server.pool.stats();
+    assert.equal(after.created - before.created, ADMITTED + 1, 'refused requests never created a context');
+  },
+);

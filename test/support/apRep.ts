@@ -12,5 +12,9 @@ export function assertApRep(token: Buffer): void {
   assert.equal(token[0], 0x60, 'a GSS initial-context token');
   const oidAt = token.indexOf(KRB5_OID_DER);
   assert.ok(oidAt > 0 && oidAt < 6, 'carrying the krb5 mech OID');
-  assert.deepEqual([...token.subarray(oidAt + KRB5_OID_DER.length, oidAt + KRB5_OID_DER.length + 2)], [0x02, 0x00], 'an AP-REP, not a KRB-ERROR');
+  assert.deepEqual(
+    [...token.subarray(oidAt + KRB5_OID_DER.length, oidAt + KRB5_OID_DER.length + 2)],
+    [0x02, 0x00],
+    'an AP-REP, not a KRB-ERROR',
+  );
 }

@@ -13,7 +13,9 @@ import type { NativeContextStats } from '../../src/native.js';
 import { FAULT_WORKER } from './faultWorker.js';
 
 // Compiled to dist/test/support/: the repository root is three levels up.
-const HOSTED_SERVER = pathToFileURL(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'tools', 'hostedServer.mjs')).href;
+const HOSTED_SERVER = pathToFileURL(
+  path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'tools', 'hostedServer.mjs'),
+).href;
 
 export interface HostStats {
   pool: NativeContextStats & { queued: number; utilization: number };
@@ -46,7 +48,12 @@ export interface HostedServer extends EventEmitter {
 
 interface HostedServerModule {
   HostedServer: {
-    start(o: { env: Record<string, string>; options?: Record<string, unknown>; forwardEvents?: boolean; startTimeoutMs?: number }): Promise<HostedServer>;
+    start(o: {
+      env: Record<string, string>;
+      options?: Record<string, unknown>;
+      forwardEvents?: boolean;
+      startTimeoutMs?: number;
+    }): Promise<HostedServer>;
   };
 }
 
@@ -56,12 +63,21 @@ interface HostedServerModule {
  * environment. Events are forwarded. Its pool runs the worker fixture
  * (test/fixtures/faultWorker.ts), which the `stall` and `terminateWorker` requests need.
  */
-export async function startHostedServer(realm: ThrowawayRealm, options: Record<string, unknown>, extraEnv: Record<string, string> = {}): Promise<HostedServer> {
+export async function startHostedServer(
+  realm: ThrowawayRealm,
+  options: Record<string, unknown>,
+  extraEnv: Record<string, string> = {},
+): Promise<HostedServer> {
   const mod = (await import(HOSTED_SERVER)) as HostedServerModule;
   const env = realm.env();
   return mod.HostedServer.start({
     // The acceptor's process-wide settings only: the server needs no password or ccache.
-    env: { KRB5_CONFIG: env['KRB5_CONFIG'] as string, KRB5RCACHEDIR: env['KRB5RCACHEDIR'] as string, NTLM_USER_FILE: env['NTLM_USER_FILE'] as string, ...extraEnv },
+    env: {
+      KRB5_CONFIG: env['KRB5_CONFIG'] as string,
+      KRB5RCACHEDIR: env['KRB5RCACHEDIR'] as string,
+      NTLM_USER_FILE: env['NTLM_USER_FILE'] as string,
+      ...extraEnv,
+    },
     options: { keytab: realm.keytab, workerFile: FAULT_WORKER, ...options },
     forwardEvents: true,
   });

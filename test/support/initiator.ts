@@ -9,7 +9,14 @@ import type { ThrowawayRealm } from '../../src/realm/index.js';
 import { PYTHON } from './server.js';
 
 /** The fixture lives in the source tree (tests run from dist/test/support). */
-export const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'test', 'fixtures');
+export const FIXTURES = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  '..',
+  'test',
+  'fixtures',
+);
 
 export type InitiatorMech = 'krb5' | 'spnego' | 'ntlm' | 'spnego-ntlm';
 
@@ -21,7 +28,8 @@ export interface InitiatorOptions {
 
 function fixtureArgs(realm: ThrowawayRealm, o: InitiatorOptions): string[] {
   const args = [path.join(FIXTURES, 'initiator.py'), '--mech', o.mech, '--service', o.service ?? 'host@localhost'];
-  if (o.mech === 'ntlm' || o.mech === 'spnego-ntlm') args.push(`--user=${realm.ntlmUser}`, `--password=${realm.password}`);
+  if (o.mech === 'ntlm' || o.mech === 'spnego-ntlm')
+    args.push(`--user=${realm.ntlmUser}`, `--password=${realm.password}`);
   if (o.noMutual) args.push('--no-mutual');
   return args;
 }
@@ -29,10 +37,20 @@ function fixtureArgs(realm: ThrowawayRealm, o: InitiatorOptions): string[] {
 /** N independent first tokens (fresh AP-REQs for Kerberos). */
 export function firstTokens(realm: ThrowawayRealm, o: InitiatorOptions, n: number): Promise<Buffer[]> {
   return new Promise((resolve, reject) => {
-    execFile(PYTHON, [...fixtureArgs(realm, o), '--tokens', String(n)], { env: { ...process.env, ...realm.env() }, timeout: 60_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) return reject(new Error(`initiator.py failed: ${stderr}`));
-      resolve(stdout.trim().split('\n').map((l) => Buffer.from(l, 'base64')));
-    });
+    execFile(
+      PYTHON,
+      [...fixtureArgs(realm, o), '--tokens', String(n)],
+      { env: { ...process.env, ...realm.env() }, timeout: 60_000, maxBuffer: 64 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        if (err) return reject(new Error(`initiator.py failed: ${stderr}`));
+        resolve(
+          stdout
+            .trim()
+            .split('\n')
+            .map((l) => Buffer.from(l, 'base64')),
+        );
+      },
+    );
   });
 }
 
@@ -91,7 +109,11 @@ export class Initiator {
   }
 
   async verifyMic(message: Uint8Array, mic: Uint8Array): Promise<void> {
-    await this.#call({ op: 'verify_mic', message: Buffer.from(message).toString('base64'), mic: Buffer.from(mic).toString('base64') });
+    await this.#call({
+      op: 'verify_mic',
+      message: Buffer.from(message).toString('base64'),
+      mic: Buffer.from(mic).toString('base64'),
+    });
   }
 
   close(): void {

@@ -100,7 +100,14 @@ export const PYTHON = '/usr/bin/python3';
  * The sspi-framing client the package ships (examples/sspi_client.py), run with PYTHON as a real
  * client. Tests run from dist/test/support: the repository root is three levels up.
  */
-export const SSPI_CLIENT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'examples', 'sspi_client.py');
+export const SSPI_CLIENT = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  '..',
+  'examples',
+  'sspi_client.py',
+);
 
 /** Fails (never skips) when python3-gssapi is missing, saying how to install it. */
 export function requirePythonGssapi(): void {

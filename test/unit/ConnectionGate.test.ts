@@ -16,9 +16,13 @@ test('countPortConnections counts the server-side sockets of a port, not the cli
   }
   assert.equal(await countPortConnections(port), 0);
   const clients = await Promise.all(
-    Array.from({ length: 3 }, () => new Promise<net.Socket>((resolve) => {
-      const c = net.connect(port, '127.0.0.1', () => resolve(c));
-    })),
+    Array.from(
+      { length: 3 },
+      () =>
+        new Promise<net.Socket>((resolve) => {
+          const c = net.connect(port, '127.0.0.1', () => resolve(c));
+        }),
+    ),
   );
   assert.equal(await countPortConnections(port), 3);
   for (const c of clients) c.destroy();

@@ -28,7 +28,14 @@ test('a context-table refusal becomes a ContextError, a GSS failure an AcceptErr
   assert.ok(busy instanceof ContextError);
   assert.equal(busy.code, 'ERR_CONTEXT_BUSY');
 
-  const replay = failureToError({ ok: false, code: 'ERR_GSS_REPLAY', major: 851968, minor: 100005, message: 'accept: replay', output: new Uint8Array([1, 2]) });
+  const replay = failureToError({
+    ok: false,
+    code: 'ERR_GSS_REPLAY',
+    major: 851968,
+    minor: 100005,
+    message: 'accept: replay',
+    output: new Uint8Array([1, 2]),
+  });
   assert.ok(replay instanceof AcceptError);
   assert.equal(replay.code, 'ERR_GSS_REPLAY');
   assert.equal(replay.major, 851968);
@@ -37,7 +44,13 @@ test('a context-table refusal becomes a ContextError, a GSS failure an AcceptErr
 });
 
 test('a code the addon reports but this package does not declare arrives as ERR_GSS_FAILURE, message intact', () => {
-  const e = failureToError({ ok: false, code: 'ERR_FROM_A_NEWER_ADDON', major: 851968, minor: 7, message: 'accept: something new' });
+  const e = failureToError({
+    ok: false,
+    code: 'ERR_FROM_A_NEWER_ADDON',
+    major: 851968,
+    minor: 7,
+    message: 'accept: something new',
+  });
   assert.ok(e instanceof AcceptError);
   assert.equal(e.code, 'ERR_GSS_FAILURE');
   assert.equal(e.message, 'accept: something new');
@@ -50,11 +63,15 @@ test('every code string in the native sources is a declared code', async () => {
     for (const entry of await readdir(dir, { withFileTypes: true })) {
       const file = path.join(dir, entry.name);
       if (entry.isDirectory()) dirs.push(file);
-      else if (/\.(cc|h)$/.test(entry.name)) for (const m of (await readFile(file, 'utf8')).matchAll(/"(ERR_[A-Z0-9_]+)"/g)) found.add(m[1] ?? '');
+      else if (/\.(cc|h)$/.test(entry.name))
+        for (const m of (await readFile(file, 'utf8')).matchAll(/"(ERR_[A-Z0-9_]+)"/g)) found.add(m[1] ?? '');
     }
   }
   assert.ok(found.size > 10, `found the addon's codes (${found.size})`);
-  assert.deepEqual([...found].filter((c) => !isNegotiateErrorCode(c)), []);
+  assert.deepEqual(
+    [...found].filter((c) => !isNegotiateErrorCode(c)),
+    [],
+  );
 });
 
 test('Piscina rejections map to the pool codes', () => {

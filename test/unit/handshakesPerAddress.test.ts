@@ -10,7 +10,10 @@ test('an address holds at most `limit` slots; others are not affected; a release
   const b = new HandshakesPerAddress(2);
   const a1 = b.acquire('10.0.0.1');
   const a2 = b.acquire('10.0.0.1');
-  assert.throws(() => b.acquire('10.0.0.1'), (e: unknown) => e instanceof ContextError && e.code === 'ERR_HANDSHAKES_PER_ADDRESS');
+  assert.throws(
+    () => b.acquire('10.0.0.1'),
+    (e: unknown) => e instanceof ContextError && e.code === 'ERR_HANDSHAKES_PER_ADDRESS',
+  );
   const other = b.acquire('10.0.0.2');
   assert.equal(b.inProgress, 3);
   assert.equal(b.addresses, 2);

@@ -46,8 +46,7 @@ Napi::Value JsAcquireCredentials(const Napi::CallbackInfo& info) {
   Napi::Object opts = info[0].As<Napi::Object>();
   AcceptorConfig config;
   std::string slot;
-  if (!OptionalString(opts, "slot", &slot) ||
-      !OptionalString(opts, "keytab", &config.keytab) ||
+  if (!OptionalString(opts, "slot", &slot) || !OptionalString(opts, "keytab", &config.keytab) ||
       !OptionalString(opts, "principal", &config.principal) ||
       !OptionalString(opts, "replayCache", &config.replay_cache)) {
     return env.Undefined();
@@ -59,16 +58,18 @@ Napi::Value JsAcquireCredentials(const Napi::CallbackInfo& info) {
   Napi::Value required = opts.Get("requiredFlags");
   if (!required.IsUndefined()) {
     double bits = required.IsNumber() ? required.As<Napi::Number>().DoubleValue() : -1;
-    if (!(bits >= 0 && bits <= 0xffff) || bits != static_cast<double>(static_cast<uint32_t>(bits))) {
-      Napi::TypeError::New(env, "requiredFlags must be a GSS flag mask").ThrowAsJavaScriptException();
+    if (!(bits >= 0 && bits <= 0xffff) ||
+        bits != static_cast<double>(static_cast<uint32_t>(bits))) {
+      Napi::TypeError::New(env, "requiredFlags must be a GSS flag mask")
+          .ThrowAsJavaScriptException();
       return env.Undefined();
     }
     config.required_flags = static_cast<OM_uint32>(bits);
   }
   if (config.memory_replay_cache && !ReplayCache::Instance().enabled()) {
     // Refuse rather than accept with no replay protection at all (MIT's cache is off here).
-    return ErrorResult(env, MakeStatus("ERR_CONFIG",
-                                       "memoryReplayCache needs configureReplayCache() first"));
+    return ErrorResult(
+        env, MakeStatus("ERR_CONFIG", "memoryReplayCache needs configureReplayCache() first"));
   }
   if (config.memory_replay_cache) config.replay_cache = "none:";
 
@@ -120,8 +121,7 @@ Napi::Value JsAccept(const Napi::CallbackInfo& info) {
 
   // The token is read in place: this call is synchronous, so the JS buffer cannot move or be
   // collected while GSSAPI reads it.
-  AcceptOutcome outcome =
-      AcceptStep(cred, &co.ctx, token, token_len);
+  AcceptOutcome outcome = AcceptStep(cred, &co.ctx, token, token_len);
   switch (outcome.kind) {
     case AcceptOutcome::Kind::kContinue: {
       table.CheckIn(std::move(co), false, Mech::kUnknown);

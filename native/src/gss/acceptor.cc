@@ -30,8 +30,8 @@ const char kNoTicketMessage[] =
 // Whether an SPNEGO opening lists NTLMSSP among its mechanisms. Only chooses the wording of a
 // refusal, so a plain search for the DER OID is enough.
 bool OffersNtlm(const uint8_t* token, size_t len) {
-  static const uint8_t kDerNtlmOid[] = {0x06, 0x0a, 0x2b, 0x06, 0x01, 0x04, 0x01,
-                                         0x82, 0x37, 0x02, 0x02, 0x0a};
+  static const uint8_t kDerNtlmOid[] = {0x06, 0x0a, 0x2b, 0x06, 0x01, 0x04,
+                                        0x01, 0x82, 0x37, 0x02, 0x02, 0x0a};
   if (len < sizeof kDerNtlmOid) return false;
   for (size_t i = 0; i + sizeof kDerNtlmOid <= len; ++i) {
     if (std::memcmp(token + i, kDerNtlmOid, sizeof kDerNtlmOid) == 0) return true;
