@@ -17,7 +17,7 @@ import type {
 } from './messages.js';
 
 // Piscina hands over the pool's workerData as is; its type is the contract in messages.ts.
-const setup: WorkerSetup = workerData;
+const setup = workerData as WorkerSetup;
 const addon = loadNative();
 addon.configureTable(setup.table);
 const keytabGeneration = setup.keytab === undefined ? undefined : new Int32Array(setup.keytab.cells);

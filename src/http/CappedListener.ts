@@ -3,7 +3,7 @@
  * connections on the port and, at the cap, this closes the listen socket (new clients are
  * refused at once) and listens again on the same address below it.
  */
-import type { TemplatedApp, us_listen_socket, us_socket } from 'uwebsockets';
+import type { TemplatedApp, us_listen_socket } from 'uwebsockets';
 import { LISTEN_EXCLUSIVE_PORT } from '../acceptors/uws.js';
 import type { Logger } from '../logger.js';
 import type { UwsModule } from '../acceptors/uws.js';
@@ -32,7 +32,7 @@ export class CappedListener {
     const socket = await this.#listenOnce(host, port);
     if (socket === undefined) return undefined;
     // With port 0 the kernel chose; ask the socket.
-    const bound = this.#o.uws.us_socket_local_port(socket as unknown as us_socket);
+    const bound = this.#o.uws.us_socket_local_port(socket);
     this.#bound = { host, port: bound };
     this.#gate = new ConnectionGate({
       port: bound,

@@ -32,7 +32,7 @@ export interface StateSources {
   /** HTTP requests being authenticated or handled, or undefined without an HTTP listener. */
   httpInFlight(): number | undefined;
   /** The per-address bound on handshakes in progress (HandshakesPerAddress), when there is one. */
-  handshakesPerAddress?(): { refused: number; inProgress: number };
+  handshakesPerAddress?: () => { refused: number; inProgress: number };
 }
 
 /**

@@ -86,8 +86,9 @@ export class WorkerThreads {
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), timeoutMs);
     try {
-      // The worker's answer, typed by the WorkerTasks contract both sides compile against.
-      const result: Result<K> = await this.#piscina.run(request, { name, signal: abort.signal });
+      // The worker's answer (Piscina types it any), typed by the WorkerTasks contract both
+      // sides compile against.
+      const result = (await this.#piscina.run(request, { name, signal: abort.signal })) as Result<K>;
       return result;
     } catch (err) {
       throw poolFailure(err, timeoutMs);

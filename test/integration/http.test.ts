@@ -545,7 +545,7 @@ test('close() also closes idle keep-alive connections', T, async () => {
   }
 });
 
-test('no security context outlives its HTTP request', T, async () => {
+test('no security context outlives its HTTP request', T, () => {
   assert.ok(pool);
   assert.equal(pool.stats().live, 0);
 });

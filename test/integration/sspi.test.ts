@@ -166,7 +166,7 @@ async function rawKrb5Handshake(
 ): Promise<{ apRep: Buffer; trailer: Buffer; ciphertext: Buffer }> {
   const c = await RawConn.connect(port);
   try {
-    c.write(encodeSspiFrame(token));
+    await c.write(encodeSspiFrame(token));
     const apRep = await c.readSspiFrame(timeoutMs);
     const rest = await c.readToEnd(timeoutMs);
     assert.equal(rest.how, 'eof', 'the server closes cleanly after the greeting');
@@ -305,7 +305,7 @@ test('a replayed Kerberos AP-REQ is rejected with ERR_GSS_REPLAY and no session'
     const failed2 = nextEvent<HandshakeFailure>(main.server, 'handshakeFailed');
     const c = await RawConn.connect(main.sspiPort);
     try {
-      c.write(encodeSspiFrame(token));
+      await c.write(encodeSspiFrame(token));
       const rest = await c.readToEnd();
       if (rest.bytes.length > 0) {
         const frames = new SspiFrameDecoder(MAX_FRAME).push(rest.bytes);
@@ -438,7 +438,7 @@ test(
     try {
       const sent = Date.now();
       // The prefix and a first slice of the "body": neither may make the server buffer 4 GiB.
-      c.write(Buffer.concat([prefix, randomBytes(4096)]));
+      await c.write(Buffer.concat([prefix, randomBytes(4096)]));
       const closedAt = await c.waitClosed(5000);
       assert.ok(closedAt - sent < 1000, `closed after ${closedAt - sent} ms`);
       assert.equal(c.buffered.length, 0, 'no reply bytes');
@@ -513,7 +513,7 @@ test('a client that disconnects mid-handshake frees its context', { timeout: 30_
     const negotiate = await init.step();
     assert.equal(negotiate.complete, false);
     assert.equal(negotiate.token.subarray(0, 8).toString('latin1'), 'NTLMSSP\0');
-    c.write(encodeSspiFrame(negotiate.token));
+    await c.write(encodeSspiFrame(negotiate.token));
     const challenge = await c.readSspiFrame();
     assert.equal(challenge.subarray(0, 8).toString('latin1'), 'NTLMSSP\0');
     assert.equal(challenge.readUInt32LE(8), 2, 'an NTLM CHALLENGE_MESSAGE');
@@ -548,7 +548,7 @@ test(
       const c = await RawConn.connect(s.sspiPort);
       const connected = Date.now();
       try {
-        c.write(encodeSspiFrame(negotiate.token));
+        await c.write(encodeSspiFrame(negotiate.token));
         const challenge = await c.readSspiFrame();
         assert.equal(challenge.readUInt32LE(8), 2, 'an NTLM CHALLENGE_MESSAGE');
         assert.equal(stats().handshaking, 1);
@@ -594,7 +594,7 @@ test(`${CONCURRENT} concurrent raw-krb5 handshakes on 2 workers all succeed`, { 
     try {
       const results = await Promise.allSettled(
         conns.map(async (c, i) => {
-          c.write(encodeSspiFrame(tokens[i] as Buffer));
+          await c.write(encodeSspiFrame(tokens[i] as Buffer));
           const apRep = await c.readSspiFrame(30_000);
           const rest = await c.readToEnd(30_000);
           assert.equal(rest.how, 'eof');
@@ -645,7 +645,7 @@ test(
     const stalls = [main.server.pool.stallWorker(1500), main.server.pool.stallWorker(1500)];
     const c = await RawConn.connect(main.sspiPort);
     try {
-      c.write(encodeSspiFrame(spareToken()));
+      await c.write(encodeSspiFrame(spareToken()));
       await waitUntil(
         () => stats().queued === 1,
         () => `the accept task to be queued behind the stalled workers: ${JSON.stringify(stats())}`,

@@ -8,7 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
-import type { us_listen_socket, us_socket } from 'uwebsockets';
+import type { us_listen_socket } from 'uwebsockets';
 
 import { AuthPool } from '../../src/pool/AuthPool.js';
 import { loadUws } from '../../src/acceptors/uws.js';
@@ -52,10 +52,11 @@ const clients: WsClient[] = [];
 const logger = createLogger(process.env['NEGOTIATE_TEST_LOG'] === '1' ? 'debug' : 'silent');
 
 /** Replies "<principal>|<message>"; a message "text" is answered with a string, "boom" throws. */
-async function echo(session: Session, message: Buffer, reply: (data: Uint8Array | string) => void): Promise<void> {
-  if (message.toString() === 'boom') throw new Error('application failure');
-  if (message.toString() === 'text') return reply('a string reply é');
-  reply(Buffer.concat([Buffer.from(`${session.principal}|`), message]));
+function echo(session: Session, message: Buffer, reply: (data: Uint8Array | string) => void): Promise<void> {
+  if (message.toString() === 'boom') return Promise.reject(new Error('application failure'));
+  if (message.toString() === 'text') reply('a string reply é');
+  else reply(Buffer.concat([Buffer.from(`${session.principal}|`), message]));
+  return Promise.resolve();
 }
 
 before(async () => {
@@ -79,7 +80,7 @@ before(async () => {
       if (ls === false) return reject(new Error('uWS could not listen on 127.0.0.1'));
       listenSocket = ls;
       // A listen socket is a socket as far as us_socket_local_port is concerned.
-      resolve(uws.us_socket_local_port(ls as unknown as us_socket));
+      resolve(uws.us_socket_local_port(ls));
     });
   });
   assert.ok(port > 0);

@@ -79,7 +79,7 @@ async function assertNewHandshakesRefused(tokens: Buffer[], httpToken: Buffer): 
     await gss.write(
       Buffer.concat([
         encodeGssSampleFrame(TokenFlag.NOOP | TokenFlag.CONTEXT_NEXT),
-        encodeGssSampleFrame(TokenFlag.CONTEXT, tokens[1] as Buffer),
+        encodeGssSampleFrame(TokenFlag.CONTEXT, tokens[1]),
       ]),
     );
     for (const c of [sspi, gss]) {
