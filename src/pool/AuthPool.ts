@@ -14,7 +14,7 @@ import {
   PoolError,
   type NegotiateErrorCode,
 } from '../errors.js';
-import { asBuffer, loadNative, type ContextFlags, type NativeAddon, type NativeContextStats, type NativeFailure, type NativeReplayStats } from '../native.js';
+import { asBuffer, loadNative, type ContextFlags, type NativeAddon, type NativeContextStats, type NativeFailure, type NativeReplayStats, type PacInfo } from '../native.js';
 import type { AcceptTask, BatchCall, NativeAcceptResult, ProtectResult, ProtectTask, SealResult, WorkerSetup } from '../../workers/messages.js';
 import { BatchDispatcher } from './BatchDispatcher.js';
 import type { CredentialOptions } from './credentials.js';
@@ -49,6 +49,8 @@ export type AcceptStep =
       flags: ContextFlags;
       /** When the context expires (ms since the epoch), or null if it does not. */
       expiresAt: number | null;
+      /** The verified Windows PAC (krb5 tickets from AD), when there is one. */
+      pac?: PacInfo;
       /** The `sealOnComplete` plaintext, EncryptMessage'd in the same task (absent if sealing failed). */
       sealed?: { trailer: Buffer; ciphertext: Buffer };
     };
@@ -228,6 +230,7 @@ export class AuthPool {
       spnego: r.spnego,
       flags: r.flags,
       expiresAt: r.lifetime === null ? null : Date.now() + r.lifetime * 1000,
+      ...(r.pac !== undefined ? { pac: r.pac } : {}),
       ...(r.sealed?.ok ? { sealed: { trailer: asBuffer(r.sealed.trailer), ciphertext: asBuffer(r.sealed.ciphertext) } } : {}),
     };
   }
