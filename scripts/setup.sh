@@ -5,7 +5,7 @@
 #                             its tools (the throwaway realm), gss-ntlmssp; npm ci; the addon;
 #                             the TypeScript.
 #   scripts/setup.sh --test   the same, plus the real clients the tests drive (`npm test`):
-#                             MIT's gss-client, python3-gssapi, curl, Chromium.
+#                             MIT's gss-client, python3-gssapi, curl, Chromium, Samba's AD DC.
 # Each step runs only when something is missing or out of date, so `npm start` and `npm test`
 # stay fast afterwards.
 set -euo pipefail
@@ -22,6 +22,7 @@ test_packages=(
   python3-gssapi                # sspi-framing (examples/sspi_client.py) and HTTP test clients
   curl                          # curl --negotiate
   chromium                      # a real browser doing SPNEGO (driven by playwright-core)
+  samba samba-ad-dc samba-ad-provision python3-samba   # the throwaway AD domain (realm up --kind ad)
 )
 
 case "${1:-}" in
