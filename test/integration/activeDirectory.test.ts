@@ -32,13 +32,23 @@ function sids(v: SidView): SidView {
   return { userSid, primaryGroupSid, groupSids, extraSids, resourceGroupSids, logonName, logonDomain };
 }
 
+/** A SPNEGO token for HTTP@localhost from the user's ccache, base64, on stdout. */
+const kTokenScript = [
+  'import base64, gssapi',
+  "n = gssapi.Name('HTTP@localhost', gssapi.NameType.hostbased_service)",
+  "c = gssapi.SecurityContext(name=n, usage='initiate', mech=gssapi.OID.from_int_seq('1.3.6.1.5.5.2'))",
+  'print(base64.b64encode(c.step()).decode())',
+].join('\n');
+
 describe('Active Directory: groups and SIDs from the PAC', { skip }, () => {
   let domain: ThrowawayAdDomain;
   let server: HostedServer;
+  /** Samba's reading of the last /whoami test's ticket (the user's groups are unchanged since). */
+  let lastReference: SidView | undefined;
 
   before(async () => {
     domain = await startTestAdDomain();
-    server = await startAdServer(domain);
+    server = await startAdServer(domain, { wsPath: '/ws' });
   });
   after(async () => {
     await server?.close().catch(() => server.kill());
@@ -78,6 +88,21 @@ describe('Active Directory: groups and SIDs from the PAC', { skip }, () => {
       assert.equal(whoami.pac.logonName, domain.user);
       assert.equal(whoami.pac.upnDnsInfo?.dnsDomain, domain.realmName);
       assert.equal(whoami.pac.upnDnsInfo?.sid, whoami.pac.userSid);
+      lastReference = reference;
     });
   }
+
+  test('the WebSocket authenticated message carries the same PAC', async () => {
+    assert.ok(lastReference, 'runs after the /whoami tests');
+    const token = await runInDomain(domain, [PYTHON, '-c', kTokenScript]);
+    assert.equal(token.code, 0, token.stderr);
+    const url = `ws://localhost:${server.port('http')}/ws`;
+    const r = await runInDomain(domain, [process.execPath, path.join(FIXTURES, 'ws_pac_client.mjs'), url, token.stdout.trim()]);
+    assert.equal(r.code, 0, r.stderr);
+    const message = JSON.parse(r.stdout) as { type: string; principal: string; pac?: SidView };
+    assert.equal(message.type, 'authenticated');
+    assert.equal(message.principal, domain.userPrincipal);
+    assert.ok(message.pac, r.stdout.slice(0, 500));
+    assert.deepEqual(sids(message.pac), sids(lastReference));
+  });
 });
