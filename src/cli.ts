@@ -40,7 +40,8 @@ const MAIN_HELP = `Usage: negotiate-server <command> [options]
 Commands:
   serve              Accept Negotiate (SPNEGO: Kerberos, optionally NTLM) handshakes over TCP.
                      Without --keytab it starts a throwaway Kerberos realm and serves it.
-  realm up [--kind ad] DIR  Create a throwaway Kerberos realm (MIT, or an AD domain) in DIR, write DIR/env, exit.
+  realm up DIR       Create a throwaway Kerberos realm in DIR, start its KDC, write DIR/env, exit.
+                     --kind ad: a throwaway Active Directory domain instead (Samba, needs root).
   realm down DIR     Stop the realm's KDC.
 
 Run 'negotiate-server <command> --help' for a command's options.
@@ -114,7 +115,8 @@ with the embedded realm, first {"event":"realm","envFile":...,"gssClient":...}. 
 Exit codes: 0 after a clean shutdown, 1 on a start-up error, 2 on a usage error.
 `;
 
-const REALM_HELP = `Usage: negotiate-server realm up [--kind mit|ad] [--groups N] DIR
+const REALM_HELP = `Usage: negotiate-server realm up DIR
+       negotiate-server realm up --kind ad [--groups N] DIR
        negotiate-server realm down DIR
 
 'up' creates a throwaway MIT Kerberos realm (KRBTEST.COM) in DIR (which must be empty or absent):
@@ -182,7 +184,7 @@ async function realm(args: string[]): Promise<number> {
   const { kind, groups, rest } = realmOptions(args);
   const [action, dir, ...extra] = rest;
   if ((action !== 'up' && action !== 'down') || !dir || extra.length > 0 || (action === 'down' && rest.length !== args.length)) {
-    throw new UsageError('expected: realm up [--kind mit|ad] [--groups N] DIR | realm down DIR');
+    throw new UsageError('expected: realm up DIR | realm down DIR (or realm up --kind ad [--groups N] DIR)');
   }
   if (action === 'up' && kind === 'ad') {
     const d = await ThrowawayAdDomain.create({ dir: path.resolve(dir), detached: true, groups });
