@@ -34,6 +34,7 @@ import { createLogger } from './logger.js';
 import { isAdDomainDir, ThrowawayAdDomain, ThrowawayRealm } from './realm/index.js';
 import { NegotiateServer } from './server.js';
 import { DEFAULT_GREETING } from './acceptors/sspiProtocol.js';
+import { ACCEPTOR_SLOTS, type AcceptorSlot } from './pool/credentials.js';
 
 const MAIN_HELP = `Usage: negotiate-server <command> [options]
 
@@ -54,6 +55,9 @@ Credentials:
                              (KRBTEST.COM on loopback) and removes it on exit.
   --principal NAME           Accept only this service principal ('host/localhost@REALM' or
                              'host@localhost'). Default: any key in the keytab.
+  --sspi-principal NAME, --gss-sample-principal NAME, --http-principal NAME
+                             This front end accepts only this principal, over --principal (the
+                             HTTP one covers its WebSocket): e.g. only HTTP/ tickets on HTTP
   --ntlm                     Also accept NTLM, raw and through SPNEGO (off: NTLM is relayable).
   --ntlm-users FILE          gss-ntlmssp users file (DOMAIN:user:password). Default: $NTLM_USER_FILE.
   --replay-cache MODE        default | memory | none | file:PATH   (default: MIT's default file
@@ -86,7 +90,7 @@ HTTP sessions:
   --cookie-key-file FILE     Cookie keys, one base64 key (>= 32 bytes) per line; the first signs,
                              all verify (rotation). Default: a random key per start
   --cookie-secure            Mark the cookie Secure (the server is behind TLS)
-  --allow-uws-fallback       Run uWebSockets.js on its slow JS emulation instead of refusing
+  --allow-uws-fallback       Accepted for compatibility; no effect (this uWS build has no emulation)
 
 Limits:
   --workers N                Worker threads running GSSAPI calls (default: CPU count)
@@ -94,10 +98,16 @@ Limits:
                              new ones fail fast (default 1024)
   --task-timeout MS          A GSSAPI task running longer fails, its worker is replaced (default 5000)
   --max-contexts N           Security contexts alive at once (default 100000)
+  --max-handshakes-per-address N
+                             Handshakes one remote address may hold between legs (NTLM), over
+                             sspi, gss-sample and WebSocket; beyond it a leg 1 is refused,
+                             ERR_HANDSHAKES_PER_ADDRESS (default: a tenth of --max-contexts)
   --max-token BYTES          Largest frame accepted, checked before allocation (default 65536)
   --handshake-timeout MS     Deadline for a whole handshake (default 10000)
   --idle-timeout MS          Close connections silent this long (default 60000)
-  --max-connections N        Simultaneous connections per listener (default 10000)
+  --max-connections N        Simultaneous connections per listener, HTTP with its WebSockets
+                             included (default 10000, lowered to fit the file-descriptor
+                             limit; a value given here that does not fit refuses to start)
   --shutdown-grace MS        On SIGTERM/SIGINT, time given to handshakes in flight (default 5000)
                              SIGHUP reloads the keytab (key rotation): read once at start and on
                              each SIGHUP, never behind the server's back; a bad keytab is refused
@@ -106,6 +116,10 @@ Limits:
 Other:
   --greeting TEXT            sspi: message encrypted to the client after the handshake
                              (default "${DEFAULT_GREETING}")
+  --gss-sample-allow-unauthenticated
+                             gss-sample: serve sessions that open without a security context
+                             (gss-client -na), closed at the --handshake-timeout deadline
+                             (default: refused, ERR_UNAUTHENTICATED_REFUSED)
   --log-level LEVEL          debug | info | warn | error | silent (default info)
   -h, --help                 This help
 
@@ -256,6 +270,9 @@ function parseServe(args: string[]): ServeConfig {
         'replay-cache-size': { type: 'string' },
         'replay-cache-principal-quota': { type: 'string' },
         'require-flags': { type: 'string' },
+        'sspi-principal': { type: 'string' },
+        'gss-sample-principal': { type: 'string' },
+        'http-principal': { type: 'string' },
         sspi: { type: 'string' },
         'gss-sample': { type: 'string' },
         http: { type: 'string' },
@@ -269,12 +286,14 @@ function parseServe(args: string[]): ServeConfig {
         'max-queue': { type: 'string' },
         'task-timeout': { type: 'string' },
         'max-contexts': { type: 'string' },
+        'max-handshakes-per-address': { type: 'string' },
         'max-token': { type: 'string' },
         'handshake-timeout': { type: 'string' },
         'idle-timeout': { type: 'string' },
         'max-connections': { type: 'string' },
         'shutdown-grace': { type: 'string' },
         greeting: { type: 'string' },
+        'gss-sample-allow-unauthenticated': { type: 'boolean' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -301,6 +320,7 @@ function parseServe(args: string[]): ServeConfig {
       ? {}
       : { replayCachePrincipalQuota: parsePositiveInt('--replay-cache-principal-quota', v['replay-cache-principal-quota']) }),
     ...(v['require-flags'] === undefined ? {} : { requireFlags: parseRequireFlags(v['require-flags']) }),
+    ...frontendPrincipalsFrom(v),
     sspi: v.sspi !== undefined ? parseListenAddress('--sspi', v.sspi) : anyListener ? undefined : DEFAULT_SSPI,
     gssSample: v['gss-sample'] !== undefined ? parseListenAddress('--gss-sample', v['gss-sample']) : anyListener ? undefined : DEFAULT_GSS_SAMPLE,
     http,
@@ -314,12 +334,17 @@ function parseServe(args: string[]): ServeConfig {
     maxQueue: int('max-queue', v['max-queue'], DEFAULT_LIMITS.maxQueue),
     taskTimeoutMs: int('task-timeout', v['task-timeout'], DEFAULT_LIMITS.taskTimeoutMs),
     maxContexts: int('max-contexts', v['max-contexts'], DEFAULT_LIMITS.maxContexts),
+    ...(v['max-handshakes-per-address'] === undefined
+      ? {}
+      : { maxHandshakesPerAddress: parsePositiveInt('--max-handshakes-per-address', v['max-handshakes-per-address']) }),
     maxTokenBytes: int('max-token', v['max-token'], DEFAULT_LIMITS.maxTokenBytes, { min: 16, max: 16 * 1024 * 1024 }),
     handshakeTimeoutMs: int('handshake-timeout', v['handshake-timeout'], DEFAULT_LIMITS.handshakeTimeoutMs),
     idleTimeoutMs: int('idle-timeout', v['idle-timeout'], DEFAULT_LIMITS.idleTimeoutMs),
     maxConnections: int('max-connections', v['max-connections'], DEFAULT_LIMITS.maxConnections),
+    maxConnectionsFromUser: v['max-connections'] !== undefined,
     shutdownGraceMs: int('shutdown-grace', v['shutdown-grace'], 5000, { min: 0 }),
     greeting: v.greeting ?? DEFAULT_GREETING,
+    ...(v['gss-sample-allow-unauthenticated'] === true ? { gssSampleAllowUnauthenticated: true } : {}),
     logLevel: v['log-level'] === undefined ? 'info' : parseLogLevel(v['log-level']),
   };
 }
@@ -433,4 +458,16 @@ async function serve(args: string[]): Promise<number> {
     process.off('SIGHUP', onHup);
     if (signalled) out({ event: 'stopped' });
   }
+}
+
+/** --sspi-principal, --gss-sample-principal, --http-principal: the names given, by front end. */
+function frontendPrincipalsFrom(v: Record<string, unknown>): { frontendPrincipals?: Partial<Record<AcceptorSlot, string>> } {
+  const out: Partial<Record<AcceptorSlot, string>> = {};
+  for (const slot of ACCEPTOR_SLOTS) {
+    const value = v[`${slot}-principal`];
+    if (typeof value !== 'string') continue;
+    if (value.trim() === '') throw new ConfigError('ERR_CONFIG', `--${slot}-principal needs a principal name`);
+    out[slot] = value;
+  }
+  return Object.keys(out).length === 0 ? {} : { frontendPrincipals: out };
 }

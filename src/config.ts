@@ -3,7 +3,7 @@
  */
 import { ConfigError } from './errors.js';
 import type { LogLevel } from './logger.js';
-import { isRequiredFlag, REQUIRABLE_FLAGS, type ReplayCacheOption, type RequiredFlag } from './pool/credentials.js';
+import { isRequiredFlag, REQUIRABLE_FLAGS, type AcceptorSlot, type ReplayCacheOption, type RequiredFlag } from './pool/credentials.js';
 
 /** A listener address, from `HOST:PORT` (IPv6 as `[::1]:PORT`). */
 export interface ListenAddress {
@@ -22,6 +22,8 @@ export interface ServeConfig {
   replayCacheSize?: number;
   /** `--replay-cache memory`: most tags one client principal may hold (default: a quarter of the size). */
   replayCachePrincipalQuota?: number;
+  /** `--sspi-principal`, `--gss-sample-principal`, `--http-principal`: a pinned name per front end. */
+  frontendPrincipals?: Partial<Record<AcceptorSlot, string>>;
   /** `--require-flags`: context flags every client must request (default none). */
   requireFlags?: RequiredFlag[];
   sspi: ListenAddress | undefined;
@@ -44,11 +46,26 @@ export interface ServeConfig {
   maxQueue: number;
   taskTimeoutMs: number;
   maxContexts: number;
+  /**
+   * `--max-handshakes-per-address`: handshakes holding a context between legs (NTLM) one remote
+   * address may have at once, over every front end (default: a tenth of maxContexts).
+   */
+  maxHandshakesPerAddress?: number;
   maxTokenBytes: number;
   handshakeTimeoutMs: number;
   idleTimeoutMs: number;
   maxConnections: number;
+  /**
+   * True when the operator chose maxConnections (`--max-connections`): caps that do not fit the
+   * file-descriptor limit then refuse to start. Otherwise the default is lowered to fit.
+   */
+  maxConnectionsFromUser?: boolean;
   greeting: string;
+  /**
+   * gss-sample: serve sessions that open without a security context (MIT gss-client's `-na`),
+   * closed at the handshake deadline. Default false: they are refused (ERR_UNAUTHENTICATED_REFUSED).
+   */
+  gssSampleAllowUnauthenticated?: boolean;
   shutdownGraceMs: number;
   logLevel: LogLevel;
 }

@@ -7,8 +7,8 @@ import type { AddressInfo } from 'node:net';
 import { TcpAcceptor, type TcpFraming } from './acceptors/TcpAcceptor.js';
 import { gssSampleProtocol } from './acceptors/gssSampleProtocol.js';
 import { sspiProtocol, type SspiProtocolOptions } from './acceptors/sspiProtocol.js';
-import type { HandshakeFailure } from './handshake/index.js';
-import type { ListenAddress, ServeConfig } from './config.js';
+import { defaultHandshakesPerAddress, HandshakesPerAddress, type HandshakeFailure } from './handshake/index.js';
+import { DEFAULT_LIMITS, type ListenAddress, type ServeConfig } from './config.js';
 import { silentLogger, type Logger } from './logger.js';
 import { AuthPool } from './pool/AuthPool.js';
 import type { Session } from './session.js';
@@ -17,6 +17,10 @@ import { attachWebSocket, type WsAcceptor, type WsAcceptorOptions } from './acce
 import { AdminListener, type Readiness } from './admin/AdminListener.js';
 import { ServerMetrics } from './metrics/ServerMetrics.js';
 import type { FrontendLoad } from './metrics/stateMetrics.js';
+import { ensureDescriptorBudget, largestFittingCap, type DescriptorPlan } from './limits/descriptors.js';
+import { DescriptorWatch } from './limits/DescriptorWatch.js';
+import { httpCapSlack } from './http/ConnectionGate.js';
+import { ADMIN_MAX_CONNECTIONS } from './admin/AdminListener.js';
 
 export interface ListeningEvent {
   event: 'listening';
@@ -35,6 +39,8 @@ export type NegotiateServerOptions = Omit<ServeConfig, 'logLevel' | 'ntlmUsers' 
   greeting?: SspiProtocolOptions['greeting'];
   /** WebSocket application messages; default: echo each message back (a demo). */
   onWsMessage?: WsAcceptorOptions['onMessage'];
+  /** Tests: the pool's worker module (AuthPoolOptions.workerFile). */
+  workerFile?: string;
 };
 
 /**
@@ -47,6 +53,8 @@ export class NegotiateServer extends EventEmitter {
   /** The HTTP front end (and its WebSocket route), when configured. */
   http: HttpAcceptor | undefined;
   ws: WsAcceptor | undefined;
+  /** The per-address bound on handshakes in progress, shared by the sspi, gss-sample and WebSocket front ends. */
+  readonly handshakesPerAddress: HandshakesPerAddress;
   /** This server's Prometheus metrics (its own registry); served by the admin listener. */
   readonly metrics: ServerMetrics;
   /** The admin listener, when configured. */
@@ -58,12 +66,18 @@ export class NegotiateServer extends EventEmitter {
   #started = false;
   /** close() began: not ready any more, whatever still listens. */
   #closing = false;
+  /** The per-listener connection cap in force (maxConnections, or lowered to fit the descriptor limit). */
+  readonly #maxConnections: number;
+  #descriptorWatch: DescriptorWatch | undefined;
 
-  private constructor(pool: AuthPool, options: NegotiateServerOptions) {
+  private constructor(pool: AuthPool, options: NegotiateServerOptions, maxConnections: number) {
     super();
     this.pool = pool;
     this.#options = options;
     this.#logger = options.logger ?? silentLogger;
+    const perAddress = new HandshakesPerAddress(options.maxHandshakesPerAddress ?? defaultHandshakesPerAddress(options.maxContexts));
+    this.handshakesPerAddress = perAddress;
+    this.#maxConnections = maxConnections;
     this.metrics = new ServerMetrics({
       // Process metrics register observers that live as long as the process: only for a
       // server that serves them.
@@ -75,6 +89,7 @@ export class NegotiateServer extends EventEmitter {
         maxQueue: pool.maxQueue,
         frontends: () => this.#frontendLoads(),
         httpInFlight: () => this.http?.inFlight,
+        handshakesPerAddress: () => ({ refused: perAddress.refused, inProgress: perAddress.inProgress }),
       },
     });
     // Registered before any user listener: an event's metrics are counted by the time it is seen.
@@ -84,6 +99,8 @@ export class NegotiateServer extends EventEmitter {
 
   /** Starts the pool (checking credentials first), then each configured listener. */
   static async start(options: NegotiateServerOptions): Promise<NegotiateServer> {
+    // Before anything starts: caps that do not fit the descriptor limit refuse here.
+    const maxConnections = NegotiateServer.#fitDescriptorBudget(options);
     const credentials: import('./pool/credentials.js').CredentialOptions = {
       ntlm: options.ntlm,
       replayCache: options.replayCache,
@@ -93,14 +110,23 @@ export class NegotiateServer extends EventEmitter {
     if (options.requireFlags !== undefined) credentials.requireFlags = options.requireFlags;
     if (options.keytab !== undefined) credentials.keytab = options.keytab;
     if (options.principal !== undefined) credentials.principal = options.principal;
+    if (options.frontendPrincipals !== undefined) credentials.frontendPrincipals = options.frontendPrincipals;
     const pool = await AuthPool.start({
       credentials,
       workers: options.workers,
       maxQueue: options.maxQueue,
       taskTimeoutMs: options.taskTimeoutMs,
       maxContexts: options.maxContexts,
+      ...(options.workerFile === undefined ? {} : { workerFile: options.workerFile }),
     });
-    const server = new NegotiateServer(pool, options);
+    const server = new NegotiateServer(pool, options, maxConnections);
+    server.#descriptorWatch = new DescriptorWatch({
+      onExhausted: (open, limit) => {
+        server.#logger.error('file descriptors exhausted: listeners cannot accept', { open, limit });
+        server.metrics.recordDescriptorExhaustion('process');
+      },
+      onRecovered: (open, limit) => server.#logger.info('file descriptors available again', { open, limit }),
+    });
     try {
       // The admin listener first: /readyz answers 503 until the front ends listen.
       if (options.admin) await server.#listenAdmin(options.admin);
@@ -151,6 +177,7 @@ export class NegotiateServer extends EventEmitter {
     // Not ready from the first moment, so a load balancer stops sending while the rest drains;
     // the admin listener goes last and keeps answering 503 until then.
     this.#closing = true;
+    this.#descriptorWatch?.stop();
     // WebSockets first, with a proper close frame: closing the HTTP app drops its sockets abruptly.
     await this.ws?.close();
     await Promise.all([...this.acceptors.map((a) => a.close(graceMs)), this.http?.close(graceMs)]);
@@ -158,8 +185,41 @@ export class NegotiateServer extends EventEmitter {
     await this.admin?.close();
   }
 
+  /**
+   * Every listener's cap plus a reserve must fit RLIMIT_NOFILE (src/limits/descriptors.ts), so
+   * one flooded listener cannot take the descriptors of the others and the admin listener.
+   * Caps the operator chose (`maxConnectionsFromUser`) refuse to start when they cannot fit;
+   * the default cap is lowered to fit, with a warning. Returns the per-listener cap.
+   */
+  static #fitDescriptorBudget(o: NegotiateServerOptions): number {
+    const planFor = (cap: number): DescriptorPlan => {
+      const listeners = [];
+      if (o.sspi) listeners.push({ name: 'sspi', connections: cap });
+      if (o.gssSample) listeners.push({ name: 'gss-sample', connections: cap });
+      // The HTTP cap is enforced by sampling: budget what one interval can add.
+      if (o.http) listeners.push({ name: 'http (with WebSockets)', connections: cap + httpCapSlack(cap) });
+      if (o.admin) listeners.push({ name: 'admin', connections: ADMIN_MAX_CONNECTIONS });
+      return { listeners, workers: o.workers };
+    };
+    let cap = o.maxConnections ?? DEFAULT_LIMITS.maxConnections;
+    if (o.maxConnectionsFromUser !== true) {
+      const fit = largestFittingCap(planFor, cap);
+      if (fit >= 1 && fit < cap) {
+        o.logger?.warn('--max-connections lowered to fit the file-descriptor limit', { maxConnections: fit, requested: cap });
+        cap = fit;
+      }
+    }
+    ensureDescriptorBudget(planFor(cap));
+    return cap;
+  }
+
   async #listenAdmin(at: ListenAddress): Promise<void> {
-    const admin = new AdminListener({ metrics: this.metrics, readiness: () => this.readiness(), logger: this.#logger });
+    const admin = new AdminListener({
+      metrics: this.metrics,
+      readiness: () => this.readiness(),
+      logger: this.#logger,
+      onDescriptorExhausted: () => this.metrics.recordDescriptorExhaustion('admin'),
+    });
     this.admin = admin;
     await admin.listen(at.port, at.host);
   }
@@ -177,6 +237,7 @@ export class NegotiateServer extends EventEmitter {
       logger: this.#logger,
       maxTokenBytes: o.maxTokenBytes,
       allowUwsFallback: o.allowUwsFallback,
+      maxConnections: this.#maxConnections,
       sessionCookie:
         o.sessionCookieTtlSeconds === undefined
           ? undefined
@@ -192,6 +253,7 @@ export class NegotiateServer extends EventEmitter {
         logger: this.#logger,
         maxTokenBytes: o.maxTokenBytes,
         handshakeTimeoutMs: o.handshakeTimeoutMs,
+        handshakesPerAddress: this.handshakesPerAddress,
         onMessage: o.onWsMessage ?? ((_session, message, reply) => reply(message)),
       });
       ws.on('session', (s: Session) => this.emit('session', s));
@@ -204,12 +266,13 @@ export class NegotiateServer extends EventEmitter {
   async #listen(framing: TcpFraming, at: ListenAddress): Promise<void> {
     const o = this.#options;
     const acceptor = new TcpAcceptor({
-      protocol: framing === 'sspi' ? sspiProtocol(o.greeting !== undefined ? { greeting: o.greeting } : {}) : gssSampleProtocol(),
+      protocol: framing === 'sspi' ? sspiProtocol(o.greeting !== undefined ? { greeting: o.greeting } : {}) : gssSampleProtocol({ allowUnauthenticated: o.gssSampleAllowUnauthenticated === true }),
       pool: this.pool,
       maxTokenBytes: o.maxTokenBytes,
       handshakeTimeoutMs: o.handshakeTimeoutMs,
       idleTimeoutMs: o.idleTimeoutMs,
-      maxConnections: o.maxConnections,
+      maxConnections: this.#maxConnections,
+      handshakesPerAddress: this.handshakesPerAddress,
       logger: this.#logger,
     });
     acceptor.on('session', (s: Session) => this.emit('session', s));

@@ -15,7 +15,7 @@
  *  - Writes outside the synchronous top of the handler must be corked.
  */
 import { EventEmitter } from 'node:events';
-import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket, us_socket } from '@trufflesuite/uws-js-unofficial';
+import type { HttpRequest, HttpResponse, TemplatedApp } from 'uwebsockets';
 import { DEFAULT_LIMITS } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
@@ -24,9 +24,12 @@ import { AcceptError } from '../pool/AuthPool.js';
 import { nextConnectionId } from '../connectionId.js';
 import { formatWwwAuthenticate, parseAuthorization } from '../framing/negotiateHeader.js';
 import { SessionCookies, type SessionCookieOptions } from '../http/sessionCookie.js';
+import { framingDefect, type FramingDefect } from '../http/requestFraming.js';
+import { CappedListener } from '../http/CappedListener.js';
 import { classify, describeFailure, HandshakeReporter, identityFromStep, type HandshakeAttempt, type HandshakeFailure, type ProvenIdentity } from '../handshake/index.js';
 import { loadUws, type UwsModule } from './uws.js';
 import { Reply, statusLine, type HttpHeaders, type HttpReply, type HttpRequestInfo } from './HttpReply.js';
+import { acceptorSlotOf } from '../pool/credentials.js';
 
 export type { HttpHeaders, HttpReply, HttpRequestInfo } from './HttpReply.js';
 
@@ -53,6 +56,12 @@ export interface HttpAcceptorOptions {
   sessionCookie?: HttpSessionCookieOptions | undefined;
   /** Run on uWS's slow JavaScript emulation (with a warning) instead of refusing to start. */
   allowUwsFallback?: boolean | undefined;
+  /**
+   * Most simultaneous connections on the listener, WebSockets included; at the cap new
+   * connections are refused until some close (src/http/ConnectionGate.ts: counted every
+   * 100 ms, Linux only). Default 10,000.
+   */
+  maxConnections?: number | undefined;
 }
 
 /** The authenticated client of one HTTP request. */
@@ -81,6 +90,12 @@ export const MULTI_LEG_REFUSAL =
   'This server cannot complete a multi-leg Negotiate mechanism (NTLM, raw or inside SPNEGO) over HTTP: ' +
   'each leg must arrive on the same TCP connection, and this HTTP front end cannot bind a security context to one. ' +
   'Use Kerberos here, or the WebSocket or TCP front ends, which support NTLM.\n';
+
+/** The 401 body when the client had no Kerberos ticket (the "connected by IP address" trap). */
+export const NO_TICKET_BODY =
+  'Negotiate authentication failed (ERR_GSS_NO_KERBEROS_TOKEN): your client sent no Kerberos ticket for this service. ' +
+  'It could not get one for the host name in the URL: use the host name the service principal names ' +
+  '(HTTP/<that name>), not an IP address or an alias, and check that you have a ticket-granting ticket (klist).\n';
 
 function paramCount(pattern: string): number {
   return pattern.split('/').filter((s) => s.startsWith(':')).length;
@@ -118,7 +133,8 @@ export class HttpAcceptor extends EventEmitter {
   readonly #logger: Logger;
   readonly #reporter: HandshakeReporter<'http'>;
   readonly #inFlight = new Set<Promise<void>>();
-  #listenSocket: us_listen_socket | undefined;
+  readonly maxConnections: number;
+  #listener: CappedListener | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(options: HttpAcceptorOptions) {
@@ -130,7 +146,11 @@ export class HttpAcceptor extends EventEmitter {
     if (!Number.isInteger(this.maxTokenBytes) || this.maxTokenBytes < 1) {
       throw new ConfigError('ERR_CONFIG', `maxTokenBytes must be a positive integer, got ${String(options.maxTokenBytes)}`);
     }
-    this.#uws = loadUws({ allowFallback: options.allowUwsFallback ?? false, logger: this.#logger });
+    this.maxConnections = options.maxConnections ?? DEFAULT_LIMITS.maxConnections;
+    if (!Number.isInteger(this.maxConnections) || this.maxConnections < 1) {
+      throw new ConfigError('ERR_CONFIG', `maxConnections must be a positive integer, got ${String(options.maxConnections)}`);
+    }
+    this.#uws = loadUws({ maxTokenBytes: this.maxTokenBytes, logger: this.#logger });
     if (options.sessionCookie !== undefined) {
       const c = options.sessionCookie;
       const cookieOptions: SessionCookieOptions = { keys: c.keys, ttlSeconds: c.ttlSeconds, secure: c.secure, sameSite: c.sameSite, name: c.name };
@@ -151,29 +171,38 @@ export class HttpAcceptor extends EventEmitter {
   }
 
   /**
-   * Starts listening (port 0 picks a free port). Resolves with the bound address; rejects
-   * with ERR_CONFIG when uWS cannot bind (it reports no errno: usually the port is in use).
+   * Starts listening (port 0 picks a free port) on a port of its own (SO_REUSEPORT off, so a
+   * second server cannot silently share it). Resolves with the bound address; rejects with an
+   * EADDRINUSE error, as node:net would, when uWS cannot bind (it reports no errno: the port
+   * is in use, or the address is not local).
    */
   listen(port: number, host: string): Promise<{ address: string; port: number }> {
-    if (this.#listenSocket !== undefined) return Promise.reject(new ConfigError('ERR_CONFIG', 'the HTTP acceptor is already listening'));
+    if (this.#listener !== undefined) return Promise.reject(new ConfigError('ERR_CONFIG', 'the HTTP acceptor is already listening'));
+    const listener = new CappedListener({ app: this.app, uws: this.#uws, maxConnections: this.maxConnections, logger: this.#logger });
+    this.#listener = listener;
     // Unrouted requests: this uWS build drops the connection without a response; answer 404.
     // A wildcard has the lowest priority in the uWS router, so routes added later (also by
     // another front end sharing `app`) still win.
-    this.app.any('/*', (res) => {
+    this.app.any('/*', (res, req) => {
+      const framing: Array<[string, string]> = [];
+      req.forEach((k, v) => {
+        if (k === 'content-length' || k === 'transfer-encoding') framing.push([k, v]);
+      });
+      const defect = framingDefect(framing);
+      if (defect !== undefined) {
+        this.#refuseFraming(new Reply(res), defect, remoteAddressOf(res));
+        return;
+      }
       res.writeStatus(statusLine(404)).end('Not found\n');
     });
-    return new Promise((resolve, reject) => {
-      this.app.listen(host, port, (listenSocket) => {
-        if (listenSocket === false) {
-          reject(new ConfigError('ERR_CONFIG', `the HTTP front end cannot listen on ${host}:${port} (address in use, or not local)`));
-          return;
-        }
-        this.#listenSocket = listenSocket;
-        // With port 0 the kernel chose; ask the socket.
-        const bound = this.#uws.us_socket_local_port(listenSocket as unknown as us_socket);
-        this.#logger.info('listening', { frontend: 'http', host, port: bound });
-        resolve({ address: host, port: bound });
-      });
+    return listener.listen(host, port).then((bound) => {
+      if (bound === undefined) {
+        this.#listener = undefined;
+        const err = new Error(`listen EADDRINUSE: address already in use (or not a local address) ${host}:${port}`);
+        throw Object.assign(err, { code: 'EADDRINUSE', syscall: 'listen', address: host, port });
+      }
+      this.#logger.info('listening', { frontend: 'http', host, port: bound });
+      return { address: host, port: bound };
     });
   }
 
@@ -191,9 +220,16 @@ export class HttpAcceptor extends EventEmitter {
       const authorization = req.getHeader('authorization');
       const cookie = this.cookies ? req.getHeader('cookie') : '';
       const headers: Record<string, string> = {};
+      const framing: Array<[string, string]> = [];
       req.forEach((k, v) => {
         if (k !== 'authorization') headers[k] = headers[k] === undefined ? v : `${headers[k]}, ${v}`;
+        if (k === 'content-length' || k === 'transfer-encoding') framing.push([k, v]);
       });
+      const defect = framingDefect(framing);
+      if (defect !== undefined) {
+        this.#refuseFraming(reply, defect, remoteAddressOf(res));
+        return;
+      }
       const parameters: string[] = [];
       for (let i = 0; i < params; i++) parameters.push(req.getParameter(i));
       const ex: Exchange = {
@@ -213,6 +249,16 @@ export class HttpAcceptor extends EventEmitter {
     return this;
   }
 
+  /** Connections on the listener (WebSockets included) at the cap's last count (every 100 ms). */
+  get connections(): number {
+    return this.#listener?.connections ?? 0;
+  }
+
+  /** At the connection cap: new connections are refused until some close. */
+  get atConnectionCap(): boolean {
+    return this.#listener?.atCap ?? false;
+  }
+
   /** Requests being authenticated or handled right now. */
   get inFlight(): number {
     return this.#inFlight.size;
@@ -227,10 +273,7 @@ export class HttpAcceptor extends EventEmitter {
    */
   close(graceMs = 5000): Promise<void> {
     this.#closing ??= (async () => {
-      if (this.#listenSocket !== undefined) {
-        this.#uws.us_listen_socket_close(this.#listenSocket);
-        this.#listenSocket = undefined;
-      }
+      this.#listener?.close();
       if (this.#inFlight.size > 0) {
         let timer: NodeJS.Timeout | undefined;
         await Promise.race([
@@ -248,9 +291,29 @@ export class HttpAcceptor extends EventEmitter {
     return this.#closing;
   }
 
+  /**
+   * A request with ambiguous framing (src/http/requestFraming.ts): 400, then close, and nothing
+   * after it on the connection answered. The 400 is sent one turn later on purpose: answered in
+   * the route's synchronous top, uWS would go on parsing the bytes behind this header block in
+   * the same read (the smuggled request) and route them. While this response is pending, uWS
+   * closes the connection instead of parsing a next request, answering neither; and once the
+   * 400 with `Connection: close` is out, uWS reads nothing more from the socket.
+   */
+  #refuseFraming(reply: Reply, defect: FramingDefect, remoteAddress: string | undefined): void {
+    this.#logger.info('request refused: ambiguous framing', { frontend: 'http', remoteAddress, reason: defect });
+    setImmediate(() => {
+      reply.end(`Bad request: ${defect}\n`, { status: 400, headers: { 'Content-Type': 'text/plain' }, closeConnection: true });
+    });
+  }
+
   async #serve(ex: Exchange, handler: ProtectedHandler): Promise<void> {
+    // The fresh credential wins: an Authorization header, when present, is processed and its
+    // outcome stands (a success as its user, or its failure). The cookie only stands in for a
+    // handshake on requests without one; otherwise a client holding another user's cookie
+    // would be answered as that user whatever it just proved.
+    const parsed = parseAuthorization(ex.authorization, this.maxTokenBytes);
     let invalidCookie = false;
-    if (this.cookies !== undefined) {
+    if (parsed.kind === 'none' && this.cookies !== undefined) {
       const v = this.cookies.fromCookieHeader(ex.cookie);
       if (v?.ok) {
         // The cookie's expiry, not the ticket's: the identity lasts as long as the cookie.
@@ -265,7 +328,6 @@ export class HttpAcceptor extends EventEmitter {
       }
     }
 
-    const parsed = parseAuthorization(ex.authorization, this.maxTokenBytes);
     if (parsed.kind === 'none') {
       this.#challenge(ex, 401, kChallengeBody, invalidCookie);
       return;
@@ -282,7 +344,7 @@ export class HttpAcceptor extends EventEmitter {
     const id = ex.connectionId;
     let step: AcceptStep;
     try {
-      step = await this.#pool.accept(id, parsed.token, { releaseAfter: true });
+      step = await this.#pool.accept(id, parsed.token, { releaseAfter: true, slot: acceptorSlotOf('http') });
     } catch (err) {
       // A failed accept freed its own context and a refused task created none, but a task that
       // timed out may be stopped before the worker's releaseAfter runs: free it here (a
@@ -346,8 +408,13 @@ export class HttpAcceptor extends EventEmitter {
       }
       return;
     }
+    const code = describeFailure(err).code;
+    if (code === 'ERR_GSS_NO_KERBEROS_TOKEN') {
+      this.#challenge(ex, 401, NO_TICKET_BODY, invalidCookie);
+      return;
+    }
     const what = err instanceof AcceptError ? 'Negotiate authentication failed' : 'Negotiate authentication could not run';
-    this.#challenge(ex, 401, `${what} (${describeFailure(err).code})\n`, invalidCookie);
+    this.#challenge(ex, 401, `${what} (${code})\n`, invalidCookie);
   }
 
   /** Answers `status` with a bare `WWW-Authenticate: Negotiate` challenge and a text body. */

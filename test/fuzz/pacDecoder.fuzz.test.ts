@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { requireTool } from '../helpers/realm.js';
+import { requireTool } from '../support/realm.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const SOURCES = ['native/test/pac_fuzz.cc', 'native/src/pac/text.cc', 'native/src/pac/logon_info.cc', 'native/src/pac/pac_buffers.cc'];

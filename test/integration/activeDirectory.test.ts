@@ -11,9 +11,9 @@ import { access } from 'node:fs/promises';
 import path from 'node:path';
 
 import type { ThrowawayAdDomain } from '../../src/realm/index.js';
-import type { HostedServer } from '../faults/hostedServer.js';
-import { adSkipReason, FIXTURES, runInDomain, startAdServer, startTestAdDomain } from '../helpers/adDomain.js';
-import { PYTHON } from '../helpers/server.js';
+import type { HostedServer } from '../support/hostedServer.js';
+import { adSkipReason, FIXTURES, runInDomain, startAdServer, startTestAdDomain } from '../support/adDomain.js';
+import { PYTHON } from '../support/server.js';
 
 const skip = adSkipReason();
 

@@ -14,9 +14,9 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 import type { ThrowawayAdDomain } from '../../src/realm/index.js';
-import type { HostEvent, HostedServer } from '../faults/hostedServer.js';
-import { adSkipReason, FIXTURES, runInDomain, startAdServer, startTestAdDomain, type RunResult } from '../helpers/adDomain.js';
-import { jsonLines, PYTHON } from '../helpers/server.js';
+import type { HostEvent, HostedServer } from '../support/hostedServer.js';
+import { adSkipReason, FIXTURES, runInDomain, startAdServer, startTestAdDomain, type RunResult } from '../support/adDomain.js';
+import { jsonLines, PYTHON } from '../support/server.js';
 
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bin', 'negotiate-server.js');
 const skip = adSkipReason();

@@ -12,8 +12,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { adSkipReason, requireSamba } from '../helpers/adDomain.js';
-import { jsonLines } from '../helpers/server.js';
+import { adSkipReason, requireSamba } from '../support/adDomain.js';
+import { jsonLines } from '../support/server.js';
 
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bin', 'negotiate-server.js');
 

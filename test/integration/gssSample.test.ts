@@ -12,8 +12,9 @@ import * as path from 'node:path';
 import type { HandshakeFailure } from '../../src/handshake/index.js';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
 import type { Session } from '../../src/session.js';
-import { requireTool, startTestRealm } from '../helpers/realm.js';
-import { runClient, startTestServer, type ClientRun, type TestServer } from '../helpers/server.js';
+import { requireTool, startTestRealm } from '../support/realm.js';
+import { runClient, startTestServer, type ClientRun, type TestServer } from '../support/server.js';
+import { waitUntil } from '../support/waitUntil.js';
 
 const gssClient = requireTool('gss-client', 'krb5-gss-samples');
 const kinit = requireTool('kinit', 'krb5-user');
@@ -49,14 +50,6 @@ function theServer(): TestServer {
   return ts;
 }
 
-async function waitFor(what: string, condition: () => boolean, timeoutMs = 2000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() >= deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 function count(haystack: string, needle: string): number {
   return haystack.split(needle).length - 1;
 }
@@ -87,9 +80,9 @@ async function gss(
   // bounded wait only covers a slow event loop.
   const wantS = opts.expectSessions ?? 0;
   const wantF = opts.expectFailures ?? 0;
-  await waitFor(`${wantS} session(s) and ${wantF} failure(s) after ${show}`, () => sessions.length - s0 >= wantS && failures.length - f0 >= wantF);
+  await waitUntil(() => sessions.length - s0 >= wantS && failures.length - f0 >= wantF, `${wantS} session(s) and ${wantF} failure(s) after ${show}`, 2000);
   // Every connection's context must be freed once gss-client has closed it.
-  await waitFor(`live contexts back to 0 after ${show}`, () => server.pool.stats().live === 0);
+  await waitUntil(() => server.pool.stats().live === 0, `live contexts back to 0 after ${show}`, 2000);
   return { ...r, sessions: sessions.slice(s0), failures: failures.slice(f0) };
 }
 
@@ -234,15 +227,35 @@ test('-ccount 20 -mcount 0: twenty handshake-only connections, twenty sessions, 
   assert.equal(after.live, 0);
 });
 
-test('-na: unauthenticated exchange, no context, no MIC', async () => {
+test('-na: refused by default (ERR_UNAUTHENTICATED_REFUSED), no context', async () => {
   const before = theServer().server.pool.stats();
-  const run = await gss(['-na']);
-  assert.equal(run.code, 0, run.stdout + run.stderr);
+  const run = await gss(['-na'], { expectFailures: 1 });
+  assert.notEqual(run.code, 0, run.stdout + run.stderr);
   assert.deepEqual(run.sessions, []);
-  assert.deepEqual(run.failures, []);
+  assert.deepEqual(run.failures.map((f) => f.code), ['ERR_UNAUTHENTICATED_REFUSED']);
+  assert.equal(count(run.stdout, NO_MIC_REPLY), 0);
+  assert.equal(theServer().server.pool.stats().created, before.created, 'no security context was created');
+});
+
+test('-na with gssSampleAllowUnauthenticated: unauthenticated exchange, no context, no MIC', async () => {
+  const allowing = await startTestServer(theRealm(), { sspi: undefined, gssSampleAllowUnauthenticated: true });
+  const failed: HandshakeFailure[] = [];
+  allowing.server.on('handshakeFailed', (f: HandshakeFailure) => failed.push(f));
+  const args = ['-port', String(allowing.gssSamplePort), '-na', 'localhost', 'host@localhost', 'hello'];
+  const created = allowing.server.pool.stats().created;
+  let run: ClientRun;
+  let createdDuring: number;
+  try {
+    run = await runClient(gssClient, args, theRealm(), CLIENT_TIMEOUT_MS, { LC_ALL: 'C' });
+    createdDuring = allowing.server.pool.stats().created - created;
+  } finally {
+    await allowing.server.close();
+  }
+  assert.equal(run.code, 0, run.stdout + run.stderr);
+  assert.deepEqual(failed, []);
   assert.equal(count(run.stdout, VERIFIED), 0);
   assert.match(run.stdout, new RegExp(NO_MIC_REPLY));
-  assert.equal(theServer().server.pool.stats().created, before.created, 'no security context was created');
+  assert.equal(createdDuring, 0, 'no security context was created');
 });
 
 test('-nw -nx -nm (flags 0x04): plain data, answered with a NOOP, no MIC', async () => {
@@ -326,7 +339,7 @@ test(
 
 test('after every case: no security context left in the table', async () => {
   const { server } = theServer();
-  await waitFor('live contexts to reach 0', () => server.pool.stats().live === 0, 2000);
+  await waitUntil(() => server.pool.stats().live === 0, 'live contexts to reach 0', 2000);
   const stats = server.pool.stats();
   assert.equal(stats.live, 0);
   assert.equal(stats.handshaking, 0);

@@ -4,7 +4,9 @@ import { fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_LIMITS } from '../../dist/src/config.js';
+// The built product (npm run build). DEFAULT_LIMITS is not in the public entry (dist/src/index.js):
+// start() needs every limit spelled out.
+import { DEFAULT_LIMITS } from '../dist/src/config.js';
 
 const HOST = fileURLToPath(new URL('./serverHost.mjs', import.meta.url));
 
@@ -16,7 +18,7 @@ function ipTool() {
 }
 const STDERR_TAIL_BYTES = 64 * 1024;
 
-/** What the soak and the tests run unless they say otherwise; loopback only, ports chosen by the OS. */
+/** What the soak and the fault tests run unless they say otherwise; loopback only, ports chosen by the OS. */
 export const DEFAULT_HOST_OPTIONS = Object.freeze({
   principal: undefined,
   ntlm: false,

@@ -21,8 +21,8 @@
 //   terminateWorker {threadId}    pool.terminateWorker(threadId); result: found or not
 //   sweep                         pool.sweep(); result: handshakes freed
 //   close {graceMs?}              server.close(), then the process exits 0
-import { NegotiateServer } from '../../dist/src/server.js';
-import { createLogger } from '../../dist/src/logger.js';
+// The built product, through its public entry (the package's `main`).
+import { NegotiateServer, createLogger } from '../dist/src/index.js';
 
 if (typeof process.send !== 'function') {
   process.stderr.write('serverHost.mjs runs under child_process.fork() (it needs an IPC channel)\n');

@@ -10,11 +10,11 @@ import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { ThrowawayAdDomain } from '../../src/realm/index.js';
-import type { HostedServer } from '../faults/hostedServer.js';
+import type { HostedServer } from './hostedServer.js';
 import { PYTHON } from './server.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const HOSTED_SERVER = pathToFileURL(path.join(ROOT, 'scripts', 'lib', 'hostedServer.mjs')).href;
+const HOSTED_SERVER = pathToFileURL(path.join(ROOT, 'tools', 'hostedServer.mjs')).href;
 export const FIXTURES = path.join(ROOT, 'test', 'fixtures');
 
 /**
