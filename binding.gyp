@@ -23,7 +23,11 @@
         "native/src/replay/replay_tag.cc",
         "native/src/replay/siphash.cc",
         "native/src/replay/tag_set.cc",
-        "native/src/binding/replay.cc"
+        "native/src/binding/replay.cc",
+        "native/src/pac/text.cc",
+        "native/src/pac/logon_info.cc",
+        "native/src/pac/pac_buffers.cc",
+        "native/src/pac/gss_pac.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api"],

@@ -5,8 +5,8 @@
 #                             its tools (the throwaway realm), gss-ntlmssp; npm ci; the addon;
 #                             the TypeScript.
 #   scripts/setup.sh --test   the same, plus the real clients the tests drive (`npm test`):
-#                             MIT's gss-client, python3-gssapi, curl, Chromium; and
-#                             clang-format, which `npm run lint` needs.
+#                             MIT's gss-client, python3-gssapi, curl, Chromium, Samba's AD DC;
+#                             and clang-format, which `npm run lint` needs.
 # Each step runs only when something is missing or out of date, so `npm start` and `npm test`
 # stay fast afterwards.
 set -euo pipefail
@@ -24,6 +24,7 @@ test_packages=(
   curl                          # curl --negotiate
   chromium                      # a real browser doing SPNEGO (driven by playwright-core)
   clang-format                  # npm run lint checks native/ (CI runs it before the tests)
+  samba samba-ad-dc samba-ad-provision python3-samba   # the throwaway AD domain (realm up --kind ad)
 )
 
 case "${1:-}" in

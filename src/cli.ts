@@ -31,7 +31,7 @@ import {
 } from './config.js';
 import { ConfigError, NegotiateError } from './errors.js';
 import { createLogger } from './logger.js';
-import { ThrowawayRealm } from './realm/index.js';
+import { isAdDomainDir, ThrowawayAdDomain, ThrowawayRealm } from './realm/index.js';
 import { NegotiateServer } from './server.js';
 import { DEFAULT_GREETING } from './acceptors/sspiProtocol.js';
 import { ACCEPTOR_SLOTS, type AcceptorSlot } from './pool/credentials.js';
@@ -42,6 +42,7 @@ Commands:
   serve              Accept Negotiate (SPNEGO: Kerberos, optionally NTLM) handshakes over TCP.
                      Without --keytab it starts a throwaway Kerberos realm and serves it.
   realm up DIR       Create a throwaway Kerberos realm in DIR, start its KDC, write DIR/env, exit.
+                     --kind ad: a throwaway Active Directory domain instead (Samba, needs root).
   realm down DIR     Stop the realm's KDC.
 
 Run 'negotiate-server <command> --help' for a command's options.
@@ -129,6 +130,7 @@ Exit codes: 0 after a clean shutdown, 1 on a start-up error, 2 on a usage error.
 `;
 
 const REALM_HELP = `Usage: negotiate-server realm up DIR
+       negotiate-server realm up --kind ad [--groups N] DIR
        negotiate-server realm down DIR
 
 'up' creates a throwaway MIT Kerberos realm (KRBTEST.COM) in DIR (which must be empty or absent):
@@ -137,6 +139,14 @@ host/localhost and HTTP/localhost in DIR/keytab, user alice with a TGT in DIR/cc
 users file. It writes DIR/env (mode 0600) with export lines for KRB5_CONFIG, KRB5CCNAME,
 KRB5_KTNAME, NTLM_USER_FILE, NEGOTIATE_USER, NEGOTIATE_PASSWORD and more:  . DIR/env
 'down' stops that KDC. Nothing under /etc is read or written.
+
+'up --kind ad' creates a throwaway Active Directory domain (SAMBA.EXAMPLE) instead: Samba's AD DC,
+KDC only, in a new network namespace (needs root) so it owns port 88 there; user alice (in N
+extra groups with --groups N), service account svc-negotiate with SPNs HTTP/localhost and
+host/localhost and AES keys in DIR/keytab. DIR/env also sets NEGOTIATE_NETNS: run clients and
+servers that must reach the KDC with  ip netns exec "$NEGOTIATE_NETNS" ...
+'down' ends every process in the namespace and deletes it. Needs: apt-get install -y samba
+samba-ad-dc samba-ad-provision python3-samba. See docs/active-directory.md.
 `;
 
 class UsageError extends Error {}
@@ -188,10 +198,38 @@ async function realm(args: string[]): Promise<number> {
     process.stdout.write(REALM_HELP);
     return 0;
   }
-  const [action, dir, ...extra] = args;
-  if ((action !== 'up' && action !== 'down') || !dir || extra.length > 0) {
-    throw new UsageError('expected: realm up DIR | realm down DIR');
+  const { kind, groups, rest } = realmOptions(args);
+  const [action, dir, ...extra] = rest;
+  if (
+    (action !== 'up' && action !== 'down') ||
+    !dir ||
+    extra.length > 0 ||
+    (action === 'down' && rest.length !== args.length)
+  ) {
+    throw new UsageError('expected: realm up DIR | realm down DIR (or realm up --kind ad [--groups N] DIR)');
   }
+  if (action === 'up' && kind === 'ad') {
+    const d = await ThrowawayAdDomain.create({ dir: path.resolve(dir), detached: true, groups });
+    out({
+      event: 'realm',
+      kind: 'ad',
+      dir: d.dir,
+      envFile: d.envFile,
+      realm: d.realmName,
+      netns: d.netns,
+      sambaPid: d.sambaPid,
+      user: d.userPrincipal,
+      servicePrincipals: d.servicePrincipals,
+    });
+    return 0;
+  }
+  if (action === 'down' && (await isAdDomainDir(path.resolve(dir)))) {
+    const d = await ThrowawayAdDomain.load(path.resolve(dir));
+    await d.stop();
+    out({ event: 'realm-down', kind: 'ad', dir: d.dir });
+    return 0;
+  }
+  if (action === 'up' && groups !== 0) throw new UsageError('--groups needs --kind ad');
   if (action === 'up') {
     const r = await ThrowawayRealm.create({ dir: path.resolve(dir), detached: true });
     const envFile = await r.writeEnvFile();
@@ -210,6 +248,28 @@ async function realm(args: string[]): Promise<number> {
   await r.stop();
   out({ event: 'realm-down', dir: r.dir });
   return 0;
+}
+
+/** `realm` flags: --kind mit|ad (default mit), --groups N (AD only); the rest in order. */
+function realmOptions(args: readonly string[]): { kind: 'mit' | 'ad'; groups: number; rest: string[] } {
+  let kind: 'mit' | 'ad' = 'mit';
+  let groups = 0;
+  const rest: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] ?? '';
+    if (a === '--kind') {
+      const v = args[++i];
+      if (v !== 'mit' && v !== 'ad') throw new UsageError(`--kind must be mit or ad, not ${JSON.stringify(v ?? '')}`);
+      kind = v;
+    } else if (a === '--groups') {
+      const v = args[++i] ?? '';
+      if (!/^[0-9]{1,6}$/.test(v)) throw new UsageError(`--groups must be a whole number, not ${JSON.stringify(v)}`);
+      groups = Number(v);
+    } else {
+      rest.push(a);
+    }
+  }
+  return { kind, groups, rest };
 }
 
 function readKeyFile(file: string): string {

@@ -68,6 +68,8 @@ export const NEGOTIATE_ERROR_CODES = [
   'ERR_REPLAY_QUOTA',
   'ERR_GSS_CLOCK_SKEW',
   'ERR_GSS_WRONG_PRINCIPAL',
+  // The keytab holds the service's key, but not in the enctype the KDC encrypted the ticket with.
+  'ERR_GSS_KEYTAB_ENCTYPE',
   'ERR_GSS_MECH_DISABLED',
   'ERR_GSS_NO_KERBEROS_TOKEN',
   'ERR_GSS_FLAGS_REQUIRED',

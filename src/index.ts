@@ -37,7 +37,7 @@ export { parseAuthorization, formatWwwAuthenticate, type ParsedAuthorization } f
 export { AuthPool, AcceptError, type AuthPoolOptions, type AcceptStep } from './pool/AuthPool.js';
 export type { CredentialOptions, ReplayCacheOption, RequiredFlag } from './pool/credentials.js';
 export { Session, type SessionInfo, type Frontend } from './session.js';
-export type { ContextFlags, NativeContextStats as ContextStats } from './native.js';
+export type { ContextFlags, NativeContextStats as ContextStats, PacInfo, PacUpnDnsInfo } from './native.js';
 export {
   acquireCredentialsHandle,
   acceptSecurityContext,

@@ -31,6 +31,41 @@ export interface ContextFlags {
   bits: number;
 }
 
+/** MS-PAC UPN_DNS_INFO: the user's UPN and DNS domain; samName and sid with flag S (2). */
+export interface PacUpnDnsInfo {
+  upn: string;
+  dnsDomain: string;
+  flags: number;
+  samName?: string;
+  sid?: string;
+}
+
+/**
+ * The verified Windows PAC of a Kerberos ticket (MS-PAC KERB_VALIDATION_INFO), what a Windows
+ * server reads from its access token (QuerySecurityContextToken, SECPKG_ATTR_ACCESS_TOKEN).
+ * SIDs in string form; group RIDs already joined to the domain SID.
+ */
+export interface PacInfo {
+  userSid: string;
+  primaryGroupSid: string;
+  /** GroupIds: the domain groups the user is in (the primary group among them). */
+  groupSids: string[];
+  /** ExtraSids: universal groups of other domains, SID history, claims SIDs (S-1-18-*). */
+  extraSids: string[];
+  /** ResourceGroupIds joined to ResourceGroupDomainSid (domain-local groups of a resource domain). */
+  resourceGroupSids: string[];
+  /** EffectiveName: the sAMAccountName. */
+  logonName: string;
+  fullName: string;
+  /** NetBIOS domain name. */
+  logonDomain: string;
+  logonServer: string;
+  domainSid: string;
+  userFlags: number;
+  userAccountControl: number;
+  upnDnsInfo?: PacUpnDnsInfo;
+}
+
 export type NativeAcceptResult =
   | { ok: true; status: 'continue'; output: Uint8Array }
   | {
@@ -43,6 +78,10 @@ export type NativeAcceptResult =
       flags: ContextFlags;
       /** Seconds the context stays valid, or null when it does not expire. */
       lifetime: number | null;
+      /** krb5 only: the ticket's PAC, when MIT verified it and its client info names the client. */
+      pac?: PacInfo;
+      /** Why a PAC the ticket carries was not used (unauthenticated, another client, malformed). */
+      pacRefused?: string;
     }
   | NativeFailure;
 

@@ -4,7 +4,7 @@
  * or when the connection ends.
  */
 import type { AuthPool } from './pool/AuthPool.js';
-import type { ContextFlags } from './native.js';
+import type { ContextFlags, PacInfo } from './native.js';
 import { asBuffer } from './native.js';
 import type { Frontend, Mechanism, ProvenIdentity } from './handshake/identity.js';
 
@@ -32,6 +32,7 @@ export class Session implements SessionInfo {
   readonly spnego: boolean;
   readonly flags: ContextFlags;
   readonly expiresAt: number | null;
+  readonly pac?: PacInfo;
   readonly remoteAddress: string | undefined;
   readonly remotePort: number | undefined;
   readonly latencyMs: number | undefined;
@@ -47,6 +48,7 @@ export class Session implements SessionInfo {
     this.spnego = info.spnego;
     this.flags = info.flags;
     this.expiresAt = info.expiresAt;
+    if (info.pac !== undefined) this.pac = info.pac;
     this.remoteAddress = info.remoteAddress;
     this.remotePort = info.remotePort;
     this.latencyMs = info.latencyMs;
@@ -102,6 +104,7 @@ export class Session implements SessionInfo {
       spnego: this.spnego,
       flags: this.flags,
       expiresAt: this.expiresAt,
+      ...(this.pac !== undefined ? { pac: this.pac } : {}),
       remoteAddress: this.remoteAddress,
       remotePort: this.remotePort,
     };

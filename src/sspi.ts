@@ -9,6 +9,7 @@ import { AuthPool, type AuthPoolOptions } from './pool/AuthPool.js';
 import type { CredentialOptions } from './pool/credentials.js';
 import { nextConnectionId } from './connectionId.js';
 import type { Session, SessionInfo } from './session.js';
+import type { PacInfo } from './native.js';
 import { ContextError } from './errors.js';
 import { sessionFromStep, type Mechanism } from './handshake/index.js';
 
@@ -65,6 +66,11 @@ export interface ContextAttributes {
   readonly flags: SessionInfo['flags'];
   /** SECPKG_ATTR_LIFESPAN expiry (ms since the epoch), or null. */
   readonly expiresAt: number | null;
+  /**
+   * The counterpart of SECPKG_ATTR_ACCESS_TOKEN / QuerySecurityContextToken: the user and group
+   * SIDs of the verified PAC (Kerberos tickets from AD only).
+   */
+  readonly accessToken?: PacInfo;
 }
 
 /**
@@ -92,6 +98,7 @@ export class SecurityContextHandle {
       negotiated: s.spnego,
       flags: s.flags,
       expiresAt: s.expiresAt,
+      ...(s.pac !== undefined ? { accessToken: s.pac } : {}),
     };
   }
 

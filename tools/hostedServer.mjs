@@ -1,6 +1,7 @@
 // The parent side of serverHost.mjs: starts a NegotiateServer in a child process and talks to it
 // over IPC with bounded waits. See serverHost.mjs for the message protocol.
 import { fork } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
 import { fileURLToPath } from 'node:url';
 // The built product (npm run build). DEFAULT_LIMITS is not in the public entry (dist/src/index.js):
@@ -8,6 +9,13 @@ import { fileURLToPath } from 'node:url';
 import { DEFAULT_LIMITS } from '../dist/src/config.js';
 
 const HOST = fileURLToPath(new URL('./serverHost.mjs', import.meta.url));
+
+/** iproute2's `ip`, for servers started in a network namespace. */
+function ipTool() {
+  const found = ['/usr/sbin/ip', '/sbin/ip', '/usr/bin/ip', '/bin/ip'].find((f) => existsSync(f));
+  if (found === undefined) throw new Error('ip not found: install it with: apt-get install -y iproute2');
+  return found;
+}
 const STDERR_TAIL_BYTES = 64 * 1024;
 
 /** What the soak and the fault tests run unless they say otherwise; loopback only, ports chosen by the OS. */
@@ -74,16 +82,22 @@ export class HostedServer extends EventEmitter {
 
   /**
    * Forks the host and waits until it listens.
-   * @param {{ env: Record<string, string>, options?: Record<string, unknown>, forwardEvents?: boolean, startTimeoutMs?:
-   *   number }} o
+   * @param {{ env: Record<string, string>, options?: Record<string, unknown>, forwardEvents?: boolean, startTimeoutMs?: number, netns?: string }} o
    *   env: the realm's environment (KRB5_CONFIG, KRB5RCACHEDIR, NTLM_USER_FILE; KRB5_KTNAME and
    *   a keytab option as the caller likes). Never put a password in it: the server needs none.
+   *   netns: run the server inside this network namespace (`ip netns exec`, which execs node in
+   *   place, so the PID and the IPC channel are the same), e.g. a throwaway AD domain's.
    * @returns {Promise<HostedServer>}
    */
   static async start(o) {
     const options = { ...DEFAULT_HOST_OPTIONS, ...(o.options ?? {}), forwardEvents: o.forwardEvents === true };
+    const inNetns =
+      o.netns === undefined
+        ? {}
+        : { execPath: ipTool(), execArgv: ['netns', 'exec', o.netns, process.execPath, '--expose-gc'] };
     const child = fork(HOST, [JSON.stringify(options)], {
       execArgv: ['--expose-gc'],
+      ...inNetns,
       env: { ...process.env, ...o.env },
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });

@@ -193,13 +193,8 @@ export class HttpAcceptor extends EventEmitter {
     }
     this.app = this.#uws.App();
     this.protect('/whoami', (identity, res) => {
-      res.json({
-        principal: identity.principal,
-        mech: identity.mech,
-        spnego: identity.spnego,
-        flags: identity.flags,
-        via: identity.via,
-      });
+      const { principal, mech, spnego, flags, via, pac } = identity;
+      res.json({ principal, mech, spnego, flags, via, ...(pac !== undefined ? { pac } : {}) });
     });
   }
 

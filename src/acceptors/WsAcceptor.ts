@@ -21,7 +21,7 @@ import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, us_socket_cont
 import { DEFAULT_LIMITS } from '../config.js';
 import { FramingError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
-import type { ContextFlags } from '../native.js';
+import type { ContextFlags, PacInfo } from '../native.js';
 import { AcceptError, type AcceptStep, type AuthPool } from '../pool/AuthPool.js';
 import type { Session } from '../session.js';
 import { nextConnectionId } from '../connectionId.js';
@@ -52,6 +52,8 @@ export interface WsAuthenticatedMessage {
   flags: ContextFlags;
   /** When the context expires (ms since the epoch), or null. */
   expiresAt: number | null;
+  /** The verified Windows PAC of an AD ticket, when there is one (see PacInfo). */
+  pac?: PacInfo;
 }
 
 /** A failed WebSocket handshake (the HandshakeFailure of this front end). */
@@ -365,6 +367,7 @@ export class WsAcceptor extends EventEmitter {
       spnego: step.spnego,
       flags: step.flags,
       expiresAt: step.expiresAt,
+      ...(step.pac !== undefined ? { pac: step.pac } : {}),
     };
     let dropped = false;
     ws.cork(() => {

@@ -2,7 +2,7 @@
  * What a completed handshake proves about the client, whatever the front end: the one list of
  * identity fields that a Session, an HTTP identity and a session cookie all carry.
  */
-import type { ContextFlags } from '../native.js';
+import type { ContextFlags, PacInfo } from '../native.js';
 
 /** The mechanism that authenticated the client (SSPI: the package, Kerberos or NTLM). */
 export type Mechanism = 'krb5' | 'ntlmssp' | 'unknown';
@@ -20,6 +20,11 @@ export interface ProvenIdentity {
   readonly flags: ContextFlags;
   /** When the context (or, for a cookie, the cookie) expires, ms since the epoch, or null. */
   readonly expiresAt: number | null;
+  /**
+   * Kerberos tickets from Active Directory: the verified PAC (user SID, group SIDs, logon name
+   * and domain, UPN). Absent for NTLM, for MIT KDCs' tickets and for session cookies.
+   */
+  readonly pac?: PacInfo;
 }
 
 /**
@@ -28,6 +33,8 @@ export interface ProvenIdentity {
  * A new identity field is added here and in ProvenIdentity.
  */
 export function identityFromStep(step: ProvenIdentity): ProvenIdentity {
-  const { principal, mech, spnego, flags, expiresAt } = step;
-  return { principal, mech, spnego, flags, expiresAt };
+  const { principal, mech, spnego, flags, expiresAt, pac } = step;
+  return pac === undefined
+    ? { principal, mech, spnego, flags, expiresAt }
+    : { principal, mech, spnego, flags, expiresAt, pac };
 }

@@ -13,6 +13,7 @@ import {
   type NativeAddon,
   type NativeContextStats,
   type NativeReplayStats,
+  type PacInfo,
 } from '../native.js';
 import type {
   AcceptRequest,
@@ -67,6 +68,8 @@ export type AcceptStep =
       flags: ContextFlags;
       /** When the context expires (ms since the epoch), or null if it does not. */
       expiresAt: number | null;
+      /** The verified Windows PAC (krb5 tickets from AD), when there is one. */
+      pac?: PacInfo;
       /** The `sealOnComplete` plaintext, EncryptMessage'd in the same task (absent if sealing failed). */
       sealed?: { trailer: Buffer; ciphertext: Buffer };
     };
@@ -305,6 +308,7 @@ export class AuthPool {
       spnego: r.spnego,
       flags: r.flags,
       expiresAt: r.lifetime === null ? null : Date.now() + r.lifetime * 1000,
+      ...(r.pac !== undefined ? { pac: r.pac } : {}),
       ...(r.sealed?.ok
         ? { sealed: { trailer: asBuffer(r.sealed.trailer), ciphertext: asBuffer(r.sealed.ciphertext) } }
         : {}),

@@ -95,7 +95,20 @@ export async function runTool(
   what: string,
   opts: ToolOptions & { input?: string },
 ): Promise<ToolOutput> {
-  const file = await findTool(tool, opts.searchPath);
+  return runProgram(await findTool(tool, opts.searchPath), tool, args, what, opts);
+}
+
+/**
+ * Runs the program at `file` (named `label` in errors) as {@link runTool} runs a krb5 tool:
+ * no shell, `input` on stdin, a deadline, ERR_REALM with the tail of its output on failure.
+ */
+export function runProgram(
+  file: string,
+  label: string,
+  args: readonly string[],
+  what: string,
+  opts: Omit<ToolOptions, 'searchPath'> & { input?: string },
+): Promise<ToolOutput> {
   const timeoutMs = opts.timeoutMs ?? kDefaultTimeoutMs;
   return new Promise<ToolOutput>((resolve, reject) => {
     const child = spawn(file, args, { env: opts.env, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -126,7 +139,7 @@ export async function runTool(
         : signal !== null
           ? `was killed by ${signal}`
           : `exited with code ${code}`;
-      reject(realmError(`${what} failed: ${tool} ${how}; its output ends with:\n${tailLines(`${stdout}${stderr}`)}`));
+      reject(realmError(`${what} failed: ${label} ${how}; its output ends with:\n${tailLines(`${stdout}${stderr}`)}`));
     });
   });
 }

@@ -32,6 +32,41 @@ Napi::Object FlagsObject(Napi::Env env, OM_uint32 f) {
   return o;
 }
 
+Napi::Array StringArray(Napi::Env env, const std::vector<std::string>& items) {
+  Napi::Array a = Napi::Array::New(env, items.size());
+  for (size_t i = 0; i < items.size(); ++i) a.Set(static_cast<uint32_t>(i), items[i]);
+  return a;
+}
+
+Napi::Object PacObject(Napi::Env env, const pac::PacInfo& p) {
+  Napi::Object o = Napi::Object::New(env);
+  const pac::LogonInfo& l = p.logon;
+  o.Set("userSid", l.user_sid);
+  o.Set("primaryGroupSid", l.primary_group_sid);
+  o.Set("groupSids", StringArray(env, l.group_sids));
+  o.Set("extraSids", StringArray(env, l.extra_sids));
+  o.Set("resourceGroupSids", StringArray(env, l.resource_group_sids));
+  o.Set("logonName", l.logon_name);
+  o.Set("fullName", l.full_name);
+  o.Set("logonDomain", l.logon_domain);
+  o.Set("logonServer", l.logon_server);
+  o.Set("domainSid", l.domain_sid);
+  o.Set("userFlags", Napi::Number::New(env, l.user_flags));
+  o.Set("userAccountControl", Napi::Number::New(env, l.user_account_control));
+  if (p.has_upn_dns) {
+    Napi::Object u = Napi::Object::New(env);
+    u.Set("upn", p.upn_dns.upn);
+    u.Set("dnsDomain", p.upn_dns.dns_domain);
+    u.Set("flags", Napi::Number::New(env, p.upn_dns.flags));
+    if (p.upn_dns.has_sam_name_and_sid) {
+      u.Set("samName", p.upn_dns.sam_name);
+      u.Set("sid", p.upn_dns.sid);
+    }
+    o.Set("upnDnsInfo", u);
+  }
+  return o;
+}
+
 }  // namespace
 
 // acquireCredentials({ slot?, keytab?, principal?, ntlm?, replayCache?, memoryReplayCache?,
@@ -82,7 +117,8 @@ Napi::Value JsAcquireCredentials(const Napi::CallbackInfo& info) {
 
 // accept(connectionId, token, slot?) -> (slot: the acceptor credential to use, default "")
 //   { ok: true, status: 'continue', output }
-//   { ok: true, status: 'complete', output, principal, mech, spnego, flags, lifetime }
+//   { ok: true, status: 'complete', output, principal, mech, spnego, flags, lifetime, pac?,
+//     pacRefused? }
 //   { ok: false, code, major, minor, message, output? }
 Napi::Value JsAccept(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -144,6 +180,8 @@ Napi::Value JsAccept(const Napi::CallbackInfo& info) {
       } else {
         r.Set("lifetime", Napi::Number::New(env, outcome.lifetime_seconds));
       }
+      if (outcome.has_pac) r.Set("pac", PacObject(env, outcome.pac));
+      if (!outcome.pac_refused.empty()) r.Set("pacRefused", outcome.pac_refused);
       return r;
     }
     case AcceptOutcome::Kind::kError:

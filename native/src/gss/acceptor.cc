@@ -7,6 +7,7 @@
 
 #include "../krb5/clock_skew.h"
 #include "../ntlm/users_file.h"
+#include "../pac/gss_pac.h"
 #include "../replay/replay_cache.h"
 #include "../replay/replay_tag.h"
 #include "neg_token_resp.h"
@@ -330,6 +331,13 @@ AcceptOutcome AcceptStep(const AcceptorCredential& cred, SecurityContext* ctx, c
     // cookie) must end with the ticket itself.
     OM_uint32 skew = cred.clock_skew_seconds();
     outcome.lifetime_seconds = time_rec > skew ? time_rec - skew : 0;
+  }
+  if (outcome.mech == Mech::kKrb5) {
+    // Read from the name accept returned (src_name), which carries the ticket's authorization
+    // data; MIT reports a PAC buffer authenticated only after checking its server signature.
+    pac::PacRead read =
+        pac::ReadPac(src_name.get(), outcome.principal, &outcome.pac, &outcome.pac_refused);
+    outcome.has_pac = read == pac::PacRead::kUsed;
   }
   // Delegated credentials are reported through the flag but not stored: `delegated` releases
   // them here. Storing them (gss_store_cred_into) is a separate, opt-in feature.

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "../pac/pac_info.h"
 #include "handles.h"
 #include "status.h"
 
@@ -69,6 +70,10 @@ struct AcceptOutcome {
   // Seconds until the ticket ends (krb5) or the context expires; GSS_C_INDEFINITE when it does
   // not. 0 for a ticket that has already ended but is still inside the clock-skew margin.
   OM_uint32 lifetime_seconds = 0;
+  // krb5 only: the ticket's verified PAC (has_pac), or why a PAC that is there was not used.
+  bool has_pac = false;
+  pac::PacInfo pac;
+  std::string pac_refused;
 };
 
 // Runs one gss_accept_sec_context leg on `ctx`, which starts empty for the first leg. With the

@@ -100,6 +100,18 @@ const char* CodeFromMinorText(const std::string& text) {
   return nullptr;
 }
 
+// "Request ticket server P kvno N found in keytab but not with enctype E": the ticket is for
+// this service, but the keytab lacks a key of the enctype the KDC chose, which AD takes from
+// the account's msDS-SupportedEncryptionTypes (unset: RC4). Returns the enctype, or "".
+std::string MissingKeytabEnctype(const std::string& text) {
+  static const char kNeedle[] = "found in keytab but not with enctype ";
+  size_t at = text.find(kNeedle);
+  if (at == std::string::npos) return "";
+  size_t from = at + sizeof kNeedle - 1;
+  size_t end = text.find_first_of(" )", from);
+  return text.substr(from, end == std::string::npos ? std::string::npos : end - from);
+}
+
 }  // namespace
 
 GssStatus MakeGssStatus(const char* what, OM_uint32 major, OM_uint32 minor, gss_OID mech) {
@@ -119,6 +131,20 @@ GssStatus MakeGssStatus(const char* what, OM_uint32 major, OM_uint32 minor, gss_
     status.message += " (";
     status.message += minor_text;
     status.message += ")";
+    std::string enctype = MissingKeytabEnctype(minor_text);
+    if (!enctype.empty()) {
+      status.code = "ERR_GSS_KEYTAB_ENCTYPE";
+      status.message +=
+          ": the client's ticket is encrypted with " + enctype + " but the keytab has no " +
+          enctype +
+          " key for this service. The KDC picks the enctype from the service account "
+          "(Active Directory: msDS-SupportedEncryptionTypes; unset means RC4). Export a keytab "
+          "holding " +
+          enctype +
+          " keys (ktpass -crypto AES256-SHA1, msktutil --enctypes 0x18, "
+          "samba-tool domain exportkeytab after setting msDS-SupportedEncryptionTypes=24), or "
+          "set the account's enctypes to those in the keytab; then reload it (SIGHUP)";
+    }
   }
   return status;
 }
