@@ -8,32 +8,18 @@
  *
  * stdout carries only JSON event lines; logs go to stderr.
  */
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import {
-  DEFAULT_GSS_SAMPLE,
-  DEFAULT_LIMITS,
-  DEFAULT_HTTP,
-  DEFAULT_SSPI,
-  DEFAULT_WS_PATH,
-  parseCookieKeys,
-  parseWsPath,
-  parseListenAddress,
-  parseLogLevel,
-  parsePositiveInt,
-  parseReplayCache,
-  parseRequireFlags,
-  type ServeConfig,
-} from './config.js';
-import { ConfigError, NegotiateError } from './errors.js';
-import { createLogger } from './logger.js';
+import { NegotiateError } from './errors.js';
+import { createPinoLogger, fromPinoCompatible } from './logger.js';
+import { resolveServerOptions } from './options.js';
+import { applyProcessWideSettings } from './processSettings.js';
 import { ThrowawayRealm } from './realm/index.js';
 import { NegotiateServer } from './server.js';
-import { DEFAULT_GREETING } from './acceptors/sspiProtocol.js';
+import { UsageError } from './cli/flagTable.js';
+import { parseServeFlags, serveHelp } from './cli/serveFlags.js';
 
 const MAIN_HELP = `Usage: negotiate-server <command> [options]
 
@@ -46,74 +32,6 @@ Commands:
 Run 'negotiate-server <command> --help' for a command's options.
 `;
 
-const SERVE_HELP = `Usage: negotiate-server serve [options]
-
-Credentials:
-  --keytab FILE              Service keytab. Without it, serve starts an embedded throwaway realm
-                             (KRBTEST.COM on loopback) and removes it on exit.
-  --principal NAME           Accept only this service principal ('host/localhost@REALM' or
-                             'host@localhost'). Default: any key in the keytab.
-  --ntlm                     Also accept NTLM, raw and through SPNEGO (off: NTLM is relayable).
-  --ntlm-users FILE          gss-ntlmssp users file (DOMAIN:user:password). Default: $NTLM_USER_FILE.
-  --replay-cache MODE        default | memory | none | file:PATH   (default: MIT's default file
-                             cache; memory: a process-wide in-memory cache instead of MIT's file,
-                             faster, forgotten on restart; none accepts replayed tokens)
-  --replay-cache-size N      memory only: most authenticators remembered, 21-43 bytes each; beyond
-                             it handshakes are refused, never accepted unchecked (default 8000000:
-                             10,000 handshakes/s at the default 300 s clock skew)
-  --replay-cache-principal-quota N
-                             memory only: most authenticators one client principal may hold;
-                             beyond it that principal is refused, others are not (default: a
-                             quarter of --replay-cache-size)
-  --require-flags LIST       Refuse clients that did not request these context flags (comma-
-                             separated: mutual, replay, sequence, integrity, confidentiality,
-                             delegation; default: none). mutual refuses browsers; replay,sequence
-                             make unwrap refuse replayed and reordered messages
-
-Listeners (default: all three, on 127.0.0.1; if any listener flag is given, only those given):
-  --sspi HOST:PORT           Microsoft SSPI-sample framing (default 127.0.0.1:2000; port 0 = any free)
-  --gss-sample HOST:PORT     MIT gss-sample framing (default 127.0.0.1:4444)
-  --http HOST:PORT           HTTP Authorization: Negotiate, RFC 4559 (default 127.0.0.1:8080);
-                             GET /whoami answers the authenticated identity as JSON
-  --ws PATH                  WebSocket handshakes on the HTTP listener (default /ws; none: off)
-  --admin HOST:PORT          Admin listener: GET /metrics (Prometheus), /healthz, /readyz
-                             (default: off; not a front end, so it does not turn off the defaults)
-
-HTTP sessions:
-  --session-cookie SECONDS   After a handshake, set an HMAC-signed cookie valid this long, so
-                             the client skips the handshake on later requests (default: off)
-  --cookie-key-file FILE     Cookie keys, one base64 key (>= 32 bytes) per line; the first signs,
-                             all verify (rotation). Default: a random key per start
-  --cookie-secure            Mark the cookie Secure (the server is behind TLS)
-  --allow-uws-fallback       Run uWebSockets.js on its slow JS emulation instead of refusing
-
-Limits:
-  --workers N                Worker threads running GSSAPI calls (default: CPU count)
-  --max-queue N              Calls waiting for a worker (beyond one running per worker) before
-                             new ones fail fast (default 1024)
-  --task-timeout MS          A GSSAPI task running longer fails, its worker is replaced (default 5000)
-  --max-contexts N           Security contexts alive at once (default 100000)
-  --max-token BYTES          Largest frame accepted, checked before allocation (default 65536)
-  --handshake-timeout MS     Deadline for a whole handshake (default 10000)
-  --idle-timeout MS          Close connections silent this long (default 60000)
-  --max-connections N        Simultaneous connections per listener (default 10000)
-  --shutdown-grace MS        On SIGTERM/SIGINT, time given to handshakes in flight (default 5000)
-                             SIGHUP reloads the keytab (key rotation): read once at start and on
-                             each SIGHUP, never behind the server's back; a bad keytab is refused
-                             and the keys in use stay
-
-Other:
-  --greeting TEXT            sspi: message encrypted to the client after the handshake
-                             (default "${DEFAULT_GREETING}")
-  --log-level LEVEL          debug | info | warn | error | silent (default info)
-  -h, --help                 This help
-
-stdout: one JSON line per listener, {"event":"listening","frontend":"sspi","address":"127.0.0.1","port":2000}
-(frontend: sspi, gss-sample, http, admin; the http line also has "ws":"/ws" when WebSockets are on);
-with the embedded realm, first {"event":"realm","envFile":...,"gssClient":...}. Logs: JSON lines on stderr.
-Exit codes: 0 after a clean shutdown, 1 on a start-up error, 2 on a usage error.
-`;
-
 const REALM_HELP = `Usage: negotiate-server realm up DIR
        negotiate-server realm down DIR
 
@@ -124,8 +42,6 @@ users file. It writes DIR/env (mode 0600) with export lines for KRB5_CONFIG, KRB
 KRB5_KTNAME, NTLM_USER_FILE, NEGOTIATE_USER, NEGOTIATE_PASSWORD and more:  . DIR/env
 'down' stops that KDC. Nothing under /etc is read or written.
 `;
-
-class UsageError extends Error {}
 
 /** The python3-gssapi sample client of the sspi framing (shipped in examples/), for the start banner. */
 const SSPI_CLIENT = fileURLToPath(new URL('../../examples/sspi_client.py', import.meta.url));
@@ -154,7 +70,7 @@ export async function main(argv: string[]): Promise<number> {
     }
   } catch (err) {
     if (err instanceof UsageError) {
-      process.stderr.write(`negotiate-server: ${err.message}\n\n${command === 'serve' ? SERVE_HELP : command === 'realm' ? REALM_HELP : MAIN_HELP}`);
+      process.stderr.write(`negotiate-server: ${err.message}\n\n${command === 'serve' ? serveHelp() : command === 'realm' ? REALM_HELP : MAIN_HELP}`);
       return 2;
     }
     if (err instanceof NegotiateError) {
@@ -187,110 +103,17 @@ async function realm(args: string[]): Promise<number> {
   return 0;
 }
 
-function readKeyFile(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new ConfigError('ERR_CONFIG', `--cookie-key-file ${file} cannot be read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-  }
-}
-
-function parseServe(args: string[]): ServeConfig {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        keytab: { type: 'string' },
-        principal: { type: 'string' },
-        ntlm: { type: 'boolean' },
-        'ntlm-users': { type: 'string' },
-        'replay-cache': { type: 'string' },
-        'replay-cache-size': { type: 'string' },
-        'replay-cache-principal-quota': { type: 'string' },
-        'require-flags': { type: 'string' },
-        sspi: { type: 'string' },
-        'gss-sample': { type: 'string' },
-        http: { type: 'string' },
-        ws: { type: 'string' },
-        admin: { type: 'string' },
-        'session-cookie': { type: 'string' },
-        'cookie-key-file': { type: 'string' },
-        'cookie-secure': { type: 'boolean' },
-        'allow-uws-fallback': { type: 'boolean' },
-        workers: { type: 'string' },
-        'max-queue': { type: 'string' },
-        'task-timeout': { type: 'string' },
-        'max-contexts': { type: 'string' },
-        'max-token': { type: 'string' },
-        'handshake-timeout': { type: 'string' },
-        'idle-timeout': { type: 'string' },
-        'max-connections': { type: 'string' },
-        'shutdown-grace': { type: 'string' },
-        greeting: { type: 'string' },
-        'log-level': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  const v = parsed.values;
-  if (v.help) throw Object.assign(new Error('help'), { help: true });
-  const int = (flag: string, value: string | undefined, dflt: number, range?: { min?: number; max?: number }): number =>
-    value === undefined ? dflt : parsePositiveInt(`--${flag}`, value, range);
-  const anyListener = v.sspi !== undefined || v['gss-sample'] !== undefined || v.http !== undefined;
-  const http = v.http !== undefined ? parseListenAddress('--http', v.http) : anyListener ? undefined : DEFAULT_HTTP;
-  if (v.ws !== undefined && !http) throw new UsageError('--ws needs an HTTP listener (--http HOST:PORT)');
-  const cookieFile = v['cookie-key-file'];
-  return {
-    keytab: v.keytab,
-    principal: v.principal,
-    ntlm: v.ntlm === true,
-    ntlmUsers: v['ntlm-users'],
-    replayCache: v['replay-cache'] === undefined ? 'default' : parseReplayCache(v['replay-cache']),
-    ...(v['replay-cache-size'] === undefined ? {} : { replayCacheSize: parsePositiveInt('--replay-cache-size', v['replay-cache-size']) }),
-    ...(v['replay-cache-principal-quota'] === undefined
-      ? {}
-      : { replayCachePrincipalQuota: parsePositiveInt('--replay-cache-principal-quota', v['replay-cache-principal-quota']) }),
-    ...(v['require-flags'] === undefined ? {} : { requireFlags: parseRequireFlags(v['require-flags']) }),
-    sspi: v.sspi !== undefined ? parseListenAddress('--sspi', v.sspi) : anyListener ? undefined : DEFAULT_SSPI,
-    gssSample: v['gss-sample'] !== undefined ? parseListenAddress('--gss-sample', v['gss-sample']) : anyListener ? undefined : DEFAULT_GSS_SAMPLE,
-    http,
-    wsPath: http ? (v.ws === 'none' ? undefined : v.ws !== undefined ? parseWsPath(v.ws) : DEFAULT_WS_PATH) : undefined,
-    sessionCookieTtlSeconds: v['session-cookie'] === undefined ? undefined : parsePositiveInt('--session-cookie', v['session-cookie'], { max: 30 * 86400 }),
-    sessionCookieKeys: cookieFile === undefined ? [] : parseCookieKeys(cookieFile, readKeyFile(cookieFile)),
-    sessionCookieSecure: v['cookie-secure'] === true,
-    allowUwsFallback: v['allow-uws-fallback'] === true,
-    admin: v.admin !== undefined ? parseListenAddress('--admin', v.admin) : undefined,
-    workers: int('workers', v.workers, os.availableParallelism(), { max: 256 }),
-    maxQueue: int('max-queue', v['max-queue'], DEFAULT_LIMITS.maxQueue),
-    taskTimeoutMs: int('task-timeout', v['task-timeout'], DEFAULT_LIMITS.taskTimeoutMs),
-    maxContexts: int('max-contexts', v['max-contexts'], DEFAULT_LIMITS.maxContexts),
-    maxTokenBytes: int('max-token', v['max-token'], DEFAULT_LIMITS.maxTokenBytes, { min: 16, max: 16 * 1024 * 1024 }),
-    handshakeTimeoutMs: int('handshake-timeout', v['handshake-timeout'], DEFAULT_LIMITS.handshakeTimeoutMs),
-    idleTimeoutMs: int('idle-timeout', v['idle-timeout'], DEFAULT_LIMITS.idleTimeoutMs),
-    maxConnections: int('max-connections', v['max-connections'], DEFAULT_LIMITS.maxConnections),
-    shutdownGraceMs: int('shutdown-grace', v['shutdown-grace'], 5000, { min: 0 }),
-    greeting: v.greeting ?? DEFAULT_GREETING,
-    logLevel: v['log-level'] === undefined ? 'info' : parseLogLevel(v['log-level']),
-  };
-}
-
 async function serve(args: string[]): Promise<number> {
-  let config: ServeConfig;
-  try {
-    config = parseServe(args);
-  } catch (err) {
-    if ((err as { help?: boolean }).help) {
-      process.stdout.write(SERVE_HELP);
-      return 0;
-    }
-    throw err;
+  const invocation = parseServeFlags(args);
+  if (invocation === 'help') {
+    process.stdout.write(serveHelp());
+    return 0;
   }
-  const logger = createLogger(config.logLevel);
+  const { options } = invocation;
+  // Every value checked now, before an embedded realm is started for nothing (exit 2).
+  resolveServerOptions(options);
+  const pinoLogger = createPinoLogger(invocation.logLevel);
+  const logger = fromPinoCompatible(pinoLogger);
 
   // Signals are handled from the first moment: a SIGTERM while the embedded realm starts must
   // still stop its KDC and remove its directory.
@@ -326,7 +149,7 @@ async function serve(args: string[]): Promise<number> {
 
   let embedded: ThrowawayRealm | undefined;
   try {
-    if (config.keytab === undefined) {
+    if (options.credentials.keytab === undefined) {
       const dir = await mkdtemp(path.join(os.tmpdir(), 'negotiate-realm-'));
       logger.info('no --keytab: starting an embedded throwaway realm', { dir });
       try {
@@ -337,17 +160,12 @@ async function serve(args: string[]): Promise<number> {
       }
       if (signalled) return 0;
       await embedded.writeEnvFile();
-      // The acceptor reads krb5.conf (default realm, enctypes) and gss-ntlmssp reads the users
-      // file from the environment; both are process-wide, which is what the workers share.
-      for (const [k, value] of Object.entries(embedded.env())) {
-        if (k !== 'KRB5CCNAME' && k !== 'NEGOTIATE_PASSWORD') process.env[k] = value;
-      }
-      config.keytab = embedded.keytab;
-      config.ntlmUsers ??= embedded.ntlmUserFile;
+      applyProcessWideSettings({ realmEnvironment: embedded.env() });
+      options.credentials.keytab = embedded.keytab;
+      options.credentials.ntlmUsers ??= embedded.ntlmUserFile;
     }
-    if (config.ntlmUsers !== undefined) process.env['NTLM_USER_FILE'] = config.ntlmUsers;
 
-    server = await NegotiateServer.start({ ...config, logger });
+    server = await NegotiateServer.start({ ...options, logger: pinoLogger });
     if (signalled) return 0;
 
     if (embedded) {

@@ -1,19 +1,23 @@
 /**
- * NegotiateServer: a worker pool plus the TCP front ends, started and stopped together. What the
- * CLI's `serve` runs, and the simplest way to embed the server in an application.
+ * NegotiateServer: a worker pool plus the front ends, started and stopped together. What the
+ * CLI's `serve` runs, and the simplest way to embed the server in an application. Its options
+ * and their defaults: options.ts.
  */
 import { EventEmitter } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { TcpAcceptor, type TcpFraming } from './acceptors/TcpAcceptor.js';
 import { gssSampleProtocol } from './acceptors/gssSampleProtocol.js';
-import { sspiProtocol, type SspiProtocolOptions } from './acceptors/sspiProtocol.js';
+import { sspiProtocol } from './acceptors/sspiProtocol.js';
 import type { HandshakeFailure } from './handshake/index.js';
-import type { ListenAddress, ServeConfig } from './config.js';
-import { silentLogger, type Logger } from './logger.js';
+import type { ListenAddress } from './config.js';
+import type { Logger } from './logger.js';
+import { resolveServerOptions, type NegotiateServerOptions, type ResolvedServerConfig } from './options.js';
+import { applyProcessWideSettings } from './processSettings.js';
 import { AuthPool } from './pool/AuthPool.js';
+import type { CredentialOptions } from './pool/credentials.js';
 import type { Session } from './session.js';
 import { HttpAcceptor, type HttpIdentity } from './acceptors/HttpAcceptor.js';
-import { attachWebSocket, type WsAcceptor, type WsAcceptorOptions } from './acceptors/WsAcceptor.js';
+import { attachWebSocket, type WsAcceptor } from './acceptors/WsAcceptor.js';
 import { AdminListener, type Readiness } from './admin/AdminListener.js';
 import { ServerMetrics } from './metrics/ServerMetrics.js';
 import type { FrontendLoad } from './metrics/stateMetrics.js';
@@ -27,15 +31,17 @@ export interface ListeningEvent {
   ws?: string;
 }
 
-export type NegotiateServerOptions = Omit<ServeConfig, 'logLevel' | 'ntlmUsers' | 'greeting' | 'admin'> & {
-  logger?: Logger;
-  /** Admin listener: /metrics, /healthz, /readyz (docs/operations.md). Default: none. */
-  admin?: ListenAddress | undefined;
-  /** sspi: the greeting, or a function of the session that builds it. Default: the reference text. */
-  greeting?: SspiProtocolOptions['greeting'];
-  /** WebSocket application messages; default: echo each message back (a demo). */
-  onWsMessage?: WsAcceptorOptions['onMessage'];
-};
+/** Set by the class's static block: the one way in to its private start from outside the class. */
+let startResolved: (config: ResolvedServerConfig) => Promise<NegotiateServer>;
+
+/**
+ * Starts a server from a resolved configuration: the second half of NegotiateServer.start, and
+ * the white-box path of the test helpers (flat overrides on a resolved configuration). Not
+ * exported by the package.
+ */
+export function startResolvedServer(config: ResolvedServerConfig): Promise<NegotiateServer> {
+  return startResolved(config);
+}
 
 /**
  * Events: 'session' (a Session for TCP and WebSocket connections, an HttpIdentity for HTTP
@@ -52,18 +58,22 @@ export class NegotiateServer extends EventEmitter {
   /** The admin listener, when configured. */
   admin: AdminListener | undefined;
   #httpAddress: { address: string; port: number } | undefined;
-  readonly #options: NegotiateServerOptions;
+  readonly #options: ResolvedServerConfig;
   readonly #logger: Logger;
   /** Every configured listener started. */
   #started = false;
   /** close() began: not ready any more, whatever still listens. */
   #closing = false;
 
-  private constructor(pool: AuthPool, options: NegotiateServerOptions) {
+  static {
+    startResolved = (config) => NegotiateServer.#startResolved(config);
+  }
+
+  private constructor(pool: AuthPool, options: ResolvedServerConfig) {
     super();
     this.pool = pool;
     this.#options = options;
-    this.#logger = options.logger ?? silentLogger;
+    this.#logger = options.logger;
     this.metrics = new ServerMetrics({
       // Process metrics register observers that live as long as the process: only for a
       // server that serves them.
@@ -82,31 +92,39 @@ export class NegotiateServer extends EventEmitter {
     this.on('handshakeFailed', (f: HandshakeFailure) => this.metrics.recordFailure(f));
   }
 
-  /** Starts the pool (checking credentials first), then each configured listener. */
+  /**
+   * Resolves `options` (defaults, validation: ConfigError ERR_CONFIG), starts the pool (checking
+   * credentials first), then each listener named: admin, tcp.sspi, tcp.gssSample, http.
+   */
   static async start(options: NegotiateServerOptions): Promise<NegotiateServer> {
-    const credentials: import('./pool/credentials.js').CredentialOptions = {
-      ntlm: options.ntlm,
-      replayCache: options.replayCache,
+    return NegotiateServer.#startResolved(resolveServerOptions(options));
+  }
+
+  static async #startResolved(config: ResolvedServerConfig): Promise<NegotiateServer> {
+    if (config.ntlmUsers !== undefined) applyProcessWideSettings({ ntlmUserFile: config.ntlmUsers });
+    const credentials: CredentialOptions = {
+      ntlm: config.ntlm,
+      replayCache: config.replayCache,
+      replayCacheSize: config.replayCacheSize,
     };
-    if (options.replayCacheSize !== undefined) credentials.replayCacheSize = options.replayCacheSize;
-    if (options.replayCachePrincipalQuota !== undefined) credentials.replayCachePrincipalQuota = options.replayCachePrincipalQuota;
-    if (options.requireFlags !== undefined) credentials.requireFlags = options.requireFlags;
-    if (options.keytab !== undefined) credentials.keytab = options.keytab;
-    if (options.principal !== undefined) credentials.principal = options.principal;
+    if (config.replayCachePrincipalQuota !== undefined) credentials.replayCachePrincipalQuota = config.replayCachePrincipalQuota;
+    if (config.requireFlags.length > 0) credentials.requireFlags = config.requireFlags;
+    if (config.keytab !== undefined) credentials.keytab = config.keytab;
+    if (config.principal !== undefined) credentials.principal = config.principal;
     const pool = await AuthPool.start({
       credentials,
-      workers: options.workers,
-      maxQueue: options.maxQueue,
-      taskTimeoutMs: options.taskTimeoutMs,
-      maxContexts: options.maxContexts,
+      workers: config.workers,
+      maxQueue: config.maxQueue,
+      taskTimeoutMs: config.taskTimeoutMs,
+      maxContexts: config.maxContexts,
     });
-    const server = new NegotiateServer(pool, options);
+    const server = new NegotiateServer(pool, config);
     try {
       // The admin listener first: /readyz answers 503 until the front ends listen.
-      if (options.admin) await server.#listenAdmin(options.admin);
-      if (options.sspi) await server.#listen('sspi', options.sspi);
-      if (options.gssSample) await server.#listen('gss-sample', options.gssSample);
-      if (options.http) await server.#listenHttp(options.http);
+      if (config.admin) await server.#listenAdmin(config.admin);
+      if (config.sspi) await server.#listen('sspi', config.sspi);
+      if (config.gssSample) await server.#listen('gss-sample', config.gssSample);
+      if (config.http) await server.#listenHttp(config.http);
       server.#started = true;
     } catch (err) {
       await server.close(0);
@@ -192,7 +210,7 @@ export class NegotiateServer extends EventEmitter {
         logger: this.#logger,
         maxTokenBytes: o.maxTokenBytes,
         handshakeTimeoutMs: o.handshakeTimeoutMs,
-        onMessage: o.onWsMessage ?? ((_session, message, reply) => reply(message)),
+        onMessage: o.onWsMessage,
       });
       ws.on('session', (s: Session) => this.emit('session', s));
       ws.on('handshakeFailed', (f: HandshakeFailure<'ws'>) => this.emit('handshakeFailed', f));
@@ -204,7 +222,7 @@ export class NegotiateServer extends EventEmitter {
   async #listen(framing: TcpFraming, at: ListenAddress): Promise<void> {
     const o = this.#options;
     const acceptor = new TcpAcceptor({
-      protocol: framing === 'sspi' ? sspiProtocol(o.greeting !== undefined ? { greeting: o.greeting } : {}) : gssSampleProtocol(),
+      protocol: framing === 'sspi' ? sspiProtocol({ greeting: o.greeting }) : gssSampleProtocol(),
       pool: this.pool,
       maxTokenBytes: o.maxTokenBytes,
       handshakeTimeoutMs: o.handshakeTimeoutMs,

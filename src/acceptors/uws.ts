@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import type * as Uws from '@trufflesuite/uws-js-unofficial';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { applyProcessWideSettings } from '../processSettings.js';
 
 export type UwsModule = typeof Uws;
 
@@ -40,9 +41,8 @@ export interface LoadUwsOptions {
 /** Loads uWS once per process; throws ERR_UWS_FALLBACK when only the emulation is available. */
 export function loadUws(options: LoadUwsOptions = {}): UwsModule {
   if (!loaded) {
-    // Read by upstream uWS when it loads (not by this build, see above); an operator's own
-    // setting wins.
-    process.env['UWS_HTTP_MAX_HEADERS_SIZE'] ??= String(HTTP_MAX_HEADERS_SIZE);
+    // Read by upstream uWS when it loads (not by this build, see above).
+    applyProcessWideSettings({ uwsMaxHeadersSize: HTTP_MAX_HEADERS_SIZE });
     const require = createRequire(import.meta.url);
     const log = console.log;
     console.log = (...args: unknown[]) => process.stderr.write(args.map(String).join(' ') + '\n');

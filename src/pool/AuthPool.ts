@@ -18,7 +18,8 @@ import { asBuffer, loadNative, type ContextFlags, type NativeAddon, type NativeC
 import type { AcceptTask, BatchCall, NativeAcceptResult, ProtectResult, ProtectTask, SealResult, WorkerSetup } from '../../workers/messages.js';
 import { BatchDispatcher } from './BatchDispatcher.js';
 import type { CredentialOptions } from './credentials.js';
-import { acquireOrThrow, applyProcessWideSettings, checkCredentials, configureReplayCache, keytabFromEnv, toNativeCredentials } from './credentials.js';
+import { applyProcessWideSettings } from '../processSettings.js';
+import { acquireOrThrow, checkCredentials, configureReplayCache, keytabFromEnv, toNativeCredentials } from './credentials.js';
 import { KeytabSnapshots, type KeytabLoad } from './KeytabSnapshots.js';
 
 export interface AuthPoolOptions {

@@ -3,19 +3,22 @@
  * and a bounded runner for real client programs (gss-client, python3-gssapi).
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { NegotiateServer, type NegotiateServerOptions } from '../../src/server.js';
-import { DEFAULT_LIMITS } from '../../src/config.js';
-import { DEFAULT_GREETING } from '../../src/acceptors/sspiProtocol.js';
+import { startResolvedServer, type NegotiateServer } from '../../src/server.js';
+import { resolveServerOptions, type ResolvedServerConfig } from '../../src/options.js';
+import { applyProcessWideSettings } from '../../src/processSettings.js';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
 import { createLogger } from '../../src/logger.js';
 
 /** Points this process's acceptor at the realm (krb5.conf, replay cache dir, NTLM users). */
 export function useRealm(realm: ThrowawayRealm): void {
   const env = realm.env();
-  for (const k of ['KRB5_CONFIG', 'KRB5RCACHEDIR', 'NTLM_USER_FILE'] as const) {
-    process.env[k] = env[k] as string;
-  }
+  const realmEnvironment: Record<string, string> = {};
+  for (const k of ['KRB5_CONFIG', 'KRB5RCACHEDIR', 'NTLM_USER_FILE'] as const) realmEnvironment[k] = env[k] as string;
+  applyProcessWideSettings({ realmEnvironment });
 }
+
+/** Flat overrides on the resolved configuration (a white-box path: the public options are nested). */
+export type TestServerOverrides = Partial<ResolvedServerConfig>;
 
 export interface TestServer {
   server: NegotiateServer;
@@ -24,27 +27,20 @@ export interface TestServer {
   httpPort: number;
 }
 
-/** Starts both TCP front ends on 127.0.0.1 port 0 with the realm's keytab. */
-export async function startTestServer(realm: ThrowawayRealm, overrides: Partial<NegotiateServerOptions> = {}): Promise<TestServer> {
+/**
+ * Starts both TCP front ends on 127.0.0.1 port 0 with the realm's keytab: the library's defaults
+ * (resolveServerOptions) with 2 workers and a 1 s shutdown grace, then `overrides`.
+ */
+export async function startTestServer(realm: ThrowawayRealm, overrides: TestServerOverrides = {}): Promise<TestServer> {
   useRealm(realm);
-  const server = await NegotiateServer.start({
-    keytab: realm.keytab,
-    principal: undefined,
-    ntlm: false,
-    replayCache: 'default',
-    sspi: { host: '127.0.0.1', port: 0 },
-    gssSample: { host: '127.0.0.1', port: 0 },
-    http: undefined,
-    wsPath: undefined,
-    sessionCookieTtlSeconds: undefined,
-    sessionCookieKeys: [],
-    sessionCookieSecure: false,
-    allowUwsFallback: false,
-    admin: undefined,
+  const base = resolveServerOptions({
+    credentials: { keytab: realm.keytab },
+    tcp: { sspi: { port: 0 }, gssSample: { port: 0 } },
     workers: 2,
-    ...DEFAULT_LIMITS,
-    greeting: DEFAULT_GREETING,
     shutdownGraceMs: 1000,
+  });
+  const server = await startResolvedServer({
+    ...base,
     logger: createLogger(process.env['NEGOTIATE_TEST_LOG'] === '1' ? 'debug' : 'silent'),
     ...overrides,
   });

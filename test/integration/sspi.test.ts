@@ -17,11 +17,10 @@ import { SspiFrameDecoder, decodeSspiGreeting, encodeSspiFrame } from '../../src
 import type { HandshakeFailure } from '../../src/handshake/index.js';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
 import type { Session } from '../../src/session.js';
-import type { NegotiateServerOptions } from '../../src/server.js';
 import { FIXTURES, Initiator, firstTokens } from '../helpers/initiator.js';
 import { RawConn } from '../helpers/rawConn.js';
 import { startTestRealm } from '../helpers/realm.js';
-import { PYTHON, jsonLines, requirePythonGssapi, runClient, startTestServer, type TestServer } from '../helpers/server.js';
+import { PYTHON, jsonLines, requirePythonGssapi, runClient, startTestServer, type TestServer, type TestServerOverrides } from '../helpers/server.js';
 import { nextEvent } from '../helpers/events.js';
 
 const CLIENT = path.join(FIXTURES, 'sspi_client.py');
@@ -54,7 +53,7 @@ after(async () => {
   await realm?.destroy();
 });
 
-async function startServer(overrides: Partial<NegotiateServerOptions>): Promise<TestServer> {
+async function startServer(overrides: TestServerOverrides): Promise<TestServer> {
   const s = await startTestServer(realm, overrides);
   servers.push(s);
   assert.ok(s.sspiPort > 0, 'the sspi front end is listening');

@@ -35,6 +35,7 @@ test('the public API exports exactly these names', () => {
     'attachWebSocket',
     'classifyDataFlags',
     'createLogger',
+    'createPinoLogger',
     'decodeSspiGreeting',
     'decryptMessage',
     'encodeGssSampleFrame',
