@@ -6,7 +6,8 @@
  *   negotiate-server realm up DIR          create and start a throwaway realm, leave it running
  *   negotiate-server realm down DIR        stop it
  *
- * stdout carries only JSON event lines; logs go to stderr.
+ * stdout carries only JSON event lines; logs go to stderr. `serve`'s flags, their help and how
+ * they map onto NegotiateServer's options: cli/serveFlags.ts.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';

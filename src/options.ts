@@ -27,6 +27,7 @@ import {
   type ListenAddress,
 } from './config.js';
 import { DEFAULT_GREETING } from './acceptors/sspiProtocol.js';
+import { MIN_KEY_BYTES } from './http/sessionCookie.js';
 import { ConfigError } from './errors.js';
 import { fromPinoCompatible, silentLogger, type Logger, type PinoCompatibleLogger } from './logger.js';
 import { isRequiredFlag, REQUIRABLE_FLAGS, type ReplayCacheOption, type RequiredFlag } from './pool/credentials.js';
@@ -183,7 +184,7 @@ export function resolveServerOptions(options: NegotiateServerOptions): ResolvedS
     wsPath: ws && wsPath(ws.path),
     onWsMessage: ws?.onMessage ?? echo,
     sessionCookieTtlSeconds: cookie && int('http.sessionCookie.ttlSeconds', cookie.ttlSeconds, DEFAULT_SESSION_COOKIE_TTL_SECONDS, RANGES.sessionCookieTtlSeconds),
-    sessionCookieKeys: [...(cookie?.keys ?? [])],
+    sessionCookieKeys: cookieKeys(cookie?.keys),
     sessionCookieSecure: bool('http.sessionCookie.secure', cookie?.secure),
     allowUwsFallback: bool('http.allowUwsFallback', http?.allowUwsFallback),
     admin: options.admin && listener('admin', section('admin', options.admin, LISTENER_KEYS), undefined),
@@ -271,6 +272,14 @@ function wsPath(value: unknown): string {
     throw new ConfigError('ERR_CONFIG', `http.ws.path must be an absolute path such as /ws, not ${JSON.stringify(value)}`);
   }
   return value;
+}
+
+function cookieKeys(value: readonly Buffer[] | undefined): Buffer[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || value.some((k) => !Buffer.isBuffer(k) || k.length < MIN_KEY_BYTES)) {
+    throw new ConfigError('ERR_CONFIG', `http.sessionCookie.keys must be Buffers of at least ${MIN_KEY_BYTES} random bytes each (e.g. crypto.randomBytes(32))`);
+  }
+  return [...value];
 }
 
 function requireFlags(value: readonly RequiredFlag[] | undefined): readonly RequiredFlag[] {

@@ -82,6 +82,10 @@ test('bad values are refused with ERR_CONFIG naming the option', () => {
   refused({ http: { ws: { path: 'ws' } } }, /^http\.ws\.path must be an absolute path/);
   refused({ http: { sessionCookie: { ttlSeconds: 31 * 86400 } } }, /^http\.sessionCookie\.ttlSeconds must be/);
   refused({ http: {}, admin: {} }, /^admin\.port is required$/);
+  assert.throws(
+    () => resolveServerOptions({ http: { sessionCookie: { keys: [Buffer.alloc(16)] } } }),
+    (err: unknown) => err instanceof ConfigError && /^http\.sessionCookie\.keys must be Buffers of at least 32/.test(err.message),
+  );
   refused({ http: {}, logger: {} }, /^logger must have pino's debug, info, warn and error methods/);
 });
 
