@@ -4,62 +4,96 @@
  * and the main thread builds these classes from them.
  */
 
-/** Every code the library can report. Stable: users match on them. */
-export type NegotiateErrorCode =
+/** The context table's refusals: a ContextError rather than a GSS failure. */
+export const CONTEXT_ERROR_CODES = [
+  'ERR_CONTEXT_TABLE_FULL',
+  'ERR_CONTEXT_BUSY',
+  'ERR_CONTEXT_NOT_FOUND',
+  'ERR_CONTEXT_NOT_ESTABLISHED',
+  'ERR_CONTEXT_ESTABLISHED',
+] as const;
+
+export type ContextErrorCode = (typeof CONTEXT_ERROR_CODES)[number];
+
+/**
+ * Every code the library can report. Stable: users match on them. The union type below is
+ * derived from this list, and native results are checked against it (errorCodeOf).
+ */
+export const NEGOTIATE_ERROR_CODES = [
   // framing and protocol
-  | 'ERR_FRAME_TOO_LARGE'
-  | 'ERR_FRAME_EMPTY'
-  | 'ERR_FRAME_TRUNCATED'
-  | 'ERR_FRAME_UNSUPPORTED_V1'
-  | 'ERR_FRAME_UNEXPECTED'
-  | 'ERR_HANDSHAKE_TIMEOUT'
-  | 'ERR_IDLE_TIMEOUT'
-  | 'ERR_PROTOCOL'
+  'ERR_FRAME_TOO_LARGE',
+  'ERR_FRAME_EMPTY',
+  'ERR_FRAME_TRUNCATED',
+  'ERR_FRAME_UNSUPPORTED_V1',
+  'ERR_FRAME_UNEXPECTED',
+  'ERR_HANDSHAKE_TIMEOUT',
+  'ERR_IDLE_TIMEOUT',
+  'ERR_PROTOCOL',
   // HTTP and WebSocket
-  | 'ERR_UWS_FALLBACK'
-  | 'ERR_HTTP_BAD_AUTHORIZATION'
-  | 'ERR_HTTP_UNSUPPORTED_SCHEME'
-  | 'ERR_HTTP_MULTI_LEG_UNSUPPORTED'
-  | 'ERR_HTTP_HEADER_TOO_LARGE'
-  | 'ERR_WS_PROTOCOL'
+  'ERR_UWS_FALLBACK',
+  'ERR_UWS_UNAVAILABLE',
+  'ERR_HTTP_BAD_AUTHORIZATION',
+  'ERR_HTTP_UNSUPPORTED_SCHEME',
+  'ERR_HTTP_MULTI_LEG_UNSUPPORTED',
+  'ERR_HTTP_HEADER_TOO_LARGE',
+  'ERR_WS_PROTOCOL',
   // pool
-  | 'ERR_POOL_QUEUE_FULL'
-  | 'ERR_POOL_TASK_TIMEOUT'
-  | 'ERR_POOL_WORKER_DIED'
-  | 'ERR_POOL_CLOSED'
+  'ERR_POOL_QUEUE_FULL',
+  'ERR_POOL_TASK_TIMEOUT',
+  'ERR_POOL_WORKER_DIED',
+  'ERR_POOL_CLOSED',
   // context table
-  | 'ERR_CONTEXT_TABLE_FULL'
-  | 'ERR_CONTEXT_BUSY'
-  | 'ERR_CONTEXT_NOT_FOUND'
-  | 'ERR_CONTEXT_NOT_ESTABLISHED'
-  | 'ERR_CONTEXT_ESTABLISHED'
+  ...CONTEXT_ERROR_CODES,
   // credentials and configuration
-  | 'ERR_NO_CREDENTIALS'
-  | 'ERR_KEYTAB_UNREADABLE'
-  | 'ERR_CONFIG'
-  | 'ERR_NATIVE_MISSING'
-  | 'ERR_REALM'
+  'ERR_NO_CREDENTIALS',
+  'ERR_KEYTAB_UNREADABLE',
+  'ERR_CONFIG',
+  'ERR_NATIVE_MISSING',
+  'ERR_REALM',
   // GSSAPI (routine error of the major status, or a well-known krb5 minor)
-  | 'ERR_GSS_DEFECTIVE_TOKEN'
-  | 'ERR_GSS_DEFECTIVE_CREDENTIAL'
-  | 'ERR_GSS_BAD_MECH'
-  | 'ERR_GSS_BAD_NAME'
-  | 'ERR_GSS_BAD_SIG'
-  | 'ERR_GSS_NO_CRED'
-  | 'ERR_GSS_NO_CONTEXT'
-  | 'ERR_GSS_CREDENTIALS_EXPIRED'
-  | 'ERR_GSS_CONTEXT_EXPIRED'
-  | 'ERR_GSS_BAD_BINDINGS'
-  | 'ERR_GSS_REPLAY'
-  | 'ERR_REPLAY_CACHE_FULL'
-  | 'ERR_REPLAY_QUOTA'
-  | 'ERR_GSS_CLOCK_SKEW'
-  | 'ERR_GSS_WRONG_PRINCIPAL'
-  | 'ERR_GSS_MECH_DISABLED'
-  | 'ERR_GSS_NO_KERBEROS_TOKEN'
-  | 'ERR_GSS_FLAGS_REQUIRED'
-  | 'ERR_GSS_UNSEQ_TOKEN'
-  | 'ERR_GSS_FAILURE';
+  'ERR_GSS_DEFECTIVE_TOKEN',
+  'ERR_GSS_DEFECTIVE_CREDENTIAL',
+  'ERR_GSS_BAD_MECH',
+  'ERR_GSS_BAD_NAME',
+  'ERR_GSS_BAD_SIG',
+  'ERR_GSS_NO_CRED',
+  'ERR_GSS_NO_CONTEXT',
+  'ERR_GSS_CREDENTIALS_EXPIRED',
+  'ERR_GSS_CONTEXT_EXPIRED',
+  'ERR_GSS_BAD_BINDINGS',
+  'ERR_GSS_REPLAY',
+  'ERR_REPLAY_CACHE_FULL',
+  'ERR_REPLAY_QUOTA',
+  'ERR_GSS_CLOCK_SKEW',
+  'ERR_GSS_WRONG_PRINCIPAL',
+  'ERR_GSS_MECH_DISABLED',
+  'ERR_GSS_NO_KERBEROS_TOKEN',
+  'ERR_GSS_FLAGS_REQUIRED',
+  'ERR_GSS_UNSEQ_TOKEN',
+  'ERR_GSS_FAILURE',
+] as const;
+
+export type NegotiateErrorCode = (typeof NEGOTIATE_ERROR_CODES)[number];
+
+const knownCodes: ReadonlySet<string> = new Set(NEGOTIATE_ERROR_CODES);
+const contextCodes: ReadonlySet<string> = new Set(CONTEXT_ERROR_CODES);
+
+export function isNegotiateErrorCode(code: string): code is NegotiateErrorCode {
+  return knownCodes.has(code);
+}
+
+export function isContextErrorCode(code: string): code is ContextErrorCode {
+  return contextCodes.has(code);
+}
+
+/**
+ * The code to report for a code string from outside the type system (the native addon): itself
+ * when it is one of ours, else ERR_GSS_FAILURE, so a code added to the addon but not here can
+ * never reach users as an undeclared value.
+ */
+export function errorCodeOf(code: string): NegotiateErrorCode {
+  return isNegotiateErrorCode(code) ? code : 'ERR_GSS_FAILURE';
+}
 
 /** Base class of every error this package throws. */
 export class NegotiateError extends Error {

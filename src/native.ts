@@ -54,6 +54,8 @@ export interface NativeCredentialOptions {
   replayCache?: string;
   /** MIT's cache off, the addon's process-wide in-memory cache on (configureReplayCache first). */
   memoryReplayCache?: boolean;
+  /** The slot this credential is kept under in its thread ('' by default; a front end's name). */
+  slot?: string;
   /** GSS flag bits a context must carry to complete (ERR_GSS_FLAGS_REQUIRED otherwise). */
   requiredFlags?: number;
 }
@@ -98,7 +100,8 @@ export interface NativeContextStats {
 
 export interface NativeAddon {
   acquireCredentials(options: NativeCredentialOptions): { ok: true } | NativeFailure;
-  accept(connectionId: number, token: Uint8Array): NativeAcceptResult;
+  /** One accept leg with the credential acquired under `slot` (default ''). */
+  accept(connectionId: number, token: Uint8Array, slot?: string): NativeAcceptResult;
   wrap(
     connectionId: number,
     message: Uint8Array,

@@ -30,7 +30,7 @@ import { DEFAULT_GREETING } from './acceptors/sspiProtocol.js';
 import { MIN_KEY_BYTES } from './http/sessionCookie.js';
 import { ConfigError } from './errors.js';
 import { fromPinoCompatible, silentLogger, type Logger, type PinoCompatibleLogger } from './logger.js';
-import { isRequiredFlag, REQUIRABLE_FLAGS, type ReplayCacheOption, type RequiredFlag } from './pool/credentials.js';
+import { ACCEPTOR_SLOTS, isRequiredFlag, REQUIRABLE_FLAGS, type AcceptorSlot, type ReplayCacheOption, type RequiredFlag } from './pool/credentials.js';
 
 /** A listener: `host` defaults to 127.0.0.1; `port` 0 picks a free port. */
 export interface ListenerOptions {
@@ -43,6 +43,8 @@ export interface CredentialsOptions {
   keytab?: string;
   /** Accept only this principal (`HTTP/host@REALM` or `HTTP@host`). Default: any key in the keytab. */
   principal?: string;
+  /** A principal per front end, over `principal` (`http` covers its WebSocket). Default: none. */
+  frontendPrincipals?: Partial<Record<AcceptorSlot, string>>;
   /** Also accept NTLM, raw and through SPNEGO. Default false (NTLM is relayable). */
   ntlm?: boolean;
   /** gss-ntlmssp users file, exported as `NTLM_USER_FILE` for the process. Default: the inherited variable. */
@@ -90,7 +92,7 @@ export interface HttpOptions extends ListenerOptions {
   ws?: WebSocketOptions;
   /** Signed session cookies after a handshake. Default: none. */
   sessionCookie?: CookieOptions;
-  /** Run uWebSockets.js on its slow JavaScript emulation instead of refusing to start. Default false. */
+  /** Accepted for compatibility; no effect (this uWebSockets.js build has no JavaScript emulation). Default false. */
   allowUwsFallback?: boolean;
 }
 
@@ -130,6 +132,7 @@ export interface ResolvedServerConfig extends Limits {
   replayCacheSize: number;
   /** undefined: a quarter of replayCacheSize (the cache's own rule). */
   replayCachePrincipalQuota?: number | undefined;
+  frontendPrincipals?: Partial<Record<AcceptorSlot, string>> | undefined;
   requireFlags: readonly RequiredFlag[];
   sspi: ListenAddress | undefined;
   gssSample: ListenAddress | undefined;
@@ -148,6 +151,8 @@ export interface ResolvedServerConfig extends Limits {
   greeting: NonNullable<SspiProtocolOptions['greeting']>;
   shutdownGraceMs: number;
   logger: Logger;
+  /** Tests only: the pool's worker module (AuthPoolOptions.workerFile). Never set by the resolver. */
+  workerFile?: string | undefined;
 }
 
 const echo: WsMessageHandler = (_session, message, reply) => reply(message);
@@ -200,6 +205,7 @@ export function resolveServerOptions(options: NegotiateServerOptions): ResolvedS
     shutdownGraceMs: int('shutdownGraceMs', options.shutdownGraceMs, DEFAULT_SHUTDOWN_GRACE_MS, RANGES.shutdownGraceMs),
     logger: options.logger === undefined ? silentLogger : fromPinoCompatible(pinoCompatible(options.logger)),
   };
+  if (credentials.frontendPrincipals !== undefined) resolved.frontendPrincipals = frontendPrincipals(credentials.frontendPrincipals);
   if (credentials.replayCachePrincipalQuota !== undefined) {
     resolved.replayCachePrincipalQuota = int('credentials.replayCachePrincipalQuota', credentials.replayCachePrincipalQuota, 0, RANGES.replayCachePrincipalQuota);
   }
@@ -210,7 +216,7 @@ export function resolveServerOptions(options: NegotiateServerOptions): ResolvedS
 // Records over keyof, so the compiler says when an option is added to a type and not here.
 const TOP_KEYS: Record<keyof NegotiateServerOptions, true> = { credentials: true, tcp: true, http: true, limits: true, admin: true, workers: true, shutdownGraceMs: true, logger: true };
 const CREDENTIAL_KEYS: Record<keyof CredentialsOptions, true> = {
-  keytab: true, principal: true, ntlm: true, ntlmUsers: true, replayCache: true, replayCacheSize: true, replayCachePrincipalQuota: true, requireFlags: true,
+  keytab: true, principal: true, frontendPrincipals: true, ntlm: true, ntlmUsers: true, replayCache: true, replayCacheSize: true, replayCachePrincipalQuota: true, requireFlags: true,
 };
 const TCP_KEYS: Record<keyof TcpOptions, true> = { sspi: true, gssSample: true };
 const LISTENER_KEYS: Record<keyof ListenerOptions, true> = { host: true, port: true };
@@ -272,6 +278,17 @@ function wsPath(value: unknown): string {
     throw new ConfigError('ERR_CONFIG', `http.ws.path must be an absolute path such as /ws, not ${JSON.stringify(value)}`);
   }
   return value;
+}
+
+function frontendPrincipals(value: Partial<Record<AcceptorSlot, string>>): Partial<Record<AcceptorSlot, string>> {
+  const known: Record<AcceptorSlot, true> = { sspi: true, 'gss-sample': true, http: true };
+  section('credentials.frontendPrincipals', value, known);
+  const out: Partial<Record<AcceptorSlot, string>> = {};
+  for (const slot of ACCEPTOR_SLOTS) {
+    const name = optionalString(`credentials.frontendPrincipals.${slot}`, value[slot]);
+    if (name !== undefined) out[slot] = name;
+  }
+  return out;
 }
 
 function cookieKeys(value: readonly Buffer[] | undefined): Buffer[] {

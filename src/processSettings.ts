@@ -10,7 +10,7 @@
  * | `NTLM_USER_FILE` | `ntlmUserFile` (`credentials.ntlmUsers`, `--ntlm-users`) | gss-ntlmssp's users file |
  * | `LM_COMPAT_LEVEL` | `ntlm: true` | `5` (NTLMv2 only), whatever was inherited |
  * | `KRB5RCACHENAME` | `ntlm: true` with `replayCache` `none`, `memory` or `file:PATH` | `none:` or `file2:PATH` |
- * | `UWS_HTTP_MAX_HEADERS_SIZE` | `uwsMaxHeadersSize` (loading uWebSockets.js), only if unset | bytes |
+ * | `UWS_HTTP_MAX_HEADERS_SIZE` | `uwsMaxHeadersSize` (acceptors/uws.ts, before it loads uWebSockets.js) | bytes: an operator's own positive value, else derived from the largest token |
  */
 import { toNativeCredentials, type ReplayCacheOption } from './pool/credentials.js';
 
@@ -38,8 +38,8 @@ export interface ProcessWideSettings {
   ntlm?: boolean;
   replayCache?: ReplayCacheOption;
   /**
-   * Header block size asked of uWebSockets.js (read by upstream uWS when it loads; see
-   * acceptors/uws.ts). An operator's own setting wins.
+   * Header block size uWebSockets.js reads once, when it loads (acceptors/uws.ts decides it:
+   * an operator's own setting wins).
    */
   uwsMaxHeadersSize?: number;
 }
@@ -60,5 +60,5 @@ export function applyProcessWideSettings(settings: ProcessWideSettings): void {
     const rc = native.memoryReplayCache === true ? 'none:' : native.replayCache;
     if (rc !== undefined) process.env['KRB5RCACHENAME'] = rc;
   }
-  if (settings.uwsMaxHeadersSize !== undefined) process.env['UWS_HTTP_MAX_HEADERS_SIZE'] ??= String(settings.uwsMaxHeadersSize);
+  if (settings.uwsMaxHeadersSize !== undefined) process.env['UWS_HTTP_MAX_HEADERS_SIZE'] = String(settings.uwsMaxHeadersSize);
 }

@@ -111,12 +111,14 @@ export class NegotiateServer extends EventEmitter {
     if (config.requireFlags.length > 0) credentials.requireFlags = config.requireFlags;
     if (config.keytab !== undefined) credentials.keytab = config.keytab;
     if (config.principal !== undefined) credentials.principal = config.principal;
+    if (config.frontendPrincipals !== undefined) credentials.frontendPrincipals = config.frontendPrincipals;
     const pool = await AuthPool.start({
       credentials,
       workers: config.workers,
       maxQueue: config.maxQueue,
       taskTimeoutMs: config.taskTimeoutMs,
       maxContexts: config.maxContexts,
+      ...(config.workerFile === undefined ? {} : { workerFile: config.workerFile }),
     });
     const server = new NegotiateServer(pool, config);
     try {

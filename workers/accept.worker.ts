@@ -2,12 +2,15 @@
  * Piscina worker: runs the blocking GSSAPI calls. Each worker thread acquires its own acceptor
  * credential at start, because MIT krb5 serialises concurrent accepts on a shared credential
  * handle. Contexts live in the addon's process-wide table, so any worker can run any leg.
+ * Exports exactly the tasks of WorkerTasks (messages.ts), the ones the pool runs; test-only tasks
+ * live in a fixture that re-exports these (test/fixtures/faultWorker.ts).
  */
 import { threadId, workerData } from 'node:worker_threads';
 import { loadNative, type NativeFailure } from '../src/native.js';
-import type { AcceptTask, BatchCall, NativeAcceptResult, ProtectResult, ProtectTask, SealResult, WorkerSetup } from './messages.js';
+import type { AcceptRequest, AcceptResult, ProtectRequest, ProtectResult, WorkerSetup, WorkerTasks } from './messages.js';
 
-const setup = workerData as WorkerSetup;
+// Piscina hands over the pool's workerData as is; its type is the contract in messages.ts.
+const setup: WorkerSetup = workerData;
 const addon = loadNative();
 addon.configureTable(setup.table);
 const keytabGeneration = setup.keytab === undefined ? undefined : new Int32Array(setup.keytab.cells);
@@ -18,6 +21,9 @@ let generation = -1;
 // credentials on the main thread before starting workers.
 let credentialFailure: NativeFailure | undefined;
 acquireCredentials();
+// Which thread ran a leg: diagnostics, and the proof in tests that legs of one context move
+// between threads. Copied onto each accept result (Object.assign), never shared.
+const acceptTag: { op: 'accept'; workerThreadId: number } = { op: 'accept', workerThreadId: threadId };
 
 /**
  * (Re)acquires this thread's credential from the keytab snapshot the pool published. Read on
@@ -27,62 +33,52 @@ acquireCredentials();
 function acquireCredentials(): void {
   const wanted = keytabGeneration === undefined ? 0 : Atomics.load(keytabGeneration, 0);
   if (wanted === generation) return;
-  const credentials = wanted === 0 ? setup.credentials : { ...setup.credentials, keytab: `${setup.keytab?.prefix ?? ''}${wanted}` };
-  const r = addon.acquireCredentials(credentials);
+  const keytab = wanted === 0 ? {} : { keytab: `${setup.keytab?.prefix ?? ''}${wanted}` };
   // On failure the previous credential (if any) stays in use; the pool validated this
   // snapshot on its own thread before publishing it, so this is not expected.
-  if (r.ok) credentialFailure = undefined;
-  else if (generation === -1) credentialFailure = r;
+  let failure: NativeFailure | undefined;
+  for (const credentials of [setup.credentials, ...(setup.slotCredentials ?? [])]) {
+    const r = addon.acquireCredentials({ ...credentials, ...keytab });
+    if (!r.ok) failure ??= r;
+  }
+  if (failure === undefined) credentialFailure = undefined;
+  else if (generation === -1) credentialFailure = failure;
   generation = wanted;
 }
 
-export function accept(task: AcceptTask): NativeAcceptResult & { workerThreadId: number; sealed?: SealResult } {
+function accept(task: AcceptRequest): AcceptResult {
   acquireCredentials();
-  if (credentialFailure) return { ...credentialFailure, workerThreadId: threadId };
-  const r: NativeAcceptResult & { sealed?: SealResult } = addon.accept(task.id, task.token);
+  if (credentialFailure) return { ...credentialFailure, ...acceptTag };
+  const r: AcceptResult = Object.assign(addon.accept(task.id, task.token, task.slot), acceptTag);
   if (r.ok && r.status === 'complete' && task.sealOnComplete !== undefined) {
     r.sealed = addon.encryptMessage(task.id, task.sealOnComplete);
   }
   // Deleting a context costs a few microseconds: do it here rather than on the thread that
   // owns the sockets, when the caller keeps nothing.
   if (task.releaseAfter === true) addon.release(task.id);
-  // Which thread ran the leg: diagnostics, and the proof in tests that legs of one context
-  // move between threads.
-  return Object.assign(r, { workerThreadId: threadId });
+  return r;
+}
+
+function protect(task: ProtectRequest): ProtectResult {
+  switch (task.op) {
+    case 'wrap':
+      return Object.assign(addon.wrap(task.id, task.data, task.confidential === true), { op: task.op });
+    case 'unwrap':
+      return Object.assign(addon.unwrap(task.id, task.data), { op: task.op });
+    case 'getMic':
+      return Object.assign(addon.getMic(task.id, task.data), { op: task.op });
+    case 'verifyMic':
+      return Object.assign(addon.verifyMic(task.id, task.data, task.mic ?? new Uint8Array(0)), { op: task.op });
+    case 'encryptMessage':
+      return Object.assign(addon.encryptMessage(task.id, task.data), { op: task.op });
+  }
 }
 
 /** Runs the calls of one batch in order; one result per call (failures are results too). */
-export function batch(calls: BatchCall[]): Array<ReturnType<typeof accept> | ProtectResult> {
-  const results = calls.map((c) => (c.op === 'accept' ? accept(c.task) : protect(c.task)));
+export const batch: WorkerTasks['batch'] = (calls) => {
+  const results = calls.map((c) => (c.op === 'accept' ? accept(c) : protect(c)));
   // Contexts released on the socket thread are deleted here, off that thread (a few per
   // batch, so no batch waits long behind them).
   addon.deletePending(32);
   return results;
-}
-
-export function protect(task: ProtectTask): ProtectResult {
-  switch (task.op) {
-    case 'wrap':
-      return addon.wrap(task.id, task.data, task.confidential === true);
-    case 'unwrap':
-      return addon.unwrap(task.id, task.data);
-    case 'getMic':
-      return addon.getMic(task.id, task.data);
-    case 'verifyMic':
-      return addon.verifyMic(task.id, task.data, task.mic ?? new Uint8Array(0));
-    case 'encryptMessage':
-      return addon.encryptMessage(task.id, task.data);
-  }
-}
-
-/**
- * Blocks this worker thread, as a long native call would: for `ms`, or until slot 0 of `signal`
- * becomes non-zero. Slot 1 receives this thread's id as soon as the task starts. Used to
- * demonstrate overload and, in tests, to steer a task onto a chosen thread.
- */
-export function stall(task: { ms: number; signal?: SharedArrayBuffer }): number {
-  const cells = new Int32Array(task.signal ?? new SharedArrayBuffer(8));
-  Atomics.store(cells, 1, threadId);
-  Atomics.wait(cells, 0, 0, Math.min(Math.max(task.ms, 0), 10_000));
-  return threadId;
-}
+};

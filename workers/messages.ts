@@ -1,13 +1,16 @@
 /**
- * The typed messages between the pool (main thread) and the accept workers. Workers never
- * throw for protocol failures: they return the addon's plain result values, because an Error
- * crossing postMessage loses its class and code.
+ * The typed messages between the pool (main thread) and the accept workers: one request and one
+ * result type per op, and the named Piscina tasks that carry them. Workers never throw for
+ * protocol failures: they return the addon's plain result values, because an Error crossing
+ * postMessage loses its class and code.
  */
-import type { NativeAcceptResult, NativeCredentialOptions, NativeFailure } from '../src/native.js';
+import type { NativeAcceptResult, NativeAddon, NativeCredentialOptions } from '../src/native.js';
 
 /** Given to every worker at start (Piscina workerData). */
 export interface WorkerSetup {
   credentials: NativeCredentialOptions;
+  /** Credentials of front ends that pin their own principal, each acquired under its `slot`. */
+  slotCredentials?: NativeCredentialOptions[];
   table: { maxContexts: number; handshakeTtlMs: number };
   /**
    * When the keytab is served from memory snapshots: slot 0 of `cells` is the current
@@ -17,7 +20,9 @@ export interface WorkerSetup {
   keytab?: { cells: SharedArrayBuffer; prefix: string };
 }
 
-export interface AcceptTask {
+/** One accept leg. */
+export interface AcceptRequest {
+  op: 'accept';
   id: number;
   token: Uint8Array;
   /** Free the context right after this leg, on the worker (single-leg uses such as HTTP). */
@@ -27,32 +32,82 @@ export interface AcceptTask {
    * (the sspi greeting), saving a second round trip to a worker.
    */
   sealOnComplete?: Uint8Array;
+  /** The front end's own acceptor credential (its pinned principal), if it has one. */
+  slot?: string;
 }
 
-/** The sealed message of AcceptTask.sealOnComplete, or the failure of sealing it. */
-export type SealResult = { ok: true; trailer: Uint8Array; ciphertext: Uint8Array } | NativeFailure;
+/** The sealed message of AcceptRequest.sealOnComplete, or the failure of sealing it. */
+export type SealResult = ReturnType<NativeAddon['encryptMessage']>;
+
+/**
+ * An accept leg's result: the addon's, plus the thread that ran it (diagnostics, and the proof
+ * in tests that the legs of one context move between threads) and the sealed message.
+ */
+export type AcceptResult = NativeAcceptResult & { op: 'accept'; workerThreadId: number; sealed?: SealResult };
+
+/** What each message-protection op takes besides `op` and `id`, on an established context. */
+export interface ProtectArgs {
+  /** gss_wrap; `confidential` asks for confidentiality. */
+  wrap: { data: Uint8Array; confidential?: boolean };
+  unwrap: { data: Uint8Array };
+  getMic: { data: Uint8Array };
+  /** gss_verify_mic of `mic` over `data` (an absent mic is an empty one, which fails). */
+  verifyMic: { data: Uint8Array; mic?: Uint8Array };
+  /** SSPI EncryptMessage: the trailer and the ciphertext. */
+  encryptMessage: { data: Uint8Array };
+}
+
+/** What each message-protection op returns (a failure is a result too). */
+export interface ProtectResults {
+  wrap: ReturnType<NativeAddon['wrap']>;
+  unwrap: ReturnType<NativeAddon['unwrap']>;
+  getMic: ReturnType<NativeAddon['getMic']>;
+  verifyMic: ReturnType<NativeAddon['verifyMic']>;
+  encryptMessage: ReturnType<NativeAddon['encryptMessage']>;
+}
+
+export type ProtectOp = keyof ProtectArgs & keyof ProtectResults;
+
+/** A message-protection call; `ProtectRequest<'wrap'>` is the wrap call alone. */
+export type ProtectRequest<O extends ProtectOp = ProtectOp> = { [K in O]: { op: K; id: number } & ProtectArgs[K] }[O];
+
+/** A message-protection call's result, tagged with its op. */
+export type ProtectResult<O extends ProtectOp = ProtectOp> = { [K in O]: ProtectResults[K] & { op: K } }[O];
+
+/** A message-protection call's result on success. */
+export type ProtectSuccess<O extends ProtectOp = ProtectOp> = Extract<ProtectResult<O>, { ok: true }>;
 
 /** One call in a batch (see src/pool/BatchDispatcher.ts). */
-export type BatchCall = { op: 'accept'; task: AcceptTask } | { op: 'protect'; task: ProtectTask };
+export type BatchCall = AcceptRequest | ProtectRequest;
 
-export type ProtectOp = 'wrap' | 'unwrap' | 'getMic' | 'verifyMic' | 'encryptMessage';
+/** One result per call of a batch, in the batch's order; `op` says which call it answers. */
+export type BatchResult = AcceptResult | ProtectResult;
 
-export interface ProtectTask {
-  op: ProtectOp;
-  id: number;
-  data: Uint8Array;
-  /** wrap: request confidentiality; ignored otherwise. */
-  confidential?: boolean;
-  /** verifyMic: the MIC token. */
-  mic?: Uint8Array;
+/**
+ * The named tasks the production worker exports (Piscina's `name` option): each export is
+ * checked against this on the worker side, and the pool's calls are typed by it.
+ */
+export interface WorkerTasks {
+  /** Runs the calls in order; one result per call. An empty batch warms a thread. */
+  batch: (calls: BatchCall[]) => BatchResult[];
 }
 
-export type ProtectResult =
-  | { ok: true; token: Uint8Array; confidential: boolean }
-  | { ok: true; message: Uint8Array; confidential: boolean }
-  | { ok: true; mic: Uint8Array }
-  | { ok: true; trailer: Uint8Array; ciphertext: Uint8Array }
-  | { ok: true }
-  | NativeFailure;
+/**
+ * Blocks a worker thread, as a long native call would: for `ms` (at most 10 s), or until slot 0
+ * of `signal` (an Int32Array's buffer) becomes non-zero. Slot 1 receives the thread's id as
+ * soon as the task starts.
+ */
+export interface StallRequest {
+  ms: number;
+  signal?: SharedArrayBuffer;
+}
 
-export type { NativeAcceptResult };
+/**
+ * What a diagnostics worker adds to WorkerTasks: a worker module that re-exports the production
+ * worker's tasks and adds these (the tests' test/fixtures/faultWorker.ts), given to the pool as
+ * its `workerFile`. The production worker does not export them.
+ */
+export interface DiagnosticTasks {
+  /** See StallRequest; returns the thread's id. */
+  stall: (request: StallRequest) => number;
+}

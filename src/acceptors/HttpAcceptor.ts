@@ -15,7 +15,7 @@
  *  - Writes outside the synchronous top of the handler must be corked.
  */
 import { EventEmitter } from 'node:events';
-import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket, us_socket } from '@trufflesuite/uws-js-unofficial';
+import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket, us_socket } from 'uwebsockets';
 import { DEFAULT_LIMITS } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
@@ -25,8 +25,9 @@ import { nextConnectionId } from '../connectionId.js';
 import { formatWwwAuthenticate, parseAuthorization } from '../framing/negotiateHeader.js';
 import { SessionCookies, type SessionCookieOptions } from '../http/sessionCookie.js';
 import { classify, describeFailure, HandshakeReporter, identityFromStep, type HandshakeAttempt, type HandshakeFailure, type ProvenIdentity } from '../handshake/index.js';
-import { loadUws, type UwsModule } from './uws.js';
+import { LISTEN_EXCLUSIVE_PORT, loadUws, type UwsModule } from './uws.js';
 import { Reply, statusLine, type HttpHeaders, type HttpReply, type HttpRequestInfo } from './HttpReply.js';
+import { acceptorSlotOf } from '../pool/credentials.js';
 
 export type { HttpHeaders, HttpReply, HttpRequestInfo } from './HttpReply.js';
 
@@ -82,6 +83,12 @@ export const MULTI_LEG_REFUSAL =
   'each leg must arrive on the same TCP connection, and this HTTP front end cannot bind a security context to one. ' +
   'Use Kerberos here, or the WebSocket or TCP front ends, which support NTLM.\n';
 
+/** The 401 body when the client had no Kerberos ticket (the "connected by IP address" trap). */
+export const NO_TICKET_BODY =
+  'Negotiate authentication failed (ERR_GSS_NO_KERBEROS_TOKEN): your client sent no Kerberos ticket for this service. ' +
+  'It could not get one for the host name in the URL: use the host name the service principal names ' +
+  '(HTTP/<that name>), not an IP address or an alias, and check that you have a ticket-granting ticket (klist).\n';
+
 function paramCount(pattern: string): number {
   return pattern.split('/').filter((s) => s.startsWith(':')).length;
 }
@@ -130,7 +137,7 @@ export class HttpAcceptor extends EventEmitter {
     if (!Number.isInteger(this.maxTokenBytes) || this.maxTokenBytes < 1) {
       throw new ConfigError('ERR_CONFIG', `maxTokenBytes must be a positive integer, got ${String(options.maxTokenBytes)}`);
     }
-    this.#uws = loadUws({ allowFallback: options.allowUwsFallback ?? false, logger: this.#logger });
+    this.#uws = loadUws({ maxTokenBytes: this.maxTokenBytes, logger: this.#logger });
     if (options.sessionCookie !== undefined) {
       const c = options.sessionCookie;
       const cookieOptions: SessionCookieOptions = { keys: c.keys, ttlSeconds: c.ttlSeconds, secure: c.secure, sameSite: c.sameSite, name: c.name };
@@ -150,8 +157,10 @@ export class HttpAcceptor extends EventEmitter {
   }
 
   /**
-   * Starts listening (port 0 picks a free port). Resolves with the bound address; rejects
-   * with ERR_CONFIG when uWS cannot bind (it reports no errno: usually the port is in use).
+   * Starts listening (port 0 picks a free port) on a port of its own (SO_REUSEPORT off, so a
+   * second server cannot silently share it). Resolves with the bound address; rejects with an
+   * EADDRINUSE error, as node:net would, when uWS cannot bind (it reports no errno: the port
+   * is in use, or the address is not local).
    */
   listen(port: number, host: string): Promise<{ address: string; port: number }> {
     if (this.#listenSocket !== undefined) return Promise.reject(new ConfigError('ERR_CONFIG', 'the HTTP acceptor is already listening'));
@@ -162,9 +171,10 @@ export class HttpAcceptor extends EventEmitter {
       res.writeStatus(statusLine(404)).end('Not found\n');
     });
     return new Promise((resolve, reject) => {
-      this.app.listen(host, port, (listenSocket) => {
+      this.app.listen(host, port, LISTEN_EXCLUSIVE_PORT, (listenSocket) => {
         if (listenSocket === false) {
-          reject(new ConfigError('ERR_CONFIG', `the HTTP front end cannot listen on ${host}:${port} (address in use, or not local)`));
+          const err = new Error(`listen EADDRINUSE: address already in use (or not a local address) ${host}:${port}`);
+          reject(Object.assign(err, { code: 'EADDRINUSE', syscall: 'listen', address: host, port }));
           return;
         }
         this.#listenSocket = listenSocket;
@@ -281,7 +291,7 @@ export class HttpAcceptor extends EventEmitter {
     const id = ex.connectionId;
     let step: AcceptStep;
     try {
-      step = await this.#pool.accept(id, parsed.token, { releaseAfter: true });
+      step = await this.#pool.accept(id, parsed.token, { releaseAfter: true, slot: acceptorSlotOf('http') });
     } catch (err) {
       // A failed accept freed its own context and a refused task created none, but a task that
       // timed out may be stopped before the worker's releaseAfter runs: free it here (a
@@ -345,8 +355,13 @@ export class HttpAcceptor extends EventEmitter {
       }
       return;
     }
+    const code = describeFailure(err).code;
+    if (code === 'ERR_GSS_NO_KERBEROS_TOKEN') {
+      this.#challenge(ex, 401, NO_TICKET_BODY, invalidCookie);
+      return;
+    }
     const what = err instanceof AcceptError ? 'Negotiate authentication failed' : 'Negotiate authentication could not run';
-    this.#challenge(ex, 401, `${what} (${describeFailure(err).code})\n`, invalidCookie);
+    this.#challenge(ex, 401, `${what} (${code})\n`, invalidCookie);
   }
 
   /** Answers `status` with a bare `WWW-Authenticate: Negotiate` challenge and a text body. */

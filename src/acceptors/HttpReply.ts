@@ -4,7 +4,7 @@
  * that route handlers need not.
  */
 import { STATUS_CODES } from 'node:http';
-import type { HttpResponse } from '@trufflesuite/uws-js-unofficial';
+import type { HttpResponse } from 'uwebsockets';
 
 /** The request as copied out of uWS before any await. */
 export interface HttpRequestInfo {

@@ -10,6 +10,7 @@ import { AcceptError, type AcceptStep, type AuthPool } from '../pool/AuthPool.js
 import type { Session } from '../session.js';
 import { sessionFromStep, type Frontend, type HandshakeAttempt, type HandshakeReporter } from '../handshake/index.js';
 import { FrameReader, type FrameDecoder } from './FrameReader.js';
+import { acceptorSlotOf } from '../pool/credentials.js';
 
 /** The limits a connection enforces (all required here: the acceptor fills in the defaults). */
 export interface TcpConnectionLimits {
@@ -121,7 +122,11 @@ export class TcpConnection {
     this.#tokenReceived = true;
     let step: AcceptStep;
     try {
-      step = await this.#host.pool.accept(this.id, token, { ...options, abandoned: () => this.#closed });
+      step = await this.#host.pool.accept(this.id, token, {
+        ...options,
+        abandoned: () => this.#closed,
+        slot: acceptorSlotOf(this.#host.reporter.frontend),
+      });
       this.logger.debug('accept leg', {
         connectionId: this.id,
         frontend: this.#host.reporter.frontend,

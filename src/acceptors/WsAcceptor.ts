@@ -16,7 +16,7 @@
  * - `idleTimeout` outside {0} ∪ [8, 960] makes uWS terminate the process: checked first.
  */
 import { EventEmitter } from 'node:events';
-import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, us_socket_context_t } from '@trufflesuite/uws-js-unofficial';
+import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, us_socket_context_t } from 'uwebsockets';
 import { DEFAULT_LIMITS } from '../config.js';
 import { FramingError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
@@ -28,6 +28,7 @@ import { HandshakeReporter, sessionFromStep, type HandshakeAttempt, type Handsha
 import { closeFor, WS_CLOSE, type WsClose, type WsCloseCode } from './wsClose.js';
 import { WsMessageChannel, type WsChannelSocket } from './WsMessageChannel.js';
 import { checkOptions, DEFAULT_IDLE_TIMEOUT_SECONDS, type WsAcceptorOptions } from './wsOptions.js';
+import { acceptorSlotOf } from '../pool/credentials.js';
 
 export { WS_CLOSE, type WsCloseCode } from './wsClose.js';
 export type { WsAcceptorOptions } from './wsOptions.js';
@@ -260,7 +261,7 @@ export class WsAcceptor extends EventEmitter {
   async #leg(conn: Conn, token: Buffer): Promise<void> {
     let step: AcceptStep;
     try {
-      step = await this.#pool.accept(conn.id, token, { abandoned: () => conn.closed });
+      step = await this.#pool.accept(conn.id, token, { abandoned: () => conn.closed, slot: acceptorSlotOf('ws') });
     } catch (err) {
       if (conn.closed) return;
       // The error token (a KRB-ERROR, or SPNEGO's reject) tells the peer why.

@@ -1,72 +1,82 @@
 /**
- * Loads uWebSockets.js (the npm build `@trufflesuite/uws-js-unofficial`, whose binaries load
- * on Node 20). That package silently falls back to a slow pure-JS emulation when its binary
- * fails to load (or when UWS_USE_FALLBACK is set), and says so with console.log on stdout;
- * an authentication server built for throughput must not run on it unnoticed, and stdout
- * carries our JSON events. So: detect the fallback, refuse it unless explicitly allowed, and
- * keep its banner off stdout.
+ * Loads uWebSockets.js: the official uWS.js binaries as republished on npm by `uwebsockets`
+ * 3.0.6 (its `source_commit` file names upstream commit b8704be9…; provenance and the binary's
+ * sha256 in docs/http.md). Unlike the build we used before, it has no JavaScript emulation to
+ * fall back to: when no binary loads for this platform and Node ABI, loading fails, and the
+ * server refuses to start with ERR_UWS_UNAVAILABLE.
+ *
+ * The header block limit is read from UWS_HTTP_MAX_HEADERS_SIZE once, when the module loads;
+ * it is derived here from the largest token the server accepts, so an Active Directory token
+ * arriving in many segments is parsed whole, and a larger block gets uWS's own 431.
  */
 import { createRequire } from 'node:module';
-import type * as Uws from '@trufflesuite/uws-js-unofficial';
+import type * as Uws from 'uwebsockets';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { applyProcessWideSettings } from '../processSettings.js';
 
 export type UwsModule = typeof Uws;
 
-/**
- * Header block size asked of uWS through UWS_HTTP_MAX_HEADERS_SIZE: room for a 48,000-byte
- * token in base64 (64,000 characters) plus ordinary headers. Upstream uWS reads that variable;
- * this npm build (20.30.0-unofficial.0) does not (checked: the string is not in its binary).
- * It parses a header block that arrives in one read whatever its size (up to ~100 KB seen), but
- * copies a block spanning several reads into a fixed 4 KiB buffer and drops the connection,
- * without a response, when it overflows. Large tokens over a real network may therefore fail
- * on segmentation; docs/troubleshooting.md says what to do.
- */
-export const HTTP_MAX_HEADERS_SIZE = 72 * 1024;
-
-let loaded: { uws: UwsModule; native: boolean } | undefined;
-
-/** True when the loaded App is the native binding rather than the JS emulation. */
-function isNative(uws: UwsModule): boolean {
-  return typeof uws.App === 'function' && Function.prototype.toString.call(uws.App).includes('[native code]');
+// The binary accepts listen(host, port, options, cb), which this package's typings omit.
+declare module 'uwebsockets' {
+  interface TemplatedApp {
+    listen(host: RecognizedString, port: number, options: number, cb: (listenSocket: us_listen_socket | false) => void): TemplatedApp;
+  }
 }
 
+/** LIBUS_LISTEN_EXCLUSIVE_PORT: no SO_REUSEPORT, so a taken port fails to bind instead of being shared. */
+export const LISTEN_EXCLUSIVE_PORT = 1;
+
+/** Room for the request line and every header but Authorization (cookies, proxies' headers…). */
+export const HEADER_ROOM_BYTES = 16 * 1024;
+
+/** The header block limit for tokens up to `maxTokenBytes`: `Negotiate <base64>` plus the room. */
+export function headerLimitFor(maxTokenBytes: number): number {
+  return 'Authorization: Negotiate \r\n'.length + 4 * Math.ceil(maxTokenBytes / 3) + HEADER_ROOM_BYTES;
+}
+
+let loaded: { uws: UwsModule; headerLimit: number } | undefined;
+
 export interface LoadUwsOptions {
-  /** Run on the JS fallback (with a warning) instead of refusing to start. */
+  /** The largest token the HTTP front end accepts; sets the header block limit (first load only). */
+  maxTokenBytes?: number;
+  /** Accepted for compatibility with --allow-uws-fallback; there is no emulation to allow any more. */
   allowFallback?: boolean;
   logger?: Logger;
 }
 
-/** Loads uWS once per process; throws ERR_UWS_FALLBACK when only the emulation is available. */
+/** Loads uWS once per process; throws ERR_UWS_UNAVAILABLE when no binary loads here. */
 export function loadUws(options: LoadUwsOptions = {}): UwsModule {
+  const wanted = headerLimitFor(options.maxTokenBytes ?? 65_536);
   if (!loaded) {
-    // Read by upstream uWS when it loads (not by this build, see above).
-    applyProcessWideSettings({ uwsMaxHeadersSize: HTTP_MAX_HEADERS_SIZE });
+    const fromEnv = Number(process.env['UWS_HTTP_MAX_HEADERS_SIZE']);
+    // An operator's own setting wins; ours is set before the module reads it.
+    const headerLimit = Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : wanted;
+    applyProcessWideSettings({ uwsMaxHeadersSize: headerLimit });
     const require = createRequire(import.meta.url);
-    const log = console.log;
-    console.log = (...args: unknown[]) => process.stderr.write(args.map(String).join(' ') + '\n');
     try {
-      const uws = require('@trufflesuite/uws-js-unofficial') as UwsModule;
-      loaded = { uws, native: isNative(uws) };
-    } finally {
-      console.log = log;
-    }
-  }
-  if (!loaded.native) {
-    const why =
-      process.env['UWS_USE_FALLBACK'] !== undefined
-        ? 'UWS_USE_FALLBACK is set'
-        : `no uWebSockets.js binary loads for ${process.platform}-${process.arch} with ABI ${process.versions.modules}`;
-    if (!options.allowFallback) {
+      loaded = { uws: require('uwebsockets') as UwsModule, headerLimit };
+    } catch (err) {
       throw new ConfigError(
-        'ERR_UWS_FALLBACK',
-        `uWebSockets.js would run on its slow JavaScript emulation (${why}); ` +
-          'refusing to start. Unset UWS_USE_FALLBACK or use a Node version the package ships binaries for, ' +
-          'or pass --allow-uws-fallback to run slowly anyway',
+        'ERR_UWS_UNAVAILABLE',
+        `uWebSockets.js has no binary for ${process.platform}-${process.arch} with Node ABI ${process.versions.modules} ` +
+          `(Node ${process.versions.node}; its Linux binaries for Node 22 and later need glibc 2.38): ` +
+          `the HTTP and WebSocket front ends cannot start. Run on Node 20, or serve TCP only. (${String(err).split('\n')[0] ?? ''})`,
+        { cause: err },
       );
     }
-    options.logger?.warn('uWebSockets.js runs on its JavaScript emulation: expect a fraction of the native throughput', { reason: why });
+  }
+  if (loaded.headerLimit < wanted) {
+    options.logger?.warn('the HTTP header block limit is smaller than the largest token needs: larger requests get 431', {
+      frontend: 'http',
+      headerLimit: loaded.headerLimit,
+      needed: wanted,
+    });
   }
   return loaded.uws;
+}
+
+/** The header block limit in force (after the first load). */
+export function uwsHeaderLimit(): number | undefined {
+  return loaded?.headerLimit;
 }

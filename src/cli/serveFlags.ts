@@ -20,6 +20,8 @@ import {
   type IntRange,
   type ListenAddress,
 } from '../config.js';
+import { ConfigError } from '../errors.js';
+import { ACCEPTOR_SLOTS } from '../pool/credentials.js';
 import { applyFlags, formatFlagHelp, parseFlags, UsageError, type FlagRow, type FlagSection, type ServeInvocation } from './flagTable.js';
 import {
   parseListenAddress,
@@ -50,6 +52,17 @@ export const SERVE_FLAGS: readonly FlagSection[] = [
         help: "Accept only this service principal ('host/localhost@REALM' or 'host@localhost').",
         apply: (into, v) => void (into.options.credentials.principal = v),
       },
+      // --sspi-principal, --gss-sample-principal, --http-principal: one row per front end.
+      ...ACCEPTOR_SLOTS.map(
+        (slot): FlagRow => ({
+          name: `${slot}-principal`, type: 'string', placeholder: 'NAME', default: '--principal',
+          help: `The ${slot} front end accepts only this principal${slot === 'http' ? ' (its WebSocket too)' : ''}, over --principal.`,
+          apply: (into, v) => {
+            if (v.trim() === '') throw new ConfigError('ERR_CONFIG', `--${slot}-principal needs a principal name`);
+            into.options.credentials.frontendPrincipals = { ...into.options.credentials.frontendPrincipals, [slot]: v };
+          },
+        }),
+      ),
       {
         name: 'ntlm', type: 'boolean', default: 'off, as NTLM is relayable',
         help: 'Also accept NTLM, raw and through SPNEGO.',
@@ -155,7 +168,7 @@ export const SERVE_FLAGS: readonly FlagSection[] = [
       },
       {
         name: 'allow-uws-fallback', type: 'boolean',
-        help: 'Run uWebSockets.js on its slow JS emulation instead of refusing.',
+        help: 'Accepted for compatibility; no effect (this uWS build has no emulation).',
         apply: (into) => {
           if (into.options.http) into.options.http.allowUwsFallback = true;
         },

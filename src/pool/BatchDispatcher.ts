@@ -65,7 +65,11 @@ export class BatchDispatcher<C, R> {
       this.#send(batch.map((w) => w.call)).then(
         (results) => {
           this.#settle(batch.length);
-          for (let i = 0; i < batch.length; i++) batch[i]?.resolve(results[i] as R);
+          results.forEach((result, i) => batch[i]?.resolve(result));
+          // One result per call is the worker's contract; a call left unanswered must not hang.
+          for (const w of batch.slice(results.length)) {
+            w.reject(new PoolError('ERR_POOL_WORKER_DIED', `the worker answered ${results.length} of ${batch.length} calls`));
+          }
         },
         (error: unknown) => {
           this.#settle(batch.length);

@@ -16,8 +16,9 @@ export interface KeytabLoad {
 }
 
 export class KeytabSnapshots {
-  /** Shared with the workers: slot 0 holds the generation they must accept with. */
-  readonly cells = new Int32Array(new SharedArrayBuffer(4));
+  /** Shared with the workers: slot 0 of `cells` holds the generation they must accept with. */
+  readonly shared = new SharedArrayBuffer(4);
+  readonly cells = new Int32Array(this.shared);
   /** Memory keytab names are `${prefix}${attempt}`; unique per process and per attempt. */
   readonly prefix = `MEMORY:negotiate-${process.pid}-${Math.random().toString(36).slice(2, 10)}-`;
   readonly #addon: NativeAddon;

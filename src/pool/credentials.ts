@@ -3,7 +3,7 @@
  * before any worker starts, so a bad keytab is one clear error at start.
  */
 import { access, constants } from 'node:fs/promises';
-import { ConfigError, GssError, type NegotiateErrorCode } from '../errors.js';
+import { ConfigError, GssError, errorCodeOf } from '../errors.js';
 import type { NativeAddon, NativeCredentialOptions } from '../native.js';
 
 /** GSS context flags a server can require of its clients, with their GSS bits. */
@@ -21,6 +21,25 @@ export function isRequiredFlag(name: string): name is RequiredFlag {
   return Object.prototype.hasOwnProperty.call(REQUIRABLE_FLAGS, name);
 }
 
+/** The front ends that may pin an acceptor name of their own; `http` covers its WebSocket too. */
+export const ACCEPTOR_SLOTS = ['sspi', 'gss-sample', 'http'] as const;
+export type AcceptorSlot = (typeof ACCEPTOR_SLOTS)[number];
+
+/** The slot a front end accepts with: its own name; a WebSocket shares its HTTP listener's. */
+export function acceptorSlotOf(frontend: AcceptorSlot | 'ws'): AcceptorSlot {
+  return frontend === 'ws' ? 'http' : frontend;
+}
+
+/** The credential options of each front end with a principal of its own, by slot. */
+export function slotCredentials(opts: CredentialOptions): Array<[AcceptorSlot, CredentialOptions]> {
+  const out: Array<[AcceptorSlot, CredentialOptions]> = [];
+  for (const slot of ACCEPTOR_SLOTS) {
+    const principal = opts.frontendPrincipals?.[slot];
+    if (principal !== undefined) out.push([slot, { ...opts, principal }]);
+  }
+  return out;
+}
+
 /** How replays of Kerberos authenticators are detected. */
 export type ReplayCacheOption = 'default' | 'none' | 'memory' | `file:${string}`;
 
@@ -36,6 +55,12 @@ export interface CredentialOptions {
   keytab?: string;
   /** Pin the acceptor to one principal ('HTTP/host@REALM' or 'HTTP@host'); default: any key in the keytab. */
   principal?: string;
+  /**
+   * A principal per front end, over `principal` for that front end: e.g. `{ http: 'HTTP/www@R',
+   * sspi: 'host/www@R' }` accepts only HTTP/ tickets on HTTP (and its WebSocket) and only host/
+   * tickets on sspi, as Apache's GssapiAcceptorName does per location. Default: none.
+   */
+  frontendPrincipals?: Partial<Record<AcceptorSlot, string>>;
   /** Also accept NTLM (raw and through SPNEGO). Off by default: NTLM is relayable. */
   ntlm?: boolean;
   /**
@@ -110,14 +135,16 @@ export async function checkCredentials(addon: NativeAddon, opts: CredentialOptio
     } catch (err) {
       throw new ConfigError(
         'ERR_KEYTAB_UNREADABLE',
-        `keytab ${keytab} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}): ` +
+        `keytab ${keytab} cannot be read (${errnoCode(err)}): ` +
           'check the path, and that the service user can read it (chmod 600, owned by that user)',
         { cause: err },
       );
     }
   }
-  if (keytab !== undefined) checkKeytabContents(addon, keytab, opts.principal);
-  acquireOrThrow(addon, opts, keytab);
+  for (const variant of [opts, ...slotCredentials(opts).map(([, o]) => o)]) {
+    if (keytab !== undefined) checkKeytabContents(addon, keytab, variant.principal);
+    acquireOrThrow(addon, variant, keytab);
+  }
 }
 
 /**
@@ -128,7 +155,7 @@ export function acquireOrThrow(addon: NativeAddon, opts: CredentialOptions, desc
   const r = addon.acquireCredentials(toNativeCredentials(opts));
   if (!r.ok) {
     throw new GssError(
-      r.code as NegotiateErrorCode,
+      errorCodeOf(r.code),
       `cannot acquire acceptor credentials${describedKeytab ? ` from ${describedKeytab}` : ''}` +
         `${opts.principal ? ` for ${opts.principal}` : ''}: ${r.message}`,
       r.major,
@@ -161,6 +188,12 @@ function checkKeytabContents(addon: NativeAddon, keytab: string, principal: stri
       `keytab ${keytab} has no key for ${principal}; it holds: ${listing.principals.join(', ')}`,
     );
   }
+}
+
+/** The errno name of a failed fs call (`EACCES`, `ENOENT`...), or 'error'. */
+function errnoCode(err: unknown): string {
+  const code: unknown = typeof err === 'object' && err !== null ? Reflect.get(err, 'code') : undefined;
+  return typeof code === 'string' ? code : 'error';
 }
 
 /** The keytab file named by KRB5_KTNAME, if it names a file. */

@@ -10,6 +10,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import type { ThrowawayRealm } from '../../src/realm/index.js';
 import type { NativeContextStats } from '../../src/native.js';
+import { FAULT_WORKER } from '../helpers/faultWorker.js';
 
 // Compiled to dist/test/faults/: the repository root is three levels up.
 const HOSTED_SERVER = pathToFileURL(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'scripts', 'lib', 'hostedServer.mjs')).href;
@@ -52,7 +53,8 @@ interface HostedServerModule {
 /**
  * Starts a server in a child process on the realm's keytab, listening on 127.0.0.1 port 0
  * (sspi and gss-sample), with `options` over the host's defaults and `extraEnv` in its
- * environment. Events are forwarded.
+ * environment. Events are forwarded. Its pool runs the worker fixture
+ * (test/fixtures/faultWorker.ts), which the `stall` and `terminateWorker` requests need.
  */
 export async function startHostedServer(realm: ThrowawayRealm, options: Record<string, unknown>, extraEnv: Record<string, string> = {}): Promise<HostedServer> {
   const mod = (await import(HOSTED_SERVER)) as HostedServerModule;
@@ -60,7 +62,7 @@ export async function startHostedServer(realm: ThrowawayRealm, options: Record<s
   return mod.HostedServer.start({
     // The acceptor's process-wide settings only: the server needs no password or ccache.
     env: { KRB5_CONFIG: env['KRB5_CONFIG'] as string, KRB5RCACHEDIR: env['KRB5RCACHEDIR'] as string, NTLM_USER_FILE: env['NTLM_USER_FILE'] as string, ...extraEnv },
-    options: { keytab: realm.keytab, ...options },
+    options: { keytab: realm.keytab, workerFile: FAULT_WORKER, ...options },
     forwardEvents: true,
   });
 }

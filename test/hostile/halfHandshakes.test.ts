@@ -8,6 +8,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import WebSocket from 'ws';
 
 import type { ThrowawayRealm } from '../../src/realm/index.js';
@@ -17,7 +18,7 @@ import { startTestRealm } from '../helpers/realm.js';
 import { requirePythonGssapi, startTestServer, type TestServer } from '../helpers/server.js';
 import { decoyNegTokenInit, fakeKrb5Token, KRB5_OID } from './apReqRewrite.js';
 import { legitHandshake, ServerWatch, until } from './harness.js';
-import { MADE_UP_OIDS, negTokenInit } from './spnegoDer.js';
+import { MADE_UP_OIDS, negTokenInit, NTLMSSP_OID } from './spnegoDer.js';
 
 const T = { timeout: 60_000 };
 let realm: ThrowawayRealm;
@@ -80,5 +81,26 @@ test('250 ticketless openings over WebSocket from one client do not fill --max-c
     await legitHandshake(watch, realm, ts, 'sspi');
   } finally {
     for (const ws of sockets) ws.terminate();
+  }
+});
+
+test('over HTTP the ticketless client is told why (the 127.0.0.1 trap): 401 naming the missing ticket and the host name to use', T, async () => {
+  for (const opening of [negTokenInit([KRB5_OID]), negTokenInit([NTLMSSP_OID])]) {
+    const m = watch.mark();
+    const r = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = http.get({ host: '127.0.0.1', port: ts.httpPort, path: '/whoami', headers: { authorization: `Negotiate ${opening.toString('base64')}` } }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+    });
+    assert.equal(r.status, 401);
+    assert.match(r.body, /sent no Kerberos ticket for this service/);
+    assert.match(r.body, /host name the service principal names/);
+    const f = await watch.failureSince(m);
+    assert.equal(f.code, 'ERR_GSS_NO_KERBEROS_TOKEN');
+    assert.match(f.message, /no Kerberos ticket/);
   }
 });

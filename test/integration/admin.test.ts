@@ -19,6 +19,7 @@ import type { ThrowawayRealm } from '../../src/realm/index.js';
 import type { Session } from '../../src/session.js';
 import { FIXTURES, firstTokens } from '../helpers/initiator.js';
 import { requireTool, startTestRealm } from '../helpers/realm.js';
+import { FAULT_WORKER } from '../helpers/faultWorker.js';
 import { PYTHON, jsonLines, requirePythonGssapi, runClient, startTestServer, type TestServer } from '../helpers/server.js';
 import { nextEvent } from '../helpers/events.js';
 import { RawConn } from '../helpers/rawConn.js';
@@ -37,7 +38,7 @@ let krbTokens: Buffer[] = [];
 before(async () => {
   requirePythonGssapi();
   realm = await startTestRealm();
-  ts = await startTestServer(realm, { http: { host: '127.0.0.1', port: 0 }, admin: { host: '127.0.0.1', port: 0 } });
+  ts = await startTestServer(realm, { http: { host: '127.0.0.1', port: 0 }, admin: { host: '127.0.0.1', port: 0 }, workerFile: FAULT_WORKER });
   const admin = ts.server.listening().find((l) => l.frontend === 'admin');
   assert.ok(admin, `an admin listening entry: ${JSON.stringify(ts.server.listening())}`);
   adminPort = admin.port;

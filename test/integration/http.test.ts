@@ -21,13 +21,13 @@ import { AuthPool } from '../../src/pool/AuthPool.js';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
 import { createLogger } from '../../src/logger.js';
 import { requireTool, startTestRealm } from '../helpers/realm.js';
+import { FAULT_WORKER } from '../helpers/faultWorker.js';
 import { PYTHON, requirePythonGssapi, runClient, useRealm } from '../helpers/server.js';
 import { FIXTURES, Initiator, firstTokens } from '../helpers/initiator.js';
 
 const curl = requireTool('curl', 'curl');
 const HTTP_CLIENT = path.join(FIXTURES, 'http_client.py');
 const UWS_JS = pathToFileURL(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'acceptors', 'uws.js')).href;
-const LOGGER_JS = pathToFileURL(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'logger.js')).href;
 const T = { timeout: 30_000 };
 
 interface Front {
@@ -302,20 +302,11 @@ test('a token above maxTokenBytes is refused before decoding with 431', T, async
   assertChallenge(atLimit, 401);
 });
 
-test('a header block far above the limit: uWS closes the connection without a response (no 431)', T, async () => {
+test('a header block far above the limit: uWS answers 431 itself and closes', T, async () => {
   const failuresBefore = plain.failures.length;
   const { received } = await raw(plain.port, `GET /whoami HTTP/1.1\r\nHost: localhost\r\nAuthorization: Negotiate ${'A'.repeat(400_000)}\r\n\r\n`);
-  assert.equal(received, '', 'this uWS build sends no status line, 431 or otherwise');
+  assert.match(received, /^HTTP\/1\.1 431 /);
   assert.equal(plain.failures.length, failuresBefore, 'the request never reached the acceptor');
-});
-
-test('a header block over 4 KiB that spans reads is dropped the same way', T, async () => {
-  // uWS parses a request in place when it arrives in one read; a partial header block is
-  // copied to a 4 KiB buffer, and overflowing it closes the connection (it ignores
-  // UWS_HTTP_MAX_HEADERS_SIZE). An incomplete 5,000-byte head is such a block, whatever the
-  // segmentation.
-  const { received } = await raw(plain.port, `GET /whoami HTTP/1.1\r\nHost: localhost\r\nX-Pad: ${'p'.repeat(5000)}`);
-  assert.equal(received, '');
 });
 
 test('cookie sessions: the 200 sets a cookie; the cookie alone authenticates', T, async () => {
@@ -424,14 +415,14 @@ test('protect() hands the handler identity, headers (without Authorization) and 
 
 test('a full worker queue answers 503 with Retry-After: 1; a client gone mid-handshake is never written to', T, async () => {
   const r = theRealm();
-  const tiny = await AuthPool.start({ credentials: { keytab: r.keytab, ntlm: true }, workers: 1, maxQueue: 1 });
+  const tiny = await AuthPool.start({ credentials: { keytab: r.keytab, ntlm: true }, workers: 1, maxQueue: 1, workerFile: FAULT_WORKER });
   const acceptor = new HttpAcceptor({ pool: tiny, logger });
   const failures: HttpHandshakeFailure[] = [];
   acceptor.on('handshakeFailed', (f: HttpHandshakeFailure) => failures.push(f));
   try {
     const { port } = await acceptor.listen(0, '127.0.0.1');
     // Hold the one worker and fill the queue's one slot with stalls.
-    const threadId = (await tiny.stallWorker(0)) as number;
+    const threadId = await tiny.stallWorker(0);
     const held = await tiny.stallWorkerWhile(threadId);
     const queued = tiny.stallWorker(0);
     try {
@@ -508,25 +499,22 @@ function nodeEval(code: string, env: Record<string, string>): Promise<{ code: nu
   });
 }
 
-test('UWS_USE_FALLBACK=1: loadUws refuses; with allowFallback it warns on stderr only', T, async () => {
-  const refuse = await nodeEval(
-    `const { loadUws } = await import(${JSON.stringify(UWS_JS)});
-     try { loadUws(); } catch (e) { process.stderr.write(e.code + ': ' + e.message + '\\n'); process.exit(3); }`,
-    { UWS_USE_FALLBACK: '1' },
-  );
-  assert.equal(refuse.code, 3, refuse.stderr);
-  assert.match(refuse.stderr, /ERR_UWS_FALLBACK: .*UWS_USE_FALLBACK is set/);
-  assert.equal(refuse.stdout, '', 'the package banner must not reach stdout');
-
-  const allow = await nodeEval(
-    `const { loadUws } = await import(${JSON.stringify(UWS_JS)});
-     const { createLogger } = await import(${JSON.stringify(LOGGER_JS)});
-     const uws = loadUws({ allowFallback: true, logger: createLogger('info') });
-     if (typeof uws.App !== 'function') process.exit(4);`,
-    { UWS_USE_FALLBACK: '1' },
-  );
-  assert.equal(allow.code, 0, allow.stderr);
-  assert.equal(allow.stdout, '');
-  assert.match(allow.stderr, /fallback/i);
-  assert.match(allow.stderr, /JavaScript emulation/);
+test('uWS is the native binary, UWS_USE_FALLBACK changes nothing, and the header limit follows the token limit unless the operator set one', T, async () => {
+  const probe = (env: Record<string, string>): ReturnType<typeof nodeEval> =>
+    nodeEval(
+      `const { loadUws, headerLimitFor } = await import(${JSON.stringify(UWS_JS)});
+       const uws = loadUws({ maxTokenBytes: 48000 });
+       const native = Function.prototype.toString.call(uws.App).includes('[native code]');
+       process.stderr.write(JSON.stringify({ native, limit: process.env.UWS_HTTP_MAX_HEADERS_SIZE, wanted: headerLimitFor(48000) }));`,
+      env,
+    );
+  const r = await probe({ UWS_USE_FALLBACK: '1', UWS_HTTP_MAX_HEADERS_SIZE: '' }); // this process set its own
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, '', 'nothing on stdout');
+  const seen = JSON.parse(r.stderr) as { native: boolean; limit: string; wanted: number };
+  assert.equal(seen.native, true);
+  assert.equal(Number(seen.limit), seen.wanted);
+  assert.ok(seen.wanted >= 64_000 + 16 * 1024, 'base64 of 48,000 bytes plus room for other headers');
+  const own = await probe({ UWS_HTTP_MAX_HEADERS_SIZE: '200000' });
+  assert.equal((JSON.parse(own.stderr) as { limit: string }).limit, '200000', "the operator's setting wins");
 });

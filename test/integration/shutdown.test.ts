@@ -8,6 +8,7 @@ import net from 'node:net';
 import { decodeSspiGreeting, encodeSspiFrame, SspiFrameDecoder } from '../../src/framing/index.js';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
 import { startTestRealm } from '../helpers/realm.js';
+import { FAULT_WORKER } from '../helpers/faultWorker.js';
 import { requirePythonGssapi, startTestServer } from '../helpers/server.js';
 import { firstTokens } from '../helpers/initiator.js';
 
@@ -28,7 +29,7 @@ function collect(socket: net.Socket): Promise<Buffer> {
 }
 
 test('a handshake in flight at shutdown completes; idle connections are closed; nothing is left', async () => {
-  const ts = await startTestServer(realm, { workers: 1, shutdownGraceMs: 3000 });
+  const ts = await startTestServer(realm, { workers: 1, shutdownGraceMs: 3000, workerFile: FAULT_WORKER });
   const [token] = await firstTokens(realm, { mech: 'krb5' }, 1);
   assert.ok(token);
   // Hold the only worker so the handshake is still in flight when close() starts.

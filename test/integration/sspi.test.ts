@@ -20,6 +20,7 @@ import type { Session } from '../../src/session.js';
 import { FIXTURES, Initiator, firstTokens } from '../helpers/initiator.js';
 import { RawConn } from '../helpers/rawConn.js';
 import { startTestRealm } from '../helpers/realm.js';
+import { FAULT_WORKER } from '../helpers/faultWorker.js';
 import { PYTHON, jsonLines, requirePythonGssapi, runClient, startTestServer, type TestServer, type TestServerOverrides } from '../helpers/server.js';
 import { nextEvent } from '../helpers/events.js';
 
@@ -42,7 +43,7 @@ before(async () => {
   requirePythonGssapi();
   realm = await startTestRealm();
   scratchDir = await fs.mkdtemp(path.join(realm.dir, 'sspi-test-'));
-  main = await startServer({ ntlm: true });
+  main = await startServer({ ntlm: true, workerFile: FAULT_WORKER });
   // Made before any test runs; each is used once (a second use would be a replay).
   krbTokens = await firstTokens(realm, { mech: 'krb5' }, CONCURRENT + SPARE_TOKENS);
   assert.equal(krbTokens.length, CONCURRENT + SPARE_TOKENS);

@@ -8,7 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
-import type { us_listen_socket, us_socket } from '@trufflesuite/uws-js-unofficial';
+import type { us_listen_socket, us_socket } from 'uwebsockets';
 
 import { AuthPool } from '../../src/pool/AuthPool.js';
 import { loadUws } from '../../src/acceptors/uws.js';
@@ -19,6 +19,7 @@ import type { ThrowawayRealm } from '../../src/realm/index.js';
 import type { Session } from '../../src/session.js';
 import { Initiator, firstTokens, type InitiatorMech } from '../helpers/initiator.js';
 import { startTestRealm } from '../helpers/realm.js';
+import { FAULT_WORKER } from '../helpers/faultWorker.js';
 import { requirePythonGssapi, useRealm } from '../helpers/server.js';
 import { nextEvent } from '../helpers/events.js';
 
@@ -54,7 +55,7 @@ before(async () => {
   requirePythonGssapi();
   realm = await startTestRealm();
   useRealm(realm);
-  pool = await AuthPool.start({ credentials: { keytab: realm.keytab, ntlm: true }, workers: 2 });
+  pool = await AuthPool.start({ credentials: { keytab: realm.keytab, ntlm: true }, workers: 2, workerFile: FAULT_WORKER });
   baseline = pool.stats();
   const uws = loadUws();
   const app = uws.App();

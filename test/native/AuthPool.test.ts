@@ -12,6 +12,7 @@ import { Session } from '../../src/session.js';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
 import { NegotiateError } from '../../src/errors.js';
 import { startTestRealm } from '../helpers/realm.js';
+import { FAULT_WORKER } from '../helpers/faultWorker.js';
 import { requirePythonGssapi, useRealm } from '../helpers/server.js';
 import { Initiator, firstTokens } from '../helpers/initiator.js';
 
@@ -142,7 +143,7 @@ test('message protection both ways: wrap/unwrap, MIC, EncryptMessage layout, tam
 });
 
 test('NTLM: three legs, the context moves between worker threads, then protects messages', async () => {
-  await withPool({ workers: 2 }, async (pool) => {
+  await withPool({ workers: 2, workerFile: FAULT_WORKER }, async (pool) => {
     const id = nextId++;
     const ini = Initiator.start(realm, { mech: 'ntlm' });
     const negotiate = await ini.step();
@@ -201,7 +202,7 @@ test('NTLM is refused when not enabled, raw and through SPNEGO, with no context 
 });
 
 test('a replayed AP-REQ is rejected on another worker too', async () => {
-  await withPool({ workers: 2 }, async (pool) => {
+  await withPool({ workers: 2, workerFile: FAULT_WORKER }, async (pool) => {
     const [token] = await firstTokens(realm, { mech: 'spnego' }, 1);
     assert.ok(token);
     const first = await pool.accept(nextId++, token);
@@ -293,7 +294,7 @@ test('an abandoned handshake is swept after its TTL', async () => {
 });
 
 test('a full queue fails fast with ERR_POOL_QUEUE_FULL and recovers at once', async () => {
-  await withPool({ workers: 1, maxQueue: 2 }, async (pool) => {
+  await withPool({ workers: 1, maxQueue: 2, workerFile: FAULT_WORKER }, async (pool) => {
     const running = [pool.stallWorker(400), pool.stallWorker(10), pool.stallWorker(10)];
     const t0 = Date.now();
     await rejectsWithCode(pool.accept(nextId++, Buffer.from('x')), 'ERR_POOL_QUEUE_FULL');
@@ -308,7 +309,7 @@ test('a full queue fails fast with ERR_POOL_QUEUE_FULL and recovers at once', as
 test('a refused task does not bring the process down when its timeout would have expired', async () => {
   // Regression: Piscina kept the abort timer of a task refused with a full queue; when it fired
   // an uncaught assertion ended the process (this test process, here).
-  await withPool({ workers: 1, maxQueue: 1, taskTimeoutMs: 200 }, async (pool) => {
+  await withPool({ workers: 1, maxQueue: 1, taskTimeoutMs: 200, workerFile: FAULT_WORKER }, async (pool) => {
     const running = [pool.stallWorker(100), pool.stallWorker(10)];
     await rejectsWithCode(pool.accept(nextId++, Buffer.from('x')), 'ERR_POOL_QUEUE_FULL');
     await Promise.all(running);
@@ -320,12 +321,28 @@ test('a refused task does not bring the process down when its timeout would have
 });
 
 test('a task past its timeout fails, its worker is replaced, the pool goes on', async () => {
-  await withPool({ workers: 1, taskTimeoutMs: 300 }, async (pool) => {
+  await withPool({ workers: 1, taskTimeoutMs: 300, workerFile: FAULT_WORKER }, async (pool) => {
     await rejectsWithCode(pool.stallWorker(3000), 'ERR_POOL_TASK_TIMEOUT');
     const { ini, session, step } = await handshake(pool, 'spnego');
     assert.equal(step.principal, realm.userPrincipal);
     session.close();
     ini.close();
+  });
+});
+
+test('a pool on the production worker has no fault injection: stall and terminate are refused, handshakes run', async () => {
+  await withPool({ workers: 1 }, async (pool) => {
+    const first = await handshake(pool, 'krb5');
+    first.session.close();
+    first.ini.close();
+    const threadId = first.step.workerThreadId;
+    await rejectsWithCode(pool.stallWorker(10), 'ERR_CONFIG');
+    await rejectsWithCode(pool.stallWorkerWhile(threadId), 'ERR_CONFIG');
+    await rejectsWithCode(pool.terminateWorker(threadId), 'ERR_CONFIG');
+    const again = await handshake(pool, 'spnego');
+    assert.equal(again.step.workerThreadId, threadId, 'the same thread still serves');
+    again.session.close();
+    again.ini.close();
   });
 });
 

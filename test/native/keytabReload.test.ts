@@ -13,6 +13,7 @@ import { Session } from '../../src/session.js';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
 import { NegotiateError } from '../../src/errors.js';
 import { startTestRealm } from '../helpers/realm.js';
+import { FAULT_WORKER } from '../helpers/faultWorker.js';
 import { failureCode } from '../helpers/outcome.js';
 import { PYTHON, requirePythonGssapi, useRealm } from '../helpers/server.js';
 import { FIXTURES, Initiator } from '../helpers/initiator.js';
@@ -51,7 +52,7 @@ async function tokenWithFreshTicket(tag: string): Promise<Buffer> {
 test('a rotated keytab is used only after reloadKeytab(), on every worker, and established sessions survive it', async () => {
   const keytab = path.join(dir, 'service.keytab');
   await copyFile(realm.keytab, keytab);
-  const pool = await AuthPool.start({ credentials: { keytab }, workers: 2 });
+  const pool = await AuthPool.start({ credentials: { keytab }, workers: 2, workerFile: FAULT_WORKER });
   try {
     assert.equal(pool.keytabGeneration(), 1);
     // A session established on the old keys.

@@ -11,6 +11,7 @@ import { AuthPool } from '../../src/pool/AuthPool.js';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
 import { loadNative } from '../../src/native.js';
 import { startTestRealm } from '../helpers/realm.js';
+import { FAULT_WORKER } from '../helpers/faultWorker.js';
 import { failureCode } from '../helpers/outcome.js';
 import { requirePythonGssapi, useRealm } from '../helpers/server.js';
 import { firstTokens } from '../helpers/initiator.js';
@@ -24,7 +25,7 @@ before(async () => {
   requirePythonGssapi();
   realm = await startTestRealm();
   useRealm(realm);
-  pool = await AuthPool.start({ credentials: { keytab: realm.keytab, replayCache: 'memory' }, workers: 2 });
+  pool = await AuthPool.start({ credentials: { keytab: realm.keytab, replayCache: 'memory' }, workers: 2, workerFile: FAULT_WORKER });
 });
 after(async () => {
   await pool?.close();

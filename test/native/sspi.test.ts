@@ -17,6 +17,7 @@ import {
 import { NegotiateError } from '../../src/errors.js';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
 import { startTestRealm } from '../helpers/realm.js';
+import { FAULT_WORKER } from '../helpers/faultWorker.js';
 import { requirePythonGssapi, useRealm } from '../helpers/server.js';
 import { Initiator, type InitiatorMech } from '../helpers/initiator.js';
 
@@ -27,7 +28,7 @@ before(async () => {
   requirePythonGssapi();
   realm = await startTestRealm();
   useRealm(realm);
-  cred = await acquireCredentialsHandle({ keytab: realm.keytab, ntlm: true, workers: 2 });
+  cred = await acquireCredentialsHandle({ keytab: realm.keytab, ntlm: true, workers: 2, workerFile: FAULT_WORKER });
 });
 after(async () => {
   await cred?.free();

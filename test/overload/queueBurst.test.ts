@@ -18,6 +18,7 @@ import { decodeSspiGreeting, encodeSspiFrame } from '../../src/framing/index.js'
 import type { ThrowawayRealm } from '../../src/realm/index.js';
 import { firstTokens } from '../helpers/initiator.js';
 import { startTestRealm } from '../helpers/realm.js';
+import { FAULT_WORKER } from '../helpers/faultWorker.js';
 import { requirePythonGssapi, startTestServer, type TestServer } from '../helpers/server.js';
 import { RawConn } from '../helpers/rawConn.js';
 import { assertApRep, collect, httpGet, negotiateHeader, rawKrb5Sspi, until, type HttpReply } from './conn.js';
@@ -36,7 +37,7 @@ before(async () => {
   requirePythonGssapi();
   realm = await startTestRealm();
     // A task timeout far above the hold, so holding the worker is never mistaken for a hung call.
-  ts = await startTestServer(realm, { workers: WORKERS, maxQueue: QUEUE, taskTimeoutMs: 30_000, http: { host: '127.0.0.1', port: 0 }, gssSample: undefined });
+  ts = await startTestServer(realm, { workers: WORKERS, maxQueue: QUEUE, taskTimeoutMs: 30_000, http: { host: '127.0.0.1', port: 0 }, gssSample: undefined, workerFile: FAULT_WORKER });
   assert.ok(ts.httpPort > 0 && ts.sspiPort > 0);
 });
 
@@ -48,7 +49,7 @@ after(async () => {
 /** Holds the pool's only worker until release() (at most 10 s: the stall's own limit). */
 async function holdTheWorker(): Promise<{ release: () => void; done: Promise<void> }> {
   const pool = ts.server.pool;
-  const threadId = (await pool.stallWorker(0)) as number;
+  const threadId = await pool.stallWorker(0);
   return pool.stallWorkerWhile(threadId);
 }
 

@@ -86,6 +86,7 @@ test('bad values are refused with ERR_CONFIG naming the option', () => {
     () => resolveServerOptions({ http: { sessionCookie: { keys: [Buffer.alloc(16)] } } }),
     (err: unknown) => err instanceof ConfigError && /^http\.sessionCookie\.keys must be Buffers of at least 32/.test(err.message),
   );
+  refused({ http: {}, credentials: { frontendPrincipals: { ws: 'HTTP/h@R' } } }, /^unknown option credentials\.frontendPrincipals\.ws/);
   refused({ http: {}, logger: {} }, /^logger must have pino's debug, info, warn and error methods/);
 });
 

@@ -74,6 +74,13 @@ test('flags map onto the nested options', () => {
   assert.equal(logLevel, 'warn');
 });
 
+test('a principal per front end: --sspi-principal, --gss-sample-principal, --http-principal', () => {
+  const { options } = parsed(['--http-principal', 'HTTP/h@R', '--sspi-principal', 'host/h@R']);
+  assert.deepEqual(options.credentials.frontendPrincipals, { sspi: 'host/h@R', http: 'HTTP/h@R' });
+  assert.deepEqual(resolveServerOptions(options).frontendPrincipals, { sspi: 'host/h@R', http: 'HTTP/h@R' });
+  assert.throws(() => parseServeFlags(['--gss-sample-principal', ' ']), (e: unknown) => e instanceof ConfigError && /--gss-sample-principal needs/.test(e.message));
+});
+
 test('HTTP rows act on the HTTP listener, in table order whatever the argument order', () => {
   assert.equal(parsed(['--http', '0', '--ws', 'none']).options.http?.ws, undefined);
   assert.deepEqual(parsed(['--http', '0', '--ws', '/chat']).options.http?.ws, { path: '/chat' });

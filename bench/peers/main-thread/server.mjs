@@ -41,7 +41,7 @@ const uws = loadUws({});
 const app = uws.App();
 let nextId = 0x4000_0000; // any ids unique in this process do
 
-/** @param {import('@trufflesuite/uws-js-unofficial').HttpResponse} res */
+/** @param {import('uwebsockets').HttpResponse} res */
 function challenge(res) {
   res.writeStatus('401 Unauthorized').writeHeader('WWW-Authenticate', 'Negotiate').end();
 }

@@ -34,8 +34,9 @@ Napi::Object FlagsObject(Napi::Env env, OM_uint32 f) {
 
 }  // namespace
 
-// acquireCredentials({ keytab?, principal?, ntlm?, replayCache?, memoryReplayCache?, requiredFlags? })
-//   -> { ok } | error result
+// acquireCredentials({ slot?, keytab?, principal?, ntlm?, replayCache?, memoryReplayCache?,
+//                      requiredFlags? }) -> { ok } | error result
+// Keeps the credential in this thread under `slot` (default ""), replacing the one there.
 Napi::Value JsAcquireCredentials(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsObject()) {
@@ -44,7 +45,9 @@ Napi::Value JsAcquireCredentials(const Napi::CallbackInfo& info) {
   }
   Napi::Object opts = info[0].As<Napi::Object>();
   AcceptorConfig config;
-  if (!OptionalString(opts, "keytab", &config.keytab) ||
+  std::string slot;
+  if (!OptionalString(opts, "slot", &slot) ||
+      !OptionalString(opts, "keytab", &config.keytab) ||
       !OptionalString(opts, "principal", &config.principal) ||
       !OptionalString(opts, "replayCache", &config.replay_cache)) {
     return env.Undefined();
@@ -72,11 +75,11 @@ Napi::Value JsAcquireCredentials(const Napi::CallbackInfo& info) {
   AcceptorCredential cred;
   GssStatus st = AcceptorCredential::Acquire(config, &cred);
   if (!st.ok()) return ErrorResult(env, st);
-  GetInstanceData(env)->cred = std::move(cred);
+  GetInstanceData(env)->creds[slot] = std::move(cred);
   return OkResult(env);
 }
 
-// accept(connectionId, token) ->
+// accept(connectionId, token, slot?) -> (slot: the acceptor credential to use, default "")
 //   { ok: true, status: 'continue', output }
 //   { ok: true, status: 'complete', output, principal, mech, spnego, flags, lifetime }
 //   { ok: false, code, major, minor, message, output? }
@@ -88,11 +91,22 @@ Napi::Value JsAccept(const Napi::CallbackInfo& info) {
   if (!ArgConnectionId(info, 0, &id) || !ArgBytes(info, 1, "token", &token, &token_len)) {
     return env.Undefined();
   }
-  InstanceData* data = GetInstanceData(env);
-  if (!data->cred.valid()) {
-    return ErrorResult(env, MakeStatus("ERR_NO_CREDENTIALS",
-                                       "acceptor credentials were not acquired in this thread"));
+  std::string slot;
+  if (info.Length() > 2 && !info[2].IsUndefined()) {
+    if (!info[2].IsString()) {
+      Napi::TypeError::New(env, "slot must be a string").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    slot = info[2].As<Napi::String>().Utf8Value();
   }
+  InstanceData* data = GetInstanceData(env);
+  auto found = data->creds.find(slot);
+  if (found == data->creds.end() || !found->second.valid()) {
+    return ErrorResult(env, MakeStatus("ERR_NO_CREDENTIALS",
+                                       "acceptor credentials were not acquired in this thread" +
+                                           (slot.empty() ? std::string() : " for " + slot)));
+  }
+  const AcceptorCredential& cred = found->second;
   if (token_len == 0) {
     return ErrorResult(env, MakeStatus("ERR_GSS_DEFECTIVE_TOKEN", "accept: empty token"));
   }
@@ -107,7 +121,7 @@ Napi::Value JsAccept(const Napi::CallbackInfo& info) {
   // The token is read in place: this call is synchronous, so the JS buffer cannot move or be
   // collected while GSSAPI reads it.
   AcceptOutcome outcome =
-      AcceptStep(data->cred, &co.ctx, token, token_len);
+      AcceptStep(cred, &co.ctx, token, token_len);
   switch (outcome.kind) {
     case AcceptOutcome::Kind::kContinue: {
       table.CheckIn(std::move(co), false, Mech::kUnknown);

@@ -8,6 +8,8 @@
 #include <napi.h>
 
 #include <cstdint>
+#include <map>
+#include <string>
 #include <vector>
 
 #include "../gss/acceptor.h"
@@ -15,9 +17,10 @@
 
 namespace negotiate {
 
-// Per JS environment (main thread or one worker thread): its own acceptor credential.
+// Per JS environment (main thread or one worker thread): its own acceptor credentials, one per
+// acceptor slot ("" is the default; a front end pinned to its own service name has its own).
 struct InstanceData {
-  AcceptorCredential cred;
+  std::map<std::string, AcceptorCredential> creds;
 };
 
 InstanceData* GetInstanceData(Napi::Env env);

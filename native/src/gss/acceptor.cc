@@ -22,6 +22,23 @@ gss_OID_desc kKrb5Oid = {9, const_cast<char*>("\x2a\x86\x48\x86\xf7\x12\x01\x02\
 gss_OID_desc kMsKrb5Oid = {9, const_cast<char*>("\x2a\x86\x48\x82\xf7\x12\x01\x02\x02")};
 gss_OID_desc kNtlmOid = {10, const_cast<char*>("\x2b\x06\x01\x04\x01\x82\x37\x02\x02\x0a")};
 
+const char kNoTicketMessage[] =
+    "accept: the SPNEGO opening carried no Kerberos token: the client has no Kerberos ticket "
+    "for this service (connect by the host name the service principal names, not by IP "
+    "address or an alias; NTLM is off)";
+
+// Whether an SPNEGO opening lists NTLMSSP among its mechanisms. Only chooses the wording of a
+// refusal, so a plain search for the DER OID is enough.
+bool OffersNtlm(const uint8_t* token, size_t len) {
+  static const uint8_t kDerNtlmOid[] = {0x06, 0x0a, 0x2b, 0x06, 0x01, 0x04, 0x01,
+                                         0x82, 0x37, 0x02, 0x02, 0x0a};
+  if (len < sizeof kDerNtlmOid) return false;
+  for (size_t i = 0; i + sizeof kDerNtlmOid <= len; ++i) {
+    if (std::memcmp(token + i, kDerNtlmOid, sizeof kDerNtlmOid) == 0) return true;
+  }
+  return false;
+}
+
 bool OidEquals(gss_OID a, const gss_OID_desc& b) {
   return a != GSS_C_NO_OID && a->length == b.length &&
          std::memcmp(a->elements, b.elements, b.length) == 0;
@@ -270,6 +287,13 @@ AcceptOutcome AcceptStep(const AcceptorCredential& cred,
   }
   if (GSS_ERROR(major)) {
     outcome.status = MakeGssStatus("accept", major, minor, mech_type);
+    if (GSS_ROUTINE_ERROR(major) == GSS_S_BAD_MECH && !cred.ntlm() &&
+        IsSpnegoInitialToken(token, token_len) && OffersNtlm(token, token_len)) {
+      // Not an NTLM client as such: SPNEGO initiators fall back to NTLM when they cannot get a
+      // Kerberos ticket for the name they connected to.
+      outcome.status.code = "ERR_GSS_NO_KERBEROS_TOKEN";
+      outcome.status.message = std::string(kNoTicketMessage) + " (it offered only NTLM)";
+    }
     return outcome;
   }
   if (major & GSS_S_CONTINUE_NEEDED) {
@@ -280,11 +304,7 @@ AcceptOutcome AcceptStep(const AcceptorCredential& cred,
       // that connected by IP address, or to a host name the service principal does not name)
       // never will, and waiting would hold a context until the deadline.
       outcome.output.clear();
-      outcome.status = MakeStatus(
-          "ERR_GSS_NO_KERBEROS_TOKEN",
-          "accept: the SPNEGO opening carried no Kerberos token: the client has no Kerberos "
-          "ticket for this service (connect by the host name the service principal names, "
-          "not by IP address or an alias; NTLM is off)");
+      outcome.status = MakeStatus("ERR_GSS_NO_KERBEROS_TOKEN", kNoTicketMessage);
       outcome.status.major = GSS_S_BAD_MECH;
       return outcome;
     }
