@@ -58,6 +58,7 @@ export const RANGES = Object.freeze({
   sessionCookieTtlSeconds: { min: 1, max: 30 * 86400 },
   replayCacheSize: POSITIVE,
   replayCachePrincipalQuota: POSITIVE,
+  maxHandshakesPerAddress: POSITIVE,
   port: { min: 0, max: 65535 },
 } satisfies Record<string, IntRange>);
 

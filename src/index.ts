@@ -10,6 +10,7 @@ export type {
   TcpOptions,
   ListenerOptions,
   SspiListenerOptions,
+  GssSampleListenerOptions,
   HttpOptions,
   WebSocketOptions,
   CookieOptions,
@@ -21,6 +22,7 @@ export type { TcpConnection, TcpConnectionLimits } from './acceptors/TcpConnecti
 export { sspiProtocol, DEFAULT_GREETING, type SspiProtocolOptions } from './acceptors/sspiProtocol.js';
 export { gssSampleProtocol, type GssSampleProtocolOptions } from './acceptors/gssSampleProtocol.js';
 export type { HandshakeFailure, Mechanism, ProvenIdentity } from './handshake/index.js';
+export { HandshakesPerAddress } from './handshake/index.js';
 export {
   HttpAcceptor,
   MULTI_LEG_REFUSAL,

@@ -64,11 +64,19 @@ export interface SspiListenerOptions extends ListenerOptions {
   greeting?: SspiProtocolOptions['greeting'];
 }
 
+export interface GssSampleListenerOptions extends ListenerOptions {
+  /**
+   * Serve sessions that open without a security context (MIT gss-client's `-na`), closed at the
+   * handshake deadline. Default false: refused (ERR_UNAUTHENTICATED_REFUSED).
+   */
+  allowUnauthenticated?: boolean;
+}
+
 export interface TcpOptions {
   /** Microsoft SSPI-sample framing. Default port 2000. */
   sspi?: SspiListenerOptions;
   /** MIT gss-sample framing. Default port 4444. */
-  gssSample?: ListenerOptions;
+  gssSample?: GssSampleListenerOptions;
 }
 
 export interface WebSocketOptions {
@@ -103,7 +111,13 @@ export interface AdminOptions {
 }
 
 /** Each limit defaults to DEFAULT_LIMITS. */
-export type LimitsOptions = Partial<Limits>;
+export interface LimitsOptions extends Partial<Limits> {
+  /**
+   * Handshakes holding a context between legs (NTLM) one remote address may have at once, over
+   * sspi, gss-sample and WebSocket. Default: a tenth of maxContexts.
+   */
+  maxHandshakesPerAddress?: number;
+}
 
 /** `NegotiateServer.start(options)`. Every field is optional; defaults in docs/api.md. */
 export interface NegotiateServerOptions {
@@ -134,8 +148,11 @@ export interface ResolvedServerConfig extends Limits {
   replayCachePrincipalQuota?: number | undefined;
   frontendPrincipals?: Partial<Record<AcceptorSlot, string>> | undefined;
   requireFlags: readonly RequiredFlag[];
+  /** undefined: a tenth of maxContexts (defaultHandshakesPerAddress, applied by the server). */
+  maxHandshakesPerAddress?: number | undefined;
   sspi: ListenAddress | undefined;
   gssSample: ListenAddress | undefined;
+  gssSampleAllowUnauthenticated: boolean;
   http: ListenAddress | undefined;
   /** WebSocket path on the HTTP listener, or undefined for none. */
   wsPath: string | undefined;
@@ -164,7 +181,7 @@ export function resolveServerOptions(options: NegotiateServerOptions): ResolvedS
   const tcp = section('tcp', options.tcp, TCP_KEYS);
   const limits = section('limits', options.limits, LIMIT_KEYS);
   const sspi = tcp.sspi === undefined ? undefined : section('tcp.sspi', tcp.sspi, SSPI_KEYS);
-  const gssSample = tcp.gssSample === undefined ? undefined : section('tcp.gssSample', tcp.gssSample, LISTENER_KEYS);
+  const gssSample = tcp.gssSample === undefined ? undefined : section('tcp.gssSample', tcp.gssSample, GSS_SAMPLE_KEYS);
   const http = options.http === undefined ? undefined : section('http', options.http, HTTP_KEYS);
   if (!sspi && !gssSample && !http) {
     throw new ConfigError('ERR_CONFIG', 'no listener: name at least one of tcp.sspi, tcp.gssSample or http (e.g. { http: { port: 8080 } })');
@@ -185,6 +202,7 @@ export function resolveServerOptions(options: NegotiateServerOptions): ResolvedS
     requireFlags: requireFlags(credentials.requireFlags),
     sspi: sspi && listener('tcp.sspi', sspi, DEFAULT_SSPI),
     gssSample: gssSample && listener('tcp.gssSample', gssSample, DEFAULT_GSS_SAMPLE),
+    gssSampleAllowUnauthenticated: bool('tcp.gssSample.allowUnauthenticated', gssSample?.allowUnauthenticated),
     http: http && listener('http', http, DEFAULT_HTTP),
     wsPath: ws && wsPath(ws.path),
     onWsMessage: ws?.onMessage ?? echo,
@@ -205,6 +223,9 @@ export function resolveServerOptions(options: NegotiateServerOptions): ResolvedS
     shutdownGraceMs: int('shutdownGraceMs', options.shutdownGraceMs, DEFAULT_SHUTDOWN_GRACE_MS, RANGES.shutdownGraceMs),
     logger: options.logger === undefined ? silentLogger : fromPinoCompatible(pinoCompatible(options.logger)),
   };
+  if (limits.maxHandshakesPerAddress !== undefined) {
+    resolved.maxHandshakesPerAddress = int('limits.maxHandshakesPerAddress', limits.maxHandshakesPerAddress, 0, RANGES.maxHandshakesPerAddress);
+  }
   if (credentials.frontendPrincipals !== undefined) resolved.frontendPrincipals = frontendPrincipals(credentials.frontendPrincipals);
   if (credentials.replayCachePrincipalQuota !== undefined) {
     resolved.replayCachePrincipalQuota = int('credentials.replayCachePrincipalQuota', credentials.replayCachePrincipalQuota, 0, RANGES.replayCachePrincipalQuota);
@@ -221,11 +242,12 @@ const CREDENTIAL_KEYS: Record<keyof CredentialsOptions, true> = {
 const TCP_KEYS: Record<keyof TcpOptions, true> = { sspi: true, gssSample: true };
 const LISTENER_KEYS: Record<keyof ListenerOptions, true> = { host: true, port: true };
 const SSPI_KEYS: Record<keyof SspiListenerOptions, true> = { ...LISTENER_KEYS, greeting: true };
+const GSS_SAMPLE_KEYS: Record<keyof GssSampleListenerOptions, true> = { ...LISTENER_KEYS, allowUnauthenticated: true };
 const HTTP_KEYS: Record<keyof HttpOptions, true> = { ...LISTENER_KEYS, ws: true, sessionCookie: true, allowUwsFallback: true };
 const WS_KEYS: Record<keyof WebSocketOptions, true> = { path: true, onMessage: true };
 const COOKIE_KEYS: Record<keyof CookieOptions, true> = { ttlSeconds: true, keys: true, secure: true };
-const LIMIT_KEYS: Record<keyof Limits, true> = {
-  maxQueue: true, taskTimeoutMs: true, maxContexts: true, maxTokenBytes: true, handshakeTimeoutMs: true, idleTimeoutMs: true, maxConnections: true,
+const LIMIT_KEYS: Record<keyof LimitsOptions, true> = {
+  maxHandshakesPerAddress: true, maxQueue: true, taskTimeoutMs: true, maxContexts: true, maxTokenBytes: true, handshakeTimeoutMs: true, idleTimeoutMs: true, maxConnections: true,
 };
 
 function checkKeys(path: string, value: object, known: Record<string, true>): void {

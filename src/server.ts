@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { TcpAcceptor, type TcpFraming } from './acceptors/TcpAcceptor.js';
 import { gssSampleProtocol } from './acceptors/gssSampleProtocol.js';
 import { sspiProtocol } from './acceptors/sspiProtocol.js';
-import type { HandshakeFailure } from './handshake/index.js';
+import { defaultHandshakesPerAddress, HandshakesPerAddress, type HandshakeFailure } from './handshake/index.js';
 import type { ListenAddress } from './config.js';
 import type { Logger } from './logger.js';
 import { resolveServerOptions, type NegotiateServerOptions, type ResolvedServerConfig } from './options.js';
@@ -53,6 +53,8 @@ export class NegotiateServer extends EventEmitter {
   /** The HTTP front end (and its WebSocket route), when configured. */
   http: HttpAcceptor | undefined;
   ws: WsAcceptor | undefined;
+  /** The per-address bound on handshakes in progress, shared by the sspi, gss-sample and WebSocket front ends. */
+  readonly handshakesPerAddress: HandshakesPerAddress;
   /** This server's Prometheus metrics (its own registry); served by the admin listener. */
   readonly metrics: ServerMetrics;
   /** The admin listener, when configured. */
@@ -74,6 +76,8 @@ export class NegotiateServer extends EventEmitter {
     this.pool = pool;
     this.#options = options;
     this.#logger = options.logger;
+    const perAddress = new HandshakesPerAddress(options.maxHandshakesPerAddress ?? defaultHandshakesPerAddress(options.maxContexts));
+    this.handshakesPerAddress = perAddress;
     this.metrics = new ServerMetrics({
       // Process metrics register observers that live as long as the process: only for a
       // server that serves them.
@@ -85,6 +89,7 @@ export class NegotiateServer extends EventEmitter {
         maxQueue: pool.maxQueue,
         frontends: () => this.#frontendLoads(),
         httpInFlight: () => this.http?.inFlight,
+        handshakesPerAddress: () => ({ refused: perAddress.refused, inProgress: perAddress.inProgress }),
       },
     });
     // Registered before any user listener: an event's metrics are counted by the time it is seen.
@@ -212,6 +217,7 @@ export class NegotiateServer extends EventEmitter {
         logger: this.#logger,
         maxTokenBytes: o.maxTokenBytes,
         handshakeTimeoutMs: o.handshakeTimeoutMs,
+        handshakesPerAddress: this.handshakesPerAddress,
         onMessage: o.onWsMessage,
       });
       ws.on('session', (s: Session) => this.emit('session', s));
@@ -224,12 +230,13 @@ export class NegotiateServer extends EventEmitter {
   async #listen(framing: TcpFraming, at: ListenAddress): Promise<void> {
     const o = this.#options;
     const acceptor = new TcpAcceptor({
-      protocol: framing === 'sspi' ? sspiProtocol({ greeting: o.greeting }) : gssSampleProtocol(),
+      protocol: framing === 'sspi' ? sspiProtocol({ greeting: o.greeting }) : gssSampleProtocol({ allowUnauthenticated: o.gssSampleAllowUnauthenticated }),
       pool: this.pool,
       maxTokenBytes: o.maxTokenBytes,
       handshakeTimeoutMs: o.handshakeTimeoutMs,
       idleTimeoutMs: o.idleTimeoutMs,
       maxConnections: o.maxConnections,
+      handshakesPerAddress: this.handshakesPerAddress,
       logger: this.#logger,
     });
     acceptor.on('session', (s: Session) => this.emit('session', s));

@@ -10,7 +10,7 @@ import { DEFAULT_LIMITS } from '../config.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { AuthPool } from '../pool/AuthPool.js';
 import { nextConnectionId } from '../connectionId.js';
-import { HandshakeReporter } from '../handshake/index.js';
+import { defaultHandshakesPerAddress, HandshakeReporter, HandshakesPerAddress } from '../handshake/index.js';
 import { TcpConnection, type TcpConnectionHost } from './TcpConnection.js';
 import type { TcpFraming, TcpProtocol } from './TcpProtocol.js';
 
@@ -28,6 +28,12 @@ export interface TcpAcceptorOptions {
   idleTimeoutMs?: number;
   /** Most simultaneous connections; Node accepts and closes at once any beyond it. Default 10000. */
   maxConnections?: number;
+  /**
+   * The per-address bound on handshakes holding a context between legs (NTLM), shared with the
+   * server's other front ends. Default: this acceptor's own, a tenth of the default
+   * --max-contexts.
+   */
+  handshakesPerAddress?: HandshakesPerAddress;
   logger?: Logger;
 }
 
@@ -52,6 +58,7 @@ export class TcpAcceptor extends EventEmitter {
       pool: options.pool,
       logger,
       reporter: new HandshakeReporter(options.protocol.name, this, logger),
+      handshakesPerAddress: options.handshakesPerAddress ?? new HandshakesPerAddress(defaultHandshakesPerAddress(DEFAULT_LIMITS.maxContexts)),
       limits: {
         maxTokenBytes: options.maxTokenBytes ?? DEFAULT_LIMITS.maxTokenBytes,
         handshakeTimeoutMs: options.handshakeTimeoutMs ?? DEFAULT_LIMITS.handshakeTimeoutMs,

@@ -8,7 +8,14 @@ import { FramingError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { AcceptError, type AcceptStep, type AuthPool } from '../pool/AuthPool.js';
 import type { Session } from '../session.js';
-import { sessionFromStep, type Frontend, type HandshakeAttempt, type HandshakeReporter } from '../handshake/index.js';
+import {
+  sessionFromStep,
+  type Frontend,
+  type HandshakeAttempt,
+  type HandshakeReporter,
+  type HandshakeSlot,
+  type HandshakesPerAddress,
+} from '../handshake/index.js';
 import { FrameReader, type FrameDecoder } from './FrameReader.js';
 import { acceptorSlotOf } from '../pool/credentials.js';
 
@@ -26,6 +33,8 @@ export interface TcpConnectionHost {
   /** Reports this front end's handshakes (its name is the protocol's). */
   readonly reporter: HandshakeReporter<Frontend>;
   readonly limits: TcpConnectionLimits;
+  /** Handshakes holding a context between legs, bounded per remote address. */
+  readonly handshakesPerAddress: HandshakesPerAddress;
   /** The handshake completed while the socket was open (counted until the socket closes). */
   onAuthenticated(conn: TcpConnection): void;
   /** The socket closed. */
@@ -45,6 +54,8 @@ export class TcpConnection {
   readonly #deadline: NodeJS.Timeout;
   /** Opened by the protocol; the deadline and the idle timeout fail it with their own reason. */
   #reader: FrameReader<unknown> | undefined;
+  /** Held from the first leg that answered "continue" until the handshake ends. */
+  #slot: HandshakeSlot | undefined;
   #tokenReceived = false;
   #handshakeDone = false;
   #authenticated = false;
@@ -66,6 +77,7 @@ export class TcpConnection {
     socket.on('error', () => {});
     socket.on('close', () => {
       this.#closed = true;
+      this.#slot?.release();
       host.onClosed(this);
       host.pool.release(id);
     });
@@ -141,6 +153,16 @@ export class TcpConnection {
       throw err;
     }
     if (this.#closed) throw new FramingError('ERR_PROTOCOL', 'the connection closed during the handshake');
+    // A context now waits for this client's next leg: that is what the per-address bound counts.
+    // Refused, the context goes at once and the output (an NTLM CHALLENGE) is never sent.
+    if (step.status === 'continue' && !this.#slot) {
+      try {
+        this.#slot = this.#host.handshakesPerAddress.acquire(this.remoteAddress);
+      } catch (err) {
+        this.#host.pool.release(this.id);
+        throw err;
+      }
+    }
     return step;
   }
 
@@ -180,6 +202,7 @@ export class TcpConnection {
     if (this.#handshakeDone) return;
     this.#handshakeDone = true;
     clearTimeout(this.#deadline);
+    this.#slot?.release();
   }
 
   #attempt(): HandshakeAttempt {

@@ -9,6 +9,7 @@
  * - A WebSocket is valid from `open` to `close` only; any call after `close` throws ("Invalid
  *   access of closed uWS.WebSocket"). Every async path checks `conn.closed` before touching it.
  * - `ws.end()` and `ws.close()` run the close handler synchronously, before they return.
+ * - `ws.end()` inside our own `ws.cork()` never sends the TCP FIN: see endPromptly().
  * - The message ArrayBuffer is neutered when the handler returns: copy it before any await.
  * - A send from outside a uWS callback (after an await) must be corked.
  * - A message over `maxPayloadLength` is cut by uWS without a close frame (the peer sees 1006),
@@ -24,7 +25,16 @@ import type { ContextFlags } from '../native.js';
 import { AcceptError, type AcceptStep, type AuthPool } from '../pool/AuthPool.js';
 import type { Session } from '../session.js';
 import { nextConnectionId } from '../connectionId.js';
-import { HandshakeReporter, sessionFromStep, type HandshakeAttempt, type HandshakeFailure, type Mechanism } from '../handshake/index.js';
+import {
+  defaultHandshakesPerAddress,
+  HandshakeReporter,
+  HandshakesPerAddress,
+  sessionFromStep,
+  type HandshakeAttempt,
+  type HandshakeFailure,
+  type HandshakeSlot,
+  type Mechanism,
+} from '../handshake/index.js';
 import { closeFor, WS_CLOSE, type WsClose, type WsCloseCode } from './wsClose.js';
 import { WsMessageChannel, type WsChannelSocket } from './WsMessageChannel.js';
 import { checkOptions, DEFAULT_IDLE_TIMEOUT_SECONDS, type WsAcceptorOptions } from './wsOptions.js';
@@ -69,6 +79,8 @@ interface Conn {
   /** A failure was already reported (so the close is not reported again). */
   failed: boolean;
   deadline: NodeJS.Timeout | undefined;
+  /** Held from the first leg that answered "continue" until the handshake ends. */
+  slot: HandshakeSlot | undefined;
   session: Session | undefined;
   /** Application messages, once authenticated. */
   channel: WsMessageChannel | undefined;
@@ -95,6 +107,7 @@ export class WsAcceptor extends EventEmitter {
   readonly #pool: AuthPool;
   readonly #logger: Logger;
   readonly #reporter: HandshakeReporter<'ws'>;
+  readonly #handshakesPerAddress: HandshakesPerAddress;
   readonly #onMessage: WsAcceptorOptions['onMessage'];
   /** Open sockets (from open to close). */
   readonly #conns = new Set<Conn>();
@@ -112,6 +125,7 @@ export class WsAcceptor extends EventEmitter {
     this.#logger = options.logger ?? silentLogger;
     this.#reporter = new HandshakeReporter('ws', this, this.#logger);
     this.#onMessage = options.onMessage;
+    this.#handshakesPerAddress = options.handshakesPerAddress ?? new HandshakesPerAddress(defaultHandshakesPerAddress(DEFAULT_LIMITS.maxContexts));
     this.maxTokenBytes = options.maxTokenBytes ?? DEFAULT_LIMITS.maxTokenBytes;
     this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? DEFAULT_LIMITS.handshakeTimeoutMs;
     this.idleTimeoutSeconds = options.idleTimeoutSeconds ?? DEFAULT_IDLE_TIMEOUT_SECONDS;
@@ -172,6 +186,7 @@ export class WsAcceptor extends EventEmitter {
       closed: false,
       failed: false,
       deadline: undefined,
+      slot: undefined,
       session: undefined,
       channel: undefined,
     };
@@ -200,6 +215,7 @@ export class WsAcceptor extends EventEmitter {
     conn.closed = true;
     conn.ws = undefined;
     clearTimeout(conn.deadline);
+    conn.slot?.release();
     this.#conns.delete(conn);
     // A leg on the pool may still create the context after this; it releases it on return.
     if (conn.session) {
@@ -272,6 +288,17 @@ export class WsAcceptor extends EventEmitter {
     // Closed while the leg ran: the pool freed the context; nobody to answer.
     if (conn.closed) return;
     if (step.status === 'continue') {
+      // A context now waits for this client's next leg: the per-address bound counts it.
+      // Refused, the context goes at once and the output (an NTLM CHALLENGE) is never sent.
+      if (!conn.slot) {
+        try {
+          conn.slot = this.#handshakesPerAddress.acquire(conn.remoteAddress);
+        } catch (err) {
+          this.#pool.release(conn.id);
+          this.#fail(conn, err);
+          return;
+        }
+      }
       conn.phase = 'handshake';
       if (step.output.length > 0) this.#send(conn, step.output, true);
       return;
@@ -283,6 +310,7 @@ export class WsAcceptor extends EventEmitter {
     const ws = conn.ws;
     if (!ws) return;
     clearTimeout(conn.deadline);
+    conn.slot?.release();
     conn.phase = 'established';
     const attempt = this.#attempt(conn);
     const session = sessionFromStep(this.#pool, step, {
@@ -356,11 +384,8 @@ export class WsAcceptor extends EventEmitter {
     }
     const ws = conn.ws;
     if (!ws) return;
-    ws.cork(() => {
-      if (output) ws.send(output, true);
-      // Runs the close handler before returning.
-      ws.end(close.code, close.reason);
-    });
+    if (output) ws.cork(() => ws.send(output, true));
+    endPromptly(ws, close.code, close.reason);
   }
 
   #attempt(conn: Conn): HandshakeAttempt {
@@ -371,6 +396,18 @@ export class WsAcceptor extends EventEmitter {
   #end(conn: Conn, code: WsCloseCode, reason: string): void {
     const ws = conn.ws;
     if (conn.closed || !ws) return;
-    ws.cork(() => ws.end(code, reason));
+    endPromptly(ws, code, reason);
   }
+}
+
+/**
+ * The closing handshake, then the TCP FIN at once. Inside our own cork, uWS sends the close
+ * frame but postpones the FIN to an uncork that never sends it, and after its close frame it
+ * ignores everything but the peer's FIN: the socket stayed until a uWS timer 13-16 s later.
+ * Outside a cork (or in uWS's own callbacks, which FIN after their uncork) the FIN follows the
+ * close frame, so a client waiting for the server to close (RFC 6455 §7.1.1) is not left hanging
+ * and the socket is freed when the client's FIN answers. Runs the close handler before returning.
+ */
+function endPromptly(ws: WebSocket<Conn>, code: number, reason: string): void {
+  ws.end(code, reason);
 }

@@ -17,6 +17,13 @@ export interface GssSampleProtocolOptions {
    * wrapped); `session` is undefined on unauthenticated (`-na`) connections.
    */
   onMessage?: (session: Session | undefined, message: Buffer) => void;
+  /**
+   * Serve sessions that open without a security context (a first NOOP without CONTEXT_NEXT,
+   * `gss-client -na`): plain DATA frames answered with a NOOP, closed at the handshake deadline
+   * like any connection that has not authenticated. Default false: such a connection is refused
+   * at once (ERR_UNAUTHENTICATED_REFUSED), since it proves nothing and holds a connection slot.
+   */
+  allowUnauthenticated?: boolean;
 }
 
 /** The `gss-sample` protocol for a TcpAcceptor. */
@@ -46,8 +53,14 @@ async function serveGssSample(conn: TcpConnection, options: GssSampleProtocolOpt
         break;
       }
     }
+  } else if (options.allowUnauthenticated !== true) {
+    throw new FramingError(
+      'ERR_UNAUTHENTICATED_REFUSED',
+      'unauthenticated session refused (a NOOP without CONTEXT_NEXT, as gss-client -na sends); allow them with --gss-sample-allow-unauthenticated (library: gssSampleProtocol({ allowUnauthenticated: true }))',
+    );
   } else {
-    conn.handshakeDone();
+    // The handshake deadline keeps running: without it each DATA frame would reset the idle
+    // timer and a credential-less client could hold its connection slot for ever.
     logger.info('accepted unauthenticated connection', { connectionId: conn.id, frontend: 'gss-sample', remoteAddress: socket.remoteAddress });
   }
 

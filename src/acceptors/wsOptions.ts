@@ -5,6 +5,7 @@
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { AuthPool } from '../pool/AuthPool.js';
+import type { HandshakesPerAddress } from '../handshake/index.js';
 import type { WsMessageHandler } from './WsMessageChannel.js';
 
 /** uWS idleTimeout unless told otherwise, seconds. */
@@ -38,6 +39,12 @@ export interface WsAcceptorOptions {
    * socket with 1011.
    */
   onMessage?: WsMessageHandler;
+  /**
+   * The per-address bound on handshakes holding a context between legs (NTLM), shared with the
+   * server's other front ends. Default: this acceptor's own, a tenth of the default
+   * --max-contexts.
+   */
+  handshakesPerAddress?: HandshakesPerAddress;
 }
 
 /** Throws ConfigError (ERR_CONFIG) naming the first bad option. */

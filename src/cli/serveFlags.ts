@@ -199,6 +199,14 @@ export const SERVE_FLAGS: readonly FlagSection[] = [
         apply: (into, v) => void (into.options.limits.maxContexts = whole('max-contexts', v, RANGES.maxContexts)),
       },
       {
+        name: 'max-handshakes-per-address', type: 'string', placeholder: 'N', default: 'a tenth of --max-contexts',
+        help:
+          'Handshakes one remote address may hold between legs (NTLM), over sspi, gss-sample and WebSocket; ' +
+          'beyond it a leg 1 is refused, ERR_HANDSHAKES_PER_ADDRESS.',
+        apply: (into, v) =>
+          void (into.options.limits.maxHandshakesPerAddress = whole('max-handshakes-per-address', v, RANGES.maxHandshakesPerAddress)),
+      },
+      {
         name: 'max-token', type: 'string', placeholder: 'BYTES', default: String(DEFAULT_LIMITS.maxTokenBytes),
         help: 'Largest frame accepted, checked before allocation.',
         apply: (into, v) => void (into.options.limits.maxTokenBytes = whole('max-token', v, RANGES.maxTokenBytes)),
@@ -233,6 +241,13 @@ export const SERVE_FLAGS: readonly FlagSection[] = [
         help: 'sspi: message encrypted to the client after the handshake.',
         apply: (into, v) => {
           if (into.options.tcp.sspi) into.options.tcp.sspi.greeting = v;
+        },
+      },
+      {
+        name: 'gss-sample-allow-unauthenticated', type: 'boolean', default: 'refused, ERR_UNAUTHENTICATED_REFUSED',
+        help: 'gss-sample: serve sessions that open without a security context (gss-client -na), closed at the --handshake-timeout deadline.',
+        apply: (into) => {
+          if (into.options.tcp.gssSample) into.options.tcp.gssSample.allowUnauthenticated = true;
         },
       },
       {

@@ -6,3 +6,4 @@ export { identityFromStep, type Frontend, type Mechanism, type ProvenIdentity } 
 export { sessionFromStep, type HandshakeConnection } from './sessionFromStep.js';
 export { classify, describeFailure, gssStatusFields, type FailureClass, type HandshakeFailure } from './failure.js';
 export { HandshakeReporter, type HandshakeAttempt } from './HandshakeReporter.js';
+export { HandshakesPerAddress, defaultHandshakesPerAddress, type HandshakeSlot } from './HandshakesPerAddress.js';

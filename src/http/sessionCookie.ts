@@ -1,28 +1,7 @@
 /**
- * Optional cookie sessions for the HTTP front end: after a Negotiate handshake succeeds, the
- * server hands the client a signed, expiring cookie so that later requests skip the handshake
- * (a Kerberos AP-REQ costs the client a ticket lookup and the server a decrypt and a
- * replay-cache write per request).
- *
- * Cookie value: `<payload>.<mac>`, both base64url without padding.
- *   payload = JSON {"v":1,"p":principal,"m":mech,"s":spnego,"f":GSS ret_flags,"iat":s,"exp":s}
- *   mac     = HMAC-SHA256(key, "negotiate-session.v1." + payload)
- * The payload is signed, not encrypted: the client can read its own principal name; it cannot
- * change anything without the key.
- *
- * Keys. The first key signs; every key verifies. To rotate: put the new key first and keep the
- * old one after it until every cookie it signed has expired (ttlSeconds after the switch), then
- * drop it. Each key must be at least 32 bytes (HMAC-SHA256's output size; shorter keys weaken
- * the MAC). Without configured keys a random 32-byte key is generated when the server starts:
- * then sessions do not survive a restart, and several server processes behind one load
- * balancer do not accept each other's cookies (configure a shared key for that).
- *
- * Verification never throws and never trusts a cookie it cannot fully check: a malformed,
- * oversized, tampered, wrong-key or expired cookie is reported as a reason string and the
- * caller treats the request as unauthenticated. MACs are compared with timingSafeEqual.
- *
- * Revocation: a cookie stays valid until it expires; there is no server-side list. Keep
- * ttlSeconds short, or rotate every key away to revoke all sessions at once.
+ * Optional cookie sessions for the HTTP front end: a signed (HMAC-SHA256), expiring cookie
+ * handed out after a successful handshake so that later requests skip it. Format, keys and
+ * rotation, and why it is safe: docs/http.md, "Session cookies".
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ConfigError } from '../errors.js';

@@ -31,6 +31,8 @@ export interface StateSources {
   frontends(): FrontendLoad[];
   /** HTTP requests being authenticated or handled, or undefined without an HTTP listener. */
   httpInFlight(): number | undefined;
+  /** The per-address bound on handshakes in progress (HandshakesPerAddress), when there is one. */
+  handshakesPerAddress?(): { refused: number; inProgress: number };
 }
 
 /**
@@ -156,5 +158,10 @@ export function registerStateMetrics(registry: Registry, prefix: string, sources
       for (const f of frontendLoads()) this.set({ frontend: f.frontend }, f.sessions);
     },
   });
+  const perAddress = sources.handshakesPerAddress;
+  if (perAddress) {
+    gauge('handshakes_per_address_in_progress', 'Handshakes holding a context between legs (NTLM), over every address; each address may hold --max-handshakes-per-address.', () => perAddress().inProgress);
+    total('handshakes_per_address_refused_total', 'Leg 1s refused because their remote address held --max-handshakes-per-address handshakes in progress (ERR_HANDSHAKES_PER_ADDRESS).', () => perAddress().refused);
+  }
   gauge('http_requests_in_flight', 'HTTP requests being authenticated or handled (0 without an HTTP listener).', () => sources.httpInFlight() ?? 0);
 }

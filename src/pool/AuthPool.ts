@@ -67,6 +67,9 @@ const protectSuccess: { [K in ProtectOp]: (r: Extract<BatchResult, { ok: true }>
   encryptMessage: (r) => (r.op === 'encryptMessage' ? r : mismatchedResult('encryptMessage', r.op)),
 };
 
+/** Bound on a worker thread's start (loading the addon, acquiring its credentials). */
+const WARM_UP_TIMEOUT_MS = 30_000;
+
 export class AuthPool {
   readonly workers: number;
   readonly maxQueue: number;
@@ -132,8 +135,10 @@ export class AuthPool {
     });
     const pool = new AuthPool(threads, addon, opts, credentials);
     // Warm every worker (an empty batch) so the first handshakes do not pay thread start and
-    // credential acquisition.
-    await Promise.all(Array.from({ length: opts.workers }, () => threads.run('batch', [])));
+    // credential acquisition. That is not a GSSAPI call that may hang, and a loaded machine can
+    // take more than a short task timeout to start a thread: give it its own bound.
+    const warmUpMs = Math.max(opts.taskTimeoutMs, WARM_UP_TIMEOUT_MS);
+    await Promise.all(Array.from({ length: opts.workers }, () => threads.run('batch', [], warmUpMs)));
     return pool;
   }
 

@@ -68,20 +68,23 @@ export class WorkerThreads {
     return this.#piscina.utilization;
   }
 
-  /** Runs the worker's task `name`; rejects with a PoolError if it is refused, times out or loses its thread. */
-  async run<K extends keyof Tasks>(name: K, request: Request<K>): Promise<Result<K>> {
+  /**
+   * Runs the worker's task `name`; rejects with a PoolError if it is refused, times out (after
+   * `timeoutMs`, default the task timeout) or loses its thread.
+   */
+  async run<K extends keyof Tasks>(name: K, request: Request<K>, timeoutMs = this.taskTimeoutMs): Promise<Result<K>> {
     if (this.#closed) throw new PoolError('ERR_POOL_CLOSED', 'the worker pool is closed');
     // Our own timer, cleared as soon as the task settles: Piscina 4.9 keeps the abort listener
     // of a task it refused (queue full), and aborting it later trips an assertion that kills
     // the process. AbortSignal.timeout cannot be cancelled.
     const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(), this.taskTimeoutMs);
+    const timer = setTimeout(() => abort.abort(), timeoutMs);
     try {
       // The worker's answer, typed by the WorkerTasks contract both sides compile against.
       const result: Result<K> = await this.#piscina.run(request, { name, signal: abort.signal });
       return result;
     } catch (err) {
-      throw poolFailure(err, this.taskTimeoutMs);
+      throw poolFailure(err, timeoutMs);
     } finally {
       clearTimeout(timer);
     }

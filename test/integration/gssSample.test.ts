@@ -234,15 +234,35 @@ test('-ccount 20 -mcount 0: twenty handshake-only connections, twenty sessions, 
   assert.equal(after.live, 0);
 });
 
-test('-na: unauthenticated exchange, no context, no MIC', async () => {
+test('-na: refused by default (ERR_UNAUTHENTICATED_REFUSED), no context', async () => {
   const before = theServer().server.pool.stats();
-  const run = await gss(['-na']);
-  assert.equal(run.code, 0, run.stdout + run.stderr);
+  const run = await gss(['-na'], { expectFailures: 1 });
+  assert.notEqual(run.code, 0, run.stdout + run.stderr);
   assert.deepEqual(run.sessions, []);
-  assert.deepEqual(run.failures, []);
+  assert.deepEqual(run.failures.map((f) => f.code), ['ERR_UNAUTHENTICATED_REFUSED']);
+  assert.equal(count(run.stdout, NO_MIC_REPLY), 0);
+  assert.equal(theServer().server.pool.stats().created, before.created, 'no security context was created');
+});
+
+test('-na with gssSampleAllowUnauthenticated: unauthenticated exchange, no context, no MIC', async () => {
+  const allowing = await startTestServer(theRealm(), { sspi: undefined, gssSampleAllowUnauthenticated: true });
+  const failed: HandshakeFailure[] = [];
+  allowing.server.on('handshakeFailed', (f: HandshakeFailure) => failed.push(f));
+  const args = ['-port', String(allowing.gssSamplePort), '-na', 'localhost', 'host@localhost', 'hello'];
+  const created = allowing.server.pool.stats().created;
+  let run: ClientRun;
+  let createdDuring: number;
+  try {
+    run = await runClient(gssClient, args, theRealm(), CLIENT_TIMEOUT_MS, { LC_ALL: 'C' });
+    createdDuring = allowing.server.pool.stats().created - created;
+  } finally {
+    await allowing.server.close();
+  }
+  assert.equal(run.code, 0, run.stdout + run.stderr);
+  assert.deepEqual(failed, []);
   assert.equal(count(run.stdout, VERIFIED), 0);
   assert.match(run.stdout, new RegExp(NO_MIC_REPLY));
-  assert.equal(theServer().server.pool.stats().created, before.created, 'no security context was created');
+  assert.equal(createdDuring, 0, 'no security context was created');
 });
 
 test('-nw -nx -nm (flags 0x04): plain data, answered with a NOOP, no MIC', async () => {

@@ -15,6 +15,7 @@ test('the public API exports exactly these names', () => {
     'FramingError',
     'GssError',
     'GssSampleFrameDecoder',
+    'HandshakesPerAddress',
     'HttpAcceptor',
     'MULTI_LEG_REFUSAL',
     'NegotiateError',

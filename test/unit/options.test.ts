@@ -23,6 +23,8 @@ test('only the listeners named start, each at its default address; every other d
   assert.deepEqual(c.http, { host: '127.0.0.1', port: 8080 });
   assert.equal(c.sspi, undefined);
   assert.equal(c.gssSample, undefined);
+  assert.equal(c.gssSampleAllowUnauthenticated, false);
+  assert.equal(c.maxHandshakesPerAddress, undefined, 'a tenth of maxContexts, by the server');
   assert.equal(c.admin, undefined);
   assert.equal(c.wsPath, undefined, 'no WebSocket route unless http.ws is given');
   assert.equal(c.sessionCookieTtlSeconds, undefined, 'no cookie unless http.sessionCookie is given');
@@ -45,10 +47,10 @@ test('only the listeners named start, each at its default address; every other d
 
 test('nested sections fill their own defaults', () => {
   const c = resolveServerOptions({
-    tcp: { sspi: { port: 0 }, gssSample: { host: '::1' } },
+    tcp: { sspi: { port: 0 }, gssSample: { host: '::1', allowUnauthenticated: true } },
     http: { host: '0.0.0.0', ws: {}, sessionCookie: { secure: true } },
     admin: { port: 9100 },
-    limits: { maxQueue: 7 },
+    limits: { maxQueue: 7, maxHandshakesPerAddress: 3 },
     credentials: { replayCache: 'memory', requireFlags: ['mutual', 'mutual', 'replay'] },
   });
   assert.deepEqual(c.sspi, { host: '127.0.0.1', port: 0 });
@@ -59,6 +61,8 @@ test('nested sections fill their own defaults', () => {
   assert.equal(c.sessionCookieSecure, true);
   assert.deepEqual(c.admin, { host: '127.0.0.1', port: 9100 });
   assert.equal(c.maxQueue, 7);
+  assert.equal(c.maxHandshakesPerAddress, 3);
+  assert.equal(c.gssSampleAllowUnauthenticated, true);
   assert.equal(c.maxTokenBytes, DEFAULT_LIMITS.maxTokenBytes);
   assert.equal(c.replayCache, 'memory');
   assert.deepEqual(c.requireFlags, ['mutual', 'replay']);

@@ -61,15 +61,19 @@ test('flags map onto the nested options', () => {
   const { options, logLevel } = parsed([
     '--keytab', '/k', '--principal', 'HTTP@h', '--ntlm', '--ntlm-users', '/u', '--replay-cache', 'memory',
     '--replay-cache-size', '100', '--replay-cache-principal-quota', '10', '--require-flags', 'mutual,replay',
-    '--sspi', '0', '--greeting', 'hi', '--workers', '3', '--max-token', '1024', '--shutdown-grace', '0', '--log-level', 'warn',
+    '--sspi', '0', '--gss-sample', '0', '--gss-sample-allow-unauthenticated', '--greeting', 'hi', '--workers', '3', '--max-token', '1024',
+    '--max-handshakes-per-address', '5', '--shutdown-grace', '0', '--log-level', 'warn',
   ]);
   assert.deepEqual(options.credentials, {
     keytab: '/k', principal: 'HTTP@h', ntlm: true, ntlmUsers: '/u', replayCache: 'memory',
     replayCacheSize: 100, replayCachePrincipalQuota: 10, requireFlags: ['mutual', 'replay'],
   });
-  assert.deepEqual(options.tcp, { sspi: { host: '127.0.0.1', port: 0, greeting: 'hi' } });
+  assert.deepEqual(options.tcp, {
+    sspi: { host: '127.0.0.1', port: 0, greeting: 'hi' },
+    gssSample: { host: '127.0.0.1', port: 0, allowUnauthenticated: true },
+  });
   assert.equal(options.workers, 3);
-  assert.deepEqual(options.limits, { maxTokenBytes: 1024 });
+  assert.deepEqual(options.limits, { maxTokenBytes: 1024, maxHandshakesPerAddress: 5 });
   assert.equal(options.shutdownGraceMs, 0);
   assert.equal(logLevel, 'warn');
 });
