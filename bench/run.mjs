@@ -134,14 +134,14 @@ const MAINTHREAD_CONNS = [1, VARIANT_CONNS];
 const log = (/** @type {string} */ msg) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)} +${Math.round((Date.now() - startedAt) / 1000)}s] ${msg}\n`);
 
 async function main() {
-  const dist = path.join(here, '..', 'dist', 'src', 'realm', 'index.js');
+  const dist = path.join(here, '..', 'dist', 'src', 'index.js');
   const { ThrowawayRealm } = await import(dist).catch(() => {
     throw new Error('the project is not built: run npm test (or bash scripts/setup.sh) first');
   });
-  const build = spawnSync(process.execPath, [path.join(here, 'native', 'build.mjs')], { stdio: 'inherit' });
-  if (build.status !== 0) throw new Error('building bench/native failed');
+  const build = spawnSync(process.execPath, [path.join(here, '..', 'tools', 'native', 'build.mjs')], { stdio: 'inherit' });
+  if (build.status !== 0) throw new Error('building tools/native failed');
 
-  const { generateTokens } = await import('./lib/tokens.mjs');
+  const { generateTokens } = await import('../tools/tokens.mjs');
   const { runHttpLoad } = await import('./lib/httpLoad.mjs');
   const { runTcpLoad } = await import('./lib/tcpLoad.mjs');
   const { runCeiling } = await import('./lib/ceiling.mjs');

@@ -2,8 +2,8 @@
 """Real GSSAPI initiator speaking the Microsoft SSPI-sample framing (docs/protocols.md, `sspi`).
 
 Run with Debian's interpreter, which has python3-gssapi: /usr/bin/python3 sspi_client.py ...
-The demo (`npm start`) prints a ready-made command line; the test suite runs this same file
-(test/fixtures/sspi_client.py is a link to it), hence the test-only modes below.
+The demo (`npm start`) prints a ready-made command line; the test suite runs this same file,
+hence the test-only modes below.
 
 Handshake frames, both directions: [u32 little-endian length][token]; a side never sends an
 empty token. After the handshake the server sends one unframed message and closes:

@@ -45,3 +45,6 @@ if [ ! -f "$addon" ] || [ -n "$(find native binding.gyp -newer "$addon" -print -
   npm run --silent build:native >&2
 fi
 npx tsc -p tsconfig.json
+# The tests have their own tsconfig (test/tsconfig.json): compiled into dist/test, never part of
+# the product build above nor of the published package.
+if [ "${1:-}" = --test ]; then npm run --silent build:test; fi

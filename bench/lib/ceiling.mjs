@@ -1,9 +1,9 @@
-// The C ceiling: bench/native/accept_loop.c accepting pre-generated tokens with MIT's
+// The C ceiling: tools/native/accept_loop.c accepting pre-generated tokens with MIT's
 // gss_accept_sec_context in T threads (a credential each), no sockets, no framing. What any
 // server on this machine could at best reach with MIT krb5.
 import { spawn } from 'node:child_process';
-import { ensureBuilt } from '../native/build.mjs';
-import { encodeRecords, loadEnv } from './tokens.mjs';
+import { ensureBuilt } from '../../tools/native/build.mjs';
+import { encodeRecords, loadEnv } from '../../tools/tokens.mjs';
 
 /**
  * @param {{ env: Record<string,string|undefined>|string, tokens: Buffer[], threads?: number,

@@ -10,7 +10,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
-import { generateTokens, isApRep, loadEnv } from './tokens.mjs';
+import { generateTokens, isApRep, loadEnv } from '../../tools/tokens.mjs';
 
 const GSS_SERVER = '/usr/bin/gss-server';
 

@@ -1,5 +1,5 @@
 /**
- * Raw-TCP (`sspi` framing) load from a LIVE initiator: bench/native/live_client.c runs
+ * Raw-TCP (`sspi` framing) load from a LIVE initiator: tools/native/live_client.c runs
  * gss_init_sec_context for every leg of every handshake, in `connections` threads, one handshake
  * per connection. Needed for NTLM, whose AUTHENTICATE answers the server's CHALLENGE and so
  * cannot be pre-generated; Kerberos runs through the same client for a like-for-like ratio.
@@ -7,8 +7,8 @@
  * session key, so it accepted). The client's own CPU is reported as the load generator's.
  */
 import { spawn } from 'node:child_process';
-import { ensureBuilt } from '../native/build.mjs';
-import { loadEnv } from './tokens.mjs';
+import { ensureBuilt } from '../../tools/native/build.mjs';
+import { loadEnv } from '../../tools/tokens.mjs';
 
 /** @typedef {import('./httpLoad.mjs').LoadResult} LoadResult */
 

@@ -1,4 +1,4 @@
-// The soak itself: a throwaway realm, the server in a child process (scripts/lib/serverHost.mjs)
+// The soak itself: a throwaway realm, the server in a child process (tools/serverHost.mjs)
 // so its memory is measured alone, and `count` conversations from `concurrency` client loops,
 // a weighted mix of good handshakes and deliberate failures (scripts/lib/soakScenarios.mjs).
 // Bounded by count and by time. The verdict compares the server's context counters and RSS at
@@ -6,8 +6,8 @@
 import * as fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { ThrowawayRealm } from '../../dist/src/realm/index.js';
-import { HostedServer } from './hostedServer.mjs';
+import { ThrowawayRealm } from '../../dist/src/index.js';
+import { HostedServer } from '../../tools/hostedServer.mjs';
 import { NtlmInitiators } from './ntlmInitiator.mjs';
 import { TokenSupply } from './tokenSupply.mjs';
 import * as S from './soakScenarios.mjs';

@@ -3,7 +3,7 @@
 // 'abandoned') or throws when the server did something a correct server must not (a failed
 // handshake for a good token, a session for a bad one, a hang).
 import { randomBytes } from 'node:crypto';
-import { isApRep } from '../../bench/lib/tokens.mjs';
+import { isApRep } from '../../tools/tokens.mjs';
 import { GssFlag, WireConn, gssFrame, sspiFrame } from './wire.mjs';
 
 /**

@@ -1,8 +1,8 @@
 // Fresh Kerberos initiator tokens (distinct AP-REQs, each usable once) in batches, from the
-// bench's C generator (bench/native/gen_tokens.c through bench/lib/tokens.mjs). Batches rather
+// C generator (tools/native/gen_tokens.c through tools/tokens.mjs, shared with the bench). Batches rather
 // than all up front: an AP-REQ's authenticator carries a timestamp, and one older than the
 // realm's clock skew (5 minutes) would fail for that reason instead of the one being tested.
-import { generateTokens } from '../../bench/lib/tokens.mjs';
+import { generateTokens } from '../../tools/tokens.mjs';
 
 export class TokenSupply {
   /** @type {Buffer[]} */

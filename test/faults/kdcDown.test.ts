@@ -10,14 +10,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import path from 'node:path';
 
 import type { ThrowawayRealm } from '../../src/realm/index.js';
 import type { Session } from '../../src/session.js';
-import { FIXTURES } from '../helpers/initiator.js';
-import { requireTool, startTestRealm } from '../helpers/realm.js';
-import { PYTHON, jsonLines, requirePythonGssapi, runClient, startTestServer, type TestServer } from '../helpers/server.js';
-import { collect } from '../overload/conn.js';
+import { requireTool, startTestRealm } from '../support/realm.js';
+import { PYTHON, jsonLines, requirePythonGssapi, runClient, startTestServer, type TestServer, SSPI_CLIENT } from '../support/server.js';
+import { collect } from '../support/events.js';
 
 const gssClient = requireTool('gss-client', 'krb5-gss-samples');
 const klist = requireTool('klist', 'krb5-user');
@@ -56,7 +54,7 @@ async function kdcTrap(port: number): Promise<{ contacts: () => number; close: (
 }
 
 async function sspiClient(args: string[]): Promise<Record<string, unknown>> {
-  const run = await runClient(PYTHON, [path.join(FIXTURES, 'sspi_client.py'), '--port', String(ts.sspiPort), '--timeout', '10', ...args], realm, 30_000);
+  const run = await runClient(PYTHON, [SSPI_CLIENT, '--port', String(ts.sspiPort), '--timeout', '10', ...args], realm, 30_000);
   const line = jsonLines(run.stdout)[0];
   assert.ok(line, `sspi_client.py printed nothing: ${run.stderr}`);
   return line;

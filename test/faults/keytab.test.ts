@@ -14,7 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import type { ThrowawayRealm } from '../../src/realm/index.js';
-import { startTestRealm } from '../helpers/realm.js';
+import { startTestRealm } from '../support/realm.js';
 
 // Compiled to dist/test/faults/: the repository root is three levels up.
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bin', 'negotiate-server.js');

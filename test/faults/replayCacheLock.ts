@@ -10,7 +10,7 @@ import * as fs from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 
-import { PYTHON } from '../helpers/server.js';
+import { PYTHON } from '../support/server.js';
 
 /** Upper bound of a lock, whatever the test does: the locker exits on its own after it. */
 const MAX_HOLD_SECONDS = 30;

@@ -7,21 +7,21 @@
  * pool replaces the thread; other connections (an established session, an NTLM handshake) go on
  * during the fault; new handshakes succeed after it; no context is leaked.
  *
- * The server runs in a child process (faults/hostedServer.ts): a crash of the whole process is
+ * The server runs in a child process (test/support/hostedServer.ts): a crash of the whole process is
  * the failure mode under test, and must be reported here rather than take the runner down.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import path from 'node:path';
 
 import { encodeSspiFrame } from '../../src/framing/index.js';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
-import { FIXTURES, Initiator, firstTokens } from '../helpers/initiator.js';
-import { startTestRealm } from '../helpers/realm.js';
-import { PYTHON, jsonLines, requirePythonGssapi, runClient } from '../helpers/server.js';
-import { RawConn } from '../helpers/rawConn.js';
+import { Initiator, firstTokens } from '../support/initiator.js';
+import { startTestRealm } from '../support/realm.js';
+import { PYTHON, jsonLines, requirePythonGssapi, runClient, SSPI_CLIENT } from '../support/server.js';
+import { RawConn } from '../support/rawConn.js';
 import { GssSampleSession } from '../overload/gssSampleSession.js';
-import { startHostedServer, type HostEvent, type HostedServer, type HostStats } from './hostedServer.js';
+import { startHostedServer, type HostEvent, type HostedServer, type HostStats } from '../support/hostedServer.js';
+import { waitUntil } from '../support/waitUntil.js';
 import { ReplayCacheLock, findReplayCache } from './replayCacheLock.js';
 
 let realm: ThrowawayRealm;
@@ -47,7 +47,7 @@ async function host(options: Record<string, unknown>): Promise<HostedServer> {
 
 /** Runs sspi_client.py; asserts a complete handshake with the decrypted greeting. */
 async function assertSspiClientOk(h: HostedServer, args: string[]): Promise<void> {
-  const run = await runClient(PYTHON, [path.join(FIXTURES, 'sspi_client.py'), '--port', String(h.port('sspi')), '--timeout', '10', ...args], realm, 20_000);
+  const run = await runClient(PYTHON, [SSPI_CLIENT, '--port', String(h.port('sspi')), '--timeout', '10', ...args], realm, 20_000);
   const line = jsonLines(run.stdout)[0];
   // The arguments may hold the realm's password: never in a failure message.
   const shown = args.map((a) => (a.startsWith('--password') ? '--password=…' : a)).join(' ');
@@ -86,13 +86,15 @@ function nextHostEvent(h: HostedServer, name: HostEvent['event'], timeoutMs: num
 
 /** Polls the server (bounded) until `cond` holds; fails with the last stats and its stderr. */
 async function untilStats(h: HostedServer, cond: (s: HostStats) => boolean, what: string, timeoutMs = 5000): Promise<HostStats> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const s = await h.stats();
-    if (cond(s)) return s;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}: ${JSON.stringify(s.pool)}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  let last: HostStats | undefined;
+  await waitUntil(
+    async () => cond((last = await h.stats())),
+    () => `${what}: ${JSON.stringify(last?.pool)}`,
+    timeoutMs,
+    20,
+  );
+  assert.ok(last);
+  return last;
 }
 
 /** No context, connection, queued task or checked-out context left; the table's books balance. */

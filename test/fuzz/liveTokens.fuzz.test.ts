@@ -21,13 +21,14 @@ import { runInNewContext } from 'node:vm';
 
 import { encodeSspiFrame } from '../../src/framing/index.js';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
-import { mulberry32 } from '../helpers/framing.js';
-import { Initiator, firstTokens } from '../helpers/initiator.js';
-import { startTestRealm } from '../helpers/realm.js';
-import { requirePythonGssapi, startTestServer, type TestServer } from '../helpers/server.js';
-import { legitHandshake, ServerWatch, until } from '../hostile/harness.js';
+import { mulberry32 } from '../support/framing.js';
+import { Initiator, firstTokens } from '../support/initiator.js';
+import { startTestRealm } from '../support/realm.js';
+import { requirePythonGssapi, startTestServer, type TestServer } from '../support/server.js';
+import { legitHandshake, ServerWatch } from '../hostile/harness.js';
 import { mutate, type MutationKind } from '../hostile/mutations.js';
-import { RawConn } from '../helpers/rawConn.js';
+import { RawConn } from '../support/rawConn.js';
+import { waitUntil } from '../support/waitUntil.js';
 
 const SEED = Number(process.env['NEGOTIATE_FUZZ_SEED'] ?? 0x4c49_5645);
 const MAX_INPUTS = 2000;
@@ -171,7 +172,7 @@ test(`live fuzz: up to ${MAX_INPUTS} random and damaged tokens or ${MAX_RUN_MS /
   const m0 = watch.mark();
   const warm = await fuzz(0, WARMUP_INPUTS, MAX_RUN_MS);
   assert.deepEqual(warm.anomalies, []);
-  await until(() => watch.failures.length + watch.sessions.length - m0.failures - m0.sessions >= warm.inputs, 'an outcome for every warm-up input', 15_000);
+  await waitUntil(() => watch.failures.length + watch.sessions.length - m0.failures - m0.sessions >= warm.inputs, 'an outcome for every warm-up input', 15_000);
   await watch.drained();
   forceGc();
   const rssBefore = process.memoryUsage().rss;
@@ -185,7 +186,7 @@ test(`live fuzz: up to ${MAX_INPUTS} random and damaged tokens or ${MAX_RUN_MS /
 
   // Exactly one outcome per input: a failure event or a session.
   const outcomes = (): number => watch.failures.length - m.failures + (watch.sessions.length - m.sessions);
-  await until(() => outcomes() >= run.inputs, () => `an outcome for each of ${run.inputs} inputs, have ${outcomes()}`, 15_000);
+  await waitUntil(() => outcomes() >= run.inputs, () => `an outcome for each of ${run.inputs} inputs, have ${outcomes()}`, 15_000);
   await new Promise((r) => setTimeout(r, 200));
   assert.equal(outcomes(), run.inputs, 'no input produced two outcomes');
   const codes = new Map<string, number>();

@@ -16,9 +16,9 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import type { ThrowawayRealm } from '../../src/realm/index.js';
-import { firstTokens } from '../helpers/initiator.js';
-import { requireTool, startTestRealm } from '../helpers/realm.js';
-import { requirePythonGssapi, startTestServer, type TestServer } from '../helpers/server.js';
+import { firstTokens } from '../support/initiator.js';
+import { requireTool, startTestRealm } from '../support/realm.js';
+import { requirePythonGssapi, startTestServer, type TestServer } from '../support/server.js';
 import { setClientClockOffset, tokensFromCcache } from './realTokens.js';
 
 const COOKIE_TTL = 3600;

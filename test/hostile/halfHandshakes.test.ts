@@ -12,12 +12,13 @@ import http from 'node:http';
 import WebSocket from 'ws';
 
 import type { ThrowawayRealm } from '../../src/realm/index.js';
-import { firstTokens } from '../helpers/initiator.js';
-import { failureCode } from '../helpers/outcome.js';
-import { startTestRealm } from '../helpers/realm.js';
-import { requirePythonGssapi, startTestServer, type TestServer } from '../helpers/server.js';
+import { firstTokens } from '../support/initiator.js';
+import { failureCode } from '../support/outcome.js';
+import { startTestRealm } from '../support/realm.js';
+import { requirePythonGssapi, startTestServer, type TestServer } from '../support/server.js';
+import { waitUntil } from '../support/waitUntil.js';
 import { decoyNegTokenInit, fakeKrb5Token, KRB5_OID } from './apReqRewrite.js';
-import { legitHandshake, ServerWatch, until } from './harness.js';
+import { legitHandshake, ServerWatch } from './harness.js';
 import { MADE_UP_OIDS, negTokenInit, NTLMSSP_OID } from './spnegoDer.js';
 
 const T = { timeout: 60_000 };
@@ -74,7 +75,7 @@ test('250 ticketless openings over WebSocket from one client do not fill --max-c
     }),
   );
   try {
-    await until(() => watch.failures.length - m.failures >= 250, () => `250 failures, have ${watch.failures.length - m.failures}`, 20_000);
+    await waitUntil(() => watch.failures.length - m.failures >= 250, () => `250 failures, have ${watch.failures.length - m.failures}`, 20_000);
     const codes = new Set(watch.failures.slice(m.failures).map((f) => f.code));
     assert.deepEqual([...codes], ['ERR_GSS_NO_KERBEROS_TOKEN'], 'each opening refused for what it is, none for a full table');
     assert.equal(ts.server.pool.stats().handshaking, 0, 'no half-handshake holds a context');

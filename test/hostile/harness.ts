@@ -10,9 +10,10 @@ import * as path from 'node:path';
 import type { Logger } from '../../src/logger.js';
 import type { NegotiateServer } from '../../src/server.js';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
-import { FIXTURES } from '../helpers/initiator.js';
-import { requireTool } from '../helpers/realm.js';
-import { PYTHON, jsonLines, runClient } from '../helpers/server.js';
+import { FIXTURES } from '../support/initiator.js';
+import { requireTool } from '../support/realm.js';
+import { PYTHON, jsonLines, runClient, SSPI_CLIENT } from '../support/server.js';
+import { waitUntil } from '../support/waitUntil.js';
 
 /** The fields every front end's 'handshakeFailed' event has. */
 export interface FailureEvent {
@@ -47,15 +48,6 @@ export function recordingLogger(): { logger: Logger; records: LogRecord[] } {
   return { logger: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }, records };
 }
 
-/** Bounded poll: resolves once `cond()` holds, else fails describing `what` after `timeoutMs`. */
-export async function until(cond: () => boolean, what: string | (() => string), timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 export type ContextStats = ReturnType<NegotiateServer['pool']['stats']>;
 
 /**
@@ -86,20 +78,20 @@ export class ServerWatch {
 
   /** Waits for the first failure after `m` and returns it. */
   async failureSince(m: { failures: number }, timeoutMs = 10_000): Promise<FailureEvent> {
-    await until(() => this.failures.length > m.failures, "a 'handshakeFailed' event", timeoutMs);
+    await waitUntil(() => this.failures.length > m.failures, "a 'handshakeFailed' event", timeoutMs);
     return this.failures[m.failures] as FailureEvent;
   }
 
   /** Waits for the first 'connection ended with an error' log after `m`: post-handshake errors raise no event. */
   async postHandshakeErrorSince(m: { logs: number }, timeoutMs = 10_000): Promise<Record<string, unknown>> {
     const find = (): LogRecord | undefined => this.logs.slice(m.logs).find((r) => r.msg === 'connection ended with an error');
-    await until(() => find() !== undefined, "a 'connection ended with an error' log record", timeoutMs);
+    await waitUntil(() => find() !== undefined, "a 'connection ended with an error' log record", timeoutMs);
     return (find() as LogRecord).fields;
   }
 
   /** The context table is empty: no handshake, no session, nothing checked out by a worker. */
   async drained(timeoutMs = 5000): Promise<ContextStats> {
-    await until(
+    await waitUntil(
       () => {
         const s = this.stats();
         return s.live === 0 && s.handshaking === 0 && s.established === 0 && s.inUse === 0;
@@ -114,7 +106,6 @@ export class ServerWatch {
   }
 }
 
-const SSPI_CLIENT = path.join(FIXTURES, 'sspi_client.py');
 const HTTP_CLIENT = path.join(FIXTURES, 'http_client.py');
 const LEGIT_TIMEOUT_MS = 20_000;
 
@@ -153,7 +144,7 @@ export async function legitHandshake(watch: ServerWatch, realm: ThrowawayRealm, 
     assert.equal(line?.['status'], 200, JSON.stringify(line));
     assert.equal(line?.['mutual'], true, 'the client verified the final token');
   }
-  await until(() => watch.sessions.length > m.sessions, `a 'session' event from the ${frontend} front end`, 5000);
+  await waitUntil(() => watch.sessions.length > m.sessions, `a 'session' event from the ${frontend} front end`, 5000);
   const s = watch.sessions[m.sessions] as SessionEvent;
   assert.equal(s.principal, realm.userPrincipal);
   assert.equal(s.mech, 'krb5');

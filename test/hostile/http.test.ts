@@ -15,11 +15,12 @@ import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 
 import type { ThrowawayRealm } from '../../src/realm/index.js';
-import { Initiator, firstTokens } from '../helpers/initiator.js';
-import { startTestRealm } from '../helpers/realm.js';
-import { requirePythonGssapi, startTestServer, type TestServer } from '../helpers/server.js';
-import { legitHandshake, ServerWatch, until } from './harness.js';
-import { RawConn } from '../helpers/rawConn.js';
+import { Initiator, firstTokens } from '../support/initiator.js';
+import { startTestRealm } from '../support/realm.js';
+import { requirePythonGssapi, startTestServer, type TestServer } from '../support/server.js';
+import { legitHandshake, ServerWatch } from './harness.js';
+import { RawConn } from '../support/rawConn.js';
+import { waitUntil } from '../support/waitUntil.js';
 
 /** Small enough that a token over it still fits uWS's 4 KiB header buffer. */
 const MAX_TOKEN = 2048;
@@ -219,7 +220,7 @@ test('many headers: the first Authorization wins; up to 48 header lines are serv
   const m2 = watch.mark();
   const validFirst = await rawExchange(request([`Authorization: Negotiate ${nextToken().toString('base64')}`, 'Authorization: Negotiate !!!!', 'Connection: close']));
   assert.deepEqual(statuses(validFirst.received), [200]);
-  await until(() => watch.sessions.length > m2.sessions, 'a session');
+  await waitUntil(() => watch.sessions.length > m2.sessions, 'a session');
   // 48 header lines in all (Host, Authorization, 45 padding, Connection): still answered.
   const padded = await rawExchange(request(['Authorization: Negotiate AAAA', ...Array.from({ length: 45 }, (_, i) => `X-Pad-${i}: ${i}`), 'Connection: close']));
   assert.deepEqual(statuses(padded.received), [401]);
@@ -279,7 +280,7 @@ test('pipelining: a request behind a pending handshake closes the connection; th
   const r = await rawExchange(request([`Authorization: Negotiate ${first.toString('base64')}`]) + request([]));
   assert.equal(r.received, '', 'no response, in particular not the second one before the first');
   // The first leg was already on its way to a worker when uWS closed the connection.
-  await until(() => watch.stats().created > before.created, 'the first handshake to reach a worker');
+  await waitUntil(() => watch.stats().created > before.created, 'the first handshake to reach a worker');
   const after = await watch.drained();
   assert.equal(after.created - before.created, 1, 'the first handshake ran');
   assert.equal(watch.sessions.length, m.sessions, 'no session for a client that is gone');

@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 
 import { decodeSspiGreeting, encodeGssSampleFrame, encodeSspiFrame, TokenFlag } from '../../src/framing/index.js';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
-import { Initiator } from '../helpers/initiator.js';
-import { RawConn } from '../helpers/rawConn.js';
+import { Initiator } from '../support/initiator.js';
+import { RawConn } from '../support/rawConn.js';
 
 export const DEFAULT_GREETING = 'This is your server speaking';
 

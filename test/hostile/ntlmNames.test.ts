@@ -7,16 +7,14 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import path from 'node:path';
 
 import type { ThrowawayRealm } from '../../src/realm/index.js';
-import { FIXTURES } from '../helpers/initiator.js';
-import { startTestRealm } from '../helpers/realm.js';
-import { PYTHON, jsonLines, requirePythonGssapi, runClient, startTestServer, type TestServer } from '../helpers/server.js';
-import { ServerWatch, until } from './harness.js';
+import { startTestRealm } from '../support/realm.js';
+import { PYTHON, jsonLines, requirePythonGssapi, runClient, startTestServer, type TestServer, SSPI_CLIENT } from '../support/server.js';
+import { waitUntil } from '../support/waitUntil.js';
+import { ServerWatch } from './harness.js';
 
 const T = { timeout: 90_000 };
-const SSPI_CLIENT = path.join(FIXTURES, 'sspi_client.py');
 let realm: ThrowawayRealm;
 let ts: TestServer;
 let watch: ServerWatch;
@@ -42,7 +40,7 @@ test('alice, ALICE, \\alice, alice@DOMAIN and DOMAIN\\alice are all reported as 
       const r = await runClient(PYTHON, [SSPI_CLIENT, '--port', String(ts.sspiPort), '--timeout', '10', '--mech', mech, `--user=${typed}`, `--password=${realm.password}`], realm, 20_000);
       assert.equal(jsonLines(r.stdout)[0]?.['ok'], true, `${typed} (${mech}) logs in: ${r.stdout} ${r.stderr}`);
     }
-    await until(() => watch.sessions.length >= m.sessions + 2, `two sessions for ${typed}`);
+    await waitUntil(() => watch.sessions.length >= m.sessions + 2, `two sessions for ${typed}`);
     for (const s of watch.sessions.slice(m.sessions)) assert.equal(s.principal, realm.ntlmUser, `typed as ${JSON.stringify(typed)}`);
   }
 });

@@ -8,16 +8,14 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import path from 'node:path';
 
 import type { ThrowawayRealm } from '../../src/realm/index.js';
-import { startHostedServer, type HostedServer, type HostEvent } from '../faults/hostedServer.js';
-import { FIXTURES } from '../helpers/initiator.js';
-import { startTestRealm } from '../helpers/realm.js';
-import { PYTHON, jsonLines, requirePythonGssapi, runClient } from '../helpers/server.js';
+import { startHostedServer, type HostedServer, type HostEvent } from '../support/hostedServer.js';
+import { startTestRealm } from '../support/realm.js';
+import { PYTHON, jsonLines, requirePythonGssapi, runClient, SSPI_CLIENT } from '../support/server.js';
+import { waitUntil } from '../support/waitUntil.js';
 
 const T = { timeout: 60_000 };
-const SSPI_CLIENT = path.join(FIXTURES, 'sspi_client.py');
 let realm: ThrowawayRealm;
 let host: HostedServer;
 const events: HostEvent[] = [];
@@ -48,8 +46,7 @@ test('a server started with LM_COMPAT_LEVEL=0 still refuses an NTLMv1 client and
   const before = events.length;
   const v1 = await ntlmClient('0');
   assert.equal(v1.ok, false, `an NTLMv1 client must be refused: ${v1.out}`);
-  const deadline = Date.now() + 5000;
-  while (events.length === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  await waitUntil(() => events.length > before, 'an event for the NTLMv1 client', 5000);
   const e = events[before];
   assert.equal(e?.event, 'handshakeFailed', JSON.stringify(e));
   assert.match(e?.code ?? '', /^ERR_GSS_/);

@@ -10,12 +10,13 @@ import http from 'node:http';
 
 import { NegotiateError } from '../../src/errors.js';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
-import { firstTokens } from '../helpers/initiator.js';
-import { RawConn, sendAndCollect } from '../helpers/rawConn.js';
-import { startTestRealm } from '../helpers/realm.js';
-import { requirePythonGssapi, startTestServer, type TestServer } from '../helpers/server.js';
+import { firstTokens } from '../support/initiator.js';
+import { RawConn, sendAndCollect } from '../support/rawConn.js';
+import { startTestRealm } from '../support/realm.js';
+import { requirePythonGssapi, startTestServer, type TestServer } from '../support/server.js';
+import { waitUntil } from '../support/waitUntil.js';
 import { encodeSspiFrame } from '../../src/framing/index.js';
-import { ServerWatch, until } from './harness.js';
+import { ServerWatch } from './harness.js';
 
 const T = { timeout: 60_000 };
 let realm: ThrowawayRealm;
@@ -72,7 +73,7 @@ test('sspi pinned to host/localhost refuses an HTTP/ ticket and accepts a host/ 
   const c = await RawConn.connect(pinned.sspiPort);
   try {
     await c.write(encodeSspiFrame(hostTicket));
-    await until(() => watchPinned.sessions.length > m2.sessions || watchPinned.failures.length > m2.failures, 'the sspi handshake to end');
+    await waitUntil(() => watchPinned.sessions.length > m2.sessions || watchPinned.failures.length > m2.failures, 'the sspi handshake to end');
     assert.equal(watchPinned.failures.length, m2.failures, 'no failure for the host/ ticket');
     assert.equal(watchPinned.sessions[m2.sessions]?.principal, realm.userPrincipal);
   } finally {

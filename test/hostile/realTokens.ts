@@ -9,8 +9,8 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 
 import type { ThrowawayRealm } from '../../src/realm/index.js';
-import { FIXTURES, type InitiatorMech } from '../helpers/initiator.js';
-import { PYTHON } from '../helpers/server.js';
+import { FIXTURES, type InitiatorMech } from '../support/initiator.js';
+import { PYTHON } from '../support/server.js';
 
 /** `n` independent first tokens from test/fixtures/initiator.py, using the ccache at `ccache`. */
 export function tokensFromCcache(realm: ThrowawayRealm, ccache: string, o: { mech: InitiatorMech; service?: string }, n: number): Promise<Buffer[]> {

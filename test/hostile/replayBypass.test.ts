@@ -17,10 +17,10 @@ import http from 'node:http';
 import { AuthPool } from '../../src/pool/AuthPool.js';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
 import { loadNative } from '../../src/native.js';
-import { firstTokens } from '../helpers/initiator.js';
-import { failureCode } from '../helpers/outcome.js';
-import { startTestRealm } from '../helpers/realm.js';
-import { requirePythonGssapi, startTestServer, type TestServer } from '../helpers/server.js';
+import { firstTokens } from '../support/initiator.js';
+import { failureCode } from '../support/outcome.js';
+import { startTestRealm } from '../support/realm.js';
+import { requirePythonGssapi, startTestServer, type TestServer } from '../support/server.js';
 import { decoyNegTokenInit, fakeKrb5Token, hideAuthenticator, negTokenResp, obscureApReq, spnegoAround } from './apReqRewrite.js';
 import { tokensFromCcache } from './realTokens.js';
 

@@ -10,10 +10,10 @@ import assert from 'node:assert/strict';
 
 import { AcceptError, AuthPool } from '../../src/pool/AuthPool.js';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
-import { firstTokens } from '../helpers/initiator.js';
-import { failureCode } from '../helpers/outcome.js';
-import { requireTool, startTestRealm } from '../helpers/realm.js';
-import { requirePythonGssapi, runClient, startTestServer, type TestServer } from '../helpers/server.js';
+import { firstTokens } from '../support/initiator.js';
+import { failureCode } from '../support/outcome.js';
+import { requireTool, startTestRealm } from '../support/realm.js';
+import { requirePythonGssapi, runClient, startTestServer, type TestServer } from '../support/server.js';
 import { ServerWatch } from './harness.js';
 
 const T = { timeout: 60_000 };

@@ -15,12 +15,13 @@ import { randomBytes } from 'node:crypto';
 
 import { encodeGssSampleFrame, encodeSspiFrame, TokenFlag } from '../../src/framing/index.js';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
-import { firstTokens } from '../helpers/initiator.js';
-import { requireTool, startTestRealm } from '../helpers/realm.js';
-import { requirePythonGssapi, runClient, startTestServer, type TestServer } from '../helpers/server.js';
-import { legitHandshake, recordingLogger, ServerWatch, until, type FailureEvent } from './harness.js';
+import { firstTokens } from '../support/initiator.js';
+import { requireTool, startTestRealm } from '../support/realm.js';
+import { requirePythonGssapi, runClient, startTestServer, type TestServer } from '../support/server.js';
+import { legitHandshake, recordingLogger, ServerWatch, type FailureEvent } from './harness.js';
 import { openGssSampleSession, sspiKrb5Handshake } from './initiatorSessions.js';
-import { RawConn, sendAndCollect } from '../helpers/rawConn.js';
+import { RawConn, sendAndCollect } from '../support/rawConn.js';
+import { waitUntil } from '../support/waitUntil.js';
 
 const MAX_TOKEN = 65536;
 /** The short-deadline server's handshakeTimeoutMs. */
@@ -342,7 +343,7 @@ test('sspi: more frames than lock-step allows, in one write: ERR_PROTOCOL before
   const m = watch.mark();
   const r = await sendAndCollect(main.sspiPort, encodeSspiFrame(token as Buffer));
   assert.ok(r.bytes.length > 4, 'AP-REP and greeting');
-  await until(() => watch.sessions.length > m.sessions, 'the unspent AP-REQ to authenticate');
+  await waitUntil(() => watch.sessions.length > m.sessions, 'the unspent AP-REQ to authenticate');
   assert.deepEqual(watch.failures.slice(m.failures), []);
   await watch.drained();
   await legitHandshake(watch, realm, main, 'sspi');

@@ -16,14 +16,15 @@ import { randomBytes } from 'node:crypto';
 import { encodeGssSampleFrame, encodeSspiFrame, SspiFrameDecoder, TokenFlag } from '../../src/framing/index.js';
 import { loadNative } from '../../src/native.js';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
-import { mulberry32 } from '../helpers/framing.js';
-import { Initiator, firstTokens } from '../helpers/initiator.js';
-import { startTestRealm } from '../helpers/realm.js';
-import { requirePythonGssapi, startTestServer, type TestServer } from '../helpers/server.js';
+import { mulberry32 } from '../support/framing.js';
+import { Initiator, firstTokens } from '../support/initiator.js';
+import { startTestRealm } from '../support/realm.js';
+import { requirePythonGssapi, startTestServer, type TestServer } from '../support/server.js';
 import { apReqCiphertexts } from './apReqLayout.js';
-import { legitHandshake, ServerWatch, until } from './harness.js';
+import { legitHandshake, ServerWatch } from './harness.js';
 import { flipBit, randomBytes as seededBytes, truncations } from './mutations.js';
-import { sendAndCollect } from '../helpers/rawConn.js';
+import { sendAndCollect } from '../support/rawConn.js';
+import { waitUntil } from '../support/waitUntil.js';
 import { skewedCcache, tokensFromCcache } from './realTokens.js';
 import { MADE_UP_OIDS, NEG_TOKEN_REJECT, NTLMSSP_OID, negTokenInit } from './spnegoDer.js';
 
@@ -58,7 +59,7 @@ type Outcome = { kind: 'failure'; code: string; message: string; reply: Buffer[]
 async function overSspi(token: Buffer): Promise<Outcome> {
   const m = watch.mark();
   const r = await sendAndCollect(ts.sspiPort, encodeSspiFrame(token));
-  await until(() => watch.failures.length > m.failures || watch.sessions.length > m.sessions, 'an outcome for the token');
+  await waitUntil(() => watch.failures.length > m.failures || watch.sessions.length > m.sessions, 'an outcome for the token');
   const s = watch.sessions[m.sessions];
   if (s) return { kind: 'session', principal: s.principal };
   const f = watch.failures[m.failures];

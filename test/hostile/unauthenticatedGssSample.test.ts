@@ -12,10 +12,11 @@ import assert from 'node:assert/strict';
 
 import { encodeGssSampleFrame, TokenFlag } from '../../src/framing/index.js';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
-import { RawConn } from '../helpers/rawConn.js';
-import { requireTool, startTestRealm } from '../helpers/realm.js';
-import { runClient, startTestServer, type TestServer } from '../helpers/server.js';
-import { legitHandshake, recordingLogger, ServerWatch, until } from './harness.js';
+import { RawConn } from '../support/rawConn.js';
+import { requireTool, startTestRealm } from '../support/realm.js';
+import { runClient, startTestServer, type TestServer } from '../support/server.js';
+import { waitUntil } from '../support/waitUntil.js';
+import { legitHandshake, recordingLogger, ServerWatch } from './harness.js';
 
 const T = { timeout: 90_000 };
 const MAX_CONNECTIONS = 5;
@@ -77,7 +78,7 @@ test('default: a NOOP without CONTEXT_NEXT is refused at once (ERR_UNAUTHENTICAT
       assert.ok(closedAt - started < 1000, `an unauthenticated socket closed ${closedAt - started} ms after it opened`);
       assert.equal(c.buffered.length, 0, 'no NOOP answer: the session never started');
     }
-    await until(() => w.failures.length - m.failures >= MAX_CONNECTIONS, 'a failure per socket');
+    await waitUntil(() => w.failures.length - m.failures >= MAX_CONNECTIONS, 'a failure per socket');
     for (const f of w.failures.slice(m.failures)) {
       assert.equal(f.code, 'ERR_UNAUTHENTICATED_REFUSED', f.message);
       assert.equal(f.frontend, 'gss-sample');
@@ -130,7 +131,7 @@ test('gssSampleAllowUnauthenticated: chatty unauthenticated sockets are closed a
       assert.ok(held >= HANDSHAKE_TIMEOUT_MS - 100 && held < HANDSHAKE_TIMEOUT_MS + 1500, `held ${held} ms, the deadline is ${HANDSHAKE_TIMEOUT_MS} ms`);
       assert.ok(c.buffered.length >= 5, 'its DATA frames were answered (NOOPs) while it was allowed');
     }
-    await until(() => w.failures.length - m.failures >= MAX_CONNECTIONS, 'a failure per socket');
+    await waitUntil(() => w.failures.length - m.failures >= MAX_CONNECTIONS, 'a failure per socket');
     for (const f of w.failures.slice(m.failures)) assert.equal(f.code, 'ERR_HANDSHAKE_TIMEOUT', f.message);
     await legitHandshake(w, realm, allowing, 'gss-sample');
   } finally {

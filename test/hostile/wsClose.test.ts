@@ -18,9 +18,10 @@ import net from 'node:net';
 import WebSocket from 'ws';
 
 import type { ThrowawayRealm } from '../../src/realm/index.js';
-import { startTestRealm } from '../helpers/realm.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
-import { ServerWatch, until } from './harness.js';
+import { startTestRealm } from '../support/realm.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+import { waitUntil } from '../support/waitUntil.js';
+import { ServerWatch } from './harness.js';
 
 const T = { timeout: 60_000 };
 /** "Well under a second" from the close frame to the server's FIN. */
@@ -114,15 +115,15 @@ for (const answer of [true, false]) {
     const m = watch.mark();
     const { observed, socket } = await handFramedClient(answer);
     try {
-      await until(() => observed.close !== undefined, 'the close frame', WAIT_MS);
+      await waitUntil(() => observed.close !== undefined, 'the close frame', WAIT_MS);
       const close = observed.close as NonNullable<Observed['close']>;
       assert.equal(close.code, 1008);
       assert.equal(close.reason, 'authentication failed');
-      await until(() => observed.endAt !== undefined, () => `the server's FIN within ${WAIT_MS} ms of its close frame`, WAIT_MS);
+      await waitUntil(() => observed.endAt !== undefined, () => `the server's FIN within ${WAIT_MS} ms of its close frame`, WAIT_MS);
       const finAfter = (observed.endAt as number) - close.at;
       assert.ok(finAfter < PROMPT_MS, `the FIN came ${finAfter} ms after the close frame`);
       if (answer) {
-        await until(() => observed.closedAt !== undefined, 'the TCP connection closed', WAIT_MS);
+        await waitUntil(() => observed.closedAt !== undefined, 'the TCP connection closed', WAIT_MS);
         assert.ok((observed.closedAt as number) - close.at < PROMPT_MS);
       }
       const f = await watch.failureSince(m);
@@ -175,8 +176,8 @@ test('the handshake deadline (a timer, outside any uWS callback): close 1008 the
     await new Promise<void>((r) => socket.once('connect', () => r()));
     socket.write(`GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\n\r\n`);
     try {
-      await until(() => observed.close !== undefined, 'the close frame', WAIT_MS);
-      await until(() => observed.endAt !== undefined, () => `the server's FIN within ${WAIT_MS} ms of its close frame`, WAIT_MS);
+      await waitUntil(() => observed.close !== undefined, 'the close frame', WAIT_MS);
+      await waitUntil(() => observed.endAt !== undefined, () => `the server's FIN within ${WAIT_MS} ms of its close frame`, WAIT_MS);
       const finAfter = (observed.endAt as number) - (observed.close as NonNullable<Observed['close']>).at;
       assert.ok(finAfter < PROMPT_MS, `the FIN came ${finAfter} ms after the close frame`);
     } finally {

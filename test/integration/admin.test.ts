@@ -17,15 +17,15 @@ import { encodeGssSampleFrame, encodeSspiFrame, TokenFlag } from '../../src/fram
 import type { HandshakeFailure } from '../../src/handshake/index.js';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
 import type { Session } from '../../src/session.js';
-import { FIXTURES, firstTokens } from '../helpers/initiator.js';
-import { requireTool, startTestRealm } from '../helpers/realm.js';
-import { FAULT_WORKER } from '../helpers/faultWorker.js';
-import { PYTHON, jsonLines, requirePythonGssapi, runClient, startTestServer, type TestServer } from '../helpers/server.js';
-import { nextEvent } from '../helpers/events.js';
-import { RawConn } from '../helpers/rawConn.js';
+import { firstTokens } from '../support/initiator.js';
+import { requireTool, startTestRealm } from '../support/realm.js';
+import { FAULT_WORKER } from '../support/faultWorker.js';
+import { PYTHON, jsonLines, requirePythonGssapi, runClient, startTestServer, type TestServer, SSPI_CLIENT } from '../support/server.js';
+import { nextEvent } from '../support/events.js';
+import { RawConn } from '../support/rawConn.js';
+import { waitUntil } from '../support/waitUntil.js';
 
 const curl = requireTool('curl', 'curl');
-const SSPI_CLIENT = path.join(FIXTURES, 'sspi_client.py');
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bin', 'negotiate-server.js');
 const T = { timeout: 30_000 };
 
@@ -126,14 +126,6 @@ function delta(before: Samples, after: Samples, name: string, labels: Record<str
   return value(after, name, labels) - value(before, name, labels);
 }
 
-async function waitFor(what: string, condition: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() >= deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 /** Sends one sspi frame on a fresh connection and waits for the server to close it. */
 async function sspiOneToken(token: Buffer): Promise<void> {
   const c = await RawConn.connect(ts.sspiPort);
@@ -224,7 +216,7 @@ test('handshakes, failures, replays and latencies move the counters by exactly w
     assert.equal(completed, 5, 'five contexts completed');
     assert.equal(failed, 3, 'three contexts failed');
     assert.equal(delta(before, after, 'negotiate_contexts_created_total'), completed + failed);
-    await waitFor('every context to be freed', async () => value(await scrape(), 'negotiate_contexts_live') === 0);
+    await waitUntil(async () => value(await scrape(), 'negotiate_contexts_live') === 0, 'every context to be freed');
   } finally {
     ts.server.off('session', onSession);
     ts.server.off('handshakeFailed', onFailure);
@@ -265,10 +257,10 @@ test('a gss-sample session shows in sessions_open, connections_open and the cont
   } finally {
     c.destroy();
   }
-  await waitFor('the session to end', async () => {
+  await waitUntil(async () => {
     const s = await scrape();
     return value(s, 'negotiate_sessions_open', { frontend: 'gss-sample' }) === 0 && value(s, 'negotiate_connections_open', { frontend: 'gss-sample' }) === 0 && value(s, 'negotiate_contexts_live') === 0;
-  });
+  }, 'the session to end');
 });
 
 test('/metrics also carries the default process metrics; /healthz, /readyz answer; other paths and methods are refused', T, async () => {
@@ -301,7 +293,7 @@ test('/readyz answers 503 from the moment close() starts while /healthz stays 20
   const c = await RawConn.connect(ts.sspiPort);
   try {
     await c.write(encodeSspiFrame(garbageToken()));
-    await waitFor('the handshake to be queued (seen on /metrics)', async () => value(await scrape(), 'negotiate_pool_queue_depth') === 1);
+    await waitUntil(async () => value(await scrape(), 'negotiate_pool_queue_depth') === 1, 'the handshake to be queued (seen on /metrics)');
 
     const closing = ts.server.close(5000);
     const ready = await request(adminPort, '/readyz');
@@ -333,12 +325,15 @@ test('serve --admin 127.0.0.1:0 prints the admin listening line and serves /metr
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('close', (code, signal) => resolve({ code, signal })));
   createInterface({ input: child.stdout }).on('line', (l) => lines.push(JSON.parse(l) as Record<string, unknown>));
   try {
-    const deadline = Date.now() + 20_000;
-    while (lines.length < 2) {
-      assert.ok(child.exitCode === null, `the CLI exited early:\n${stderr}`);
-      assert.ok(Date.now() < deadline, `no two listening lines within 20 s: ${JSON.stringify(lines)}\n${stderr}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await waitUntil(
+      () => {
+        assert.ok(child.exitCode === null || lines.length >= 2, `the CLI exited early:\n${stderr}`);
+        return lines.length >= 2;
+      },
+      () => `two listening lines: ${JSON.stringify(lines)}\n${stderr}`,
+      20_000,
+      20,
+    );
     assert.deepEqual(
       lines.map((l) => [l['event'], l['frontend']]),
       [

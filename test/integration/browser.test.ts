@@ -8,8 +8,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { chromium, type Browser } from 'playwright-core';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
-import { startTestRealm, requireTool } from '../helpers/realm.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { startTestRealm, requireTool } from '../support/realm.js';
+import { startTestServer, type TestServer } from '../support/server.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 

@@ -15,7 +15,8 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 import type { ThrowawayRealm } from '../../src/realm/index.js';
-import { requireTool, startTestRealm } from '../helpers/realm.js';
+import { requireTool, startTestRealm } from '../support/realm.js';
+import { waitUntil } from '../support/waitUntil.js';
 
 // Compiled to dist/test/integration/cli.test.js: the repository root is three levels up.
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -216,14 +217,6 @@ async function liveKdcsOf(realmDir: string): Promise<number[]> {
   const out: number[] = [];
   for (const pid of pids) if (await isLiveKdcOf(pid, realmDir)) out.push(pid);
   return out;
-}
-
-async function waitUntil(what: string, condition: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() >= deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 function connects(port: number): Promise<boolean> {
@@ -502,7 +495,7 @@ test('realm up DIR, serve --keytab with its env, gss-client, realm down DIR', as
   const down = await runCli(['realm', 'down', dir]);
   assert.equal(down.code, 0, down.stderr);
   assert.deepEqual(jsonLines(down.stdout), [{ event: 'realm-down', dir }]);
-  await waitUntil('the KDC to be gone', async () => !(await isLiveKdcOf(kdcPid, dir)));
+  await waitUntil(async () => !(await isLiveKdcOf(kdcPid, dir)), 'the KDC to be gone');
   assert.deepEqual(await liveKdcsOf(dir), []);
   assert.equal(existsSync(path.join(dir, 'kdc.pid')), false, 'kdc.pid removed');
 

@@ -11,8 +11,9 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
-import { requireTool, startTestRealm } from '../helpers/realm.js';
-import { jsonLines, runClient } from '../helpers/server.js';
+import { requireTool, startTestRealm } from '../support/realm.js';
+import { jsonLines, runClient } from '../support/server.js';
+import { waitUntil } from '../support/waitUntil.js';
 
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bin', 'negotiate-server.js');
 const gssClient = requireTool('gss-client', 'krb5-gss-samples');
@@ -88,8 +89,7 @@ test('serve --keytab: a rotated key is taken on SIGHUP, not before; a broken key
 
   await writeFile(keytab, 'garbage');
   server.kill('SIGHUP');
-  const deadline = Date.now() + 10_000;
-  while (!/keytab reload failed/.test(stderr) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  await waitUntil(() => /keytab reload failed/.test(stderr), () => `a 'keytab reload failed' line in the log; stderr was:\n${stderr}`, 10_000, 50);
   const failure = jsonLines(stderr).find((l) => l['msg'] === 'keytab reload failed; the keys in use stay in use');
   assert.ok(failure, `an error line in the log; stderr was:\n${stderr}`);
   assert.equal(failure['code'], 'ERR_KEYTAB_UNREADABLE');

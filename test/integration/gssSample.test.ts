@@ -12,8 +12,9 @@ import * as path from 'node:path';
 import type { HandshakeFailure } from '../../src/handshake/index.js';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
 import type { Session } from '../../src/session.js';
-import { requireTool, startTestRealm } from '../helpers/realm.js';
-import { runClient, startTestServer, type ClientRun, type TestServer } from '../helpers/server.js';
+import { requireTool, startTestRealm } from '../support/realm.js';
+import { runClient, startTestServer, type ClientRun, type TestServer } from '../support/server.js';
+import { waitUntil } from '../support/waitUntil.js';
 
 const gssClient = requireTool('gss-client', 'krb5-gss-samples');
 const kinit = requireTool('kinit', 'krb5-user');
@@ -49,14 +50,6 @@ function theServer(): TestServer {
   return ts;
 }
 
-async function waitFor(what: string, condition: () => boolean, timeoutMs = 2000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() >= deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 function count(haystack: string, needle: string): number {
   return haystack.split(needle).length - 1;
 }
@@ -87,9 +80,9 @@ async function gss(
   // bounded wait only covers a slow event loop.
   const wantS = opts.expectSessions ?? 0;
   const wantF = opts.expectFailures ?? 0;
-  await waitFor(`${wantS} session(s) and ${wantF} failure(s) after ${show}`, () => sessions.length - s0 >= wantS && failures.length - f0 >= wantF);
+  await waitUntil(() => sessions.length - s0 >= wantS && failures.length - f0 >= wantF, `${wantS} session(s) and ${wantF} failure(s) after ${show}`, 2000);
   // Every connection's context must be freed once gss-client has closed it.
-  await waitFor(`live contexts back to 0 after ${show}`, () => server.pool.stats().live === 0);
+  await waitUntil(() => server.pool.stats().live === 0, `live contexts back to 0 after ${show}`, 2000);
   return { ...r, sessions: sessions.slice(s0), failures: failures.slice(f0) };
 }
 
@@ -346,7 +339,7 @@ test(
 
 test('after every case: no security context left in the table', async () => {
   const { server } = theServer();
-  await waitFor('live contexts to reach 0', () => server.pool.stats().live === 0, 2000);
+  await waitUntil(() => server.pool.stats().live === 0, 'live contexts to reach 0', 2000);
   const stats = server.pool.stats();
   assert.equal(stats.live, 0);
   assert.equal(stats.handshaking, 0);

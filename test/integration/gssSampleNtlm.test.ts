@@ -10,9 +10,10 @@ import net from 'node:net';
 import { encodeGssSampleFrame, GssSampleFrameDecoder, TokenFlag, type GssSampleFrame } from '../../src/framing/index.js';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
 import type { Session } from '../../src/session.js';
-import { startTestRealm } from '../helpers/realm.js';
-import { requirePythonGssapi, startTestServer, type TestServer } from '../helpers/server.js';
-import { Initiator, type InitiatorMech } from '../helpers/initiator.js';
+import { startTestRealm } from '../support/realm.js';
+import { requirePythonGssapi, startTestServer, type TestServer } from '../support/server.js';
+import { Initiator, type InitiatorMech } from '../support/initiator.js';
+import { waitUntil } from '../support/waitUntil.js';
 
 let realm: ThrowawayRealm;
 let ts: TestServer;
@@ -100,8 +101,6 @@ for (const [mech, legs, spnego] of [
       c.socket.destroy();
       ini.close();
     }
-    const deadline = Date.now() + 2000;
-    while (ts.server.pool.stats().live > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    assert.equal(ts.server.pool.stats().live, 0);
+    await waitUntil(() => ts.server.pool.stats().live === 0, () => `no live context, have ${JSON.stringify(ts.server.pool.stats())}`, 2000);
   });
 }

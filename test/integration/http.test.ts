@@ -20,10 +20,11 @@ import { HttpAcceptor, MULTI_LEG_REFUSAL, type HttpHandshakeFailure, type HttpId
 import { AuthPool } from '../../src/pool/AuthPool.js';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
 import { createLogger } from '../../src/logger.js';
-import { requireTool, startTestRealm } from '../helpers/realm.js';
-import { FAULT_WORKER } from '../helpers/faultWorker.js';
-import { PYTHON, requirePythonGssapi, runClient, useRealm } from '../helpers/server.js';
-import { FIXTURES, Initiator, firstTokens } from '../helpers/initiator.js';
+import { requireTool, startTestRealm } from '../support/realm.js';
+import { FAULT_WORKER } from '../support/faultWorker.js';
+import { PYTHON, requirePythonGssapi, runClient, useRealm } from '../support/server.js';
+import { FIXTURES, Initiator, firstTokens } from '../support/initiator.js';
+import { waitUntil } from '../support/waitUntil.js';
 
 const curl = requireTool('curl', 'curl');
 const HTTP_CLIENT = path.join(FIXTURES, 'http_client.py');
@@ -64,7 +65,7 @@ async function front(options: Omit<ConstructorParameters<typeof HttpAcceptor>[0]
 
 before(async () => {
   requirePythonGssapi();
-  // A hex password: test/helpers/initiator.ts passes `--password <pw>` as two arguments, and a
+  // A hex password: test/support/initiator.ts passes `--password <pw>` as two arguments, and a
   // default (base64url) password starting with '-' makes argparse reject it.
   realm = await startTestRealm({ password: randomBytes(16).toString('hex') });
   useRealm(realm);
@@ -138,14 +139,6 @@ function raw(port: number, data: string, timeoutMs = 10_000): Promise<{ received
     });
     s.write(data);
   });
-}
-
-async function waitFor(what: string, condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() >= deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }
 
 /** Initiator.step never settles if the initiator process dies: bound it. */
@@ -443,13 +436,13 @@ test('a full worker queue answers 503 with Retry-After: 1; a client gone mid-han
       const s = net.connect(port, '127.0.0.1');
       s.on('error', () => {});
       s.write(`GET /whoami HTTP/1.1\r\nHost: localhost\r\nAuthorization: Negotiate ${nextToken().toString('base64')}\r\n\r\n`);
-      await waitFor('the token to reach the pool queue', () => tiny.stats().queued === 1);
+      await waitUntil(() => tiny.stats().queued === 1, 'the token to reach the pool queue');
       await new Promise<void>((resolve) => s.destroy().once('close', () => resolve()));
     } finally {
       again.release();
       await again.done;
     }
-    await waitFor('the aborted request to finish', () => acceptor.inFlight === 0);
+    await waitUntil(() => acceptor.inFlight === 0, 'the aborted request to finish');
     assert.equal(tiny.stats().live, 0);
     assertChallenge(await get(port, '/whoami'));
   } finally {

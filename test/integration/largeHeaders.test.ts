@@ -20,9 +20,9 @@ import { fileURLToPath } from 'node:url';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
 import { headerLimitFor } from '../../src/acceptors/uws.js';
 import { DEFAULT_LIMITS } from '../../src/config.js';
-import { Initiator } from '../helpers/initiator.js';
-import { startTestRealm } from '../helpers/realm.js';
-import { requirePythonGssapi, startTestServer, type TestServer } from '../helpers/server.js';
+import { Initiator } from '../support/initiator.js';
+import { startTestRealm } from '../support/realm.js';
+import { requirePythonGssapi, startTestServer, type TestServer } from '../support/server.js';
 
 const T = { timeout: 60_000 };
 const SEGMENT = 1448;

@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { NegotiateServer, type ThrowawayRealm } from '../../src/index.js';
-import { requireTool, startTestRealm } from '../helpers/realm.js';
-import { runClient, useRealm } from '../helpers/server.js';
+import { requireTool, startTestRealm } from '../support/realm.js';
+import { runClient, useRealm } from '../support/server.js';
 
 const T = { timeout: 60_000 };
 const curl = requireTool('curl', 'curl');

@@ -20,11 +20,11 @@ import type { WsHandshakeFailure } from '../../src/acceptors/WsAcceptor.js';
 import { createLogger, REDACTED } from '../../src/logger.js';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
 import type { Session } from '../../src/session.js';
-import { firstTokens } from '../helpers/initiator.js';
-import { startTestRealm } from '../helpers/realm.js';
-import { requirePythonGssapi, startTestServer, type TestServer } from '../helpers/server.js';
-import { nextEvent } from '../helpers/events.js';
-import { RawConn } from '../helpers/rawConn.js';
+import { firstTokens } from '../support/initiator.js';
+import { startTestRealm } from '../support/realm.js';
+import { requirePythonGssapi, startTestServer, type TestServer } from '../support/server.js';
+import { nextEvent } from '../support/events.js';
+import { RawConn } from '../support/rawConn.js';
 
 const T = { timeout: 30_000 };
 

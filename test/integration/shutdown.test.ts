@@ -7,10 +7,10 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { decodeSspiGreeting, encodeSspiFrame, SspiFrameDecoder } from '../../src/framing/index.js';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
-import { startTestRealm } from '../helpers/realm.js';
-import { FAULT_WORKER } from '../helpers/faultWorker.js';
-import { requirePythonGssapi, startTestServer } from '../helpers/server.js';
-import { firstTokens } from '../helpers/initiator.js';
+import { startTestRealm } from '../support/realm.js';
+import { FAULT_WORKER } from '../support/faultWorker.js';
+import { requirePythonGssapi, startTestServer } from '../support/server.js';
+import { firstTokens } from '../support/initiator.js';
 
 let realm: ThrowawayRealm;
 

@@ -1,6 +1,6 @@
 /**
  * The `sspi` front end (PROTOCOLS.md §1) end to end: a real python3-gssapi client
- * (test/fixtures/sspi_client.py) and raw sockets against an in-process NegotiateServer on a
+ * (examples/sspi_client.py) and raw sockets against an in-process NegotiateServer on a
  * throwaway realm. Success paths check both sides (the client's decrypted greeting and the
  * server's 'session' event); failure paths check the 'handshakeFailed' code, that the
  * connection is closed, that the process-wide context table drains, and that the server still
@@ -9,7 +9,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import type { EventEmitter } from 'node:events';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 
@@ -17,14 +16,14 @@ import { SspiFrameDecoder, decodeSspiGreeting, encodeSspiFrame } from '../../src
 import type { HandshakeFailure } from '../../src/handshake/index.js';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
 import type { Session } from '../../src/session.js';
-import { FIXTURES, Initiator, firstTokens } from '../helpers/initiator.js';
-import { RawConn } from '../helpers/rawConn.js';
-import { startTestRealm } from '../helpers/realm.js';
-import { FAULT_WORKER } from '../helpers/faultWorker.js';
-import { PYTHON, jsonLines, requirePythonGssapi, runClient, startTestServer, type TestServer, type TestServerOverrides } from '../helpers/server.js';
-import { nextEvent } from '../helpers/events.js';
+import { Initiator, firstTokens } from '../support/initiator.js';
+import { RawConn } from '../support/rawConn.js';
+import { startTestRealm } from '../support/realm.js';
+import { FAULT_WORKER } from '../support/faultWorker.js';
+import { PYTHON, jsonLines, requirePythonGssapi, runClient, startTestServer, type TestServer, type TestServerOverrides, SSPI_CLIENT } from '../support/server.js';
+import { collect, nextEvent } from '../support/events.js';
+import { waitUntil } from '../support/waitUntil.js';
 
-const CLIENT = path.join(FIXTURES, 'sspi_client.py');
 const DEFAULT_GREETING = 'This is your server speaking';
 const MAX_FRAME = 65536;
 /** Fresh raw-krb5 AP-REQs for the concurrency test, plus spares for "still serves" checks. */
@@ -77,28 +76,8 @@ function ntlmArgs(): string[] {
 
 /** Runs sspi_client.py against `port`; returns its JSON lines (and exit code). */
 async function sspiClient(port: number, args: string[], timeoutMs = 20_000): Promise<{ code: number | null; lines: Array<Record<string, unknown>>; stderr: string }> {
-  const run = await runClient(PYTHON, [CLIENT, '--port', String(port), '--timeout', '10', ...args], realm, timeoutMs);
+  const run = await runClient(PYTHON, [SSPI_CLIENT, '--port', String(port), '--timeout', '10', ...args], realm, timeoutMs);
   return { code: run.code, lines: jsonLines(run.stdout), stderr: run.stderr };
-}
-
-
-/** Records every `name` event until stop() is called. */
-function collect<T>(emitter: EventEmitter, name: string): { items: T[]; stop: () => void } {
-  const items: T[] = [];
-  const on = (v: T): void => {
-    items.push(v);
-  };
-  emitter.on(name, on);
-  return { items, stop: () => emitter.off(name, on) };
-}
-
-/** Bounded poll: resolves once `cond()` holds, else fails with `what` after `timeoutMs`. */
-async function until(cond: () => boolean, what: string | (() => string), timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 function stats(): ReturnType<TestServer['server']['pool']['stats']> {
@@ -108,7 +87,7 @@ function stats(): ReturnType<TestServer['server']['pool']['stats']> {
 
 /** Waits until no context is left (handshakes and sessions alike). */
 async function drained(): Promise<void> {
-  await until(() => stats().live === 0 && stats().handshaking === 0, () => `an empty context table, have ${JSON.stringify(stats())}`);
+  await waitUntil(() => stats().live === 0 && stats().handshaking === 0, () => `an empty context table, have ${JSON.stringify(stats())}`);
 }
 
 function assertKrb5Session(s: Session, spnego: boolean): void {
@@ -461,13 +440,13 @@ test('a client that disconnects mid-handshake frees its context', { timeout: 30_
     const challenge = await c.readSspiFrame();
     assert.equal(challenge.subarray(0, 8).toString('latin1'), 'NTLMSSP\0');
     assert.equal(challenge.readUInt32LE(8), 2, 'an NTLM CHALLENGE_MESSAGE');
-    await until(() => stats().handshaking === 1, 'the handshake to be in the table');
+    await waitUntil(() => stats().handshaking === 1, 'the handshake to be in the table');
     assert.equal(stats().created - before.created, 1);
   } finally {
     c.destroy();
     init.close();
   }
-  await until(() => stats().handshaking === 0 && stats().live === 0, () => `the context to be freed: ${JSON.stringify(stats())}`);
+  await waitUntil(() => stats().handshaking === 0 && stats().live === 0, () => `the context to be freed: ${JSON.stringify(stats())}`);
   const after = stats();
   assert.equal(after.released - before.released, 1, 'released by the connection close');
   assert.equal(after.completed - before.completed, 0);
@@ -545,7 +524,7 @@ test(`${CONCURRENT} concurrent raw-krb5 handshakes on 2 workers all succeed`, { 
     } finally {
       for (const c of conns) c.destroy();
     }
-    await until(() => sessions.items.length === CONCURRENT, () => `${CONCURRENT} sessions, have ${sessions.items.length}`);
+    await waitUntil(() => sessions.items.length === CONCURRENT, () => `${CONCURRENT} sessions, have ${sessions.items.length}`);
     assert.equal(failures.items.length, 0);
     assert.equal(new Set(sessions.items.map((s) => s.connectionId)).size, CONCURRENT, 'one session per connection');
     for (const s of sessions.items) assertKrb5Session(s, false);
@@ -573,15 +552,15 @@ test('a client that closes while its first token waits for a worker leaves no co
   const c = await RawConn.connect(main.sspiPort);
   try {
     c.write(encodeSspiFrame(spareToken()));
-    await until(() => stats().queued === 1, () => `the accept task to be queued behind the stalled workers: ${JSON.stringify(stats())}`, 1200);
+    await waitUntil(() => stats().queued === 1, () => `the accept task to be queued behind the stalled workers: ${JSON.stringify(stats())}`, 1200);
   } finally {
     // Gone before any worker saw the token: the server's release finds nothing to free yet.
     c.destroy();
   }
-  await until(() => sspi.connections === 0, 'the server to see the close', 1200);
+  await waitUntil(() => sspi.connections === 0, 'the server to see the close', 1200);
   await Promise.all(stalls);
   // The queued accept has run (or been dropped) by now; either way nothing may stay behind.
-  await until(
+  await waitUntil(
     () => stats().queued === 0 && stats().inUse === 0 && stats().live === 0,
     () => `no context left for the closed connection, have ${JSON.stringify(stats())} (created +${stats().created - before.created})`,
     3000,

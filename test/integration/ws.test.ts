@@ -17,11 +17,12 @@ import { ConfigError } from '../../src/errors.js';
 import { createLogger } from '../../src/logger.js';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
 import type { Session } from '../../src/session.js';
-import { Initiator, firstTokens, type InitiatorMech } from '../helpers/initiator.js';
-import { startTestRealm } from '../helpers/realm.js';
-import { FAULT_WORKER } from '../helpers/faultWorker.js';
-import { requirePythonGssapi, useRealm } from '../helpers/server.js';
-import { nextEvent } from '../helpers/events.js';
+import { Initiator, firstTokens, type InitiatorMech } from '../support/initiator.js';
+import { startTestRealm } from '../support/realm.js';
+import { FAULT_WORKER } from '../support/faultWorker.js';
+import { requirePythonGssapi, useRealm } from '../support/server.js';
+import { nextEvent } from '../support/events.js';
+import { waitUntil } from '../support/waitUntil.js';
 
 const SERVICE = 'HTTP@localhost';
 const MAX_TOKEN = 65536;
@@ -208,18 +209,9 @@ async function authenticate(c: WsClient, ini: Initiator): Promise<{ auth: WsAuth
 }
 
 
-/** Bounded poll. */
-async function until(cond: () => boolean, what: () => string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what()}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 /** Waits until the table holds no more handshakes and contexts than at the start. */
 async function drained(): Promise<void> {
-  await until(
+  await waitUntil(
     () => pool.stats().handshaking === baseline.handshaking && pool.stats().live === baseline.live,
     () => `the context table back to ${JSON.stringify({ live: baseline.live, handshaking: baseline.handshaking })}, have ${JSON.stringify(pool.stats())}`,
   );
@@ -385,7 +377,7 @@ test('a second token before the answer to the first (lock-step violated): 1002, 
     { code: 1002, reason: 'protocol error', error: 'ERR_WS_PROTOCOL' },
   );
   // The first leg created a context after the close: released when it returned.
-  await until(() => pool.stats().released > released, () => `a release, have ${JSON.stringify(pool.stats())}`);
+  await waitUntil(() => pool.stats().released > released, () => `a release, have ${JSON.stringify(pool.stats())}`);
 });
 
 test('a message over maxTokenBytes: 1009; over the uWS hard cap (2x): dropped without a close frame (1006)', { timeout: 20_000 }, async () => {
@@ -443,7 +435,7 @@ test('client disconnect mid-NTLM: the handshake is released', { timeout: 20_000 
   await c.nextBinary();
   assert.equal(pool.stats().handshaking, before.handshaking + 1);
   c.terminate();
-  await until(
+  await waitUntil(
     () => pool.stats().handshaking === before.handshaking && pool.stats().released === before.released + 1,
     () => `handshaking ${before.handshaking} and released ${before.released + 1}, have ${JSON.stringify(pool.stats())}`,
   );
@@ -460,11 +452,11 @@ test('client disconnect while its leg waits for a worker: released after the leg
   const stalls = [pool.stallWorker(600), pool.stallWorker(600)];
   const c = await WsClient.connect('/ws');
   c.send(token);
-  await until(() => pool.stats().queued >= 1, () => `the leg queued, have ${JSON.stringify(pool.stats())}`);
+  await waitUntil(() => pool.stats().queued >= 1, () => `the leg queued, have ${JSON.stringify(pool.stats())}`);
   c.terminate();
-  await until(() => c.closed, () => 'the client to close');
+  await waitUntil(() => c.closed, () => 'the client to close');
   await Promise.all(stalls);
-  await until(
+  await waitUntil(
     () => pool.stats().created > before.created && pool.stats().handshaking === before.handshaking && pool.stats().released === before.released + 1,
     () => `the late context created and released, have ${JSON.stringify(pool.stats())}`,
   );
@@ -512,7 +504,7 @@ test('close(): every socket ends with 1001, later upgrades get 503, contexts rel
 
 test('after everything: the context table is back to its baseline', async () => {
   for (const c of clients) c.terminate();
-  await until(() => main.connections + wrapped.connections + slow.connections + closing.connections === 0, () => 'every socket closed');
+  await waitUntil(() => main.connections + wrapped.connections + slow.connections + closing.connections === 0, () => 'every socket closed');
   await drained();
   assert.equal(main.connections + wrapped.connections + slow.connections + closing.connections, 0);
   assert.equal(pool.stats().live, baseline.live);

@@ -11,10 +11,11 @@ import { AuthPool, type AuthPoolOptions } from '../../src/pool/AuthPool.js';
 import { Session } from '../../src/session.js';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
 import { NegotiateError } from '../../src/errors.js';
-import { startTestRealm } from '../helpers/realm.js';
-import { FAULT_WORKER } from '../helpers/faultWorker.js';
-import { requirePythonGssapi, useRealm } from '../helpers/server.js';
-import { Initiator, firstTokens } from '../helpers/initiator.js';
+import { startTestRealm } from '../support/realm.js';
+import { FAULT_WORKER } from '../support/faultWorker.js';
+import { requirePythonGssapi, useRealm } from '../support/server.js';
+import { Initiator, firstTokens } from '../support/initiator.js';
+import { waitUntil } from '../support/waitUntil.js';
 
 let realm: ThrowawayRealm;
 let nextId = 1_000_000;
@@ -279,8 +280,7 @@ test('an abandoned handshake is swept after its TTL', async () => {
     const before = pool.stats();
     const leg1 = await pool.accept(id, (await ini.step()).token);
     assert.equal(leg1.status, 'continue');
-    const deadline = Date.now() + 3000;
-    while (pool.stats().expired === before.expired && Date.now() < deadline) await sleep(50);
+    await waitUntil(() => pool.stats().expired !== before.expired, 'the TTL sweep to expire the abandoned handshake', 3000, 50);
     assert.equal(pool.stats().expired, before.expired + 1);
     assert.equal(pool.stats().live, before.live);
     // The client's late third leg lands on a fresh, empty context and fails.

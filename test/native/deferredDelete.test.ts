@@ -4,13 +4,13 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { AuthPool } from '../../src/pool/AuthPool.js';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
-import { startTestRealm } from '../helpers/realm.js';
-import { requirePythonGssapi, useRealm } from '../helpers/server.js';
-import { firstTokens } from '../helpers/initiator.js';
-import { failureCode } from '../helpers/outcome.js';
+import { startTestRealm } from '../support/realm.js';
+import { requirePythonGssapi, useRealm } from '../support/server.js';
+import { firstTokens } from '../support/initiator.js';
+import { failureCode } from '../support/outcome.js';
+import { waitUntil } from '../support/waitUntil.js';
 
 let realm: ThrowawayRealm;
 let nextId = 9_000_000;
@@ -60,9 +60,7 @@ test('with no batch to carry them, the periodic sweep deletes them', async () =>
     const ids = await establish(pool, await firstTokens(realm, { mech: 'spnego' }, 5));
     for (const id of ids) pool.release(id);
     assert.equal(pool.stats().pendingDelete, 5);
-    const deadline = Date.now() + 3000;
-    while (pool.stats().pendingDelete > 0 && Date.now() < deadline) await sleep(50);
-    assert.equal(pool.stats().pendingDelete, 0);
+    await waitUntil(() => pool.stats().pendingDelete === 0, () => `the deferred deletes to run, ${pool.stats().pendingDelete} pending`, 3000, 50);
   } finally {
     await pool.close();
   }

@@ -12,11 +12,11 @@ import { AuthPool } from '../../src/pool/AuthPool.js';
 import { Session } from '../../src/session.js';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
 import { NegotiateError } from '../../src/errors.js';
-import { startTestRealm } from '../helpers/realm.js';
-import { FAULT_WORKER } from '../helpers/faultWorker.js';
-import { failureCode } from '../helpers/outcome.js';
-import { PYTHON, requirePythonGssapi, useRealm } from '../helpers/server.js';
-import { FIXTURES, Initiator } from '../helpers/initiator.js';
+import { startTestRealm } from '../support/realm.js';
+import { FAULT_WORKER } from '../support/faultWorker.js';
+import { failureCode } from '../support/outcome.js';
+import { PYTHON, requirePythonGssapi, useRealm } from '../support/server.js';
+import { FIXTURES, Initiator } from '../support/initiator.js';
 
 let realm: ThrowawayRealm;
 let dir: string;

@@ -10,12 +10,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AuthPool } from '../../src/pool/AuthPool.js';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
 import { loadNative } from '../../src/native.js';
-import { startTestRealm } from '../helpers/realm.js';
-import { FAULT_WORKER } from '../helpers/faultWorker.js';
-import { failureCode } from '../helpers/outcome.js';
-import { requirePythonGssapi, useRealm } from '../helpers/server.js';
-import { firstTokens } from '../helpers/initiator.js';
-import { findApOptions } from '../helpers/apReq.js';
+import { startTestRealm } from '../support/realm.js';
+import { FAULT_WORKER } from '../support/faultWorker.js';
+import { failureCode } from '../support/outcome.js';
+import { requirePythonGssapi, useRealm } from '../support/server.js';
+import { firstTokens } from '../support/initiator.js';
+import { findApOptions } from '../support/apReq.js';
 
 let realm: ThrowawayRealm;
 let pool: AuthPool;

@@ -1,25 +1,13 @@
 /**
- * Client-side helpers shared by the overload and fault tests: whole raw-krb5 exchanges on the
- * TCP framings, a one-shot HTTP request, the Kerberos reply check, bounded polling and event
- * collection.
+ * Client-side helpers shared by the overload tests: whole raw-krb5 exchanges on the TCP
+ * framings and a one-shot HTTP request.
  */
 import assert from 'node:assert/strict';
-import type { EventEmitter } from 'node:events';
 import http, { type IncomingHttpHeaders } from 'node:http';
 
 import { decodeSspiGreeting, encodeGssSampleFrame, encodeSspiFrame, TokenFlag } from '../../src/framing/index.js';
-import { RawConn } from '../helpers/rawConn.js';
-
-/** The Kerberos GSS token header: 0x60, then the krb5 mech OID 1.2.840.113554.1.2.2. */
-const KRB5_OID_DER = Buffer.from('06092a864886f712010202', 'hex');
-
-/** Asserts a raw-krb5 AP-REP (RFC 1964 TOK_ID 02 00), not a KRB-ERROR (03 00). */
-export function assertApRep(token: Buffer): void {
-  assert.equal(token[0], 0x60, 'a GSS initial-context token');
-  const oidAt = token.indexOf(KRB5_OID_DER);
-  assert.ok(oidAt > 0 && oidAt < 6, 'carrying the krb5 mech OID');
-  assert.deepEqual([...token.subarray(oidAt + KRB5_OID_DER.length, oidAt + KRB5_OID_DER.length + 2)], [0x02, 0x00], 'an AP-REP, not a KRB-ERROR');
-}
+import { assertApRep } from '../support/apRep.js';
+import { RawConn } from '../support/rawConn.js';
 
 /** sspi with a raw-krb5 AP-REQ: the AP-REP frame, then the sealed greeting until EOF. */
 export async function rawKrb5Sspi(port: number, token: Buffer, timeoutMs = 20_000): Promise<void> {
@@ -76,23 +64,4 @@ export function httpGet(port: number, urlPath: string, headers: Record<string, s
 /** The Authorization header of a Negotiate request. */
 export function negotiateHeader(token: Uint8Array): Record<string, string> {
   return { Authorization: `Negotiate ${Buffer.from(token).toString('base64')}` };
-}
-
-/** Bounded poll: resolves once `cond()` holds, else fails naming `what`. */
-export async function until(cond: () => boolean, what: () => string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what()}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-/** Records every `name` event until stop() is called. */
-export function collect<T>(emitter: EventEmitter, name: string): { items: T[]; stop: () => void } {
-  const items: T[] = [];
-  const on = (v: T): void => {
-    items.push(v);
-  };
-  emitter.on(name, on);
-  return { items, stop: () => emitter.off(name, on) };
 }

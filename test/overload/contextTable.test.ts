@@ -13,11 +13,13 @@ import type { HandshakeFailure } from '../../src/handshake/index.js';
 import type { HttpHandshakeFailure } from '../../src/acceptors/HttpAcceptor.js';
 import { decodeSspiGreeting, encodeGssSampleFrame, encodeSspiFrame, TokenFlag } from '../../src/framing/index.js';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
-import { Initiator, firstTokens } from '../helpers/initiator.js';
-import { startTestRealm } from '../helpers/realm.js';
-import { requirePythonGssapi, startTestServer, type TestServer } from '../helpers/server.js';
-import { RawConn } from '../helpers/rawConn.js';
-import { collect, httpGet, negotiateHeader, rawKrb5Sspi, until } from './conn.js';
+import { Initiator, firstTokens } from '../support/initiator.js';
+import { startTestRealm } from '../support/realm.js';
+import { requirePythonGssapi, startTestServer, type TestServer } from '../support/server.js';
+import { RawConn } from '../support/rawConn.js';
+import { waitUntil } from '../support/waitUntil.js';
+import { collect } from '../support/events.js';
+import { httpGet, negotiateHeader, rawKrb5Sspi } from './conn.js';
 import { GssSampleSession } from './gssSampleSession.js';
 
 const MAX_CONTEXTS = 3;
@@ -51,7 +53,7 @@ function stats(): ReturnType<TestServer['server']['pool']['stats']> {
 }
 
 async function drained(): Promise<void> {
-  await until(() => stats().live === 0 && stats().inUse === 0, () => `an empty context table: ${JSON.stringify(stats())}`);
+  await waitUntil(() => stats().live === 0 && stats().inUse === 0, () => `an empty context table: ${JSON.stringify(stats())}`);
 }
 
 /**
@@ -74,7 +76,7 @@ async function assertNewHandshakesRefused(tokens: Buffer[], httpToken: Buffer): 
     const http = await httpGet(ts.httpPort, '/whoami', negotiateHeader(httpToken));
     assert.equal(http.status, 503, http.body);
     assert.equal(http.headers['retry-after'], '1');
-    await until(() => failures.items.length >= 3, () => `3 handshakeFailed events, have ${failures.items.length}`, 3000);
+    await waitUntil(() => failures.items.length >= 3, () => `3 handshakeFailed events, have ${failures.items.length}`, 3000);
     assert.deepEqual(
       failures.items.map((f) => `${f.frontend}:${f.code}`).sort(),
       ['gss-sample:ERR_CONTEXT_TABLE_FULL', 'http:ERR_CONTEXT_TABLE_FULL', 'sspi:ERR_CONTEXT_TABLE_FULL'],
@@ -95,7 +97,7 @@ test('established sessions fill the table: new handshakes are refused, the sessi
   const sessions: GssSampleSession[] = [];
   try {
     for (let i = 0; i < MAX_CONTEXTS; i++) sessions.push(await GssSampleSession.open(ts.gssSamplePort, initiator('krb5')));
-    await until(() => stats().established === MAX_CONTEXTS, () => `${MAX_CONTEXTS} established contexts: ${JSON.stringify(stats())}`);
+    await waitUntil(() => stats().established === MAX_CONTEXTS, () => `${MAX_CONTEXTS} established contexts: ${JSON.stringify(stats())}`);
 
     await assertNewHandshakesRefused(tokens, httpToken as Buffer);
 
@@ -104,7 +106,7 @@ test('established sessions fill the table: new handshakes are refused, the sessi
 
     // One leaves: its slot serves the next handshake at once.
     await (sessions.shift() as GssSampleSession).end();
-    await until(() => stats().live === MAX_CONTEXTS - 1, () => `a freed slot: ${JSON.stringify(stats())}`);
+    await waitUntil(() => stats().live === MAX_CONTEXTS - 1, () => `a freed slot: ${JSON.stringify(stats())}`);
     await rawKrb5Sspi(ts.sspiPort, tokens[2] as Buffer);
     for (const s of sessions) await s.roundTrip();
     for (const s of sessions.splice(0)) await s.end();

@@ -1,5 +1,5 @@
 /**
- * An established gss-sample session driven by a real GSSAPI initiator (test/helpers/initiator),
+ * An established gss-sample session driven by a real GSSAPI initiator (test/support/initiator),
  * as MIT's gss-client would: NOOP|CONTEXT_NEXT, the context tokens, then wrapped messages the
  * server answers with a MIC the initiator verifies. The session holds its server-side context
  * until end(), which is what the context-table and idle-timeout tests need.
@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 
 import { encodeGssSampleFrame, TokenFlag } from '../../src/framing/index.js';
-import type { Initiator } from '../helpers/initiator.js';
-import { RawConn } from '../helpers/rawConn.js';
+import type { Initiator } from '../support/initiator.js';
+import { RawConn } from '../support/rawConn.js';
 
 export class GssSampleSession {
   readonly conn: RawConn;

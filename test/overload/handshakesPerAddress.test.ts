@@ -14,11 +14,12 @@ import WebSocket from 'ws';
 
 import { encodeGssSampleFrame, encodeSspiFrame, TokenFlag } from '../../src/framing/index.js';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
-import { firstTokens, Initiator } from '../helpers/initiator.js';
-import { RawConn } from '../helpers/rawConn.js';
-import { startTestRealm } from '../helpers/realm.js';
-import { requirePythonGssapi, startTestServer, type TestServer } from '../helpers/server.js';
-import { ServerWatch, until } from '../hostile/harness.js';
+import { firstTokens, Initiator } from '../support/initiator.js';
+import { RawConn } from '../support/rawConn.js';
+import { startTestRealm } from '../support/realm.js';
+import { requirePythonGssapi, startTestServer, type TestServer } from '../support/server.js';
+import { waitUntil } from '../support/waitUntil.js';
+import { ServerWatch } from '../hostile/harness.js';
 import { rawKrb5Sspi } from './conn.js';
 
 const T = { timeout: 90_000 };
@@ -50,7 +51,7 @@ after(async () => {
 
 /** Waits until `conn` got `bytes` or closed; true if it is still open with a reply. */
 async function heldOrClosed(conn: RawConn, replyBytes: number): Promise<boolean> {
-  await until(() => conn.closed || conn.buffered.length >= replyBytes, 'a reply or a close', 10_000);
+  await waitUntil(() => conn.closed || conn.buffered.length >= replyBytes, 'a reply or a close', 10_000);
   return !conn.closed;
 }
 
@@ -104,7 +105,7 @@ async function sspiAttack(m: ReturnType<ServerWatch['mark']>, conns: RawConn[]):
   // A CHALLENGE frame is longer than 4 + 32 bytes.
   const held = await Promise.all(conns.map((c) => heldOrClosed(c, 36)));
   assert.equal(held.filter(Boolean).length, PER_ADDRESS, 'leg 1s answered with a challenge and holding a context');
-  await until(() => watch.failures.length - m.failures >= ATTACKERS - PER_ADDRESS, 'a failure per refused leg 1');
+  await waitUntil(() => watch.failures.length - m.failures >= ATTACKERS - PER_ADDRESS, 'a failure per refused leg 1');
   const codes = watch.failures.slice(m.failures).map((f) => f.code);
   assert.deepEqual(new Set(codes), new Set(['ERR_HANDSHAKES_PER_ADDRESS']), codes.join());
   for (const c of conns.filter((_, i) => !held[i])) assert.equal(c.buffered.length, 0, 'a refused leg 1 gets no challenge');
@@ -114,7 +115,7 @@ async function sspiAttack(m: ReturnType<ServerWatch['mark']>, conns: RawConn[]):
   const s = watch.mark();
   const [apReq] = (await firstTokens(realm, { mech: 'krb5' }, 1)) as [Buffer];
   await rawKrb5Sspi(ts.sspiPort, apReq);
-  await until(() => watch.sessions.length > s.sessions, 'the Kerberos session');
+  await waitUntil(() => watch.sessions.length > s.sessions, 'the Kerberos session');
   assert.equal(watch.sessions[s.sessions]?.principal, realm.userPrincipal);
   // NTLM from another address is bounded separately.
   const other = await ntlmOverWs('127.0.0.2');
@@ -172,7 +173,7 @@ async function crossFrontEnd(m: ReturnType<ServerWatch['mark']>, outcomes: Array
   await g.waitClosed(5000);
   assert.equal(g.buffered.length, 0);
 
-  await until(() => watch.failures.length - m.failures >= 4, 'four refusals');
+  await waitUntil(() => watch.failures.length - m.failures >= 4, 'four refusals');
   const refused = watch.failures.slice(m.failures);
   assert.deepEqual(refused.map((f) => `${f.frontend} ${f.code}`).sort(), [
     'gss-sample ERR_HANDSHAKES_PER_ADDRESS',

@@ -20,10 +20,10 @@ import type { TcpAcceptor } from '../../src/acceptors/TcpAcceptor.js';
 import type { HandshakeFailure } from '../../src/handshake/index.js';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
 import type { Session } from '../../src/session.js';
-import { FIXTURES } from '../helpers/initiator.js';
-import { startTestRealm } from '../helpers/realm.js';
-import { PYTHON, jsonLines, requirePythonGssapi, runClient, startTestServer, type TestServer } from '../helpers/server.js';
-import { nextEvent } from '../helpers/events.js';
+import { startTestRealm } from '../support/realm.js';
+import { PYTHON, jsonLines, requirePythonGssapi, runClient, startTestServer, type TestServer, SSPI_CLIENT } from '../support/server.js';
+import { nextEvent } from '../support/events.js';
+import { waitUntil } from '../support/waitUntil.js';
 
 const IDLE = 10_000;
 /** Generous: Node's socket objects, our per-connection state and timers are a few KB. */
@@ -94,14 +94,6 @@ class ChildEvents {
   }
 }
 
-async function until(cond: () => boolean, what: () => string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what()}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 function memory(): { rss: number; heapUsed: number } {
   gc();
   gc();
@@ -118,7 +110,7 @@ test(`${IDLE} idle connections: bounded memory each, a real client still authent
   const opened = await events.next('opened', 60_000);
   assert.equal(opened['failed'], 0, `every connect succeeds: ${JSON.stringify(opened)}`);
   assert.equal(opened['open'], IDLE);
-  await until(() => sspi.connections === IDLE, () => `${IDLE} server-side connections, have ${sspi.connections}`, 30_000);
+  await waitUntil(() => sspi.connections === IDLE, () => `${IDLE} server-side connections, have ${sspi.connections}`, 30_000);
 
   const memOpen = memory();
   const perConnection = (memOpen.rss - memBefore.rss) / IDLE;
@@ -133,7 +125,7 @@ test(`${IDLE} idle connections: bounded memory each, a real client still authent
   // A real client among them: a full SPNEGO handshake and the decrypted greeting.
   const session = nextEvent<Session>(ts.server, 'session', 30_000);
   const t0 = Date.now();
-  const run = await runClient(PYTHON, [path.join(FIXTURES, 'sspi_client.py'), '--port', String(ts.sspiPort), '--timeout', '20', '--mech', 'spnego'], realm, 30_000);
+  const run = await runClient(PYTHON, [SSPI_CLIENT, '--port', String(ts.sspiPort), '--timeout', '20', '--mech', 'spnego'], realm, 30_000);
   const clientMs = Date.now() - t0;
   assert.equal(run.code, 0, run.stderr);
   const line = jsonLines(run.stdout)[0];
@@ -143,7 +135,7 @@ test(`${IDLE} idle connections: bounded memory each, a real client still authent
   console.log(`idle connections: a real SPNEGO client authenticated in ${clientMs} ms (process start included) with ${IDLE} idle connections open`);
 
   // The limit: IDLE + 1. With the real client gone, one more fits; the one after is refused.
-  await until(() => sspi.connections === IDLE, () => `the real client's connection to close, have ${sspi.connections}`, 10_000);
+  await waitUntil(() => sspi.connections === IDLE, () => `the real client's connection to close, have ${sspi.connections}`, 10_000);
   child.stdin.write(JSON.stringify({ op: 'open', n: 2 }) + '\n');
   const extra = await events.next('extra', 20_000);
   assert.equal(extra['opened'], 2, 'both connects complete (the kernel accepts before Node refuses)');
@@ -158,7 +150,7 @@ test(`${IDLE} idle connections: bounded memory each, a real client still authent
   child.stdin.write(JSON.stringify({ op: 'close' }) + '\n');
   const closed = await events.next('closed', 60_000);
   assert.equal(closed['count'], IDLE + 1);
-  await until(() => sspi.connections === 0, () => `0 server-side connections, have ${sspi.connections}`, 30_000);
+  await waitUntil(() => sspi.connections === 0, () => `0 server-side connections, have ${sspi.connections}`, 30_000);
   const statsAfter = ts.server.pool.stats();
   assert.equal(statsAfter.live, 0);
   assert.equal(statsAfter.handshaking, 0);

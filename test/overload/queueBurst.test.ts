@@ -16,12 +16,15 @@ import type { HandshakeFailure } from '../../src/handshake/index.js';
 import type { HttpHandshakeFailure } from '../../src/acceptors/HttpAcceptor.js';
 import { decodeSspiGreeting, encodeSspiFrame } from '../../src/framing/index.js';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
-import { firstTokens } from '../helpers/initiator.js';
-import { startTestRealm } from '../helpers/realm.js';
-import { FAULT_WORKER } from '../helpers/faultWorker.js';
-import { requirePythonGssapi, startTestServer, type TestServer } from '../helpers/server.js';
-import { RawConn } from '../helpers/rawConn.js';
-import { assertApRep, collect, httpGet, negotiateHeader, rawKrb5Sspi, until, type HttpReply } from './conn.js';
+import { firstTokens } from '../support/initiator.js';
+import { startTestRealm } from '../support/realm.js';
+import { FAULT_WORKER } from '../support/faultWorker.js';
+import { requirePythonGssapi, startTestServer, type TestServer } from '../support/server.js';
+import { RawConn } from '../support/rawConn.js';
+import { waitUntil } from '../support/waitUntil.js';
+import { collect } from '../support/events.js';
+import { assertApRep } from '../support/apRep.js';
+import { httpGet, negotiateHeader, rawKrb5Sspi, type HttpReply } from './conn.js';
 
 const QUEUE = 4;
 const WORKERS = 1;
@@ -54,7 +57,7 @@ async function holdTheWorker(): Promise<{ release: () => void; done: Promise<voi
 }
 
 async function drained(): Promise<void> {
-  await until(() => {
+  await waitUntil(() => {
     const s = ts.server.pool.stats();
     return s.live === 0 && s.queued === 0 && s.inUse === 0;
   }, () => `an empty table and queue: ${JSON.stringify(ts.server.pool.stats())}`);
@@ -72,7 +75,7 @@ test(`TCP (sspi): a burst of ${BURST} on a queue of ${QUEUE}: the extras are clo
     const sentAt = Date.now();
     conns.forEach((c, i) => void c.write(encodeSspiFrame(tokens[i] as Buffer)));
     const refused = BURST - ADMITTED;
-    await until(() => conns.filter((c) => c.closed).length >= refused, () => `${refused} refused connections closed, have ${conns.filter((c) => c.closed).length}`, 5000);
+    await waitUntil(() => conns.filter((c) => c.closed).length >= refused, () => `${refused} refused connections closed, have ${conns.filter((c) => c.closed).length}`, 5000);
     const slowest = Math.max(...conns.filter((c) => c.closed).map((c) => (c.closedAt as number) - sentAt));
     assert.ok(slowest < FAST_MS, `refusals took up to ${slowest} ms`);
     assert.equal(ts.server.pool.stats().queued, ADMITTED, 'exactly the admitted calls wait for the held worker');
@@ -81,7 +84,7 @@ test(`TCP (sspi): a burst of ${BURST} on a queue of ${QUEUE}: the extras are clo
       assert.equal(c.ended, 'eof', 'closed cleanly (FIN), not reset');
     }
     console.log(`queue burst (TCP): ${refused} refused in at most ${slowest} ms, seen by the client as EOF with no bytes`);
-    await until(() => failures.items.length >= refused, () => `${refused} handshakeFailed events`, 2000);
+    await waitUntil(() => failures.items.length >= refused, () => `${refused} handshakeFailed events`, 2000);
     assert.deepEqual(new Set(failures.items.map((f) => f.code)), new Set(['ERR_POOL_QUEUE_FULL']));
     assert.equal(failures.items.length, refused);
 
@@ -129,7 +132,7 @@ test(`HTTP: a burst of ${BURST} on a queue of ${QUEUE}: the extras get 503 + Ret
       }),
     );
     const refused = BURST - ADMITTED;
-    await until(() => replies.filter((r) => r?.reply.status === 503).length >= refused, () => `${refused} 503s, have ${JSON.stringify(replies.map((r) => r?.reply.status))}`, 5000);
+    await waitUntil(() => replies.filter((r) => r?.reply.status === 503).length >= refused, () => `${refused} 503s, have ${JSON.stringify(replies.map((r) => r?.reply.status))}`, 5000);
     const busy = replies.filter((r) => r !== undefined);
     assert.equal(busy.length, refused, 'only the extras are answered while the worker is held');
     for (const r of busy) {

@@ -6,17 +6,18 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import path from 'node:path';
 
 import type { HandshakeFailure } from '../../src/handshake/index.js';
 import { encodeGssSampleFrame, TokenFlag } from '../../src/framing/index.js';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
 import type { Session } from '../../src/session.js';
-import { FIXTURES, firstTokens } from '../helpers/initiator.js';
-import { startTestRealm } from '../helpers/realm.js';
-import { PYTHON, jsonLines, requirePythonGssapi, runClient, startTestServer, type TestServer } from '../helpers/server.js';
-import { RawConn } from '../helpers/rawConn.js';
-import { collect, rawKrb5GssSample, until } from './conn.js';
+import { firstTokens } from '../support/initiator.js';
+import { startTestRealm } from '../support/realm.js';
+import { PYTHON, jsonLines, requirePythonGssapi, runClient, startTestServer, type TestServer, SSPI_CLIENT } from '../support/server.js';
+import { RawConn } from '../support/rawConn.js';
+import { waitUntil } from '../support/waitUntil.js';
+import { collect } from '../support/events.js';
+import { rawKrb5GssSample } from './conn.js';
 
 const DEADLINE_MS = 1500;
 /** Longer than the trickle's interval: only the deadline may cut a slow client. */
@@ -90,7 +91,7 @@ test(`${2 * SLOW_PER_FRAMING} slowloris clients are cut at the ${DEADLINE_MS} ms
     await new Promise((r) => setTimeout(r, 300));
     await rawKrb5GssSample(ts.gssSamplePort, tokens[0] as Buffer);
     assert.equal(slow.filter((s) => s.conn.closed).length, 0, 'a real client was served while every slow client was connected');
-    const run = await runClient(PYTHON, [path.join(FIXTURES, 'sspi_client.py'), '--port', String(ts.sspiPort), '--timeout', '10', '--mech', 'spnego'], realm, 20_000);
+    const run = await runClient(PYTHON, [SSPI_CLIENT, '--port', String(ts.sspiPort), '--timeout', '10', '--mech', 'spnego'], realm, 20_000);
     assert.equal(run.code, 0, run.stderr);
     assert.equal(jsonLines(run.stdout)[0]?.['ok'], true, run.stdout);
 
@@ -104,7 +105,7 @@ test(`${2 * SLOW_PER_FRAMING} slowloris clients are cut at the ${DEADLINE_MS} ms
       assert.equal(s.conn.buffered.length, 0, 'nothing is sent to a slow client');
     }
 
-    await until(() => failures.items.length >= 2 * SLOW_PER_FRAMING, () => `${2 * SLOW_PER_FRAMING} failures, have ${failures.items.length}`, 5000);
+    await waitUntil(() => failures.items.length >= 2 * SLOW_PER_FRAMING, () => `${2 * SLOW_PER_FRAMING} failures, have ${failures.items.length}`, 5000);
     assert.equal(failures.items.length, 2 * SLOW_PER_FRAMING, `failures: ${JSON.stringify(failures.items.slice(0, 3))}`);
     for (const f of failures.items) {
       assert.equal(f.code, 'ERR_HANDSHAKE_TIMEOUT', `${f.frontend}: ${f.code} ${f.message}`);
@@ -117,7 +118,7 @@ test(`${2 * SLOW_PER_FRAMING} slowloris clients are cut at the ${DEADLINE_MS} ms
     failures.stop();
     sessions.stop();
   }
-  await until(() => ts.server.pool.stats().live === 0, () => `no context left: ${JSON.stringify(ts.server.pool.stats())}`);
+  await waitUntil(() => ts.server.pool.stats().live === 0, () => `no context left: ${JSON.stringify(ts.server.pool.stats())}`);
   const after = ts.server.pool.stats();
   assert.equal(after.created - before.created, 2, 'slow clients never reach GSSAPI: only the two real clients created contexts');
   assert.equal(after.completed - before.completed, 2);

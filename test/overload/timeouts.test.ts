@@ -12,12 +12,12 @@ import type { HandshakeFailure } from '../../src/handshake/index.js';
 import type { Logger } from '../../src/logger.js';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
 import type { Session } from '../../src/session.js';
-import { Initiator } from '../helpers/initiator.js';
-import { startTestRealm } from '../helpers/realm.js';
-import { requirePythonGssapi, startTestServer, type TestServer } from '../helpers/server.js';
-import { nextEvent } from '../helpers/events.js';
-import { RawConn } from '../helpers/rawConn.js';
-import { until } from './conn.js';
+import { Initiator } from '../support/initiator.js';
+import { startTestRealm } from '../support/realm.js';
+import { requirePythonGssapi, startTestServer, type TestServer } from '../support/server.js';
+import { nextEvent } from '../support/events.js';
+import { RawConn } from '../support/rawConn.js';
+import { waitUntil } from '../support/waitUntil.js';
 import { GssSampleSession } from './gssSampleSession.js';
 
 let realm: ThrowawayRealm;
@@ -55,8 +55,8 @@ async function server(overrides: Parameters<typeof startTestServer>[1]): Promise
 }
 
 async function drained(s: TestServer): Promise<void> {
-  await until(() => s.server.pool.stats().live === 0, () => `no context left: ${JSON.stringify(s.server.pool.stats())}`);
-  for (const a of s.server.acceptors) await until(() => a.connections === 0, () => `${a.framing}: ${a.connections} connections open`);
+  await waitUntil(() => s.server.pool.stats().live === 0, () => `no context left: ${JSON.stringify(s.server.pool.stats())}`);
+  for (const a of s.server.acceptors) await waitUntil(() => a.connections === 0, () => `${a.framing}: ${a.connections} connections open`);
 }
 
 test('the handshake deadline closes a connection that never sends, on both framings, with ERR_HANDSHAKE_TIMEOUT', { timeout: 30_000 }, async () => {

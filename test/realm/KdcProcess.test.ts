@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 
 import { freeLoopbackPort, isKdcOf, KdcProcess, type KdcStartOptions } from '../../src/realm/KdcProcess.js';
+import { waitUntil } from '../support/waitUntil.js';
 
 const run = promisify(execFile);
 let dir: string;
@@ -69,13 +70,9 @@ function alive(pid: number): boolean {
   }
 }
 
-async function waitGone(pid: number, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (alive(pid)) {
-    if (Date.now() >= deadline) return false;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return true;
+/** Waits (bounded) for `pid` to be gone. */
+function waitGone(pid: number, ms: number): Promise<void> {
+  return waitUntil(() => !alive(pid), `process ${pid} to be gone`, ms);
 }
 
 test('start() resolves once the ready line is in kdc.log, with the PID of this realm\'s running krb5kdc', async () => {
@@ -135,7 +132,7 @@ test('fromPidFile() + stop() ends a KDC known only by its pid file (as realm dow
   assert.equal(adopted.running, true);
   await adopted.stop();
   assert.equal(adopted.running, false);
-  assert.ok(await waitGone(kdc.pid, 2000));
+  await waitGone(kdc.pid, 2000);
 });
 
 test('stop() never signals a PID that is not a krb5kdc of this realm (a recycled PID)', async () => {
@@ -168,11 +165,11 @@ test('a non-detached KDC ends with the Node process that started it; a detached 
     const { stdout } = await run(process.execPath, args);
     pids[String(detached)] = Number(stdout.trim());
   }
-  assert.ok(await waitGone(pids['false'] ?? 0, 2000), 'the non-detached KDC outlived its process');
+  await waitUntil(() => !alive(pids['false'] ?? 0), 'the non-detached KDC to die with its process', 2000);
   const survivor = pids['true'] ?? 0;
   assert.ok(alive(survivor), 'the detached KDC died with its process');
   await KdcProcess.adopt(survivor, path.join(dir, 'kdc.conf'), path.join(dir, 'kdc.log')).stop();
-  assert.ok(await waitGone(survivor, 2000));
+  await waitGone(survivor, 2000);
 });
 
 test('freeLoopbackPort: a port that can be bound on 127.0.0.1 right away', async () => {

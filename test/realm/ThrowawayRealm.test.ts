@@ -10,7 +10,8 @@ import { promisify } from 'node:util';
 
 import { ConfigError } from '../../src/errors.js';
 import { ThrowawayRealm } from '../../src/realm/index.js';
-import { requireTool, startTestRealm } from '../helpers/realm.js';
+import { requireTool, startTestRealm } from '../support/realm.js';
+import { waitUntil } from '../support/waitUntil.js';
 
 const run = promisify(execFile);
 const klist = requireTool('klist', 'krb5-user');
@@ -45,15 +46,6 @@ function connects(port: number): Promise<boolean> {
     });
     socket.once('error', () => resolve(false));
   });
-}
-
-async function waitFor(condition: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() >= deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  return true;
 }
 
 test('create() leaves a TGT for the user in the realm ccache', async () => {
@@ -151,7 +143,7 @@ test('load(dir) + stop() ends a detached KDC', async () => {
 
   await loaded.stop();
   // The KDC is this process's child, so it is gone from /proc once libuv has reaped it.
-  assert.ok(await waitFor(() => !existsSync(`/proc/${pid}`), 2000), `krb5kdc ${pid} still in /proc`);
+  await waitUntil(() => !existsSync(`/proc/${pid}`), `krb5kdc ${pid} to leave /proc`, 2000);
   assert.equal(existsSync(path.join(made.dir, 'kdc.pid')), false);
   assert.equal(await connects(made.kdcPort), false);
   assert.equal(loaded.kdcPid, undefined);

@@ -13,8 +13,8 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { requireTool } from '../helpers/realm.js';
-import { requirePythonGssapi } from '../helpers/server.js';
+import { requireTool } from '../support/realm.js';
+import { requirePythonGssapi } from '../support/server.js';
 
 // Compiled to dist/test/soak/soak.test.js: the repository root is three levels up.
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');

@@ -9,7 +9,7 @@ import {
 } from '../../src/framing/index.js';
 import type { GssSampleFrame } from '../../src/framing/index.js';
 import { ConfigError, FramingError } from '../../src/errors.js';
-import { framingError, mulberry32 } from '../helpers/framing.js';
+import { framingError, mulberry32 } from '../support/framing.js';
 
 const MAX = 64 * 1024;
 

@@ -8,7 +8,7 @@ import {
   encodeSspiGreeting,
 } from '../../src/framing/index.js';
 import { ConfigError, FramingError } from '../../src/errors.js';
-import { framingError, mulberry32 } from '../helpers/framing.js';
+import { framingError, mulberry32 } from '../support/framing.js';
 
 const MAX = 64 * 1024;
 

@@ -23,3 +23,13 @@ export function nextEvent<T>(emitter: EventEmitter, name: string, timeoutMs = 10
   p.catch(() => undefined);
   return p;
 }
+
+/** Records every `name` event until stop() is called. */
+export function collect<T>(emitter: EventEmitter, name: string): { items: T[]; stop: () => void } {
+  const items: T[] = [];
+  const on = (v: T): void => {
+    items.push(v);
+  };
+  emitter.on(name, on);
+  return { items, stop: () => emitter.off(name, on) };
+}

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
 import { PYTHON } from './server.js';
 
-/** The fixture lives in the source tree (tests run from dist/test/helpers). */
+/** The fixture lives in the source tree (tests run from dist/test/support). */
 export const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'test', 'fixtures');
 
 export type InitiatorMech = 'krb5' | 'spnego' | 'ntlm' | 'spnego-ntlm';

@@ -3,6 +3,8 @@
  * and a bounded runner for real client programs (gss-client, python3-gssapi).
  */
 import { execFile, execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { startResolvedServer, type NegotiateServer } from '../../src/server.js';
 import { resolveServerOptions, type ResolvedServerConfig } from '../../src/options.js';
 import { applyProcessWideSettings } from '../../src/processSettings.js';
@@ -76,6 +78,12 @@ export function runClient(file: string, args: string[], realm: ThrowawayRealm, t
 
 /** Debian's python3-gssapi belongs to /usr/bin/python3, not to a python3 earlier on PATH. */
 export const PYTHON = '/usr/bin/python3';
+
+/**
+ * The sspi-framing client the package ships (examples/sspi_client.py), run with PYTHON as a real
+ * client. Tests run from dist/test/support: the repository root is three levels up.
+ */
+export const SSPI_CLIENT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'examples', 'sspi_client.py');
 
 /** Fails (never skips) when python3-gssapi is missing, saying how to install it. */
 export function requirePythonGssapi(): void {

@@ -3,7 +3,8 @@
 import { fork } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { resolveServerOptions } from '../../dist/src/options.js';
+// The built product: the option resolver is not in the public entry (dist/src/index.js).
+import { resolveServerOptions } from '../dist/src/options.js';
 
 const HOST = fileURLToPath(new URL('./serverHost.mjs', import.meta.url));
 const STDERR_TAIL_BYTES = 64 * 1024;

@@ -18,7 +18,7 @@
  * (raw NTLM: NEGOTIATE, CHALLENGE, AUTHENTICATE, three legs; Kerberos: AP-REQ, AP-REP, the
  * client verifying the AP-REP, i.e. mutual authentication); then read the greeting
  * [u32 LE T][trailer][ciphertext] until the server closes and decrypt it with gss_unwrap of
- * trailer||ciphertext (what test/fixtures/sspi_client.py does first). A handshake counts only
+ * trailer||ciphertext (what examples/sspi_client.py does first). A handshake counts only
  * when the greeting decrypts: the server holds the session key, so it really accepted.
  * Bounded by --max-seconds and --max-handshakes; each socket operation by --timeout-ms.
  *

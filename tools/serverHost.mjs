@@ -24,9 +24,11 @@
 //   terminateWorker {threadId}    pool.terminateWorker(threadId); result: found or not
 //   sweep                         pool.sweep(); result: handshakes freed
 //   close {graceMs?}              server.close(), then the process exits 0
-import { startResolvedServer } from '../../dist/src/server.js';
-import { resolveServerOptions } from '../../dist/src/options.js';
-import { createLogger } from '../../dist/src/logger.js';
+// The built product: the white-box start from a resolved (flat) configuration, which the
+// package's public entry does not export (it takes nested options).
+import { startResolvedServer } from '../dist/src/server.js';
+import { resolveServerOptions } from '../dist/src/options.js';
+import { createLogger } from '../dist/src/logger.js';
 
 if (typeof process.send !== 'function') {
   process.stderr.write('serverHost.mjs runs under child_process.fork() (it needs an IPC channel)\n');
@@ -45,7 +47,7 @@ const logLevel = options.logLevel ?? 'silent';
 delete options.forwardEvents;
 delete options.logLevel;
 
-/** @type {import('../../dist/src/server.js').NegotiateServer} */
+/** @type {import('../dist/src/server.js').NegotiateServer} */
 let server;
 try {
   // What JSON cannot carry (the WebSocket handler) is the library's default.

@@ -1,7 +1,7 @@
-// Pre-generated Kerberos initiator tokens for the load generators.
+// Pre-generated Kerberos initiator tokens, for the bench's load generators and the soak's clients.
 //
 // Each token is the first token of its own gss_init_sec_context (mutual, replay, integ and
-// conf requested) from alice's ccache, produced by bench/native/gen_tokens.c: a fresh
+// conf requested) from alice's ccache, produced by tools/native/gen_tokens.c: a fresh
 // authenticator per token, so every token is distinct and usable exactly once against a
 // replay cache (a second use is a replay and must fail). Tokens carry a timestamp: use them
 // within the realm's clock skew (5 minutes), i.e. generate right before each timed phase.
@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { ensureBuilt } from '../native/build.mjs';
+import { ensureBuilt } from './native/build.mjs';
 
 /**
  * @param {{ env: Record<string,string|undefined>|string, mech?: 'spnego'|'krb5', service?: 'HTTP@localhost'|'host@localhost'|string, count: number, parallel?: number }} opts

@@ -1,6 +1,6 @@
-// Builds the bench's C helpers (gen_tokens, accept_loop, live_client) into bench/native/build/.
+// Builds the C GSSAPI helpers (gen_tokens, accept_loop, live_client) into tools/native/build/.
 // A binary is rebuilt only when its source (or this script) is newer, so every bench run
-// can call ensureNativeBuilt() cheaply. Run directly: `node bench/native/build.mjs`.
+// can call ensureNativeBuilt() cheaply. Run directly: `node tools/native/build.mjs`.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';

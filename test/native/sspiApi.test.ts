@@ -16,10 +16,10 @@ import {
 } from '../../src/sspi.js';
 import { NegotiateError } from '../../src/errors.js';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
-import { startTestRealm } from '../helpers/realm.js';
-import { FAULT_WORKER } from '../helpers/faultWorker.js';
-import { requirePythonGssapi, useRealm } from '../helpers/server.js';
-import { Initiator, type InitiatorMech } from '../helpers/initiator.js';
+import { startTestRealm } from '../support/realm.js';
+import { FAULT_WORKER } from '../support/faultWorker.js';
+import { requirePythonGssapi, useRealm } from '../support/server.js';
+import { Initiator, type InitiatorMech } from '../support/initiator.js';
 
 let realm: ThrowawayRealm;
 let cred: CredentialsHandle;

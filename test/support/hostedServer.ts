@@ -1,5 +1,5 @@
 /**
- * A typed view of scripts/lib/hostedServer.mjs: a NegotiateServer in a child process, for fault
+ * A typed view of tools/hostedServer.mjs: a NegotiateServer in a child process, for fault
  * tests whose failure mode is a crash of the whole server process (a fatal error in a worker
  * thread aborts the process). In a child, such a crash is an assertion failure carrying the
  * server's stderr, not the death of the test runner. The soak uses the same host.
@@ -10,10 +10,10 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import type { ThrowawayRealm } from '../../src/realm/index.js';
 import type { NativeContextStats } from '../../src/native.js';
-import { FAULT_WORKER } from '../helpers/faultWorker.js';
+import { FAULT_WORKER } from './faultWorker.js';
 
-// Compiled to dist/test/faults/: the repository root is three levels up.
-const HOSTED_SERVER = pathToFileURL(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'scripts', 'lib', 'hostedServer.mjs')).href;
+// Compiled to dist/test/support/: the repository root is three levels up.
+const HOSTED_SERVER = pathToFileURL(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'tools', 'hostedServer.mjs')).href;
 
 export interface HostStats {
   pool: NativeContextStats & { queued: number; utilization: number };
