@@ -164,6 +164,11 @@ export interface ResolvedServerConfig extends Limits {
   sessionCookieSecure: boolean;
   allowUwsFallback: boolean;
   admin: ListenAddress | undefined;
+  /**
+   * The caller chose maxConnections (`limits.maxConnections`, `--max-connections`): caps that do
+   * not fit the file-descriptor limit then refuse to start; otherwise the default is lowered to fit.
+   */
+  maxConnectionsFromUser: boolean;
   workers: number;
   greeting: NonNullable<SspiProtocolOptions['greeting']>;
   shutdownGraceMs: number;
@@ -219,6 +224,7 @@ export function resolveServerOptions(options: NegotiateServerOptions): ResolvedS
     handshakeTimeoutMs: int('limits.handshakeTimeoutMs', limits.handshakeTimeoutMs, DEFAULT_LIMITS.handshakeTimeoutMs, RANGES.handshakeTimeoutMs),
     idleTimeoutMs: int('limits.idleTimeoutMs', limits.idleTimeoutMs, DEFAULT_LIMITS.idleTimeoutMs, RANGES.idleTimeoutMs),
     maxConnections: int('limits.maxConnections', limits.maxConnections, DEFAULT_LIMITS.maxConnections, RANGES.maxConnections),
+    maxConnectionsFromUser: limits.maxConnections !== undefined,
     greeting: greeting(sspi?.greeting),
     shutdownGraceMs: int('shutdownGraceMs', options.shutdownGraceMs, DEFAULT_SHUTDOWN_GRACE_MS, RANGES.shutdownGraceMs),
     logger: options.logger === undefined ? silentLogger : fromPinoCompatible(pinoCompatible(options.logger)),

@@ -9,7 +9,7 @@ import { TcpAcceptor, type TcpFraming } from './acceptors/TcpAcceptor.js';
 import { gssSampleProtocol } from './acceptors/gssSampleProtocol.js';
 import { sspiProtocol } from './acceptors/sspiProtocol.js';
 import { defaultHandshakesPerAddress, HandshakesPerAddress, type HandshakeFailure } from './handshake/index.js';
-import type { ListenAddress } from './config.js';
+import { DEFAULT_LIMITS, type ListenAddress } from './config.js';
 import type { Logger } from './logger.js';
 import { resolveServerOptions, type NegotiateServerOptions, type ResolvedServerConfig } from './options.js';
 import { applyProcessWideSettings } from './processSettings.js';
@@ -21,6 +21,10 @@ import { attachWebSocket, type WsAcceptor } from './acceptors/WsAcceptor.js';
 import { AdminListener, type Readiness } from './admin/AdminListener.js';
 import { ServerMetrics } from './metrics/ServerMetrics.js';
 import type { FrontendLoad } from './metrics/stateMetrics.js';
+import { ensureDescriptorBudget, largestFittingCap, type DescriptorPlan } from './limits/descriptors.js';
+import { DescriptorWatch } from './limits/DescriptorWatch.js';
+import { httpCapSlack } from './http/ConnectionGate.js';
+import { ADMIN_MAX_CONNECTIONS } from './admin/AdminListener.js';
 
 export interface ListeningEvent {
   event: 'listening';
@@ -66,18 +70,22 @@ export class NegotiateServer extends EventEmitter {
   #started = false;
   /** close() began: not ready any more, whatever still listens. */
   #closing = false;
+  /** The per-listener connection cap in force (maxConnections, or lowered to fit the descriptor limit). */
+  readonly #maxConnections: number;
+  #descriptorWatch: DescriptorWatch | undefined;
 
   static {
     startResolved = (config) => NegotiateServer.#startResolved(config);
   }
 
-  private constructor(pool: AuthPool, options: ResolvedServerConfig) {
+  private constructor(pool: AuthPool, options: ResolvedServerConfig, maxConnections: number) {
     super();
     this.pool = pool;
     this.#options = options;
     this.#logger = options.logger;
     const perAddress = new HandshakesPerAddress(options.maxHandshakesPerAddress ?? defaultHandshakesPerAddress(options.maxContexts));
     this.handshakesPerAddress = perAddress;
+    this.#maxConnections = maxConnections;
     this.metrics = new ServerMetrics({
       // Process metrics register observers that live as long as the process: only for a
       // server that serves them.
@@ -106,6 +114,8 @@ export class NegotiateServer extends EventEmitter {
   }
 
   static async #startResolved(config: ResolvedServerConfig): Promise<NegotiateServer> {
+    // Before anything starts: caps that do not fit the descriptor limit refuse here.
+    const maxConnections = NegotiateServer.#fitDescriptorBudget(config);
     if (config.ntlmUsers !== undefined) applyProcessWideSettings({ ntlmUserFile: config.ntlmUsers });
     const credentials: CredentialOptions = {
       ntlm: config.ntlm,
@@ -125,7 +135,14 @@ export class NegotiateServer extends EventEmitter {
       maxContexts: config.maxContexts,
       ...(config.workerFile === undefined ? {} : { workerFile: config.workerFile }),
     });
-    const server = new NegotiateServer(pool, config);
+    const server = new NegotiateServer(pool, config, maxConnections);
+    server.#descriptorWatch = new DescriptorWatch({
+      onExhausted: (open, limit) => {
+        server.#logger.error('file descriptors exhausted: listeners cannot accept', { open, limit });
+        server.metrics.recordDescriptorExhaustion('process');
+      },
+      onRecovered: (open, limit) => server.#logger.info('file descriptors available again', { open, limit }),
+    });
     try {
       // The admin listener first: /readyz answers 503 until the front ends listen.
       if (config.admin) await server.#listenAdmin(config.admin);
@@ -176,6 +193,7 @@ export class NegotiateServer extends EventEmitter {
     // Not ready from the first moment, so a load balancer stops sending while the rest drains;
     // the admin listener goes last and keeps answering 503 until then.
     this.#closing = true;
+    this.#descriptorWatch?.stop();
     // WebSockets first, with a proper close frame: closing the HTTP app drops its sockets abruptly.
     await this.ws?.close();
     await Promise.all([...this.acceptors.map((a) => a.close(graceMs)), this.http?.close(graceMs)]);
@@ -183,8 +201,41 @@ export class NegotiateServer extends EventEmitter {
     await this.admin?.close();
   }
 
+  /**
+   * Every listener's cap plus a reserve must fit RLIMIT_NOFILE (src/limits/descriptors.ts), so
+   * one flooded listener cannot take the descriptors of the others and the admin listener.
+   * Caps the operator chose (`maxConnectionsFromUser`) refuse to start when they cannot fit;
+   * the default cap is lowered to fit, with a warning. Returns the per-listener cap.
+   */
+  static #fitDescriptorBudget(o: ResolvedServerConfig): number {
+    const planFor = (cap: number): DescriptorPlan => {
+      const listeners = [];
+      if (o.sspi) listeners.push({ name: 'sspi', connections: cap });
+      if (o.gssSample) listeners.push({ name: 'gss-sample', connections: cap });
+      // The HTTP cap is enforced by sampling: budget what one interval can add.
+      if (o.http) listeners.push({ name: 'http (with WebSockets)', connections: cap + httpCapSlack(cap) });
+      if (o.admin) listeners.push({ name: 'admin', connections: ADMIN_MAX_CONNECTIONS });
+      return { listeners, workers: o.workers };
+    };
+    let cap = o.maxConnections ?? DEFAULT_LIMITS.maxConnections;
+    if (o.maxConnectionsFromUser !== true) {
+      const fit = largestFittingCap(planFor, cap);
+      if (fit >= 1 && fit < cap) {
+        o.logger.warn('--max-connections lowered to fit the file-descriptor limit', { maxConnections: fit, requested: cap });
+        cap = fit;
+      }
+    }
+    ensureDescriptorBudget(planFor(cap));
+    return cap;
+  }
+
   async #listenAdmin(at: ListenAddress): Promise<void> {
-    const admin = new AdminListener({ metrics: this.metrics, readiness: () => this.readiness(), logger: this.#logger });
+    const admin = new AdminListener({
+      metrics: this.metrics,
+      readiness: () => this.readiness(),
+      logger: this.#logger,
+      onDescriptorExhausted: () => this.metrics.recordDescriptorExhaustion('admin'),
+    });
     this.admin = admin;
     await admin.listen(at.port, at.host);
   }
@@ -202,6 +253,7 @@ export class NegotiateServer extends EventEmitter {
       logger: this.#logger,
       maxTokenBytes: o.maxTokenBytes,
       allowUwsFallback: o.allowUwsFallback,
+      maxConnections: this.#maxConnections,
       sessionCookie:
         o.sessionCookieTtlSeconds === undefined
           ? undefined
@@ -235,7 +287,7 @@ export class NegotiateServer extends EventEmitter {
       maxTokenBytes: o.maxTokenBytes,
       handshakeTimeoutMs: o.handshakeTimeoutMs,
       idleTimeoutMs: o.idleTimeoutMs,
-      maxConnections: o.maxConnections,
+      maxConnections: this.#maxConnections,
       handshakesPerAddress: this.handshakesPerAddress,
       logger: this.#logger,
     });

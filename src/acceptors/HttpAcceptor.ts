@@ -15,7 +15,7 @@
  *  - Writes outside the synchronous top of the handler must be corked.
  */
 import { EventEmitter } from 'node:events';
-import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket, us_socket } from 'uwebsockets';
+import type { HttpRequest, HttpResponse, TemplatedApp } from 'uwebsockets';
 import { DEFAULT_LIMITS } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
@@ -24,8 +24,10 @@ import { AcceptError } from '../pool/AuthPool.js';
 import { nextConnectionId } from '../connectionId.js';
 import { formatWwwAuthenticate, parseAuthorization } from '../framing/negotiateHeader.js';
 import { SessionCookies, type SessionCookieOptions } from '../http/sessionCookie.js';
+import { framingDefect, type FramingDefect } from '../http/requestFraming.js';
+import { CappedListener } from '../http/CappedListener.js';
 import { classify, describeFailure, HandshakeReporter, identityFromStep, type HandshakeAttempt, type HandshakeFailure, type ProvenIdentity } from '../handshake/index.js';
-import { LISTEN_EXCLUSIVE_PORT, loadUws, type UwsModule } from './uws.js';
+import { loadUws, type UwsModule } from './uws.js';
 import { Reply, statusLine, type HttpHeaders, type HttpReply, type HttpRequestInfo } from './HttpReply.js';
 import { acceptorSlotOf } from '../pool/credentials.js';
 
@@ -54,6 +56,12 @@ export interface HttpAcceptorOptions {
   sessionCookie?: HttpSessionCookieOptions | undefined;
   /** Run on uWS's slow JavaScript emulation (with a warning) instead of refusing to start. */
   allowUwsFallback?: boolean | undefined;
+  /**
+   * Most simultaneous connections on the listener, WebSockets included; at the cap new
+   * connections are refused until some close (src/http/ConnectionGate.ts: counted every
+   * 100 ms, Linux only). Default 10,000.
+   */
+  maxConnections?: number | undefined;
 }
 
 /** The authenticated client of one HTTP request. */
@@ -125,7 +133,8 @@ export class HttpAcceptor extends EventEmitter {
   readonly #logger: Logger;
   readonly #reporter: HandshakeReporter<'http'>;
   readonly #inFlight = new Set<Promise<void>>();
-  #listenSocket: us_listen_socket | undefined;
+  readonly maxConnections: number;
+  #listener: CappedListener | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(options: HttpAcceptorOptions) {
@@ -136,6 +145,10 @@ export class HttpAcceptor extends EventEmitter {
     this.maxTokenBytes = options.maxTokenBytes ?? DEFAULT_LIMITS.maxTokenBytes;
     if (!Number.isInteger(this.maxTokenBytes) || this.maxTokenBytes < 1) {
       throw new ConfigError('ERR_CONFIG', `maxTokenBytes must be a positive integer, got ${String(options.maxTokenBytes)}`);
+    }
+    this.maxConnections = options.maxConnections ?? DEFAULT_LIMITS.maxConnections;
+    if (!Number.isInteger(this.maxConnections) || this.maxConnections < 1) {
+      throw new ConfigError('ERR_CONFIG', `maxConnections must be a positive integer, got ${String(options.maxConnections)}`);
     }
     this.#uws = loadUws({ maxTokenBytes: this.maxTokenBytes, logger: this.#logger });
     if (options.sessionCookie !== undefined) {
@@ -163,26 +176,32 @@ export class HttpAcceptor extends EventEmitter {
    * is in use, or the address is not local).
    */
   listen(port: number, host: string): Promise<{ address: string; port: number }> {
-    if (this.#listenSocket !== undefined) return Promise.reject(new ConfigError('ERR_CONFIG', 'the HTTP acceptor is already listening'));
+    if (this.#listener !== undefined) return Promise.reject(new ConfigError('ERR_CONFIG', 'the HTTP acceptor is already listening'));
+    const listener = new CappedListener({ app: this.app, uws: this.#uws, maxConnections: this.maxConnections, logger: this.#logger });
+    this.#listener = listener;
     // Unrouted requests: this uWS build drops the connection without a response; answer 404.
     // A wildcard has the lowest priority in the uWS router, so routes added later (also by
     // another front end sharing `app`) still win.
-    this.app.any('/*', (res) => {
+    this.app.any('/*', (res, req) => {
+      const framing: Array<[string, string]> = [];
+      req.forEach((k, v) => {
+        if (k === 'content-length' || k === 'transfer-encoding') framing.push([k, v]);
+      });
+      const defect = framingDefect(framing);
+      if (defect !== undefined) {
+        this.#refuseFraming(new Reply(res), defect, remoteAddressOf(res));
+        return;
+      }
       res.writeStatus(statusLine(404)).end('Not found\n');
     });
-    return new Promise((resolve, reject) => {
-      this.app.listen(host, port, LISTEN_EXCLUSIVE_PORT, (listenSocket) => {
-        if (listenSocket === false) {
-          const err = new Error(`listen EADDRINUSE: address already in use (or not a local address) ${host}:${port}`);
-          reject(Object.assign(err, { code: 'EADDRINUSE', syscall: 'listen', address: host, port }));
-          return;
-        }
-        this.#listenSocket = listenSocket;
-        // With port 0 the kernel chose; ask the socket.
-        const bound = this.#uws.us_socket_local_port(listenSocket as unknown as us_socket);
-        this.#logger.info('listening', { frontend: 'http', host, port: bound });
-        resolve({ address: host, port: bound });
-      });
+    return listener.listen(host, port).then((bound) => {
+      if (bound === undefined) {
+        this.#listener = undefined;
+        const err = new Error(`listen EADDRINUSE: address already in use (or not a local address) ${host}:${port}`);
+        throw Object.assign(err, { code: 'EADDRINUSE', syscall: 'listen', address: host, port });
+      }
+      this.#logger.info('listening', { frontend: 'http', host, port: bound });
+      return { address: host, port: bound };
     });
   }
 
@@ -200,9 +219,16 @@ export class HttpAcceptor extends EventEmitter {
       const authorization = req.getHeader('authorization');
       const cookie = this.cookies ? req.getHeader('cookie') : '';
       const headers: Record<string, string> = {};
+      const framing: Array<[string, string]> = [];
       req.forEach((k, v) => {
         if (k !== 'authorization') headers[k] = headers[k] === undefined ? v : `${headers[k]}, ${v}`;
+        if (k === 'content-length' || k === 'transfer-encoding') framing.push([k, v]);
       });
+      const defect = framingDefect(framing);
+      if (defect !== undefined) {
+        this.#refuseFraming(reply, defect, remoteAddressOf(res));
+        return;
+      }
       const parameters: string[] = [];
       for (let i = 0; i < params; i++) parameters.push(req.getParameter(i));
       const ex: Exchange = {
@@ -222,6 +248,16 @@ export class HttpAcceptor extends EventEmitter {
     return this;
   }
 
+  /** Connections on the listener (WebSockets included) at the cap's last count (every 100 ms). */
+  get connections(): number {
+    return this.#listener?.connections ?? 0;
+  }
+
+  /** At the connection cap: new connections are refused until some close. */
+  get atConnectionCap(): boolean {
+    return this.#listener?.atCap ?? false;
+  }
+
   /** Requests being authenticated or handled right now. */
   get inFlight(): number {
     return this.#inFlight.size;
@@ -236,10 +272,7 @@ export class HttpAcceptor extends EventEmitter {
    */
   close(graceMs = 5000): Promise<void> {
     this.#closing ??= (async () => {
-      if (this.#listenSocket !== undefined) {
-        this.#uws.us_listen_socket_close(this.#listenSocket);
-        this.#listenSocket = undefined;
-      }
+      this.#listener?.close();
       if (this.#inFlight.size > 0) {
         let timer: NodeJS.Timeout | undefined;
         await Promise.race([
@@ -257,9 +290,29 @@ export class HttpAcceptor extends EventEmitter {
     return this.#closing;
   }
 
+  /**
+   * A request with ambiguous framing (src/http/requestFraming.ts): 400, then close, and nothing
+   * after it on the connection answered. The 400 is sent one turn later on purpose: answered in
+   * the route's synchronous top, uWS would go on parsing the bytes behind this header block in
+   * the same read (the smuggled request) and route them. While this response is pending, uWS
+   * closes the connection instead of parsing a next request, answering neither; and once the
+   * 400 with `Connection: close` is out, uWS reads nothing more from the socket.
+   */
+  #refuseFraming(reply: Reply, defect: FramingDefect, remoteAddress: string | undefined): void {
+    this.#logger.info('request refused: ambiguous framing', { frontend: 'http', remoteAddress, reason: defect });
+    setImmediate(() => {
+      reply.end(`Bad request: ${defect}\n`, { status: 400, headers: { 'Content-Type': 'text/plain' }, closeConnection: true });
+    });
+  }
+
   async #serve(ex: Exchange, handler: ProtectedHandler): Promise<void> {
+    // The fresh credential wins: an Authorization header, when present, is processed and its
+    // outcome stands (a success as its user, or its failure). The cookie only stands in for a
+    // handshake on requests without one; otherwise a client holding another user's cookie
+    // would be answered as that user whatever it just proved.
+    const parsed = parseAuthorization(ex.authorization, this.maxTokenBytes);
     let invalidCookie = false;
-    if (this.cookies !== undefined) {
+    if (parsed.kind === 'none' && this.cookies !== undefined) {
       const v = this.cookies.fromCookieHeader(ex.cookie);
       if (v?.ok) {
         // The cookie's expiry, not the ticket's: the identity lasts as long as the cookie.
@@ -274,7 +327,6 @@ export class HttpAcceptor extends EventEmitter {
       }
     }
 
-    const parsed = parseAuthorization(ex.authorization, this.maxTokenBytes);
     if (parsed.kind === 'none') {
       this.#challenge(ex, 401, kChallengeBody, invalidCookie);
       return;

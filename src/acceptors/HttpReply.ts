@@ -85,7 +85,8 @@ export class Reply implements HttpReply {
     else this.#onAborted.push(cb);
   }
 
-  end(body: string | Uint8Array = '', options: { status?: number; headers?: Record<string, string> } = {}): boolean {
+  /** `closeConnection`: close the connection once this response is written (uWS adds `Connection: close`). */
+  end(body: string | Uint8Array = '', options: { status?: number; headers?: Record<string, string>; closeConnection?: boolean } = {}): boolean {
     if (this.#finished) return false;
     this.#finished = true;
     const res = this.raw;
@@ -96,7 +97,7 @@ export class Reply implements HttpReply {
       res.writeStatus(statusLine(options.status ?? 200));
       for (const [k, v] of this.authHeaders) res.writeHeader(k, v);
       for (const [k, v] of Object.entries(options.headers ?? {})) res.writeHeader(k, v);
-      res.end(body);
+      res.end(body, options.closeConnection ?? false);
     });
     return true;
   }

@@ -21,7 +21,15 @@ export interface AdminListenerOptions {
   /** Asked on every /readyz. */
   readiness: () => Readiness;
   logger?: Logger | undefined;
+  /** Called when accepting failed for want of descriptors (EMFILE/ENFILE). */
+  onDescriptorExhausted?: (() => void) | undefined;
 }
+
+/**
+ * Most simultaneous admin connections: probes and scrapers need a handful. Part of the
+ * process's descriptor budget (src/limits/descriptors.ts); beyond it Node closes new ones.
+ */
+export const ADMIN_MAX_CONNECTIONS = 64;
 
 /** A probe or scrape slower than this is cut: the admin port must not collect stuck sockets. */
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -44,6 +52,13 @@ export class AdminListener {
     this.#logger = options.logger ?? silentLogger;
     this.#server = http.createServer({ requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: REQUEST_TIMEOUT_MS }, (req, res) => {
       this.#handle(req, res);
+    });
+    this.#server.maxConnections = ADMIN_MAX_CONNECTIONS;
+    // After listen, an accept error would otherwise be an uncaught 'error' event.
+    this.#server.on('error', (err: NodeJS.ErrnoException) => {
+      if (!this.#server.listening) return;
+      this.#logger.error('admin listener cannot accept', { frontend: 'admin', code: err.code, message: err.message });
+      if (err.code === 'EMFILE' || err.code === 'ENFILE') this.#options.onDescriptorExhausted?.();
     });
     this.#server.on('connection', (socket: Socket) => {
       this.#sockets.add(socket);

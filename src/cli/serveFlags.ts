@@ -222,8 +222,9 @@ export const SERVE_FLAGS: readonly FlagSection[] = [
         apply: (into, v) => void (into.options.limits.idleTimeoutMs = whole('idle-timeout', v, RANGES.idleTimeoutMs)),
       },
       {
-        name: 'max-connections', type: 'string', placeholder: 'N', default: String(DEFAULT_LIMITS.maxConnections),
-        help: 'Simultaneous connections per listener.',
+        name: 'max-connections', type: 'string', placeholder: 'N',
+        default: `${DEFAULT_LIMITS.maxConnections}, lowered to fit the file-descriptor limit`,
+        help: 'Simultaneous connections per listener, HTTP with its WebSockets included; a value given here that does not fit the file-descriptor limit refuses to start.',
         apply: (into, v) => void (into.options.limits.maxConnections = whole('max-connections', v, RANGES.maxConnections)),
       },
       {

@@ -53,6 +53,7 @@ export class ServerMetrics {
   readonly #failures: Counter<'frontend' | 'code'>;
   readonly #duration: Histogram<'frontend' | 'outcome'>;
   readonly #replays: Counter;
+  readonly #descriptorExhaustion: Counter<'listener'>;
 
   constructor(options: ServerMetricsOptions) {
     this.registry = new Registry();
@@ -81,6 +82,12 @@ export class ServerMetrics {
       help: 'Handshakes refused because the token was a replay (ERR_GSS_REPLAY); per front end in handshake_failures_total.',
       registers,
     });
+    this.#descriptorExhaustion = new Counter({
+      name: `${METRIC_PREFIX}descriptor_exhaustion_total`,
+      help: 'Times the process ran out of file descriptors (listener "process": seen by the periodic count; "admin": EMFILE on accept).',
+      labelNames: ['listener'] as const,
+      registers,
+    });
     registerStateMetrics(this.registry, METRIC_PREFIX, options.sources);
     if (options.processMetrics === true) collectDefaultMetrics({ register: this.registry });
   }
@@ -97,6 +104,11 @@ export class ServerMetrics {
     this.#failures.inc({ frontend: f.frontend, code: f.code });
     this.#duration.observe({ frontend: f.frontend, outcome: 'failure' }, f.latencyMs / 1000);
     if (REPLAY_CODES.has(f.code)) this.#replays.inc();
+  }
+
+  /** Counts one episode of descriptor exhaustion seen by `listener` ('process' for the periodic count). */
+  recordDescriptorExhaustion(listener: string): void {
+    this.#descriptorExhaustion.inc({ listener });
   }
 
   /** The Content-Type of render()'s text (Prometheus text format 0.0.4). */
