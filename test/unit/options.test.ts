@@ -25,6 +25,7 @@ test('only the listeners named start, each at its default address; every other d
   assert.equal(c.gssSample, undefined);
   assert.equal(c.gssSampleAllowUnauthenticated, false);
   assert.equal(c.maxHandshakesPerAddress, undefined, 'a tenth of maxContexts, by the server');
+  assert.equal(c.maxConnectionsFromUser, false, 'the default cap may be lowered to fit the descriptor limit');
   assert.equal(c.admin, undefined);
   assert.equal(c.wsPath, undefined, 'no WebSocket route unless http.ws is given');
   assert.equal(c.sessionCookieTtlSeconds, undefined, 'no cookie unless http.sessionCookie is given');
@@ -62,6 +63,7 @@ test('nested sections fill their own defaults', () => {
   assert.deepEqual(c.admin, { host: '127.0.0.1', port: 9100 });
   assert.equal(c.maxQueue, 7);
   assert.equal(c.maxHandshakesPerAddress, 3);
+  assert.equal(resolveServerOptions({ http: {}, limits: { maxConnections: 50 } }).maxConnectionsFromUser, true, 'a cap given refuses to start when it does not fit');
   assert.equal(c.gssSampleAllowUnauthenticated, true);
   assert.equal(c.maxTokenBytes, DEFAULT_LIMITS.maxTokenBytes);
   assert.equal(c.replayCache, 'memory');
