@@ -3,7 +3,20 @@
  * concurrent clients, with mutual authentication, and give the application the proven client
  * identity and message protection. See docs/api.md.
  */
-export { NegotiateServer, type NegotiateServerOptions, type ListeningEvent } from './server.js';
+export { NegotiateServer, type ListeningEvent } from './server.js';
+export type {
+  NegotiateServerOptions,
+  CredentialsOptions,
+  TcpOptions,
+  ListenerOptions,
+  SspiListenerOptions,
+  GssSampleListenerOptions,
+  HttpOptions,
+  WebSocketOptions,
+  CookieOptions,
+  LimitsOptions,
+  AdminOptions,
+} from './options.js';
 export { TcpAcceptor, type TcpAcceptorOptions, type TcpFraming, type TcpProtocol } from './acceptors/TcpAcceptor.js';
 export type { TcpConnection, TcpConnectionLimits } from './acceptors/TcpConnection.js';
 export { sspiProtocol, DEFAULT_GREETING, type SspiProtocolOptions } from './acceptors/sspiProtocol.js';
@@ -62,13 +75,8 @@ export {
   type NegotiateErrorCode,
 } from './errors.js';
 export { ThrowawayRealm, type RealmOptions } from './realm/index.js';
-export { createLogger, type Logger, type LogLevel } from './logger.js';
-export {
-  ServerMetrics,
-  type ServerMetricsOptions,
-  type HandshakeSuccessFacts,
-  type HandshakeFailureFacts,
-} from './metrics/ServerMetrics.js';
+export { createLogger, createPinoLogger, type Logger, type LogLevel, type PinoCompatibleLogger } from './logger.js';
+export { ServerMetrics, type ServerMetricsOptions, type HandshakeSuccessFacts, type HandshakeFailureFacts } from './metrics/ServerMetrics.js';
 export type { StateSources, FrontendLoad, PoolStats } from './metrics/stateMetrics.js';
 export { AdminListener, type AdminListenerOptions, type Readiness } from './admin/AdminListener.js';
 export * from './framing/index.js';

@@ -8,11 +8,34 @@ import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 
+/** The logger the front ends call: message first, then the line's fields. */
 export interface Logger {
   debug(msg: string, fields?: Record<string, unknown>): void;
   info(msg: string, fields?: Record<string, unknown>): void;
   warn(msg: string, fields?: Record<string, unknown>): void;
   error(msg: string, fields?: Record<string, unknown>): void;
+}
+
+/**
+ * A logger with pino's argument order, fields first: what `NegotiateServer.start({ logger })`
+ * takes, so a service passes its own pino instance (bunyan's order is the same). Redaction is
+ * then that logger's own configuration; the server never passes a secret either way.
+ */
+export interface PinoCompatibleLogger {
+  debug(fields: Record<string, unknown>, msg: string): void;
+  info(fields: Record<string, unknown>, msg: string): void;
+  warn(fields: Record<string, unknown>, msg: string): void;
+  error(fields: Record<string, unknown>, msg: string): void;
+}
+
+/** The one adapter between the two argument orders (methods called on `target`, as pino needs). */
+export function fromPinoCompatible(target: PinoCompatibleLogger): Logger {
+  return {
+    debug: (msg, fields) => target.debug(fields ?? {}, msg),
+    info: (msg, fields) => target.info(fields ?? {}, msg),
+    warn: (msg, fields) => target.warn(fields ?? {}, msg),
+    error: (msg, fields) => target.error(fields ?? {}, msg),
+  };
 }
 
 /**
@@ -48,11 +71,12 @@ function redactPaths(): string[] {
 }
 
 /**
- * A logger writing JSON lines to `stream` (stderr by default) at `level` and above:
- * `{"level":"info","time":"<ISO 8601>",...fields,"msg":"..."}`.
+ * A pino instance writing JSON lines to `stream` (stderr by default) at `level` and above:
+ * `{"level":"info","time":"<ISO 8601>",...fields,"msg":"..."}`, with the redaction above. The
+ * CLI's logger; pass it (or your own pino) as NegotiateServer's `logger`.
  */
-export function createLogger(level: LogLevel = 'info', stream: NodeJS.WritableStream = process.stderr): Logger {
-  const p: PinoLogger = pino(
+export function createPinoLogger(level: LogLevel = 'info', stream: NodeJS.WritableStream = process.stderr): PinoLogger {
+  return pino(
     {
       level,
       // The line format the CLI has always printed: level names, ISO time, no pid/hostname.
@@ -66,12 +90,11 @@ export function createLogger(level: LogLevel = 'info', stream: NodeJS.WritableSt
     // and nothing is lost when the process exits.
     stream as DestinationStream,
   );
-  return {
-    debug: (msg, fields) => p.debug(fields ?? {}, msg),
-    info: (msg, fields) => p.info(fields ?? {}, msg),
-    warn: (msg, fields) => p.warn(fields ?? {}, msg),
-    error: (msg, fields) => p.error(fields ?? {}, msg),
-  };
+}
+
+/** {@link createPinoLogger} seen as a {@link Logger}, for the front ends used on their own. */
+export function createLogger(level: LogLevel = 'info', stream: NodeJS.WritableStream = process.stderr): Logger {
+  return fromPinoCompatible(createPinoLogger(level, stream));
 }
 
 /** A logger that drops everything (library default). */

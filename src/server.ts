@@ -1,19 +1,23 @@
 /**
- * NegotiateServer: a worker pool plus the TCP front ends, started and stopped together. What the
- * CLI's `serve` runs, and the simplest way to embed the server in an application.
+ * NegotiateServer: a worker pool plus the front ends, started and stopped together. What the
+ * CLI's `serve` runs, and the simplest way to embed the server in an application. Its options
+ * and their defaults: options.ts.
  */
 import { EventEmitter } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { TcpAcceptor, type TcpFraming } from './acceptors/TcpAcceptor.js';
 import { gssSampleProtocol } from './acceptors/gssSampleProtocol.js';
-import { sspiProtocol, type SspiProtocolOptions } from './acceptors/sspiProtocol.js';
+import { sspiProtocol } from './acceptors/sspiProtocol.js';
 import { defaultHandshakesPerAddress, HandshakesPerAddress, type HandshakeFailure } from './handshake/index.js';
-import { DEFAULT_LIMITS, type ListenAddress, type ServeConfig } from './config.js';
-import { silentLogger, type Logger } from './logger.js';
+import { DEFAULT_LIMITS, type ListenAddress } from './config.js';
+import type { Logger } from './logger.js';
+import { resolveServerOptions, type NegotiateServerOptions, type ResolvedServerConfig } from './options.js';
+import { applyProcessWideSettings } from './processSettings.js';
 import { AuthPool } from './pool/AuthPool.js';
+import type { CredentialOptions } from './pool/credentials.js';
 import type { Session } from './session.js';
 import { HttpAcceptor, type HttpIdentity } from './acceptors/HttpAcceptor.js';
-import { attachWebSocket, type WsAcceptor, type WsAcceptorOptions } from './acceptors/WsAcceptor.js';
+import { attachWebSocket, type WsAcceptor } from './acceptors/WsAcceptor.js';
 import { AdminListener, type Readiness } from './admin/AdminListener.js';
 import { ServerMetrics } from './metrics/ServerMetrics.js';
 import type { FrontendLoad } from './metrics/stateMetrics.js';
@@ -31,17 +35,17 @@ export interface ListeningEvent {
   ws?: string;
 }
 
-export type NegotiateServerOptions = Omit<ServeConfig, 'logLevel' | 'ntlmUsers' | 'greeting' | 'admin'> & {
-  logger?: Logger;
-  /** Admin listener: /metrics, /healthz, /readyz (docs/operations.md). Default: none. */
-  admin?: ListenAddress | undefined;
-  /** sspi: the greeting, or a function of the session that builds it. Default: the reference text. */
-  greeting?: SspiProtocolOptions['greeting'];
-  /** WebSocket application messages; default: echo each message back (a demo). */
-  onWsMessage?: WsAcceptorOptions['onMessage'];
-  /** Tests: the pool's worker module (AuthPoolOptions.workerFile). */
-  workerFile?: string;
-};
+/** Set by the class's static block: the one way in to its private start from outside the class. */
+let startResolved: (config: ResolvedServerConfig) => Promise<NegotiateServer>;
+
+/**
+ * Starts a server from a resolved configuration: the second half of NegotiateServer.start, and
+ * the white-box path of the test helpers (flat overrides on a resolved configuration). Not
+ * exported by the package.
+ */
+export function startResolvedServer(config: ResolvedServerConfig): Promise<NegotiateServer> {
+  return startResolved(config);
+}
 
 /**
  * Events: 'session' (a Session for TCP and WebSocket connections, an HttpIdentity for HTTP
@@ -60,7 +64,7 @@ export class NegotiateServer extends EventEmitter {
   /** The admin listener, when configured. */
   admin: AdminListener | undefined;
   #httpAddress: { address: string; port: number } | undefined;
-  readonly #options: NegotiateServerOptions;
+  readonly #options: ResolvedServerConfig;
   readonly #logger: Logger;
   /** Every configured listener started. */
   #started = false;
@@ -70,14 +74,16 @@ export class NegotiateServer extends EventEmitter {
   readonly #maxConnections: number;
   #descriptorWatch: DescriptorWatch | undefined;
 
-  private constructor(pool: AuthPool, options: NegotiateServerOptions, maxConnections: number) {
+  static {
+    startResolved = (config) => NegotiateServer.#startResolved(config);
+  }
+
+  private constructor(pool: AuthPool, options: ResolvedServerConfig, maxConnections: number) {
     super();
     this.pool = pool;
     this.#options = options;
-    this.#logger = options.logger ?? silentLogger;
-    const perAddress = new HandshakesPerAddress(
-      options.maxHandshakesPerAddress ?? defaultHandshakesPerAddress(options.maxContexts),
-    );
+    this.#logger = options.logger;
+    const perAddress = new HandshakesPerAddress(options.maxHandshakesPerAddress ?? defaultHandshakesPerAddress(options.maxContexts));
     this.handshakesPerAddress = perAddress;
     this.#maxConnections = maxConnections;
     this.metrics = new ServerMetrics({
@@ -99,30 +105,37 @@ export class NegotiateServer extends EventEmitter {
     this.on('handshakeFailed', (f: HandshakeFailure) => this.metrics.recordFailure(f));
   }
 
-  /** Starts the pool (checking credentials first), then each configured listener. */
+  /**
+   * Resolves `options` (defaults, validation: ConfigError ERR_CONFIG), starts the pool (checking
+   * credentials first), then each listener named: admin, tcp.sspi, tcp.gssSample, http.
+   */
   static async start(options: NegotiateServerOptions): Promise<NegotiateServer> {
+    return NegotiateServer.#startResolved(resolveServerOptions(options));
+  }
+
+  static async #startResolved(config: ResolvedServerConfig): Promise<NegotiateServer> {
     // Before anything starts: caps that do not fit the descriptor limit refuse here.
-    const maxConnections = NegotiateServer.#fitDescriptorBudget(options);
-    const credentials: import('./pool/credentials.js').CredentialOptions = {
-      ntlm: options.ntlm,
-      replayCache: options.replayCache,
+    const maxConnections = NegotiateServer.#fitDescriptorBudget(config);
+    if (config.ntlmUsers !== undefined) applyProcessWideSettings({ ntlmUserFile: config.ntlmUsers });
+    const credentials: CredentialOptions = {
+      ntlm: config.ntlm,
+      replayCache: config.replayCache,
+      replayCacheSize: config.replayCacheSize,
     };
-    if (options.replayCacheSize !== undefined) credentials.replayCacheSize = options.replayCacheSize;
-    if (options.replayCachePrincipalQuota !== undefined)
-      credentials.replayCachePrincipalQuota = options.replayCachePrincipalQuota;
-    if (options.requireFlags !== undefined) credentials.requireFlags = options.requireFlags;
-    if (options.keytab !== undefined) credentials.keytab = options.keytab;
-    if (options.principal !== undefined) credentials.principal = options.principal;
-    if (options.frontendPrincipals !== undefined) credentials.frontendPrincipals = options.frontendPrincipals;
+    if (config.replayCachePrincipalQuota !== undefined) credentials.replayCachePrincipalQuota = config.replayCachePrincipalQuota;
+    if (config.requireFlags.length > 0) credentials.requireFlags = config.requireFlags;
+    if (config.keytab !== undefined) credentials.keytab = config.keytab;
+    if (config.principal !== undefined) credentials.principal = config.principal;
+    if (config.frontendPrincipals !== undefined) credentials.frontendPrincipals = config.frontendPrincipals;
     const pool = await AuthPool.start({
       credentials,
-      workers: options.workers,
-      maxQueue: options.maxQueue,
-      taskTimeoutMs: options.taskTimeoutMs,
-      maxContexts: options.maxContexts,
-      ...(options.workerFile === undefined ? {} : { workerFile: options.workerFile }),
+      workers: config.workers,
+      maxQueue: config.maxQueue,
+      taskTimeoutMs: config.taskTimeoutMs,
+      maxContexts: config.maxContexts,
+      ...(config.workerFile === undefined ? {} : { workerFile: config.workerFile }),
     });
-    const server = new NegotiateServer(pool, options, maxConnections);
+    const server = new NegotiateServer(pool, config, maxConnections);
     server.#descriptorWatch = new DescriptorWatch({
       onExhausted: (open, limit) => {
         server.#logger.error('file descriptors exhausted: listeners cannot accept', { open, limit });
@@ -132,10 +145,10 @@ export class NegotiateServer extends EventEmitter {
     });
     try {
       // The admin listener first: /readyz answers 503 until the front ends listen.
-      if (options.admin) await server.#listenAdmin(options.admin);
-      if (options.sspi) await server.#listen('sspi', options.sspi);
-      if (options.gssSample) await server.#listen('gss-sample', options.gssSample);
-      if (options.http) await server.#listenHttp(options.http);
+      if (config.admin) await server.#listenAdmin(config.admin);
+      if (config.sspi) await server.#listen('sspi', config.sspi);
+      if (config.gssSample) await server.#listen('gss-sample', config.gssSample);
+      if (config.http) await server.#listenHttp(config.http);
       server.#started = true;
     } catch (err) {
       await server.close(0);
@@ -194,7 +207,7 @@ export class NegotiateServer extends EventEmitter {
    * Caps the operator chose (`maxConnectionsFromUser`) refuse to start when they cannot fit;
    * the default cap is lowered to fit, with a warning. Returns the per-listener cap.
    */
-  static #fitDescriptorBudget(o: NegotiateServerOptions): number {
+  static #fitDescriptorBudget(o: ResolvedServerConfig): number {
     const planFor = (cap: number): DescriptorPlan => {
       const listeners = [];
       if (o.sspi) listeners.push({ name: 'sspi', connections: cap });
@@ -208,10 +221,7 @@ export class NegotiateServer extends EventEmitter {
     if (o.maxConnectionsFromUser !== true) {
       const fit = largestFittingCap(planFor, cap);
       if (fit >= 1 && fit < cap) {
-        o.logger?.warn('--max-connections lowered to fit the file-descriptor limit', {
-          maxConnections: fit,
-          requested: cap,
-        });
+        o.logger.warn('--max-connections lowered to fit the file-descriptor limit', { maxConnections: fit, requested: cap });
         cap = fit;
       }
     }
@@ -231,11 +241,7 @@ export class NegotiateServer extends EventEmitter {
   }
 
   #frontendLoads(): FrontendLoad[] {
-    const loads: FrontendLoad[] = this.acceptors.map((a) => ({
-      frontend: a.framing,
-      connections: a.connections,
-      sessions: a.sessions,
-    }));
+    const loads: FrontendLoad[] = this.acceptors.map((a) => ({ frontend: a.framing, connections: a.connections, sessions: a.sessions }));
     if (this.ws) loads.push({ frontend: 'ws', connections: this.ws.connections, sessions: this.ws.sessions });
     return loads;
   }
@@ -251,11 +257,7 @@ export class NegotiateServer extends EventEmitter {
       sessionCookie:
         o.sessionCookieTtlSeconds === undefined
           ? undefined
-          : {
-              ttlSeconds: o.sessionCookieTtlSeconds,
-              secure: o.sessionCookieSecure,
-              ...(o.sessionCookieKeys.length > 0 ? { keys: o.sessionCookieKeys } : {}),
-            },
+          : { ttlSeconds: o.sessionCookieTtlSeconds, secure: o.sessionCookieSecure, ...(o.sessionCookieKeys.length > 0 ? { keys: o.sessionCookieKeys } : {}) },
     });
     http.on('session', (s: HttpIdentity) => this.emit('session', s));
     http.on('handshakeFailed', (f: HandshakeFailure<'http'>) => this.emit('handshakeFailed', f));
@@ -268,7 +270,7 @@ export class NegotiateServer extends EventEmitter {
         maxTokenBytes: o.maxTokenBytes,
         handshakeTimeoutMs: o.handshakeTimeoutMs,
         handshakesPerAddress: this.handshakesPerAddress,
-        onMessage: o.onWsMessage ?? ((_session, message, reply) => reply(message)),
+        onMessage: o.onWsMessage,
       });
       ws.on('session', (s: Session) => this.emit('session', s));
       ws.on('handshakeFailed', (f: HandshakeFailure<'ws'>) => this.emit('handshakeFailed', f));
@@ -280,10 +282,7 @@ export class NegotiateServer extends EventEmitter {
   async #listen(framing: TcpFraming, at: ListenAddress): Promise<void> {
     const o = this.#options;
     const acceptor = new TcpAcceptor({
-      protocol:
-        framing === 'sspi'
-          ? sspiProtocol(o.greeting !== undefined ? { greeting: o.greeting } : {})
-          : gssSampleProtocol({ allowUnauthenticated: o.gssSampleAllowUnauthenticated === true }),
+      protocol: framing === 'sspi' ? sspiProtocol({ greeting: o.greeting }) : gssSampleProtocol({ allowUnauthenticated: o.gssSampleAllowUnauthenticated }),
       pool: this.pool,
       maxTokenBytes: o.maxTokenBytes,
       handshakeTimeoutMs: o.handshakeTimeoutMs,

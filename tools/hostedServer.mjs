@@ -4,9 +4,8 @@ import { fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
 import { fileURLToPath } from 'node:url';
-// The built product (npm run build). DEFAULT_LIMITS is not in the public entry (dist/src/index.js):
-// start() needs every limit spelled out.
-import { DEFAULT_LIMITS } from '../dist/src/config.js';
+// The built product: the option resolver is not in the public entry (dist/src/index.js).
+import { resolveServerOptions } from '../dist/src/options.js';
 
 const HOST = fileURLToPath(new URL('./serverHost.mjs', import.meta.url));
 
@@ -18,24 +17,17 @@ function ipTool() {
 }
 const STDERR_TAIL_BYTES = 64 * 1024;
 
-/** What the soak and the fault tests run unless they say otherwise; loopback only, ports chosen by the OS. */
-export const DEFAULT_HOST_OPTIONS = Object.freeze({
-  principal: undefined,
-  ntlm: false,
-  replayCache: 'default',
-  sspi: { host: '127.0.0.1', port: 0 },
-  gssSample: { host: '127.0.0.1', port: 0 },
-  http: undefined,
-  wsPath: undefined,
-  admin: undefined,
-  sessionCookieTtlSeconds: undefined,
-  sessionCookieKeys: [],
-  sessionCookieSecure: false,
-  allowUwsFallback: false,
+/**
+ * What the soak and the tests run unless they say otherwise: the library's defaults (a resolved,
+ * flat configuration) with sspi and gss-sample on 127.0.0.1 port 0, 2 workers, 1 s shutdown
+ * grace. What JSON cannot carry (the logger, the WebSocket handler) the host fills in.
+ */
+const { logger: _logger, onWsMessage: _onWsMessage, ...hostDefaults } = resolveServerOptions({
+  tcp: { sspi: { port: 0 }, gssSample: { port: 0 } },
   workers: 2,
-  ...DEFAULT_LIMITS,
   shutdownGraceMs: 1000,
 });
+export const DEFAULT_HOST_OPTIONS = Object.freeze(hostDefaults);
 
 /**
  * A server in a child process. Events: 'session' and 'handshakeFailed' (with forwardEvents),

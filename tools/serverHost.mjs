@@ -6,8 +6,11 @@
 //
 // Start: fork(thisFile, [JSON options], { execArgv: ['--expose-gc'], env: realm environment })
 // where the environment carries KRB5_CONFIG, KRB5RCACHEDIR and NTLM_USER_FILE (the acceptor's
-// process-wide settings) and the options are NegotiateServer options that survive JSON, plus
-//   forwardEvents: boolean   send 'session' and 'handshakeFailed' events to the parent.
+// process-wide settings) and the options are a resolved (flat) server configuration, the
+// white-box shape of the test helpers (src/options.ts ResolvedServerConfig), as far as it
+// survives JSON, plus
+//   forwardEvents: boolean   send 'session' and 'handshakeFailed' events to the parent
+//   logLevel: string         the host's log level (default silent).
 //
 // Child → parent:
 //   { event: 'ready', listening: ListeningEvent[] }            once listening
@@ -21,8 +24,11 @@
 //   terminateWorker {threadId}    pool.terminateWorker(threadId); result: found or not
 //   sweep                         pool.sweep(); result: handshakes freed
 //   close {graceMs?}              server.close(), then the process exits 0
-// The built product, through its public entry (the package's `main`).
-import { NegotiateServer, createLogger } from '../dist/src/index.js';
+// The built product: the white-box start from a resolved (flat) configuration, which the
+// package's public entry does not export (it takes nested options).
+import { startResolvedServer } from '../dist/src/server.js';
+import { resolveServerOptions } from '../dist/src/options.js';
+import { createLogger } from '../dist/src/logger.js';
 
 if (typeof process.send !== 'function') {
   process.stderr.write('serverHost.mjs runs under child_process.fork() (it needs an IPC channel)\n');
@@ -37,15 +43,16 @@ function send(msg) {
 
 const options = JSON.parse(process.argv[2] ?? '{}');
 const forwardEvents = options.forwardEvents === true;
+const logLevel = options.logLevel ?? 'silent';
 delete options.forwardEvents;
+delete options.logLevel;
 
-/** @type {NegotiateServer} */
+/** @type {import('../dist/src/server.js').NegotiateServer} */
 let server;
 try {
-  server = await NegotiateServer.start({
-    logger: createLogger(options.logLevel ?? 'silent'),
-    ...options,
-  });
+  // What JSON cannot carry (the WebSocket handler) is the library's default.
+  const { onWsMessage } = resolveServerOptions({ http: { port: 0, ws: {} } });
+  server = await startResolvedServer({ onWsMessage, ...options, logger: createLogger(logLevel) });
 } catch (err) {
   send({ event: 'startFailed', code: err?.code ?? 'ERR', message: String(err?.message ?? err) });
   process.exit(1);

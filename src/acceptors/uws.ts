@@ -13,6 +13,7 @@ import { createRequire } from 'node:module';
 import type * as Uws from 'uwebsockets';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { applyProcessWideSettings } from '../processSettings.js';
 
 export type UwsModule = typeof Uws;
 
@@ -56,7 +57,7 @@ export function loadUws(options: LoadUwsOptions = {}): UwsModule {
     const fromEnv = Number(process.env['UWS_HTTP_MAX_HEADERS_SIZE']);
     // An operator's own setting wins; ours is set before the module reads it.
     const headerLimit = Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : wanted;
-    process.env['UWS_HTTP_MAX_HEADERS_SIZE'] = String(headerLimit);
+    applyProcessWideSettings({ uwsMaxHeadersSize: headerLimit });
     const require = createRequire(import.meta.url);
     try {
       loaded = { uws: require('uwebsockets') as UwsModule, headerLimit };

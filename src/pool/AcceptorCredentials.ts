@@ -6,9 +6,9 @@
 import { ConfigError } from '../errors.js';
 import type { NativeAddon } from '../native.js';
 import type { WorkerSetup } from '../../workers/messages.js';
+import { applyProcessWideSettings } from '../processSettings.js';
 import {
   acquireOrThrow,
-  applyProcessWideSettings,
   checkCredentials,
   configureReplayCache,
   keytabFromEnv,

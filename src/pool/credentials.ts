@@ -119,26 +119,6 @@ export function toNativeCredentials(opts: CredentialOptions): NativeCredentialOp
   return out;
 }
 
-/** LM_COMPAT_LEVEL for gss-ntlmssp's acceptor: NTLMv2 responses only (as Windows' level 5). */
-export const NTLM_LM_COMPAT_LEVEL = 5;
-
-/**
- * With NTLM enabled the addon acquires credentials without a cred store (gss-ntlmssp 1.2
- * crashes on acceptor credentials built from one), so the replay cache choice must reach MIT
- * through the environment, process-wide, before any worker thread starts.
- */
-export function applyProcessWideSettings(opts: CredentialOptions): void {
-  if (opts.ntlm !== true) return;
-  // gss-ntlmssp reads its LM compatibility level from the environment at every accept; one
-  // inherited at 0..2 would accept NTLMv1 and LM responses. 5 is NTLMv2 only, whatever the
-  // server was started with.
-  process.env['LM_COMPAT_LEVEL'] = String(NTLM_LM_COMPAT_LEVEL);
-  const native = toNativeCredentials(opts);
-  // memory: MIT's own cache is off and ours checks every accept.
-  const rc = native.memoryReplayCache === true ? 'none:' : native.replayCache;
-  if (rc !== undefined) process.env['KRB5RCACHENAME'] = rc;
-}
-
 /**
  * Turns on the addon's process-wide in-memory replay cache when asked for; it must exist
  * before any credential asks for it (the addon refuses to accept unprotected otherwise).

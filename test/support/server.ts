@@ -5,19 +5,22 @@
 import { execFile, execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { NegotiateServer, type NegotiateServerOptions } from '../../src/server.js';
-import { DEFAULT_LIMITS } from '../../src/config.js';
-import { DEFAULT_GREETING } from '../../src/acceptors/sspiProtocol.js';
+import { startResolvedServer, type NegotiateServer } from '../../src/server.js';
+import { resolveServerOptions, type ResolvedServerConfig } from '../../src/options.js';
+import { applyProcessWideSettings } from '../../src/processSettings.js';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
 import { createLogger } from '../../src/logger.js';
 
 /** Points this process's acceptor at the realm (krb5.conf, replay cache dir, NTLM users). */
 export function useRealm(realm: ThrowawayRealm): void {
   const env = realm.env();
-  for (const k of ['KRB5_CONFIG', 'KRB5RCACHEDIR', 'NTLM_USER_FILE'] as const) {
-    process.env[k] = env[k];
-  }
+  const realmEnvironment: Record<string, string> = {};
+  for (const k of ['KRB5_CONFIG', 'KRB5RCACHEDIR', 'NTLM_USER_FILE'] as const) realmEnvironment[k] = env[k] as string;
+  applyProcessWideSettings({ realmEnvironment });
 }
+
+/** Flat overrides on the resolved configuration (a white-box path: the public options are nested). */
+export type TestServerOverrides = Partial<ResolvedServerConfig>;
 
 export interface TestServer {
   server: NegotiateServer;
@@ -26,30 +29,20 @@ export interface TestServer {
   httpPort: number;
 }
 
-/** Starts both TCP front ends on 127.0.0.1 port 0 with the realm's keytab. */
-export async function startTestServer(
-  realm: ThrowawayRealm,
-  overrides: Partial<NegotiateServerOptions> = {},
-): Promise<TestServer> {
+/**
+ * Starts both TCP front ends on 127.0.0.1 port 0 with the realm's keytab: the library's defaults
+ * (resolveServerOptions) with 2 workers and a 1 s shutdown grace, then `overrides`.
+ */
+export async function startTestServer(realm: ThrowawayRealm, overrides: TestServerOverrides = {}): Promise<TestServer> {
   useRealm(realm);
-  const server = await NegotiateServer.start({
-    keytab: realm.keytab,
-    principal: undefined,
-    ntlm: false,
-    replayCache: 'default',
-    sspi: { host: '127.0.0.1', port: 0 },
-    gssSample: { host: '127.0.0.1', port: 0 },
-    http: undefined,
-    wsPath: undefined,
-    sessionCookieTtlSeconds: undefined,
-    sessionCookieKeys: [],
-    sessionCookieSecure: false,
-    allowUwsFallback: false,
-    admin: undefined,
+  const base = resolveServerOptions({
+    credentials: { keytab: realm.keytab },
+    tcp: { sspi: { port: 0 }, gssSample: { port: 0 } },
     workers: 2,
-    ...DEFAULT_LIMITS,
-    greeting: DEFAULT_GREETING,
     shutdownGraceMs: 1000,
+  });
+  const server = await startResolvedServer({
+    ...base,
     logger: createLogger(process.env['NEGOTIATE_TEST_LOG'] === '1' ? 'debug' : 'silent'),
     ...overrides,
   });
@@ -69,24 +62,14 @@ export interface ClientRun {
 }
 
 /** Runs a client program with the realm's environment; bounded by `timeoutMs`. Never throws on exit codes. */
-export function runClient(
-  file: string,
-  args: string[],
-  realm: ThrowawayRealm,
-  timeoutMs = 20_000,
-  extraEnv: Record<string, string> = {},
-): Promise<ClientRun> {
+export function runClient(file: string, args: string[], realm: ThrowawayRealm, timeoutMs = 20_000, extraEnv: Record<string, string> = {}): Promise<ClientRun> {
   return new Promise((resolve) => {
     execFile(
       file,
       args,
       { env: { ...process.env, ...realm.env(), ...extraEnv }, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 },
       (err, stdout, stderr) => {
-        const code = err
-          ? typeof (err as { code?: unknown }).code === 'number'
-            ? (err as { code: number }).code
-            : null
-          : 0;
+        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : null) : 0;
         resolve({ code, stdout, stderr });
       },
     );
@@ -100,23 +83,14 @@ export const PYTHON = '/usr/bin/python3';
  * The sspi-framing client the package ships (examples/sspi_client.py), run with PYTHON as a real
  * client. Tests run from dist/test/support: the repository root is three levels up.
  */
-export const SSPI_CLIENT = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  '..',
-  '..',
-  '..',
-  'examples',
-  'sspi_client.py',
-);
+export const SSPI_CLIENT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'examples', 'sspi_client.py');
 
 /** Fails (never skips) when python3-gssapi is missing, saying how to install it. */
 export function requirePythonGssapi(): void {
   try {
     execFileSync(PYTHON, ['-c', 'import gssapi'], { stdio: 'ignore' });
   } catch {
-    throw new Error(
-      'python3-gssapi not importable by /usr/bin/python3: install it with: apt-get install -y python3-gssapi',
-    );
+    throw new Error('python3-gssapi not importable by /usr/bin/python3: install it with: apt-get install -y python3-gssapi');
   }
 }
 

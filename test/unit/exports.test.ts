@@ -36,6 +36,7 @@ test('the public API exports exactly these names', () => {
     'attachWebSocket',
     'classifyDataFlags',
     'createLogger',
+    'createPinoLogger',
     'decodeSspiGreeting',
     'decryptMessage',
     'encodeGssSampleFrame',

@@ -1,0 +1,294 @@
+/**
+ * `negotiate-server serve`'s flags: one row each (flagTable.ts says what a row holds), mapped
+ * onto NegotiateServer's public options. The parser and --help are generated from these rows;
+ * docs/configuration.md documents each (a test checks that every flag is there).
+ *
+ * To add a flag: add a row to its section (rows apply in table order, so a row may read what an
+ * earlier section set, e.g. the HTTP rows read `options.http`), give the public option it maps
+ * to its default and validation in options.ts, and a heading in docs/configuration.md.
+ */
+import { DEFAULT_GREETING } from '../acceptors/sspiProtocol.js';
+import {
+  DEFAULT_GSS_SAMPLE,
+  DEFAULT_HTTP,
+  DEFAULT_LIMITS,
+  DEFAULT_REPLAY_CACHE_SIZE,
+  DEFAULT_SHUTDOWN_GRACE_MS,
+  DEFAULT_SSPI,
+  DEFAULT_WS_PATH,
+  RANGES,
+  type IntRange,
+  type ListenAddress,
+} from '../config.js';
+import { ConfigError } from '../errors.js';
+import { ACCEPTOR_SLOTS } from '../pool/credentials.js';
+import { applyFlags, formatFlagHelp, parseFlags, UsageError, type FlagRow, type FlagSection, type ServeInvocation } from './flagTable.js';
+import {
+  parseListenAddress,
+  parseLogLevel,
+  parseReplayCache,
+  parseRequireFlags,
+  parseWholeNumber,
+  parseWsPath,
+  readCookieKeyFile,
+} from './flagValues.js';
+
+const address = (a: ListenAddress): string => `${a.host}:${a.port}`;
+const whole = (name: string, value: string, range: IntRange): number => parseWholeNumber(`--${name}`, value, range);
+
+const HELP: FlagRow = { name: 'help', short: 'h', type: 'boolean', help: 'This help', apply: () => undefined };
+
+export const SERVE_FLAGS: readonly FlagSection[] = [
+  {
+    title: 'Credentials',
+    rows: [
+      {
+        name: 'keytab', type: 'string', placeholder: 'FILE',
+        help: 'Service keytab. Without it, serve starts an embedded throwaway realm (KRBTEST.COM on loopback) and removes it on exit.',
+        apply: (into, v) => void (into.options.credentials.keytab = v),
+      },
+      {
+        name: 'principal', type: 'string', placeholder: 'NAME', default: 'any key in the keytab',
+        help: "Accept only this service principal ('host/localhost@REALM' or 'host@localhost').",
+        apply: (into, v) => void (into.options.credentials.principal = v),
+      },
+      // --sspi-principal, --gss-sample-principal, --http-principal: one row per front end.
+      ...ACCEPTOR_SLOTS.map(
+        (slot): FlagRow => ({
+          name: `${slot}-principal`, type: 'string', placeholder: 'NAME', default: '--principal',
+          help: `The ${slot} front end accepts only this principal${slot === 'http' ? ' (its WebSocket too)' : ''}, over --principal.`,
+          apply: (into, v) => {
+            if (v.trim() === '') throw new ConfigError('ERR_CONFIG', `--${slot}-principal needs a principal name`);
+            into.options.credentials.frontendPrincipals = { ...into.options.credentials.frontendPrincipals, [slot]: v };
+          },
+        }),
+      ),
+      {
+        name: 'ntlm', type: 'boolean', default: 'off, as NTLM is relayable',
+        help: 'Also accept NTLM, raw and through SPNEGO.',
+        apply: (into) => void (into.options.credentials.ntlm = true),
+      },
+      {
+        name: 'ntlm-users', type: 'string', placeholder: 'FILE', default: '$NTLM_USER_FILE',
+        help: 'gss-ntlmssp users file (DOMAIN:user:password).',
+        apply: (into, v) => void (into.options.credentials.ntlmUsers = v),
+      },
+      {
+        name: 'replay-cache', type: 'string', placeholder: 'MODE', default: 'default',
+        help:
+          "default | memory | none | file:PATH. default: MIT's file cache; memory: a process-wide in-memory cache instead, " +
+          'faster, forgotten on restart; none accepts replayed tokens.',
+        apply: (into, v) => void (into.options.credentials.replayCache = parseReplayCache(v)),
+      },
+      {
+        name: 'replay-cache-size', type: 'string', placeholder: 'N',
+        default: `${DEFAULT_REPLAY_CACHE_SIZE}: 10,000 handshakes/s at the default 300 s clock skew`,
+        help: 'memory only: most authenticators remembered, 21-43 bytes each; beyond it handshakes are refused, never accepted unchecked.',
+        apply: (into, v) => void (into.options.credentials.replayCacheSize = whole('replay-cache-size', v, RANGES.replayCacheSize)),
+      },
+      {
+        name: 'replay-cache-principal-quota', type: 'string', placeholder: 'N', default: 'a quarter of --replay-cache-size',
+        help: 'memory only: most authenticators one client principal may hold; beyond it that principal is refused, others are not.',
+        apply: (into, v) =>
+          void (into.options.credentials.replayCachePrincipalQuota = whole('replay-cache-principal-quota', v, RANGES.replayCachePrincipalQuota)),
+      },
+      {
+        name: 'require-flags', type: 'string', placeholder: 'LIST', default: 'none',
+        help:
+          'Refuse clients that did not request these context flags (comma-separated: mutual, replay, sequence, integrity, ' +
+          'confidentiality, delegation). mutual refuses browsers; replay,sequence make unwrap refuse replayed and reordered messages.',
+        apply: (into, v) => void (into.options.credentials.requireFlags = parseRequireFlags(v)),
+      },
+    ],
+  },
+  {
+    title: 'Listeners (default: all three, on 127.0.0.1; if any listener flag is given, only those given)',
+    rows: [
+      {
+        name: 'sspi', type: 'string', placeholder: 'HOST:PORT', listener: true, default: address(DEFAULT_SSPI),
+        help: 'Microsoft SSPI-sample framing; port 0 = any free port.',
+        apply: (into, v) => void (into.options.tcp.sspi = parseListenAddress('--sspi', v)),
+      },
+      {
+        name: 'gss-sample', type: 'string', placeholder: 'HOST:PORT', listener: true, default: address(DEFAULT_GSS_SAMPLE),
+        help: 'MIT gss-sample framing.',
+        apply: (into, v) => void (into.options.tcp.gssSample = parseListenAddress('--gss-sample', v)),
+      },
+      {
+        name: 'http', type: 'string', placeholder: 'HOST:PORT', listener: true, default: address(DEFAULT_HTTP),
+        help: 'HTTP Authorization: Negotiate, RFC 4559; GET /whoami answers the authenticated identity as JSON.',
+        apply: (into, v) => void (into.options.http = { ...parseListenAddress('--http', v), ws: { path: DEFAULT_WS_PATH } }),
+      },
+      {
+        name: 'ws', type: 'string', placeholder: 'PATH', default: DEFAULT_WS_PATH,
+        help: 'WebSocket handshakes on the HTTP listener; none: off.',
+        apply: (into, v) => {
+          const http = into.options.http;
+          if (!http) throw new UsageError('--ws needs an HTTP listener (--http HOST:PORT)');
+          if (v === 'none') delete http.ws;
+          else http.ws = { path: parseWsPath(v) };
+        },
+      },
+      {
+        name: 'admin', type: 'string', placeholder: 'HOST:PORT', default: 'off',
+        help: 'Admin listener: GET /metrics (Prometheus), /healthz, /readyz. Not a front end, so it does not turn off the defaults.',
+        apply: (into, v) => void (into.options.admin = parseListenAddress('--admin', v)),
+      },
+    ],
+  },
+  {
+    // Each row here acts only when an HTTP listener is on; the cookie's key and Secure flag only
+    // with --session-cookie (the row above them).
+    title: 'HTTP sessions',
+    rows: [
+      {
+        name: 'session-cookie', type: 'string', placeholder: 'SECONDS', default: 'off',
+        help: 'After a handshake, set an HMAC-signed cookie valid this long, so the client skips the handshake on later requests.',
+        apply: (into, v) => {
+          const ttlSeconds = whole('session-cookie', v, RANGES.sessionCookieTtlSeconds);
+          if (into.options.http) into.options.http.sessionCookie = { ttlSeconds };
+        },
+      },
+      {
+        name: 'cookie-key-file', type: 'string', placeholder: 'FILE', default: 'a random key per start',
+        help: 'Cookie keys, one base64 key (>= 32 bytes) per line; the first signs, all verify (rotation).',
+        apply: (into, v) => {
+          const keys = readCookieKeyFile(v);
+          const cookie = into.options.http?.sessionCookie;
+          if (cookie) cookie.keys = keys;
+        },
+      },
+      {
+        name: 'cookie-secure', type: 'boolean',
+        help: 'Mark the cookie Secure (the server is behind TLS).',
+        apply: (into) => {
+          const cookie = into.options.http?.sessionCookie;
+          if (cookie) cookie.secure = true;
+        },
+      },
+      {
+        name: 'allow-uws-fallback', type: 'boolean',
+        help: 'Accepted for compatibility; no effect (this uWS build has no emulation).',
+        apply: (into) => {
+          if (into.options.http) into.options.http.allowUwsFallback = true;
+        },
+      },
+    ],
+  },
+  {
+    title: 'Limits',
+    rows: [
+      {
+        name: 'workers', type: 'string', placeholder: 'N', default: 'CPU count',
+        help: 'Worker threads running GSSAPI calls.',
+        apply: (into, v) => void (into.options.workers = whole('workers', v, RANGES.workers)),
+      },
+      {
+        name: 'max-queue', type: 'string', placeholder: 'N', default: String(DEFAULT_LIMITS.maxQueue),
+        help: 'Calls waiting for a worker (beyond one running per worker) before new ones fail fast.',
+        apply: (into, v) => void (into.options.limits.maxQueue = whole('max-queue', v, RANGES.maxQueue)),
+      },
+      {
+        name: 'task-timeout', type: 'string', placeholder: 'MS', default: String(DEFAULT_LIMITS.taskTimeoutMs),
+        help: 'A GSSAPI task running longer fails, its worker is replaced.',
+        apply: (into, v) => void (into.options.limits.taskTimeoutMs = whole('task-timeout', v, RANGES.taskTimeoutMs)),
+      },
+      {
+        name: 'max-contexts', type: 'string', placeholder: 'N', default: String(DEFAULT_LIMITS.maxContexts),
+        help: 'Security contexts alive at once.',
+        apply: (into, v) => void (into.options.limits.maxContexts = whole('max-contexts', v, RANGES.maxContexts)),
+      },
+      {
+        name: 'max-handshakes-per-address', type: 'string', placeholder: 'N', default: 'a tenth of --max-contexts',
+        help:
+          'Handshakes one remote address may hold between legs (NTLM), over sspi, gss-sample and WebSocket; ' +
+          'beyond it a leg 1 is refused, ERR_HANDSHAKES_PER_ADDRESS.',
+        apply: (into, v) =>
+          void (into.options.limits.maxHandshakesPerAddress = whole('max-handshakes-per-address', v, RANGES.maxHandshakesPerAddress)),
+      },
+      {
+        name: 'max-token', type: 'string', placeholder: 'BYTES', default: String(DEFAULT_LIMITS.maxTokenBytes),
+        help: 'Largest frame accepted, checked before allocation.',
+        apply: (into, v) => void (into.options.limits.maxTokenBytes = whole('max-token', v, RANGES.maxTokenBytes)),
+      },
+      {
+        name: 'handshake-timeout', type: 'string', placeholder: 'MS', default: String(DEFAULT_LIMITS.handshakeTimeoutMs),
+        help: 'Deadline for a whole handshake.',
+        apply: (into, v) => void (into.options.limits.handshakeTimeoutMs = whole('handshake-timeout', v, RANGES.handshakeTimeoutMs)),
+      },
+      {
+        name: 'idle-timeout', type: 'string', placeholder: 'MS', default: String(DEFAULT_LIMITS.idleTimeoutMs),
+        help: 'Close connections silent this long.',
+        apply: (into, v) => void (into.options.limits.idleTimeoutMs = whole('idle-timeout', v, RANGES.idleTimeoutMs)),
+      },
+      {
+        name: 'max-connections', type: 'string', placeholder: 'N',
+        default: `${DEFAULT_LIMITS.maxConnections}, lowered to fit the file-descriptor limit`,
+        help: 'Simultaneous connections per listener, HTTP with its WebSockets included; a value given here that does not fit the file-descriptor limit refuses to start.',
+        apply: (into, v) => void (into.options.limits.maxConnections = whole('max-connections', v, RANGES.maxConnections)),
+      },
+      {
+        name: 'shutdown-grace', type: 'string', placeholder: 'MS', default: String(DEFAULT_SHUTDOWN_GRACE_MS),
+        help: 'On SIGTERM/SIGINT, time given to handshakes in flight.',
+        apply: (into, v) => void (into.options.shutdownGraceMs = whole('shutdown-grace', v, RANGES.shutdownGraceMs)),
+      },
+    ],
+  },
+  {
+    title: 'Other',
+    rows: [
+      {
+        name: 'greeting', type: 'string', placeholder: 'TEXT', default: JSON.stringify(DEFAULT_GREETING),
+        help: 'sspi: message encrypted to the client after the handshake.',
+        apply: (into, v) => {
+          if (into.options.tcp.sspi) into.options.tcp.sspi.greeting = v;
+        },
+      },
+      {
+        name: 'gss-sample-allow-unauthenticated', type: 'boolean', default: 'refused, ERR_UNAUTHENTICATED_REFUSED',
+        help: 'gss-sample: serve sessions that open without a security context (gss-client -na), closed at the --handshake-timeout deadline.',
+        apply: (into) => {
+          if (into.options.tcp.gssSample) into.options.tcp.gssSample.allowUnauthenticated = true;
+        },
+      },
+      {
+        name: 'log-level', type: 'string', placeholder: 'LEVEL', default: 'info',
+        help: 'debug | info | warn | error | silent.',
+        apply: (into, v) => void (into.logLevel = parseLogLevel(v)),
+      },
+      HELP,
+    ],
+  },
+];
+
+const EPILOGUE = `Signals: SIGTERM/SIGINT shut down (see --shutdown-grace); SIGHUP reloads the keytab (key rotation):
+it is read once at start and on each SIGHUP, never behind the server's back; a bad keytab is refused
+and the keys in use stay.
+
+stdout: one JSON line per listener, {"event":"listening","frontend":"sspi","address":"127.0.0.1","port":2000}
+(frontend: sspi, gss-sample, http, admin; the http line also has "ws":"/ws" when WebSockets are on);
+with the embedded realm, first {"event":"realm","envFile":...,"gssClient":...}. Logs: JSON lines on stderr.
+Exit codes: 0 after a clean shutdown, 1 on a start-up error, 2 on a usage error.
+`;
+
+/** `serve --help`. */
+export function serveHelp(): string {
+  return `Usage: negotiate-server serve [options]\n\n${formatFlagHelp(SERVE_FLAGS)}\n${EPILOGUE}`;
+}
+
+/**
+ * Maps `serve`'s arguments onto NegotiateServer options, or 'help'. The CLI's own rule for
+ * listeners: all three at their default addresses (HTTP with its WebSocket route) unless a
+ * listener flag names some. Throws UsageError or ConfigError (ERR_CONFIG).
+ */
+export function parseServeFlags(args: string[]): ServeInvocation | 'help' {
+  const given = parseFlags(SERVE_FLAGS, args);
+  if (given.has(HELP)) return 'help';
+  const into: ServeInvocation = { options: { credentials: {}, tcp: {}, limits: {} }, logLevel: 'info' };
+  if (![...given.keys()].some((row) => row.listener === true)) {
+    into.options.tcp = { sspi: { ...DEFAULT_SSPI }, gssSample: { ...DEFAULT_GSS_SAMPLE } };
+    into.options.http = { ...DEFAULT_HTTP, ws: { path: DEFAULT_WS_PATH } };
+  }
+  applyFlags(SERVE_FLAGS, given, into);
+  return into;
+}
