@@ -35,7 +35,6 @@ Commands:
 Run 'negotiate-server <command> --help' for a command's options.
 `;
 
-
 /** The python3-gssapi sample client of the sspi framing (shipped in examples/), for the start banner. */
 const SSPI_CLIENT = fileURLToPath(new URL('../../examples/sspi_client.py', import.meta.url));
 
@@ -63,7 +62,9 @@ export async function main(argv: string[]): Promise<number> {
     }
   } catch (err) {
     if (err instanceof UsageError) {
-      process.stderr.write(`negotiate-server: ${err.message}\n\n${command === 'serve' ? serveHelp() : command === 'realm' ? REALM_HELP : MAIN_HELP}`);
+      process.stderr.write(
+        `negotiate-server: ` + `${err.message}\n\n${command === 'serve' ? serveHelp() : command === 'realm' ? REALM_HELP : MAIN_HELP}`,
+      );
       return 2;
     }
     if (err instanceof NegotiateError) {
@@ -74,7 +75,6 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
 }
-
 
 async function serve(args: string[]): Promise<number> {
   const invocation = parseServeFlags(args);
@@ -149,14 +149,26 @@ async function serve(args: string[]): Promise<number> {
         : undefined;
       const http = server.listening().find((l) => l.frontend === 'http');
       // Kerberos HTTP clients build the SPN from the hostname: localhost, never the IP.
-      const curl = http ? `. ${embedded.envFile} && curl --negotiate -u : http://localhost:${http.port}/whoami` : undefined;
-      out({ event: 'realm', dir: embedded.dir, envFile: embedded.envFile, realm: embedded.realmName, user: embedded.userPrincipal, gssClient, curl });
+      const curl = http
+        ? `. ${embedded.envFile} && curl --negotiate -u : http://localhost:${http.port}/whoami`
+        : undefined;
+      out({
+        event: 'realm',
+        dir: embedded.dir,
+        envFile: embedded.envFile,
+        realm: embedded.realmName,
+        user: embedded.userPrincipal,
+        gssClient,
+        curl,
+      });
       process.stderr.write(
         `\nEmbedded throwaway realm ${embedded.realmName} in ${embedded.dir} (removed on exit).\n` +
           `Client environment: . ${embedded.envFile}\n` +
           (gssClient ? `Try MIT's sample client:  ${gssClient}\n` : '') +
           (curl ? `HTTP Negotiate:           ${curl}\n` : '') +
-          (sspi ? `SSPI-framing client:      . ${embedded.envFile} && /usr/bin/python3 ${SSPI_CLIENT} --port ${sspi.port} --service host@localhost --mech spnego\n` : '') +
+          (sspi
+            ? `SSPI-framing client:      . ${embedded.envFile} && /usr/bin/python3 ${SSPI_CLIENT} --port ` + `${sspi.port} ` + `--service host@localhost --mech spnego\n`
+            : '') +
           '\n',
       );
     }
@@ -171,7 +183,12 @@ async function serve(args: string[]): Promise<number> {
     if (server) {
       await server.close();
       const stats = server.pool.stats();
-      logger.info('stopped', { contextsLive: stats.live, created: stats.created, completed: stats.completed, failed: stats.failed });
+      logger.info('stopped', {
+        contextsLive: stats.live,
+        created: stats.created,
+        completed: stats.completed,
+        failed: stats.failed,
+      });
     }
     await embedded?.destroy();
     process.off('SIGTERM', onTerm);

@@ -66,5 +66,10 @@ export const RANGES = Object.freeze({
 export const WS_PATH_PATTERN = /^\/[A-Za-z0-9._~\-/]*$/;
 
 export function isReplayCacheOption(value: string): value is ReplayCacheOption {
-  return value === 'default' || value === 'none' || value === 'memory' || (value.startsWith('file:') && value.length > 'file:'.length);
+  return (
+    value === 'default' ||
+    value === 'none' ||
+    value === 'memory' ||
+    (value.startsWith('file:') && value.length > 'file:'.length)
+  );
 }

@@ -76,7 +76,12 @@ export {
 } from './errors.js';
 export { ThrowawayRealm, type RealmOptions } from './realm/index.js';
 export { createLogger, createPinoLogger, type Logger, type LogLevel, type PinoCompatibleLogger } from './logger.js';
-export { ServerMetrics, type ServerMetricsOptions, type HandshakeSuccessFacts, type HandshakeFailureFacts } from './metrics/ServerMetrics.js';
+export {
+  ServerMetrics,
+  type ServerMetricsOptions,
+  type HandshakeSuccessFacts,
+  type HandshakeFailureFacts,
+} from './metrics/ServerMetrics.js';
 export type { StateSources, FrontendLoad, PoolStats } from './metrics/stateMetrics.js';
 export { AdminListener, type AdminListenerOptions, type Readiness } from './admin/AdminListener.js';
 export * from './framing/index.js';

@@ -30,7 +30,14 @@ import { DEFAULT_GREETING } from './acceptors/sspiProtocol.js';
 import { MIN_KEY_BYTES } from './http/sessionCookie.js';
 import { ConfigError } from './errors.js';
 import { fromPinoCompatible, silentLogger, type Logger, type PinoCompatibleLogger } from './logger.js';
-import { ACCEPTOR_SLOTS, isRequiredFlag, REQUIRABLE_FLAGS, type AcceptorSlot, type ReplayCacheOption, type RequiredFlag } from './pool/credentials.js';
+import {
+  ACCEPTOR_SLOTS,
+  isRequiredFlag,
+  REQUIRABLE_FLAGS,
+  type AcceptorSlot,
+  type ReplayCacheOption,
+  type RequiredFlag,
+} from './pool/credentials.js';
 
 /** A listener: `host` defaults to 127.0.0.1; `port` 0 picks a free port. */
 export interface ListenerOptions {
@@ -60,7 +67,9 @@ export interface CredentialsOptions {
 }
 
 export interface SspiListenerOptions extends ListenerOptions {
-  /** Sealed to the client after the handshake: text, bytes, or a function of the session. Default `DEFAULT_GREETING`. */
+  /**
+   * Sealed to the client after the handshake: text, bytes, or a function of the session. Default `DEFAULT_GREETING`.
+   */
   greeting?: SspiProtocolOptions['greeting'];
 }
 
@@ -189,13 +198,20 @@ export function resolveServerOptions(options: NegotiateServerOptions): ResolvedS
   const gssSample = tcp.gssSample === undefined ? undefined : section('tcp.gssSample', tcp.gssSample, GSS_SAMPLE_KEYS);
   const http = options.http === undefined ? undefined : section('http', options.http, HTTP_KEYS);
   if (!sspi && !gssSample && !http) {
-    throw new ConfigError('ERR_CONFIG', 'no listener: name at least one of tcp.sspi, tcp.gssSample or http (e.g. { http: { port: 8080 } })');
+    throw new ConfigError(
+      'ERR_CONFIG',
+      'no listener: name at least one of tcp.sspi, tcp.gssSample or http (e.g. { http: { port: 8080 } })',
+    );
   }
   const ws = http?.ws === undefined ? undefined : section('http.ws', http.ws, WS_KEYS);
-  const cookie = http?.sessionCookie === undefined ? undefined : section('http.sessionCookie', http.sessionCookie, COOKIE_KEYS);
+  const cookie =
+    http?.sessionCookie === undefined ? undefined : section('http.sessionCookie', http.sessionCookie, COOKIE_KEYS);
   const replayCache = credentials.replayCache ?? 'default';
   if (typeof replayCache !== 'string' || !isReplayCacheOption(replayCache)) {
-    throw new ConfigError('ERR_CONFIG', `credentials.replayCache must be default, memory, none or file:PATH, not ${JSON.stringify(replayCache)}`);
+    throw new ConfigError(
+      'ERR_CONFIG',
+      `credentials.replayCache must be default, memory, none or file:PATH, not ${JSON.stringify(replayCache)}`,
+    );
   }
   const resolved: ResolvedServerConfig = {
     keytab: optionalString('credentials.keytab', credentials.keytab),
@@ -203,7 +219,12 @@ export function resolveServerOptions(options: NegotiateServerOptions): ResolvedS
     ntlm: bool('credentials.ntlm', credentials.ntlm),
     ntlmUsers: optionalString('credentials.ntlmUsers', credentials.ntlmUsers),
     replayCache,
-    replayCacheSize: int('credentials.replayCacheSize', credentials.replayCacheSize, DEFAULT_REPLAY_CACHE_SIZE, RANGES.replayCacheSize),
+    replayCacheSize: int(
+      'credentials.replayCacheSize',
+      credentials.replayCacheSize,
+      DEFAULT_REPLAY_CACHE_SIZE,
+      RANGES.replayCacheSize,
+    ),
     requireFlags: requireFlags(credentials.requireFlags),
     sspi: sspi && listener('tcp.sspi', sspi, DEFAULT_SSPI),
     gssSample: gssSample && listener('tcp.gssSample', gssSample, DEFAULT_GSS_SAMPLE),
@@ -211,55 +232,130 @@ export function resolveServerOptions(options: NegotiateServerOptions): ResolvedS
     http: http && listener('http', http, DEFAULT_HTTP),
     wsPath: ws && wsPath(ws.path),
     onWsMessage: ws?.onMessage ?? echo,
-    sessionCookieTtlSeconds: cookie && int('http.sessionCookie.ttlSeconds', cookie.ttlSeconds, DEFAULT_SESSION_COOKIE_TTL_SECONDS, RANGES.sessionCookieTtlSeconds),
+    sessionCookieTtlSeconds:
+      cookie &&
+      int(
+        'http.sessionCookie.ttlSeconds',
+        cookie.ttlSeconds,
+        DEFAULT_SESSION_COOKIE_TTL_SECONDS,
+        RANGES.sessionCookieTtlSeconds,
+      ),
     sessionCookieKeys: cookieKeys(cookie?.keys),
     sessionCookieSecure: bool('http.sessionCookie.secure', cookie?.secure),
     allowUwsFallback: bool('http.allowUwsFallback', http?.allowUwsFallback),
     admin: options.admin && listener('admin', section('admin', options.admin, LISTENER_KEYS), undefined),
     workers: int('workers', options.workers, os.availableParallelism(), RANGES.workers),
     maxQueue: int('limits.maxQueue', limits.maxQueue, DEFAULT_LIMITS.maxQueue, RANGES.maxQueue),
-    taskTimeoutMs: int('limits.taskTimeoutMs', limits.taskTimeoutMs, DEFAULT_LIMITS.taskTimeoutMs, RANGES.taskTimeoutMs),
+    taskTimeoutMs: int(
+      'limits.taskTimeoutMs',
+      limits.taskTimeoutMs,
+      DEFAULT_LIMITS.taskTimeoutMs,
+      RANGES.taskTimeoutMs,
+    ),
     maxContexts: int('limits.maxContexts', limits.maxContexts, DEFAULT_LIMITS.maxContexts, RANGES.maxContexts),
-    maxTokenBytes: int('limits.maxTokenBytes', limits.maxTokenBytes, DEFAULT_LIMITS.maxTokenBytes, RANGES.maxTokenBytes),
-    handshakeTimeoutMs: int('limits.handshakeTimeoutMs', limits.handshakeTimeoutMs, DEFAULT_LIMITS.handshakeTimeoutMs, RANGES.handshakeTimeoutMs),
-    idleTimeoutMs: int('limits.idleTimeoutMs', limits.idleTimeoutMs, DEFAULT_LIMITS.idleTimeoutMs, RANGES.idleTimeoutMs),
-    maxConnections: int('limits.maxConnections', limits.maxConnections, DEFAULT_LIMITS.maxConnections, RANGES.maxConnections),
+    maxTokenBytes: int(
+      'limits.maxTokenBytes',
+      limits.maxTokenBytes,
+      DEFAULT_LIMITS.maxTokenBytes,
+      RANGES.maxTokenBytes,
+    ),
+    handshakeTimeoutMs: int(
+      'limits.handshakeTimeoutMs',
+      limits.handshakeTimeoutMs,
+      DEFAULT_LIMITS.handshakeTimeoutMs,
+      RANGES.handshakeTimeoutMs,
+    ),
+    idleTimeoutMs: int(
+      'limits.idleTimeoutMs',
+      limits.idleTimeoutMs,
+      DEFAULT_LIMITS.idleTimeoutMs,
+      RANGES.idleTimeoutMs,
+    ),
+    maxConnections: int(
+      'limits.maxConnections',
+      limits.maxConnections,
+      DEFAULT_LIMITS.maxConnections,
+      RANGES.maxConnections,
+    ),
     maxConnectionsFromUser: limits.maxConnections !== undefined,
     greeting: greeting(sspi?.greeting),
     shutdownGraceMs: int('shutdownGraceMs', options.shutdownGraceMs, DEFAULT_SHUTDOWN_GRACE_MS, RANGES.shutdownGraceMs),
     logger: options.logger === undefined ? silentLogger : fromPinoCompatible(pinoCompatible(options.logger)),
   };
   if (limits.maxHandshakesPerAddress !== undefined) {
-    resolved.maxHandshakesPerAddress = int('limits.maxHandshakesPerAddress', limits.maxHandshakesPerAddress, 0, RANGES.maxHandshakesPerAddress);
+    resolved.maxHandshakesPerAddress = int(
+      'limits.maxHandshakesPerAddress',
+      limits.maxHandshakesPerAddress,
+      0,
+      RANGES.maxHandshakesPerAddress,
+    );
   }
-  if (credentials.frontendPrincipals !== undefined) resolved.frontendPrincipals = frontendPrincipals(credentials.frontendPrincipals);
+  if (credentials.frontendPrincipals !== undefined)
+    resolved.frontendPrincipals = frontendPrincipals(credentials.frontendPrincipals);
   if (credentials.replayCachePrincipalQuota !== undefined) {
-    resolved.replayCachePrincipalQuota = int('credentials.replayCachePrincipalQuota', credentials.replayCachePrincipalQuota, 0, RANGES.replayCachePrincipalQuota);
+    resolved.replayCachePrincipalQuota = int(
+      'credentials.replayCachePrincipalQuota',
+      credentials.replayCachePrincipalQuota,
+      0,
+      RANGES.replayCachePrincipalQuota,
+    );
   }
   return resolved;
 }
 
 // The keys each level accepts: a misspelt or old-style (flat) option is an error, not ignored.
 // Records over keyof, so the compiler says when an option is added to a type and not here.
-const TOP_KEYS: Record<keyof NegotiateServerOptions, true> = { credentials: true, tcp: true, http: true, limits: true, admin: true, workers: true, shutdownGraceMs: true, logger: true };
+const TOP_KEYS: Record<keyof NegotiateServerOptions, true> = {
+  credentials: true,
+  tcp: true,
+  http: true,
+  limits: true,
+  admin: true,
+  workers: true,
+  shutdownGraceMs: true,
+  logger: true,
+};
 const CREDENTIAL_KEYS: Record<keyof CredentialsOptions, true> = {
-  keytab: true, principal: true, frontendPrincipals: true, ntlm: true, ntlmUsers: true, replayCache: true, replayCacheSize: true, replayCachePrincipalQuota: true, requireFlags: true,
+  keytab: true,
+  principal: true,
+  frontendPrincipals: true,
+  ntlm: true,
+  ntlmUsers: true,
+  replayCache: true,
+  replayCacheSize: true,
+  replayCachePrincipalQuota: true,
+  requireFlags: true,
 };
 const TCP_KEYS: Record<keyof TcpOptions, true> = { sspi: true, gssSample: true };
 const LISTENER_KEYS: Record<keyof ListenerOptions, true> = { host: true, port: true };
 const SSPI_KEYS: Record<keyof SspiListenerOptions, true> = { ...LISTENER_KEYS, greeting: true };
 const GSS_SAMPLE_KEYS: Record<keyof GssSampleListenerOptions, true> = { ...LISTENER_KEYS, allowUnauthenticated: true };
-const HTTP_KEYS: Record<keyof HttpOptions, true> = { ...LISTENER_KEYS, ws: true, sessionCookie: true, allowUwsFallback: true };
+const HTTP_KEYS: Record<keyof HttpOptions, true> = {
+  ...LISTENER_KEYS,
+  ws: true,
+  sessionCookie: true,
+  allowUwsFallback: true,
+};
 const WS_KEYS: Record<keyof WebSocketOptions, true> = { path: true, onMessage: true };
 const COOKIE_KEYS: Record<keyof CookieOptions, true> = { ttlSeconds: true, keys: true, secure: true };
 const LIMIT_KEYS: Record<keyof LimitsOptions, true> = {
-  maxHandshakesPerAddress: true, maxQueue: true, taskTimeoutMs: true, maxContexts: true, maxTokenBytes: true, handshakeTimeoutMs: true, idleTimeoutMs: true, maxConnections: true,
+  maxHandshakesPerAddress: true,
+  maxQueue: true,
+  taskTimeoutMs: true,
+  maxContexts: true,
+  maxTokenBytes: true,
+  handshakeTimeoutMs: true,
+  idleTimeoutMs: true,
+  maxConnections: true,
 };
 
 function checkKeys(path: string, value: object, known: Record<string, true>): void {
   for (const key of Object.keys(value)) {
     if (!Object.prototype.hasOwnProperty.call(known, key)) {
-      throw new ConfigError('ERR_CONFIG', `unknown option ${path === 'options' ? key : `${path}.${key}`}; expected one of ${Object.keys(known).join(', ')}`);
+      throw new ConfigError(
+        'ERR_CONFIG',
+        `unknown option ${path === 'options' ? key : `${path}.${key}`}; expected one of ` + `${Object.keys(known).join(', ')}`,
+      );
     }
   }
 }
@@ -277,24 +373,33 @@ function section<T extends object>(path: string, value: T | undefined, known: Re
 function int(path: string, value: unknown, dflt: number, range: IntRange): number {
   if (value === undefined) return dflt;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < range.min || value > range.max) {
-    throw new ConfigError('ERR_CONFIG', `${path} must be a whole number between ${range.min} and ${range.max}, not ${JSON.stringify(value)}`);
+    throw new ConfigError(
+      'ERR_CONFIG',
+      `${path} must be a whole number between ${range.min} and ${range.max}, not ${JSON.stringify(value)}`,
+    );
   }
   return value;
 }
 
 function bool(path: string, value: unknown): boolean {
   if (value === undefined) return false;
-  if (typeof value !== 'boolean') throw new ConfigError('ERR_CONFIG', `${path} must be true or false, not ${JSON.stringify(value)}`);
+  if (typeof value !== 'boolean')
+    throw new ConfigError('ERR_CONFIG', `${path} must be true or false, not ${JSON.stringify(value)}`);
   return value;
 }
 
 function optionalString(path: string, value: unknown): string | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value === '') throw new ConfigError('ERR_CONFIG', `${path} must be a non-empty string, not ${JSON.stringify(value)}`);
+  if (typeof value !== 'string' || value === '')
+    throw new ConfigError('ERR_CONFIG', `${path} must be a non-empty string, not ${JSON.stringify(value)}`);
   return value;
 }
 
-function listener(path: string, value: ListenerOptions | Partial<AdminOptions>, dflt: ListenAddress | undefined): ListenAddress {
+function listener(
+  path: string,
+  value: ListenerOptions | Partial<AdminOptions>,
+  dflt: ListenAddress | undefined,
+): ListenAddress {
   const host = optionalString(`${path}.host`, value.host) ?? DEFAULT_HOST;
   if (value.port === undefined && dflt === undefined) throw new ConfigError('ERR_CONFIG', `${path}.port is required`);
   return { host, port: int(`${path}.port`, value.port, dflt?.port ?? 0, RANGES.port) };
@@ -303,7 +408,10 @@ function listener(path: string, value: ListenerOptions | Partial<AdminOptions>, 
 function wsPath(value: unknown): string {
   if (value === undefined) return DEFAULT_WS_PATH;
   if (typeof value !== 'string' || !WS_PATH_PATTERN.test(value)) {
-    throw new ConfigError('ERR_CONFIG', `http.ws.path must be an absolute path such as /ws, not ${JSON.stringify(value)}`);
+    throw new ConfigError(
+      'ERR_CONFIG',
+      `http.ws.path must be an absolute path such as /ws, not ${JSON.stringify(value)}`,
+    );
   }
   return value;
 }
@@ -322,17 +430,27 @@ function frontendPrincipals(value: Partial<Record<AcceptorSlot, string>>): Parti
 function cookieKeys(value: readonly Buffer[] | undefined): Buffer[] {
   if (value === undefined) return [];
   if (!Array.isArray(value) || value.some((k) => !Buffer.isBuffer(k) || k.length < MIN_KEY_BYTES)) {
-    throw new ConfigError('ERR_CONFIG', `http.sessionCookie.keys must be Buffers of at least ${MIN_KEY_BYTES} random bytes each (e.g. crypto.randomBytes(32))`);
+    throw new ConfigError(
+      'ERR_CONFIG',
+      `http.sessionCookie.keys must be Buffers of at least ${MIN_KEY_BYTES} random bytes each (e.g. ` + `crypto.randomBytes(32))`,
+    );
   }
   return [...value];
 }
 
 function requireFlags(value: readonly RequiredFlag[] | undefined): readonly RequiredFlag[] {
   if (value === undefined) return [];
-  if (!Array.isArray(value)) throw new ConfigError('ERR_CONFIG', `credentials.requireFlags must be an array of ${Object.keys(REQUIRABLE_FLAGS).join(', ')}`);
+  if (!Array.isArray(value))
+    throw new ConfigError(
+      'ERR_CONFIG',
+      `credentials.requireFlags must be an array of ${Object.keys(REQUIRABLE_FLAGS).join(', ')}`,
+    );
   for (const f of value) {
     if (typeof f !== 'string' || !isRequiredFlag(f)) {
-      throw new ConfigError('ERR_CONFIG', `credentials.requireFlags: unknown flag ${JSON.stringify(f)}; expected ${Object.keys(REQUIRABLE_FLAGS).join(', ')}`);
+      throw new ConfigError(
+        'ERR_CONFIG',
+        `credentials.requireFlags: unknown flag ${JSON.stringify(f)}; expected ` + `${Object.keys(REQUIRABLE_FLAGS).join(', ')}`,
+      );
     }
   }
   return [...new Set(value)];
@@ -347,7 +465,10 @@ function greeting(value: SspiProtocolOptions['greeting']): ResolvedServerConfig[
 function pinoCompatible(value: PinoCompatibleLogger): PinoCompatibleLogger {
   const methods = ['debug', 'info', 'warn', 'error'] as const;
   if (typeof value !== 'object' || value === null || methods.some((m) => typeof value[m] !== 'function')) {
-    throw new ConfigError('ERR_CONFIG', 'logger must have pino\'s debug, info, warn and error methods (fields first, then the message)');
+    throw new ConfigError(
+      'ERR_CONFIG',
+      "logger must have pino's debug, info, warn and error methods (fields first, then the message)",
+    );
   }
   return value;
 }

@@ -6,11 +6,14 @@
  *
  * | variable | set from | value |
  * | --- | --- | --- |
- * | `KRB5_CONFIG`, `KRB5_KDC_PROFILE`, `KRB5_KTNAME`, `KRB5RCACHEDIR`, `NTLM_USER_FILE`, `NEGOTIATE_*` | `realmEnvironment`: a throwaway realm's `env()` (the CLI's embedded realm, tests) | the realm's files; never `KRB5CCNAME` nor `NEGOTIATE_PASSWORD` |
+ * | `KRB5_CONFIG`, `KRB5_KDC_PROFILE`, `KRB5_KTNAME`, `KRB5RCACHEDIR`, `NTLM_USER_FILE`, `NEGOTIATE_*` |
+ * `realmEnvironment`: a throwaway realm's `env()` (the CLI's embedded realm, tests) | the realm's files; never
+ * `KRB5CCNAME` nor `NEGOTIATE_PASSWORD` |
  * | `NTLM_USER_FILE` | `ntlmUserFile` (`credentials.ntlmUsers`, `--ntlm-users`) | gss-ntlmssp's users file |
  * | `LM_COMPAT_LEVEL` | `ntlm: true` | `5` (NTLMv2 only), whatever was inherited |
  * | `KRB5RCACHENAME` | `ntlm: true` with `replayCache` `none`, `memory` or `file:PATH` | `none:` or `file2:PATH` |
- * | `UWS_HTTP_MAX_HEADERS_SIZE` | `uwsMaxHeadersSize` (acceptors/uws.ts, before it loads uWebSockets.js) | bytes: an operator's own positive value, else derived from the largest token |
+ * | `UWS_HTTP_MAX_HEADERS_SIZE` | `uwsMaxHeadersSize` (acceptors/uws.ts, before it loads uWebSockets.js) | bytes: an
+ * operator's own positive value, else derived from the largest token |
  */
 import { toNativeCredentials, type ReplayCacheOption } from './pool/credentials.js';
 
@@ -55,10 +58,14 @@ export function applyProcessWideSettings(settings: ProcessWideSettings): void {
     // inherited at 0..2 would accept NTLMv1 and LM responses. 5 is NTLMv2 only, whatever the
     // server was started with.
     process.env['LM_COMPAT_LEVEL'] = String(NTLM_LM_COMPAT_LEVEL);
-    const native = toNativeCredentials({ ntlm: true, ...(settings.replayCache === undefined ? {} : { replayCache: settings.replayCache }) });
+    const native = toNativeCredentials({
+      ntlm: true,
+      ...(settings.replayCache === undefined ? {} : { replayCache: settings.replayCache }),
+    });
     // memory: MIT's own cache is off and ours checks every accept.
     const rc = native.memoryReplayCache === true ? 'none:' : native.replayCache;
     if (rc !== undefined) process.env['KRB5RCACHENAME'] = rc;
   }
-  if (settings.uwsMaxHeadersSize !== undefined) process.env['UWS_HTTP_MAX_HEADERS_SIZE'] = String(settings.uwsMaxHeadersSize);
+  if (settings.uwsMaxHeadersSize !== undefined)
+    process.env['UWS_HTTP_MAX_HEADERS_SIZE'] = String(settings.uwsMaxHeadersSize);
 }

@@ -83,7 +83,9 @@ export class NegotiateServer extends EventEmitter {
     this.pool = pool;
     this.#options = options;
     this.#logger = options.logger;
-    const perAddress = new HandshakesPerAddress(options.maxHandshakesPerAddress ?? defaultHandshakesPerAddress(options.maxContexts));
+    const perAddress = new HandshakesPerAddress(
+      options.maxHandshakesPerAddress ?? defaultHandshakesPerAddress(options.maxContexts),
+    );
     this.handshakesPerAddress = perAddress;
     this.#maxConnections = maxConnections;
     this.metrics = new ServerMetrics({
@@ -122,7 +124,8 @@ export class NegotiateServer extends EventEmitter {
       replayCache: config.replayCache,
       replayCacheSize: config.replayCacheSize,
     };
-    if (config.replayCachePrincipalQuota !== undefined) credentials.replayCachePrincipalQuota = config.replayCachePrincipalQuota;
+    if (config.replayCachePrincipalQuota !== undefined)
+      credentials.replayCachePrincipalQuota = config.replayCachePrincipalQuota;
     if (config.requireFlags.length > 0) credentials.requireFlags = config.requireFlags;
     if (config.keytab !== undefined) credentials.keytab = config.keytab;
     if (config.principal !== undefined) credentials.principal = config.principal;
@@ -221,7 +224,10 @@ export class NegotiateServer extends EventEmitter {
     if (o.maxConnectionsFromUser !== true) {
       const fit = largestFittingCap(planFor, cap);
       if (fit >= 1 && fit < cap) {
-        o.logger.warn('--max-connections lowered to fit the file-descriptor limit', { maxConnections: fit, requested: cap });
+        o.logger.warn('--max-connections lowered to fit the file-descriptor limit', {
+          maxConnections: fit,
+          requested: cap,
+        });
         cap = fit;
       }
     }
@@ -241,7 +247,11 @@ export class NegotiateServer extends EventEmitter {
   }
 
   #frontendLoads(): FrontendLoad[] {
-    const loads: FrontendLoad[] = this.acceptors.map((a) => ({ frontend: a.framing, connections: a.connections, sessions: a.sessions }));
+    const loads: FrontendLoad[] = this.acceptors.map((a) => ({
+      frontend: a.framing,
+      connections: a.connections,
+      sessions: a.sessions,
+    }));
     if (this.ws) loads.push({ frontend: 'ws', connections: this.ws.connections, sessions: this.ws.sessions });
     return loads;
   }
@@ -257,7 +267,11 @@ export class NegotiateServer extends EventEmitter {
       sessionCookie:
         o.sessionCookieTtlSeconds === undefined
           ? undefined
-          : { ttlSeconds: o.sessionCookieTtlSeconds, secure: o.sessionCookieSecure, ...(o.sessionCookieKeys.length > 0 ? { keys: o.sessionCookieKeys } : {}) },
+          : {
+              ttlSeconds: o.sessionCookieTtlSeconds,
+              secure: o.sessionCookieSecure,
+              ...(o.sessionCookieKeys.length > 0 ? { keys: o.sessionCookieKeys } : {}),
+            },
     });
     http.on('session', (s: HttpIdentity) => this.emit('session', s));
     http.on('handshakeFailed', (f: HandshakeFailure<'http'>) => this.emit('handshakeFailed', f));
@@ -282,7 +296,10 @@ export class NegotiateServer extends EventEmitter {
   async #listen(framing: TcpFraming, at: ListenAddress): Promise<void> {
     const o = this.#options;
     const acceptor = new TcpAcceptor({
-      protocol: framing === 'sspi' ? sspiProtocol({ greeting: o.greeting }) : gssSampleProtocol({ allowUnauthenticated: o.gssSampleAllowUnauthenticated }),
+      protocol:
+        framing === 'sspi'
+          ? sspiProtocol({ greeting: o.greeting })
+          : gssSampleProtocol({ allowUnauthenticated: o.gssSampleAllowUnauthenticated }),
       pool: this.pool,
       maxTokenBytes: o.maxTokenBytes,
       handshakeTimeoutMs: o.handshakeTimeoutMs,

@@ -22,7 +22,11 @@ const STDERR_TAIL_BYTES = 64 * 1024;
  * flat configuration) with sspi and gss-sample on 127.0.0.1 port 0, 2 workers, 1 s shutdown
  * grace. What JSON cannot carry (the logger, the WebSocket handler) the host fills in.
  */
-const { logger: _logger, onWsMessage: _onWsMessage, ...hostDefaults } = resolveServerOptions({
+const {
+  logger: _logger,
+  onWsMessage: _onWsMessage,
+  ...hostDefaults
+} = resolveServerOptions({
   tcp: { sspi: { port: 0 }, gssSample: { port: 0 } },
   workers: 2,
   shutdownGraceMs: 1000,
@@ -74,7 +78,8 @@ export class HostedServer extends EventEmitter {
 
   /**
    * Forks the host and waits until it listens.
-   * @param {{ env: Record<string, string>, options?: Record<string, unknown>, forwardEvents?: boolean, startTimeoutMs?: number, netns?: string }} o
+   * @param {{ env: Record<string, string>, options?: Record<string, unknown>, forwardEvents?: boolean, startTimeoutMs?:
+   *   number, netns?: string }} o
    *   env: the realm's environment (KRB5_CONFIG, KRB5RCACHEDIR, NTLM_USER_FILE; KRB5_KTNAME and
    *   a keytab option as the caller likes). Never put a password in it: the server needs none.
    *   netns: run the server inside this network namespace (`ip netns exec`, which execs node in

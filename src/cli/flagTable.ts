@@ -78,7 +78,11 @@ export function parseFlags(sections: readonly FlagSection[], args: string[]): Ma
 }
 
 /** Applies each given flag in table order (not argv order: a row may rely on an earlier section's). */
-export function applyFlags(sections: readonly FlagSection[], given: Map<FlagRow, string | true>, into: ServeInvocation): void {
+export function applyFlags(
+  sections: readonly FlagSection[],
+  given: Map<FlagRow, string | true>,
+  into: ServeInvocation,
+): void {
   for (const row of sections.flatMap((s) => s.rows)) {
     const value = given.get(row);
     if (value === undefined) continue;

@@ -22,7 +22,15 @@ import {
 } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { ACCEPTOR_SLOTS } from '../pool/credentials.js';
-import { applyFlags, formatFlagHelp, parseFlags, UsageError, type FlagRow, type FlagSection, type ServeInvocation } from './flagTable.js';
+import {
+  applyFlags,
+  formatFlagHelp,
+  parseFlags,
+  UsageError,
+  type FlagRow,
+  type FlagSection,
+  type ServeInvocation,
+} from './flagTable.js';
 import {
   parseListenAddress,
   parseLogLevel,
@@ -43,60 +51,87 @@ export const SERVE_FLAGS: readonly FlagSection[] = [
     title: 'Credentials',
     rows: [
       {
-        name: 'keytab', type: 'string', placeholder: 'FILE',
-        help: 'Service keytab. Without it, serve starts an embedded throwaway realm (KRBTEST.COM on loopback) and removes it on exit.',
+        name: 'keytab',
+        type: 'string',
+        placeholder: 'FILE',
+        help: 'Service keytab. Without it, serve starts an embedded throwaway realm (KRBTEST.COM on ' + 'loopback) and ' + 'removes it on exit.',
         apply: (into, v) => void (into.options.credentials.keytab = v),
       },
       {
-        name: 'principal', type: 'string', placeholder: 'NAME', default: 'any key in the keytab',
+        name: 'principal',
+        type: 'string',
+        placeholder: 'NAME',
+        default: 'any key in the keytab',
         help: "Accept only this service principal ('host/localhost@REALM' or 'host@localhost').",
         apply: (into, v) => void (into.options.credentials.principal = v),
       },
       // --sspi-principal, --gss-sample-principal, --http-principal: one row per front end.
-      ...ACCEPTOR_SLOTS.map(
-        (slot): FlagRow => ({
-          name: `${slot}-principal`, type: 'string', placeholder: 'NAME', default: '--principal',
-          help: `The ${slot} front end accepts only this principal${slot === 'http' ? ' (its WebSocket too)' : ''}, over --principal.`,
-          apply: (into, v) => {
-            if (v.trim() === '') throw new ConfigError('ERR_CONFIG', `--${slot}-principal needs a principal name`);
-            into.options.credentials.frontendPrincipals = { ...into.options.credentials.frontendPrincipals, [slot]: v };
-          },
-        }),
-      ),
+      ...ACCEPTOR_SLOTS.map((slot): FlagRow => ({
+        name: `${slot}-principal`,
+        type: 'string',
+        placeholder: 'NAME',
+        default: '--principal',
+        help: `The ${slot} front end accepts only this ` + `principal${slot === 'http' ? ' (its WebSocket too)' : ''}, ` + `over --principal.`,
+        apply: (into, v) => {
+          if (v.trim() === '') throw new ConfigError('ERR_CONFIG', `--${slot}-principal needs a principal name`);
+          into.options.credentials.frontendPrincipals = { ...into.options.credentials.frontendPrincipals, [slot]: v };
+        },
+      })),
       {
-        name: 'ntlm', type: 'boolean', default: 'off, as NTLM is relayable',
+        name: 'ntlm',
+        type: 'boolean',
+        default: 'off, as NTLM is relayable',
         help: 'Also accept NTLM, raw and through SPNEGO.',
         apply: (into) => void (into.options.credentials.ntlm = true),
       },
       {
-        name: 'ntlm-users', type: 'string', placeholder: 'FILE', default: '$NTLM_USER_FILE',
+        name: 'ntlm-users',
+        type: 'string',
+        placeholder: 'FILE',
+        default: '$NTLM_USER_FILE',
         help: 'gss-ntlmssp users file (DOMAIN:user:password).',
         apply: (into, v) => void (into.options.credentials.ntlmUsers = v),
       },
       {
-        name: 'replay-cache', type: 'string', placeholder: 'MODE', default: 'default',
+        name: 'replay-cache',
+        type: 'string',
+        placeholder: 'MODE',
+        default: 'default',
         help:
-          "default | memory | none | file:PATH. default: MIT's file cache; memory: a process-wide in-memory cache instead, " +
+          "default | memory | none | file:PATH. default: MIT's file cache; memory: a process-wide in-memory " + "cache " + "instead, " +
           'faster, forgotten on restart; none accepts replayed tokens.',
         apply: (into, v) => void (into.options.credentials.replayCache = parseReplayCache(v)),
       },
       {
-        name: 'replay-cache-size', type: 'string', placeholder: 'N',
+        name: 'replay-cache-size',
+        type: 'string',
+        placeholder: 'N',
         default: `${DEFAULT_REPLAY_CACHE_SIZE}: 10,000 handshakes/s at the default 300 s clock skew`,
-        help: 'memory only: most authenticators remembered, 21-43 bytes each; beyond it handshakes are refused, never accepted unchecked.',
-        apply: (into, v) => void (into.options.credentials.replayCacheSize = whole('replay-cache-size', v, RANGES.replayCacheSize)),
-      },
-      {
-        name: 'replay-cache-principal-quota', type: 'string', placeholder: 'N', default: 'a quarter of --replay-cache-size',
-        help: 'memory only: most authenticators one client principal may hold; beyond it that principal is refused, others are not.',
+        help: 'memory only: most authenticators remembered, 21-43 bytes each; beyond it handshakes are refused, ' + 'never accepted ' + 'unchecked.',
         apply: (into, v) =>
-          void (into.options.credentials.replayCachePrincipalQuota = whole('replay-cache-principal-quota', v, RANGES.replayCachePrincipalQuota)),
+          void (into.options.credentials.replayCacheSize = whole('replay-cache-size', v, RANGES.replayCacheSize)),
       },
       {
-        name: 'require-flags', type: 'string', placeholder: 'LIST', default: 'none',
+        name: 'replay-cache-principal-quota',
+        type: 'string',
+        placeholder: 'N',
+        default: 'a quarter of --replay-cache-size',
+        help: 'memory only: most authenticators one client principal may hold; beyond it that principal is ' + 'refused, others ' + 'are not.',
+        apply: (into, v) =>
+          void (into.options.credentials.replayCachePrincipalQuota = whole(
+            'replay-cache-principal-quota',
+            v,
+            RANGES.replayCachePrincipalQuota,
+          )),
+      },
+      {
+        name: 'require-flags',
+        type: 'string',
+        placeholder: 'LIST',
+        default: 'none',
         help:
-          'Refuse clients that did not request these context flags (comma-separated: mutual, replay, sequence, integrity, ' +
-          'confidentiality, delegation). mutual refuses browsers; replay,sequence make unwrap refuse replayed and reordered messages.',
+          'Refuse clients that did not request these context flags (comma-separated: mutual, replay, ' + 'sequence, ' + 'integrity, ' +
+          'confidentiality, delegation). mutual refuses browsers; replay,sequence make unwrap refuse ' + 'replayed and ' + 'reordered messages.',
         apply: (into, v) => void (into.options.credentials.requireFlags = parseRequireFlags(v)),
       },
     ],
@@ -105,22 +140,38 @@ export const SERVE_FLAGS: readonly FlagSection[] = [
     title: 'Listeners (default: all three, on 127.0.0.1; if any listener flag is given, only those given)',
     rows: [
       {
-        name: 'sspi', type: 'string', placeholder: 'HOST:PORT', listener: true, default: address(DEFAULT_SSPI),
+        name: 'sspi',
+        type: 'string',
+        placeholder: 'HOST:PORT',
+        listener: true,
+        default: address(DEFAULT_SSPI),
         help: 'Microsoft SSPI-sample framing; port 0 = any free port.',
         apply: (into, v) => void (into.options.tcp.sspi = parseListenAddress('--sspi', v)),
       },
       {
-        name: 'gss-sample', type: 'string', placeholder: 'HOST:PORT', listener: true, default: address(DEFAULT_GSS_SAMPLE),
+        name: 'gss-sample',
+        type: 'string',
+        placeholder: 'HOST:PORT',
+        listener: true,
+        default: address(DEFAULT_GSS_SAMPLE),
         help: 'MIT gss-sample framing.',
         apply: (into, v) => void (into.options.tcp.gssSample = parseListenAddress('--gss-sample', v)),
       },
       {
-        name: 'http', type: 'string', placeholder: 'HOST:PORT', listener: true, default: address(DEFAULT_HTTP),
+        name: 'http',
+        type: 'string',
+        placeholder: 'HOST:PORT',
+        listener: true,
+        default: address(DEFAULT_HTTP),
         help: 'HTTP Authorization: Negotiate, RFC 4559; GET /whoami answers the authenticated identity as JSON.',
-        apply: (into, v) => void (into.options.http = { ...parseListenAddress('--http', v), ws: { path: DEFAULT_WS_PATH } }),
+        apply: (into, v) =>
+          void (into.options.http = { ...parseListenAddress('--http', v), ws: { path: DEFAULT_WS_PATH } }),
       },
       {
-        name: 'ws', type: 'string', placeholder: 'PATH', default: DEFAULT_WS_PATH,
+        name: 'ws',
+        type: 'string',
+        placeholder: 'PATH',
+        default: DEFAULT_WS_PATH,
         help: 'WebSocket handshakes on the HTTP listener; none: off.',
         apply: (into, v) => {
           const http = into.options.http;
@@ -130,8 +181,11 @@ export const SERVE_FLAGS: readonly FlagSection[] = [
         },
       },
       {
-        name: 'admin', type: 'string', placeholder: 'HOST:PORT', default: 'off',
-        help: 'Admin listener: GET /metrics (Prometheus), /healthz, /readyz. Not a front end, so it does not turn off the defaults.',
+        name: 'admin',
+        type: 'string',
+        placeholder: 'HOST:PORT',
+        default: 'off',
+        help: 'Admin listener: GET /metrics (Prometheus), /healthz, /readyz. Not a front end, so it does not ' + 'turn ' + 'off the defaults.',
         apply: (into, v) => void (into.options.admin = parseListenAddress('--admin', v)),
       },
     ],
@@ -142,15 +196,21 @@ export const SERVE_FLAGS: readonly FlagSection[] = [
     title: 'HTTP sessions',
     rows: [
       {
-        name: 'session-cookie', type: 'string', placeholder: 'SECONDS', default: 'off',
-        help: 'After a handshake, set an HMAC-signed cookie valid this long, so the client skips the handshake on later requests.',
+        name: 'session-cookie',
+        type: 'string',
+        placeholder: 'SECONDS',
+        default: 'off',
+        help: 'After a handshake, set an HMAC-signed cookie valid this long, so the client skips the ' + 'handshake on ' + 'later requests.',
         apply: (into, v) => {
           const ttlSeconds = whole('session-cookie', v, RANGES.sessionCookieTtlSeconds);
           if (into.options.http) into.options.http.sessionCookie = { ttlSeconds };
         },
       },
       {
-        name: 'cookie-key-file', type: 'string', placeholder: 'FILE', default: 'a random key per start',
+        name: 'cookie-key-file',
+        type: 'string',
+        placeholder: 'FILE',
+        default: 'a random key per start',
         help: 'Cookie keys, one base64 key (>= 32 bytes) per line; the first signs, all verify (rotation).',
         apply: (into, v) => {
           const keys = readCookieKeyFile(v);
@@ -159,7 +219,8 @@ export const SERVE_FLAGS: readonly FlagSection[] = [
         },
       },
       {
-        name: 'cookie-secure', type: 'boolean',
+        name: 'cookie-secure',
+        type: 'boolean',
         help: 'Mark the cookie Secure (the server is behind TLS).',
         apply: (into) => {
           const cookie = into.options.http?.sessionCookie;
@@ -167,7 +228,8 @@ export const SERVE_FLAGS: readonly FlagSection[] = [
         },
       },
       {
-        name: 'allow-uws-fallback', type: 'boolean',
+        name: 'allow-uws-fallback',
+        type: 'boolean',
         help: 'Accepted for compatibility; no effect (this uWS build has no emulation).',
         apply: (into) => {
           if (into.options.http) into.options.http.allowUwsFallback = true;
@@ -179,56 +241,91 @@ export const SERVE_FLAGS: readonly FlagSection[] = [
     title: 'Limits',
     rows: [
       {
-        name: 'workers', type: 'string', placeholder: 'N', default: 'CPU count',
+        name: 'workers',
+        type: 'string',
+        placeholder: 'N',
+        default: 'CPU count',
         help: 'Worker threads running GSSAPI calls.',
         apply: (into, v) => void (into.options.workers = whole('workers', v, RANGES.workers)),
       },
       {
-        name: 'max-queue', type: 'string', placeholder: 'N', default: String(DEFAULT_LIMITS.maxQueue),
+        name: 'max-queue',
+        type: 'string',
+        placeholder: 'N',
+        default: String(DEFAULT_LIMITS.maxQueue),
         help: 'Calls waiting for a worker (beyond one running per worker) before new ones fail fast.',
         apply: (into, v) => void (into.options.limits.maxQueue = whole('max-queue', v, RANGES.maxQueue)),
       },
       {
-        name: 'task-timeout', type: 'string', placeholder: 'MS', default: String(DEFAULT_LIMITS.taskTimeoutMs),
+        name: 'task-timeout',
+        type: 'string',
+        placeholder: 'MS',
+        default: String(DEFAULT_LIMITS.taskTimeoutMs),
         help: 'A GSSAPI task running longer fails, its worker is replaced.',
         apply: (into, v) => void (into.options.limits.taskTimeoutMs = whole('task-timeout', v, RANGES.taskTimeoutMs)),
       },
       {
-        name: 'max-contexts', type: 'string', placeholder: 'N', default: String(DEFAULT_LIMITS.maxContexts),
+        name: 'max-contexts',
+        type: 'string',
+        placeholder: 'N',
+        default: String(DEFAULT_LIMITS.maxContexts),
         help: 'Security contexts alive at once.',
         apply: (into, v) => void (into.options.limits.maxContexts = whole('max-contexts', v, RANGES.maxContexts)),
       },
       {
-        name: 'max-handshakes-per-address', type: 'string', placeholder: 'N', default: 'a tenth of --max-contexts',
+        name: 'max-handshakes-per-address',
+        type: 'string',
+        placeholder: 'N',
+        default: 'a tenth of --max-contexts',
         help:
           'Handshakes one remote address may hold between legs (NTLM), over sspi, gss-sample and WebSocket; ' +
           'beyond it a leg 1 is refused, ERR_HANDSHAKES_PER_ADDRESS.',
         apply: (into, v) =>
-          void (into.options.limits.maxHandshakesPerAddress = whole('max-handshakes-per-address', v, RANGES.maxHandshakesPerAddress)),
+          void (into.options.limits.maxHandshakesPerAddress = whole(
+            'max-handshakes-per-address',
+            v,
+            RANGES.maxHandshakesPerAddress,
+          )),
       },
       {
-        name: 'max-token', type: 'string', placeholder: 'BYTES', default: String(DEFAULT_LIMITS.maxTokenBytes),
+        name: 'max-token',
+        type: 'string',
+        placeholder: 'BYTES',
+        default: String(DEFAULT_LIMITS.maxTokenBytes),
         help: 'Largest frame accepted, checked before allocation.',
         apply: (into, v) => void (into.options.limits.maxTokenBytes = whole('max-token', v, RANGES.maxTokenBytes)),
       },
       {
-        name: 'handshake-timeout', type: 'string', placeholder: 'MS', default: String(DEFAULT_LIMITS.handshakeTimeoutMs),
+        name: 'handshake-timeout',
+        type: 'string',
+        placeholder: 'MS',
+        default: String(DEFAULT_LIMITS.handshakeTimeoutMs),
         help: 'Deadline for a whole handshake.',
-        apply: (into, v) => void (into.options.limits.handshakeTimeoutMs = whole('handshake-timeout', v, RANGES.handshakeTimeoutMs)),
+        apply: (into, v) =>
+          void (into.options.limits.handshakeTimeoutMs = whole('handshake-timeout', v, RANGES.handshakeTimeoutMs)),
       },
       {
-        name: 'idle-timeout', type: 'string', placeholder: 'MS', default: String(DEFAULT_LIMITS.idleTimeoutMs),
+        name: 'idle-timeout',
+        type: 'string',
+        placeholder: 'MS',
+        default: String(DEFAULT_LIMITS.idleTimeoutMs),
         help: 'Close connections silent this long.',
         apply: (into, v) => void (into.options.limits.idleTimeoutMs = whole('idle-timeout', v, RANGES.idleTimeoutMs)),
       },
       {
-        name: 'max-connections', type: 'string', placeholder: 'N',
+        name: 'max-connections',
+        type: 'string',
+        placeholder: 'N',
         default: `${DEFAULT_LIMITS.maxConnections}, lowered to fit the file-descriptor limit`,
-        help: 'Simultaneous connections per listener, HTTP with its WebSockets included; a value given here that does not fit the file-descriptor limit refuses to start.',
-        apply: (into, v) => void (into.options.limits.maxConnections = whole('max-connections', v, RANGES.maxConnections)),
+        help: 'Simultaneous connections per listener, HTTP with its WebSockets included; a value given here that ' + 'does not fit ' + 'the file-descriptor limit refuses to start.',
+        apply: (into, v) =>
+          void (into.options.limits.maxConnections = whole('max-connections', v, RANGES.maxConnections)),
       },
       {
-        name: 'shutdown-grace', type: 'string', placeholder: 'MS', default: String(DEFAULT_SHUTDOWN_GRACE_MS),
+        name: 'shutdown-grace',
+        type: 'string',
+        placeholder: 'MS',
+        default: String(DEFAULT_SHUTDOWN_GRACE_MS),
         help: 'On SIGTERM/SIGINT, time given to handshakes in flight.',
         apply: (into, v) => void (into.options.shutdownGraceMs = whole('shutdown-grace', v, RANGES.shutdownGraceMs)),
       },
@@ -238,21 +335,29 @@ export const SERVE_FLAGS: readonly FlagSection[] = [
     title: 'Other',
     rows: [
       {
-        name: 'greeting', type: 'string', placeholder: 'TEXT', default: JSON.stringify(DEFAULT_GREETING),
+        name: 'greeting',
+        type: 'string',
+        placeholder: 'TEXT',
+        default: JSON.stringify(DEFAULT_GREETING),
         help: 'sspi: message encrypted to the client after the handshake.',
         apply: (into, v) => {
           if (into.options.tcp.sspi) into.options.tcp.sspi.greeting = v;
         },
       },
       {
-        name: 'gss-sample-allow-unauthenticated', type: 'boolean', default: 'refused, ERR_UNAUTHENTICATED_REFUSED',
-        help: 'gss-sample: serve sessions that open without a security context (gss-client -na), closed at the --handshake-timeout deadline.',
+        name: 'gss-sample-allow-unauthenticated',
+        type: 'boolean',
+        default: 'refused, ERR_UNAUTHENTICATED_REFUSED',
+        help: 'gss-sample: serve sessions that open without a security context (gss-client -na), closed at the ' + '--handshake-timeout ' + 'deadline.',
         apply: (into) => {
           if (into.options.tcp.gssSample) into.options.tcp.gssSample.allowUnauthenticated = true;
         },
       },
       {
-        name: 'log-level', type: 'string', placeholder: 'LEVEL', default: 'info',
+        name: 'log-level',
+        type: 'string',
+        placeholder: 'LEVEL',
+        default: 'info',
         help: 'debug | info | warn | error | silent.',
         apply: (into, v) => void (into.logLevel = parseLogLevel(v)),
       },

@@ -56,7 +56,9 @@ export async function countPortConnections(port: number): Promise<number | undef
   return found ? count : undefined;
 }
 
-/** TCP sockets in use in this network namespace (IPv4 and IPv6), from /proc/net/sockstat{,6}; undefined without /proc. */
+/**
+ * TCP sockets in use in this network namespace (IPv4 and IPv6), from /proc/net/sockstat{,6}; undefined without /proc.
+ */
 export async function namespaceTcpSockets(): Promise<number | undefined> {
   let found = false;
   let total = 0;

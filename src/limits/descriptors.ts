@@ -62,7 +62,10 @@ export interface ListenerBudget {
 
 /** Descriptors kept beyond the listeners' caps, per worker thread (its event loop, pipes, the keytab it reads). */
 export const RESERVE_PER_WORKER = 8;
-/** Descriptors kept beyond the listeners' caps for the process itself (logs, KDC and keytab reads, signals), on top of what is open at start. */
+/**
+ * Descriptors kept beyond the listeners' caps for the process itself (logs, KDC and keytab reads, signals), on top of
+ * what is open at start.
+ */
 export const RESERVE_BASE = 64;
 
 export interface DescriptorPlan {
@@ -95,10 +98,10 @@ export function ensureDescriptorBudget(plan: DescriptorPlan): DescriptorLimit | 
   const caps = plan.listeners.map((l) => `${l.name} ${l.connections}`).join(' + ');
   throw new ConfigError(
     'ERR_CONFIG',
-    `the connection caps do not fit the file-descriptor limit: ${caps} connections plus a reserve of ${needed - plan.listeners.reduce((s, l) => s + l.connections, 0)} ` +
-      `(descriptors open now, ${RESERVE_BASE} for the process, ${RESERVE_PER_WORKER} per worker) need ${needed} descriptors, ` +
+    `the connection caps do not fit the file-descriptor limit: ${caps} connections plus a reserve of ` + `${needed - plan.listeners.reduce((s, l) => s + l.connections, 0)} ` +
+      `(descriptors open now, ${RESERVE_BASE} for the process, ${RESERVE_PER_WORKER} per worker) need ${needed} ` + `descriptors, ` +
       `and RLIMIT_NOFILE is ${limit.soft} (hard limit ${limit.hard === Infinity ? 'unlimited' : limit.hard}). ` +
-      'Lower --max-connections, or raise the limit (ulimit -n, LimitNOFILE= in a systemd unit, --ulimit nofile= in docker)',
+      'Lower --max-connections, or raise the limit (ulimit -n, LimitNOFILE= in a systemd unit, --ulimit nofile= ' + 'in docker)',
   );
 }
 

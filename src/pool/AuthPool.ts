@@ -38,9 +38,14 @@ export interface AuthPoolOptions {
   credentials: CredentialOptions;
   /** Worker threads. Default: the number of CPUs. */
   workers?: number;
-  /** Calls allowed to wait for a worker, beyond one running per worker; beyond it calls fail with ERR_POOL_QUEUE_FULL. Default 1024. */
+  /**
+   * Calls allowed to wait for a worker, beyond one running per worker; beyond it calls fail with ERR_POOL_QUEUE_FULL.
+   * Default 1024.
+   */
   maxQueue?: number;
-  /** A task still running after this many ms fails with ERR_POOL_TASK_TIMEOUT and its worker is replaced. Default 5000. */
+  /**
+   * A task still running after this many ms fails with ERR_POOL_TASK_TIMEOUT and its worker is replaced. Default 5000.
+   */
   taskTimeoutMs?: number;
   /** Most security contexts alive at once (handshakes and sessions). Default 100000. */
   maxContexts?: number;

@@ -132,7 +132,7 @@ async function expectRefusal(
 // ---------------------------------------------------------------------------- huge headers
 
 test(
-  "huge Authorization: over maxTokenBytes is 431 before decoding; at the limit GSSAPI refuses it; 400 KB is uWS's own 431",
+  "huge Authorization: over maxTokenBytes is 431 before decoding; at the limit GSSAPI refuses it; 400 KB is " + "uWS's " + "own 431",
   T,
   async () => {
     const over = randomBytes(MAX_TOKEN + 1).toString('base64');
@@ -179,7 +179,8 @@ test('malformed Authorization values: each a 401 with its code, never echoing th
     ['NegotiateYWJjZA==', 'ERR_HTTP_UNSUPPORTED_SCHEME'], // no separator: one unknown scheme
     [`${'X'.repeat(3000)} YWJj`, 'ERR_HTTP_UNSUPPORTED_SCHEME'], // a scheme too long to name
     ['Negotiate AAAA', 'ERR_GSS_DEFECTIVE_TOKEN'], // valid base64, not a token
-    [`negotiate ${Buffer.from('\u00a5 not a gss token', 'latin1').toString('base64')}`, 'ERR_GSS_DEFECTIVE_TOKEN'], // scheme is case-insensitive
+    // scheme is case-insensitive
+    [`negotiate ${Buffer.from('\u00a5 not a gss token', 'latin1').toString('base64')}`, 'ERR_GSS_DEFECTIVE_TOKEN'],
   ];
   for (const [value, code] of cases) {
     // The credential part: everything after the scheme.
@@ -272,7 +273,7 @@ test('many headers: the first Authorization wins; up to 48 header lines are serv
 });
 
 test(
-  'requests uWS cannot parse: malformed header lines get no response and are closed by its idle timeout; a bad version or request line 505, no Host 400; others are served meanwhile',
+  'requests uWS cannot parse: malformed header lines get no response and are closed by its idle timeout; a bad ' + 'version or request line 505, no Host 400; others are served meanwhile',
   { timeout: 60_000 },
   async () => {
     const dropped: Record<string, string> = {
@@ -330,7 +331,7 @@ test(
 // ------------------------------------------------------------------------------- pipelining
 
 test(
-  'pipelining: a request behind a pending handshake closes the connection; the pending context is freed; nothing is answered out of order',
+  'pipelining: a request behind a pending handshake closes the connection; the pending context is freed; nothing ' + 'is answered out of order',
   T,
   async () => {
     // A valid handshake, then a second request in the same write while the first is on a worker:

@@ -68,7 +68,7 @@ async function chattyAnonymous(port: number, n: number): Promise<{ conns: RawCon
 }
 
 test(
-  'default: a NOOP without CONTEXT_NEXT is refused at once (ERR_UNAUTHENTICATED_REFUSED); five such sockets no longer keep gss-client out',
+  'default: a NOOP without CONTEXT_NEXT is refused at once (ERR_UNAUTHENTICATED_REFUSED); five such sockets no ' + 'longer keep ' + 'gss-client out',
   T,
   async () => {
     const w = refusingWatch;
@@ -146,7 +146,7 @@ test(
 );
 
 test(
-  'gssSampleAllowUnauthenticated: chatty unauthenticated sockets are closed at the handshake deadline (ERR_HANDSHAKE_TIMEOUT), then gss-client gets in',
+  'gssSampleAllowUnauthenticated: chatty unauthenticated sockets are closed at the handshake deadline ' + '(ERR_HANDSHAKE_TIMEOUT), ' + 'then gss-client gets in',
   T,
   async () => {
     const w = allowingWatch;

@@ -500,7 +500,7 @@ test(
         const s = net.connect(port, '127.0.0.1');
         s.on('error', () => {});
         s.write(
-          `GET /whoami HTTP/1.1\r\nHost: localhost\r\nAuthorization: Negotiate ${nextToken().toString('base64')}\r\n\r\n`,
+          `GET /whoami HTTP/1.1\r\nHost: localhost\r\nAuthorization: Negotiate ` + `${nextToken().toString('base64')}\r\n\r\n`,
         );
         await waitUntil(() => tiny.stats().queued === 1, 'the token to reach the pool queue');
         await new Promise<void>((resolve) => s.destroy().once('close', () => resolve()));
@@ -572,7 +572,7 @@ function nodeEval(
 }
 
 test(
-  'uWS is the native binary, UWS_USE_FALLBACK changes nothing, and the header limit follows the token limit unless the operator set one',
+  'uWS is the native binary, UWS_USE_FALLBACK changes nothing, and the header limit follows the token limit ' + 'unless the operator ' + 'set one',
   T,
   async () => {
     const probe = (env: Record<string, string>): ReturnType<typeof nodeEval> =>

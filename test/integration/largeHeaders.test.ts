@@ -45,7 +45,10 @@ after(async () => {
   await realm?.destroy();
 });
 
-/** Writes `text` in 1,448-byte segments 2 ms apart; resolves with what came back when the server closes or `idleMs` passes. */
+/**
+ * Writes `text` in 1,448-byte segments 2 ms apart; resolves with what came back when the server closes or `idleMs`
+ * passes.
+ */
 function segmented(text: string, idleMs = 3000): Promise<string> {
   return new Promise((resolve, reject) => {
     const bytes = Buffer.from(text, 'latin1');
@@ -93,7 +96,7 @@ function request(target: string, headers: string[]): string {
 
 for (const size of [5_000, 13_000, 25_000]) {
   test(
-    `HTTP: a ${size.toLocaleString('en')}-byte header block in 1,448-byte segments authenticates, mutual token verified`,
+    `HTTP: a ${size.toLocaleString('en')}-byte header block in 1,448-byte segments authenticates, mutual token ` + `verified`,
     T,
     async () => {
       const client = Initiator.start(realm, { mech: 'spnego', service: 'HTTP@localhost' });

@@ -25,37 +25,47 @@ after(async () => {
 });
 
 async function curlWhoami(r: ThrowawayRealm, port: number): Promise<Record<string, unknown>> {
-  const run = await runClient(curl, ['-sS', '--negotiate', '-u', ':', '--resolve', `localhost:${port}:127.0.0.1`, `http://localhost:${port}/whoami`], r, 15_000);
+  const run = await runClient(
+    curl,
+    ['-sS', '--negotiate', '-u', ':', '--resolve', `localhost:${port}:127.0.0.1`, `http://localhost:${port}/whoami`],
+    r,
+    15_000,
+  );
   assert.equal(run.code, 0, run.stderr);
   return JSON.parse(run.stdout) as Record<string, unknown>;
 }
 
-test('NegotiateServer.start({ credentials: { keytab }, http: { port: 0 } }) serves HTTP Negotiate, and only HTTP', T, async () => {
-  assert.ok(realm);
-  const keytab = realm.keytab;
-  const server = await NegotiateServer.start({ credentials: { keytab }, http: { port: 0 } });
-  try {
-    const listening = server.listening();
-    assert.equal(listening.length, 1, JSON.stringify(listening));
-    const http = listening[0];
-    assert.ok(http);
-    assert.equal(http.frontend, 'http');
-    assert.equal(http.address, '127.0.0.1');
-    assert.equal(http.ws, undefined, 'no WebSocket route unless asked for');
-    const body = await curlWhoami(realm, http.port);
-    assert.equal(body['principal'], realm.userPrincipal);
-    assert.equal(body['mech'], 'krb5');
-  } finally {
-    await server.close();
-  }
-});
+test(
+  'NegotiateServer.start({ credentials: { keytab }, http: { port: 0 } }) serves HTTP Negotiate, and only HTTP',
+  T,
+  async () => {
+    assert.ok(realm);
+    const keytab = realm.keytab;
+    const server = await NegotiateServer.start({ credentials: { keytab }, http: { port: 0 } });
+    try {
+      const listening = server.listening();
+      assert.equal(listening.length, 1, JSON.stringify(listening));
+      const http = listening[0];
+      assert.ok(http);
+      assert.equal(http.frontend, 'http');
+      assert.equal(http.address, '127.0.0.1');
+      assert.equal(http.ws, undefined, 'no WebSocket route unless asked for');
+      const body = await curlWhoami(realm, http.port);
+      assert.equal(body['principal'], realm.userPrincipal);
+      assert.equal(body['mech'], 'krb5');
+    } finally {
+      await server.close();
+    }
+  },
+);
 
-test('a pino instance passed as logger receives the server\'s lines, fields first', T, async () => {
+test("a pino instance passed as logger receives the server's lines, fields first", T, async () => {
   assert.ok(realm);
   const lines: Array<Record<string, unknown>> = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
-      for (const l of chunk.toString('utf8').split('\n')) if (l.trim() !== '') lines.push(JSON.parse(l) as Record<string, unknown>);
+      for (const l of chunk.toString('utf8').split('\n'))
+        if (l.trim() !== '') lines.push(JSON.parse(l) as Record<string, unknown>);
       done();
     },
   });

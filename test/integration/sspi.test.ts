@@ -20,7 +20,16 @@ import { Initiator, firstTokens } from '../support/initiator.js';
 import { RawConn } from '../support/rawConn.js';
 import { startTestRealm } from '../support/realm.js';
 import { FAULT_WORKER } from '../support/faultWorker.js';
-import { PYTHON, jsonLines, requirePythonGssapi, runClient, startTestServer, type TestServer, type TestServerOverrides, SSPI_CLIENT } from '../support/server.js';
+import {
+  PYTHON,
+  jsonLines,
+  requirePythonGssapi,
+  runClient,
+  startTestServer,
+  type TestServer,
+  type TestServerOverrides,
+  SSPI_CLIENT,
+} from '../support/server.js';
 import { collect, nextEvent } from '../support/events.js';
 import { waitUntil } from '../support/waitUntil.js';
 
@@ -75,8 +84,17 @@ function ntlmArgs(): string[] {
 }
 
 /** Runs sspi_client.py against `port`; returns its JSON lines (and exit code). */
-async function sspiClient(port: number, args: string[], timeoutMs = 20_000): Promise<{ code: number | null; lines: Array<Record<string, unknown>>; stderr: string }> {
-  const run = await runClient(PYTHON, [SSPI_CLIENT, '--port', String(port), '--timeout', '10', ...args], realm, timeoutMs);
+async function sspiClient(
+  port: number,
+  args: string[],
+  timeoutMs = 20_000,
+): Promise<{ code: number | null; lines: Array<Record<string, unknown>>; stderr: string }> {
+  const run = await runClient(
+    PYTHON,
+    [SSPI_CLIENT, '--port', String(port), '--timeout', '10', ...args],
+    realm,
+    timeoutMs,
+  );
   return { code: run.code, lines: jsonLines(run.stdout), stderr: run.stderr };
 }
 
@@ -87,7 +105,10 @@ function stats(): ReturnType<TestServer['server']['pool']['stats']> {
 
 /** Waits until no context is left (handshakes and sessions alike). */
 async function drained(): Promise<void> {
-  await waitUntil(() => stats().live === 0 && stats().handshaking === 0, () => `an empty context table, have ${JSON.stringify(stats())}`);
+  await waitUntil(
+    () => stats().live === 0 && stats().handshaking === 0,
+    () => `an empty context table, have ${JSON.stringify(stats())}`,
+  );
 }
 
 function assertKrb5Session(s: Session, spnego: boolean): void {
@@ -110,7 +131,12 @@ function assertNtlmSession(s: Session, spnego: boolean): void {
   assert.equal(s.flags.confidentiality, true);
 }
 
-function assertClientOk(line: Record<string, unknown> | undefined, mech: string, legs: number, greeting = DEFAULT_GREETING): void {
+function assertClientOk(
+  line: Record<string, unknown> | undefined,
+  mech: string,
+  legs: number,
+  greeting = DEFAULT_GREETING,
+): void {
   assert.ok(line, 'the client printed a JSON line');
   assert.equal(line['ok'], true, `client failed: ${JSON.stringify(line)}`);
   assert.equal(line['mech'], mech);
@@ -133,7 +159,11 @@ async function assertStillServes(s: TestServer, args: string[] = ['--mech', 'krb
  * One raw-krb5 handshake over a raw socket: send the AP-REQ, expect the AP-REP frame, then the
  * unframed greeting until EOF. Returns both (nothing can decrypt it here: no initiator context).
  */
-async function rawKrb5Handshake(port: number, token: Buffer, timeoutMs = 20_000): Promise<{ apRep: Buffer; trailer: Buffer; ciphertext: Buffer }> {
+async function rawKrb5Handshake(
+  port: number,
+  token: Buffer,
+  timeoutMs = 20_000,
+): Promise<{ apRep: Buffer; trailer: Buffer; ciphertext: Buffer }> {
   const c = await RawConn.connect(port);
   try {
     await c.write(encodeSspiFrame(token));
@@ -155,27 +185,39 @@ function assertApRep(apRep: Buffer): void {
   const oidAt = apRep.indexOf(KRB5_OID_DER);
   assert.ok(oidAt > 0 && oidAt < 6, 'carrying the krb5 mech OID');
   // RFC 1964 TOK_ID 02 00 = AP-REP (03 00 would be a KRB-ERROR).
-  assert.deepEqual([...apRep.subarray(oidAt + KRB5_OID_DER.length, oidAt + KRB5_OID_DER.length + 2)], [0x02, 0x00], 'an AP-REP, not a KRB-ERROR');
+  assert.deepEqual(
+    [...apRep.subarray(oidAt + KRB5_OID_DER.length, oidAt + KRB5_OID_DER.length + 2)],
+    [0x02, 0x00],
+    'an AP-REP, not a KRB-ERROR',
+  );
 }
 
 function assertSealedGreeting(trailer: Buffer, ciphertext: Buffer, plain = DEFAULT_GREETING): void {
   assert.ok(trailer.length > 0, 'a security trailer');
   assert.ok(ciphertext.length >= Buffer.byteLength(plain), 'the whole message is there');
-  assert.equal(Buffer.concat([trailer, ciphertext]).includes(Buffer.from(plain)), false, 'the greeting is not sent in clear');
+  assert.equal(
+    Buffer.concat([trailer, ciphertext]).includes(Buffer.from(plain)),
+    false,
+    'the greeting is not sent in clear',
+  );
 }
 
 // ---------------------------------------------------------------------------- success paths
 
-test('SPNEGO Kerberos with mutual authentication: 2 legs, greeting decrypted, session reported', { timeout: 30_000 }, async () => {
-  const session = nextEvent<Session>(main.server, 'session');
-  const r = await sspiClient(main.sspiPort, ['--mech', 'spnego']);
-  assert.equal(r.code, 0, r.stderr);
-  assert.equal(r.lines.length, 1);
-  assertClientOk(r.lines[0], 'krb5', 2);
-  assert.equal(r.lines[0]?.['mutual'], true, 'the client saw the AP-REP');
-  assertKrb5Session(await session, true);
-  await drained();
-});
+test(
+  'SPNEGO Kerberos with mutual authentication: 2 legs, greeting decrypted, session reported',
+  { timeout: 30_000 },
+  async () => {
+    const session = nextEvent<Session>(main.server, 'session');
+    const r = await sspiClient(main.sspiPort, ['--mech', 'spnego']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.lines.length, 1);
+    assertClientOk(r.lines[0], 'krb5', 2);
+    assert.equal(r.lines[0]?.['mutual'], true, 'the client saw the AP-REP');
+    assertKrb5Session(await session, true);
+    await drained();
+  },
+);
 
 test('raw Kerberos (no SPNEGO): 2 legs, session with spnego false', { timeout: 30_000 }, async () => {
   const session = nextEvent<Session>(main.server, 'session');
@@ -268,11 +310,19 @@ test('a replayed Kerberos AP-REQ is rejected with ERR_GSS_REPLAY and no session'
       if (rest.bytes.length > 0) {
         const frames = new SspiFrameDecoder(MAX_FRAME).push(rest.bytes);
         assert.equal(frames.length, 1, 'one error frame');
-        assert.equal(frames.reduce((n, x) => n + 4 + x.length, 0), rest.bytes.length, 'no greeting after the error frame');
+        assert.equal(
+          frames.reduce((n, x) => n + 4 + x.length, 0),
+          rest.bytes.length,
+          'no greeting after the error frame',
+        );
         const e = frames[0] as Buffer;
         const oidAt = e.indexOf(KRB5_OID_DER);
         assert.ok(oidAt > 0, 'a krb5 GSS token');
-        assert.deepEqual([...e.subarray(oidAt + KRB5_OID_DER.length, oidAt + KRB5_OID_DER.length + 2)], [0x03, 0x00], 'a KRB-ERROR token');
+        assert.deepEqual(
+          [...e.subarray(oidAt + KRB5_OID_DER.length, oidAt + KRB5_OID_DER.length + 2)],
+          [0x03, 0x00],
+          'a KRB-ERROR token',
+        );
       }
     } finally {
       c.destroy();
@@ -290,98 +340,121 @@ test('a replayed Kerberos AP-REQ is rejected with ERR_GSS_REPLAY and no session'
   await drained();
 });
 
-test('an acceptor pinned to HTTP/localhost rejects a ticket for host/localhost (ERR_GSS_WRONG_PRINCIPAL)', { timeout: 40_000 }, async () => {
-  const s = await startServer({ ntlm: false, workers: 1, principal: 'HTTP/localhost@KRBTEST.COM' });
-  try {
-    const sessions = collect<Session>(s.server, 'session');
-    const failed = nextEvent<HandshakeFailure>(s.server, 'handshakeFailed');
-    const r = await sspiClient(s.sspiPort, ['--mech', 'krb5', '--service', 'host@localhost']);
+test(
+  'an acceptor pinned to HTTP/localhost rejects a ticket for host/localhost (ERR_GSS_WRONG_PRINCIPAL)',
+  { timeout: 40_000 },
+  async () => {
+    const s = await startServer({ ntlm: false, workers: 1, principal: 'HTTP/localhost@KRBTEST.COM' });
+    try {
+      const sessions = collect<Session>(s.server, 'session');
+      const failed = nextEvent<HandshakeFailure>(s.server, 'handshakeFailed');
+      const r = await sspiClient(s.sspiPort, ['--mech', 'krb5', '--service', 'host@localhost']);
+      const line = r.lines[0];
+      assert.ok(line);
+      assert.equal(line['ok'], false, 'the handshake must fail');
+      assert.notEqual(line['greeting'], DEFAULT_GREETING);
+      const f = await failed;
+      assert.equal(f.code, 'ERR_GSS_WRONG_PRINCIPAL', `got ${f.code}: ${f.message}`);
+      sessions.stop();
+      assert.equal(sessions.items.length, 0);
+      await drained();
+      // The pinned name itself still works, and so does the server.
+      const session = await assertStillServes(s, ['--mech', 'krb5', '--service', 'HTTP@localhost']);
+      assertKrb5Session(session, false);
+    } finally {
+      await s.server.close(0);
+    }
+    await drained();
+  },
+);
+
+test(
+  'a garbage token is refused with ERR_GSS_DEFECTIVE_TOKEN and the connection closed',
+  { timeout: 30_000 },
+  async () => {
+    // Random body, but the first byte is fixed so the mechglue cannot take it for a GSS (0x60),
+    // raw AP-REQ (0x6E) or NTLMSSP ('N') token by chance.
+    const body = randomBytes(64);
+    body[0] = 0xa5;
+    const prefix = Buffer.alloc(4);
+    prefix.writeUInt32LE(body.length, 0);
+    const before = stats();
+    const failed = nextEvent<HandshakeFailure>(main.server, 'handshakeFailed');
+    const r = await sspiClient(main.sspiPort, ['--send-hex', Buffer.concat([prefix, body]).toString('hex')]);
     const line = r.lines[0];
     assert.ok(line);
-    assert.equal(line['ok'], false, 'the handshake must fail');
-    assert.notEqual(line['greeting'], DEFAULT_GREETING);
+    assert.equal(line['ok'], true, JSON.stringify(line));
+    assert.ok(
+      line['reply'] === 'eof' || line['reply'] === 'reset',
+      `the server closes the connection: ${JSON.stringify(line)}`,
+    );
+    assert.equal(line['replyLength'], 0, 'nothing is sent back');
     const f = await failed;
-    assert.equal(f.code, 'ERR_GSS_WRONG_PRINCIPAL', `got ${f.code}: ${f.message}`);
-    sessions.stop();
-    assert.equal(sessions.items.length, 0);
+    assert.equal(f.code, 'ERR_GSS_DEFECTIVE_TOKEN', f.message);
     await drained();
-    // The pinned name itself still works, and so does the server.
-    const session = await assertStillServes(s, ['--mech', 'krb5', '--service', 'HTTP@localhost']);
-    assertKrb5Session(session, false);
-  } finally {
-    await s.server.close(0);
-  }
-  await drained();
-});
+    assert.equal(stats().completed, before.completed);
+    await assertStillServes(main);
+    await drained();
+  },
+);
 
-test('a garbage token is refused with ERR_GSS_DEFECTIVE_TOKEN and the connection closed', { timeout: 30_000 }, async () => {
-  // Random body, but the first byte is fixed so the mechglue cannot take it for a GSS (0x60),
-  // raw AP-REQ (0x6E) or NTLMSSP ('N') token by chance.
-  const body = randomBytes(64);
-  body[0] = 0xa5;
-  const prefix = Buffer.alloc(4);
-  prefix.writeUInt32LE(body.length, 0);
-  const before = stats();
-  const failed = nextEvent<HandshakeFailure>(main.server, 'handshakeFailed');
-  const r = await sspiClient(main.sspiPort, ['--send-hex', Buffer.concat([prefix, body]).toString('hex')]);
-  const line = r.lines[0];
-  assert.ok(line);
-  assert.equal(line['ok'], true, JSON.stringify(line));
-  assert.ok(line['reply'] === 'eof' || line['reply'] === 'reset', `the server closes the connection: ${JSON.stringify(line)}`);
-  assert.equal(line['replyLength'], 0, 'nothing is sent back');
-  const f = await failed;
-  assert.equal(f.code, 'ERR_GSS_DEFECTIVE_TOKEN', f.message);
-  await drained();
-  assert.equal(stats().completed, before.completed);
-  await assertStillServes(main);
-  await drained();
-});
+test(
+  'a truncated frame then half-close: closed, ERR_FRAME_TRUNCATED, no context created',
+  { timeout: 30_000 },
+  async () => {
+    const prefix = Buffer.alloc(4);
+    prefix.writeUInt32LE(100, 0);
+    const before = stats();
+    const failed = nextEvent<HandshakeFailure>(main.server, 'handshakeFailed');
+    const r = await sspiClient(main.sspiPort, [
+      '--send-hex',
+      Buffer.concat([prefix, randomBytes(10)]).toString('hex'),
+      '--half-close',
+    ]);
+    const line = r.lines[0];
+    assert.ok(line);
+    assert.equal(line['ok'], true, JSON.stringify(line));
+    assert.ok(line['reply'] === 'eof' || line['reply'] === 'reset', `closed, not ${JSON.stringify(line)}`);
+    assert.equal(line['replyLength'], 0);
+    const f = await failed;
+    assert.equal(f.code, 'ERR_FRAME_TRUNCATED', f.message);
+    await drained();
+    assert.equal(stats().created, before.created, 'no GSSAPI context for an incomplete frame');
+    await assertStillServes(main);
+    await drained();
+  },
+);
 
-test('a truncated frame then half-close: closed, ERR_FRAME_TRUNCATED, no context created', { timeout: 30_000 }, async () => {
-  const prefix = Buffer.alloc(4);
-  prefix.writeUInt32LE(100, 0);
-  const before = stats();
-  const failed = nextEvent<HandshakeFailure>(main.server, 'handshakeFailed');
-  const r = await sspiClient(main.sspiPort, ['--send-hex', Buffer.concat([prefix, randomBytes(10)]).toString('hex'), '--half-close']);
-  const line = r.lines[0];
-  assert.ok(line);
-  assert.equal(line['ok'], true, JSON.stringify(line));
-  assert.ok(line['reply'] === 'eof' || line['reply'] === 'reset', `closed, not ${JSON.stringify(line)}`);
-  assert.equal(line['replyLength'], 0);
-  const f = await failed;
-  assert.equal(f.code, 'ERR_FRAME_TRUNCATED', f.message);
-  await drained();
-  assert.equal(stats().created, before.created, 'no GSSAPI context for an incomplete frame');
-  await assertStillServes(main);
-  await drained();
-});
-
-test('a length prefix of 0xFFFFFFFF: closed at once with ERR_FRAME_TOO_LARGE, no allocation', { timeout: 30_000 }, async () => {
-  const prefix = Buffer.alloc(4);
-  prefix.writeUInt32LE(0xffff_ffff, 0);
-  const rssBefore = process.memoryUsage().rss;
-  const before = stats();
-  const failed = nextEvent<HandshakeFailure>(main.server, 'handshakeFailed');
-  const c = await RawConn.connect(main.sspiPort);
-  try {
-    const sent = Date.now();
-    // The prefix and a first slice of the "body": neither may make the server buffer 4 GiB.
-    await c.write(Buffer.concat([prefix, randomBytes(4096)]));
-    const closedAt = await c.waitClosed(5000);
-    assert.ok(closedAt - sent < 1000, `closed after ${closedAt - sent} ms`);
-    assert.equal(c.buffered.length, 0, 'no reply bytes');
-  } finally {
-    c.destroy();
-  }
-  const f = await failed;
-  assert.equal(f.code, 'ERR_FRAME_TOO_LARGE', f.message);
-  const rssAfter = process.memoryUsage().rss;
-  assert.ok(rssAfter - rssBefore < 16 * 1024 * 1024, `RSS grew by ${rssAfter - rssBefore} bytes`);
-  await drained();
-  assert.equal(stats().created, before.created);
-  await assertStillServes(main);
-  await drained();
-});
+test(
+  'a length prefix of 0xFFFFFFFF: closed at once with ERR_FRAME_TOO_LARGE, no allocation',
+  { timeout: 30_000 },
+  async () => {
+    const prefix = Buffer.alloc(4);
+    prefix.writeUInt32LE(0xffff_ffff, 0);
+    const rssBefore = process.memoryUsage().rss;
+    const before = stats();
+    const failed = nextEvent<HandshakeFailure>(main.server, 'handshakeFailed');
+    const c = await RawConn.connect(main.sspiPort);
+    try {
+      const sent = Date.now();
+      // The prefix and a first slice of the "body": neither may make the server buffer 4 GiB.
+      await c.write(Buffer.concat([prefix, randomBytes(4096)]));
+      const closedAt = await c.waitClosed(5000);
+      assert.ok(closedAt - sent < 1000, `closed after ${closedAt - sent} ms`);
+      assert.equal(c.buffered.length, 0, 'no reply bytes');
+    } finally {
+      c.destroy();
+    }
+    const f = await failed;
+    assert.equal(f.code, 'ERR_FRAME_TOO_LARGE', f.message);
+    const rssAfter = process.memoryUsage().rss;
+    assert.ok(rssAfter - rssBefore < 16 * 1024 * 1024, `RSS grew by ${rssAfter - rssBefore} bytes`);
+    await drained();
+    assert.equal(stats().created, before.created);
+    await assertStillServes(main);
+    await drained();
+  },
+);
 
 test('a zero-length frame is refused with ERR_FRAME_EMPTY', { timeout: 30_000 }, async () => {
   const before = stats();
@@ -399,33 +472,37 @@ test('a zero-length frame is refused with ERR_FRAME_EMPTY', { timeout: 30_000 },
   await drained();
 });
 
-test('NTLM to a server without NTLM: raw is ERR_GSS_MECH_DISABLED, SPNEGO-NTLM is ERR_GSS_NO_KERBEROS_TOKEN (a client without a ticket)', { timeout: 40_000 }, async () => {
-  const s = await startServer({ ntlm: false, workers: 1 });
-  try {
-    const sessions = collect<Session>(s.server, 'session');
-    const failed = nextEvent<HandshakeFailure>(s.server, 'handshakeFailed');
-    const r = await sspiClient(s.sspiPort, ['--mech', 'ntlm', ...ntlmArgs()]);
-    assert.equal(r.lines[0]?.['ok'], false, JSON.stringify(r.lines[0]));
-    const f = await failed;
-    assert.equal(f.code, 'ERR_GSS_MECH_DISABLED', f.message);
+test(
+  'NTLM to a server without NTLM: raw is ERR_GSS_MECH_DISABLED, SPNEGO-NTLM is ERR_GSS_NO_KERBEROS_TOKEN (a ' + 'client without ' + 'a ticket)',
+  { timeout: 40_000 },
+  async () => {
+    const s = await startServer({ ntlm: false, workers: 1 });
+    try {
+      const sessions = collect<Session>(s.server, 'session');
+      const failed = nextEvent<HandshakeFailure>(s.server, 'handshakeFailed');
+      const r = await sspiClient(s.sspiPort, ['--mech', 'ntlm', ...ntlmArgs()]);
+      assert.equal(r.lines[0]?.['ok'], false, JSON.stringify(r.lines[0]));
+      const f = await failed;
+      assert.equal(f.code, 'ERR_GSS_MECH_DISABLED', f.message);
 
-    const failed2 = nextEvent<HandshakeFailure>(s.server, 'handshakeFailed');
-    const r2 = await sspiClient(s.sspiPort, ['--mech', 'spnego-ntlm', ...ntlmArgs()]);
-    assert.equal(r2.lines[0]?.['ok'], false, JSON.stringify(r2.lines[0]));
-    assert.equal(r2.lines[0]?.['stage'], 'handshake');
-    const f2 = await failed2;
-    assert.equal(f2.code, 'ERR_GSS_NO_KERBEROS_TOKEN', f2.message);
-    sessions.stop();
-    assert.equal(sessions.items.length, 0, 'NTLM never authenticates here');
+      const failed2 = nextEvent<HandshakeFailure>(s.server, 'handshakeFailed');
+      const r2 = await sspiClient(s.sspiPort, ['--mech', 'spnego-ntlm', ...ntlmArgs()]);
+      assert.equal(r2.lines[0]?.['ok'], false, JSON.stringify(r2.lines[0]));
+      assert.equal(r2.lines[0]?.['stage'], 'handshake');
+      const f2 = await failed2;
+      assert.equal(f2.code, 'ERR_GSS_NO_KERBEROS_TOKEN', f2.message);
+      sessions.stop();
+      assert.equal(sessions.items.length, 0, 'NTLM never authenticates here');
+      await drained();
+      // Still up, Kerberos through SPNEGO and raw.
+      assertKrb5Session(await assertStillServes(s, ['--mech', 'spnego']), true);
+      assertKrb5Session(await assertStillServes(s), false);
+    } finally {
+      await s.server.close(0);
+    }
     await drained();
-    // Still up, Kerberos through SPNEGO and raw.
-    assertKrb5Session(await assertStillServes(s, ['--mech', 'spnego']), true);
-    assertKrb5Session(await assertStillServes(s), false);
-  } finally {
-    await s.server.close(0);
-  }
-  await drained();
-});
+  },
+);
 
 test('a client that disconnects mid-handshake frees its context', { timeout: 30_000 }, async () => {
   await drained();
@@ -446,7 +523,10 @@ test('a client that disconnects mid-handshake frees its context', { timeout: 30_
     c.destroy();
     init.close();
   }
-  await waitUntil(() => stats().handshaking === 0 && stats().live === 0, () => `the context to be freed: ${JSON.stringify(stats())}`);
+  await waitUntil(
+    () => stats().handshaking === 0 && stats().live === 0,
+    () => `the context to be freed: ${JSON.stringify(stats())}`,
+  );
   const after = stats();
   assert.equal(after.released - before.released, 1, 'released by the connection close');
   assert.equal(after.completed - before.completed, 0);
@@ -454,48 +534,52 @@ test('a client that disconnects mid-handshake frees its context', { timeout: 30_
   await drained();
 });
 
-test('an abandoned handshake is closed by handshakeTimeoutMs (ERR_HANDSHAKE_TIMEOUT) and its context released', { timeout: 30_000 }, async () => {
-  const s = await startServer({ ntlm: true, workers: 1, handshakeTimeoutMs: 300 });
-  const init = Initiator.start(realm, { mech: 'ntlm' });
-  try {
-    const negotiate = await init.step();
-    await drained();
-    const before = stats();
-    const failed = nextEvent<HandshakeFailure>(s.server, 'handshakeFailed', 5000);
-    const c = await RawConn.connect(s.sspiPort);
-    const connected = Date.now();
+test(
+  'an abandoned handshake is closed by handshakeTimeoutMs (ERR_HANDSHAKE_TIMEOUT) and its context released',
+  { timeout: 30_000 },
+  async () => {
+    const s = await startServer({ ntlm: true, workers: 1, handshakeTimeoutMs: 300 });
+    const init = Initiator.start(realm, { mech: 'ntlm' });
     try {
-      await c.write(encodeSspiFrame(negotiate.token));
-      const challenge = await c.readSspiFrame();
-      assert.equal(challenge.readUInt32LE(8), 2, 'an NTLM CHALLENGE_MESSAGE');
-      assert.equal(stats().handshaking, 1);
-      // Now say nothing: the server must give up on its own.
-      const closedAt = await c.waitClosed(3000);
-      const elapsed = closedAt - connected;
-      assert.ok(elapsed >= 250, `closed after ${elapsed} ms, before the 300 ms deadline`);
-      assert.ok(elapsed < 1000, `closed after ${elapsed} ms, expected about 300`);
-      assert.equal(c.buffered.length, 0);
+      const negotiate = await init.step();
+      await drained();
+      const before = stats();
+      const failed = nextEvent<HandshakeFailure>(s.server, 'handshakeFailed', 5000);
+      const c = await RawConn.connect(s.sspiPort);
+      const connected = Date.now();
+      try {
+        await c.write(encodeSspiFrame(negotiate.token));
+        const challenge = await c.readSspiFrame();
+        assert.equal(challenge.readUInt32LE(8), 2, 'an NTLM CHALLENGE_MESSAGE');
+        assert.equal(stats().handshaking, 1);
+        // Now say nothing: the server must give up on its own.
+        const closedAt = await c.waitClosed(3000);
+        const elapsed = closedAt - connected;
+        assert.ok(elapsed >= 250, `closed after ${elapsed} ms, before the 300 ms deadline`);
+        assert.ok(elapsed < 1000, `closed after ${elapsed} ms, expected about 300`);
+        assert.equal(c.buffered.length, 0);
+      } finally {
+        c.destroy();
+      }
+      const f = await failed;
+      assert.equal(f.code, 'ERR_HANDSHAKE_TIMEOUT', f.message);
+      await drained();
+      const after = stats();
+      assert.equal(after.released - before.released, 1, 'the timed-out context was released');
+      assert.equal(after.completed - before.completed, 0);
+      // Still serves (a pre-made AP-REQ: a python client might not finish within 300 ms).
+      const sessionP = nextEvent<Session>(s.server, 'session');
+      const raw = await rawKrb5Handshake(s.sspiPort, spareToken());
+      assertApRep(raw.apRep);
+      assertSealedGreeting(raw.trailer, raw.ciphertext);
+      assertKrb5Session(await sessionP, false);
     } finally {
-      c.destroy();
+      init.close();
+      await s.server.close(0);
     }
-    const f = await failed;
-    assert.equal(f.code, 'ERR_HANDSHAKE_TIMEOUT', f.message);
     await drained();
-    const after = stats();
-    assert.equal(after.released - before.released, 1, 'the timed-out context was released');
-    assert.equal(after.completed - before.completed, 0);
-    // Still serves (a pre-made AP-REQ: a python client might not finish within 300 ms).
-    const sessionP = nextEvent<Session>(s.server, 'session');
-    const raw = await rawKrb5Handshake(s.sspiPort, spareToken());
-    assertApRep(raw.apRep);
-    assertSealedGreeting(raw.trailer, raw.ciphertext);
-    assertKrb5Session(await sessionP, false);
-  } finally {
-    init.close();
-    await s.server.close(0);
-  }
-  await drained();
-});
+  },
+);
 
 test(`${CONCURRENT} concurrent raw-krb5 handshakes on 2 workers all succeed`, { timeout: 60_000 }, async () => {
   await drained();
@@ -520,11 +604,18 @@ test(`${CONCURRENT} concurrent raw-krb5 handshakes on 2 workers all succeed`, { 
         }),
       );
       const bad = results.flatMap((r, i) => (r.status === 'rejected' ? [`#${i}: ${String(r.reason)}`] : []));
-      assert.deepEqual(bad.slice(0, 5), [], `${bad.length} of ${CONCURRENT} failed; handshakeFailed: ${JSON.stringify(failures.items.slice(0, 3))}`);
+      assert.deepEqual(
+        bad.slice(0, 5),
+        [],
+        `${bad.length} of ${CONCURRENT} failed; handshakeFailed: ${JSON.stringify(failures.items.slice(0, 3))}`,
+      );
     } finally {
       for (const c of conns) c.destroy();
     }
-    await waitUntil(() => sessions.items.length === CONCURRENT, () => `${CONCURRENT} sessions, have ${sessions.items.length}`);
+    await waitUntil(
+      () => sessions.items.length === CONCURRENT,
+      () => `${CONCURRENT} sessions, have ${sessions.items.length}`,
+    );
     assert.equal(failures.items.length, 0);
     assert.equal(new Set(sessions.items.map((s) => s.connectionId)).size, CONCURRENT, 'one session per connection');
     for (const s of sessions.items) assertKrb5Session(s, false);
@@ -542,28 +633,37 @@ test(`${CONCURRENT} concurrent raw-krb5 handshakes on 2 workers all succeed`, { 
 
 // Kept last: while the product leaks here, the leaked context stays in the process-wide table
 // and would fail every later drained() check (after() frees it with the pool).
-test('a client that closes while its first token waits for a worker leaves no context behind', { timeout: 30_000 }, async () => {
-  await drained();
-  const before = stats();
-  const sspi = main.server.acceptors.find((a) => a.framing === 'sspi');
-  assert.ok(sspi);
-  // Occupy both workers so the AP-REQ's accept task has to wait in the pool's queue.
-  const stalls = [main.server.pool.stallWorker(1500), main.server.pool.stallWorker(1500)];
-  const c = await RawConn.connect(main.sspiPort);
-  try {
-    await c.write(encodeSspiFrame(spareToken()));
-    await waitUntil(() => stats().queued === 1, () => `the accept task to be queued behind the stalled workers: ${JSON.stringify(stats())}`, 1200);
-  } finally {
-    // Gone before any worker saw the token: the server's release finds nothing to free yet.
-    c.destroy();
-  }
-  await waitUntil(() => sspi.connections === 0, 'the server to see the close', 1200);
-  await Promise.all(stalls);
-  // The queued accept has run (or been dropped) by now; either way nothing may stay behind.
-  await waitUntil(
-    () => stats().queued === 0 && stats().inUse === 0 && stats().live === 0,
-    () => `no context left for the closed connection, have ${JSON.stringify(stats())} (created +${stats().created - before.created})`,
-    3000,
-  );
-  assert.equal(stats().live, 0);
-});
+test(
+  'a client that closes while its first token waits for a worker leaves no context behind',
+  { timeout: 30_000 },
+  async () => {
+    await drained();
+    const before = stats();
+    const sspi = main.server.acceptors.find((a) => a.framing === 'sspi');
+    assert.ok(sspi);
+    // Occupy both workers so the AP-REQ's accept task has to wait in the pool's queue.
+    const stalls = [main.server.pool.stallWorker(1500), main.server.pool.stallWorker(1500)];
+    const c = await RawConn.connect(main.sspiPort);
+    try {
+      await c.write(encodeSspiFrame(spareToken()));
+      await waitUntil(
+        () => stats().queued === 1,
+        () => `the accept task to be queued behind the stalled workers: ${JSON.stringify(stats())}`,
+        1200,
+      );
+    } finally {
+      // Gone before any worker saw the token: the server's release finds nothing to free yet.
+      c.destroy();
+    }
+    await waitUntil(() => sspi.connections === 0, 'the server to see the close', 1200);
+    await Promise.all(stalls);
+    // The queued accept has run (or been dropped) by now; either way nothing may stay behind.
+    await waitUntil(
+      () => stats().queued === 0 && stats().inUse === 0 && stats().live === 0,
+      () =>
+        `no context left for the closed connection, have ${JSON.stringify(stats())} (created ` + `+${stats().created - before.created})`,
+      3000,
+    );
+    assert.equal(stats().live, 0);
+  },
+);

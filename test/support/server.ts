@@ -62,14 +62,24 @@ export interface ClientRun {
 }
 
 /** Runs a client program with the realm's environment; bounded by `timeoutMs`. Never throws on exit codes. */
-export function runClient(file: string, args: string[], realm: ThrowawayRealm, timeoutMs = 20_000, extraEnv: Record<string, string> = {}): Promise<ClientRun> {
+export function runClient(
+  file: string,
+  args: string[],
+  realm: ThrowawayRealm,
+  timeoutMs = 20_000,
+  extraEnv: Record<string, string> = {},
+): Promise<ClientRun> {
   return new Promise((resolve) => {
     execFile(
       file,
       args,
       { env: { ...process.env, ...realm.env(), ...extraEnv }, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 },
       (err, stdout, stderr) => {
-        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : null) : 0;
+        const code = err
+          ? typeof (err as { code?: unknown }).code === 'number'
+            ? (err as { code: number }).code
+            : null
+          : 0;
         resolve({ code, stdout, stderr });
       },
     );
@@ -83,14 +93,23 @@ export const PYTHON = '/usr/bin/python3';
  * The sspi-framing client the package ships (examples/sspi_client.py), run with PYTHON as a real
  * client. Tests run from dist/test/support: the repository root is three levels up.
  */
-export const SSPI_CLIENT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'examples', 'sspi_client.py');
+export const SSPI_CLIENT = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  '..',
+  'examples',
+  'sspi_client.py',
+);
 
 /** Fails (never skips) when python3-gssapi is missing, saying how to install it. */
 export function requirePythonGssapi(): void {
   try {
     execFileSync(PYTHON, ['-c', 'import gssapi'], { stdio: 'ignore' });
   } catch {
-    throw new Error('python3-gssapi not importable by /usr/bin/python3: install it with: apt-get install -y python3-gssapi');
+    throw new Error(
+      'python3-gssapi not importable by /usr/bin/python3: install it with: apt-get install -y python3-gssapi',
+    );
   }
 }
 

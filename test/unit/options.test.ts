@@ -63,7 +63,11 @@ test('nested sections fill their own defaults', () => {
   assert.deepEqual(c.admin, { host: '127.0.0.1', port: 9100 });
   assert.equal(c.maxQueue, 7);
   assert.equal(c.maxHandshakesPerAddress, 3);
-  assert.equal(resolveServerOptions({ http: {}, limits: { maxConnections: 50 } }).maxConnectionsFromUser, true, 'a cap given refuses to start when it does not fit');
+  assert.equal(
+    resolveServerOptions({ http: {}, limits: { maxConnections: 50 } }).maxConnectionsFromUser,
+    true,
+    'a cap given refuses to start when it does not fit',
+  );
   assert.equal(c.gssSampleAllowUnauthenticated, true);
   assert.equal(c.maxTokenBytes, DEFAULT_LIMITS.maxTokenBytes);
   assert.equal(c.replayCache, 'memory');
@@ -76,34 +80,50 @@ test('at least one front-end listener is required (admin is not one)', () => {
 });
 
 test('bad values are refused with ERR_CONFIG naming the option', () => {
-  refused({ http: {}, limits: { maxTokenBytes: 5 } }, /^limits\.maxTokenBytes must be a whole number between 16 and 16777216, not 5$/);
+  refused(
+    { http: {}, limits: { maxTokenBytes: 5 } },
+    /^limits\.maxTokenBytes must be a whole number between 16 and 16777216, not 5$/,
+  );
   refused({ http: { port: 70000 } }, /^http\.port must be/);
   refused({ http: { port: 1.5 } }, /^http\.port must be/);
   refused({ tcp: { sspi: { host: '' } } }, /^tcp\.sspi\.host must be a non-empty string/);
   refused({ http: {}, workers: 0 }, /^workers must be a whole number between 1 and 256/);
   refused({ http: {}, shutdownGraceMs: -1 }, /^shutdownGraceMs/);
-  refused({ http: {}, credentials: { replayCache: 'bogus' } }, /^credentials\.replayCache must be default, memory, none or file:PATH, not "bogus"$/);
-  refused({ http: {}, credentials: { requireFlags: ['mutual', 'bogus'] } }, /^credentials\.requireFlags: unknown flag "bogus"/);
+  refused(
+    { http: {}, credentials: { replayCache: 'bogus' } },
+    /^credentials\.replayCache must be default, memory, none or file:PATH, not "bogus"$/,
+  );
+  refused(
+    { http: {}, credentials: { requireFlags: ['mutual', 'bogus'] } },
+    /^credentials\.requireFlags: unknown flag "bogus"/,
+  );
   refused({ http: {}, credentials: { ntlm: 'yes' } }, /^credentials\.ntlm must be true or false/);
   refused({ http: { ws: { path: 'ws' } } }, /^http\.ws\.path must be an absolute path/);
   refused({ http: { sessionCookie: { ttlSeconds: 31 * 86400 } } }, /^http\.sessionCookie\.ttlSeconds must be/);
   refused({ http: {}, admin: {} }, /^admin\.port is required$/);
   assert.throws(
     () => resolveServerOptions({ http: { sessionCookie: { keys: [Buffer.alloc(16)] } } }),
-    (err: unknown) => err instanceof ConfigError && /^http\.sessionCookie\.keys must be Buffers of at least 32/.test(err.message),
+    (err: unknown) =>
+      err instanceof ConfigError && /^http\.sessionCookie\.keys must be Buffers of at least 32/.test(err.message),
   );
-  refused({ http: {}, credentials: { frontendPrincipals: { ws: 'HTTP/h@R' } } }, /^unknown option credentials\.frontendPrincipals\.ws/);
+  refused(
+    { http: {}, credentials: { frontendPrincipals: { ws: 'HTTP/h@R' } } },
+    /^unknown option credentials\.frontendPrincipals\.ws/,
+  );
   refused({ http: {}, logger: {} }, /^logger must have pino's debug, info, warn and error methods/);
 });
 
 test('unknown and old-style (flat) options are refused, not ignored', () => {
-  refused({ keytab: '/k', sspi: { host: '127.0.0.1', port: 0 } }, /^unknown option keytab; expected one of credentials, tcp, http, limits, admin/);
+  refused(
+    { keytab: '/k', sspi: { host: '127.0.0.1', port: 0 } },
+    /^unknown option keytab; expected one of credentials, tcp, http, limits, admin/,
+  );
   refused({ http: {}, limits: { maxTokens: 5 } }, /^unknown option limits\.maxTokens/);
   refused({ http: { wsPath: '/ws' } }, /^unknown option http\.wsPath/);
   refused({ http: [] }, /^http must be an object/);
 });
 
-test('the logger adapter calls the target with pino\'s order (fields, msg) as a method', () => {
+test("the logger adapter calls the target with pino's order (fields, msg) as a method", () => {
   const calls: Array<[string, Record<string, unknown>, string]> = [];
   class Target implements PinoCompatibleLogger {
     readonly name = 'target';

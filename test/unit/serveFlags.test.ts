@@ -27,7 +27,10 @@ test('--help lists every flag of the table, with its placeholder', () => {
   const help = serveHelp();
   for (const row of rows) assert.ok(help.includes(`  ${flagLabel(row)}`), `--help lists ${flagLabel(row)}`);
   for (const section of SERVE_FLAGS) assert.ok(help.includes(`\n${section.title}:\n`), section.title);
-  assert.ok(help.split('\n').every((l) => l.length <= 120), 'no help line over 120 characters');
+  assert.ok(
+    help.split('\n').every((l) => l.length <= 120),
+    'no help line over 120 characters',
+  );
 });
 
 test('docs/configuration.md documents every flag of the table, and no other', () => {
@@ -37,12 +40,19 @@ test('docs/configuration.md documents every flag of the table, and no other', ()
     assert.ok(doc.includes(heading), `docs/configuration.md has ${heading}`);
   }
   const documented = [...doc.matchAll(/^### .*?`--([a-z-]+)/gm)].map((m) => m[1]);
-  assert.deepEqual(documented.filter((f) => !rows.some((r) => r.name === f)), [], 'documented flags missing from the table');
+  assert.deepEqual(
+    documented.filter((f) => !rows.some((r) => r.name === f)),
+    [],
+    'documented flags missing from the table',
+  );
 });
 
 test('no listener flag: all three listeners at their defaults, HTTP with /ws', () => {
   const { options, logLevel } = parsed([]);
-  assert.deepEqual(options.tcp, { sspi: { host: '127.0.0.1', port: 2000 }, gssSample: { host: '127.0.0.1', port: 4444 } });
+  assert.deepEqual(options.tcp, {
+    sspi: { host: '127.0.0.1', port: 2000 },
+    gssSample: { host: '127.0.0.1', port: 4444 },
+  });
   assert.deepEqual(options.http, { host: '127.0.0.1', port: 8080, ws: { path: '/ws' } });
   assert.equal(options.admin, undefined);
   assert.equal(logLevel, 'info');
@@ -59,14 +69,48 @@ test('a listener flag names the only listeners; --admin does not count as one', 
 
 test('flags map onto the nested options', () => {
   const { options, logLevel } = parsed([
-    '--keytab', '/k', '--principal', 'HTTP@h', '--ntlm', '--ntlm-users', '/u', '--replay-cache', 'memory',
-    '--replay-cache-size', '100', '--replay-cache-principal-quota', '10', '--require-flags', 'mutual,replay',
-    '--sspi', '0', '--gss-sample', '0', '--gss-sample-allow-unauthenticated', '--greeting', 'hi', '--workers', '3', '--max-token', '1024',
-    '--max-handshakes-per-address', '5', '--shutdown-grace', '0', '--log-level', 'warn',
+    '--keytab',
+    '/k',
+    '--principal',
+    'HTTP@h',
+    '--ntlm',
+    '--ntlm-users',
+    '/u',
+    '--replay-cache',
+    'memory',
+    '--replay-cache-size',
+    '100',
+    '--replay-cache-principal-quota',
+    '10',
+    '--require-flags',
+    'mutual,replay',
+    '--sspi',
+    '0',
+    '--gss-sample',
+    '0',
+    '--gss-sample-allow-unauthenticated',
+    '--greeting',
+    'hi',
+    '--workers',
+    '3',
+    '--max-token',
+    '1024',
+    '--max-handshakes-per-address',
+    '5',
+    '--shutdown-grace',
+    '0',
+    '--log-level',
+    'warn',
   ]);
   assert.deepEqual(options.credentials, {
-    keytab: '/k', principal: 'HTTP@h', ntlm: true, ntlmUsers: '/u', replayCache: 'memory',
-    replayCacheSize: 100, replayCachePrincipalQuota: 10, requireFlags: ['mutual', 'replay'],
+    keytab: '/k',
+    principal: 'HTTP@h',
+    ntlm: true,
+    ntlmUsers: '/u',
+    replayCache: 'memory',
+    replayCacheSize: 100,
+    replayCachePrincipalQuota: 10,
+    requireFlags: ['mutual', 'replay'],
   });
   assert.deepEqual(options.tcp, {
     sspi: { host: '127.0.0.1', port: 0, greeting: 'hi' },
@@ -82,7 +126,10 @@ test('a principal per front end: --sspi-principal, --gss-sample-principal, --htt
   const { options } = parsed(['--http-principal', 'HTTP/h@R', '--sspi-principal', 'host/h@R']);
   assert.deepEqual(options.credentials.frontendPrincipals, { sspi: 'host/h@R', http: 'HTTP/h@R' });
   assert.deepEqual(resolveServerOptions(options).frontendPrincipals, { sspi: 'host/h@R', http: 'HTTP/h@R' });
-  assert.throws(() => parseServeFlags(['--gss-sample-principal', ' ']), (e: unknown) => e instanceof ConfigError && /--gss-sample-principal needs/.test(e.message));
+  assert.throws(
+    () => parseServeFlags(['--gss-sample-principal', ' ']),
+    (e: unknown) => e instanceof ConfigError && /--gss-sample-principal needs/.test(e.message),
+  );
 });
 
 test('HTTP rows act on the HTTP listener, in table order whatever the argument order', () => {
@@ -90,18 +137,33 @@ test('HTTP rows act on the HTTP listener, in table order whatever the argument o
   assert.deepEqual(parsed(['--http', '0', '--ws', '/chat']).options.http?.ws, { path: '/chat' });
   // The cookie's flags only mean something with --session-cookie: no cookie from --cookie-secure alone.
   assert.equal(parsed(['--http', '0', '--cookie-secure']).options.http?.sessionCookie, undefined);
-  assert.deepEqual(parsed(['--cookie-secure', '--session-cookie', '60', '--http', '0']).options.http?.sessionCookie, { ttlSeconds: 60, secure: true });
+  assert.deepEqual(parsed(['--cookie-secure', '--session-cookie', '60', '--http', '0']).options.http?.sessionCookie, {
+    ttlSeconds: 60,
+    secure: true,
+  });
   assert.equal(parsed(['--sspi', '0', '--session-cookie', '60']).options.http, undefined);
-  assert.throws(() => parsed(['--sspi', '0', '--ws', '/ws']), (e: unknown) => e instanceof UsageError && /--ws needs an HTTP listener/.test(e.message));
+  assert.throws(
+    () => parsed(['--sspi', '0', '--ws', '/ws']),
+    (e: unknown) => e instanceof UsageError && /--ws needs an HTTP listener/.test(e.message),
+  );
 });
 
 test('usage and value errors name the flag', () => {
   assert.equal(parseServeFlags(['--workers', '2', '-h']), 'help');
-  assert.throws(() => parseServeFlags(['--nope']), (e: unknown) => e instanceof UsageError && /--nope/.test(e.message));
-  assert.throws(() => parseServeFlags(['--sspi']), (e: unknown) => e instanceof UsageError);
+  assert.throws(
+    () => parseServeFlags(['--nope']),
+    (e: unknown) => e instanceof UsageError && /--nope/.test(e.message),
+  );
+  assert.throws(
+    () => parseServeFlags(['--sspi']),
+    (e: unknown) => e instanceof UsageError,
+  );
   assert.throws(
     () => parseServeFlags(['--max-token', '5']),
     (e: unknown) => e instanceof ConfigError && e.message === '--max-token must be between 16 and 16777216, not 5',
   );
-  assert.throws(() => parseServeFlags(['--http', 'x:y']), (e: unknown) => e instanceof ConfigError && /^--http expects HOST:PORT/.test(e.message));
+  assert.throws(
+    () => parseServeFlags(['--http', 'x:y']),
+    (e: unknown) => e instanceof ConfigError && /^--http expects HOST:PORT/.test(e.message),
+  );
 });
