@@ -63,7 +63,8 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof UsageError) {
       process.stderr.write(
-        `negotiate-server: ` + `${err.message}\n\n${command === 'serve' ? serveHelp() : command === 'realm' ? REALM_HELP : MAIN_HELP}`,
+        `negotiate-server: ` +
+          `${err.message}\n\n${command === 'serve' ? serveHelp() : command === 'realm' ? REALM_HELP : MAIN_HELP}`,
       );
       return 2;
     }
@@ -167,7 +168,8 @@ async function serve(args: string[]): Promise<number> {
           (gssClient ? `Try MIT's sample client:  ${gssClient}\n` : '') +
           (curl ? `HTTP Negotiate:           ${curl}\n` : '') +
           (sspi
-            ? `SSPI-framing client:      . ${embedded.envFile} && /usr/bin/python3 ${SSPI_CLIENT} --port ` + `${sspi.port} ` + `--service host@localhost --mech spnego\n`
+            ? `SSPI-framing client:      . ${embedded.envFile} && /usr/bin/python3 ${SSPI_CLIENT} --port ` +
+              `${sspi.port} --service host@localhost --mech spnego\n`
             : '') +
           '\n',
       );

@@ -354,7 +354,8 @@ function checkKeys(path: string, value: object, known: Record<string, true>): vo
     if (!Object.prototype.hasOwnProperty.call(known, key)) {
       throw new ConfigError(
         'ERR_CONFIG',
-        `unknown option ${path === 'options' ? key : `${path}.${key}`}; expected one of ` + `${Object.keys(known).join(', ')}`,
+        `unknown option ${path === 'options' ? key : `${path}.${key}`}; expected one of ` +
+          `${Object.keys(known).join(', ')}`,
       );
     }
   }
@@ -427,12 +428,21 @@ function frontendPrincipals(value: Partial<Record<AcceptorSlot, string>>): Parti
   return out;
 }
 
+/**
+ * Array.isArray for a value whose declared type is already an array: it keeps that element type
+ * where Array.isArray would narrow to `any[]`, and still refuses a JavaScript caller's non-array.
+ */
+function isArray(value: unknown): value is readonly unknown[] {
+  return Array.isArray(value);
+}
+
 function cookieKeys(value: readonly Buffer[] | undefined): Buffer[] {
   if (value === undefined) return [];
-  if (!Array.isArray(value) || value.some((k) => !Buffer.isBuffer(k) || k.length < MIN_KEY_BYTES)) {
+  if (!isArray(value) || value.some((k) => !Buffer.isBuffer(k) || k.length < MIN_KEY_BYTES)) {
     throw new ConfigError(
       'ERR_CONFIG',
-      `http.sessionCookie.keys must be Buffers of at least ${MIN_KEY_BYTES} random bytes each (e.g. ` + `crypto.randomBytes(32))`,
+      `http.sessionCookie.keys must be Buffers of at least ${MIN_KEY_BYTES} random bytes each (e.g. ` +
+        `crypto.randomBytes(32))`,
     );
   }
   return [...value];
@@ -440,7 +450,7 @@ function cookieKeys(value: readonly Buffer[] | undefined): Buffer[] {
 
 function requireFlags(value: readonly RequiredFlag[] | undefined): readonly RequiredFlag[] {
   if (value === undefined) return [];
-  if (!Array.isArray(value))
+  if (!isArray(value))
     throw new ConfigError(
       'ERR_CONFIG',
       `credentials.requireFlags must be an array of ${Object.keys(REQUIRABLE_FLAGS).join(', ')}`,
@@ -449,7 +459,8 @@ function requireFlags(value: readonly RequiredFlag[] | undefined): readonly Requ
     if (typeof f !== 'string' || !isRequiredFlag(f)) {
       throw new ConfigError(
         'ERR_CONFIG',
-        `credentials.requireFlags: unknown flag ${JSON.stringify(f)}; expected ` + `${Object.keys(REQUIRABLE_FLAGS).join(', ')}`,
+        `credentials.requireFlags: unknown flag ${JSON.stringify(f)}; expected ` +
+          `${Object.keys(REQUIRABLE_FLAGS).join(', ')}`,
       );
     }
   }

@@ -22,15 +22,15 @@ const STDERR_TAIL_BYTES = 64 * 1024;
  * flat configuration) with sspi and gss-sample on 127.0.0.1 port 0, 2 workers, 1 s shutdown
  * grace. What JSON cannot carry (the logger, the WebSocket handler) the host fills in.
  */
-const {
-  logger: _logger,
-  onWsMessage: _onWsMessage,
-  ...hostDefaults
-} = resolveServerOptions({
+const resolvedDefaults = resolveServerOptions({
   tcp: { sspi: { port: 0 }, gssSample: { port: 0 } },
   workers: 2,
   shutdownGraceMs: 1000,
 });
+// Dropped: the logger and the WebSocket handler cannot cross to the child process.
+delete resolvedDefaults.logger;
+delete resolvedDefaults.onWsMessage;
+const hostDefaults = resolvedDefaults;
 export const DEFAULT_HOST_OPTIONS = Object.freeze(hostDefaults);
 
 /**

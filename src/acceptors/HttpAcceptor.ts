@@ -106,8 +106,8 @@ export const MULTI_LEG_REFUSAL =
 
 /** The 401 body when the client had no Kerberos ticket (the "connected by IP address" trap). */
 export const NO_TICKET_BODY =
-  'Negotiate authentication failed (ERR_GSS_NO_KERBEROS_TOKEN): your client sent no Kerberos ticket for ' + 'this ' + 'service. ' +
-  'It could not get one for the host name in the URL: use the host name the service principal names ' +
+  'Negotiate authentication failed (ERR_GSS_NO_KERBEROS_TOKEN): your client sent no Kerberos ticket for this ' +
+  'service. It could not get one for the host name in the URL: use the host name the service principal names ' +
   '(HTTP/<that name>), not an IP address or an alias, and check that you have a ticket-granting ticket (klist).\n';
 
 function paramCount(pattern: string): number {

@@ -62,7 +62,8 @@ async function serveGssSample(conn: TcpConnection, options: GssSampleProtocolOpt
   } else if (options.allowUnauthenticated !== true) {
     throw new FramingError(
       'ERR_UNAUTHENTICATED_REFUSED',
-      'unauthenticated session refused (a NOOP without CONTEXT_NEXT, as gss-client -na sends); allow them with ' + '--gss-sample-allow-unauthenticated ' + '(library: gssSampleProtocol({ allowUnauthenticated: true }))',
+      'unauthenticated session refused (a NOOP without CONTEXT_NEXT, as gss-client -na sends); allow them with ' +
+        '--gss-sample-allow-unauthenticated (library: gssSampleProtocol({ allowUnauthenticated: true }))',
     );
   } else {
     // The handshake deadline keeps running: without it each DATA frame would reset the idle

@@ -64,9 +64,10 @@ export function loadUws(options: LoadUwsOptions = {}): UwsModule {
     } catch (err) {
       throw new ConfigError(
         'ERR_UWS_UNAVAILABLE',
-        `uWebSockets.js has no binary for ${process.platform}-${process.arch} with Node ABI ` + `${process.versions.modules} ` +
-          `(Node ${process.versions.node}; its Linux binaries for Node 22 and later need glibc 2.38): ` +
-          `the HTTP and WebSocket front ends cannot start. Run on Node 20, or serve TCP only. ` + `(${String(err).split('\n')[0] ?? ''})`,
+        `uWebSockets.js has no binary for ${process.platform}-${process.arch} with Node ABI ` +
+          `${process.versions.modules} (Node ${process.versions.node}; its Linux binaries for Node 22 and later ` +
+          `need glibc 2.38): the HTTP and WebSocket front ends cannot start. Run on Node 20, or serve TCP only. ` +
+          `(${String(err).split('\n')[0] ?? ''})`,
         { cause: err },
       );
     }

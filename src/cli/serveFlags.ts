@@ -54,7 +54,9 @@ export const SERVE_FLAGS: readonly FlagSection[] = [
         name: 'keytab',
         type: 'string',
         placeholder: 'FILE',
-        help: 'Service keytab. Without it, serve starts an embedded throwaway realm (KRBTEST.COM on ' + 'loopback) and ' + 'removes it on exit.',
+        help:
+          'Service keytab. Without it, serve starts an embedded throwaway realm (KRBTEST.COM on loopback) and ' +
+          'removes it on exit.',
         apply: (into, v) => void (into.options.credentials.keytab = v),
       },
       {
@@ -71,7 +73,9 @@ export const SERVE_FLAGS: readonly FlagSection[] = [
         type: 'string',
         placeholder: 'NAME',
         default: '--principal',
-        help: `The ${slot} front end accepts only this ` + `principal${slot === 'http' ? ' (its WebSocket too)' : ''}, ` + `over --principal.`,
+        help:
+          `The ${slot} front end accepts only this principal${slot === 'http' ? ' (its WebSocket too)' : ''}, over ` +
+          `--principal.`,
         apply: (into, v) => {
           if (v.trim() === '') throw new ConfigError('ERR_CONFIG', `--${slot}-principal needs a principal name`);
           into.options.credentials.frontendPrincipals = { ...into.options.credentials.frontendPrincipals, [slot]: v };
@@ -98,8 +102,8 @@ export const SERVE_FLAGS: readonly FlagSection[] = [
         placeholder: 'MODE',
         default: 'default',
         help:
-          "default | memory | none | file:PATH. default: MIT's file cache; memory: a process-wide in-memory " + "cache " + "instead, " +
-          'faster, forgotten on restart; none accepts replayed tokens.',
+          "default | memory | none | file:PATH. default: MIT's file cache; memory: a process-wide in-memory " +
+          'cache instead, faster, forgotten on restart; none accepts replayed tokens.',
         apply: (into, v) => void (into.options.credentials.replayCache = parseReplayCache(v)),
       },
       {
@@ -107,7 +111,9 @@ export const SERVE_FLAGS: readonly FlagSection[] = [
         type: 'string',
         placeholder: 'N',
         default: `${DEFAULT_REPLAY_CACHE_SIZE}: 10,000 handshakes/s at the default 300 s clock skew`,
-        help: 'memory only: most authenticators remembered, 21-43 bytes each; beyond it handshakes are refused, ' + 'never accepted ' + 'unchecked.',
+        help:
+          'memory only: most authenticators remembered, 21-43 bytes each; beyond it handshakes are refused, never ' +
+          'accepted unchecked.',
         apply: (into, v) =>
           void (into.options.credentials.replayCacheSize = whole('replay-cache-size', v, RANGES.replayCacheSize)),
       },
@@ -116,7 +122,9 @@ export const SERVE_FLAGS: readonly FlagSection[] = [
         type: 'string',
         placeholder: 'N',
         default: 'a quarter of --replay-cache-size',
-        help: 'memory only: most authenticators one client principal may hold; beyond it that principal is ' + 'refused, others ' + 'are not.',
+        help:
+          'memory only: most authenticators one client principal may hold; beyond it that principal is refused, ' +
+          'others are not.',
         apply: (into, v) =>
           void (into.options.credentials.replayCachePrincipalQuota = whole(
             'replay-cache-principal-quota',
@@ -130,8 +138,9 @@ export const SERVE_FLAGS: readonly FlagSection[] = [
         placeholder: 'LIST',
         default: 'none',
         help:
-          'Refuse clients that did not request these context flags (comma-separated: mutual, replay, ' + 'sequence, ' + 'integrity, ' +
-          'confidentiality, delegation). mutual refuses browsers; replay,sequence make unwrap refuse ' + 'replayed and ' + 'reordered messages.',
+          'Refuse clients that did not request these context flags (comma-separated: mutual, replay, sequence, ' +
+          'integrity, confidentiality, delegation). mutual refuses browsers; replay,sequence make unwrap refuse ' +
+          'replayed and reordered messages.',
         apply: (into, v) => void (into.options.credentials.requireFlags = parseRequireFlags(v)),
       },
     ],
@@ -185,7 +194,9 @@ export const SERVE_FLAGS: readonly FlagSection[] = [
         type: 'string',
         placeholder: 'HOST:PORT',
         default: 'off',
-        help: 'Admin listener: GET /metrics (Prometheus), /healthz, /readyz. Not a front end, so it does not ' + 'turn ' + 'off the defaults.',
+        help:
+          'Admin listener: GET /metrics (Prometheus), /healthz, /readyz. Not a front end, so it does not turn off ' +
+          'the defaults.',
         apply: (into, v) => void (into.options.admin = parseListenAddress('--admin', v)),
       },
     ],
@@ -200,7 +211,9 @@ export const SERVE_FLAGS: readonly FlagSection[] = [
         type: 'string',
         placeholder: 'SECONDS',
         default: 'off',
-        help: 'After a handshake, set an HMAC-signed cookie valid this long, so the client skips the ' + 'handshake on ' + 'later requests.',
+        help:
+          'After a handshake, set an HMAC-signed cookie valid this long, so the client skips the handshake on ' +
+          'later requests.',
         apply: (into, v) => {
           const ttlSeconds = whole('session-cookie', v, RANGES.sessionCookieTtlSeconds);
           if (into.options.http) into.options.http.sessionCookie = { ttlSeconds };
@@ -317,7 +330,9 @@ export const SERVE_FLAGS: readonly FlagSection[] = [
         type: 'string',
         placeholder: 'N',
         default: `${DEFAULT_LIMITS.maxConnections}, lowered to fit the file-descriptor limit`,
-        help: 'Simultaneous connections per listener, HTTP with its WebSockets included; a value given here that ' + 'does not fit ' + 'the file-descriptor limit refuses to start.',
+        help:
+          'Simultaneous connections per listener, HTTP with its WebSockets included; a value given here that does ' +
+          'not fit the file-descriptor limit refuses to start.',
         apply: (into, v) =>
           void (into.options.limits.maxConnections = whole('max-connections', v, RANGES.maxConnections)),
       },
@@ -348,7 +363,9 @@ export const SERVE_FLAGS: readonly FlagSection[] = [
         name: 'gss-sample-allow-unauthenticated',
         type: 'boolean',
         default: 'refused, ERR_UNAUTHENTICATED_REFUSED',
-        help: 'gss-sample: serve sessions that open without a security context (gss-client -na), closed at the ' + '--handshake-timeout ' + 'deadline.',
+        help:
+          'gss-sample: serve sessions that open without a security context (gss-client -na), closed at the ' +
+          '--handshake-timeout deadline.',
         apply: (into) => {
           if (into.options.tcp.gssSample) into.options.tcp.gssSample.allowUnauthenticated = true;
         },

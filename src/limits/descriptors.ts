@@ -96,12 +96,15 @@ export function ensureDescriptorBudget(plan: DescriptorPlan): DescriptorLimit | 
   if (needed <= limit.hard) limit = raiseSoftLimit(needed) ?? limit;
   if (needed <= limit.soft) return limit;
   const caps = plan.listeners.map((l) => `${l.name} ${l.connections}`).join(' + ');
+  const reserve = needed - plan.listeners.reduce((s, l) => s + l.connections, 0);
   throw new ConfigError(
     'ERR_CONFIG',
-    `the connection caps do not fit the file-descriptor limit: ${caps} connections plus a reserve of ` + `${needed - plan.listeners.reduce((s, l) => s + l.connections, 0)} ` +
-      `(descriptors open now, ${RESERVE_BASE} for the process, ${RESERVE_PER_WORKER} per worker) need ${needed} ` + `descriptors, ` +
-      `and RLIMIT_NOFILE is ${limit.soft} (hard limit ${limit.hard === Infinity ? 'unlimited' : limit.hard}). ` +
-      'Lower --max-connections, or raise the limit (ulimit -n, LimitNOFILE= in a systemd unit, --ulimit nofile= ' + 'in docker)',
+    `the connection caps do not fit the file-descriptor limit: ${caps} connections plus a reserve of ${reserve} ` +
+      `(descriptors open now, ${RESERVE_BASE} for the process, ${RESERVE_PER_WORKER} per worker) need ${needed} ` +
+      `descriptors, and RLIMIT_NOFILE is ${limit.soft} ` +
+      `(hard limit ${limit.hard === Infinity ? 'unlimited' : limit.hard}). ` +
+      'Lower --max-connections, or raise the limit ' +
+      '(ulimit -n, LimitNOFILE= in a systemd unit, --ulimit nofile= in docker)',
   );
 }
 

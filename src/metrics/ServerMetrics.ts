@@ -88,7 +88,9 @@ export class ServerMetrics {
     });
     this.#descriptorExhaustion = new Counter({
       name: `${METRIC_PREFIX}descriptor_exhaustion_total`,
-      help: 'Times the process ran out of file descriptors (listener "process": seen by the periodic count; ' + '"admin": EMFILE ' + 'on accept).',
+      help:
+        'Times the process ran out of file descriptors (listener "process": seen by the periodic count; "admin": ' +
+        'EMFILE on accept).',
       labelNames: ['listener'] as const,
       registers,
     });

@@ -87,7 +87,8 @@ export function registerStateMetrics(registry: Registry, prefix: string, sources
   );
   gauge(
     'pool_utilization',
-    "Fraction of the workers' capacity spent running tasks, averaged since the pool started (Piscina's " + "utilization), " + "0 to 1.",
+    "Fraction of the workers' capacity spent running tasks, averaged since the pool started (Piscina's " +
+      'utilization), 0 to 1.',
     () => {
       const u = stats().utilization;
       return Number.isFinite(u) ? u : 0;
@@ -126,7 +127,9 @@ export function registerStateMetrics(registry: Registry, prefix: string, sources
   );
   new Counter({
     name: prefix + 'contexts_refused_total',
-    help: 'Accept legs refused by the context table: reason="table_full" (at --max-contexts) or "busy" (a leg ' + 'already running ' + 'for the connection).',
+    help:
+      'Accept legs refused by the context table: reason="table_full" (at --max-contexts) or "busy" (a leg already ' +
+      'running for the connection).',
     labelNames: ['reason'] as const,
     registers,
     collect() {
@@ -153,7 +156,8 @@ export function registerStateMetrics(registry: Registry, prefix: string, sources
   );
   gauge(
     'replay_cache_fill_ratio',
-    'Entries over capacity of the in-memory replay cache: at 1 new handshakes are refused (0 unless ' + '--replay-cache ' + 'memory).',
+    'Entries over capacity of the in-memory replay cache: at 1 new handshakes are refused (0 unless ' +
+      '--replay-cache memory).',
     () => {
       const r = sources.replayStats();
       return r.enabled && r.capacity > 0 ? r.entries / r.capacity : 0;
@@ -171,7 +175,8 @@ export function registerStateMetrics(registry: Registry, prefix: string, sources
   );
   total(
     'replay_cache_quota_total',
-    'Handshakes refused because their client principal held its share of the in-memory replay ' + 'cache ' + '(ERR_REPLAY_QUOTA).',
+    'Handshakes refused because their client principal held its share of the in-memory replay cache ' +
+      '(ERR_REPLAY_QUOTA).',
     () => sources.replayStats().refusedQuota,
   );
 
@@ -198,7 +203,9 @@ export function registerStateMetrics(registry: Registry, prefix: string, sources
   });
   new Gauge({
     name: prefix + 'sessions_open',
-    help: 'Authenticated sessions per front end (sspi, gss-sample, ws): connections whose handshake completed and ' + 'that are still ' + 'open.',
+    help:
+      'Authenticated sessions per front end (sspi, gss-sample, ws): connections whose handshake completed and that ' +
+      'are still open.',
     labelNames: ['frontend'] as const,
     registers,
     collect() {
@@ -210,12 +217,14 @@ export function registerStateMetrics(registry: Registry, prefix: string, sources
   if (perAddress) {
     gauge(
       'handshakes_per_address_in_progress',
-      'Handshakes holding a context between legs (NTLM), over every address; each address may hold ' + '--max-handshakes-per-address.',
+      'Handshakes holding a context between legs (NTLM), over every address; each address may hold ' +
+        '--max-handshakes-per-address.',
       () => perAddress().inProgress,
     );
     total(
       'handshakes_per_address_refused_total',
-      'Leg 1s refused because their remote address held --max-handshakes-per-address handshakes in progress ' + '(ERR_HANDSHAKES_PER_ADDRESS).',
+      'Leg 1s refused because their remote address held --max-handshakes-per-address handshakes in progress ' +
+        '(ERR_HANDSHAKES_PER_ADDRESS).',
       () => perAddress().refused,
     );
   }

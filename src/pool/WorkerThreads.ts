@@ -160,7 +160,8 @@ export class WorkerThreads {
     if (!this.#diagnostics) {
       throw new ConfigError(
         'ERR_CONFIG',
-        `${what} is fault injection for tests: it needs a pool started with a diagnostics workerFile ` + `(test/fixtures/faultWorker.ts)`,
+        `${what} is fault injection for tests: it needs a pool started with a diagnostics workerFile ` +
+          `(test/fixtures/faultWorker.ts)`,
       );
     }
   }

@@ -138,7 +138,7 @@ function assertAlive(h: HostedServer): void {
 }
 
 test(
-  'a worker thread terminated inside gss_accept_sec_context: typed failure, thread replaced, others ' + 'unaffected, ' + 'nothing leaked',
+  'a worker terminated in gss_accept_sec_context: typed failure, thread replaced, others unaffected, nothing leaked',
   { timeout: 60_000 },
   async () => {
     const h = await host({});
@@ -203,7 +203,7 @@ test(
 );
 
 test(
-  'the task timeout fires while an accept is blocked in GSSAPI: ERR_POOL_TASK_TIMEOUT, and the server ' + 'survives ' + 'the call’s return',
+  'task timeout while an accept is blocked in GSSAPI: ERR_POOL_TASK_TIMEOUT; the server survives the call’s return',
   { timeout: 60_000 },
   async () => {
     const TASK_TIMEOUT = 1000;

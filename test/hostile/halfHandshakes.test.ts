@@ -105,7 +105,7 @@ test(
 );
 
 test(
-  'over HTTP the ticketless client is told why (the 127.0.0.1 trap): 401 naming the missing ticket and the ' + 'host ' + 'name to use',
+  'HTTP tells a ticketless client why (the 127.0.0.1 trap): 401 naming the missing ticket and the host name to use',
   T,
   async () => {
     for (const opening of [negTokenInit([KRB5_OID]), negTokenInit([NTLMSSP_OID])]) {

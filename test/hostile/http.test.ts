@@ -132,7 +132,7 @@ async function expectRefusal(
 // ---------------------------------------------------------------------------- huge headers
 
 test(
-  "huge Authorization: over maxTokenBytes is 431 before decoding; at the limit GSSAPI refuses it; 400 KB is " + "uWS's " + "own 431",
+  "huge Authorization: over maxTokenBytes 431 before decoding; at the limit GSSAPI refuses it; 400 KB is uWS's own 431",
   T,
   async () => {
     const over = randomBytes(MAX_TOKEN + 1).toString('base64');
@@ -273,7 +273,7 @@ test('many headers: the first Authorization wins; up to 48 header lines are serv
 });
 
 test(
-  'requests uWS cannot parse: malformed header lines get no response and are closed by its idle timeout; a bad ' + 'version or request line 505, no Host 400; others are served meanwhile',
+  'unparseable requests: bad header lines idle out unanswered; bad version/request line 505, no Host 400; rest served',
   { timeout: 60_000 },
   async () => {
     const dropped: Record<string, string> = {
@@ -331,7 +331,7 @@ test(
 // ------------------------------------------------------------------------------- pipelining
 
 test(
-  'pipelining: a request behind a pending handshake closes the connection; the pending context is freed; nothing ' + 'is answered out of order',
+  'pipelining behind a pending handshake closes the connection, frees the context, answers nothing out of order',
   T,
   async () => {
     // A valid handshake, then a second request in the same write while the first is on a worker:

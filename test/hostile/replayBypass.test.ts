@@ -80,7 +80,7 @@ function getWhoami(token: Buffer): Promise<{ status: number; body: string }> {
 }
 
 test(
-  'single leg over HTTP: the authenticator hidden behind [4] in high-tag form, a fake [4] appended, is a ' + 'replay ' + 'every time',
+  'single leg over HTTP: the authenticator hidden behind a high-tag [4], a fake [4] appended, is a replay every time',
   T,
   async () => {
     const [krb5] = await firstTokens(realm, { mech: 'krb5', service: 'HTTP@localhost' }, 1);
@@ -150,7 +150,7 @@ test(
 );
 
 test(
-  'openings that never complete store nothing: 300 decoys and 100 forged authenticators leave a one-slot cache ' + 'free for a genuine ' + 'login',
+  'unfinished openings store nothing: 300 decoys, 100 forged authenticators leave a 1-slot cache free for a login',
   T,
   async () => {
     const addon = loadNative();

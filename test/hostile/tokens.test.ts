@@ -228,7 +228,9 @@ test(
     }
     assert.ok(cipherFlips > n / 2, `most positions fall in the ciphertexts (${cipherFlips} of ${n})`);
     t.diagnostic(
-      `ciphertexts of the first AP-REQ at ${JSON.stringify(layout)} of ${tokens[0]?.length} bytes; accepted flips ` + `(unauthenticated ` + `fields: ap-options, ticket realm/sname) at ${JSON.stringify(accepted)}; codes ${JSON.stringify(Object.fromEntries(codes))}`,
+      `ciphertexts of the first AP-REQ at ${JSON.stringify(layout)} of ${tokens[0]?.length} bytes; accepted ` +
+        `flips (unauthenticated fields: ap-options, ticket realm/sname) at ${JSON.stringify(accepted)}; codes ` +
+        `${JSON.stringify(Object.fromEntries(codes))}`,
     );
     await watch.drained();
     await legitHandshake(watch, realm, ts, 'sspi');
@@ -350,7 +352,7 @@ test(
 // NTLM in SPNEGO is what a client sends when it cannot get a Kerberos ticket for the name it
 // connected to: it is reported as that (ERR_GSS_NO_KERBEROS_TOKEN), with SPNEGO's reject.
 test(
-  'NTLM to a server without NTLM: raw NTLMSSP is ERR_GSS_MECH_DISABLED, NTLM in SPNEGO ' + 'ERR_GSS_NO_KERBEROS_TOKEN, ' + 'on every front end',
+  'NTLM disabled: raw NTLMSSP is ERR_GSS_MECH_DISABLED, NTLM in SPNEGO ERR_GSS_NO_KERBEROS_TOKEN, on every front end',
   T,
   async () => {
     const tokenOf = async (mech: 'ntlm' | 'spnego-ntlm'): Promise<Buffer> => {

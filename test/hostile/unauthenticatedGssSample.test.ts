@@ -68,7 +68,7 @@ async function chattyAnonymous(port: number, n: number): Promise<{ conns: RawCon
 }
 
 test(
-  'default: a NOOP without CONTEXT_NEXT is refused at once (ERR_UNAUTHENTICATED_REFUSED); five such sockets no ' + 'longer keep ' + 'gss-client out',
+  "default: NOOP without CONTEXT_NEXT is ERR_UNAUTHENTICATED_REFUSED at once; five such sockets don't block gss-client",
   T,
   async () => {
     const w = refusingWatch;
@@ -146,7 +146,7 @@ test(
 );
 
 test(
-  'gssSampleAllowUnauthenticated: chatty unauthenticated sockets are closed at the handshake deadline ' + '(ERR_HANDSHAKE_TIMEOUT), ' + 'then gss-client gets in',
+  'allowUnauthenticated: chatty sockets close at the handshake deadline (ERR_HANDSHAKE_TIMEOUT); gss-client gets in',
   T,
   async () => {
     const w = allowingWatch;

@@ -199,7 +199,8 @@ test('the handshake deadline (a timer, outside any uWS callback): close 1008 the
     });
     await new Promise<void>((r) => socket.once('connect', () => r()));
     socket.write(
-      `GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: ` + `13\r\nSec-WebSocket-Key: ` + `${randomBytes(16).toString('base64')}\r\n\r\n`,
+      `GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: ` +
+        `13\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\n\r\n`,
     );
     try {
       await waitUntil(() => observed.close !== undefined, 'the close frame', WAIT_MS);

@@ -63,7 +63,7 @@ describe('Active Directory keytabs', { skip }, () => {
     return s;
   }
 
-  test('RC4-only and AES keytabs both serve; an AES ticket with an RC4-only keytab fails naming the ' + 'enctype and ' + 'the fix', async () => {
+  test('RC4 and AES keytabs serve; an AES ticket on an RC4-only keytab fails naming the enctype and fix', async () => {
     const rc4 = path.join(domain.dir, 'rc4.keytab');
     const aes = path.join(domain.dir, 'aes.keytab');
     await domain.setServiceEnctypes('rc4');

@@ -25,7 +25,7 @@ function cli(args: string[], timeoutMs = 240_000): Promise<{ code: number; stdou
   });
 }
 
-test('realm up: --kind other than mit|ad, a bad --groups, or --groups without --kind ad are usage ' + 'errors ' + '(exit 2)', async () => {
+test('realm up: --kind not mit|ad, bad --groups, or --groups without --kind ad: usage errors (exit 2)', async () => {
   for (const [args, pattern] of [
     [['realm', 'up', '--kind', 'windows', '/tmp/x'], /--kind must be mit or ad/],
     [['realm', 'up', '--kind', 'ad', '--groups', 'many', '/tmp/x'], /--groups must be a whole number/],
@@ -46,7 +46,7 @@ describe('realm up --kind ad / realm down', { skip: adSkipReason() }, () => {
     }
   });
 
-  test('the domain runs detached in its namespace; realm down ends its processes and ' + 'deletes the ' + 'namespace', async () => {
+  test('the domain runs detached in a namespace; realm down ends its processes and deletes the namespace', async () => {
     requireSamba();
     dir = await mkdtemp(path.join(os.tmpdir(), 'negotiate-ad-cli-'));
     const up = await cli(['realm', 'up', '--kind', 'ad', '--groups', '2', dir]);

@@ -500,7 +500,8 @@ test(
         const s = net.connect(port, '127.0.0.1');
         s.on('error', () => {});
         s.write(
-          `GET /whoami HTTP/1.1\r\nHost: localhost\r\nAuthorization: Negotiate ` + `${nextToken().toString('base64')}\r\n\r\n`,
+          `GET /whoami HTTP/1.1\r\nHost: localhost\r\nAuthorization: Negotiate ` +
+            `${nextToken().toString('base64')}\r\n\r\n`,
         );
         await waitUntil(() => tiny.stats().queued === 1, 'the token to reach the pool queue');
         await new Promise<void>((resolve) => s.destroy().once('close', () => resolve()));
@@ -572,7 +573,7 @@ function nodeEval(
 }
 
 test(
-  'uWS is the native binary, UWS_USE_FALLBACK changes nothing, and the header limit follows the token limit ' + 'unless the operator ' + 'set one',
+  'uWS is native, UWS_USE_FALLBACK changes nothing, header limit follows the token limit unless the operator set one',
   T,
   async () => {
     const probe = (env: Record<string, string>): ReturnType<typeof nodeEval> =>
@@ -580,7 +581,8 @@ test(
         `const { loadUws, headerLimitFor } = await import(${JSON.stringify(UWS_JS)});
        const uws = loadUws({ maxTokenBytes: 48000 });
        const native = Function.prototype.toString.call(uws.App).includes('[native code]');
-       process.stderr.write(JSON.stringify({ native, limit: process.env.UWS_HTTP_MAX_HEADERS_SIZE, wanted: headerLimitFor(48000) }));`,
+       const limit = process.env.UWS_HTTP_MAX_HEADERS_SIZE;
+       process.stderr.write(JSON.stringify({ native, limit, wanted: headerLimitFor(48000) }));`,
         env,
       );
     const r = await probe({ UWS_USE_FALLBACK: '1', UWS_HTTP_MAX_HEADERS_SIZE: '' }); // this process set its own

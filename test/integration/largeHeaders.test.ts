@@ -96,7 +96,7 @@ function request(target: string, headers: string[]): string {
 
 for (const size of [5_000, 13_000, 25_000]) {
   test(
-    `HTTP: a ${size.toLocaleString('en')}-byte header block in 1,448-byte segments authenticates, mutual token ` + `verified`,
+    `HTTP: ${size.toLocaleString('en')}-byte headers in 1,448-byte segments authenticate, mutual token verified`,
     T,
     async () => {
       const client = Initiator.start(realm, { mech: 'spnego', service: 'HTTP@localhost' });

@@ -473,7 +473,7 @@ test('a zero-length frame is refused with ERR_FRAME_EMPTY', { timeout: 30_000 },
 });
 
 test(
-  'NTLM to a server without NTLM: raw is ERR_GSS_MECH_DISABLED, SPNEGO-NTLM is ERR_GSS_NO_KERBEROS_TOKEN (a ' + 'client without ' + 'a ticket)',
+  'NTLM disabled: raw NTLM is ERR_GSS_MECH_DISABLED, SPNEGO-NTLM ERR_GSS_NO_KERBEROS_TOKEN (a client without a ticket)',
   { timeout: 40_000 },
   async () => {
     const s = await startServer({ ntlm: false, workers: 1 });
@@ -661,7 +661,8 @@ test(
     await waitUntil(
       () => stats().queued === 0 && stats().inUse === 0 && stats().live === 0,
       () =>
-        `no context left for the closed connection, have ${JSON.stringify(stats())} (created ` + `+${stats().created - before.created})`,
+        `no context left for the closed connection, have ${JSON.stringify(stats())} (created ` +
+        `+${stats().created - before.created})`,
       3000,
     );
     assert.equal(stats().live, 0);

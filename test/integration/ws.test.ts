@@ -228,7 +228,8 @@ async function drained(): Promise<void> {
   await waitUntil(
     () => pool.stats().handshaking === baseline.handshaking && pool.stats().live === baseline.live,
     () =>
-      `the context table back to ${JSON.stringify({ live: baseline.live, handshaking: baseline.handshaking })}, ` + `have ${JSON.stringify(pool.stats())}`,
+      `the context table back to ${JSON.stringify({ live: baseline.live, handshaking: baseline.handshaking })}, ` +
+      `have ${JSON.stringify(pool.stats())}`,
   );
 }
 

@@ -354,7 +354,7 @@ test('a task past its timeout fails, its worker is replaced, the pool goes on', 
   });
 });
 
-test('a pool on the production worker has no fault injection: stall and terminate are ' + 'refused, ' + 'handshakes run', async () => {
+test('the production worker has no fault injection: stall and terminate are refused, handshakes run', async () => {
   await withPool({ workers: 1 }, async (pool) => {
     const first = await handshake(pool, 'krb5');
     first.session.close();

@@ -85,7 +85,10 @@ test(`--max-connections beyond ulimit -n ${LIMIT}: refuses to start, naming the 
   assert.equal(r.code, 2, `exit status of a configuration error; stderr: ${r.stderr}`);
   assert.match(
     r.stderr,
-    /the connection caps do not fit the file-descriptor limit: sspi 1000 \+ gss-sample 1000 \+ http \(with WebSockets\) 1100 connections/,
+    new RegExp(
+      'the connection caps do not fit the file-descriptor limit: ' +
+        'sspi 1000 \\+ gss-sample 1000 \\+ http \\(with WebSockets\\) 1100 connections',
+    ),
   );
   assert.match(r.stderr, new RegExp(`RLIMIT_NOFILE is ${LIMIT} \\(hard limit ${LIMIT}\\)`));
   assert.match(r.stderr, /Lower --max-connections, or raise the limit/);

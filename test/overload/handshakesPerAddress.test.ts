@@ -89,7 +89,7 @@ async function ntlmOverWs(localAddress: string): Promise<{ principal: string; me
 }
 
 test(
-  'sspi: one address opening NTLM leg 1s holds at most the per-address bound; Kerberos from it and NTLM from ' + 'another address ' + 'still authenticate',
+  "sspi: NTLM leg 1s from one address stop at the per-address bound; its Kerberos and others' NTLM still authenticate",
   T,
   async () => {
     await watch.drained();

@@ -93,7 +93,7 @@ async function untilRefused(): Promise<void> {
 }
 
 test(
-  'idle HTTP sockets up to the cap: the next ones are refused; sspi and /healthz still work; HTTP accepts ' + 'again ' + 'when they leave',
+  'idle HTTP sockets up to the cap: more are refused; sspi and /healthz still work; HTTP accepts again when they leave',
   T,
   async () => {
     const idle = await openIdle(CAP);

@@ -110,7 +110,7 @@ function memory(): { rss: number; heapUsed: number } {
 }
 
 test(
-  `${IDLE} idle connections: bounded memory each, a real client still authenticates, the limit holds, all ` + `close ` + `cleanly`,
+  `${IDLE} idle connections: bounded memory each, a real client authenticates, the limit holds, all close cleanly`,
   { timeout: 120_000 },
   async () => {
     const statsBefore = ts.server.pool.stats();
@@ -131,7 +131,8 @@ test(
     const perConnection = (memOpen.rss - memBefore.rss) / IDLE;
     const heapPerConnection = (memOpen.heapUsed - memBefore.heapUsed) / IDLE;
     console.log(
-      `idle connections: ${IDLE} opened in ${String(opened['ms'])} ms; server RSS ` + `${(memBefore.rss / 2 ** 20).toFixed(1)} ` + `-> ${(memOpen.rss / 2 ** 20).toFixed(1)} MiB, ` +
+      `idle connections: ${IDLE} opened in ${String(opened['ms'])} ms; server RSS ` +
+        `${(memBefore.rss / 2 ** 20).toFixed(1)} -> ${(memOpen.rss / 2 ** 20).toFixed(1)} MiB, ` +
         `${Math.round(perConnection)} B RSS and ${Math.round(heapPerConnection)} B JS heap per connection`,
     );
     assert.ok(perConnection < MAX_BYTES_PER_CONNECTION, `${Math.round(perConnection)} B of RSS per idle connection`);
@@ -153,7 +154,8 @@ test(
     assert.equal(line?.['greeting'], 'This is your server speaking');
     assert.equal((await session).principal, realm.userPrincipal);
     console.log(
-      `idle connections: a real SPNEGO client authenticated in ${clientMs} ms (process start included) with ` + `${IDLE} idle ` + `connections open`,
+      `idle connections: a real SPNEGO client authenticated in ${clientMs} ms (process start included) with ` +
+        `${IDLE} idle connections open`,
     );
 
     // The limit: IDLE + 1. With the real client gone, one more fits; the one after is refused.
@@ -198,7 +200,8 @@ test(
     assert.equal(failures.length, IDLE + 1);
     const memClosed = memory();
     console.log(
-      `idle connections: after all closed, server RSS ${(memClosed.rss / 2 ** 20).toFixed(1)} MiB, JS heap ` + `${(memClosed.heapUsed / 2 ** 20).toFixed(1)} MiB`,
+      `idle connections: after all closed, server RSS ${(memClosed.rss / 2 ** 20).toFixed(1)} MiB, JS heap ` +
+        `${(memClosed.heapUsed / 2 ** 20).toFixed(1)} MiB`,
     );
   },
 );

@@ -74,7 +74,7 @@ async function drained(): Promise<void> {
 }
 
 test(
-  `TCP (sspi): a burst of ${BURST} on a queue of ${QUEUE}: the extras are closed at once, the admitted complete, ` + `the next succeeds ` + `at once`,
+  `TCP (sspi): burst of ${BURST}, queue of ${QUEUE}: extras closed at once, admitted complete, next succeeds at once`,
   { timeout: 40_000 },
   async () => {
     const tokens = await firstTokens(realm, { mech: 'krb5' }, BURST + 1);
@@ -141,7 +141,7 @@ test(
 );
 
 test(
-  `HTTP: a burst of ${BURST} on a queue of ${QUEUE}: the extras get 503 + Retry-After at once, the admitted 200, ` + `the next 200 ` + `at once`,
+  `HTTP: burst of ${BURST}, queue of ${QUEUE}: extras get 503 + Retry-After at once, admitted 200, next 200 at once`,
   { timeout: 40_000 },
   async () => {
     const tokens = await firstTokens(realm, { mech: 'spnego', service: 'HTTP@localhost' }, BURST + 1);

@@ -115,7 +115,7 @@ test(
 );
 
 test(
-  'an established gss-sample session outlives the handshake deadline while it talks, then the idle timeout closes ' + 'it and frees ' + 'its context',
+  'a talking gss-sample session outlives the handshake deadline; then the idle timeout closes it, freeing its context',
   { timeout: 40_000 },
   async () => {
     const DEADLINE = 1000;

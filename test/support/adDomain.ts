@@ -23,7 +23,10 @@ export const FIXTURES = path.join(ROOT, 'test', 'fixtures');
  */
 export function adSkipReason(): string | undefined {
   if (process.getuid?.() !== 0)
-    return 'a throwaway AD domain runs in its own network namespace, which needs root (CAP_SYS_ADMIN); CI ' + 'runs ' + 'these tests as root';
+    return (
+      'a throwaway AD domain runs in its own network namespace, which needs root (CAP_SYS_ADMIN); CI runs these ' +
+      'tests as root'
+    );
   try {
     execFileSync('ip', ['netns', 'list'], { stdio: 'ignore' });
   } catch (err) {
@@ -39,7 +42,8 @@ export function requireSamba(): void {
     execFileSync('samba-tool', ['--version'], { stdio: 'ignore' });
   } catch {
     throw new Error(
-      'Samba AD DC not available: install it with: apt-get install -y samba samba-ad-dc samba-ad-provision ' + 'python3-samba ' + 'python3-gssapi',
+      'Samba AD DC not available: install it with: apt-get install -y samba samba-ad-dc samba-ad-provision ' +
+        'python3-samba python3-gssapi',
     );
   }
 }

@@ -10,9 +10,9 @@ import { fromPinoCompatible, type PinoCompatibleLogger } from '../../src/logger.
 
 function refused(options: unknown, message: RegExp): void {
   // JSON.parse: options a JavaScript caller could pass, which the types would refuse.
-  const parsed: NegotiateServerOptions = JSON.parse(JSON.stringify(options));
+  const parsed: unknown = JSON.parse(JSON.stringify(options));
   assert.throws(
-    () => resolveServerOptions(parsed),
+    () => resolveServerOptions(parsed as NegotiateServerOptions),
     (err: unknown) => err instanceof ConfigError && err.code === 'ERR_CONFIG' && message.test(err.message),
     `refused with ERR_CONFIG matching ${message}`,
   );

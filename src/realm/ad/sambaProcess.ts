@@ -82,7 +82,8 @@ async function waitForKdc(pid: number, outFile: string): Promise<void> {
     if (listening) return;
     if (Date.now() > deadline) {
       throw realmError(
-        `samba's KDC did not listen on port 88 within ${kReadyTimeoutMs} ms; its output ends ` + `with:\n${tailLines(await readText(outFile))}`,
+        `samba's KDC did not listen on port 88 within ${kReadyTimeoutMs} ms; its output ends ` +
+          `with:\n${tailLines(await readText(outFile))}`,
       );
     }
     await new Promise((r) => setTimeout(r, 50));
