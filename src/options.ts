@@ -1,7 +1,8 @@
 /**
- * NegotiateServer's options: the public, nested, all-optional shape (`NegotiateServerOptions`),
- * the flat shape the server runs on (`ResolvedServerConfig`), and `resolveServerOptions`, the one
- * place that fills every default and validates. Defaults and ranges themselves live in config.ts.
+ * NegotiateServer's options: the flat shape the server runs on (`ResolvedServerConfig`), and
+ * `resolveServerOptions`, the one place that fills every default and validates the public,
+ * nested, all-optional shape (`NegotiateServerOptions`, declared in serverOptions.ts and
+ * re-exported here). Defaults and ranges themselves live in config.ts.
  *
  * Listeners: only the ones named start (`tcp.sspi`, `tcp.gssSample`, `http`), at least one is
  * required; `admin` is not a front end. (The CLI's "all three unless one is named" is a CLI rule.)
@@ -38,112 +39,35 @@ import {
   type ReplayCacheOption,
   type RequiredFlag,
 } from './pool/credentials.js';
+import {
+  COOKIE_KEYS,
+  CREDENTIAL_KEYS,
+  GSS_SAMPLE_KEYS,
+  HTTP_KEYS,
+  LIMIT_KEYS,
+  LISTENER_KEYS,
+  SSPI_KEYS,
+  TCP_KEYS,
+  TOP_KEYS,
+  WS_KEYS,
+  type AdminOptions,
+  type ListenerOptions,
+  type NegotiateServerOptions,
+} from './serverOptions.js';
 
-/** A listener: `host` defaults to 127.0.0.1; `port` 0 picks a free port. */
-export interface ListenerOptions {
-  host?: string;
-  port?: number;
-}
-
-export interface CredentialsOptions {
-  /** Service keytab. Default: `KRB5_KTNAME`, else MIT's default (`/etc/krb5.keytab`). */
-  keytab?: string;
-  /** Accept only this principal (`HTTP/host@REALM` or `HTTP@host`). Default: any key in the keytab. */
-  principal?: string;
-  /** A principal per front end, over `principal` (`http` covers its WebSocket). Default: none. */
-  frontendPrincipals?: Partial<Record<AcceptorSlot, string>>;
-  /** Also accept NTLM, raw and through SPNEGO. Default false (NTLM is relayable). */
-  ntlm?: boolean;
-  /** gss-ntlmssp users file, exported as `NTLM_USER_FILE` for the process. Default: the inherited variable. */
-  ntlmUsers?: string;
-  /** `'default'` (MIT's file cache), `'memory'`, `'none'` (replays accepted) or `'file:PATH'`. Default `'default'`. */
-  replayCache?: ReplayCacheOption;
-  /** `'memory'` only: most authenticators held. Default 8,000,000. */
-  replayCacheSize?: number;
-  /** `'memory'` only: most authenticators one client principal may hold. Default: a quarter of `replayCacheSize`. */
-  replayCachePrincipalQuota?: number;
-  /** Context flags every client must request. Default none. */
-  requireFlags?: readonly RequiredFlag[];
-}
-
-export interface SspiListenerOptions extends ListenerOptions {
-  /**
-   * Sealed to the client after the handshake: text, bytes, or a function of the session. Default `DEFAULT_GREETING`.
-   */
-  greeting?: SspiProtocolOptions['greeting'];
-}
-
-export interface GssSampleListenerOptions extends ListenerOptions {
-  /**
-   * Serve sessions that open without a security context (MIT gss-client's `-na`), closed at the
-   * handshake deadline. Default false: refused (ERR_UNAUTHENTICATED_REFUSED).
-   */
-  allowUnauthenticated?: boolean;
-}
-
-export interface TcpOptions {
-  /** Microsoft SSPI-sample framing. Default port 2000. */
-  sspi?: SspiListenerOptions;
-  /** MIT gss-sample framing. Default port 4444. */
-  gssSample?: GssSampleListenerOptions;
-}
-
-export interface WebSocketOptions {
-  /** Default `/ws`. */
-  path?: string;
-  /** Application messages after the handshake. Default: echo each message back (a demo). */
-  onMessage?: WsMessageHandler;
-}
-
-export interface CookieOptions {
-  /** Lifetime in seconds, at most 30 days; never beyond the ticket's end. Default 3600. */
-  ttlSeconds?: number;
-  /** HMAC keys, at least 32 bytes each; the first signs, all verify. Default: a random key per start. */
-  keys?: readonly Buffer[];
-  /** Mark the cookie `Secure` (clients connect over TLS). Default false. */
-  secure?: boolean;
-}
-
-export interface HttpOptions extends ListenerOptions {
-  /** A WebSocket route on this listener. Default: none. */
-  ws?: WebSocketOptions;
-  /** Signed session cookies after a handshake. Default: none. */
-  sessionCookie?: CookieOptions;
-  /** Accepted for compatibility; no effect (this uWebSockets.js build has no JavaScript emulation). Default false. */
-  allowUwsFallback?: boolean;
-}
-
-export interface AdminOptions {
-  /** Default 127.0.0.1. */
-  host?: string;
-  port: number;
-}
-
-/** Each limit defaults to DEFAULT_LIMITS. */
-export interface LimitsOptions extends Partial<Limits> {
-  /**
-   * Handshakes holding a context between legs (NTLM) one remote address may have at once, over
-   * sspi, gss-sample and WebSocket. Default: a tenth of maxContexts.
-   */
-  maxHandshakesPerAddress?: number;
-}
-
-/** `NegotiateServer.start(options)`. Every field is optional; defaults in docs/api.md. */
-export interface NegotiateServerOptions {
-  credentials?: CredentialsOptions;
-  tcp?: TcpOptions;
-  /** HTTP `Authorization: Negotiate` (RFC 4559) on uWebSockets.js. Default port 8080. */
-  http?: HttpOptions;
-  limits?: LimitsOptions;
-  /** Admin listener: /metrics, /healthz, /readyz. Default: none. */
-  admin?: AdminOptions;
-  /** Worker threads running GSSAPI calls. Default `os.availableParallelism()`. */
-  workers?: number;
-  /** close()'s default time for handshakes in flight, ms. Default 5000. */
-  shutdownGraceMs?: number;
-  /** A pino instance, or anything with pino's `(fields, msg)` methods. Default: silent. */
-  logger?: PinoCompatibleLogger;
-}
+export type {
+  AdminOptions,
+  CookieOptions,
+  CredentialsOptions,
+  GssSampleListenerOptions,
+  HttpOptions,
+  LimitsOptions,
+  ListenerOptions,
+  NegotiateServerOptions,
+  SspiListenerOptions,
+  TcpOptions,
+  WebSocketOptions,
+} from './serverOptions.js';
 
 /** The flat configuration the server runs on: every default filled. Internal (tests may build one). */
 export interface ResolvedServerConfig extends Limits {
@@ -302,52 +226,6 @@ export function resolveServerOptions(options: NegotiateServerOptions): ResolvedS
   }
   return resolved;
 }
-
-// The keys each level accepts: a misspelt or old-style (flat) option is an error, not ignored.
-// Records over keyof, so the compiler says when an option is added to a type and not here.
-const TOP_KEYS: Record<keyof NegotiateServerOptions, true> = {
-  credentials: true,
-  tcp: true,
-  http: true,
-  limits: true,
-  admin: true,
-  workers: true,
-  shutdownGraceMs: true,
-  logger: true,
-};
-const CREDENTIAL_KEYS: Record<keyof CredentialsOptions, true> = {
-  keytab: true,
-  principal: true,
-  frontendPrincipals: true,
-  ntlm: true,
-  ntlmUsers: true,
-  replayCache: true,
-  replayCacheSize: true,
-  replayCachePrincipalQuota: true,
-  requireFlags: true,
-};
-const TCP_KEYS: Record<keyof TcpOptions, true> = { sspi: true, gssSample: true };
-const LISTENER_KEYS: Record<keyof ListenerOptions, true> = { host: true, port: true };
-const SSPI_KEYS: Record<keyof SspiListenerOptions, true> = { ...LISTENER_KEYS, greeting: true };
-const GSS_SAMPLE_KEYS: Record<keyof GssSampleListenerOptions, true> = { ...LISTENER_KEYS, allowUnauthenticated: true };
-const HTTP_KEYS: Record<keyof HttpOptions, true> = {
-  ...LISTENER_KEYS,
-  ws: true,
-  sessionCookie: true,
-  allowUwsFallback: true,
-};
-const WS_KEYS: Record<keyof WebSocketOptions, true> = { path: true, onMessage: true };
-const COOKIE_KEYS: Record<keyof CookieOptions, true> = { ttlSeconds: true, keys: true, secure: true };
-const LIMIT_KEYS: Record<keyof LimitsOptions, true> = {
-  maxHandshakesPerAddress: true,
-  maxQueue: true,
-  taskTimeoutMs: true,
-  maxContexts: true,
-  maxTokenBytes: true,
-  handshakeTimeoutMs: true,
-  idleTimeoutMs: true,
-  maxConnections: true,
-};
 
 function checkKeys(path: string, value: object, known: Record<string, true>): void {
   for (const key of Object.keys(value)) {

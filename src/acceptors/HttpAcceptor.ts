@@ -23,8 +23,8 @@ import type { AuthPool, AcceptStep } from '../pool/AuthPool.js';
 import { AcceptError } from '../pool/AuthPool.js';
 import { nextConnectionId } from '../connectionId.js';
 import { formatWwwAuthenticate, parseAuthorization } from '../framing/negotiateHeader.js';
-import { SessionCookies, type SessionCookieOptions } from '../http/sessionCookie.js';
-import { framingDefect, type FramingDefect } from '../http/requestFraming.js';
+import type { SessionCookies } from '../http/sessionCookie.js';
+import { collectFraming, refusedForFraming } from './httpFraming.js';
 import { CappedListener } from '../http/CappedListener.js';
 import {
   classify,
@@ -32,83 +32,31 @@ import {
   HandshakeReporter,
   identityFromStep,
   type HandshakeAttempt,
-  type HandshakeFailure,
-  type ProvenIdentity,
 } from '../handshake/index.js';
 import { loadUws, type UwsModule } from './uws.js';
-import { Reply, statusLine, type HttpHeaders, type HttpReply, type HttpRequestInfo } from './HttpReply.js';
+import { Reply, statusLine, type HttpHeaders, type HttpRequestInfo } from './HttpReply.js';
+import { identityFromCookie } from './httpCookieIdentity.js';
 import { acceptorSlotOf } from '../pool/credentials.js';
 
 export type { HttpHeaders, HttpReply, HttpRequestInfo } from './HttpReply.js';
-
-/** Cookie-session settings of the HTTP front end (see src/http/sessionCookie.ts). */
-export interface HttpSessionCookieOptions {
-  /** HMAC keys (≥ 32 bytes each); the first signs, all verify. Default: one random key per start. */
-  keys?: Buffer[] | undefined;
-  /** Cookie lifetime, seconds; never beyond the Kerberos ticket's end. Default 3600. */
-  ttlSeconds?: number | undefined;
-  /** Mark the cookie `Secure` (set it when clients connect over TLS). Default false. */
-  secure?: boolean | undefined;
-  /** Default 'Lax'. */
-  sameSite?: 'Lax' | 'Strict' | undefined;
-  /** Default `negotiate_session`. */
-  name?: string | undefined;
-}
-
-export interface HttpAcceptorOptions {
-  pool: AuthPool;
-  logger?: Logger | undefined;
-  /** Largest decoded Negotiate token accepted, bytes; checked on the base64 text before decoding. Default 65536. */
-  maxTokenBytes?: number | undefined;
-  /** Cookie sessions after a successful handshake; undefined: none (every request negotiates). */
-  sessionCookie?: HttpSessionCookieOptions | undefined;
-  /** Run on uWS's slow JavaScript emulation (with a warning) instead of refusing to start. */
-  allowUwsFallback?: boolean | undefined;
-  /**
-   * Most simultaneous connections on the listener, WebSockets included; at the cap new
-   * connections are refused until some close (src/http/ConnectionGate.ts: counted every
-   * 100 ms, Linux only). Default 10,000.
-   */
-  maxConnections?: number | undefined;
-}
-
-/** The authenticated client of one HTTP request. */
-export interface HttpIdentity extends ProvenIdentity {
-  readonly frontend: 'http';
-  readonly remoteAddress: string | undefined;
-  /** 'negotiate': the handshake's latency, from the request's arrival, ms. */
-  readonly latencyMs?: number;
-  /** Negotiate: when the context (ticket) expires; cookie: when the cookie expires. ms since the epoch, or null. */
-  readonly expiresAt: number | null;
-  /** 'negotiate': this request carried a handshake; 'cookie': a session cookie from an earlier one. */
-  readonly via: 'negotiate' | 'cookie';
-}
-
-/**
- * A refused or failed HTTP handshake (the HandshakeFailure of this front end). Its
- * `connectionId` names the request's handshake: uWS gives no identity for the connection.
- */
-export type HttpHandshakeFailure = HandshakeFailure<'http'>;
-
-export type ProtectedHandler = (
-  identity: HttpIdentity,
-  res: HttpReply,
-  headers: HttpHeaders,
-  request: HttpRequestInfo,
-) => void | Promise<void>;
-
-/** Response bodies for refusals: short, plain text, never echoing the client's credentials. */
-const kChallengeBody = 'Negotiate authentication required\n';
-export const MULTI_LEG_REFUSAL =
-  'This server cannot complete a multi-leg Negotiate mechanism (NTLM, raw or inside SPNEGO) over HTTP: ' +
-  'each leg must arrive on the same TCP connection, and this HTTP front end cannot bind a security context to one. ' +
-  'Use Kerberos here, or the WebSocket or TCP front ends, which support NTLM.\n';
-
-/** The 401 body when the client had no Kerberos ticket (the "connected by IP address" trap). */
-export const NO_TICKET_BODY =
-  'Negotiate authentication failed (ERR_GSS_NO_KERBEROS_TOKEN): your client sent no Kerberos ticket for this ' +
-  'service. It could not get one for the host name in the URL: use the host name the service principal names ' +
-  '(HTTP/<that name>), not an IP address or an alias, and check that you have a ticket-granting ticket (klist).\n';
+export {
+  MULTI_LEG_REFUSAL,
+  NO_TICKET_BODY,
+  type HttpAcceptorOptions,
+  type HttpHandshakeFailure,
+  type HttpIdentity,
+  type HttpSessionCookieOptions,
+  type ProtectedHandler,
+} from './httpOptions.js';
+import { positiveWhole, remoteAddressOf, sessionCookiesFrom } from './httpSetup.js';
+import {
+  CHALLENGE_BODY,
+  MULTI_LEG_REFUSAL,
+  NO_TICKET_BODY,
+  type HttpAcceptorOptions,
+  type HttpIdentity,
+  type ProtectedHandler,
+} from './httpOptions.js';
 
 function paramCount(pattern: string): number {
   return pattern.split('/').filter((s) => s.startsWith(':')).length;
@@ -155,42 +103,10 @@ export class HttpAcceptor extends EventEmitter {
     this.#pool = options.pool;
     this.#logger = options.logger ?? silentLogger;
     this.#reporter = new HandshakeReporter('http', this, this.#logger);
-    this.maxTokenBytes = options.maxTokenBytes ?? DEFAULT_LIMITS.maxTokenBytes;
-    if (!Number.isInteger(this.maxTokenBytes) || this.maxTokenBytes < 1) {
-      throw new ConfigError(
-        'ERR_CONFIG',
-        `maxTokenBytes must be a positive integer, got ${String(options.maxTokenBytes)}`,
-      );
-    }
-    this.maxConnections = options.maxConnections ?? DEFAULT_LIMITS.maxConnections;
-    if (!Number.isInteger(this.maxConnections) || this.maxConnections < 1) {
-      throw new ConfigError(
-        'ERR_CONFIG',
-        `maxConnections must be a positive integer, got ${String(options.maxConnections)}`,
-      );
-    }
+    this.maxTokenBytes = positiveWhole('maxTokenBytes', options.maxTokenBytes, DEFAULT_LIMITS.maxTokenBytes);
+    this.maxConnections = positiveWhole('maxConnections', options.maxConnections, DEFAULT_LIMITS.maxConnections);
     this.#uws = loadUws({ maxTokenBytes: this.maxTokenBytes, logger: this.#logger });
-    if (options.sessionCookie !== undefined) {
-      const c = options.sessionCookie;
-      const cookieOptions: SessionCookieOptions = {
-        keys: c.keys,
-        ttlSeconds: c.ttlSeconds,
-        secure: c.secure,
-        sameSite: c.sameSite,
-        name: c.name,
-      };
-      this.cookies = new SessionCookies(cookieOptions);
-      if (this.cookies.generatedKey) {
-        this.#logger.info(
-          'HTTP session cookies signed with a key generated at start: sessions end when the server restarts',
-          {
-            frontend: 'http',
-          },
-        );
-      }
-    } else {
-      this.cookies = undefined;
-    }
+    this.cookies = sessionCookiesFrom(options.sessionCookie, this.#logger);
     this.app = this.#uws.App();
     this.protect('/whoami', (identity, res) => {
       const { principal, mech, spnego, flags, via, pac } = identity;
@@ -219,14 +135,8 @@ export class HttpAcceptor extends EventEmitter {
     // another front end sharing `app`) still win.
     this.app.any('/*', (res, req) => {
       const framing: Array<[string, string]> = [];
-      req.forEach((k, v) => {
-        if (k === 'content-length' || k === 'transfer-encoding') framing.push([k, v]);
-      });
-      const defect = framingDefect(framing);
-      if (defect !== undefined) {
-        this.#refuseFraming(new Reply(res), defect, remoteAddressOf(res));
-        return;
-      }
+      req.forEach((k, v) => collectFraming(framing, k, v));
+      if (refusedForFraming(new Reply(res), framing, remoteAddressOf(res), this.#logger)) return;
       res.writeStatus(statusLine(404)).end('Not found\n');
     });
     return listener.listen(host, port).then((bound) => {
@@ -257,13 +167,9 @@ export class HttpAcceptor extends EventEmitter {
       const framing: Array<[string, string]> = [];
       req.forEach((k, v) => {
         if (k !== 'authorization') headers[k] = headers[k] === undefined ? v : `${headers[k]}, ${v}`;
-        if (k === 'content-length' || k === 'transfer-encoding') framing.push([k, v]);
+        collectFraming(framing, k, v);
       });
-      const defect = framingDefect(framing);
-      if (defect !== undefined) {
-        this.#refuseFraming(reply, defect, remoteAddressOf(res));
-        return;
-      }
+      if (refusedForFraming(reply, framing, remoteAddressOf(res), this.#logger)) return;
       const parameters: string[] = [];
       for (let i = 0; i < params; i++) parameters.push(req.getParameter(i));
       const ex: Exchange = {
@@ -333,16 +239,6 @@ export class HttpAcceptor extends EventEmitter {
    * closes the connection instead of parsing a next request, answering neither; and once the
    * 400 with `Connection: close` is out, uWS reads nothing more from the socket.
    */
-  #refuseFraming(reply: Reply, defect: FramingDefect, remoteAddress: string | undefined): void {
-    this.#logger.info('request refused: ambiguous framing', { frontend: 'http', remoteAddress, reason: defect });
-    setImmediate(() => {
-      reply.end(`Bad request: ${defect}\n`, {
-        status: 400,
-        headers: { 'Content-Type': 'text/plain' },
-        closeConnection: true,
-      });
-    });
-  }
 
   async #serve(ex: Exchange, handler: ProtectedHandler): Promise<void> {
     // The fresh credential wins: an Authorization header, when present, is processed and its
@@ -352,31 +248,16 @@ export class HttpAcceptor extends EventEmitter {
     const parsed = parseAuthorization(ex.authorization, this.maxTokenBytes);
     let invalidCookie = false;
     if (parsed.kind === 'none' && this.cookies !== undefined) {
-      const v = this.cookies.fromCookieHeader(ex.cookie);
-      if (v?.ok) {
-        // The cookie's expiry, not the ticket's: the identity lasts as long as the cookie.
-        const identity: HttpIdentity = {
-          frontend: 'http',
-          ...identityFromStep(v.session),
-          remoteAddress: ex.remoteAddress,
-          via: 'cookie',
-        };
-        await this.#runHandler(ex, handler, identity);
+      const fromCookie = identityFromCookie(this.cookies, ex.cookie, ex.remoteAddress, this.#logger);
+      if (fromCookie.identity !== undefined) {
+        await this.#runHandler(ex, handler, fromCookie.identity);
         return;
       }
-      if (v !== undefined) {
-        invalidCookie = true;
-        // Never log the cookie itself: it is a bearer credential.
-        this.#logger.debug('session cookie ignored', {
-          frontend: 'http',
-          remoteAddress: ex.remoteAddress,
-          reason: v.reason,
-        });
-      }
+      invalidCookie = fromCookie.invalid;
     }
 
     if (parsed.kind === 'none') {
-      this.#challenge(ex, 401, kChallengeBody, invalidCookie);
+      this.#challenge(ex, 401, CHALLENGE_BODY, invalidCookie);
       return;
     }
     if (parsed.kind === 'invalid') {
@@ -508,14 +389,5 @@ export class HttpAcceptor extends EventEmitter {
       message: err instanceof Error ? err.message : String(err),
     });
     ex.reply.end('Internal server error\n', { status: 500, headers: { 'Content-Type': 'text/plain' } });
-  }
-}
-
-function remoteAddressOf(res: HttpResponse): string | undefined {
-  try {
-    const text = Buffer.from(res.getRemoteAddressAsText()).toString();
-    return text === '' ? undefined : text;
-  } catch {
-    return undefined;
   }
 }

@@ -21,72 +21,30 @@ import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, us_socket_cont
 import { DEFAULT_LIMITS } from '../config.js';
 import { FramingError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
-import type { ContextFlags, PacInfo } from '../native.js';
 import { AcceptError, type AcceptStep, type AuthPool } from '../pool/AuthPool.js';
-import type { Session } from '../session.js';
 import { nextConnectionId } from '../connectionId.js';
 import {
   defaultHandshakesPerAddress,
   HandshakeReporter,
   HandshakesPerAddress,
   sessionFromStep,
-  type HandshakeAttempt,
-  type HandshakeFailure,
-  type HandshakeSlot,
-  type Mechanism,
 } from '../handshake/index.js';
 import { closeFor, WS_CLOSE, type WsClose, type WsCloseCode } from './wsClose.js';
 import { WsMessageChannel, type WsChannelSocket } from './WsMessageChannel.js';
+import { attemptOf, endPromptly, newConn, type Conn } from './wsConnection.js';
+import { authenticatedMessage } from './wsOutcome.js';
 import { checkOptions, DEFAULT_IDLE_TIMEOUT_SECONDS, type WsAcceptorOptions } from './wsOptions.js';
 import { acceptorSlotOf } from '../pool/credentials.js';
 
 export { WS_CLOSE, type WsCloseCode } from './wsClose.js';
 export type { WsAcceptorOptions } from './wsOptions.js';
-
-/** The one text message the server sends when the handshake completed. */
-export interface WsAuthenticatedMessage {
-  type: 'authenticated';
-  principal: string;
-  mech: Mechanism;
-  spnego: boolean;
-  flags: ContextFlags;
-  /** When the context expires (ms since the epoch), or null. */
-  expiresAt: number | null;
-  /** The verified Windows PAC of an AD ticket, when there is one (see PacInfo). */
-  pac?: PacInfo;
-}
-
-/** A failed WebSocket handshake (the HandshakeFailure of this front end). */
-export type WsHandshakeFailure = HandshakeFailure<'ws'>;
+export type { WsAuthenticatedMessage, WsHandshakeFailure } from './wsOutcome.js';
 
 /**
  * uWS's per-socket send buffer limit. A send past it is dropped by uWS, which would silently
  * break a wrapped stream's sequence, so a dropped send closes the socket instead.
  */
 const MAX_BACKPRESSURE = 1024 * 1024;
-
-type Phase = 'handshake' | 'leg' | 'established';
-
-/** Per-socket state: uWS's UserData, created at upgrade. */
-interface Conn {
-  /** nextConnectionId() at open; the context table key. */
-  id: number;
-  ws: WebSocket<Conn> | undefined;
-  remoteAddress: string | undefined;
-  started: number;
-  /** 'leg': a token is on the pool and its answer not yet sent. */
-  phase: Phase;
-  /** Set by the close handler; the ws must not be touched afterwards. */
-  closed: boolean;
-  /** A failure was already reported (so the close is not reported again). */
-  failed: boolean;
-  deadline: NodeJS.Timeout | undefined;
-  /** Held from the first leg that answered "continue" until the handshake ends. */
-  slot: HandshakeSlot | undefined;
-  session: Session | undefined;
-  /** Application messages, once authenticated. */
-  channel: WsMessageChannel | undefined;
-}
 
 /**
  * Registers the WebSocket handshake route `options.path` on `app` and returns its acceptor.
@@ -180,19 +138,7 @@ export class WsAcceptor extends EventEmitter {
     }
     const key = req.getHeader('sec-websocket-key');
     const extensions = req.getHeader('sec-websocket-extensions');
-    const conn: Conn = {
-      id: 0,
-      ws: undefined,
-      remoteAddress: Buffer.from(res.getRemoteAddressAsText()).toString('latin1') || undefined,
-      started: Date.now(),
-      phase: 'handshake',
-      closed: false,
-      failed: false,
-      deadline: undefined,
-      slot: undefined,
-      session: undefined,
-      channel: undefined,
-    };
+    const conn = newConn(Buffer.from(res.getRemoteAddressAsText()).toString('latin1') || undefined);
     // No subprotocol is defined: none is selected, whatever the client offers.
     res.upgrade<Conn>(conn, key, '', extensions, context);
   }
@@ -233,7 +179,7 @@ export class WsAcceptor extends EventEmitter {
     if (conn.phase !== 'established' && !conn.failed) {
       conn.failed = true;
       this.#reporter.failed(
-        this.#attempt(conn),
+        attemptOf(conn),
         this.#closing
           ? new FramingError('ERR_PROTOCOL', 'the server shut down during the handshake')
           : new FramingError('ERR_PROTOCOL', `the client closed the connection during the handshake (code ${code})`),
@@ -344,7 +290,7 @@ export class WsAcceptor extends EventEmitter {
     clearTimeout(conn.deadline);
     conn.slot?.release();
     conn.phase = 'established';
-    const attempt = this.#attempt(conn);
+    const attempt = attemptOf(conn);
     const session = sessionFromStep(this.#pool, step, {
       connectionId: conn.id,
       frontend: 'ws',
@@ -360,15 +306,7 @@ export class WsAcceptor extends EventEmitter {
       logger: this.#logger,
     });
     this.#sessions += 1;
-    const announce: WsAuthenticatedMessage = {
-      type: 'authenticated',
-      principal: step.principal,
-      mech: step.mech,
-      spnego: step.spnego,
-      flags: step.flags,
-      expiresAt: step.expiresAt,
-      ...(step.pac !== undefined ? { pac: step.pac } : {}),
-    };
+    const announce = authenticatedMessage(step);
     let dropped = false;
     ws.cork(() => {
       if (step.output.length > 0) dropped = ws.send(step.output, true) === 2;
@@ -418,17 +356,13 @@ export class WsAcceptor extends EventEmitter {
     if (conn.closed) return;
     if (!conn.failed) {
       conn.failed = true;
-      if (conn.phase !== 'established') this.#reporter.failed(this.#attempt(conn), err);
-      else this.#reporter.endedWithError(this.#attempt(conn), err);
+      if (conn.phase !== 'established') this.#reporter.failed(attemptOf(conn), err);
+      else this.#reporter.endedWithError(attemptOf(conn), err);
     }
     const ws = conn.ws;
     if (!ws) return;
     if (output) ws.cork(() => ws.send(output, true));
     endPromptly(ws, close.code, close.reason);
-  }
-
-  #attempt(conn: Conn): HandshakeAttempt {
-    return { connectionId: conn.id, remoteAddress: conn.remoteAddress, latencyMs: Date.now() - conn.started };
   }
 
   /** Closing handshake with `code`; the close handler runs before this returns. */
@@ -437,16 +371,4 @@ export class WsAcceptor extends EventEmitter {
     if (conn.closed || !ws) return;
     endPromptly(ws, code, reason);
   }
-}
-
-/**
- * The closing handshake, then the TCP FIN at once. Inside our own cork, uWS sends the close
- * frame but postpones the FIN to an uncork that never sends it, and after its close frame it
- * ignores everything but the peer's FIN: the socket stayed until a uWS timer 13-16 s later.
- * Outside a cork (or in uWS's own callbacks, which FIN after their uncork) the FIN follows the
- * close frame, so a client waiting for the server to close (RFC 6455 §7.1.1) is not left hanging
- * and the socket is freed when the client's FIN answers. Runs the close handler before returning.
- */
-function endPromptly(ws: WebSocket<Conn>, code: number, reason: string): void {
-  ws.end(code, reason);
 }

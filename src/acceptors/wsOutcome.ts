@@ -1,0 +1,36 @@
+/**
+ * What a WebSocket handshake ends in, as the peer and the application see it: the one text
+ * message announcing a completed handshake, and the failure event of this front end.
+ */
+import type { HandshakeFailure, Mechanism } from '../handshake/index.js';
+import type { ContextFlags, PacInfo } from '../native.js';
+import type { AcceptStep } from '../pool/AuthPool.js';
+
+/** The one text message the server sends when the handshake completed. */
+export interface WsAuthenticatedMessage {
+  type: 'authenticated';
+  principal: string;
+  mech: Mechanism;
+  spnego: boolean;
+  flags: ContextFlags;
+  /** When the context expires (ms since the epoch), or null. */
+  expiresAt: number | null;
+  /** The verified Windows PAC of an AD ticket, when there is one (see PacInfo). */
+  pac?: PacInfo;
+}
+
+/** A failed WebSocket handshake (the HandshakeFailure of this front end). */
+export type WsHandshakeFailure = HandshakeFailure<'ws'>;
+
+/** The announcement of the completed handshake `step`. */
+export function authenticatedMessage(step: Extract<AcceptStep, { status: 'complete' }>): WsAuthenticatedMessage {
+  return {
+    type: 'authenticated',
+    principal: step.principal,
+    mech: step.mech,
+    spnego: step.spnego,
+    flags: step.flags,
+    expiresAt: step.expiresAt,
+    ...(step.pac !== undefined ? { pac: step.pac } : {}),
+  };
+}
