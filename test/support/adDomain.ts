@@ -7,14 +7,13 @@ import { execFile, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 
 import { ThrowawayAdDomain } from '../../src/realm/index.js';
-import type { HostedServer } from './hostedServer.js';
+import { startHost, type HostedServer } from './hostedServer.js';
 import { PYTHON } from './server.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const HOSTED_SERVER = pathToFileURL(path.join(ROOT, 'tools', 'hostedServer.mjs')).href;
 export const FIXTURES = path.join(ROOT, 'test', 'fixtures');
 
 /**
@@ -59,24 +58,12 @@ export async function startTestAdDomain(groups = 0): Promise<ThrowawayAdDomain> 
   }
 }
 
-interface HostedServerModule {
-  HostedServer: {
-    start(o: {
-      env: Record<string, string>;
-      options?: Record<string, unknown>;
-      forwardEvents?: boolean;
-      netns?: string;
-    }): Promise<HostedServer>;
-  };
-}
-
 /** A server in a child process inside the domain's namespace, serving HTTP on 127.0.0.1. */
 export async function startAdServer(
   domain: ThrowawayAdDomain,
   options: Record<string, unknown> = {},
 ): Promise<HostedServer> {
-  const mod = (await import(HOSTED_SERVER)) as HostedServerModule;
-  return mod.HostedServer.start({
+  return startHost({
     env: { KRB5_CONFIG: domain.krb5Config, KRB5RCACHEDIR: domain.rcacheDir },
     options: { keytab: domain.keytab, http: { host: '127.0.0.1', port: 0 }, ...options },
     forwardEvents: true,

@@ -46,15 +46,24 @@ export interface HostedServer extends EventEmitter {
   kill(): void;
 }
 
+/** What tools/hostedServer.mjs's HostedServer.start takes. */
+export interface HostStartOptions {
+  env: Record<string, string>;
+  options?: Record<string, unknown>;
+  forwardEvents?: boolean;
+  startTimeoutMs?: number;
+  /** Run the child inside this network namespace (ip netns exec). */
+  netns?: string;
+}
+
 interface HostedServerModule {
-  HostedServer: {
-    start(o: {
-      env: Record<string, string>;
-      options?: Record<string, unknown>;
-      forwardEvents?: boolean;
-      startTimeoutMs?: number;
-    }): Promise<HostedServer>;
-  };
+  HostedServer: { start(o: HostStartOptions): Promise<HostedServer> };
+}
+
+/** Starts tools/hostedServer.mjs's child-process server, typed. */
+export async function startHost(o: HostStartOptions): Promise<HostedServer> {
+  const mod = (await import(HOSTED_SERVER)) as HostedServerModule;
+  return mod.HostedServer.start(o);
 }
 
 /**
