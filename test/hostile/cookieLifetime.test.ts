@@ -11,7 +11,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import http from 'node:http';
+import { negotiateGet } from '../support/httpGet.js';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -35,24 +35,9 @@ after(async () => {
   await realm?.destroy();
 });
 
-function whoami(token: Buffer): Promise<{ status: number; setCookie: string | undefined }> {
-  return new Promise((resolve, reject) => {
-    const req = http.get(
-      {
-        host: '127.0.0.1',
-        port: ts.httpPort,
-        path: '/whoami',
-        headers: { authorization: `Negotiate ${token.toString('base64')}` },
-        timeout: 10_000,
-      },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, setCookie: res.headers['set-cookie']?.[0] }));
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error('no answer within 10 s')));
-    req.on('error', reject);
-  });
+async function whoami(token: Buffer): Promise<{ status: number; setCookie: string | undefined }> {
+  const r = await negotiateGet(ts.httpPort, token);
+  return { status: r.status, setCookie: r.headers['set-cookie']?.[0] };
 }
 
 const maxAge = (setCookie: string | undefined): number => Number(/Max-Age=(\d+)/i.exec(setCookie ?? '')?.[1] ?? NaN);

@@ -8,7 +8,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
+import { httpGet } from '../support/httpGet.js';
 import { randomBytes } from 'node:crypto';
 
 import type { ThrowawayRealm } from '../../src/realm/index.js';
@@ -52,28 +52,9 @@ interface Answer {
   setCookie: string[];
 }
 
-function get(headers: Record<string, string>): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = http.get(
-      {
-        host: '127.0.0.1',
-        port: ts.httpPort,
-        path: '/whoami',
-        agent: false,
-        timeout: 10_000,
-        headers: { Connection: 'close', ...headers },
-      },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => (body += d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, setCookie: res.headers['set-cookie'] ?? [] }));
-        res.on('error', reject);
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error('request timed out')));
-    req.on('error', reject);
-  });
+async function get(headers: Record<string, string>): Promise<Answer> {
+  const r = await httpGet(ts.httpPort, '/whoami', headers);
+  return { status: r.status, body: r.body, setCookie: r.headers['set-cookie'] ?? [] };
 }
 
 function whoami(a: Answer): { principal: string; via: string } {

@@ -8,7 +8,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
+import { negotiateGet } from '../support/httpGet.js';
 import WebSocket from 'ws';
 
 import type { ThrowawayRealm } from '../../src/realm/index.js';
@@ -110,23 +110,7 @@ test(
   async () => {
     for (const opening of [negTokenInit([KRB5_OID]), negTokenInit([NTLMSSP_OID])]) {
       const m = watch.mark();
-      const r = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-        const req = http.get(
-          {
-            host: '127.0.0.1',
-            port: ts.httpPort,
-            path: '/whoami',
-            headers: { authorization: `Negotiate ${opening.toString('base64')}` },
-          },
-          (res) => {
-            let body = '';
-            res.setEncoding('utf8');
-            res.on('data', (c: string) => (body += c));
-            res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-          },
-        );
-        req.on('error', reject);
-      });
+      const r = await negotiateGet(ts.httpPort, opening);
       assert.equal(r.status, 401);
       assert.match(r.body, /sent no Kerberos ticket for this service/);
       assert.match(r.body, /host name the service principal names/);

@@ -6,7 +6,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
+import { negotiateGet } from '../support/httpGet.js';
 
 import { NegotiateError } from '../../src/errors.js';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
@@ -41,17 +41,8 @@ after(async () => {
   await realm?.destroy();
 });
 
-function overHttp(port: number, token: Buffer): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = http.get(
-      { host: '127.0.0.1', port, path: '/whoami', headers: { authorization: `Negotiate ${token.toString('base64')}` } },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      },
-    );
-    req.on('error', reject);
-  });
+async function overHttp(port: number, token: Buffer): Promise<number> {
+  return (await negotiateGet(port, token)).status;
 }
 
 test(

@@ -12,7 +12,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
+import { negotiateGet } from '../support/httpGet.js';
 
 import { AuthPool } from '../../src/pool/AuthPool.js';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
@@ -58,25 +58,7 @@ const once = (p: AuthPool, token: Buffer): Promise<string> =>
   failureCode(p.accept(nextId++, token, { releaseAfter: true }));
 
 function getWhoami(token: Buffer): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.get(
-      {
-        host: '127.0.0.1',
-        port: ts.httpPort,
-        path: '/whoami',
-        headers: { authorization: `Negotiate ${token.toString('base64')}` },
-        timeout: 10_000,
-      },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (body += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error('no answer within 10 s')));
-    req.on('error', reject);
-  });
+  return negotiateGet(ts.httpPort, token);
 }
 
 test(

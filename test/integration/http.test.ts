@@ -14,6 +14,7 @@ import http, { type IncomingHttpHeaders } from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { httpGet } from '../support/httpGet.js';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import {
@@ -110,27 +111,7 @@ interface Reply {
 
 /** One GET on a fresh connection to 127.0.0.1. */
 function get(port: number, urlPath: string, headers: Record<string, string> = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = http.get(
-      {
-        host: '127.0.0.1',
-        port,
-        path: urlPath,
-        headers: { Connection: 'close', ...headers },
-        agent: false,
-        timeout: 10_000,
-      },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => (body += d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-        res.on('error', reject);
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error('request timed out')));
-    req.on('error', reject);
-  });
+  return httpGet(port, urlPath, headers);
 }
 
 function negotiate(token: Uint8Array): Record<string, string> {
