@@ -22,6 +22,7 @@ import { NegotiateServer } from './server.js';
 import { UsageError } from './cli/flagTable.js';
 import { parseServeFlags, serveHelp } from './cli/serveFlags.js';
 import { REALM_HELP, realmCommand } from './cli/realmCommand.js';
+import { out } from './cli/jsonLine.js';
 
 const MAIN_HELP = `Usage: negotiate-server <command> [options]
 
@@ -37,10 +38,6 @@ Run 'negotiate-server <command> --help' for a command's options.
 
 /** The python3-gssapi sample client of the sspi framing (shipped in examples/), for the start banner. */
 const SSPI_CLIENT = fileURLToPath(new URL('../../examples/sspi_client.py', import.meta.url));
-
-function out(obj: unknown): void {
-  process.stdout.write(JSON.stringify(obj) + '\n');
-}
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;

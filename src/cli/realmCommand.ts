@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { isAdDomainDir, ThrowawayAdDomain, ThrowawayRealm } from '../realm/index.js';
 import { UsageError } from './flagTable.js';
+import { out } from './jsonLine.js';
 
 export const REALM_HELP = `Usage: negotiate-server realm up DIR
        negotiate-server realm up --kind ad [--groups N] DIR
@@ -25,11 +26,6 @@ servers that must reach the KDC with  ip netns exec "$NEGOTIATE_NETNS" ...
 'down' ends every process in the namespace and deletes it. Needs: apt-get install -y samba
 samba-ad-dc samba-ad-provision python3-samba. See docs/active-directory.md.
 `;
-
-/** One JSON line on stdout: what scripts read. */
-function out(obj: unknown): void {
-  process.stdout.write(JSON.stringify(obj) + '\n');
-}
 
 export async function realmCommand(args: string[]): Promise<number> {
   if (args.includes('-h') || args.includes('--help')) {
