@@ -27,7 +27,7 @@ import type {
 import { AcceptorCredentials } from './AcceptorCredentials.js';
 import { BatchDispatcher } from './BatchDispatcher.js';
 import { slotCredentials, type AcceptorSlot, type CredentialOptions } from './credentials.js';
-import { AcceptError, failureToError, mismatchedResult, stalledHandshakeError } from './failures.js';
+import { AcceptError, failureToError, mismatchedResult } from './failures.js';
 import type { KeytabLoad } from './KeytabSnapshots.js';
 import { WorkerThreads } from './WorkerThreads.js';
 
@@ -202,7 +202,7 @@ export class AuthPool {
       if (options.abandoned?.()) this.release(connectionId);
     }
     if (r.op !== 'accept') mismatchedResult('accept', r.op);
-    return this.acceptStep(connectionId, r);
+    return this.acceptStep(r);
   }
 
   /**
@@ -296,12 +296,8 @@ export class AuthPool {
     return this.threads.terminate(threadId);
   }
 
-  private acceptStep(connectionId: number, r: AcceptResult): AcceptStep {
+  private acceptStep(r: AcceptResult): AcceptStep {
     if (!r.ok) throw failureToError(r);
-    if (r.status === 'continue' && r.output.byteLength === 0) {
-      this.release(connectionId);
-      throw stalledHandshakeError();
-    }
     if (r.status === 'continue')
       return { status: 'continue', output: asBuffer(r.output), workerThreadId: r.workerThreadId };
     return {

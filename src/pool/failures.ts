@@ -23,25 +23,6 @@ export function failureToError(failure: NativeFailure): NegotiateError {
   return new AcceptError(failure);
 }
 
-/** GSS routine error DEFECTIVE_TOKEN (RFC 2744: 9 << 16). */
-const GSS_S_DEFECTIVE_TOKEN = 9 << 16;
-
-/**
- * An accept leg that wants another token but produced none to send can never progress: the
- * peer waits for ours while we wait for its next one, until the handshake deadline. MIT krb5
- * answers so (CONTINUE_NEEDED, no token, minor KRB5KRB_AP_ERR_MSG_TYPE) to a token with the
- * krb5 OID whose TOK_ID is not an AP-REQ. Refused as the defective token it is.
- */
-export function stalledHandshakeError(): AcceptError {
-  return new AcceptError({
-    ok: false,
-    code: 'ERR_GSS_DEFECTIVE_TOKEN',
-    major: GSS_S_DEFECTIVE_TOKEN,
-    minor: 0,
-    message: 'accept: the mechanism wants another token but produced none to send: not a valid initial token',
-  });
-}
-
 /** Throws for a worker's answer that does not match its call (a bug, never a peer's doing). */
 export function mismatchedResult(expected: string, got: string): never {
   throw new PoolError('ERR_POOL_WORKER_DIED', `worker answered a ${expected} call with a ${got} result`);

@@ -277,6 +277,17 @@ AcceptOutcome AcceptStep(const AcceptorCredential& cred, SecurityContext* ctx, c
     return outcome;
   }
   if (major & GSS_S_CONTINUE_NEEDED) {
+    if (outcome.output.empty()) {
+      // Wanting another token with none to send can never progress: the peer waits for ours
+      // while we wait for its next one, until the handshake deadline. MIT answers so
+      // (minor KRB5KRB_AP_ERR_MSG_TYPE) to a token with the krb5 OID whose TOK_ID is not an
+      // AP-REQ. Refused as the defective token it is.
+      outcome.status = MakeStatus("ERR_GSS_DEFECTIVE_TOKEN",
+                                  "accept: the mechanism wants another token but produced none to "
+                                  "send: not a valid initial token");
+      outcome.status.major = GSS_S_DEFECTIVE_TOKEN;
+      return outcome;
+    }
     if (!cred.ntlm() &&
         IsNegTokenRespWithoutMechToken(outcome.output.data(), outcome.output.size())) {
       // SPNEGO wants a Kerberos token the opening did not carry. With Kerberos the only
