@@ -136,6 +136,7 @@ export class NegotiateServer extends EventEmitter {
       maxQueue: config.maxQueue,
       taskTimeoutMs: config.taskTimeoutMs,
       maxContexts: config.maxContexts,
+      logger: config.logger,
       ...(config.workerFile === undefined ? {} : { workerFile: config.workerFile }),
     });
     const server = new NegotiateServer(pool, config, maxConnections);

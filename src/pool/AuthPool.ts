@@ -5,6 +5,7 @@
  * in WorkerThreads, the credential in AcceptorCredentials, the error mapping in failures.ts.
  */
 import { PoolError } from '../errors.js';
+import { silentLogger, type Logger } from '../logger.js';
 import {
   asBuffer,
   loadNative,
@@ -57,6 +58,11 @@ export interface AuthPoolOptions {
    * stallWorkerWhile and terminateWorker need. Default: the production worker, without them.
    */
   workerFile?: string;
+  /**
+   * Where the pool reports what no caller sees in a result: a ticket's PAC left unused (why, and
+   * whose). Default: silent.
+   */
+  logger?: Logger;
 }
 
 /** One accept step's result. */
@@ -106,6 +112,7 @@ export class AuthPool {
   private readonly slots: ReadonlySet<AcceptorSlot>;
   /** Accept and protect calls go to the workers through this; diagnostics tasks go directly. */
   private readonly calls: BatchDispatcher<BatchCall, BatchResult>;
+  private readonly logger: Logger;
   private closed = false;
 
   private constructor(
@@ -113,8 +120,10 @@ export class AuthPool {
     addon: NativeAddon,
     opts: { workers: number; maxQueue: number; taskTimeoutMs: number; handshakeTtlMs: number },
     credentials: AcceptorCredentials,
+    logger: Logger,
   ) {
     this.threads = threads;
+    this.logger = logger;
     this.addon = addon;
     this.credentials = credentials;
     this.slots = new Set(slotCredentials(credentials.options).map(([slot]) => slot));
@@ -162,7 +171,7 @@ export class AuthPool {
       setup: { ...credentials.workerSetup(), table },
       ...(options.workerFile === undefined ? {} : { workerFile: options.workerFile }),
     });
-    const pool = new AuthPool(threads, addon, opts, credentials);
+    const pool = new AuthPool(threads, addon, opts, credentials, options.logger ?? silentLogger);
     // Warm every worker (an empty batch) so the first handshakes do not pay thread start and
     // credential acquisition. That is not a GSSAPI call that may hang, and a loaded machine can
     // take more than a short task timeout to start a thread: give it its own bound.
@@ -202,6 +211,10 @@ export class AuthPool {
       if (options.abandoned?.()) this.release(connectionId);
     }
     if (r.op !== 'accept') mismatchedResult('accept', r.op);
+    // The handshake stands without the PAC (the ticket itself was verified), but an operator
+    // whose group rules see no groups must be able to find out why.
+    if (r.ok && r.status === 'complete' && r.pacRefused !== undefined)
+      this.logger.warn('PAC not used', { connectionId, principal: r.principal, reason: r.pacRefused });
     return this.acceptStep(r);
   }
 
