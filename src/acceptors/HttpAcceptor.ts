@@ -20,22 +20,17 @@ import { DEFAULT_LIMITS } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { AuthPool, AcceptStep } from '../pool/AuthPool.js';
-import { AcceptError } from '../pool/AuthPool.js';
 import { nextConnectionId } from '../connectionId.js';
 import { formatWwwAuthenticate, parseAuthorization } from '../framing/negotiateHeader.js';
 import type { SessionCookies } from '../http/sessionCookie.js';
 import { collectFraming, refusedForFraming } from './httpFraming.js';
 import { CappedListener } from '../http/CappedListener.js';
-import {
-  classify,
-  describeFailure,
-  HandshakeReporter,
-  identityFromStep,
-  type HandshakeAttempt,
-} from '../handshake/index.js';
+import { HandshakeReporter, identityFromStep, type HandshakeAttempt } from '../handshake/index.js';
+import { identityFromCookie } from '../http/cookieIdentity.js';
+import { positiveWhole, sessionCookiesFrom } from '../http/frontEndSetup.js';
+import { refusalForAcceptError, refusalForHeader, type HttpRefusal } from '../http/negotiateRefusal.js';
 import { loadUws, type UwsModule } from './uws.js';
 import { Reply, statusLine, type HttpHeaders, type HttpRequestInfo } from './HttpReply.js';
-import { identityFromCookie } from './httpCookieIdentity.js';
 import { acceptorSlotOf } from '../pool/credentials.js';
 
 export type { HttpHeaders, HttpReply, HttpRequestInfo } from './HttpReply.js';
@@ -48,11 +43,10 @@ export {
   type HttpSessionCookieOptions,
   type ProtectedHandler,
 } from './httpOptions.js';
-import { positiveWhole, remoteAddressOf, sessionCookiesFrom } from './httpSetup.js';
+import { remoteAddressOf } from './httpSetup.js';
 import {
   CHALLENGE_BODY,
   MULTI_LEG_REFUSAL,
-  NO_TICKET_BODY,
   type HttpAcceptorOptions,
   type HttpIdentity,
   type ProtectedHandler,
@@ -106,7 +100,7 @@ export class HttpAcceptor extends EventEmitter {
     this.maxTokenBytes = positiveWhole('maxTokenBytes', options.maxTokenBytes, DEFAULT_LIMITS.maxTokenBytes);
     this.maxConnections = positiveWhole('maxConnections', options.maxConnections, DEFAULT_LIMITS.maxConnections);
     this.#uws = loadUws({ maxTokenBytes: this.maxTokenBytes, logger: this.#logger });
-    this.cookies = sessionCookiesFrom(options.sessionCookie, this.#logger);
+    this.cookies = sessionCookiesFrom(options.sessionCookie, this.#logger, 'http');
     this.app = this.#uws.App();
     this.protect('/whoami', (identity, res) => {
       const { principal, mech, spnego, flags, via, pac } = identity;
@@ -248,9 +242,15 @@ export class HttpAcceptor extends EventEmitter {
     const parsed = parseAuthorization(ex.authorization, this.maxTokenBytes);
     let invalidCookie = false;
     if (parsed.kind === 'none' && this.cookies !== undefined) {
-      const fromCookie = identityFromCookie(this.cookies, ex.cookie, ex.remoteAddress, this.#logger);
+      const fromCookie = identityFromCookie(this.cookies, ex.cookie, ex.remoteAddress, this.#logger, 'http');
       if (fromCookie.identity !== undefined) {
-        await this.#runHandler(ex, handler, fromCookie.identity);
+        const identity: HttpIdentity = {
+          frontend: 'http',
+          ...fromCookie.identity,
+          remoteAddress: ex.remoteAddress,
+          via: 'cookie',
+        };
+        await this.#runHandler(ex, handler, identity);
         return;
       }
       invalidCookie = fromCookie.invalid;
@@ -262,8 +262,7 @@ export class HttpAcceptor extends EventEmitter {
     }
     if (parsed.kind === 'invalid') {
       this.#reporter.refused(this.#attempt(ex), parsed.code, parsed.message);
-      const status = parsed.code === 'ERR_HTTP_HEADER_TOO_LARGE' ? 431 : 401;
-      this.#challenge(ex, status, `${parsed.message}\n`, invalidCookie);
+      this.#refuse(ex, refusalForHeader(parsed), invalidCookie);
       return;
     }
 
@@ -333,36 +332,23 @@ export class HttpAcceptor extends EventEmitter {
     }
   }
 
-  /**
-   * A failed accept. Refused → 401 with a bare `Negotiate` challenge, not GSSAPI's error
-   * token: in RFC 4559 a 401 carrying gssapi-data means "continue the handshake with this
-   * token", so curl and browsers feed it to gss_init_sec_context and turn a clean refusal into
-   * a client-side GSS error; a bare challenge means "this attempt failed, start over". (The
-   * TCP front ends do send the error token: there it is unambiguous.) Busy → 503.
-   */
+  /** A failed accept: the shared answer (src/http/negotiateRefusal.ts), 401 or 503. */
   #acceptFailed(ex: Exchange, err: unknown, invalidCookie: boolean): void {
-    const kind = classify(err);
-    if (kind === 'internal') throw err;
+    const refusal = refusalForAcceptError(err);
+    if (refusal === undefined) throw err;
     this.#reporter.failed(this.#attempt(ex), err);
-    if (kind === 'busy') {
-      if (
-        !ex.reply.end('The server is busy; retry shortly\n', {
-          status: 503,
-          headers: { 'Retry-After': '1', 'Content-Type': 'text/plain' },
-        })
-      ) {
-        this.#logger.debug('client went away before the 503', { frontend: 'http', remoteAddress: ex.remoteAddress });
-      }
-      return;
-    }
-    const code = describeFailure(err).code;
-    if (code === 'ERR_GSS_NO_KERBEROS_TOKEN') {
-      this.#challenge(ex, 401, NO_TICKET_BODY, invalidCookie);
-      return;
-    }
-    const what =
-      err instanceof AcceptError ? 'Negotiate authentication failed' : 'Negotiate authentication could not run';
-    this.#challenge(ex, 401, `${what} (${code})\n`, invalidCookie);
+    // Busy leaves a refused cookie alone: the client may retry with it.
+    const sent = this.#refuse(ex, refusal, refusal.busy ? false : invalidCookie);
+    if (!sent && refusal.busy)
+      this.#logger.debug('client went away before the 503', { frontend: 'http', remoteAddress: ex.remoteAddress });
+  }
+
+  /** Sends `refusal` as the whole response; false when the client had gone. */
+  #refuse(ex: Exchange, refusal: HttpRefusal, clearCookie: boolean): boolean {
+    const headers: Record<string, string> = Object.fromEntries(refusal.headers);
+    // A cookie we refused is useless to the client; tell it to drop it.
+    if (clearCookie && this.cookies !== undefined) headers['Set-Cookie'] = this.cookies.clearCookieHeader();
+    return ex.reply.end(refusal.body, { status: refusal.status, headers });
   }
 
   /** Answers `status` with a bare `WWW-Authenticate: Negotiate` challenge and a text body. */

@@ -5,21 +5,11 @@
 import type { HandshakeFailure, ProvenIdentity } from '../handshake/index.js';
 import type { Logger } from '../logger.js';
 import type { AuthPool } from '../pool/AuthPool.js';
+import type { HttpSessionCookieOptions } from '../http/frontEndSetup.js';
 import type { HttpHeaders, HttpReply, HttpRequestInfo } from './HttpReply.js';
 
-/** Cookie-session settings of the HTTP front end (see src/http/sessionCookie.ts). */
-export interface HttpSessionCookieOptions {
-  /** HMAC keys (≥ 32 bytes each); the first signs, all verify. Default: one random key per start. */
-  keys?: Buffer[] | undefined;
-  /** Cookie lifetime, seconds; never beyond the Kerberos ticket's end. Default 3600. */
-  ttlSeconds?: number | undefined;
-  /** Mark the cookie `Secure` (set it when clients connect over TLS). Default false. */
-  secure?: boolean | undefined;
-  /** Default 'Lax'. */
-  sameSite?: 'Lax' | 'Strict' | undefined;
-  /** Default `negotiate_session`. */
-  name?: string | undefined;
-}
+export type { HttpSessionCookieOptions } from '../http/frontEndSetup.js';
+export { CHALLENGE_BODY, NO_TICKET_BODY } from '../http/negotiateRefusal.js';
 
 export interface HttpAcceptorOptions {
   pool: AuthPool;
@@ -63,15 +53,8 @@ export type ProtectedHandler = (
   request: HttpRequestInfo,
 ) => void | Promise<void>;
 
-/** Response bodies for refusals: short, plain text, never echoing the client's credentials. */
-export const CHALLENGE_BODY = 'Negotiate authentication required\n';
+/** The 401 body for a multi-leg mechanism, which this front end cannot bind to a connection. */
 export const MULTI_LEG_REFUSAL =
   'This server cannot complete a multi-leg Negotiate mechanism (NTLM, raw or inside SPNEGO) over HTTP: ' +
   'each leg must arrive on the same TCP connection, and this HTTP front end cannot bind a security context to one. ' +
   'Use Kerberos here, or the WebSocket or TCP front ends, which support NTLM.\n';
-
-/** The 401 body when the client had no Kerberos ticket (the "connected by IP address" trap). */
-export const NO_TICKET_BODY =
-  'Negotiate authentication failed (ERR_GSS_NO_KERBEROS_TOKEN): your client sent no Kerberos ticket for this ' +
-  'service. It could not get one for the host name in the URL: use the host name the service principal names ' +
-  '(HTTP/<that name>), not an IP address or an alias, and check that you have a ticket-granting ticket (klist).\n';

@@ -8,7 +8,7 @@ import type { ContextFlags, PacInfo } from '../native.js';
 export type Mechanism = 'krb5' | 'ntlmssp' | 'unknown';
 
 /** The front end a handshake ran on; `sspi` is also the SSPI-style API (src/sspi.ts). */
-export type Frontend = 'sspi' | 'gss-sample' | 'http' | 'ws';
+export type Frontend = 'sspi' | 'gss-sample' | 'http' | 'ws' | 'adapter';
 
 /** The proven identity (SSPI: QueryContextAttributes NAMES, NEGOTIATION_INFO, FLAGS, LIFESPAN). */
 export interface ProvenIdentity {

@@ -25,9 +25,12 @@ export function isRequiredFlag(name: string): name is RequiredFlag {
 export const ACCEPTOR_SLOTS = ['sspi', 'gss-sample', 'http'] as const;
 export type AcceptorSlot = (typeof ACCEPTOR_SLOTS)[number];
 
-/** The slot a front end accepts with: its own name; a WebSocket shares its HTTP listener's. */
-export function acceptorSlotOf(frontend: AcceptorSlot | 'ws'): AcceptorSlot {
-  return frontend === 'ws' ? 'http' : frontend;
+/**
+ * The slot a front end accepts with: its own name; a WebSocket shares its HTTP listener's, and
+ * the node:http adapter is HTTP too.
+ */
+export function acceptorSlotOf(frontend: AcceptorSlot | 'ws' | 'adapter'): AcceptorSlot {
+  return frontend === 'ws' || frontend === 'adapter' ? 'http' : frontend;
 }
 
 /** The credential options of each front end with a principal of its own, by slot. */

@@ -1,32 +1,27 @@
 /**
  * A request's identity from its session cookie, when it carries no Authorization header (the
- * fresh credential wins: see HttpAcceptor).
+ * fresh credential wins: see HttpAcceptor and the adapter). Shared by every HTTP front end.
  */
-import { identityFromStep } from '../handshake/index.js';
-import type { SessionCookies } from '../http/sessionCookie.js';
+import { identityFromStep, type ProvenIdentity } from '../handshake/identity.js';
 import type { Logger } from '../logger.js';
-import type { HttpIdentity } from './httpOptions.js';
+import type { SessionCookies } from './sessionCookie.js';
 
 /**
  * `identity` when the cookie verifies; `invalid` when there was a cookie of ours that did not
  * (the client is then told to drop it). The cookie's expiry, not the ticket's, bounds the
- * identity: it lasts as long as the cookie.
+ * identity: it lasts as long as the cookie. `frontend` only names the front end in the log.
  */
 export function identityFromCookie(
   cookies: SessionCookies,
-  cookieHeader: string,
+  cookieHeader: string | undefined,
   remoteAddress: string | undefined,
   logger: Logger,
-): { identity?: HttpIdentity; invalid: boolean } {
+  frontend: string,
+): { identity?: ProvenIdentity; invalid: boolean } {
   const v = cookies.fromCookieHeader(cookieHeader);
   if (v === undefined) return { invalid: false };
-  if (v.ok) {
-    return {
-      identity: { frontend: 'http', ...identityFromStep(v.session), remoteAddress, via: 'cookie' },
-      invalid: false,
-    };
-  }
+  if (v.ok) return { identity: identityFromStep(v.session), invalid: false };
   // Never log the cookie itself: it is a bearer credential.
-  logger.debug('session cookie ignored', { frontend: 'http', remoteAddress, reason: v.reason });
+  logger.debug('session cookie ignored', { frontend, remoteAddress, reason: v.reason });
   return { invalid: true };
 }
