@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+// One Fastify route behind Negotiate (negotiate-server/fastify). Against the throwaway realm:
+//
+//   negotiate-server realm up /tmp/realm && . /tmp/realm/env
+//   node examples/fastify.mjs --keytab /tmp/realm/keytab
+//   curl --negotiate -u : http://localhost:8082/        # -> Hello, alice@KRBTEST.COM
+//
+// docs/protecting-your-app.md explains each line.
+import { parseArgs } from 'node:util';
+import Fastify from 'fastify';
+import { negotiate } from 'negotiate-server/fastify';
+
+const { values } = parseArgs({
+  options: {
+    keytab: { type: 'string' },
+    host: { type: 'string', default: '127.0.0.1' },
+    port: { type: 'string', default: '8082' },
+  },
+});
+
+const app = Fastify();
+// On the root instance the hook protects every route; an unreadable keytab fails listen().
+await app.register(negotiate, { credentials: values.keytab ? { keytab: values.keytab } : {} });
+app.get('/', async (request, reply) => {
+  console.log(JSON.stringify({ event: 'request', principal: request.negotiate.principal }));
+  return reply.type('text/plain').send(`Hello, ${request.negotiate.principal}\n`);
+});
+
+await app.listen({ port: Number(values.port), host: values.host });
+console.log(JSON.stringify({ event: 'listening', url: `http://localhost:${app.server.address().port}/` }));
+for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => void app.close()); // closes the pool too
