@@ -51,6 +51,7 @@ import {
   TOP_KEYS,
   WS_KEYS,
   type AdminOptions,
+  type HttpEngine,
   type ListenerOptions,
   type NegotiateServerOptions,
 } from './serverOptions.js';
@@ -60,6 +61,7 @@ export type {
   CookieOptions,
   CredentialsOptions,
   GssSampleListenerOptions,
+  HttpEngine,
   HttpOptions,
   LimitsOptions,
   ListenerOptions,
@@ -87,6 +89,8 @@ export interface ResolvedServerConfig extends Limits {
   gssSample: ListenAddress | undefined;
   gssSampleAllowUnauthenticated: boolean;
   http: ListenAddress | undefined;
+  /** The HTTP listener's engine. */
+  httpEngine: HttpEngine;
   /** WebSocket path on the HTTP listener, or undefined for none. */
   wsPath: string | undefined;
   onWsMessage: WsMessageHandler;
@@ -154,6 +158,7 @@ export function resolveServerOptions(options: NegotiateServerOptions): ResolvedS
     gssSample: gssSample && listener('tcp.gssSample', gssSample, DEFAULT_GSS_SAMPLE),
     gssSampleAllowUnauthenticated: bool('tcp.gssSample.allowUnauthenticated', gssSample?.allowUnauthenticated),
     http: http && listener('http', http, DEFAULT_HTTP),
+    httpEngine: httpEngine(http?.engine, ws !== undefined),
     wsPath: ws && wsPath(ws.path),
     onWsMessage: ws?.onMessage ?? echo,
     sessionCookieTtlSeconds:
@@ -290,6 +295,20 @@ function wsPath(value: unknown): string {
     throw new ConfigError(
       'ERR_CONFIG',
       `http.ws.path must be an absolute path such as /ws, not ${JSON.stringify(value)}`,
+    );
+  }
+  return value;
+}
+
+function httpEngine(value: unknown, withWebSocket: boolean): HttpEngine {
+  if (value === undefined) return 'uws';
+  if (value !== 'uws' && value !== 'node')
+    throw new ConfigError('ERR_CONFIG', `http.engine must be 'uws' or 'node', not ${JSON.stringify(value)}`);
+  if (value === 'node' && withWebSocket) {
+    throw new ConfigError(
+      'ERR_CONFIG',
+      "http.ws needs http.engine 'uws': WebSockets run on uWebSockets.js only " +
+        '(CLI: drop --ws, or serve with --http-engine uws)',
     );
   }
   return value;

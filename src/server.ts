@@ -18,6 +18,8 @@ import type { CredentialOptions } from './pool/credentials.js';
 import type { Session } from './session.js';
 import { HttpAcceptor, type HttpIdentity } from './acceptors/HttpAcceptor.js';
 import { attachWebSocket, type WsAcceptor } from './acceptors/WsAcceptor.js';
+import { NodeHttpAcceptor } from './acceptors/NodeHttpAcceptor.js';
+import type { AdapterIdentity } from './adapter/types.js';
 import { AdminListener, type Readiness } from './admin/AdminListener.js';
 import { ServerMetrics } from './metrics/ServerMetrics.js';
 import type { FrontendLoad } from './metrics/stateMetrics.js';
@@ -25,6 +27,7 @@ import { ensureDescriptorBudget, largestFittingCap, type DescriptorPlan } from '
 import { DescriptorWatch } from './limits/DescriptorWatch.js';
 import { httpCapSlack } from './http/ConnectionGate.js';
 import { ADMIN_MAX_CONNECTIONS } from './admin/AdminListener.js';
+import type { HttpSessionCookieOptions } from './http/frontEndSetup.js';
 
 export interface ListeningEvent {
   event: 'listening';
@@ -49,13 +52,16 @@ export function startResolvedServer(config: ResolvedServerConfig): Promise<Negot
 
 /**
  * Events: 'session' (a Session for TCP and WebSocket connections, an HttpIdentity for HTTP
- * requests) and 'handshakeFailed' (HandshakeFailure, whose `frontend` names the front end).
+ * requests, an AdapterIdentity for HTTP requests on the `node` engine) and 'handshakeFailed'
+ * (HandshakeFailure, whose `frontend` names the front end).
  */
 export class NegotiateServer extends EventEmitter {
   readonly pool: AuthPool;
   readonly acceptors: TcpAcceptor[] = [];
-  /** The HTTP front end (and its WebSocket route), when configured. */
+  /** The HTTP front end (and its WebSocket route), when configured on the `uws` engine. */
   http: HttpAcceptor | undefined;
+  /** The HTTP front end, when configured on the `node` engine (http.engine: 'node'). */
+  nodeHttp: NodeHttpAcceptor | undefined;
   ws: WsAcceptor | undefined;
   /** The per-address bound on handshakes in progress, shared by the sspi, gss-sample and WebSocket front ends. */
   readonly handshakesPerAddress: HandshakesPerAddress;
@@ -98,12 +104,12 @@ export class NegotiateServer extends EventEmitter {
         workers: pool.workers,
         maxQueue: pool.maxQueue,
         frontends: () => this.#frontendLoads(),
-        httpInFlight: () => this.http?.inFlight,
+        httpInFlight: () => this.http?.inFlight ?? this.nodeHttp?.inFlight,
         handshakesPerAddress: () => ({ refused: perAddress.refused, inProgress: perAddress.inProgress }),
       },
     });
     // Registered before any user listener: an event's metrics are counted by the time it is seen.
-    this.on('session', (s: Session | HttpIdentity) => this.metrics.recordSuccess(s));
+    this.on('session', (s: Session | HttpIdentity | AdapterIdentity) => this.metrics.recordSuccess(s));
     this.on('handshakeFailed', (f: HandshakeFailure) => this.metrics.recordFailure(f));
   }
 
@@ -199,7 +205,11 @@ export class NegotiateServer extends EventEmitter {
     this.#descriptorWatch?.stop();
     // WebSockets first, with a proper close frame: closing the HTTP app drops its sockets abruptly.
     await this.ws?.close();
-    await Promise.all([...this.acceptors.map((a) => a.close(graceMs)), this.http?.close(graceMs)]);
+    await Promise.all([
+      ...this.acceptors.map((a) => a.close(graceMs)),
+      this.http?.close(graceMs),
+      this.nodeHttp?.close(graceMs),
+    ]);
     await this.pool.close();
     await this.admin?.close();
   }
@@ -215,8 +225,9 @@ export class NegotiateServer extends EventEmitter {
       const listeners = [];
       if (o.sspi) listeners.push({ name: 'sspi', connections: cap });
       if (o.gssSample) listeners.push({ name: 'gss-sample', connections: cap });
-      // The HTTP cap is enforced by sampling: budget what one interval can add.
-      if (o.http) listeners.push({ name: 'http (with WebSockets)', connections: cap + httpCapSlack(cap) });
+      // The uWS cap is enforced by sampling: budget what one interval can add. node's is exact.
+      if (o.http && o.httpEngine === 'node') listeners.push({ name: 'http', connections: cap });
+      else if (o.http) listeners.push({ name: 'http (with WebSockets)', connections: cap + httpCapSlack(cap) });
       if (o.admin) listeners.push({ name: 'admin', connections: ADMIN_MAX_CONNECTIONS });
       return { listeners, workers: o.workers };
     };
@@ -258,20 +269,17 @@ export class NegotiateServer extends EventEmitter {
 
   async #listenHttp(at: ListenAddress): Promise<void> {
     const o = this.#options;
+    if (o.httpEngine === 'node') {
+      await this.#listenNodeHttp(at);
+      return;
+    }
     const http = new HttpAcceptor({
       pool: this.pool,
       logger: this.#logger,
       maxTokenBytes: o.maxTokenBytes,
       allowUwsFallback: o.allowUwsFallback,
       maxConnections: this.#maxConnections,
-      sessionCookie:
-        o.sessionCookieTtlSeconds === undefined
-          ? undefined
-          : {
-              ttlSeconds: o.sessionCookieTtlSeconds,
-              secure: o.sessionCookieSecure,
-              ...(o.sessionCookieKeys.length > 0 ? { keys: o.sessionCookieKeys } : {}),
-            },
+      sessionCookie: this.#sessionCookie(),
     });
     http.on('session', (s: HttpIdentity) => this.emit('session', s));
     http.on('handshakeFailed', (f: HandshakeFailure<'http'>) => this.emit('handshakeFailed', f));
@@ -291,6 +299,35 @@ export class NegotiateServer extends EventEmitter {
       this.ws = ws;
     }
     this.#httpAddress = await http.listen(at.port, at.host);
+  }
+
+  /** The HTTP front end on node:http (no WebSockets: the resolver refused ws with this engine). */
+  async #listenNodeHttp(at: ListenAddress): Promise<void> {
+    const o = this.#options;
+    const http = new NodeHttpAcceptor({
+      pool: this.pool,
+      logger: this.#logger,
+      maxTokenBytes: o.maxTokenBytes,
+      maxConnections: this.#maxConnections,
+      ntlm: o.ntlm,
+      handshakeTimeoutMs: o.handshakeTimeoutMs,
+      handshakesPerAddress: this.handshakesPerAddress,
+      sessionCookie: this.#sessionCookie(),
+    });
+    http.on('session', (s: AdapterIdentity) => this.emit('session', s));
+    http.on('handshakeFailed', (f: HandshakeFailure<'adapter'>) => this.emit('handshakeFailed', f));
+    this.nodeHttp = http;
+    this.#httpAddress = await http.listen(at.port, at.host);
+  }
+
+  #sessionCookie(): HttpSessionCookieOptions | undefined {
+    const o = this.#options;
+    if (o.sessionCookieTtlSeconds === undefined) return undefined;
+    return {
+      ttlSeconds: o.sessionCookieTtlSeconds,
+      secure: o.sessionCookieSecure,
+      ...(o.sessionCookieKeys.length > 0 ? { keys: o.sessionCookieKeys } : {}),
+    };
   }
 
   async #listen(framing: TcpFraming, at: ListenAddress): Promise<void> {

@@ -74,8 +74,16 @@ export interface CookieOptions {
   secure?: boolean;
 }
 
+/** The HTTP listener's engine: uWebSockets.js, or node:http through the adapter. */
+export type HttpEngine = 'uws' | 'node';
+
 export interface HttpOptions extends ListenerOptions {
-  /** A WebSocket route on this listener. Default: none. */
+  /**
+   * `'uws'` (uWebSockets.js) or `'node'` (node:http through the adapter: no WebSockets, and with
+   * `credentials.ntlm` connection-bound NTLM over HTTP). Default `'uws'`.
+   */
+  engine?: HttpEngine;
+  /** A WebSocket route on this listener (engine `'uws'` only). Default: none. */
   ws?: WebSocketOptions;
   /** Signed session cookies after a handshake. Default: none. */
   sessionCookie?: CookieOptions;
@@ -102,7 +110,7 @@ export interface LimitsOptions extends Partial<Limits> {
 export interface NegotiateServerOptions {
   credentials?: CredentialsOptions;
   tcp?: TcpOptions;
-  /** HTTP `Authorization: Negotiate` (RFC 4559) on uWebSockets.js. Default port 8080. */
+  /** HTTP `Authorization: Negotiate` (RFC 4559) on uWebSockets.js (or node:http: `engine`). Default port 8080. */
   http?: HttpOptions;
   limits?: LimitsOptions;
   /** Admin listener: /metrics, /healthz, /readyz. Default: none. */
@@ -147,6 +155,7 @@ export const GSS_SAMPLE_KEYS: Record<keyof GssSampleListenerOptions, true> = {
 };
 export const HTTP_KEYS: Record<keyof HttpOptions, true> = {
   ...LISTENER_KEYS,
+  engine: true,
   ws: true,
   sessionCookie: true,
   allowUwsFallback: true,

@@ -14,6 +14,7 @@ import type * as Uws from 'uwebsockets';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { applyProcessWideSettings } from '../processSettings.js';
+import { headerLimitFor } from '../http/headerLimit.js';
 
 export type UwsModule = typeof Uws;
 
@@ -32,13 +33,8 @@ declare module 'uwebsockets' {
 /** LIBUS_LISTEN_EXCLUSIVE_PORT: no SO_REUSEPORT, so a taken port fails to bind instead of being shared. */
 export const LISTEN_EXCLUSIVE_PORT = 1;
 
-/** Room for the request line and every header but Authorization (cookies, proxies' headers…). */
-export const HEADER_ROOM_BYTES = 16 * 1024;
-
-/** The header block limit for tokens up to `maxTokenBytes`: `Negotiate <base64>` plus the room. */
-export function headerLimitFor(maxTokenBytes: number): number {
-  return 'Authorization: Negotiate \r\n'.length + 4 * Math.ceil(maxTokenBytes / 3) + HEADER_ROOM_BYTES;
-}
+// Where the tests and older imports find them.
+export { HEADER_ROOM_BYTES, headerLimitFor } from '../http/headerLimit.js';
 
 let loaded: { uws: UwsModule; headerLimit: number } | undefined;
 

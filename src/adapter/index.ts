@@ -16,3 +16,4 @@ export { CHALLENGE_BODY, NO_TICKET_BODY } from '../http/negotiateRefusal.js';
 export { AuthPool, type AuthPoolOptions } from '../pool/AuthPool.js';
 export type { CredentialOptions } from '../pool/credentials.js';
 export { HandshakesPerAddress } from '../handshake/index.js';
+export { headerLimitFor } from '../http/headerLimit.js';

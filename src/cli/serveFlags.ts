@@ -176,11 +176,30 @@ export const SERVE_FLAGS: readonly FlagSection[] = [
           void (into.options.http = { ...parseListenAddress('--http', v), ws: { path: DEFAULT_WS_PATH } }),
       },
       {
+        // Before --ws (rows apply in table order): node drops the WebSocket route the HTTP
+        // listener has by default, and an explicit --ws after it is then refused at start.
+        name: 'http-engine',
+        type: 'string',
+        placeholder: 'ENGINE',
+        default: 'uws',
+        help:
+          'uws | node. node: the HTTP listener on node:http through the adapter (no WebSockets; with --ntlm, ' +
+          'NTLM over HTTP bound to the connection).',
+        apply: (into, v) => {
+          const http = into.options.http;
+          if (!http) throw new UsageError('--http-engine needs an HTTP listener (--http HOST:PORT)');
+          if (v !== 'uws' && v !== 'node')
+            throw new ConfigError('ERR_CONFIG', `--http-engine expects uws or node, not ${JSON.stringify(v)}`);
+          http.engine = v;
+          if (v === 'node') delete http.ws;
+        },
+      },
+      {
         name: 'ws',
         type: 'string',
         placeholder: 'PATH',
         default: DEFAULT_WS_PATH,
-        help: 'WebSocket handshakes on the HTTP listener; none: off.',
+        help: 'WebSocket handshakes on the HTTP listener (engine uws only; off with --http-engine node); none: off.',
         apply: (into, v) => {
           const http = into.options.http;
           if (!http) throw new UsageError('--ws needs an HTTP listener (--http HOST:PORT)');

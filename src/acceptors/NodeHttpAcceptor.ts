@@ -1,0 +1,195 @@
+/**
+ * The `node` HTTP engine (`--http-engine node`): the HTTP front end's routes and limits on
+ * `node:http`, through the adapter (src/adapter/), for platforms where the uWS binary does not
+ * load and for connection-bound NTLM over HTTP. It serves what the uWS front end serves without
+ * WebSockets: `GET /whoami` answering the identity as JSON, 404 elsewhere, the same Negotiate
+ * answers (the adapter shares them), the same `listening` and handshake log lines (the
+ * handshake lines name the front end `adapter`).
+ *
+ * Limits: the connection cap is node's own `server.maxConnections` (exact: node refuses a
+ * connection beyond it at accept, no sampling needed); the header block limit follows the
+ * token limit as on uWS (headerLimitFor), larger blocks get node's 431; half-done NTLM
+ * handshakes are bounded per address by the server's shared HandshakesPerAddress.
+ */
+import { EventEmitter } from 'node:events';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { NegotiateAuthenticator } from '../adapter/NegotiateAuthenticator.js';
+import type { AdapterHandshakeFailure, AdapterIdentity, HttpSessionCookieOptions } from '../adapter/types.js';
+import { DEFAULT_LIMITS } from '../config.js';
+import { ConfigError } from '../errors.js';
+import type { HandshakesPerAddress } from '../handshake/index.js';
+import { positiveWhole } from '../http/frontEndSetup.js';
+import { headerLimitFor } from '../http/headerLimit.js';
+import { silentLogger, type Logger } from '../logger.js';
+import type { AuthPool } from '../pool/AuthPool.js';
+
+export interface NodeHttpAcceptorOptions {
+  pool: AuthPool;
+  logger?: Logger | undefined;
+  /** Largest decoded Negotiate token accepted, bytes (the header block limit follows it). Default 65536. */
+  maxTokenBytes?: number | undefined;
+  /** Most simultaneous connections (node's server.maxConnections). Default 10,000. */
+  maxConnections?: number | undefined;
+  sessionCookie?: HttpSessionCookieOptions | undefined;
+  /** Connection-bound NTLM over HTTP (the pool's credentials must allow NTLM too). Default false. */
+  ntlm?: boolean | undefined;
+  /** NTLM: a half-done handshake is freed this long after its last leg. Default 10,000 ms. */
+  handshakeTimeoutMs?: number | undefined;
+  /** NTLM: the per-address bound on half-done handshakes, shared with the other front ends. */
+  handshakesPerAddress?: HandshakesPerAddress | undefined;
+}
+
+/**
+ * Events, from its authenticator: 'session' (AdapterIdentity) and 'handshakeFailed'
+ * (AdapterHandshakeFailure).
+ */
+export class NodeHttpAcceptor extends EventEmitter {
+  readonly authenticator: NegotiateAuthenticator;
+  readonly server: http.Server;
+  readonly maxConnections: number;
+  readonly #logger: Logger;
+  readonly #inFlight = new Set<Promise<void>>();
+  #connections = 0;
+  #atCap = false;
+  #closing: Promise<void> | undefined;
+
+  constructor(options: NodeHttpAcceptorOptions) {
+    super();
+    this.#logger = options.logger ?? silentLogger;
+    const maxTokenBytes = positiveWhole('maxTokenBytes', options.maxTokenBytes, DEFAULT_LIMITS.maxTokenBytes);
+    this.maxConnections = positiveWhole('maxConnections', options.maxConnections, DEFAULT_LIMITS.maxConnections);
+    this.authenticator = new NegotiateAuthenticator({
+      pool: options.pool,
+      logger: this.#logger,
+      maxTokenBytes,
+      sessionCookie: options.sessionCookie,
+      ntlm: options.ntlm,
+      handshakeTimeoutMs: options.handshakeTimeoutMs,
+      handshakesPerAddress: options.handshakesPerAddress,
+    });
+    this.authenticator.on('session', (s: AdapterIdentity) => this.emit('session', s));
+    this.authenticator.on('handshakeFailed', (f: AdapterHandshakeFailure) => this.emit('handshakeFailed', f));
+    this.server = http.createServer({ maxHeaderSize: headerLimitFor(maxTokenBytes) }, (req, res) =>
+      this.#onRequest(req, res),
+    );
+    this.server.maxConnections = this.maxConnections;
+    this.server.on('connection', (socket: Socket) => this.#onConnection(socket));
+    this.server.on('drop', () => this.#onDrop());
+  }
+
+  /** Starts listening (port 0 picks a free port); resolves with the bound address, rejects as node:net would. */
+  listen(port: number, host: string): Promise<{ address: string; port: number }> {
+    if (this.server.listening)
+      return Promise.reject(new ConfigError('ERR_CONFIG', 'the HTTP acceptor is already listening'));
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => reject(err);
+      this.server.once('error', onError);
+      this.server.listen(port, host, () => {
+        this.server.off('error', onError);
+        const bound = (this.server.address() as AddressInfo).port;
+        this.#logger.info('listening', { frontend: 'http', engine: 'node', host, port: bound });
+        resolve({ address: host, port: bound });
+      });
+    });
+  }
+
+  /** Open connections on the listener. */
+  get connections(): number {
+    return this.#connections;
+  }
+
+  /** Requests being authenticated or answered right now. */
+  get inFlight(): number {
+    return this.#inFlight.size;
+  }
+
+  /**
+   * Stops listening and closes idle keep-alive connections, lets requests in flight finish for up
+   * to `graceMs`, then closes every connection and frees every connection-bound context.
+   */
+  close(graceMs = 5000): Promise<void> {
+    this.#closing ??= (async () => {
+      const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+      this.server.closeIdleConnections();
+      if (this.#inFlight.size > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          Promise.allSettled([...this.#inFlight]),
+          new Promise<void>((resolve) => {
+            timer = setTimeout(resolve, graceMs);
+          }),
+        ]);
+        clearTimeout(timer);
+      }
+      this.server.closeAllConnections();
+      await closed;
+      await this.authenticator.close();
+    })();
+    return this.#closing;
+  }
+
+  #onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const path = (req.url ?? '/').split('?', 1)[0];
+    // As on uWS: one GET route; anything else is 404 (the body, if any, is left unread: node discards it).
+    if (req.method !== 'GET' || path !== '/whoami') {
+      sendText(res, 404, 'Not found\n');
+      return;
+    }
+    const work = this.#whoami(req, res).catch((err: unknown) => this.#internalError(req, res, err));
+    this.#inFlight.add(work);
+    void work.finally(() => this.#inFlight.delete(work));
+  }
+
+  async #whoami(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const outcome = await this.authenticator.authenticate(req);
+    this.authenticator.apply(outcome, res);
+    if (outcome.kind !== 'authenticated' || res.destroyed) return;
+    const { principal, mech, spnego, flags, via, pac } = outcome.identity;
+    const body = JSON.stringify({ principal, mech, spnego, flags, via, ...(pac !== undefined ? { pac } : {}) });
+    res
+      .writeHead(200, {
+        'Content-Type': 'application/json',
+        'Cache-Control': 'no-store',
+        'Content-Length': Buffer.byteLength(body),
+      })
+      .end(body);
+  }
+
+  #onConnection(socket: Socket): void {
+    this.#connections += 1;
+    socket.once('close', () => {
+      this.#connections -= 1;
+      if (this.#atCap && this.#connections < this.maxConnections) {
+        this.#atCap = false;
+        this.#logger.info('accepting HTTP connections again', { frontend: 'http', connections: this.#connections });
+      }
+    });
+  }
+
+  /** node refused a connection at the cap: warn once per episode, not per connection. */
+  #onDrop(): void {
+    if (this.#atCap) return;
+    this.#atCap = true;
+    this.#logger.warn('connection cap reached: new HTTP connections are refused until some close', {
+      frontend: 'http',
+      maxConnections: this.maxConnections,
+      connections: this.#connections,
+    });
+  }
+
+  #internalError(req: IncomingMessage, res: ServerResponse, err: unknown): void {
+    this.#logger.error('request failed', {
+      frontend: 'http',
+      remoteAddress: req.socket.remoteAddress,
+      url: req.url,
+      message: err instanceof Error ? err.message : String(err),
+    });
+    if (res.headersSent) res.destroy();
+    else sendText(res, 500, 'Internal server error\n');
+  }
+}
+
+function sendText(res: ServerResponse, status: number, body: string): void {
+  res.writeHead(status, { 'Content-Type': 'text/plain', 'Content-Length': Buffer.byteLength(body) }).end(body);
+}
