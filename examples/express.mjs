@@ -6,8 +6,10 @@
 //   curl --negotiate -u : http://localhost:8081/        # -> Hello, alice@KRBTEST.COM
 //
 // docs/protecting-your-app.md explains each line.
+import http from 'node:http';
 import { parseArgs } from 'node:util';
 import express from 'express';
+import { headerLimitFor } from 'negotiate-server/adapter';
 import { negotiate } from 'negotiate-server/express';
 
 const { values } = parseArgs({
@@ -28,7 +30,9 @@ app.get('/', (req, res) => {
   res.type('text/plain').send(`Hello, ${req.negotiate.principal}\n`);
 });
 
-const server = app.listen(Number(values.port), values.host, () => {
+// node's default 16 KiB header limit is too small for Active Directory tokens with a large PAC.
+const server = http.createServer({ maxHeaderSize: headerLimitFor(65536) }, app);
+server.listen(Number(values.port), values.host, () => {
   const { port } = server.address();
   console.log(JSON.stringify({ event: 'listening', url: `http://localhost:${port}/` }));
 });

@@ -8,6 +8,7 @@
 // docs/protecting-your-app.md explains each line.
 import { parseArgs } from 'node:util';
 import Fastify from 'fastify';
+import { headerLimitFor } from 'negotiate-server/adapter';
 import { negotiate } from 'negotiate-server/fastify';
 
 const { values } = parseArgs({
@@ -18,7 +19,8 @@ const { values } = parseArgs({
   },
 });
 
-const app = Fastify();
+// node's default 16 KiB header limit is too small for Active Directory tokens with a large PAC.
+const app = Fastify({ http: { maxHeaderSize: headerLimitFor(65536) } });
 // On the root instance the hook protects every route; an unreadable keytab fails listen().
 await app.register(negotiate, { credentials: values.keytab ? { keytab: values.keytab } : {} });
 app.get('/', async (request, reply) => {

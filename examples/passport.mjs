@@ -7,8 +7,10 @@
 //   curl --negotiate -u : http://localhost:8083/        # -> Hello, alice (alice@KRBTEST.COM)
 //
 // docs/protecting-your-app.md explains each line.
+import http from 'node:http';
 import { parseArgs } from 'node:util';
 import express from 'express';
+import { headerLimitFor } from 'negotiate-server/adapter';
 import passport from 'passport';
 import { NegotiateStrategy } from 'negotiate-server/passport';
 
@@ -35,7 +37,9 @@ app.get('/', passport.authenticate('negotiate', { session: false }), (req, res) 
   res.type('text/plain').send(`Hello, ${req.user.name} (${req.negotiate.principal})\n`);
 });
 
-const server = app.listen(Number(values.port), values.host, () => {
+// node's default 16 KiB header limit is too small for Active Directory tokens with a large PAC.
+const server = http.createServer({ maxHeaderSize: headerLimitFor(65536) }, app);
+server.listen(Number(values.port), values.host, () => {
   const { port } = server.address();
   console.log(JSON.stringify({ event: 'listening', url: `http://localhost:${port}/` }));
 });
