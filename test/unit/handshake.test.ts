@@ -133,6 +133,7 @@ test('identityFromStep copies the identity fields and nothing else of the step',
     confidentiality: true,
     integrity: true,
     anonymous: false,
+    channelBound: false,
     bits: 62,
   };
   const step = {
