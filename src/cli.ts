@@ -115,6 +115,31 @@ async function serve(args: string[]): Promise<number> {
         logger.error('keytab reload failed; the keys in use stay in use', { code: e.code, error: e.message });
       },
     );
+    server.recheckTlsCertificate().then(
+      (r) => {
+        if (r === undefined) return;
+        if (r.onDisk.fingerprint256 === r.served.fingerprint256) {
+          logger.info('tls certificate unchanged', { fingerprint256: r.served.fingerprint256 });
+          return;
+        }
+        // uWS cannot swap a running listener's certificate (src/acceptors/httpTls.ts).
+        logger.warn(
+          'the TLS certificate changed on disk; the listener keeps serving the one it started with: restart to serve it',
+          {
+            served: r.served.fingerprint256,
+            onDisk: r.onDisk.fingerprint256,
+            validTo: new Date(r.served.validTo).toISOString(),
+          },
+        );
+      },
+      (err: unknown) => {
+        const e = err as { code?: string; message?: string };
+        logger.error('the TLS certificate files fail their checks; the certificate in use stays in use', {
+          code: e.code,
+          error: e.message,
+        });
+      },
+    );
   };
   process.on('SIGHUP', onHup);
 

@@ -25,6 +25,8 @@ import { ensureDescriptorBudget, largestFittingCap, type DescriptorPlan } from '
 import { DescriptorWatch } from './limits/DescriptorWatch.js';
 import { httpCapSlack } from './http/ConnectionGate.js';
 import { ADMIN_MAX_CONNECTIONS } from './admin/AdminListener.js';
+import { loadTlsCertificate, type TlsCertificate } from './tls/TlsCertificate.js';
+import { ConfigError } from './errors.js';
 
 export interface ListeningEvent {
   event: 'listening';
@@ -33,6 +35,8 @@ export interface ListeningEvent {
   port: number;
   /** http: the WebSocket path on this listener, when WebSockets are on. */
   ws?: string;
+  /** http: true when it serves HTTPS (and WSS). */
+  tls?: boolean;
 }
 
 /** Set by the class's static block: the one way in to its private start from outside the class. */
@@ -57,6 +61,8 @@ export class NegotiateServer extends EventEmitter {
   /** The HTTP front end (and its WebSocket route), when configured. */
   http: HttpAcceptor | undefined;
   ws: WsAcceptor | undefined;
+  /** The certificate the HTTP listener serves and binds to, when it has TLS. */
+  tlsCertificate: TlsCertificate | undefined;
   /** The per-address bound on handshakes in progress, shared by the sspi, gss-sample and WebSocket front ends. */
   readonly handshakesPerAddress: HandshakesPerAddress;
   /** This server's Prometheus metrics (its own registry); served by the admin listener. */
@@ -169,6 +175,7 @@ export class NegotiateServer extends EventEmitter {
     if (this.#httpAddress) {
       const e: ListeningEvent = { event: 'listening', frontend: 'http', ...this.#httpAddress };
       if (this.ws) e.ws = this.ws.path;
+      if (this.tlsCertificate) e.tls = true;
       events.push(e);
     }
     const admin = this.admin?.address();
@@ -186,6 +193,18 @@ export class NegotiateServer extends EventEmitter {
     const down = this.acceptors.find((a) => a.address() === undefined);
     if (down) return { ready: false, reason: `the ${down.framing} listener is closed` };
     return { ready: true };
+  }
+
+  /**
+   * SIGHUP's TLS half: reads the certificate files again and checks them as at start (rejects
+   * with ERR_TLS_CERTIFICATE). A running uWS listener cannot swap its certificate
+   * (src/acceptors/httpTls.ts), so a changed one is reported here, not served: serving it takes a
+   * restart, and the channel binding keeps naming the one served. Undefined without TLS.
+   */
+  async recheckTlsCertificate(): Promise<{ served: TlsCertificate; onDisk: TlsCertificate } | undefined> {
+    const served = this.tlsCertificate;
+    if (served === undefined) return undefined;
+    return { served, onDisk: await loadTlsCertificate(served) };
   }
 
   /**
@@ -258,6 +277,7 @@ export class NegotiateServer extends EventEmitter {
 
   async #listenHttp(at: ListenAddress): Promise<void> {
     const o = this.#options;
+    const certificate = o.httpTls === undefined ? undefined : await this.#loadTls(o.httpTls);
     const http = new HttpAcceptor({
       pool: this.pool,
       logger: this.#logger,
@@ -272,7 +292,9 @@ export class NegotiateServer extends EventEmitter {
               secure: o.sessionCookieSecure,
               ...(o.sessionCookieKeys.length > 0 ? { keys: o.sessionCookieKeys } : {}),
             },
+      tls: certificate && { certificate, channelBinding: o.channelBinding },
     });
+    this.tlsCertificate = certificate;
     http.on('session', (s: HttpIdentity) => this.emit('session', s));
     http.on('handshakeFailed', (f: HandshakeFailure<'http'>) => this.emit('handshakeFailed', f));
     this.http = http;
@@ -285,12 +307,32 @@ export class NegotiateServer extends EventEmitter {
         handshakeTimeoutMs: o.handshakeTimeoutMs,
         handshakesPerAddress: this.handshakesPerAddress,
         onMessage: o.onWsMessage,
+        channel: http.channel,
       });
       ws.on('session', (s: Session) => this.emit('session', s));
       ws.on('handshakeFailed', (f: HandshakeFailure<'ws'>) => this.emit('handshakeFailed', f));
       this.ws = ws;
     }
     this.#httpAddress = await http.listen(at.port, at.host);
+  }
+
+  /** Reads and checks the certificate; refuses `required` for one RFC 5929 gives no binding. */
+  async #loadTls(files: { certFile: string; keyFile: string }): Promise<TlsCertificate> {
+    const certificate = await loadTlsCertificate(files);
+    const policy = this.#options.channelBinding;
+    if (certificate.bindingUnavailable !== undefined && policy !== 'off') {
+      if (policy === 'required') throw new ConfigError('ERR_TLS_CERTIFICATE', certificate.bindingUnavailable);
+      this.#logger.warn('no channel binding for this TLS certificate: clients are not bound to it', {
+        reason: certificate.bindingUnavailable,
+      });
+    }
+    this.#logger.info('tls', {
+      frontend: 'http',
+      subject: certificate.subject,
+      fingerprint256: certificate.fingerprint256,
+      channelBinding: certificate.channelBindings === undefined ? 'off' : policy,
+    });
+    return certificate;
   }
 
   async #listen(framing: TcpFraming, at: ListenAddress): Promise<void> {

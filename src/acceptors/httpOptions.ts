@@ -6,6 +6,7 @@ import type { HandshakeFailure, ProvenIdentity } from '../handshake/index.js';
 import type { Logger } from '../logger.js';
 import type { AuthPool } from '../pool/AuthPool.js';
 import type { HttpHeaders, HttpReply, HttpRequestInfo } from './HttpReply.js';
+import type { HttpTlsOptions } from './httpTls.js';
 
 /** Cookie-session settings of the HTTP front end (see src/http/sessionCookie.ts). */
 export interface HttpSessionCookieOptions {
@@ -36,6 +37,11 @@ export interface HttpAcceptorOptions {
    * 100 ms, Linux only). Default 10,000.
    */
   maxConnections?: number | undefined;
+  /**
+   * HTTPS (uWS SSLApp) with this certificate, and channel binding to it (Extended Protection).
+   * Default: plain HTTP. The certificate is read once: a new one takes a new acceptor.
+   */
+  tls?: HttpTlsOptions | undefined;
 }
 
 /** The authenticated client of one HTTP request. */

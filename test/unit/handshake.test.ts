@@ -98,7 +98,7 @@ test('the reporter logs one authenticated line and emits the identity it was giv
     principal: 'alice@KRBTEST.COM',
     mech: 'krb5' as const,
     spnego: true,
-    flags: { mutual: true },
+    flags: { mutual: true, channelBound: false },
     expiresAt: null,
     extra: 1,
   };
