@@ -25,7 +25,7 @@ import { ensureDescriptorBudget, largestFittingCap, type DescriptorPlan } from '
 import { DescriptorWatch } from './limits/DescriptorWatch.js';
 import { httpCapSlack } from './http/ConnectionGate.js';
 import { ADMIN_MAX_CONNECTIONS } from './admin/AdminListener.js';
-import { loadTlsCertificate, type TlsCertificate } from './tls/TlsCertificate.js';
+import { loadTlsCertificate, type TlsCertificate, type TlsFiles } from './tls/TlsCertificate.js';
 import { ConfigError } from './errors.js';
 
 export interface ListeningEvent {
@@ -125,6 +125,9 @@ export class NegotiateServer extends EventEmitter {
     // Before anything starts: caps that do not fit the descriptor limit refuse here.
     const maxConnections = NegotiateServer.#fitDescriptorBudget(config);
     if (config.ntlmUsers !== undefined) applyProcessWideSettings({ ntlmUserFile: config.ntlmUsers });
+    // Before the workers start: a bad certificate refuses at once.
+    const tlsCertificate =
+      config.http && config.httpTls ? await NegotiateServer.#loadTls(config.httpTls, config) : undefined;
     const credentials: CredentialOptions = {
       ntlm: config.ntlm,
       replayCache: config.replayCache,
@@ -145,6 +148,7 @@ export class NegotiateServer extends EventEmitter {
       ...(config.workerFile === undefined ? {} : { workerFile: config.workerFile }),
     });
     const server = new NegotiateServer(pool, config, maxConnections);
+    server.tlsCertificate = tlsCertificate;
     server.#descriptorWatch = new DescriptorWatch({
       onExhausted: (open, limit) => {
         server.#logger.error('file descriptors exhausted: listeners cannot accept', { open, limit });
@@ -277,7 +281,7 @@ export class NegotiateServer extends EventEmitter {
 
   async #listenHttp(at: ListenAddress): Promise<void> {
     const o = this.#options;
-    const certificate = o.httpTls === undefined ? undefined : await this.#loadTls(o.httpTls);
+    const certificate = this.tlsCertificate;
     const http = new HttpAcceptor({
       pool: this.pool,
       logger: this.#logger,
@@ -294,7 +298,6 @@ export class NegotiateServer extends EventEmitter {
             },
       tls: certificate && { certificate, channelBinding: o.channelBinding },
     });
-    this.tlsCertificate = certificate;
     http.on('session', (s: HttpIdentity) => this.emit('session', s));
     http.on('handshakeFailed', (f: HandshakeFailure<'http'>) => this.emit('handshakeFailed', f));
     this.http = http;
@@ -317,16 +320,16 @@ export class NegotiateServer extends EventEmitter {
   }
 
   /** Reads and checks the certificate; refuses `required` for one RFC 5929 gives no binding. */
-  async #loadTls(files: { certFile: string; keyFile: string }): Promise<TlsCertificate> {
+  static async #loadTls(files: TlsFiles, config: ResolvedServerConfig): Promise<TlsCertificate> {
     const certificate = await loadTlsCertificate(files);
-    const policy = this.#options.channelBinding;
+    const policy = config.channelBinding;
     if (certificate.bindingUnavailable !== undefined && policy !== 'off') {
       if (policy === 'required') throw new ConfigError('ERR_TLS_CERTIFICATE', certificate.bindingUnavailable);
-      this.#logger.warn('no channel binding for this TLS certificate: clients are not bound to it', {
+      config.logger.warn('no channel binding for this TLS certificate: clients are not bound to it', {
         reason: certificate.bindingUnavailable,
       });
     }
-    this.#logger.info('tls', {
+    config.logger.info('tls', {
       frontend: 'http',
       subject: certificate.subject,
       fingerprint256: certificate.fingerprint256,

@@ -6,6 +6,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import tls from 'node:tls';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
@@ -14,7 +15,8 @@ import { tlsServerEndPoint } from '../../src/tls/channelBindings.js';
 import { requireTool, startTestRealm } from '../support/realm.js';
 import { NegotiateServer } from '../../src/server.js';
 import { PYTHON, requirePythonGssapi, runClient, useRealm, type TestServer } from '../support/server.js';
-import { FIXTURES } from '../support/initiator.js';
+import WebSocket from 'ws';
+import { FIXTURES, firstTokens } from '../support/initiator.js';
 import { selfSignedCertificate, type TestCertificate } from '../support/tlsFiles.js';
 
 const curl = requireTool('curl', 'curl');
@@ -40,6 +42,7 @@ async function httpsServer(channelBinding: 'off' | 'when-supported' | 'required'
       tls: { certFile: cert.certFile, keyFile: cert.keyFile },
       channelBinding,
       sessionCookie: { ttlSeconds: 3600 },
+      ws: { path: '/ws' },
     },
     workers: 1,
     shutdownGraceMs: 1000,
@@ -121,7 +124,7 @@ test('python3-gssapi bound to another certificate is refused, under when-support
     const { code, out } = await python(s, 'wrong');
     assert.equal(code, 2, JSON.stringify(out));
     assert.equal(out.status, 401);
-    assert.match(String(out.body), /ERR_CHANNEL_BINDING_MISMATCH/);
+    assert.match(JSON.stringify(out.body), /ERR_CHANNEL_BINDING_MISMATCH/);
     assert.equal(failures[0]?.code, 'ERR_CHANNEL_BINDING_MISMATCH');
   }
 });
@@ -137,7 +140,7 @@ test(
     failures.length = 0;
     const refused = await python(required, 'none');
     assert.equal(refused.out.status, 401, JSON.stringify(refused.out));
-    assert.match(String(refused.out.body), /ERR_CHANNEL_BINDING_REQUIRED/);
+    assert.match(JSON.stringify(refused.out.body), /ERR_CHANNEL_BINDING_REQUIRED/);
     assert.equal(failures[0]?.code, 'ERR_CHANNEL_BINDING_REQUIRED');
   },
 );
@@ -182,5 +185,43 @@ test(
     assert.equal((JSON.parse(ok.stdout.split('\n')[0] ?? '') as { principal: string }).principal, realm.userPrincipal);
     const no = await runClient(curl, args(required), realm, 15_000);
     assert.match(no.stdout, /ERR_CHANNEL_BINDING_REQUIRED[\s\S]*\n401$/, no.stdout + no.stderr);
+  },
+);
+
+/** One WSS handshake with a first token: the text of the authenticated message, or the close code. */
+async function wssHandshake(s: TestServer, token: Buffer): Promise<{ text?: string; close?: number }> {
+  const ws = new WebSocket(`wss://localhost:${s.httpPort}/ws`, { ca: readFileSync(cert.certFile) });
+  ws.on('error', () => {});
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no WSS outcome within 15 s')), 15_000);
+    ws.once('open', () => ws.send(token));
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      if (isBinary) return;
+      clearTimeout(timer);
+      ws.close();
+      resolve({ text: data.toString('utf8') });
+    });
+    ws.once('close', (code: number) => {
+      clearTimeout(timer);
+      resolve({ close: code });
+    });
+  });
+}
+
+test(
+  'WSS on the same listener: bound to the certificate, authenticated; bound to another, closed 1008',
+  T,
+  async () => {
+    const right = tlsServerEndPoint(cert.der);
+    const [good] = await firstTokens(realm, { mech: 'spnego', service: 'HTTP@localhost', channelBindings: right }, 1);
+    const ok = await wssHandshake(required, good ?? Buffer.alloc(0));
+    assert.match(ok.text ?? '', /"principal":"alice@KRBTEST\.COM"/, JSON.stringify(ok));
+    assert.match(ok.text ?? '', /"channelBound":true/);
+    const wrong = Buffer.from(right);
+    wrong.writeUInt8((wrong.at(-1) ?? 0) ^ 1, wrong.length - 1);
+    const [bad] = await firstTokens(realm, { mech: 'spnego', service: 'HTTP@localhost', channelBindings: wrong }, 1);
+    failures.length = 0;
+    assert.deepEqual(await wssHandshake(whenSupported, bad ?? Buffer.alloc(0)), { close: 1008 });
+    assert.equal(failures[0]?.code, 'ERR_CHANNEL_BINDING_MISMATCH');
   },
 );

@@ -55,7 +55,7 @@ async function rejectsWithCode(p: Promise<unknown>, code: string): Promise<Negot
 }
 
 for (const mech of ['spnego', 'krb5'] as const) {
-  test(`${mech}: bindings for this certificate complete a channel-bound context, under when-supported and required`, async () => {
+  test(`${mech}: bindings for this certificate complete a bound context (when-supported, required)`, async () => {
     for (const channelBinding of ['when-supported', 'required'] as const) {
       const step = await pool.accept(nextId++, await token(mech, ours), {
         releaseAfter: true,
