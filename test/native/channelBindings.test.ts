@@ -1,7 +1,8 @@
 /**
  * Channel binding (Extended Protection) through the pool and MIT's acceptor, without sockets:
  * python3-gssapi tokens bound to one certificate's tls-server-end-point, accepted with that
- * certificate's, with another's, and tokens bound to nothing, under each policy.
+ * certificate's, with another's, and tokens bound to nothing, under each policy; and NTLM
+ * (gss-ntlmssp), which binds too but reports a wrong binding as a defective token.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +12,8 @@ import { NegotiateError } from '../../src/errors.js';
 import { tlsServerEndPoint } from '../../src/tls/channelBindings.js';
 import { startTestRealm } from '../support/realm.js';
 import { requirePythonGssapi, useRealm } from '../support/server.js';
-import { firstTokens, type InitiatorMech } from '../support/initiator.js';
+import { Initiator, firstTokens, type InitiatorMech } from '../support/initiator.js';
+import { randomBytes } from 'node:crypto';
 import { selfSignedCertificate, type TestCertificate } from '../support/tlsFiles.js';
 
 let realm: ThrowawayRealm;
@@ -23,10 +25,11 @@ const certificates: TestCertificate[] = [];
 
 before(async () => {
   requirePythonGssapi();
-  realm = await startTestRealm();
+  // A hex password: the NTLM initiator takes it as an argument, and a leading '-' would break that.
+  realm = await startTestRealm({ password: randomBytes(16).toString('hex') });
   useRealm(realm);
   // The default (file) replay cache, as deployed: each token below is fresh.
-  pool = await AuthPool.start({ credentials: { keytab: realm.keytab }, workers: 2 });
+  pool = await AuthPool.start({ credentials: { keytab: realm.keytab, ntlm: true }, workers: 2 });
   certificates.push(await selfSignedCertificate('localhost'), await selfSignedCertificate('localhost'));
   ours = tlsServerEndPoint(certificates[0]?.der ?? Buffer.alloc(0));
   theirs = tlsServerEndPoint(certificates[1]?.der ?? Buffer.alloc(0));
@@ -116,3 +119,36 @@ test('without TLS options nothing changes: bound and unbound clients complete, n
     assert.equal(step.status === 'complete' && step.flags.channelBound, false);
   }
 });
+
+/** A whole NTLM handshake (three legs) with the pool under `channelBinding`; the client bound to `bindings`. */
+async function ntlmHandshake(
+  mech: 'ntlm' | 'spnego-ntlm',
+  bindings: Buffer | undefined,
+  channelBinding: 'when-supported' | 'required',
+): Promise<boolean> {
+  const ini = Initiator.start(realm, { mech, ...(bindings ? { channelBindings: bindings } : {}) });
+  const id = nextId++;
+  try {
+    let out = await ini.step();
+    for (let legs = 0; legs < 4; legs++) {
+      const step = await pool.accept(id, out.token, { channelBindings: ours, channelBinding });
+      if (step.status === 'complete') return step.flags.channelBound;
+      out = await ini.step(step.output);
+    }
+    return assert.fail('no completion in 4 legs');
+  } finally {
+    pool.release(id);
+    ini.close();
+  }
+}
+
+for (const mech of ['ntlm', 'spnego-ntlm'] as const) {
+  test(`${mech} (gss-ntlmssp) binds too: bound, unbound, and another certificate's (a defective token)`, async () => {
+    assert.equal(await ntlmHandshake(mech, ours, 'required'), true);
+    assert.equal(await ntlmHandshake(mech, undefined, 'when-supported'), false);
+    await rejectsWithCode(ntlmHandshake(mech, undefined, 'required'), 'ERR_CHANNEL_BINDING_REQUIRED');
+    // gss-ntlmssp reports a binding mismatch as GSS_S_DEFECTIVE_TOKEN (minor EACCES), not
+    // GSS_S_BAD_BINDINGS: refused all the same, under its own code.
+    await rejectsWithCode(ntlmHandshake(mech, theirs, 'when-supported'), 'ERR_GSS_DEFECTIVE_TOKEN');
+  });
+}
