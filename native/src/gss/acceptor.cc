@@ -271,8 +271,9 @@ AcceptOutcome AcceptStep(const AcceptorCredential& cred, SecurityContext* ctx, c
   OM_uint32 ret_flags = 0;
   OM_uint32 time_rec = 0;
   GssCred delegated;
-  // Zero addresses of type GSS_C_AF_UNSPEC, as the initiators (python-gssapi, Chromium, curl)
-  // send them: the krb5 mechanism checksums the whole structure, addresses included.
+  // Empty addresses of type GSS_C_AF_UNSPEC, as RFC 5929 initiators (Windows SSPI, GSSAPI
+  // callers such as python-gssapi) send them: the krb5 mechanism checksums the whole
+  // structure, addresses included.
   gss_channel_bindings_struct cb{};
   cb.initiator_addrtype = GSS_C_AF_UNSPEC;
   cb.acceptor_addrtype = GSS_C_AF_UNSPEC;
