@@ -16,6 +16,7 @@ export type {
   CookieOptions,
   LimitsOptions,
   AdminOptions,
+  TlsOptions,
 } from './options.js';
 export { TcpAcceptor, type TcpAcceptorOptions, type TcpFraming, type TcpProtocol } from './acceptors/TcpAcceptor.js';
 export type { TcpConnection, TcpConnectionLimits } from './acceptors/TcpConnection.js';
@@ -45,6 +46,9 @@ export {
   type WsCloseCode,
 } from './acceptors/WsAcceptor.js';
 export { loadUws, type UwsModule } from './acceptors/uws.js';
+export type { HttpTlsOptions, ChannelAcceptOptions } from './acceptors/httpTls.js';
+export { tlsServerEndPoint, CHANNEL_BINDING_POLICIES, type ChannelBindingPolicy } from './tls/channelBindings.js';
+export { loadTlsCertificate, type TlsCertificate, type TlsFiles } from './tls/TlsCertificate.js';
 export { SessionCookies, type SessionCookieOptions, type CookieSession } from './http/sessionCookie.js';
 export { parseAuthorization, formatWwwAuthenticate, type ParsedAuthorization } from './framing/negotiateHeader.js';
 export { AuthPool, AcceptError, type AuthPoolOptions, type AcceptStep } from './pool/AuthPool.js';

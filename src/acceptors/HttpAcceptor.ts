@@ -32,6 +32,7 @@ import { refusalForAcceptError, refusalForHeader, type HttpRefusal } from '../ht
 import { loadUws, type UwsModule } from './uws.js';
 import { Reply, statusLine, type HttpHeaders, type HttpRequestInfo } from './HttpReply.js';
 import { acceptorSlotOf } from '../pool/credentials.js';
+import { channelAcceptOptions, createUwsApp, type ChannelAcceptOptions } from './httpTls.js';
 
 export type { HttpHeaders, HttpReply, HttpRequestInfo } from './HttpReply.js';
 export {
@@ -88,6 +89,8 @@ export class HttpAcceptor extends EventEmitter {
   readonly #logger: Logger;
   readonly #reporter: HandshakeReporter<'http'>;
   readonly #inFlight = new Set<Promise<void>>();
+  /** With TLS: the channel binding each accept step carries (httpTls.ts); the WebSocket route's too. */
+  readonly channel: ChannelAcceptOptions;
   readonly maxConnections: number;
   #listener: CappedListener | undefined;
   #closing: Promise<void> | undefined;
@@ -101,7 +104,8 @@ export class HttpAcceptor extends EventEmitter {
     this.maxConnections = positiveWhole('maxConnections', options.maxConnections, DEFAULT_LIMITS.maxConnections);
     this.#uws = loadUws({ maxTokenBytes: this.maxTokenBytes, logger: this.#logger });
     this.cookies = sessionCookiesFrom(options.sessionCookie, this.#logger, 'http');
-    this.app = this.#uws.App();
+    this.app = createUwsApp(this.#uws, options.tls);
+    this.channel = channelAcceptOptions(options.tls);
     this.protect('/whoami', (identity, res) => {
       const { principal, mech, spnego, flags, via, pac } = identity;
       res.json({ principal, mech, spnego, flags, via, ...(pac !== undefined ? { pac } : {}) });
@@ -270,8 +274,9 @@ export class HttpAcceptor extends EventEmitter {
     // kept, because no later request can be tied to this connection (see the module comment).
     const id = ex.connectionId;
     let step: AcceptStep;
+    const slot = acceptorSlotOf('http');
     try {
-      step = await this.#pool.accept(id, parsed.token, { releaseAfter: true, slot: acceptorSlotOf('http') });
+      step = await this.#pool.accept(id, parsed.token, { releaseAfter: true, slot, ...this.channel });
     } catch (err) {
       // A failed accept freed its own context and a refused task created none, but a task that
       // timed out may be stopped before the worker's releaseAfter runs: free it here (a

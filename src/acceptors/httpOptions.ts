@@ -7,6 +7,7 @@ import type { Logger } from '../logger.js';
 import type { AuthPool } from '../pool/AuthPool.js';
 import type { HttpSessionCookieOptions } from '../http/frontEndSetup.js';
 import type { HttpHeaders, HttpReply, HttpRequestInfo } from './HttpReply.js';
+import type { HttpTlsOptions } from './httpTls.js';
 
 export type { HttpSessionCookieOptions } from '../http/frontEndSetup.js';
 export { CHALLENGE_BODY, NO_TICKET_BODY } from '../http/negotiateRefusal.js';
@@ -26,6 +27,11 @@ export interface HttpAcceptorOptions {
    * 100 ms, Linux only). Default 10,000.
    */
   maxConnections?: number | undefined;
+  /**
+   * HTTPS (uWS SSLApp) with this certificate, and channel binding to it (Extended Protection).
+   * Default: plain HTTP. The certificate is read once: a new one takes a new acceptor.
+   */
+  tls?: HttpTlsOptions | undefined;
 }
 
 /** The authenticated client of one HTTP request. */

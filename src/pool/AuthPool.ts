@@ -30,6 +30,7 @@ import { BatchDispatcher } from './BatchDispatcher.js';
 import { slotCredentials, type AcceptorSlot, type CredentialOptions } from './credentials.js';
 import { AcceptError, failureToError, mismatchedResult } from './failures.js';
 import type { KeytabLoad } from './KeytabSnapshots.js';
+import type { ChannelBindingPolicy } from '../tls/channelBindings.js';
 import { WorkerThreads } from './WorkerThreads.js';
 
 // Where the front ends and src/index.ts import it from.
@@ -187,6 +188,12 @@ export class AuthPool {
    * `abandoned` is asked when the leg returns: if the connection went away meanwhile, the
    * context is freed here. A release at close time finds nothing while the first leg still
    * waits for a worker, and that leg then creates the context: without this it would leak.
+   * `channelBindings` is the TLS channel's binding application data (`tlsServerEndPoint(cert)`,
+   * src/tls/channelBindings.ts), applied as `channelBinding` says (default `when-supported`):
+   * a client bound to another certificate fails with ERR_CHANNEL_BINDING_MISMATCH; under
+   * `required` one that sent no bindings fails with ERR_CHANNEL_BINDING_REQUIRED (also when
+   * no `channelBindings` are given: there is no channel to bind). The step's `flags.channelBound`
+   * says whether the client's bindings matched.
    */
   async accept(
     connectionId: number,
@@ -196,6 +203,8 @@ export class AuthPool {
       sealOnComplete?: Uint8Array;
       abandoned?: () => boolean;
       slot?: AcceptorSlot | undefined;
+      channelBindings?: Uint8Array | undefined;
+      channelBinding?: ChannelBindingPolicy | undefined;
     } = {},
   ): Promise<AcceptStep> {
     const call: AcceptRequest = { op: 'accept', id: connectionId, token: ownBytes(token) };
@@ -204,6 +213,13 @@ export class AuthPool {
     if (options.slot !== undefined && this.slots.has(options.slot)) call.slot = options.slot;
     if (options.releaseAfter === true) call.releaseAfter = true;
     if (options.sealOnComplete !== undefined) call.sealOnComplete = ownBytes(options.sealOnComplete);
+    const policy = options.channelBinding ?? 'when-supported';
+    if (policy !== 'off' && (options.channelBindings !== undefined || policy === 'required')) {
+      call.bindings = {
+        ...(options.channelBindings === undefined ? {} : { applicationData: ownBytes(options.channelBindings) }),
+        ...(policy === 'required' ? { required: true } : {}),
+      };
+    }
     let r: BatchResult;
     try {
       r = await this.submit(call);
