@@ -33,6 +33,9 @@ export {
   type HttpReply,
   type HttpHeaders,
   type HttpRequestInfo,
+  type HttpMethod,
+  type PreflightHandler,
+  type ProtectOptions,
   type ProtectedHandler,
 } from './acceptors/HttpAcceptor.js';
 export {

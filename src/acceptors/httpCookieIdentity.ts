@@ -1,10 +1,11 @@
 /**
  * A request's identity from its session cookie, when it carries no Authorization header (the
- * fresh credential wins: see HttpAcceptor).
+ * fresh credential wins: see HttpAcceptor), and the cookie a completed handshake sets.
  */
 import { identityFromStep } from '../handshake/index.js';
 import type { SessionCookies } from '../http/sessionCookie.js';
 import type { Logger } from '../logger.js';
+import type { AcceptStep } from '../pool/AuthPool.js';
 import type { HttpIdentity } from './httpOptions.js';
 
 /**
@@ -29,4 +30,19 @@ export function identityFromCookie(
   // Never log the cookie itself: it is a bearer credential.
   logger.debug('session cookie ignored', { frontend: 'http', remoteAddress, reason: v.reason });
   return { invalid: true };
+}
+
+/** The Set-Cookie value for a completed handshake, or undefined when the ticket has already expired. */
+export function cookieAfterHandshake(
+  cookies: SessionCookies,
+  step: AcceptStep & { status: 'complete' },
+): string | undefined {
+  const c = cookies.issue({
+    principal: step.principal,
+    mech: step.mech,
+    spnego: step.spnego,
+    flags: step.flags,
+    notAfter: step.expiresAt,
+  });
+  return c.expiresAt > Date.now() ? c.setCookie : undefined;
 }
