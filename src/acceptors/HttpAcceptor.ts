@@ -34,7 +34,7 @@ import { positiveWhole, sessionCookiesFrom } from './httpSetup.js';
 import { BodyAccounting, BodyReader, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES_BEFORE_AUTH } from './httpBody.js';
 import type { BodyRefusal } from './httpBody.js';
 import { isCorsPreflight, paramCount, readExchange, type Exchange } from './httpExchange.js';
-import { ProtectedRoutes, routeMethods } from './httpRoutes.js';
+import { ProtectedRoutes, routeMethods, type Route } from './httpRoutes.js';
 import {
   answerBodyRefused,
   answerBusy,
@@ -45,13 +45,7 @@ import {
   refusedAcceptBody,
 } from './httpAnswers.js';
 import { CHALLENGE_BODY, MULTI_LEG_REFUSAL } from './httpOptions.js';
-import type {
-  HttpAcceptorOptions,
-  HttpIdentity,
-  PreflightHandler,
-  ProtectedHandler,
-  ProtectOptions,
-} from './httpOptions.js';
+import type { HttpAcceptorOptions, HttpIdentity, ProtectedHandler, ProtectOptions } from './httpOptions.js';
 
 export type { HttpHeaders, HttpReply, HttpRequestInfo } from './HttpReply.js';
 export {
@@ -70,14 +64,6 @@ export {
 export { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES_BEFORE_AUTH } from './httpBody.js';
 
 const NO_BODY: Buffer = Buffer.alloc(0);
-
-/** What one protected route needs at request time. */
-interface Route {
-  readonly handler: ProtectedHandler;
-  readonly params: number;
-  readonly maxBodyBytes: number;
-  readonly preflight: PreflightHandler | undefined;
-}
 
 /**
  * Events: 'session' (HttpIdentity) after each completed handshake (not for requests
@@ -240,8 +226,10 @@ export class HttpAcceptor extends EventEmitter {
    */
   #route(ex: Exchange, route: Route): void {
     if (refusedForFraming(ex.reply, ex.framing, ex.remoteAddress, this.#logger)) return;
+    const limits = { maxBodyBytes: route.maxBodyBytes, maxBodyBytesBeforeAuth: this.#bodies.maxBytesBeforeAuth };
+    const refuseBody = (why: BodyRefusal): void => answerBodyRefused(ex, why, limits, this.#logger);
     if (ex.contentLength !== undefined && ex.contentLength > route.maxBodyBytes) {
-      this.#bodyRefused(ex, 'tooLarge', route.maxBodyBytes);
+      refuseBody('tooLarge');
       return;
     }
     if (route.preflight !== undefined && isCorsPreflight(ex)) {
@@ -281,7 +269,7 @@ export class HttpAcceptor extends EventEmitter {
           accounting: this.#bodies,
           authenticated: identity !== undefined,
           expectsBody: ex.expectsBody,
-          onRefused: (why) => this.#bodyRefused(ex, why, route.maxBodyBytes),
+          onRefused: refuseBody,
         });
     if (body !== undefined) {
       ex.reply.setBeforeResponse(() => body.beforeResponse());
@@ -302,10 +290,6 @@ export class HttpAcceptor extends EventEmitter {
     const p = work().catch((err: unknown) => this.#internalError(ex, err));
     this.#inFlight.add(p);
     void p.finally(() => this.#inFlight.delete(p));
-  }
-
-  #bodyRefused(ex: Exchange, why: BodyRefusal, maxBodyBytes: number): void {
-    answerBodyRefused(ex, why, { maxBodyBytes, maxBodyBytesBeforeAuth: this.#bodies.maxBytesBeforeAuth }, this.#logger);
   }
 
   async #handshake(

@@ -111,8 +111,9 @@ export class BodyReader {
     return { closeConnection };
   }
 
-  /** The client went away: nothing more arrives. */
+  /** The client went away: nothing more arrives, and `res` must not be touched (no resume). */
   aborted(): void {
+    this.#paused = false;
     this.#settle({ kind: 'unread' });
   }
 

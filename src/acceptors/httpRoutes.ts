@@ -5,7 +5,16 @@
  */
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uwebsockets';
 import { ConfigError } from '../errors.js';
-import { HTTP_METHODS, type HttpMethod } from './httpOptions.js';
+import { HTTP_METHODS, type HttpMethod, type PreflightHandler, type ProtectedHandler } from './httpOptions.js';
+
+/** What one protected route needs at request time. */
+export interface Route {
+  readonly handler: ProtectedHandler;
+  /** How many `:name` parameters its pattern has. */
+  readonly params: number;
+  readonly maxBodyBytes: number;
+  readonly preflight: PreflightHandler | undefined;
+}
 
 type UwsHandler = (res: HttpResponse, req: HttpRequest) => void;
 

@@ -238,8 +238,17 @@ test('a body over maxBodyBytes: 413 and the connection closed, by Content-Length
   } finally {
     early.destroy();
   }
-  const announced = await request('POST', '/limited', { Authorization: negotiate() }, [randomBytes(LIMIT + 1)]);
-  assert.equal(announced.status, 413, 'also with the body on its way');
+  // With the body on its way: curl reads the answer while it sends. (A client that only writes,
+  // as Node's http client does, may get a reset instead: the connection closes with its bytes
+  // unread; docs/http.md.)
+  const file = `${theRealm().dir}/over-limit.bin`;
+  await writeFile(file, randomBytes(LIMIT + 1));
+  const run = await runClient(
+    curl,
+    ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '--data-binary', `@${file}`, `http://127.0.0.1:${port}/limited`],
+    theRealm(),
+  );
+  assert.equal(run.stdout, '413', run.stderr);
 
   // Chunked: the length is known only while reading; the client is authenticated (cookie).
   const ok = await request('POST', '/limited', { Authorization: negotiate() }, [randomBytes(LIMIT)]);
