@@ -34,6 +34,9 @@ export {
   type HttpReply,
   type HttpHeaders,
   type HttpRequestInfo,
+  type HttpMethod,
+  type PreflightHandler,
+  type ProtectOptions,
   type ProtectedHandler,
 } from './acceptors/HttpAcceptor.js';
 export {
