@@ -6,9 +6,8 @@
  * whose addon was built for the running Node.
  *
  * Each check is one entry of CHECKS: `{ name, run(ctx) }`, `ctx.realm()` starting the
- * throwaway realm on first use. To add one (e.g. the adapter handshake through Express), append
- * an entry; `--only SUBSTRING` runs the matching ones. Exit 0 when every check passed, 1
- * otherwise; one line per check on stdout.
+ * throwaway realm on first use. To add one, append an entry; `--only SUBSTRING` runs the
+ * matching ones. Exit 0 when every check passed, 1 otherwise; one line per check on stdout.
  *
  *   node scripts/node-smoke.mjs [--only SUBSTRING]
  */
@@ -68,6 +67,40 @@ const CHECKS = [
         assert.equal(sessions[0]?.flags.mutual, true);
       } finally {
         await server.close();
+      }
+    },
+  },
+  {
+    name: 'adapter: curl --negotiate against an Express app protected by negotiate-server/express',
+    async run(ctx) {
+      const realm = await ctx.realm();
+      const { negotiate } = await load('express/index.js');
+      const { AuthPool } = await load('index.js');
+      // Express is a dev dependency of this tree (node_modules is linked into the stage).
+      const { default: express } = await import('express');
+      const pool = await AuthPool.start({ credentials: { keytab: realm.keytab }, workers: 1 });
+      const app = express();
+      app.use(negotiate({ pool }));
+      app.post('/echo', express.text(), (req, res) =>
+        res.json({ principal: req.negotiate?.principal, body: req.body }),
+      );
+      const server = await new Promise((resolve) => {
+        const s = app.listen(0, '127.0.0.1', () => resolve(s));
+      });
+      try {
+        const url = `http://localhost:${server.address().port}/echo`;
+        const r = await run(
+          'curl',
+          ['-sS', '--negotiate', '-u', ':', '-H', 'Content-Type: text/plain', '--data', 'ping', url],
+          realm.env(),
+        );
+        assert.equal(r.code, 0, `curl failed:\n${r.stderr}`);
+        const body = JSON.parse(r.stdout);
+        assert.equal(body.principal, realm.userPrincipal);
+        assert.equal(body.body, 'ping', 'the body reached the handler after authentication');
+      } finally {
+        await new Promise((resolve) => server.close(resolve));
+        await pool.close();
       }
     },
   },
