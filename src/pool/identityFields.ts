@@ -47,7 +47,10 @@ export async function identityFields(
     });
   if (r.delegated !== undefined) {
     if (ctx.delegations === undefined || ctx.abandoned) {
-      await rm(r.delegated.path, { force: true });
+      // Nobody will hold it. A file that cannot be removed here is removed by the store's close.
+      await rm(r.delegated.path, { force: true }).catch((err: unknown) =>
+        ctx.logger.warn('delegated credential not removed', { path: r.delegated?.path, reason: String(err) }),
+      );
     } else {
       const kept = await ctx.delegations.adopt(r.delegated, r.principal, ctx.connectionId);
       if (kept !== undefined) out.delegatedCcache = kept;

@@ -17,6 +17,7 @@ import { AuthPool, type AcceptStep } from '../../src/pool/AuthPool.js';
 import type { CredentialOptions } from '../../src/pool/credentials.js';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
 import type { Session } from '../../src/session.js';
+import { sessionFromStep } from '../../src/handshake/index.js';
 import { Initiator } from '../support/initiator.js';
 import { requireTool, startTestRealm } from '../support/realm.js';
 import { requirePythonGssapi, runClient, startTestServer, useRealm, type TestServer } from '../support/server.js';
@@ -156,6 +157,34 @@ test('removed by release(path), by the TTL sweep at the credential’s end, and 
   assert.ok(kept !== undefined);
   assert.equal(await exists(kept), false, 'close removes it');
   assert.deepEqual(await fs.readdir(dir), [], 'close leaves the directory empty');
+});
+
+test('Session.close() ends the hold; a connection gone before its leg returned keeps nothing', async () => {
+  const dir = await newDir();
+  await withPool({ delegationDir: dir }, async (pool) => {
+    const id = nextId++;
+    const step = await handshake(pool, true, id);
+    const session = sessionFromStep(pool, step, {
+      connectionId: id,
+      frontend: 'sspi',
+      remoteAddress: undefined,
+      remotePort: undefined,
+    });
+    assert.equal(session.delegatedCcache, step.delegatedCcache);
+    assert.equal(JSON.stringify(session).includes('delegatedCcache'), false, 'the path stays out of toJSON');
+    session.close();
+    await waitUntil(async () => !(await exists(step.delegatedCcache as string)), 'the ccache removed by close()');
+
+    const ini = Initiator.start(realm, { mech: 'spnego', delegate: true });
+    try {
+      const gone = await pool.accept(nextId++, (await ini.step()).token, { abandoned: () => true });
+      assert.equal(gone.status, 'complete');
+      assert.equal(gone.delegatedCcache, undefined);
+    } finally {
+      ini.close();
+    }
+    assert.deepEqual(await fs.readdir(dir), [], 'the written credential was removed');
+  });
 });
 
 test('nothing is written without the option, nor without delegation; the handshake is the same', async () => {

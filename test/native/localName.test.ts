@@ -102,6 +102,32 @@ test('off (the default): no local name', async () => {
   assert.equal((await handshakeAs('off')).localName, undefined);
 });
 
+test('NTLM: no local name in either mode (gss-ntlmssp maps none, no realm to strip), handshake completes', async () => {
+  for (const mode of ['gss', 'strip-realm'] as const) {
+    const pool = await AuthPool.start({
+      credentials: { keytab: realm.keytab, ntlm: true, localName: mode },
+      workers: 1,
+    });
+    const ini = Initiator.start(realm, { mech: 'ntlm' });
+    try {
+      const id = nextId++;
+      let out = await ini.step();
+      let step = await pool.accept(id, out.token);
+      while (step.status === 'continue') {
+        out = await ini.step(step.output);
+        step = await pool.accept(id, out.token);
+      }
+      assert.equal(step.mech, 'ntlmssp');
+      assert.equal(step.principal, 'KRBTEST\\alice');
+      assert.equal(step.localName, undefined, mode);
+      pool.release(id);
+    } finally {
+      ini.close();
+      await pool.close();
+    }
+  }
+});
+
 test('an unknown mode is refused at start', async () => {
   await assert.rejects(
     AuthPool.start({ credentials: { keytab: realm.keytab, localName: 'rules' as LocalNameMode }, workers: 1 }),

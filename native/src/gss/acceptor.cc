@@ -354,6 +354,7 @@ AcceptOutcome AcceptStep(const AcceptorCredential& cred, SecurityContext* ctx, c
   // A delegated credential is stored only with a delegation directory (a new file that the
   // TypeScript layer names and owns); either way `delegated` releases the handle here.
   CompleteIdentity(cred.identity(), ctx->get(), src_name.get(), mech_type,
+                   outcome.mech == Mech::kKrb5,
                    (ret_flags & GSS_C_DELEG_FLAG) != 0 ? delegated.get() : GSS_C_NO_CREDENTIAL,
                    &outcome.identity);
   return outcome;

@@ -25,11 +25,12 @@ struct IdentityOutcome {
   std::string delegation_refused;    // why a delegated credential was not kept
 };
 
-// Fills `out` for the context `ctx` that has just completed for `client` under `mech`;
-// `delegated` is the credential accept returned (GSS_C_NO_CREDENTIAL when none). Never fails:
-// what cannot be computed is left empty with the reason beside it.
+// Fills `out` for the context `ctx` that has just completed for `client` under `mech` (`krb5`:
+// a Kerberos context, SPNEGO's or raw); `delegated` is the credential accept returned
+// (GSS_C_NO_CREDENTIAL when none). Never fails: what cannot be computed is left empty with the
+// reason beside it.
 void CompleteIdentity(const IdentityOptions& options, gss_ctx_id_t ctx, gss_name_t client,
-                      gss_OID mech, gss_cred_id_t delegated, IdentityOutcome* out);
+                      gss_OID mech, bool krb5, gss_cred_id_t delegated, IdentityOutcome* out);
 
 }  // namespace negotiate
 
