@@ -27,7 +27,11 @@
         "native/src/pac/text.cc",
         "native/src/pac/logon_info.cc",
         "native/src/pac/pac_buffers.cc",
-        "native/src/pac/gss_pac.cc"
+        "native/src/pac/gss_pac.cc",
+        "native/src/identity/identity.cc",
+        "native/src/identity/local_name.cc",
+        "native/src/identity/delegated_cred.cc",
+        "native/src/binding/identity.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api"],

@@ -60,6 +60,8 @@ export { SessionCookies, type SessionCookieOptions, type CookieSession } from '.
 export { parseAuthorization, formatWwwAuthenticate, type ParsedAuthorization } from './framing/negotiateHeader.js';
 export { AuthPool, AcceptError, type AuthPoolOptions, type AcceptStep } from './pool/AuthPool.js';
 export type { CredentialOptions, ReplayCacheOption, RequiredFlag } from './pool/credentials.js';
+export type { LocalNameMode } from './pool/localName.js';
+export type { DelegatedCredentials } from './delegation/DelegatedCredentials.js';
 export { Session, type SessionInfo, type Frontend } from './session.js';
 export type { ContextFlags, NativeContextStats as ContextStats, PacInfo, PacUpnDnsInfo } from './native.js';
 export {

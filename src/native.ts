@@ -87,6 +87,19 @@ export type NativeAcceptResult =
       pac?: PacInfo;
       /** Why a PAC the ticket carries was not used (unauthenticated, another client, malformed). */
       pacRefused?: string;
+      /** With the `localName` credential option: gss_localname of the client, when it maps. */
+      localName?: string;
+      /** With the `localName` credential option: why the client has no local name. */
+      localNameRefused?: string;
+      /** With the `servicePrincipal` credential option: the acceptor principal the client authenticated to. */
+      servicePrincipal?: string;
+      /**
+       * With `delegationDir`: the client's delegated credential, written to a new FILE ccache in
+       * that directory (mode 0600, a temporary name); `lifetime` in seconds, null if indefinite.
+       */
+      delegated?: { path: string; lifetime: number | null };
+      /** With `delegationDir`: why a delegated credential was not written. */
+      delegationRefused?: string;
     }
   | NativeFailure;
 
@@ -102,6 +115,12 @@ export interface NativeCredentialOptions {
   slot?: string;
   /** GSS flag bits a context must carry to complete (ERR_GSS_FLAGS_REQUIRED otherwise). */
   requiredFlags?: number;
+  /** Map each completed client to a local name with gss_localname (krb5.conf auth_to_local). */
+  localName?: boolean;
+  /** Report the acceptor principal of each completed context (`servicePrincipal`). */
+  servicePrincipal?: boolean;
+  /** Absolute path: write delegated credentials to new ccache files here (`delegated`). */
+  delegationDir?: string;
 }
 
 /** The in-memory replay cache (all zero and enabled: false unless `--replay-cache memory`). */

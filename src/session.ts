@@ -33,6 +33,8 @@ export class Session implements SessionInfo {
   readonly flags: ContextFlags;
   readonly expiresAt: number | null;
   readonly pac?: PacInfo;
+  readonly localName?: string;
+  readonly delegatedCcache?: string;
   readonly remoteAddress: string | undefined;
   readonly remotePort: number | undefined;
   readonly latencyMs: number | undefined;
@@ -49,6 +51,8 @@ export class Session implements SessionInfo {
     this.flags = info.flags;
     this.expiresAt = info.expiresAt;
     if (info.pac !== undefined) this.pac = info.pac;
+    if (info.localName !== undefined) this.localName = info.localName;
+    if (info.delegatedCcache !== undefined) this.delegatedCcache = info.delegatedCcache;
     this.remoteAddress = info.remoteAddress;
     this.remotePort = info.remotePort;
     this.latencyMs = info.latencyMs;
@@ -87,7 +91,10 @@ export class Session implements SessionInfo {
     return { trailer: asBuffer(r.trailer), ciphertext: asBuffer(r.ciphertext) };
   }
 
-  /** Frees the security context (SSPI DeleteSecurityContext). Idempotent. */
+  /**
+   * Frees the security context (SSPI DeleteSecurityContext), and ends this connection's hold on
+   * its delegated credential (the file is removed when no other connection holds it). Idempotent.
+   */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -105,6 +112,8 @@ export class Session implements SessionInfo {
       flags: this.flags,
       expiresAt: this.expiresAt,
       ...(this.pac !== undefined ? { pac: this.pac } : {}),
+      // The delegated ccache's path stays out: it names a server file, not the client.
+      ...(this.localName !== undefined ? { localName: this.localName } : {}),
       remoteAddress: this.remoteAddress,
       remotePort: this.remotePort,
     };

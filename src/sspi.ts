@@ -35,8 +35,19 @@ export class CredentialsHandle {
 
 /** AcquireCredentialsHandle for the Negotiate package (SPNEGO: Kerberos, NTLM if enabled). */
 export async function acquireCredentialsHandle(options: CredentialsHandleOptions = {}): Promise<CredentialsHandle> {
-  const { keytab, principal, ntlm, replayCache, replayCacheSize, replayCachePrincipalQuota, requireFlags, ...pool } =
-    options;
+  const {
+    keytab,
+    principal,
+    ntlm,
+    replayCache,
+    replayCacheSize,
+    replayCachePrincipalQuota,
+    requireFlags,
+    localName,
+    delegationDir,
+    delegationMaxFiles,
+    ...pool
+  } = options;
   const credentials: CredentialOptions = {};
   if (keytab !== undefined) credentials.keytab = keytab;
   if (principal !== undefined) credentials.principal = principal;
@@ -45,6 +56,9 @@ export async function acquireCredentialsHandle(options: CredentialsHandleOptions
   if (replayCacheSize !== undefined) credentials.replayCacheSize = replayCacheSize;
   if (replayCachePrincipalQuota !== undefined) credentials.replayCachePrincipalQuota = replayCachePrincipalQuota;
   if (requireFlags !== undefined) credentials.requireFlags = requireFlags;
+  if (localName !== undefined) credentials.localName = localName;
+  if (delegationDir !== undefined) credentials.delegationDir = delegationDir;
+  if (delegationMaxFiles !== undefined) credentials.delegationMaxFiles = delegationMaxFiles;
   return new CredentialsHandle(await AuthPool.start({ credentials, ...pool }));
 }
 

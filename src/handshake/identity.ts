@@ -25,6 +25,18 @@ export interface ProvenIdentity {
    * and domain, UPN). Absent for NTLM, for MIT KDCs' tickets and for session cookies.
    */
   readonly pac?: PacInfo;
+  /**
+   * The client's local (operating-system) user name, when the server maps names
+   * (credentials.localName) and this client has one. Absent for session cookies.
+   */
+  readonly localName?: string;
+  /**
+   * The FILE ccache holding the client's delegated Kerberos credential (its forwarded TGT),
+   * when the server keeps them (credentials.delegationDir) and the client delegated: use it as
+   * `KRB5CCNAME=FILE:<path>` to act as the client. The user's keys: see
+   * docs/after-authentication.md. Absent for session cookies.
+   */
+  readonly delegatedCcache?: string;
 }
 
 /**
@@ -33,8 +45,15 @@ export interface ProvenIdentity {
  * A new identity field is added here and in ProvenIdentity.
  */
 export function identityFromStep(step: ProvenIdentity): ProvenIdentity {
-  const { principal, mech, spnego, flags, expiresAt, pac } = step;
-  return pac === undefined
-    ? { principal, mech, spnego, flags, expiresAt }
-    : { principal, mech, spnego, flags, expiresAt, pac };
+  const { principal, mech, spnego, flags, expiresAt, pac, localName, delegatedCcache } = step;
+  return {
+    principal,
+    mech,
+    spnego,
+    flags,
+    expiresAt,
+    ...(pac !== undefined ? { pac } : {}),
+    ...(localName !== undefined ? { localName } : {}),
+    ...(delegatedCcache !== undefined ? { delegatedCcache } : {}),
+  };
 }

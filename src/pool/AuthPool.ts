@@ -4,6 +4,7 @@
  * owns the process-wide context table's lifecycle (release, sweep, shutdown). The threads live
  * in WorkerThreads, the credential in AcceptorCredentials, the error mapping in failures.ts.
  */
+import { DelegatedCredentials } from '../delegation/DelegatedCredentials.js';
 import { PoolError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import {
@@ -29,6 +30,7 @@ import { AcceptorCredentials } from './AcceptorCredentials.js';
 import { BatchDispatcher } from './BatchDispatcher.js';
 import { slotCredentials, type AcceptorSlot, type CredentialOptions } from './credentials.js';
 import { AcceptError, failureToError, mismatchedResult } from './failures.js';
+import { identityFields } from './identityFields.js';
 import type { KeytabLoad } from './KeytabSnapshots.js';
 import type { ChannelBindingPolicy } from '../tls/channelBindings.js';
 import { WorkerThreads } from './WorkerThreads.js';
@@ -84,6 +86,14 @@ export type AcceptStep =
       pac?: PacInfo;
       /** The `sealOnComplete` plaintext, EncryptMessage'd in the same task (absent if sealing failed). */
       sealed?: { trailer: Buffer; ciphertext: Buffer };
+      /** The client's local name (credentials.localName), when it has one. */
+      localName?: string;
+      /**
+       * With credentials.delegationDir, when the client delegated: the FILE ccache holding its
+       * credential (mode 0600), kept until the connection's release, the credential's end,
+       * `pool.delegatedCredentials.release(path)` or the pool's close.
+       */
+      delegatedCcache?: string;
     };
 
 /**
@@ -115,6 +125,8 @@ export class AuthPool {
   private readonly calls: BatchDispatcher<BatchCall, BatchResult>;
   private readonly logger: Logger;
   private closed = false;
+  /** The delegated credentials kept on disk (credentials.delegationDir), or undefined. */
+  readonly delegatedCredentials: DelegatedCredentials | undefined;
 
   private constructor(
     threads: WorkerThreads,
@@ -122,7 +134,9 @@ export class AuthPool {
     opts: { workers: number; maxQueue: number; taskTimeoutMs: number; handshakeTtlMs: number },
     credentials: AcceptorCredentials,
     logger: Logger,
+    delegatedCredentials: DelegatedCredentials | undefined,
   ) {
+    this.delegatedCredentials = delegatedCredentials;
     this.threads = threads;
     this.logger = logger;
     this.addon = addon;
@@ -164,7 +178,24 @@ export class AuthPool {
     const addon = loadNative();
     const table = { maxContexts: opts.maxContexts, handshakeTtlMs: opts.handshakeTtlMs };
     addon.configureTable(table);
-    const credentials = await AcceptorCredentials.prepare(addon, options.credentials);
+    const logger = options.logger ?? silentLogger;
+    const { delegationDir, delegationMaxFiles } = options.credentials;
+    // Checked first: no worker may write a user's credential to a directory others control.
+    const delegated =
+      delegationDir === undefined
+        ? undefined
+        : await DelegatedCredentials.open({
+            dir: delegationDir,
+            logger,
+            ...(delegationMaxFiles === undefined ? {} : { maxFiles: delegationMaxFiles }),
+          });
+    let credentials: AcceptorCredentials;
+    try {
+      credentials = await AcceptorCredentials.prepare(addon, options.credentials);
+    } catch (err) {
+      await delegated?.close();
+      throw err;
+    }
     const threads = new WorkerThreads({
       threads: opts.workers,
       maxQueue: opts.maxQueue,
@@ -172,7 +203,7 @@ export class AuthPool {
       setup: { ...credentials.workerSetup(), table },
       ...(options.workerFile === undefined ? {} : { workerFile: options.workerFile }),
     });
-    const pool = new AuthPool(threads, addon, opts, credentials, options.logger ?? silentLogger);
+    const pool = new AuthPool(threads, addon, opts, credentials, logger, delegated);
     // Warm every worker (an empty batch) so the first handshakes do not pay thread start and
     // credential acquisition. That is not a GSSAPI call that may hang, and a loaded machine can
     // take more than a short task timeout to start a thread: give it its own bound.
@@ -183,6 +214,8 @@ export class AuthPool {
 
   /**
    * Runs one accept leg for the connection. Rejects with AcceptError, ContextError or PoolError.
+   * A completed leg carries the local name and the kept delegated credential when the
+   * credentials ask for them (src/pool/identityFields.ts).
    * With `releaseAfter`, the worker frees the context as soon as the leg returns (whatever its
    * outcome): for callers that never continue or protect with it, such as HTTP.
    * `abandoned` is asked when the leg returns: if the connection went away meanwhile, the
@@ -221,17 +254,29 @@ export class AuthPool {
       };
     }
     let r: BatchResult;
+    let abandoned: boolean;
     try {
       r = await this.submit(call);
     } finally {
-      if (options.abandoned?.()) this.release(connectionId);
+      abandoned = options.abandoned?.() === true;
+      if (abandoned) this.release(connectionId);
     }
     if (r.op !== 'accept') mismatchedResult('accept', r.op);
     // The handshake stands without the PAC (the ticket itself was verified), but an operator
     // whose group rules see no groups must be able to find out why.
     if (r.ok && r.status === 'complete' && r.pacRefused !== undefined)
       this.logger.warn('PAC not used', { connectionId, principal: r.principal, reason: r.pacRefused });
-    return this.acceptStep(r);
+    const step = this.acceptStep(r);
+    if (!r.ok || r.status !== 'complete' || step.status !== 'complete') return step;
+    const fields = await identityFields(r, {
+      connectionId,
+      localName: this.credentials.options.localName ?? 'off',
+      delegations: this.delegatedCredentials,
+      // A closed pool keeps nothing; its store removes what it kept.
+      abandoned: abandoned || this.closed,
+      logger: this.logger,
+    });
+    return { ...step, ...fields };
   }
 
   /**
@@ -252,6 +297,8 @@ export class AuthPool {
    * the sweep). A context a worker holds is freed when it returns.
    */
   release(connectionId: number): boolean {
+    // The connection's hold on a delegated credential ends with it (removed once nobody holds it).
+    if (this.delegatedCredentials !== undefined) void this.delegatedCredentials.releaseHolder(connectionId);
     return this.addon.release(connectionId);
   }
 
@@ -297,6 +344,7 @@ export class AuthPool {
     this.calls.rejectWaiting(new PoolError('ERR_POOL_CLOSED', 'the worker pool is closed'));
     await this.threads.close();
     this.addon.releaseAll();
+    await this.delegatedCredentials?.close();
   }
 
   /**

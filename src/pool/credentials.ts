@@ -3,8 +3,10 @@
  * before any worker starts, so a bad keytab is one clear error at start.
  */
 import { access, constants } from 'node:fs/promises';
+import path from 'node:path';
 import { ConfigError, GssError, errorCodeOf } from '../errors.js';
 import type { NativeAddon, NativeCredentialOptions } from '../native.js';
+import { isLocalNameMode, LOCAL_NAME_MODES, type LocalNameMode } from './localName.js';
 
 /** GSS context flags a server can require of its clients, with their GSS bits. */
 export const REQUIRABLE_FLAGS = {
@@ -90,6 +92,22 @@ export interface CredentialOptions {
    * skipped and reordered messages.
    */
   requireFlags?: readonly RequiredFlag[];
+  /**
+   * The local name given with each identity (`localName`): `gss` maps the principal with
+   * gss_localname (MIT: krb5.conf `auth_to_local` rules of the client's realm), `strip-realm`
+   * drops the realm of a one-component principal of the service's own realm. A client no rule
+   * maps has none. Default `off`.
+   */
+  localName?: LocalNameMode;
+  /**
+   * Keep clients' delegated (forwarded) Kerberos credentials as FILE ccaches in this directory,
+   * one per principal, mode 0600, named on the identity (`delegatedCcache`). It must exist, be
+   * owned by this process's user and not be writable by its group or others. Default: none
+   * (a delegated credential is released as soon as the handshake completes).
+   */
+  delegationDir?: string;
+  /** With `delegationDir`: most ccache files kept at once; beyond it new ones are dropped. Default 10,000. */
+  delegationMaxFiles?: number;
 }
 
 /** Maps our option names to MIT's cred-store values. */
@@ -109,6 +127,15 @@ export function toNativeCredentials(opts: CredentialOptions): NativeCredentialOp
     }
     out.requiredFlags = bits;
   }
+  const localName = opts.localName ?? 'off';
+  if (!isLocalNameMode(localName))
+    throw new ConfigError(
+      'ERR_CONFIG',
+      `local name must be ${LOCAL_NAME_MODES.join(', ')}, not ${JSON.stringify(localName)}`,
+    );
+  if (localName === 'gss') out.localName = true;
+  if (localName === 'strip-realm') out.servicePrincipal = true;
+  if (opts.delegationDir !== undefined) out.delegationDir = path.resolve(opts.delegationDir);
   const rc = opts.replayCache ?? 'default';
   if (rc === 'none') out.replayCache = 'none:';
   else if (rc === 'memory') out.memoryReplayCache = true;

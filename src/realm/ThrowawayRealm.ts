@@ -34,6 +34,12 @@ export interface RealmOptions {
    * `realm up` needs; stop it later with `ThrowawayRealm.load(dir)` + `stop()`. Default false.
    */
   detached?: boolean;
+  /**
+   * More `key = value` lines for this realm's stanza of krb5.conf (`[realms] REALM = { ... }`),
+   * e.g. `auth_to_local = RULE:[1:$1@$0](^alice@.*$)s/@.*$//` then `auth_to_local = DEFAULT`.
+   * Not kept in realm.json: a realm re-opened by `load()` does not rewrite its krb5.conf.
+   */
+  realmSettings?: readonly string[];
 }
 
 const kServiceNames = ['host/localhost', 'HTTP/localhost'] as const;
@@ -83,6 +89,7 @@ export class ThrowawayRealm {
   readonly envFile: string;
   readonly #files: state.RealmFiles;
   #kdcPort: number;
+  #realmSettings: readonly string[] = [];
   #kdc: KdcProcess | undefined;
   #stopping: Promise<void> | undefined;
 
@@ -128,11 +135,13 @@ export class ThrowawayRealm {
     const dir = path.resolve(opts.dir);
     const { realm: realmName = 'KRBTEST.COM', user = 'alice', detached = false } = opts;
     const password = opts.password ?? inputs.randomSecret();
-    inputs.checkRealmInputs({ dir, realm: realmName, user, password, kdcPort: opts.kdcPort });
+    const { realmSettings } = opts;
+    inputs.checkRealmInputs({ dir, realm: realmName, user, password, kdcPort: opts.kdcPort, realmSettings });
     await state.prepareEmptyDir(dir);
 
     const kdcPort = opts.kdcPort ?? (await freeLoopbackPort());
     const realm = new ThrowawayRealm(dir, { realm: realmName, user, password, kdcPort, detached });
+    realm.#realmSettings = realmSettings ?? [];
     try {
       await realm.#writeProfilesAndState();
       await fs.mkdir(realm.rcacheDir, { mode: 0o700 });
@@ -285,7 +294,7 @@ export class ThrowawayRealm {
 
   async #writeProfilesAndState(): Promise<void> {
     const { realmName: realm, user, password, detached } = this;
-    await writeProfiles(this.#files, { realm, kdcPort: this.#kdcPort });
+    await writeProfiles(this.#files, { realm, kdcPort: this.#kdcPort, realmSettings: this.#realmSettings });
     await state.saveState(this.#files.stateFile, { realm, user, password, kdcPort: this.#kdcPort, detached });
   }
 

@@ -49,6 +49,16 @@ export function checkPassword(password: string): void {
   }
 }
 
+/**
+ * A `key = value` line for a realm's krb5.conf stanza: one line, no braces (which would open or
+ * close a stanza), a relation name as MIT's profile parser reads it.
+ */
+export function checkRealmSetting(line: string): void {
+  if (!/^[A-Za-z0-9_-]+ *= *[^{}\r\n\0]+$/.test(line)) {
+    throw realmError(`invalid realm setting ${JSON.stringify(line)}: expected one "key = value" line without braces`);
+  }
+}
+
 export function checkPort(port: number): void {
   if (!(Number.isInteger(port) && port > 0 && port < 65536)) {
     throw realmError(`invalid kdcPort ${port}: expected an integer in 1..65535`);
@@ -62,12 +72,14 @@ export function checkRealmInputs(i: {
   user: string;
   password: string;
   kdcPort: number | undefined;
+  realmSettings?: readonly string[] | undefined;
 }): void {
   checkPath(i.dir, 'realm directory');
   checkRealmName(i.realm);
   checkUserName(i.user);
   checkPassword(i.password);
   if (i.kdcPort !== undefined) checkPort(i.kdcPort);
+  for (const line of i.realmSettings ?? []) checkRealmSetting(line);
 }
 
 /**

@@ -11,6 +11,11 @@ export interface ClientProfile {
   kdcPort: number;
   ccache: string;
   keytab: string;
+  /**
+   * More `key = value` lines for the realm's stanza in [realms], e.g.
+   * `auth_to_local = RULE:[1:$1@$0](^alice@.*$)s/@.*$/_local/` (checked by inputs.checkRealmSetting).
+   */
+  realmSettings?: readonly string[];
 }
 
 /** What kdc.conf names. */
@@ -41,6 +46,7 @@ export function krb5Conf(p: ClientProfile): string {
     '[realms]',
     `    ${p.realm} = {`,
     `        kdc = 127.0.0.1:${p.kdcPort}`,
+    ...(p.realmSettings ?? []).map((line) => `        ${line}`),
     '    }',
     '[domain_realm]',
     `    localhost = ${p.realm}`,
@@ -87,7 +93,10 @@ export interface ProfileFiles {
 }
 
 /** Writes both profiles (mode 0644: they hold no secret), replacing earlier ones. */
-export async function writeProfiles(files: ProfileFiles, p: { realm: string; kdcPort: number }): Promise<void> {
+export async function writeProfiles(
+  files: ProfileFiles,
+  p: { realm: string; kdcPort: number; realmSettings?: readonly string[] },
+): Promise<void> {
   await fs.writeFile(files.krb5Config, krb5Conf({ ...files, ...p }), { mode: 0o644 });
   await fs.writeFile(files.kdcProfile, kdcConf({ ...files, ...p }), { mode: 0o644 });
 }

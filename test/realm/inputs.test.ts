@@ -54,3 +54,13 @@ test('randomSecret: 24 base64url characters, different each time, never a leadin
   }
   assert.equal(seen.size, 2000);
 });
+
+test('checkRealmInputs: realm settings are single "key = value" lines that cannot open or close a stanza', () => {
+  checkRealmInputs({
+    ...good,
+    realmSettings: ['auth_to_local = RULE:[1:$1@$0](^a@R$)s/@.*$//', 'auth_to_local = DEFAULT'],
+  });
+  for (const line of ['auth_to_local', '= x', 'a = b\nkdc = evil', 'a = }', 'a = {', 'x y = z', 'a = b\0']) {
+    refused(() => checkRealmInputs({ ...good, realmSettings: [line] }), /invalid realm setting/);
+  }
+});

@@ -81,6 +81,18 @@ test("krb5Conf: no DNS, no reverse lookups, TCP always, forwardable tickets, the
   assert.equal(get(p, 'libdefaults', 'default_keytab_name'), 'FILE:/r/keytab');
 });
 
+test("krb5Conf: realm settings go into the realm's own stanza, after its KDC", () => {
+  const lines = ['auth_to_local = RULE:[1:$1@$0](^alice@.*$)s/@.*$/_x/', 'admin_server = 127.0.0.1:1'];
+  const text = krb5Conf({ ...client, realmSettings: lines });
+  const p = parseProfile(text);
+  assert.equal(get(p, 'realms', 'EXAMPLE.TEST', 'admin_server'), '127.0.0.1:1');
+  assert.equal(get(p, 'realms', 'EXAMPLE.TEST', 'kdc'), '127.0.0.1:61088');
+  const indented = lines.map((l) => `        ${l}\n`).join('');
+  const stanza = `    EXAMPLE.TEST = {\n        kdc = 127.0.0.1:61088\n${indented}    }\n`;
+  assert.ok(text.includes(stanza), text);
+  assert.equal(krb5Conf(client).includes('auth_to_local'), false, 'none by default');
+});
+
 test('kdcConf: the KDC listens on 127.0.0.1:port only, TCP and UDP', () => {
   const p = parseProfile(kdcConf(kdc));
   assert.equal(get(p, 'kdcdefaults', 'kdc_listen'), '127.0.0.1:61088');

@@ -26,6 +26,10 @@ export interface InitiatorOptions {
   noMutual?: boolean;
   /** Bind every context to this channel-binding application data (e.g. tlsServerEndPoint(cert)). */
   channelBindings?: Uint8Array;
+  /** Forward the user's TGT to the acceptor (GSS_C_DELEG_FLAG; the realm's TGTs are forwardable). */
+  delegate?: boolean;
+  /** Another user's credentials: a ccache name (`FILE:/path`) instead of the realm's. */
+  ccache?: string;
 }
 
 function fixtureArgs(realm: ThrowawayRealm, o: InitiatorOptions): string[] {
@@ -34,6 +38,7 @@ function fixtureArgs(realm: ThrowawayRealm, o: InitiatorOptions): string[] {
     args.push(`--user=${realm.ntlmUser}`, `--password=${realm.password}`);
   if (o.noMutual) args.push('--no-mutual');
   if (o.channelBindings) args.push('--channel-bindings', Buffer.from(o.channelBindings).toString('hex'));
+  if (o.delegate) args.push('--delegate');
   return args;
 }
 
@@ -76,7 +81,8 @@ export class Initiator {
   #exited: string | undefined;
 
   static start(realm: ThrowawayRealm, o: InitiatorOptions): Initiator {
-    const child = spawn(PYTHON, fixtureArgs(realm, o), { env: { ...process.env, ...realm.env() } });
+    const env = { ...process.env, ...realm.env(), ...(o.ccache !== undefined ? { KRB5CCNAME: o.ccache } : {}) };
+    const child = spawn(PYTHON, fixtureArgs(realm, o), { env });
     child.stderr.on('data', (d: Buffer) => process.stderr.write(`initiator.py: ${d.toString()}`));
     return new Initiator(child);
   }

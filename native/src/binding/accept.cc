@@ -5,6 +5,7 @@
 #include "../context_table.h"
 #include "../replay/replay_cache.h"
 #include "binding.h"
+#include "identity.h"
 
 namespace negotiate {
 namespace {
@@ -100,7 +101,8 @@ Napi::Object PacObject(Napi::Env env, const pac::PacInfo& p) {
 }  // namespace
 
 // acquireCredentials({ slot?, keytab?, principal?, ntlm?, replayCache?, memoryReplayCache?,
-//                      requiredFlags? }) -> { ok } | error result
+//                      requiredFlags?, localName?, servicePrincipal?, delegationDir? })
+//   -> { ok } | error result
 // Keeps the credential in this thread under `slot` (default ""), replacing the one there.
 Napi::Value JsAcquireCredentials(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -116,6 +118,7 @@ Napi::Value JsAcquireCredentials(const Napi::CallbackInfo& info) {
       !OptionalString(opts, "replayCache", &config.replay_cache)) {
     return env.Undefined();
   }
+  if (!ReadIdentityOptions(opts, &config.identity)) return env.Undefined();
   Napi::Value ntlm = opts.Get("ntlm");
   config.ntlm = ntlm.IsBoolean() && ntlm.As<Napi::Boolean>().Value();
   Napi::Value memory = opts.Get("memoryReplayCache");
@@ -149,7 +152,8 @@ Napi::Value JsAcquireCredentials(const Napi::CallbackInfo& info) {
 // ""; bindings: { applicationData?, required? }, the TLS channel's, see AcceptorBindings)
 //   { ok: true, status: 'continue', output }
 //   { ok: true, status: 'complete', output, principal, mech, spnego, flags, lifetime, pac?,
-//     pacRefused? }
+//     pacRefused?, localName?, localNameRefused?, servicePrincipal?, delegated?,
+//     delegationRefused? }
 //   { ok: false, code, major, minor, message, output? }
 Napi::Value JsAccept(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -215,6 +219,7 @@ Napi::Value JsAccept(const Napi::CallbackInfo& info) {
       }
       if (outcome.has_pac) r.Set("pac", PacObject(env, outcome.pac));
       if (!outcome.pac_refused.empty()) r.Set("pacRefused", outcome.pac_refused);
+      SetIdentityFields(env, r, outcome.identity);
       return r;
     }
     case AcceptOutcome::Kind::kError:

@@ -172,6 +172,7 @@ GssStatus AcceptorCredential::Acquire(const AcceptorConfig& config, AcceptorCred
   out->memory_replay_cache_ = config.memory_replay_cache;
   out->required_flags_ = config.required_flags;
   out->clock_skew_seconds_ = ConfiguredClockSkewSeconds();
+  out->identity_ = config.identity;
   return GssStatus{};
 }
 
@@ -382,8 +383,12 @@ AcceptOutcome AcceptStep(const AcceptorCredential& cred, SecurityContext* ctx, c
         pac::ReadPac(src_name.get(), outcome.principal, &outcome.pac, &outcome.pac_refused);
     outcome.has_pac = read == pac::PacRead::kUsed;
   }
-  // Delegated credentials are reported through the flag but not stored: `delegated` releases
-  // them here. Storing them (gss_store_cred_into) is a separate, opt-in feature.
+  // A delegated credential is stored only with a delegation directory (a new file that the
+  // TypeScript layer names and owns); either way `delegated` releases the handle here.
+  CompleteIdentity(cred.identity(), ctx->get(), src_name.get(), mech_type,
+                   outcome.mech == Mech::kKrb5,
+                   (ret_flags & GSS_C_DELEG_FLAG) != 0 ? delegated.get() : GSS_C_NO_CREDENTIAL,
+                   &outcome.identity);
   return outcome;
 }
 

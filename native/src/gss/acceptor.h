@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "../identity/identity.h"
 #include "../pac/pac_info.h"
 #include "handles.h"
 #include "status.h"
@@ -24,6 +25,8 @@ struct AcceptorConfig {
   bool memory_replay_cache = false;
   // GSS flags (GSS_C_MUTUAL_FLAG, ...) a context must carry to complete; 0 requires none.
   OM_uint32 required_flags = 0;
+  // Local name, service principal and delegated credentials of completed contexts.
+  IdentityOptions identity;
 };
 
 // Which mechanism a context runs, as the TypeScript layer names it.
@@ -44,6 +47,7 @@ class AcceptorCredential {
   bool memory_replay_cache() const { return memory_replay_cache_; }
   OM_uint32 required_flags() const { return required_flags_; }
   OM_uint32 clock_skew_seconds() const { return clock_skew_seconds_; }
+  const IdentityOptions& identity() const { return identity_; }
 
  private:
   GssCred cred_;
@@ -51,6 +55,7 @@ class AcceptorCredential {
   bool memory_replay_cache_ = false;
   OM_uint32 required_flags_ = 0;
   OM_uint32 clock_skew_seconds_ = 300;  // krb5.conf's, read once per credential
+  IdentityOptions identity_;
 };
 
 // Context flags reported to the application (GSS ret_flags).
@@ -74,6 +79,8 @@ struct AcceptOutcome {
   bool has_pac = false;
   pac::PacInfo pac;
   std::string pac_refused;
+  // What the credential's IdentityOptions asked for (local name, delegated credential).
+  IdentityOutcome identity;
 };
 
 // The acceptor's channel bindings for one leg (RFC 5744/5929): only the application data, which

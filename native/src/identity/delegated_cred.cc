@@ -1,0 +1,75 @@
+#include "delegated_cred.h"
+
+#include <gssapi/gssapi_ext.h>
+#include <gssapi/gssapi_krb5.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+namespace negotiate {
+
+const char kDelegatedTempPrefix[] = ".deleg-";
+
+namespace {
+
+// A file this thread created, removed when it goes out of scope unless kept.
+class TempFile {
+ public:
+  explicit TempFile(std::string path) : path_(std::move(path)) {}
+  ~TempFile() {
+    if (!path_.empty()) unlink(path_.c_str());
+  }
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+
+  const std::string& path() const { return path_; }
+  std::string Keep() { return std::exchange(path_, std::string()); }
+
+ private:
+  std::string path_;
+};
+
+}  // namespace
+
+GssStatus StoreDelegatedCredential(gss_cred_id_t delegated, const std::string& dir,
+                                   StoredCredential* out) {
+  std::string pattern = dir + "/" + kDelegatedTempPrefix + "XXXXXX";
+  std::vector<char> name(pattern.begin(), pattern.end());
+  name.push_back('\0');
+  int fd = mkstemp(name.data());
+  if (fd < 0) {
+    int err = errno;
+    return MakeStatus("ERR_GSS_FAILURE", "store delegated credential: cannot create a file in " +
+                                             dir + ": " + std::generic_category().message(err));
+  }
+  close(fd);
+  TempFile file(name.data());
+
+  std::string ccache = "FILE:" + file.path();
+  gss_key_value_element_desc element = {"ccache", ccache.c_str()};
+  gss_key_value_set_desc store = {1, &element};
+  OM_uint32 minor = 0;
+  // overwrite_cred: the target is our own new, empty file, and without the flag MIT first tries
+  // to acquire a credential from it and refuses (GSS_S_DUPLICATE_ELEMENT) when that attempt
+  // fails. default_cred 0: only the ccache named in the store is written, never the default.
+  OM_uint32 major = gss_store_cred_into(&minor, delegated, GSS_C_INITIATE, gss_mech_krb5,
+                                        1 /* overwrite_cred */, 0 /* default_cred */, &store,
+                                        nullptr /* elements_stored */, nullptr /* cred_usage */);
+  if (GSS_ERROR(major)) {
+    return MakeGssStatus("store delegated credential", major, minor, gss_mech_krb5);
+  }
+  OM_uint32 lifetime = 0;
+  major = gss_inquire_cred(&minor, delegated, nullptr, &lifetime, nullptr, nullptr);
+  if (GSS_ERROR(major)) {
+    return MakeGssStatus("delegated credential lifetime", major, minor, gss_mech_krb5);
+  }
+  out->lifetime_seconds = lifetime;
+  out->path = file.Keep();
+  return GssStatus{};
+}
+
+}  // namespace negotiate

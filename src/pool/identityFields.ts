@@ -1,0 +1,60 @@
+/**
+ * The identity fields a completed accept adds beside the principal, computed on the main thread
+ * from what the worker reported: the local name, and the delegated credential kept on disk.
+ */
+import { rm } from 'node:fs/promises';
+import type { DelegatedCredentials } from '../delegation/DelegatedCredentials.js';
+import type { Logger } from '../logger.js';
+import type { NativeAcceptResult } from '../native.js';
+import { localNameOf, type LocalNameMode } from './localName.js';
+
+type CompleteResult = Extract<NativeAcceptResult, { status: 'complete' }>;
+
+export interface IdentityFields {
+  localName?: string;
+  delegatedCcache?: string;
+}
+
+/**
+ * The fields of `r`, the completed leg of `connectionId`. A delegated credential the worker
+ * wrote is handed to `delegations` (which names and keeps it), or removed when nobody will
+ * hold it: the connection went away meanwhile (`abandoned`), or the pool keeps none.
+ */
+export async function identityFields(
+  r: CompleteResult,
+  ctx: {
+    connectionId: number;
+    localName: LocalNameMode;
+    delegations: DelegatedCredentials | undefined;
+    abandoned: boolean;
+    logger: Logger;
+  },
+): Promise<IdentityFields> {
+  const out: IdentityFields = {};
+  const localName = localNameOf(ctx.localName, r);
+  if (localName !== undefined) out.localName = localName;
+  else if (ctx.localName !== 'off')
+    ctx.logger.debug('no local name', {
+      connectionId: ctx.connectionId,
+      principal: r.principal,
+      ...(r.localNameRefused !== undefined ? { reason: r.localNameRefused } : {}),
+    });
+  if (r.delegationRefused !== undefined)
+    ctx.logger.warn('delegated credential not kept', {
+      connectionId: ctx.connectionId,
+      principal: r.principal,
+      reason: r.delegationRefused,
+    });
+  if (r.delegated !== undefined) {
+    if (ctx.delegations === undefined || ctx.abandoned) {
+      // Nobody will hold it. A file that cannot be removed here is removed by the store's close.
+      await rm(r.delegated.path, { force: true }).catch((err: unknown) =>
+        ctx.logger.warn('delegated credential not removed', { path: r.delegated?.path, reason: String(err) }),
+      );
+    } else {
+      const kept = await ctx.delegations.adopt(r.delegated, r.principal, ctx.connectionId);
+      if (kept !== undefined) out.delegatedCcache = kept;
+    }
+  }
+  return out;
+}
