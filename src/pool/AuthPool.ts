@@ -262,10 +262,6 @@ export class AuthPool {
       if (abandoned) this.release(connectionId);
     }
     if (r.op !== 'accept') mismatchedResult('accept', r.op);
-    // The handshake stands without the PAC (the ticket itself was verified), but an operator
-    // whose group rules see no groups must be able to find out why.
-    if (r.ok && r.status === 'complete' && r.pacRefused !== undefined)
-      this.logger.warn('PAC not used', { connectionId, principal: r.principal, reason: r.pacRefused });
     const step = this.acceptStep(r);
     if (!r.ok || r.status !== 'complete' || step.status !== 'complete') return step;
     const fields = await identityFields(r, {

@@ -1,6 +1,7 @@
 /**
  * The identity fields a completed accept adds beside the principal, computed on the main thread
- * from what the worker reported: the local name, and the delegated credential kept on disk.
+ * from what the worker reported: the local name, and the delegated credential kept on disk; and
+ * the log line of a PAC the worker left out.
  */
 import { rm } from 'node:fs/promises';
 import type { DelegatedCredentials } from '../delegation/DelegatedCredentials.js';
@@ -31,6 +32,10 @@ export async function identityFields(
   },
 ): Promise<IdentityFields> {
   const out: IdentityFields = {};
+  // The handshake stands without the PAC (the ticket itself was verified), but an operator
+  // whose group rules see no groups must be able to find out why.
+  if (r.pacRefused !== undefined)
+    ctx.logger.warn('PAC not used', { connectionId: ctx.connectionId, principal: r.principal, reason: r.pacRefused });
   const localName = localNameOf(ctx.localName, r);
   if (localName !== undefined) out.localName = localName;
   else if (ctx.localName !== 'off')
