@@ -46,6 +46,7 @@ import {
 } from './httpAnswers.js';
 import { CHALLENGE_BODY, MULTI_LEG_REFUSAL } from './httpOptions.js';
 import type { HttpAcceptorOptions, HttpIdentity, ProtectedHandler, ProtectOptions } from './httpOptions.js';
+import { settleWithin } from '../lifecycle/drain.js';
 
 export type { HttpHeaders, HttpReply, HttpRequestInfo } from './HttpReply.js';
 export {
@@ -205,16 +206,7 @@ export class HttpAcceptor extends EventEmitter {
   close(graceMs = 5000): Promise<void> {
     this.#closing ??= (async () => {
       this.#listener?.close();
-      if (this.#inFlight.size > 0) {
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([
-          Promise.allSettled([...this.#inFlight]),
-          new Promise<void>((resolve) => {
-            timer = setTimeout(resolve, graceMs);
-          }),
-        ]);
-        clearTimeout(timer);
-      }
+      await settleWithin(this.#inFlight, graceMs);
       const app = this.app as TemplatedApp & { close?: () => void };
       // Runs onAborted of requests still open, so nothing writes to a closed response.
       if (typeof app.close === 'function') app.close();

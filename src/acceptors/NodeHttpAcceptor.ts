@@ -23,6 +23,7 @@ import { positiveWhole } from '../http/frontEndSetup.js';
 import { headerLimitFor } from '../http/headerLimit.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { AuthPool } from '../pool/AuthPool.js';
+import { settleWithin } from '../lifecycle/drain.js';
 
 export interface NodeHttpAcceptorOptions {
   pool: AuthPool;
@@ -112,16 +113,7 @@ export class NodeHttpAcceptor extends EventEmitter {
     this.#closing ??= (async () => {
       const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
       this.server.closeIdleConnections();
-      if (this.#inFlight.size > 0) {
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([
-          Promise.allSettled([...this.#inFlight]),
-          new Promise<void>((resolve) => {
-            timer = setTimeout(resolve, graceMs);
-          }),
-        ]);
-        clearTimeout(timer);
-      }
+      await settleWithin(this.#inFlight, graceMs);
       this.server.closeAllConnections();
       await closed;
       await this.authenticator.close();

@@ -13,6 +13,7 @@ import { nextConnectionId } from '../connectionId.js';
 import { defaultHandshakesPerAddress, HandshakeReporter, HandshakesPerAddress } from '../handshake/index.js';
 import { TcpConnection, type TcpConnectionHost } from './TcpConnection.js';
 import type { TcpFraming, TcpProtocol } from './TcpProtocol.js';
+import { settleWithin } from '../lifecycle/drain.js';
 
 export type { TcpFraming, TcpProtocol } from './TcpProtocol.js';
 
@@ -126,16 +127,7 @@ export class TcpAcceptor extends EventEmitter {
       if (c.conn.tokenReceived) inFlight.push(c.served);
       else socket.destroy();
     }
-    if (inFlight.length > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        Promise.allSettled(inFlight),
-        new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, graceMs);
-        }),
-      ]);
-      clearTimeout(timer);
-    }
+    await settleWithin(inFlight, graceMs);
     for (const socket of this.#conns.keys()) socket.destroy();
     await closed;
   }
