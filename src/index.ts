@@ -12,6 +12,7 @@ export type {
   SspiListenerOptions,
   GssSampleListenerOptions,
   HttpOptions,
+  HttpEngine,
   WebSocketOptions,
   CookieOptions,
   LimitsOptions,
@@ -45,6 +46,9 @@ export {
   type WsCloseCode,
 } from './acceptors/WsAcceptor.js';
 export { loadUws, type UwsModule } from './acceptors/uws.js';
+// The `node` HTTP engine (NegotiateServer.nodeHttp); the adapter itself is `negotiate-server/adapter`.
+export type { NodeHttpAcceptor, NodeHttpAcceptorOptions } from './acceptors/NodeHttpAcceptor.js';
+export type { AdapterIdentity, AdapterHandshakeFailure } from './adapter/types.js';
 export { SessionCookies, type SessionCookieOptions, type CookieSession } from './http/sessionCookie.js';
 export { parseAuthorization, formatWwwAuthenticate, type ParsedAuthorization } from './framing/negotiateHeader.js';
 export { AuthPool, AcceptError, type AuthPoolOptions, type AcceptStep } from './pool/AuthPool.js';

@@ -62,7 +62,8 @@ export function loadUws(options: LoadUwsOptions = {}): UwsModule {
         'ERR_UWS_UNAVAILABLE',
         `uWebSockets.js has no binary for ${process.platform}-${process.arch} with Node ABI ` +
           `${process.versions.modules} (Node ${process.versions.node}; its Linux binaries for Node 22 and later ` +
-          `need glibc 2.38): the HTTP and WebSocket front ends cannot start. Run on Node 20, or serve TCP only. ` +
+          `need glibc 2.38): the uws HTTP engine and the WebSocket front end cannot start. Serve HTTP with ` +
+          `--http-engine node (library: http.engine 'node'; no WebSockets), run on Node 20, or serve TCP only. ` +
           `(${String(err).split('\n')[0] ?? ''})`,
         { cause: err },
       );

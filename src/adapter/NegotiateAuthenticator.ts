@@ -13,7 +13,7 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DEFAULT_LIMITS } from '../config.js';
-import { PoolError, type NegotiateErrorCode } from '../errors.js';
+import { ConfigError, PoolError, type NegotiateErrorCode } from '../errors.js';
 import { nextConnectionId } from '../connectionId.js';
 import { formatWwwAuthenticate, parseAuthorization } from '../framing/negotiateHeader.js';
 import {
@@ -92,7 +92,7 @@ export class NegotiateAuthenticator extends EventEmitter {
     this.#reporter = new HandshakeReporter('adapter', this, this.#logger);
     this.ntlm = options.ntlm === true;
     this.maxTokenBytes = positiveWhole('maxTokenBytes', options.maxTokenBytes, DEFAULT_LIMITS.maxTokenBytes);
-    this.channelBinding = options.channelBinding ?? 'when-supported';
+    this.channelBinding = channelBindingMode(options.channelBinding);
     const sessionCookie = options.sessionCookie === false ? undefined : options.sessionCookie;
     this.cookies = sessionCookiesFrom(sessionCookie, this.#logger, 'adapter');
     this.#contexts = this.ntlm
@@ -331,6 +331,15 @@ export class NegotiateAuthenticator extends EventEmitter {
       latencyMs: Math.round(performance.now() - at.started),
     };
   }
+}
+
+function channelBindingMode(value: unknown): ChannelBindingMode {
+  if (value === undefined) return 'when-supported';
+  if (value === 'off' || value === 'when-supported' || value === 'required') return value;
+  throw new ConfigError(
+    'ERR_CONFIG',
+    `channelBinding must be 'off', 'when-supported' or 'required', not ${JSON.stringify(value)}`,
+  );
 }
 
 /** create()'s word that the authenticator owns `pool` (closes it); not exported, so only create() says it. */

@@ -400,3 +400,20 @@ test('close() frees every connection-bound context and refuses later handshakes 
     init.close();
   }
 });
+
+test('bad options are refused with ERR_CONFIG', () => {
+  const p = thePool();
+  assert.throws(() => new NegotiateAuthenticator({ pool: p, maxTokenBytes: 0 }), { code: 'ERR_CONFIG' });
+  assert.throws(() => new NegotiateAuthenticator({ pool: p, ntlm: true, handshakeTimeoutMs: -1 }), {
+    code: 'ERR_CONFIG',
+  });
+  const bogus: string = 'sometimes';
+  assert.throws(
+    () =>
+      new NegotiateAuthenticator({ pool: p, channelBinding: bogus as NegotiateAuthenticatorOptions['channelBinding'] }),
+    { code: 'ERR_CONFIG', message: /channelBinding must be/ },
+  );
+  assert.throws(() => new NegotiateAuthenticator({ pool: p, sessionCookie: { ttlSeconds: 0 } }), {
+    code: 'ERR_CONFIG',
+  });
+});

@@ -2,8 +2,10 @@
  * `negotiate-server serve --http-engine node`: the HTTP front end on node:http through the
  * adapter, as an operator runs it. curl gets /whoami; the log has the same `authenticated`
  * line (front end `adapter`); `--ntlm` completes NTLM over one keep-alive connection;
- * `--max-connections` is enforced at accept; other routes and methods are 404; and an explicit
- * `--ws` with this engine is refused at start.
+ * `--max-connections` is enforced at accept; other routes and methods are 404; an explicit
+ * `--ws` with this engine is refused at start. Where the uWS binary cannot load (simulated by
+ * test/fixtures/hideUws.cjs), the default engine refuses to start naming `--http-engine node`,
+ * never switching by itself, and the node engine serves.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
 import { requireTool, startTestRealm } from '../support/realm.js';
 import { jsonLines, requirePythonGssapi, runClient } from '../support/server.js';
-import { Initiator } from '../support/initiator.js';
+import { FIXTURES, Initiator } from '../support/initiator.js';
 import { httpGet } from '../support/httpGet.js';
 import { KeepAliveConnection } from '../support/keepAliveHttp.js';
 import { waitUntil } from '../support/waitUntil.js';
@@ -179,4 +181,51 @@ test('--http-engine node with --ws PATH: refused at start with a configuration e
   assert.equal(out, '', 'no listening line');
   assert.match(err, /http\.ws needs http\.engine 'uws'/);
   assert.match(err, /--http-engine uws/);
+});
+
+/** Runs `serve ARGS` with uWebSockets.js made unloadable; resolves once it listens or exits. */
+async function serveWithoutUws(
+  args: string[],
+): Promise<{ code: number | null; stdout: string; stderr: string; whoami: string | undefined }> {
+  const child = spawn(process.execPath, ['--require', path.join(FIXTURES, 'hideUws.cjs'), BIN, 'serve', ...args], {
+    env: cliEnv(),
+  });
+  let out = '';
+  let err = '';
+  let whoami: string | undefined;
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  await waitUntil(
+    () => out.includes('"listening"') || child.exitCode !== null,
+    () => `a listening line or an exit; stderr:\n${err}`,
+    30_000,
+  );
+  if (child.exitCode === null) {
+    const port = (jsonLines(out).find((e) => e['event'] === 'listening')?.['port'] ?? 0) as number;
+    const r = await runClient(
+      curl,
+      ['-sS', '--negotiate', '-u', ':', '--resolve', `localhost:${port}:127.0.0.1`, `http://localhost:${port}/whoami`],
+      realm,
+      15_000,
+    );
+    whoami = r.stdout;
+    child.kill('SIGTERM');
+  }
+  return { code: await exited, stdout: out, stderr: err, whoami };
+}
+
+test('no uWS binary: the default engine refuses to start and names --http-engine node', T, async () => {
+  const r = await serveWithoutUws(['--keytab', realm.keytab, '--http', '127.0.0.1:0', '--ws', 'none']);
+  assert.equal(r.code, 1, r.stderr);
+  assert.doesNotMatch(r.stdout, /"listening"/, 'no silent switch to another engine');
+  assert.match(r.stderr, /ERR_UWS_UNAVAILABLE/);
+  assert.match(r.stderr, /--http-engine node/);
+});
+
+test('no uWS binary: --http-engine node serves /whoami', T, async () => {
+  const r = await serveWithoutUws(['--keytab', realm.keytab, '--http', '127.0.0.1:0', '--http-engine', 'node']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(r.whoami, 'it listened and curl ran');
+  assert.equal((JSON.parse(r.whoami) as { principal: string }).principal, realm.userPrincipal);
 });
