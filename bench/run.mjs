@@ -39,6 +39,7 @@ const GROUPS = {
   mech: 'SPNEGO vs raw Kerberos tokens, tcp-gss-sample and the C ceiling',
   ntlm: 'NTLM (raw, 3 legs) vs Kerberos from a live initiator, tcp-sspi',
   mainthread: 'the addon called on the main thread (no pool) vs negotiate-server, HTTP',
+  engine: 'HTTP engine: node:http through the adapter (--http-engine node) vs uWS, HTTP',
 };
 
 // A bare `--variants` (no value) means all of them.
@@ -476,6 +477,39 @@ async function main() {
             });
           }
         }
+      }
+      if (selected.has('engine')) {
+        const name = 'negotiate-server --http-engine node';
+        starting.push(
+          start(
+            name,
+            () => startOurs({ env, keytab: realm.keytab, workers: BASE_WORKERS, extraArgs: ['--http-engine', 'node'] }),
+            true,
+          ).then((s) => {
+            if (!s)
+              return void skipped.push({
+                group: 'engine',
+                what: 'node:http engine',
+                reason: unavailable[name] ?? 'did not start',
+              });
+            for (const c of httpConns) {
+              phases.push(
+                httpPhase(s, c, {
+                  serverName: 'negotiate-server',
+                  variant: 'engine=node',
+                  group: 'engine',
+                  durationS: vd,
+                }),
+              );
+              comparisons.push({
+                group: 'engine',
+                what: 'node:http through the adapter',
+                row: { scenario: 'http', server: 'negotiate-server', variant: 'engine=node', connections: c },
+                baseline: oursRow('http', c),
+              });
+            }
+          }),
+        );
       }
       if (selected.has('ntlm')) {
         const name = 'negotiate-server --ntlm';

@@ -21,6 +21,7 @@ serve_packages=(
 test_packages=(
   krb5-gss-samples              # MIT gss-client
   python3-gssapi                # sspi-framing (examples/sspi_client.py) and HTTP test clients
+  python3-cryptography openssl  # HTTPS tests: channel bindings in the HTTP client, throwaway certificates
   curl                          # curl --negotiate
   chromium                      # a real browser doing SPNEGO (driven by playwright-core)
   clang-format                  # npm run lint checks native/ (CI runs it before the tests)

@@ -19,6 +19,7 @@ import { resolveServerOptions } from './options.js';
 import { applyProcessWideSettings } from './processSettings.js';
 import { ThrowawayRealm } from './realm/index.js';
 import { NegotiateServer } from './server.js';
+import { loadTlsCertificate } from './tls/TlsCertificate.js';
 import { UsageError } from './cli/flagTable.js';
 import { parseServeFlags, serveHelp } from './cli/serveFlags.js';
 import { REALM_HELP, realmCommand } from './cli/realmCommand.js';
@@ -81,8 +82,10 @@ async function serve(args: string[]): Promise<number> {
     return 0;
   }
   const { options } = invocation;
-  // Every value checked now, before an embedded realm is started for nothing (exit 2).
-  resolveServerOptions(options);
+  // Every value checked now, before an embedded realm is started for nothing (exit 2; a bad
+  // TLS certificate exit 1). The server checks the certificate again when it starts.
+  const resolved = resolveServerOptions(options);
+  if (resolved.http && resolved.httpTls) await loadTlsCertificate(resolved.httpTls);
   const pinoLogger = createPinoLogger(invocation.logLevel);
   const logger = fromPinoCompatible(pinoLogger);
 
@@ -113,6 +116,31 @@ async function serve(args: string[]): Promise<number> {
       (err: unknown) => {
         const e = err as { code?: string; message?: string };
         logger.error('keytab reload failed; the keys in use stay in use', { code: e.code, error: e.message });
+      },
+    );
+    server.recheckTlsCertificate().then(
+      (r) => {
+        if (r === undefined) return;
+        if (r.onDisk.fingerprint256 === r.served.fingerprint256) {
+          logger.info('tls certificate unchanged', { fingerprint256: r.served.fingerprint256 });
+          return;
+        }
+        // uWS cannot swap a running listener's certificate (src/acceptors/httpTls.ts).
+        logger.warn(
+          'the TLS certificate changed on disk; the listener keeps serving the one it started with: restart for it',
+          {
+            served: r.served.fingerprint256,
+            onDisk: r.onDisk.fingerprint256,
+            validTo: new Date(r.served.validTo).toISOString(),
+          },
+        );
+      },
+      (err: unknown) => {
+        const e = err as { code?: string; message?: string };
+        logger.error('the TLS certificate files fail their checks; the certificate in use stays in use', {
+          code: e.code,
+          error: e.message,
+        });
       },
     );
   };

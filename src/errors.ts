@@ -52,6 +52,8 @@ export const NEGOTIATE_ERROR_CODES = [
   'ERR_CONFIG',
   'ERR_NATIVE_MISSING',
   'ERR_REALM',
+  // The TLS certificate or key: unreadable, not PEM, not a pair, or no channel binding defined for it.
+  'ERR_TLS_CERTIFICATE',
   // GSSAPI (routine error of the major status, or a well-known krb5 minor)
   'ERR_GSS_DEFECTIVE_TOKEN',
   'ERR_GSS_DEFECTIVE_CREDENTIAL',
@@ -63,6 +65,10 @@ export const NEGOTIATE_ERROR_CODES = [
   'ERR_GSS_CREDENTIALS_EXPIRED',
   'ERR_GSS_CONTEXT_EXPIRED',
   'ERR_GSS_BAD_BINDINGS',
+  // Channel binding (Extended Protection): the client's bindings name another TLS certificate
+  // (a man in the middle or a TLS-terminating proxy); or it sent none and they are required.
+  'ERR_CHANNEL_BINDING_MISMATCH',
+  'ERR_CHANNEL_BINDING_REQUIRED',
   'ERR_GSS_REPLAY',
   'ERR_REPLAY_CACHE_FULL',
   'ERR_REPLAY_QUOTA',

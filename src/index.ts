@@ -17,6 +17,7 @@ export type {
   CookieOptions,
   LimitsOptions,
   AdminOptions,
+  TlsOptions,
 } from './options.js';
 export { TcpAcceptor, type TcpAcceptorOptions, type TcpFraming, type TcpProtocol } from './acceptors/TcpAcceptor.js';
 export type { TcpConnection, TcpConnectionLimits } from './acceptors/TcpConnection.js';
@@ -34,6 +35,9 @@ export {
   type HttpReply,
   type HttpHeaders,
   type HttpRequestInfo,
+  type HttpMethod,
+  type PreflightHandler,
+  type ProtectOptions,
   type ProtectedHandler,
 } from './acceptors/HttpAcceptor.js';
 export {
@@ -46,6 +50,9 @@ export {
   type WsCloseCode,
 } from './acceptors/WsAcceptor.js';
 export { loadUws, type UwsModule } from './acceptors/uws.js';
+export type { HttpTlsOptions, ChannelAcceptOptions } from './acceptors/httpTls.js';
+export { tlsServerEndPoint, CHANNEL_BINDING_POLICIES, type ChannelBindingPolicy } from './tls/channelBindings.js';
+export { loadTlsCertificate, type TlsCertificate, type TlsFiles } from './tls/TlsCertificate.js';
 // The `node` HTTP engine (NegotiateServer.nodeHttp); the adapter itself is `negotiate-server/adapter`.
 export type { NodeHttpAcceptor, NodeHttpAcceptorOptions } from './acceptors/NodeHttpAcceptor.js';
 export type { AdapterIdentity, AdapterHandshakeFailure } from './adapter/types.js';

@@ -28,6 +28,11 @@ export interface ContextFlags {
   confidentiality: boolean;
   delegation: boolean;
   anonymous: boolean;
+  /**
+   * The client's channel bindings matched the TLS channel the server gave (GSS_C_CHANNEL_BOUND_FLAG,
+   * MIT krb5 1.19+): its token cannot have been relayed from another TLS connection.
+   */
+  channelBound: boolean;
   bits: number;
 }
 
@@ -137,10 +142,21 @@ export interface NativeContextStats {
   pendingDelete: number;
 }
 
+/**
+ * The acceptor's channel bindings for one accept leg: the application data only (addresses are
+ * GSS_C_AF_UNSPEC and empty). `required` refuses a completed context that is not channel-bound
+ * (ERR_CHANNEL_BINDING_REQUIRED); bindings that do not match the client's always fail the leg
+ * (ERR_CHANNEL_BINDING_MISMATCH).
+ */
+export interface NativeBindings {
+  applicationData?: Uint8Array;
+  required?: boolean;
+}
+
 export interface NativeAddon {
   acquireCredentials(options: NativeCredentialOptions): { ok: true } | NativeFailure;
-  /** One accept leg with the credential acquired under `slot` (default ''). */
-  accept(connectionId: number, token: Uint8Array, slot?: string): NativeAcceptResult;
+  /** One accept leg with the credential acquired under `slot` (default ''), with the channel's bindings if any. */
+  accept(connectionId: number, token: Uint8Array, slot?: string, bindings?: NativeBindings): NativeAcceptResult;
   wrap(
     connectionId: number,
     message: Uint8Array,

@@ -48,12 +48,14 @@ import {
   LISTENER_KEYS,
   SSPI_KEYS,
   TCP_KEYS,
+  TLS_KEYS,
   TOP_KEYS,
   WS_KEYS,
   type AdminOptions,
   type HttpEngine,
   type ListenerOptions,
   type NegotiateServerOptions,
+  type TlsOptions,
 } from './serverOptions.js';
 
 export type {
@@ -68,8 +70,11 @@ export type {
   NegotiateServerOptions,
   SspiListenerOptions,
   TcpOptions,
+  TlsOptions,
   WebSocketOptions,
 } from './serverOptions.js';
+import { CHANNEL_BINDING_POLICIES, isChannelBindingPolicy, type ChannelBindingPolicy } from './tls/channelBindings.js';
+import type { TlsFiles } from './tls/TlsCertificate.js';
 
 /** The flat configuration the server runs on: every default filled. Internal (tests may build one). */
 export interface ResolvedServerConfig extends Limits {
@@ -100,6 +105,9 @@ export interface ResolvedServerConfig extends Limits {
   sessionCookieKeys: Buffer[];
   sessionCookieSecure: boolean;
   allowUwsFallback: boolean;
+  /** HTTPS on the HTTP listener (its WebSocket too), or undefined for plain HTTP. */
+  httpTls: TlsFiles | undefined;
+  channelBinding: ChannelBindingPolicy;
   admin: ListenAddress | undefined;
   /**
    * The caller chose maxConnections (`limits.maxConnections`, `--max-connections`): caps that do
@@ -134,6 +142,8 @@ export function resolveServerOptions(options: NegotiateServerOptions): ResolvedS
   const ws = http?.ws === undefined ? undefined : section('http.ws', http.ws, WS_KEYS);
   const cookie =
     http?.sessionCookie === undefined ? undefined : section('http.sessionCookie', http.sessionCookie, COOKIE_KEYS);
+  const httpTls = tlsFiles(http);
+  const channelBinding = channelBindingPolicy(http?.channelBinding, httpTls);
   const replayCache = credentials.replayCache ?? 'default';
   if (typeof replayCache !== 'string' || !isReplayCacheOption(replayCache)) {
     throw new ConfigError(
@@ -170,8 +180,12 @@ export function resolveServerOptions(options: NegotiateServerOptions): ResolvedS
         RANGES.sessionCookieTtlSeconds,
       ),
     sessionCookieKeys: cookieKeys(cookie?.keys),
-    sessionCookieSecure: bool('http.sessionCookie.secure', cookie?.secure),
+    // A cookie sent back over plain HTTP would let an eavesdropper replay the session: TLS implies Secure.
+    sessionCookieSecure:
+      cookie?.secure === undefined ? httpTls !== undefined : bool('http.sessionCookie.secure', cookie.secure),
     allowUwsFallback: bool('http.allowUwsFallback', http?.allowUwsFallback),
+    httpTls,
+    channelBinding,
     admin: options.admin && listener('admin', section('admin', options.admin, LISTENER_KEYS), undefined),
     workers: int('workers', options.workers, os.availableParallelism(), RANGES.workers),
     maxQueue: int('limits.maxQueue', limits.maxQueue, DEFAULT_LIMITS.maxQueue, RANGES.maxQueue),
@@ -309,6 +323,34 @@ function httpEngine(value: unknown, withWebSocket: boolean): HttpEngine {
       'ERR_CONFIG',
       "http.ws needs http.engine 'uws': WebSockets run on uWebSockets.js only " +
         '(CLI: drop --ws, or serve with --http-engine uws)',
+    );
+  }
+  return value;
+}
+
+function tlsFiles(http: { tls?: TlsOptions } | undefined): TlsFiles | undefined {
+  if (http?.tls === undefined) return undefined;
+  const tls = section('http.tls', http.tls, TLS_KEYS);
+  const certFile = optionalString('http.tls.certFile', tls.certFile);
+  const keyFile = optionalString('http.tls.keyFile', tls.keyFile);
+  if (certFile === undefined || keyFile === undefined)
+    throw new ConfigError('ERR_CONFIG', 'http.tls needs both certFile and keyFile (--tls-cert and --tls-key)');
+  return { certFile, keyFile };
+}
+
+function channelBindingPolicy(value: unknown, tls: TlsFiles | undefined): ChannelBindingPolicy {
+  if (value === undefined) return 'when-supported';
+  if (typeof value !== 'string' || !isChannelBindingPolicy(value)) {
+    throw new ConfigError(
+      'ERR_CONFIG',
+      `http.channelBinding must be ${CHANNEL_BINDING_POLICIES.join(', ')}, not ${JSON.stringify(value)}`,
+    );
+  }
+  if (value === 'required' && tls === undefined) {
+    throw new ConfigError(
+      'ERR_CONFIG',
+      'channel binding required needs TLS on the HTTP listener (--tls-cert and --tls-key, or http.tls): ' +
+        'without a TLS channel there is nothing to bind, and every client would be refused',
     );
   }
   return value;

@@ -28,6 +28,8 @@ import { DescriptorWatch } from './limits/DescriptorWatch.js';
 import { httpCapSlack } from './http/ConnectionGate.js';
 import { ADMIN_MAX_CONNECTIONS } from './admin/AdminListener.js';
 import type { HttpSessionCookieOptions } from './http/frontEndSetup.js';
+import { loadTlsCertificate, type TlsCertificate, type TlsFiles } from './tls/TlsCertificate.js';
+import { ConfigError } from './errors.js';
 
 export interface ListeningEvent {
   event: 'listening';
@@ -36,6 +38,8 @@ export interface ListeningEvent {
   port: number;
   /** http: the WebSocket path on this listener, when WebSockets are on. */
   ws?: string;
+  /** http: true when it serves HTTPS (and WSS). */
+  tls?: boolean;
 }
 
 /** Set by the class's static block: the one way in to its private start from outside the class. */
@@ -63,6 +67,8 @@ export class NegotiateServer extends EventEmitter {
   /** The HTTP front end, when configured on the `node` engine (http.engine: 'node'). */
   nodeHttp: NodeHttpAcceptor | undefined;
   ws: WsAcceptor | undefined;
+  /** The certificate the HTTP listener serves and binds to, when it has TLS. */
+  tlsCertificate: TlsCertificate | undefined;
   /** The per-address bound on handshakes in progress, shared by the sspi, gss-sample and WebSocket front ends. */
   readonly handshakesPerAddress: HandshakesPerAddress;
   /** This server's Prometheus metrics (its own registry); served by the admin listener. */
@@ -125,6 +131,9 @@ export class NegotiateServer extends EventEmitter {
     // Before anything starts: caps that do not fit the descriptor limit refuse here.
     const maxConnections = NegotiateServer.#fitDescriptorBudget(config);
     if (config.ntlmUsers !== undefined) applyProcessWideSettings({ ntlmUserFile: config.ntlmUsers });
+    // Before the workers start: a bad certificate refuses at once.
+    const tlsCertificate =
+      config.http && config.httpTls ? await NegotiateServer.#loadTls(config.httpTls, config) : undefined;
     const credentials: CredentialOptions = {
       ntlm: config.ntlm,
       replayCache: config.replayCache,
@@ -142,9 +151,11 @@ export class NegotiateServer extends EventEmitter {
       maxQueue: config.maxQueue,
       taskTimeoutMs: config.taskTimeoutMs,
       maxContexts: config.maxContexts,
+      logger: config.logger,
       ...(config.workerFile === undefined ? {} : { workerFile: config.workerFile }),
     });
     const server = new NegotiateServer(pool, config, maxConnections);
+    server.tlsCertificate = tlsCertificate;
     server.#descriptorWatch = new DescriptorWatch({
       onExhausted: (open, limit) => {
         server.#logger.error('file descriptors exhausted: listeners cannot accept', { open, limit });
@@ -175,6 +186,7 @@ export class NegotiateServer extends EventEmitter {
     if (this.#httpAddress) {
       const e: ListeningEvent = { event: 'listening', frontend: 'http', ...this.#httpAddress };
       if (this.ws) e.ws = this.ws.path;
+      if (this.tlsCertificate) e.tls = true;
       events.push(e);
     }
     const admin = this.admin?.address();
@@ -192,6 +204,18 @@ export class NegotiateServer extends EventEmitter {
     const down = this.acceptors.find((a) => a.address() === undefined);
     if (down) return { ready: false, reason: `the ${down.framing} listener is closed` };
     return { ready: true };
+  }
+
+  /**
+   * SIGHUP's TLS half: reads the certificate files again and checks them as at start (rejects
+   * with ERR_TLS_CERTIFICATE). A running uWS listener cannot swap its certificate
+   * (src/acceptors/httpTls.ts), so a changed one is reported here, not served: serving it takes a
+   * restart, and the channel binding keeps naming the one served. Undefined without TLS.
+   */
+  async recheckTlsCertificate(): Promise<{ served: TlsCertificate; onDisk: TlsCertificate } | undefined> {
+    const served = this.tlsCertificate;
+    if (served === undefined) return undefined;
+    return { served, onDisk: await loadTlsCertificate(served) };
   }
 
   /**
@@ -273,6 +297,7 @@ export class NegotiateServer extends EventEmitter {
       await this.#listenNodeHttp(at);
       return;
     }
+    const certificate = this.tlsCertificate;
     const http = new HttpAcceptor({
       pool: this.pool,
       logger: this.#logger,
@@ -280,6 +305,7 @@ export class NegotiateServer extends EventEmitter {
       allowUwsFallback: o.allowUwsFallback,
       maxConnections: this.#maxConnections,
       sessionCookie: this.#sessionCookie(),
+      tls: certificate && { certificate, channelBinding: o.channelBinding },
     });
     http.on('session', (s: HttpIdentity) => this.emit('session', s));
     http.on('handshakeFailed', (f: HandshakeFailure<'http'>) => this.emit('handshakeFailed', f));
@@ -293,6 +319,7 @@ export class NegotiateServer extends EventEmitter {
         handshakeTimeoutMs: o.handshakeTimeoutMs,
         handshakesPerAddress: this.handshakesPerAddress,
         onMessage: o.onWsMessage,
+        channel: http.channel,
       });
       ws.on('session', (s: Session) => this.emit('session', s));
       ws.on('handshakeFailed', (f: HandshakeFailure<'ws'>) => this.emit('handshakeFailed', f));
@@ -328,6 +355,25 @@ export class NegotiateServer extends EventEmitter {
       secure: o.sessionCookieSecure,
       ...(o.sessionCookieKeys.length > 0 ? { keys: o.sessionCookieKeys } : {}),
     };
+  }
+
+  /** Reads and checks the certificate; refuses `required` for one RFC 5929 gives no binding. */
+  static async #loadTls(files: TlsFiles, config: ResolvedServerConfig): Promise<TlsCertificate> {
+    const certificate = await loadTlsCertificate(files);
+    const policy = config.channelBinding;
+    if (certificate.bindingUnavailable !== undefined && policy !== 'off') {
+      if (policy === 'required') throw new ConfigError('ERR_TLS_CERTIFICATE', certificate.bindingUnavailable);
+      config.logger.warn('no channel binding for this TLS certificate: clients are not bound to it', {
+        reason: certificate.bindingUnavailable,
+      });
+    }
+    config.logger.info('tls', {
+      frontend: 'http',
+      subject: certificate.subject,
+      fingerprint256: certificate.fingerprint256,
+      channelBinding: certificate.channelBindings === undefined ? 'off' : policy,
+    });
+    return certificate;
   }
 
   async #listen(framing: TcpFraming, at: ListenAddress): Promise<void> {

@@ -8,6 +8,7 @@ import type { WsMessageHandler } from './acceptors/WsMessageChannel.js';
 import type { Limits } from './config.js';
 import type { PinoCompatibleLogger } from './logger.js';
 import type { AcceptorSlot, ReplayCacheOption, RequiredFlag } from './pool/credentials.js';
+import type { ChannelBindingPolicy } from './tls/channelBindings.js';
 
 /** A listener: `host` defaults to 127.0.0.1; `port` 0 picks a free port. */
 export interface ListenerOptions {
@@ -70,12 +71,20 @@ export interface CookieOptions {
   ttlSeconds?: number;
   /** HMAC keys, at least 32 bytes each; the first signs, all verify. Default: a random key per start. */
   keys?: readonly Buffer[];
-  /** Mark the cookie `Secure` (clients connect over TLS). Default false. */
+  /** Mark the cookie `Secure` (clients connect over TLS). Default: true with `http.tls`, else false. */
   secure?: boolean;
 }
 
 /** The HTTP listener's engine: uWebSockets.js, or node:http through the adapter. */
 export type HttpEngine = 'uws' | 'node';
+
+/** HTTPS: PEM files, checked at start (ERR_TLS_CERTIFICATE); read once, so a new certificate takes a restart. */
+export interface TlsOptions {
+  /** The server's certificate, then any intermediates. */
+  certFile: string;
+  /** Its private key, unencrypted. */
+  keyFile: string;
+}
 
 export interface HttpOptions extends ListenerOptions {
   /**
@@ -89,6 +98,14 @@ export interface HttpOptions extends ListenerOptions {
   sessionCookie?: CookieOptions;
   /** Accepted for compatibility; no effect (this uWebSockets.js build has no JavaScript emulation). Default false. */
   allowUwsFallback?: boolean;
+  /** HTTPS (and WSS) on this listener. Default: plain HTTP. */
+  tls?: TlsOptions;
+  /**
+   * Channel binding to the TLS certificate (Extended Protection, RFC 5929 tls-server-end-point):
+   * `off`, `when-supported` (a client bound to another certificate is refused, one that sent no
+   * binding is not) or `required` (needs `tls`). Default `when-supported`.
+   */
+  channelBinding?: ChannelBindingPolicy;
 }
 
 export interface AdminOptions {
@@ -159,7 +176,10 @@ export const HTTP_KEYS: Record<keyof HttpOptions, true> = {
   ws: true,
   sessionCookie: true,
   allowUwsFallback: true,
+  tls: true,
+  channelBinding: true,
 };
+export const TLS_KEYS: Record<keyof TlsOptions, true> = { certFile: true, keyFile: true };
 export const WS_KEYS: Record<keyof WebSocketOptions, true> = { path: true, onMessage: true };
 export const COOKIE_KEYS: Record<keyof CookieOptions, true> = { ttlSeconds: true, keys: true, secure: true };
 export const LIMIT_KEYS: Record<keyof LimitsOptions, true> = {

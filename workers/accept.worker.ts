@@ -56,7 +56,7 @@ function acquireCredentials(): void {
 function accept(task: AcceptRequest): AcceptResult {
   acquireCredentials();
   if (credentialFailure) return { ...credentialFailure, ...acceptTag };
-  const r: AcceptResult = Object.assign(addon.accept(task.id, task.token, task.slot), acceptTag);
+  const r: AcceptResult = Object.assign(addon.accept(task.id, task.token, task.slot, task.bindings), acceptTag);
   if (r.ok && r.status === 'complete' && task.sealOnComplete !== undefined) {
     r.sealed = addon.encryptMessage(task.id, task.sealOnComplete);
   }

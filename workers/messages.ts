@@ -4,7 +4,7 @@
  * protocol failures: they return the addon's plain result values, because an Error crossing
  * postMessage loses its class and code.
  */
-import type { NativeAcceptResult, NativeAddon, NativeCredentialOptions } from '../src/native.js';
+import type { NativeAcceptResult, NativeAddon, NativeBindings, NativeCredentialOptions } from '../src/native.js';
 
 /** Given to every worker at start (Piscina workerData). */
 export interface WorkerSetup {
@@ -34,6 +34,8 @@ export interface AcceptRequest {
   sealOnComplete?: Uint8Array;
   /** The front end's own acceptor credential (its pinned principal), if it has one. */
   slot?: string;
+  /** The TLS channel's bindings (tls-server-end-point) and whether a bound context is required. */
+  bindings?: NativeBindings;
 }
 
 /** The sealed message of AcceptRequest.sealOnComplete, or the failure of sealing it. */

@@ -13,6 +13,8 @@
  *  - `req` lives only until the route handler returns or first awaits: copy headers at once.
  *  - Register onAborted before the first await; after an abort `res` must not be touched.
  *  - Writes outside the synchronous top of the handler must be corked.
+ *  - onData in the synchronous top too, and reading paused until the client is proven
+ *    (httpBody.ts): an unauthenticated client must not make us hold its body.
  */
 import { EventEmitter } from 'node:events';
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uwebsockets';
@@ -20,54 +22,48 @@ import { DEFAULT_LIMITS } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { AuthPool, AcceptStep } from '../pool/AuthPool.js';
-import { nextConnectionId } from '../connectionId.js';
+import { acceptorSlotOf } from '../pool/credentials.js';
 import { formatWwwAuthenticate, parseAuthorization } from '../framing/negotiateHeader.js';
 import type { SessionCookies } from '../http/sessionCookie.js';
-import { collectFraming, refusedForFraming } from './httpFraming.js';
 import { CappedListener } from '../http/CappedListener.js';
 import { HandshakeReporter, identityFromStep, type HandshakeAttempt } from '../handshake/index.js';
-import { identityFromCookie } from '../http/cookieIdentity.js';
+import { loadUws, type UwsModule } from './uws.js';
+import { cookieAfterHandshake, identityFromCookie } from '../http/cookieIdentity.js';
 import { positiveWhole, sessionCookiesFrom } from '../http/frontEndSetup.js';
 import { refusalForAcceptError, refusalForHeader, type HttpRefusal } from '../http/negotiateRefusal.js';
-import { loadUws, type UwsModule } from './uws.js';
-import { Reply, statusLine, type HttpHeaders, type HttpRequestInfo } from './HttpReply.js';
-import { acceptorSlotOf } from '../pool/credentials.js';
+import { channelAcceptOptions, createUwsApp, type ChannelAcceptOptions } from './httpTls.js';
+import { refusedForFraming } from './httpFraming.js';
+import { BodyAccounting, BodyReader, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES_BEFORE_AUTH } from './httpBody.js';
+import type { BodyRefusal } from './httpBody.js';
+import { isCorsPreflight, paramCount, readExchange, type Exchange } from './httpExchange.js';
+import { ProtectedRoutes, routeMethods, type Route } from './httpRoutes.js';
+import {
+  answerBodyRefused,
+  answerChallenge,
+  answerInternalError,
+  answerUnrouted,
+  answerWhoami,
+} from './httpAnswers.js';
+import { CHALLENGE_BODY, MULTI_LEG_REFUSAL } from './httpOptions.js';
+import type { HttpAcceptorOptions, HttpIdentity, ProtectedHandler, ProtectOptions } from './httpOptions.js';
 
 export type { HttpHeaders, HttpReply, HttpRequestInfo } from './HttpReply.js';
 export {
+  HTTP_METHODS,
   MULTI_LEG_REFUSAL,
   NO_TICKET_BODY,
   type HttpAcceptorOptions,
   type HttpHandshakeFailure,
   type HttpIdentity,
   type HttpSessionCookieOptions,
+  type HttpMethod,
+  type PreflightHandler,
   type ProtectedHandler,
+  type ProtectOptions,
 } from './httpOptions.js';
-import { remoteAddressOf } from './httpSetup.js';
-import {
-  CHALLENGE_BODY,
-  MULTI_LEG_REFUSAL,
-  type HttpAcceptorOptions,
-  type HttpIdentity,
-  type ProtectedHandler,
-} from './httpOptions.js';
+export { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES_BEFORE_AUTH } from './httpBody.js';
 
-function paramCount(pattern: string): number {
-  return pattern.split('/').filter((s) => s.startsWith(':')).length;
-}
-
-/** Everything about one request that outlives uWS's `req`. */
-interface Exchange {
-  /** The handshake's context-table key, also its id in logs; one per request. */
-  readonly connectionId: number;
-  readonly reply: Reply;
-  readonly started: number;
-  readonly remoteAddress: string | undefined;
-  readonly authorization: string;
-  readonly cookie: string;
-  readonly headers: HttpHeaders;
-  readonly request: HttpRequestInfo;
-}
+const NO_BODY: Buffer = Buffer.alloc(0);
 
 /**
  * Events: 'session' (HttpIdentity) after each completed handshake (not for requests
@@ -88,6 +84,10 @@ export class HttpAcceptor extends EventEmitter {
   readonly #logger: Logger;
   readonly #reporter: HandshakeReporter<'http'>;
   readonly #inFlight = new Set<Promise<void>>();
+  /** With TLS: the channel binding each accept step carries (httpTls.ts); the WebSocket route's too. */
+  readonly channel: ChannelAcceptOptions;
+  readonly #bodies: BodyAccounting;
+  readonly #routes: ProtectedRoutes;
   readonly maxConnections: number;
   #listener: CappedListener | undefined;
   #closing: Promise<void> | undefined;
@@ -101,11 +101,15 @@ export class HttpAcceptor extends EventEmitter {
     this.maxConnections = positiveWhole('maxConnections', options.maxConnections, DEFAULT_LIMITS.maxConnections);
     this.#uws = loadUws({ maxTokenBytes: this.maxTokenBytes, logger: this.#logger });
     this.cookies = sessionCookiesFrom(options.sessionCookie, this.#logger, 'http');
-    this.app = this.#uws.App();
-    this.protect('/whoami', (identity, res) => {
-      const { principal, mech, spnego, flags, via, pac } = identity;
-      res.json({ principal, mech, spnego, flags, via, ...(pac !== undefined ? { pac } : {}) });
+    this.#bodies = new BodyAccounting(
+      positiveWhole('maxBodyBytesBeforeAuth', options.maxBodyBytesBeforeAuth, DEFAULT_MAX_BODY_BYTES_BEFORE_AUTH),
+    );
+    this.app = createUwsApp(this.#uws, options.tls);
+    this.channel = channelAcceptOptions(options.tls);
+    this.#routes = new ProtectedRoutes(this.app, (res, req, allow) => {
+      answerUnrouted(res, req, this.#logger, { status: 405, body: 'Method not allowed\n', headers: { Allow: allow } });
     });
+    this.protect('/whoami', answerWhoami, { methods: ['get'] });
   }
 
   /**
@@ -127,12 +131,7 @@ export class HttpAcceptor extends EventEmitter {
     // Unrouted requests: this uWS build drops the connection without a response; answer 404.
     // A wildcard has the lowest priority in the uWS router, so routes added later (also by
     // another front end sharing `app`) still win.
-    this.app.any('/*', (res, req) => {
-      const framing: Array<[string, string]> = [];
-      req.forEach((k, v) => collectFraming(framing, k, v));
-      if (refusedForFraming(new Reply(res), framing, remoteAddressOf(res), this.#logger)) return;
-      res.writeStatus(statusLine(404)).end('Not found\n');
-    });
+    this.app.any('/*', (res, req) => answerUnrouted(res, req, this.#logger, { status: 404, body: 'Not found\n' }));
     return listener.listen(host, port).then((bound) => {
       if (bound === undefined) {
         this.#listener = undefined;
@@ -145,42 +144,40 @@ export class HttpAcceptor extends EventEmitter {
   }
 
   /**
-   * Registers a GET route (uWS pattern: `/a/:id`, `/files/*`) that runs the Negotiate flow
-   * first and calls `handler` with the proven identity. The handler must end `res` (or stream
-   * through `res.raw`); if it throws, the client gets a 500.
+   * Registers a route (uWS pattern: `/a/:id`, `/files/*`) that runs the Negotiate flow first
+   * and then calls `handler` with the proven identity and the request, its body included (read
+   * only once the client is authenticated; docs/http.md). Every method by default, or
+   * `options.methods` (GET brings HEAD; the others get 405). The handler must end `res` (or
+   * stream through `res.raw`); if it throws, the client gets a 500. ERR_CONFIG for a bad option
+   * or a method of `pattern` already protected.
    */
-  protect(pattern: string, handler: ProtectedHandler): this {
-    const params = paramCount(pattern);
-    this.app.get(pattern, (res: HttpResponse, req: HttpRequest) => {
-      // uWS: req is stack-allocated and dies when this function returns or awaits: copy
-      // everything we need out of it now. onAborted is attached by Reply, before any await.
-      const reply = new Reply(res);
-      const authorization = req.getHeader('authorization');
-      const cookie = this.cookies ? req.getHeader('cookie') : '';
-      const headers: Record<string, string> = {};
-      const framing: Array<[string, string]> = [];
-      req.forEach((k, v) => {
-        if (k !== 'authorization') headers[k] = headers[k] === undefined ? v : `${headers[k]}, ${v}`;
-        collectFraming(framing, k, v);
-      });
-      if (refusedForFraming(reply, framing, remoteAddressOf(res), this.#logger)) return;
-      const parameters: string[] = [];
-      for (let i = 0; i < params; i++) parameters.push(req.getParameter(i));
-      const ex: Exchange = {
-        connectionId: nextConnectionId(),
-        reply,
-        started: performance.now(),
-        remoteAddress: remoteAddressOf(res),
-        authorization,
-        cookie,
-        headers,
-        request: { method: req.getMethod(), url: req.getUrl(), query: req.getQuery() ?? '', parameters },
-      };
-      const work = this.#serve(ex, handler).catch((err: unknown) => this.#internalError(ex, err));
-      this.#inFlight.add(work);
-      void work.finally(() => this.#inFlight.delete(work));
+  protect(pattern: string, handler: ProtectedHandler, options: ProtectOptions = {}): this {
+    const route: Route = {
+      handler,
+      params: paramCount(pattern),
+      maxBodyBytes: positiveWhole('maxBodyBytes', options.maxBodyBytes, DEFAULT_MAX_BODY_BYTES),
+      preflight: options.preflight,
+    };
+    const methods = routeMethods(options.methods, options.preflight !== undefined);
+    this.#routes.add(pattern, methods, (res: HttpResponse, req: HttpRequest) => {
+      // uWS: req dies when this function returns or awaits: readExchange copies what we need,
+      // and its Reply attaches onAborted, before any await.
+      this.#route(readExchange(res, req, route.params, this.cookies !== undefined), route);
     });
     return this;
+  }
+
+  /** Body bytes held right now, every request together (handlers' bodies included). */
+  get bodyBytesBuffered(): number {
+    return this.#bodies.buffered;
+  }
+
+  /**
+   * Body bytes received before their request was authenticated, since start: only those uWS
+   * read together with a header block that carried a token (docs/http.md).
+   */
+  get bodyBytesReceivedBeforeAuth(): number {
+    return this.#bodies.receivedBeforeAuth;
   }
 
   /** Connections on the listener (WebSockets included) at the cap's last count (every 100 ms). */
@@ -226,37 +223,39 @@ export class HttpAcceptor extends EventEmitter {
   }
 
   /**
-   * A request with ambiguous framing (src/http/requestFraming.ts): 400, then close, and nothing
-   * after it on the connection answered. The 400 is sent one turn later on purpose: answered in
-   * the route's synchronous top, uWS would go on parsing the bytes behind this header block in
-   * the same read (the smuggled request) and route them. While this response is pending, uWS
-   * closes the connection instead of parsing a next request, answering neither; and once the
-   * 400 with `Connection: close` is out, uWS reads nothing more from the socket.
+   * One request to a protected route, in uWS's synchronous top. Everything that can be decided
+   * without the pool is decided here, before the body is read: a client with no credential (or
+   * a bad header) is answered at once and uWS discards its body unread.
    */
-
-  async #serve(ex: Exchange, handler: ProtectedHandler): Promise<void> {
+  #route(ex: Exchange, route: Route): void {
+    if (refusedForFraming(ex.reply, ex.framing, ex.remoteAddress, this.#logger)) return;
+    const limits = { maxBodyBytes: route.maxBodyBytes, maxBodyBytesBeforeAuth: this.#bodies.maxBytesBeforeAuth };
+    const refuseBody = (why: BodyRefusal): void => answerBodyRefused(ex, why, limits, this.#logger);
+    if (ex.contentLength !== undefined && ex.contentLength > route.maxBodyBytes) {
+      refuseBody('tooLarge');
+      return;
+    }
+    if (route.preflight !== undefined && isCorsPreflight(ex)) {
+      const preflight = route.preflight;
+      this.#track(ex, async () => {
+        await preflight(ex.reply, ex.headers, { ...ex.request, body: NO_BODY });
+      });
+      return;
+    }
     // The fresh credential wins: an Authorization header, when present, is processed and its
     // outcome stands (a success as its user, or its failure). The cookie only stands in for a
     // handshake on requests without one; otherwise a client holding another user's cookie
     // would be answered as that user whatever it just proved.
     const parsed = parseAuthorization(ex.authorization, this.maxTokenBytes);
     let invalidCookie = false;
+    let identity: HttpIdentity | undefined;
     if (parsed.kind === 'none' && this.cookies !== undefined) {
       const fromCookie = identityFromCookie(this.cookies, ex.cookie, ex.remoteAddress, this.#logger, 'http');
-      if (fromCookie.identity !== undefined) {
-        const identity: HttpIdentity = {
-          frontend: 'http',
-          ...fromCookie.identity,
-          remoteAddress: ex.remoteAddress,
-          via: 'cookie',
-        };
-        await this.#runHandler(ex, handler, identity);
-        return;
-      }
+      if (fromCookie.identity !== undefined)
+        identity = { frontend: 'http', ...fromCookie.identity, remoteAddress: ex.remoteAddress, via: 'cookie' };
       invalidCookie = fromCookie.invalid;
     }
-
-    if (parsed.kind === 'none') {
+    if (identity === undefined && parsed.kind === 'none') {
       this.#challenge(ex, 401, CHALLENGE_BODY, invalidCookie);
       return;
     }
@@ -265,13 +264,50 @@ export class HttpAcceptor extends EventEmitter {
       this.#refuse(ex, refusalForHeader(parsed), invalidCookie);
       return;
     }
+    // A HEAD request's body (it has no meaning) is left to uWS, which discards it.
+    const body = ex.reply.headOnly
+      ? undefined
+      : new BodyReader(ex.reply.raw, {
+          maxBytes: route.maxBodyBytes,
+          accounting: this.#bodies,
+          authenticated: identity !== undefined,
+          expectsBody: ex.expectsBody,
+          onRefused: refuseBody,
+        });
+    if (body !== undefined) {
+      ex.reply.setBeforeResponse(() => body.beforeResponse());
+      ex.reply.onAborted(() => body.aborted());
+    }
+    this.#track(ex, async () => {
+      try {
+        if (identity !== undefined) await this.#runHandler(ex, route, identity, body);
+        else if (parsed.kind === 'negotiate') await this.#handshake(ex, route, parsed.token, invalidCookie, body);
+      } finally {
+        body?.release();
+      }
+    });
+  }
 
+  /** Runs `work` for `ex`, answering 500 if it throws, and keeps it in flight until done. */
+  #track(ex: Exchange, work: () => Promise<void>): void {
+    const p = work().catch((err: unknown) => this.#internalError(ex, err));
+    this.#inFlight.add(p);
+    void p.finally(() => this.#inFlight.delete(p));
+  }
+
+  async #handshake(
+    ex: Exchange,
+    route: Route,
+    token: Buffer,
+    invalidCookie: boolean,
+    body: BodyReader | undefined,
+  ): Promise<void> {
     // One context per handshake, freed as soon as the leg returns: HTTP contexts are never
     // kept, because no later request can be tied to this connection (see the module comment).
     const id = ex.connectionId;
     let step: AcceptStep;
     try {
-      step = await this.#pool.accept(id, parsed.token, { releaseAfter: true, slot: acceptorSlotOf('http') });
+      step = await this.#pool.accept(id, token, { releaseAfter: true, slot: acceptorSlotOf('http'), ...this.channel });
     } catch (err) {
       // A failed accept freed its own context and a refused task created none, but a task that
       // timed out may be stopped before the worker's releaseAfter runs: free it here (a
@@ -290,11 +326,13 @@ export class HttpAcceptor extends EventEmitter {
       this.#challenge(ex, 401, MULTI_LEG_REFUSAL, invalidCookie);
       return;
     }
-    if (ex.reply.aborted) {
-      this.#logger.debug('client went away during the handshake', {
+    if (ex.reply.finished) {
+      // Gone, or already refused (its body over a bound) while the handshake ran.
+      this.#logger.debug('request ended during the handshake', {
         frontend: 'http',
         remoteAddress: ex.remoteAddress,
         principal: step.principal,
+        aborted: ex.reply.aborted,
       });
       return;
     }
@@ -310,23 +348,24 @@ export class HttpAcceptor extends EventEmitter {
     // The final token (the AP-REP inside SPNEGO's accept-completed) goes with the 200: the
     // client verifies it to authenticate the server (mutual authentication).
     if (step.output.length > 0) ex.reply.authHeaders.push(['WWW-Authenticate', formatWwwAuthenticate(step.output)]);
-    if (this.cookies !== undefined) {
-      const c = this.cookies.issue({
-        principal: step.principal,
-        mech: step.mech,
-        spnego: step.spnego,
-        flags: step.flags,
-        notAfter: step.expiresAt,
-      });
-      if (c.expiresAt > Date.now()) ex.reply.authHeaders.push(['Set-Cookie', c.setCookie]);
-    }
+    const setCookie = this.cookies === undefined ? undefined : cookieAfterHandshake(this.cookies, step);
+    if (setCookie !== undefined) ex.reply.authHeaders.push(['Set-Cookie', setCookie]);
     this.#reporter.succeeded(attempt, identity);
-    await this.#runHandler(ex, handler, identity);
+    await this.#runHandler(ex, route, identity, body);
   }
 
-  async #runHandler(ex: Exchange, handler: ProtectedHandler, identity: HttpIdentity): Promise<void> {
+  /** Reads the rest of the body (the client is authenticated now), then runs the handler. */
+  async #runHandler(ex: Exchange, route: Route, identity: HttpIdentity, body: BodyReader | undefined): Promise<void> {
+    let bytes: Buffer = NO_BODY;
+    if (body !== undefined) {
+      body.authenticated();
+      const read = await body.result;
+      if (read.kind !== 'complete') return;
+      bytes = read.body;
+    }
+    if (ex.reply.finished) return;
     try {
-      await handler(identity, ex.reply, ex.headers, ex.request);
+      await route.handler(identity, ex.reply, ex.headers, { ...ex.request, body: bytes });
     } catch (err) {
       this.#internalError(ex, err);
     }
@@ -351,15 +390,8 @@ export class HttpAcceptor extends EventEmitter {
     return ex.reply.end(refusal.body, { status: refusal.status, headers });
   }
 
-  /** Answers `status` with a bare `WWW-Authenticate: Negotiate` challenge and a text body. */
-  #challenge(ex: Exchange, status: number, body: string, clearCookie: boolean): void {
-    const headers: Record<string, string> = {
-      'WWW-Authenticate': formatWwwAuthenticate(),
-      'Content-Type': 'text/plain',
-    };
-    // A cookie we refused is useless to the client; tell it to drop it.
-    if (clearCookie && this.cookies !== undefined) headers['Set-Cookie'] = this.cookies.clearCookieHeader();
-    ex.reply.end(body, { status, headers });
+  #challenge(ex: Exchange, status: number, body: string, invalidCookie: boolean): void {
+    answerChallenge(ex, status, body, invalidCookie ? this.cookies?.clearCookieHeader() : undefined);
   }
 
   #attempt(ex: Exchange): HandshakeAttempt {
@@ -368,12 +400,6 @@ export class HttpAcceptor extends EventEmitter {
   }
 
   #internalError(ex: Exchange, err: unknown): void {
-    this.#logger.error('request failed', {
-      frontend: 'http',
-      remoteAddress: ex.remoteAddress,
-      url: ex.request.url,
-      message: err instanceof Error ? err.message : String(err),
-    });
-    ex.reply.end('Internal server error\n', { status: 500, headers: { 'Content-Type': 'text/plain' } });
+    answerInternalError(ex, err, this.#logger);
   }
 }

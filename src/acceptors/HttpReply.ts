@@ -16,7 +16,15 @@ export interface HttpRequestInfo {
   readonly query: string;
   /** Values of the route pattern's `:name` parameters, in order. */
   readonly parameters: readonly string[];
+  /**
+   * The whole request body (Content-Length or chunked, undone), at most the route's
+   * `maxBodyBytes`; empty when there was none. Read only once the client was authenticated.
+   */
+  readonly body: Buffer;
 }
+
+/** The request as copied out of uWS before any await, before its body is read. */
+export type HttpRequestHead = Omit<HttpRequestInfo, 'body'>;
 
 /** Request headers, lowercase names. `authorization` is left out: its token is spent and is a credential. */
 export type HttpHeaders = Readonly<Record<string, string>>;
@@ -37,7 +45,10 @@ export interface HttpReply {
   readonly authHeaders: ReadonlyArray<readonly [string, string]>;
   /** Called once if the client goes away before the response is sent. */
   onAborted(cb: () => void): void;
-  /** Sends the whole response (corked, one write). Status default 200. Returns false if it could not. */
+  /**
+   * Sends the whole response (corked, one write). Status default 200. Returns false if it could
+   * not. To a HEAD request it sends the headers, `Content-Length` of `body` included, and no body.
+   */
   end(body?: string | Uint8Array, options?: { status?: number; headers?: Record<string, string> }): boolean;
   /** Sends `value` as JSON (`Cache-Control: no-store`). */
   json(value: unknown, status?: number): boolean;
@@ -53,16 +64,23 @@ export function statusLine(status: number): string {
   return `${status} ${STATUS_CODES[status] ?? 'Status'}`;
 }
 
+/** Run just before the response is written; `closeConnection: true` makes it close the connection. */
+export type BeforeResponse = () => { closeConnection: boolean };
+
 /** The HttpReply of one request; registers uWS's abort handler at once. */
 export class Reply implements HttpReply {
   readonly raw: HttpResponse;
   readonly authHeaders: Array<readonly [string, string]> = [];
+  /** A HEAD request: responses carry headers only. */
+  readonly headOnly: boolean;
   #aborted = false;
   #finished = false;
   #onAborted: Array<() => void> = [];
+  #beforeResponse: BeforeResponse | undefined;
 
-  constructor(res: HttpResponse) {
+  constructor(res: HttpResponse, method = 'get') {
     this.raw = res;
+    this.headOnly = method === 'head';
     // uWS: a response not ended synchronously MUST have an abort handler, registered before
     // returning from the route (i.e. before the first await); after it fires, res is freed.
     res.onAborted(() => {
@@ -85,6 +103,11 @@ export class Reply implements HttpReply {
     else this.#onAborted.push(cb);
   }
 
+  /** Registers the request body's hook (src/acceptors/httpBody.ts), run before the response is written. */
+  setBeforeResponse(hook: BeforeResponse): void {
+    this.#beforeResponse = hook;
+  }
+
   /** `closeConnection`: close the connection once this response is written (uWS adds `Connection: close`). */
   end(
     body: string | Uint8Array = '',
@@ -97,10 +120,29 @@ export class Reply implements HttpReply {
     // be its own syscall (or TLS record) and uWS warns; cork packs status, headers and body into
     // one write. Inside the synchronous top of a route, cork simply runs the callback.
     res.cork(() => {
+      const closeConnection = (this.#beforeResponse?.().closeConnection ?? false) || options.closeConnection === true;
       res.writeStatus(statusLine(options.status ?? 200));
       for (const [k, v] of this.authHeaders) res.writeHeader(k, v);
-      for (const [k, v] of Object.entries(options.headers ?? {})) res.writeHeader(k, v);
-      res.end(body, options.closeConnection ?? false);
+      const headers = Object.entries(options.headers ?? {});
+      for (const [k, v] of headers) res.writeHeader(k, v);
+      if (this.headOnly && closeConnection) {
+        // This build's endWithoutBody writes `Connection: close` but does not close: an empty
+        // end() does (its `Content-Length: 0` is no GET's length, but nothing follows it).
+        res.end('', true);
+      } else if (this.headOnly) {
+        // HEAD: GET's headers without the body. This build's endWithoutBody(length) leaves the
+        // response pending (the next request on the connection then closes it), so the length
+        // is written as a header and endWithoutBody() adds none.
+        if (!headers.some(([k]) => k.toLowerCase() === 'content-length')) {
+          res.writeHeader(
+            'Content-Length',
+            String(typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength),
+          );
+        }
+        res.endWithoutBody();
+      } else {
+        res.end(body, closeConnection);
+      }
     });
     return true;
   }

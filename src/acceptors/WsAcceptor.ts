@@ -34,6 +34,7 @@ import { WsMessageChannel, type WsChannelSocket } from './WsMessageChannel.js';
 import { attemptOf, endPromptly, newConn, type Conn } from './wsConnection.js';
 import { authenticatedMessage } from './wsOutcome.js';
 import { checkOptions, DEFAULT_IDLE_TIMEOUT_SECONDS, type WsAcceptorOptions } from './wsOptions.js';
+import type { ChannelAcceptOptions } from './httpTls.js';
 import { acceptorSlotOf } from '../pool/credentials.js';
 
 export { WS_CLOSE, type WsCloseCode } from './wsClose.js';
@@ -65,6 +66,7 @@ export class WsAcceptor extends EventEmitter {
   readonly idleTimeoutSeconds: number;
   readonly wrapMessages: boolean;
   readonly #pool: AuthPool;
+  readonly #channel: ChannelAcceptOptions;
   readonly #logger: Logger;
   readonly #reporter: HandshakeReporter<'ws'>;
   readonly #handshakesPerAddress: HandshakesPerAddress;
@@ -82,6 +84,7 @@ export class WsAcceptor extends EventEmitter {
     checkOptions(options);
     this.path = options.path;
     this.#pool = options.pool;
+    this.#channel = options.channel ?? {};
     this.#logger = options.logger ?? silentLogger;
     this.#reporter = new HandshakeReporter('ws', this, this.#logger);
     this.#onMessage = options.onMessage;
@@ -255,7 +258,11 @@ export class WsAcceptor extends EventEmitter {
   async #leg(conn: Conn, token: Buffer): Promise<void> {
     let step: AcceptStep;
     try {
-      step = await this.#pool.accept(conn.id, token, { abandoned: () => conn.closed, slot: acceptorSlotOf('ws') });
+      step = await this.#pool.accept(conn.id, token, {
+        abandoned: () => conn.closed,
+        slot: acceptorSlotOf('ws'),
+        ...this.#channel,
+      });
     } catch (err) {
       if (conn.closed) return;
       // The error token (a KRB-ERROR, or SPNEGO's reject) tells the peer why.

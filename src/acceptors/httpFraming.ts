@@ -19,7 +19,7 @@ export function collectFraming(into: Array<[string, string]>, name: string, valu
  */
 export function refusedForFraming(
   reply: Reply,
-  framing: Array<[string, string]>,
+  framing: ReadonlyArray<[string, string]>,
   remoteAddress: string | undefined,
   logger: Logger,
 ): boolean {

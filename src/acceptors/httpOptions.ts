@@ -7,6 +7,7 @@ import type { Logger } from '../logger.js';
 import type { AuthPool } from '../pool/AuthPool.js';
 import type { HttpSessionCookieOptions } from '../http/frontEndSetup.js';
 import type { HttpHeaders, HttpReply, HttpRequestInfo } from './HttpReply.js';
+import type { HttpTlsOptions } from './httpTls.js';
 
 export type { HttpSessionCookieOptions } from '../http/frontEndSetup.js';
 export { CHALLENGE_BODY, NO_TICKET_BODY } from '../http/negotiateRefusal.js';
@@ -26,7 +27,47 @@ export interface HttpAcceptorOptions {
    * 100 ms, Linux only). Default 10,000.
    */
   maxConnections?: number | undefined;
+  /**
+   * HTTPS (uWS SSLApp) with this certificate, and channel binding to it (Extended Protection).
+   * Default: plain HTTP. The certificate is read once: a new one takes a new acceptor.
+   */
+  tls?: HttpTlsOptions | undefined;
+  /**
+   * Most request-body bytes held, all requests together, for requests whose handshake is
+   * still running (only what uWS read with their header block: reading then pauses until the
+   * client is authenticated). A request that would go beyond gets 503 and its connection
+   * closed. Default 8 MiB.
+   */
+  maxBodyBytesBeforeAuth?: number | undefined;
 }
+
+/** The methods `protect()` registers by name (lowercase, as uWS reports them). */
+export const HTTP_METHODS = ['get', 'head', 'post', 'put', 'delete', 'patch', 'options'] as const;
+export type HttpMethod = (typeof HTTP_METHODS)[number];
+
+/** Options of one protected route. */
+export interface ProtectOptions {
+  /**
+   * The methods the route answers; default every method. Listing `get` adds `head` (the same
+   * handler; the reply sends its headers without the body). Other methods on the pattern get
+   * 405 with `Allow`.
+   */
+  methods?: readonly HttpMethod[] | undefined;
+  /**
+   * Largest request body, bytes (after chunked decoding); a larger one gets 413 and the
+   * connection closed. Default 1 MiB.
+   */
+  maxBodyBytes?: number | undefined;
+  /**
+   * Answers CORS preflights (OPTIONS with `Origin` and `Access-Control-Request-Method`)
+   * without authentication: browsers never send credentials on a preflight. Without it a
+   * preflight is challenged like any request (401). Other OPTIONS requests are authenticated.
+   */
+  preflight?: PreflightHandler | undefined;
+}
+
+/** Answers an unauthenticated CORS preflight; the request has no body. */
+export type PreflightHandler = (res: HttpReply, headers: HttpHeaders, request: HttpRequestInfo) => void | Promise<void>;
 
 /** The authenticated client of one HTTP request. */
 export interface HttpIdentity extends ProvenIdentity {

@@ -3,7 +3,8 @@
  * 3.0.6 (its `source_commit` file names upstream commit b8704be9…; provenance and the binary's
  * sha256 in docs/http.md). Unlike the build we used before, it has no JavaScript emulation to
  * fall back to: when no binary loads for this platform and Node ABI, loading fails, and the
- * server refuses to start with ERR_UWS_UNAVAILABLE.
+ * server refuses to start with ERR_UWS_UNAVAILABLE, whose message says why (uwsLoadFailure.ts)
+ * and names `--http-engine node`; it never switches engines by itself.
  *
  * The header block limit is read from UWS_HTTP_MAX_HEADERS_SIZE once, when the module loads;
  * it is derived here from the largest token the server accepts, so an Active Directory token
@@ -15,6 +16,7 @@ import { ConfigError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { applyProcessWideSettings } from '../processSettings.js';
 import { headerLimitFor } from '../http/headerLimit.js';
+import { currentUwsPlatform, uwsLoadFailureMessage } from './uwsLoadFailure.js';
 
 export type UwsModule = typeof Uws;
 
@@ -58,15 +60,7 @@ export function loadUws(options: LoadUwsOptions = {}): UwsModule {
     try {
       loaded = { uws: require('uwebsockets') as UwsModule, headerLimit };
     } catch (err) {
-      throw new ConfigError(
-        'ERR_UWS_UNAVAILABLE',
-        `uWebSockets.js has no binary for ${process.platform}-${process.arch} with Node ABI ` +
-          `${process.versions.modules} (Node ${process.versions.node}; its Linux binaries for Node 22 and later ` +
-          `need glibc 2.38): the uws HTTP engine and the WebSocket front end cannot start. Serve HTTP with ` +
-          `--http-engine node (library: http.engine 'node'; no WebSockets), run on Node 20, or serve TCP only. ` +
-          `(${String(err).split('\n')[0] ?? ''})`,
-        { cause: err },
-      );
+      throw new ConfigError('ERR_UWS_UNAVAILABLE', uwsLoadFailureMessage(err, currentUwsPlatform()), { cause: err });
     }
   }
   if (loaded.headerLimit < wanted) {

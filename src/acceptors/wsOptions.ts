@@ -7,6 +7,7 @@ import type { Logger } from '../logger.js';
 import type { AuthPool } from '../pool/AuthPool.js';
 import type { HandshakesPerAddress } from '../handshake/index.js';
 import type { WsMessageHandler } from './WsMessageChannel.js';
+import type { ChannelAcceptOptions } from './httpTls.js';
 
 /** uWS idleTimeout unless told otherwise, seconds. */
 export const DEFAULT_IDLE_TIMEOUT_SECONDS = 120;
@@ -45,6 +46,8 @@ export interface WsAcceptorOptions {
    * --max-contexts.
    */
   handshakesPerAddress?: HandshakesPerAddress;
+  /** On an HTTPS listener: the channel binding of its accept steps (HttpAcceptor.channel). Default: none. */
+  channel?: ChannelAcceptOptions;
 }
 
 /** Throws ConfigError (ERR_CONFIG) naming the first bad option. */

@@ -39,6 +39,7 @@ import {
   readCookieKeyFile,
 } from './flagValues.js';
 import { LIMIT_FLAGS } from './limitFlags.js';
+import { checkTlsFlags, TLS_FLAGS } from './tlsFlags.js';
 
 const address = (a: ListenAddress): string => `${a.host}:${a.port}`;
 const whole = (name: string, value: string, range: IntRange): number => parseWholeNumber(`--${name}`, value, range);
@@ -219,6 +220,7 @@ export const SERVE_FLAGS: readonly FlagSection[] = [
       },
     ],
   },
+  TLS_FLAGS,
   {
     // Each row here acts only when an HTTP listener is on; the cookie's key and Secure flag only
     // with --session-cookie (the row above them).
@@ -252,7 +254,7 @@ export const SERVE_FLAGS: readonly FlagSection[] = [
       {
         name: 'cookie-secure',
         type: 'boolean',
-        help: 'Mark the cookie Secure (the server is behind TLS).',
+        help: 'Mark the cookie Secure (the server is behind TLS); implied by --tls-cert.',
         apply: (into) => {
           const cookie = into.options.http?.sessionCookie;
           if (cookie) cookie.secure = true;
@@ -308,10 +310,12 @@ export const SERVE_FLAGS: readonly FlagSection[] = [
 
 const EPILOGUE = `Signals: SIGTERM/SIGINT shut down (see --shutdown-grace); SIGHUP reloads the keytab (key rotation):
 it is read once at start and on each SIGHUP, never behind the server's back; a bad keytab is refused
-and the keys in use stay.
+and the keys in use stay. SIGHUP also re-checks the TLS certificate files; a changed certificate is
+logged, not served (uWS cannot swap it): restart to serve it.
 
 stdout: one JSON line per listener, {"event":"listening","frontend":"sspi","address":"127.0.0.1","port":2000}
-(frontend: sspi, gss-sample, http, admin; the http line also has "ws":"/ws" when WebSockets are on);
+(frontend: sspi, gss-sample, http, admin; the http line also has "ws":"/ws" when WebSockets are on,
+and "tls":true with --tls-cert);
 with the embedded realm, first {"event":"realm","envFile":...,"gssClient":...}. Logs: JSON lines on stderr.
 Exit codes: 0 after a clean shutdown, 1 on a start-up error, 2 on a usage error.
 `;
@@ -335,5 +339,6 @@ export function parseServeFlags(args: string[]): ServeInvocation | 'help' {
     into.options.http = { ...DEFAULT_HTTP, ws: { path: DEFAULT_WS_PATH } };
   }
   applyFlags(SERVE_FLAGS, given, into);
+  checkTlsFlags(into);
   return into;
 }

@@ -6,6 +6,7 @@
 import type { EventEmitter } from 'node:events';
 import type { NegotiateErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { ContextFlags } from '../native.js';
 import { classify, describeFailure, gssStatusFields, type HandshakeFailure } from './failure.js';
 import type { Frontend, ProvenIdentity } from './identity.js';
 
@@ -32,7 +33,12 @@ export class HandshakeReporter<F extends Frontend> {
   }
 
   /** Logs `authenticated` and emits 'session' with `identity` (a Session, or an HTTP identity). */
-  succeeded(attempt: HandshakeAttempt, identity: Pick<ProvenIdentity, 'principal' | 'mech' | 'spnego'>): void {
+  succeeded(
+    attempt: HandshakeAttempt,
+    identity: Pick<ProvenIdentity, 'principal' | 'mech' | 'spnego'> & {
+      flags: Partial<Pick<ContextFlags, 'channelBound'>>;
+    },
+  ): void {
     this.#logger.info('authenticated', {
       connectionId: attempt.connectionId,
       frontend: this.frontend,
@@ -40,6 +46,8 @@ export class HandshakeReporter<F extends Frontend> {
       principal: identity.principal,
       mech: identity.mech,
       spnego: identity.spnego,
+      // Only over TLS with channel binding: the client's token names this server's certificate.
+      ...(identity.flags.channelBound === true ? { channelBound: true } : {}),
       latencyMs: attempt.latencyMs,
     });
     this.#events.emit('session', identity);

@@ -1,9 +1,11 @@
 /**
  * A request's identity from its session cookie, when it carries no Authorization header (the
- * fresh credential wins: see HttpAcceptor and the adapter). Shared by every HTTP front end.
+ * fresh credential wins: see HttpAcceptor and the adapter), and the cookie a completed handshake sets.
+ * Shared by every HTTP front end.
  */
 import { identityFromStep, type ProvenIdentity } from '../handshake/identity.js';
 import type { Logger } from '../logger.js';
+import type { AcceptStep } from '../pool/AuthPool.js';
 import type { SessionCookies } from './sessionCookie.js';
 
 /**
@@ -24,4 +26,19 @@ export function identityFromCookie(
   // Never log the cookie itself: it is a bearer credential.
   logger.debug('session cookie ignored', { frontend, remoteAddress, reason: v.reason });
   return { invalid: true };
+}
+
+/** The Set-Cookie value for a completed handshake, or undefined when the ticket has already expired. */
+export function cookieAfterHandshake(
+  cookies: SessionCookies,
+  step: AcceptStep & { status: 'complete' },
+): string | undefined {
+  const c = cookies.issue({
+    principal: step.principal,
+    mech: step.mech,
+    spnego: step.spnego,
+    flags: step.flags,
+    notAfter: step.expiresAt,
+  });
+  return c.expiresAt > Date.now() ? c.setCookie : undefined;
 }

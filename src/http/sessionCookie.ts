@@ -73,6 +73,7 @@ export function flagsFromBits(bits: number): ContextFlags {
     confidentiality: (bits & 16) !== 0,
     integrity: (bits & 32) !== 0,
     anonymous: (bits & 64) !== 0,
+    channelBound: (bits & 2048) !== 0,
     bits,
   };
 }

@@ -5,6 +5,7 @@
  * in WorkerThreads, the credential in AcceptorCredentials, the error mapping in failures.ts.
  */
 import { PoolError } from '../errors.js';
+import { silentLogger, type Logger } from '../logger.js';
 import {
   asBuffer,
   loadNative,
@@ -29,6 +30,7 @@ import { BatchDispatcher } from './BatchDispatcher.js';
 import { slotCredentials, type AcceptorSlot, type CredentialOptions } from './credentials.js';
 import { AcceptError, failureToError, mismatchedResult } from './failures.js';
 import type { KeytabLoad } from './KeytabSnapshots.js';
+import type { ChannelBindingPolicy } from '../tls/channelBindings.js';
 import { WorkerThreads } from './WorkerThreads.js';
 
 // Where the front ends and src/index.ts import it from.
@@ -57,6 +59,11 @@ export interface AuthPoolOptions {
    * stallWorkerWhile and terminateWorker need. Default: the production worker, without them.
    */
   workerFile?: string;
+  /**
+   * Where the pool reports what no caller sees in a result: a ticket's PAC left unused (why, and
+   * whose). Default: silent.
+   */
+  logger?: Logger;
 }
 
 /** One accept step's result. */
@@ -106,6 +113,7 @@ export class AuthPool {
   private readonly slots: ReadonlySet<AcceptorSlot>;
   /** Accept and protect calls go to the workers through this; diagnostics tasks go directly. */
   private readonly calls: BatchDispatcher<BatchCall, BatchResult>;
+  private readonly logger: Logger;
   private closed = false;
 
   private constructor(
@@ -113,8 +121,10 @@ export class AuthPool {
     addon: NativeAddon,
     opts: { workers: number; maxQueue: number; taskTimeoutMs: number; handshakeTtlMs: number },
     credentials: AcceptorCredentials,
+    logger: Logger,
   ) {
     this.threads = threads;
+    this.logger = logger;
     this.addon = addon;
     this.credentials = credentials;
     this.slots = new Set(slotCredentials(credentials.options).map(([slot]) => slot));
@@ -162,7 +172,7 @@ export class AuthPool {
       setup: { ...credentials.workerSetup(), table },
       ...(options.workerFile === undefined ? {} : { workerFile: options.workerFile }),
     });
-    const pool = new AuthPool(threads, addon, opts, credentials);
+    const pool = new AuthPool(threads, addon, opts, credentials, options.logger ?? silentLogger);
     // Warm every worker (an empty batch) so the first handshakes do not pay thread start and
     // credential acquisition. That is not a GSSAPI call that may hang, and a loaded machine can
     // take more than a short task timeout to start a thread: give it its own bound.
@@ -178,6 +188,12 @@ export class AuthPool {
    * `abandoned` is asked when the leg returns: if the connection went away meanwhile, the
    * context is freed here. A release at close time finds nothing while the first leg still
    * waits for a worker, and that leg then creates the context: without this it would leak.
+   * `channelBindings` is the TLS channel's binding application data (`tlsServerEndPoint(cert)`,
+   * src/tls/channelBindings.ts), applied as `channelBinding` says (default `when-supported`):
+   * a client bound to another certificate fails with ERR_CHANNEL_BINDING_MISMATCH; under
+   * `required` one that sent no bindings fails with ERR_CHANNEL_BINDING_REQUIRED (also when
+   * no `channelBindings` are given: there is no channel to bind). The step's `flags.channelBound`
+   * says whether the client's bindings matched.
    */
   async accept(
     connectionId: number,
@@ -187,6 +203,8 @@ export class AuthPool {
       sealOnComplete?: Uint8Array;
       abandoned?: () => boolean;
       slot?: AcceptorSlot | undefined;
+      channelBindings?: Uint8Array | undefined;
+      channelBinding?: ChannelBindingPolicy | undefined;
     } = {},
   ): Promise<AcceptStep> {
     const call: AcceptRequest = { op: 'accept', id: connectionId, token: ownBytes(token) };
@@ -195,6 +213,13 @@ export class AuthPool {
     if (options.slot !== undefined && this.slots.has(options.slot)) call.slot = options.slot;
     if (options.releaseAfter === true) call.releaseAfter = true;
     if (options.sealOnComplete !== undefined) call.sealOnComplete = ownBytes(options.sealOnComplete);
+    const policy = options.channelBinding ?? 'when-supported';
+    if (policy !== 'off' && (options.channelBindings !== undefined || policy === 'required')) {
+      call.bindings = {
+        ...(options.channelBindings === undefined ? {} : { applicationData: ownBytes(options.channelBindings) }),
+        ...(policy === 'required' ? { required: true } : {}),
+      };
+    }
     let r: BatchResult;
     try {
       r = await this.submit(call);
@@ -202,6 +227,10 @@ export class AuthPool {
       if (options.abandoned?.()) this.release(connectionId);
     }
     if (r.op !== 'accept') mismatchedResult('accept', r.op);
+    // The handshake stands without the PAC (the ticket itself was verified), but an operator
+    // whose group rules see no groups must be able to find out why.
+    if (r.ok && r.status === 'complete' && r.pacRefused !== undefined)
+      this.logger.warn('PAC not used', { connectionId, principal: r.principal, reason: r.pacRefused });
     return this.acceptStep(r);
   }
 

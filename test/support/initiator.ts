@@ -24,6 +24,8 @@ export interface InitiatorOptions {
   mech: InitiatorMech;
   service?: string;
   noMutual?: boolean;
+  /** Bind every context to this channel-binding application data (e.g. tlsServerEndPoint(cert)). */
+  channelBindings?: Uint8Array;
 }
 
 function fixtureArgs(realm: ThrowawayRealm, o: InitiatorOptions): string[] {
@@ -31,6 +33,7 @@ function fixtureArgs(realm: ThrowawayRealm, o: InitiatorOptions): string[] {
   if (o.mech === 'ntlm' || o.mech === 'spnego-ntlm')
     args.push(`--user=${realm.ntlmUser}`, `--password=${realm.password}`);
   if (o.noMutual) args.push('--no-mutual');
+  if (o.channelBindings) args.push('--channel-bindings', Buffer.from(o.channelBindings).toString('hex'));
   return args;
 }
 

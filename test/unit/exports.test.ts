@@ -8,6 +8,7 @@ test('the public API exports exactly these names', () => {
     'AcceptError',
     'AdminListener',
     'AuthPool',
+    'CHANNEL_BINDING_POLICIES',
     'ConfigError',
     'ContextError',
     'CredentialsHandle',
@@ -45,10 +46,12 @@ test('the public API exports exactly these names', () => {
     'encryptMessage',
     'formatWwwAuthenticate',
     'gssSampleProtocol',
+    'loadTlsCertificate',
     'loadUws',
     'makeSignature',
     'parseAuthorization',
     'sspiProtocol',
+    'tlsServerEndPoint',
     'verifySignature',
   ]);
 });

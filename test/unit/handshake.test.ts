@@ -98,7 +98,7 @@ test('the reporter logs one authenticated line and emits the identity it was giv
     principal: 'alice@KRBTEST.COM',
     mech: 'krb5' as const,
     spnego: true,
-    flags: { mutual: true },
+    flags: { mutual: true, channelBound: false },
     expiresAt: null,
     extra: 1,
   };
@@ -133,6 +133,7 @@ test('identityFromStep copies the identity fields and nothing else of the step',
     confidentiality: true,
     integrity: true,
     anonymous: false,
+    channelBound: false,
     bits: 62,
   };
   const step = {

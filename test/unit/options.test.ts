@@ -44,6 +44,23 @@ test('only the listeners named start, each at its default address; every other d
   for (const [k, v] of Object.entries(DEFAULT_LIMITS)) assert.equal(c[k as keyof typeof DEFAULT_LIMITS], v, k);
   assert.equal(c.greeting, DEFAULT_GREETING);
   assert.equal(c.shutdownGraceMs, 5000);
+  assert.equal(c.httpTls, undefined, 'plain HTTP unless http.tls is given');
+  assert.equal(c.channelBinding, 'when-supported');
+});
+
+test('http.tls: both files; Secure cookies by default (unless the caller says otherwise); channel binding', () => {
+  const tls = { certFile: '/c.pem', keyFile: '/k.pem' };
+  const c = resolveServerOptions({ http: { tls, sessionCookie: {} } });
+  assert.deepEqual(c.httpTls, tls);
+  assert.equal(c.sessionCookieSecure, true, 'TLS implies Secure');
+  assert.equal(c.channelBinding, 'when-supported');
+  assert.equal(resolveServerOptions({ http: { tls, sessionCookie: { secure: false } } }).sessionCookieSecure, false);
+  assert.equal(resolveServerOptions({ http: { tls, channelBinding: 'required' } }).channelBinding, 'required');
+  assert.equal(resolveServerOptions({ http: { channelBinding: 'off' } }).channelBinding, 'off');
+  refused({ http: { tls: { certFile: '/c.pem' } } }, /http\.tls needs both certFile and keyFile/);
+  refused({ http: { tls: { certFile: '/c.pem', keyFile: '/k.pem', ca: '/x' } } }, /unknown option http\.tls\.ca/);
+  refused({ http: { channelBinding: 'sometimes' } }, /http\.channelBinding must be off, when-supported, required/);
+  refused({ http: { channelBinding: 'required' } }, /channel binding required needs TLS on the HTTP listener/);
 });
 
 test('nested sections fill their own defaults', () => {

@@ -148,6 +148,32 @@ test('HTTP rows act on the HTTP listener, in table order whatever the argument o
   );
 });
 
+test('TLS rows: --tls-cert with --tls-key in any order, --channel-binding; each needs the HTTP listener', () => {
+  const http = parsed(['--channel-binding', 'required', '--tls-key', 'k.pem', '--http', '0', '--tls-cert', 'c.pem'])
+    .options.http;
+  assert.deepEqual(http?.tls, { certFile: 'c.pem', keyFile: 'k.pem' });
+  assert.equal(http?.channelBinding, 'required');
+  // The default listeners include HTTP.
+  assert.deepEqual(parsed(['--tls-cert', 'c.pem', '--tls-key', 'k.pem']).options.http?.tls, {
+    certFile: 'c.pem',
+    keyFile: 'k.pem',
+  });
+  const usage = (args: string[], message: RegExp): void =>
+    assert.throws(
+      () => parsed(args),
+      (e: unknown) => e instanceof UsageError && message.test(e.message),
+    );
+  usage(['--http', '0', '--tls-cert', 'c.pem'], /--tls-cert needs --tls-key/);
+  usage(['--http', '0', '--tls-key', 'k.pem'], /--tls-key needs --tls-cert/);
+  usage(['--sspi', '0', '--tls-cert', 'c.pem', '--tls-key', 'k.pem'], /--tls-cert needs an HTTP listener/);
+  usage(['--http', '0', '--channel-binding', 'always'], /--channel-binding must be off, when-supported, required/);
+  // `required` without TLS is the options' refusal (ERR_CONFIG), as from the library.
+  assert.throws(
+    () => resolveServerOptions(parsed(['--http', '0', '--channel-binding', 'required']).options),
+    (e: unknown) => e instanceof ConfigError && /needs TLS/.test(e.message),
+  );
+});
+
 test('usage and value errors name the flag', () => {
   assert.equal(parseServeFlags(['--workers', '2', '-h']), 'help');
   assert.throws(

@@ -1,3 +1,5 @@
+#include <gssapi/gssapi_ext.h>
+
 #include <chrono>
 
 #include "../context_table.h"
@@ -28,8 +30,36 @@ Napi::Object FlagsObject(Napi::Env env, OM_uint32 f) {
   o.Set("confidentiality", (f & GSS_C_CONF_FLAG) != 0);
   o.Set("delegation", (f & GSS_C_DELEG_FLAG) != 0);
   o.Set("anonymous", (f & GSS_C_ANON_FLAG) != 0);
+  o.Set("channelBound", (f & GSS_C_CHANNEL_BOUND_FLAG) != 0);
   o.Set("bits", Napi::Number::New(env, f));
   return o;
+}
+
+// The 4th argument of accept: { applicationData?: Uint8Array, required?: boolean }. The bytes are
+// borrowed from the JS buffer, which cannot move during this synchronous call.
+bool ArgBindings(const Napi::CallbackInfo& info, size_t index, AcceptorBindings* out) {
+  if (info.Length() <= index || info[index].IsUndefined()) return true;
+  if (!info[index].IsObject()) {
+    Napi::TypeError::New(info.Env(), "bindings must be an object").ThrowAsJavaScriptException();
+    return false;
+  }
+  Napi::Object o = info[index].As<Napi::Object>();
+  Napi::Value data = o.Get("applicationData");
+  if (!data.IsUndefined()) {
+    if (!data.IsTypedArray() || data.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+      Napi::TypeError::New(info.Env(), "bindings.applicationData must be a Uint8Array or Buffer")
+          .ThrowAsJavaScriptException();
+      return false;
+    }
+    Napi::Uint8Array arr = data.As<Napi::Uint8Array>();
+    // A zero-length view may have no backing store; the pointer only has to be non-null.
+    static const uint8_t kEmpty = 0;
+    out->application_data = arr.ByteLength() == 0 ? &kEmpty : arr.Data();
+    out->length = arr.ByteLength();
+  }
+  Napi::Value required = o.Get("required");
+  out->required = required.IsBoolean() && required.As<Napi::Boolean>().Value();
+  return true;
 }
 
 Napi::Array StringArray(Napi::Env env, const std::vector<std::string>& items) {
@@ -115,7 +145,8 @@ Napi::Value JsAcquireCredentials(const Napi::CallbackInfo& info) {
   return OkResult(env);
 }
 
-// accept(connectionId, token, slot?) -> (slot: the acceptor credential to use, default "")
+// accept(connectionId, token, slot?, bindings?) -> (slot: the acceptor credential to use, default
+// ""; bindings: { applicationData?, required? }, the TLS channel's, see AcceptorBindings)
 //   { ok: true, status: 'continue', output }
 //   { ok: true, status: 'complete', output, principal, mech, spnego, flags, lifetime, pac?,
 //     pacRefused? }
@@ -136,6 +167,8 @@ Napi::Value JsAccept(const Napi::CallbackInfo& info) {
     }
     slot = info[2].As<Napi::String>().Utf8Value();
   }
+  AcceptorBindings bindings;
+  if (!ArgBindings(info, 3, &bindings)) return env.Undefined();
   InstanceData* data = GetInstanceData(env);
   auto found = data->creds.find(slot);
   if (found == data->creds.end() || !found->second.valid()) {
@@ -157,7 +190,7 @@ Napi::Value JsAccept(const Napi::CallbackInfo& info) {
 
   // The token is read in place: this call is synchronous, so the JS buffer cannot move or be
   // collected while GSSAPI reads it.
-  AcceptOutcome outcome = AcceptStep(cred, &co.ctx, token, token_len);
+  AcceptOutcome outcome = AcceptStep(cred, &co.ctx, token, token_len, bindings);
   switch (outcome.kind) {
     case AcceptOutcome::Kind::kContinue: {
       table.CheckIn(std::move(co), false, Mech::kUnknown);

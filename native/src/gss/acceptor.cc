@@ -235,10 +235,24 @@ GssStatus CheckRequiredFlags(OM_uint32 required, OM_uint32 granted) {
   return st;
 }
 
+// Channel binding `required`: the context completed without the client's bindings matching
+// ours (it sent none: MIT 1.19+ accepts that and only leaves GSS_C_CHANNEL_BOUND_FLAG unset).
+GssStatus CheckChannelBound(const AcceptorBindings& bindings, OM_uint32 granted) {
+  if (!bindings.required || (granted & GSS_C_CHANNEL_BOUND_FLAG) != 0) return GssStatus{};
+  GssStatus st = MakeStatus(
+      "ERR_CHANNEL_BINDING_REQUIRED",
+      bindings.application_data == nullptr
+          ? "accept: channel binding is required but this connection has no TLS channel to bind"
+          : "accept: the client sent no channel bindings (Extended Protection), which this server "
+            "requires (--channel-binding required)");
+  st.major = GSS_S_BAD_BINDINGS;
+  return st;
+}
+
 }  // namespace
 
 AcceptOutcome AcceptStep(const AcceptorCredential& cred, SecurityContext* ctx, const uint8_t* token,
-                         size_t token_len) {
+                         size_t token_len, const AcceptorBindings& bindings) {
   AcceptOutcome outcome;
   if (!cred.ntlm() && IsRawNtlmToken(token, token_len)) {
     // Refuse before GSSAPI sees it, so the reason is ours and not "no credentials".
@@ -257,10 +271,20 @@ AcceptOutcome AcceptStep(const AcceptorCredential& cred, SecurityContext* ctx, c
   OM_uint32 ret_flags = 0;
   OM_uint32 time_rec = 0;
   GssCred delegated;
+  // Empty addresses of type GSS_C_AF_UNSPEC, as RFC 5929 initiators (Windows SSPI, GSSAPI
+  // callers such as python-gssapi) send them: the krb5 mechanism checksums the whole
+  // structure, addresses included.
+  gss_channel_bindings_struct cb{};
+  cb.initiator_addrtype = GSS_C_AF_UNSPEC;
+  cb.acceptor_addrtype = GSS_C_AF_UNSPEC;
+  cb.application_data.value = const_cast<uint8_t*>(bindings.application_data);
+  cb.application_data.length = bindings.length;
+  gss_channel_bindings_t cbp =
+      bindings.application_data == nullptr ? GSS_C_NO_CHANNEL_BINDINGS : &cb;
   OM_uint32 minor = 0;
-  OM_uint32 major = gss_accept_sec_context(&minor, ctx->inout(), cred.get(), &input,
-                                           GSS_C_NO_CHANNEL_BINDINGS, src_name.out(), &mech_type,
-                                           output.get(), &ret_flags, &time_rec, delegated.out());
+  OM_uint32 major =
+      gss_accept_sec_context(&minor, ctx->inout(), cred.get(), &input, cbp, src_name.out(),
+                             &mech_type, output.get(), &ret_flags, &time_rec, delegated.out());
   if (!output.empty()) {
     const uint8_t* p = static_cast<const uint8_t*>(output.data());
     outcome.output.assign(p, p + output.size());
@@ -273,6 +297,13 @@ AcceptOutcome AcceptStep(const AcceptorCredential& cred, SecurityContext* ctx, c
       // Kerberos ticket for the name they connected to.
       outcome.status.code = "ERR_GSS_NO_KERBEROS_TOKEN";
       outcome.status.message = std::string(kNoTicketMessage) + " (it offered only NTLM)";
+    } else if (GSS_ROUTINE_ERROR(major) == GSS_S_BAD_BINDINGS && cbp != GSS_C_NO_CHANNEL_BINDINGS) {
+      // The client bound its token to another TLS channel: a man in the middle terminated the
+      // client's TLS and relays its token over its own connection to us. Never accepted.
+      outcome.status.code = "ERR_CHANNEL_BINDING_MISMATCH";
+      outcome.status.message =
+          "accept: the client's channel bindings are for another TLS certificate than this "
+          "server's (a TLS-terminating proxy or a man in the middle between them); refused";
     }
     return outcome;
   }
@@ -321,6 +352,7 @@ AcceptOutcome AcceptStep(const AcceptorCredential& cred, SecurityContext* ctx, c
     if (CanonicalNtlmName(outcome.principal, &canonical)) outcome.principal = canonical;
   }
   GssStatus refusal = CheckRequiredFlags(cred.required_flags(), ret_flags);
+  if (refusal.ok()) refusal = CheckChannelBound(bindings, ret_flags);
   // Recorded only now, for the AP-REQ that completed the context: nothing a peer sends before
   // it has authenticated is stored.
   if (refusal.ok() && cred.memory_replay_cache() && outcome.mech == Mech::kKrb5) {

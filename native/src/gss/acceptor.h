@@ -76,10 +76,23 @@ struct AcceptOutcome {
   std::string pac_refused;
 };
 
+// The acceptor's channel bindings for one leg (RFC 5744/5929): only the application data, which
+// for TLS is "tls-server-end-point:" + the hash of the server's certificate, computed by the
+// caller. The addresses are GSS_C_AF_UNSPEC and empty, as RFC 5929 and every HTTP client expect.
+// The bytes are borrowed: they must outlive the AcceptStep call.
+struct AcceptorBindings {
+  const uint8_t* application_data = nullptr;  // nullptr: GSS_C_NO_CHANNEL_BINDINGS
+  size_t length = 0;
+  // Refuse a completed context that is not channel-bound (no GSS_C_CHANNEL_BOUND_FLAG): MIT
+  // (1.19+) accepts a client that sent no bindings, reporting it only through that flag.
+  bool required = false;
+};
+
 // Runs one gss_accept_sec_context leg on `ctx`, which starts empty for the first leg. With the
 // in-memory replay cache, a krb5 context that completes is checked and recorded there first.
+// Bindings that do not match the client's fail the leg with ERR_CHANNEL_BINDING_MISMATCH.
 AcceptOutcome AcceptStep(const AcceptorCredential& cred, SecurityContext* ctx, const uint8_t* token,
-                         size_t token_len);
+                         size_t token_len, const AcceptorBindings& bindings = AcceptorBindings{});
 
 // True when the token is a raw NTLMSSP message ("NTLMSSP\0" signature).
 bool IsRawNtlmToken(const uint8_t* token, size_t len);
