@@ -9,14 +9,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../support/negotiateClients.js';
 import { AuthPool, NegotiateAuthenticator } from '../../src/adapter/index.js';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
 import { startTestRealm, requireTool } from '../support/realm.js';
 import { useRealm } from '../support/server.js';
 import { startAdapterServer, type AdapterServer } from '../support/adapterServer.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const T = { timeout: 90_000 };
 
 let realm: ThrowawayRealm;
@@ -44,23 +44,7 @@ after(async () => {
 });
 
 async function launch(env: NodeJS.ProcessEnv): Promise<Browser> {
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    env,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      // This machine has no network but loopback: keep Chromium from trying.
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--auth-server-allowlist=localhost',
-    ],
-    timeout: 30_000,
-  });
+  const browser = await launchChromium({ env });
   browsers.push(browser);
   return browser;
 }

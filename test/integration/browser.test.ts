@@ -13,13 +13,12 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../support/negotiateClients.js';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
 import { startTestRealm, requireTool } from '../support/realm.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { selfSignedCertificate, type TestCertificate } from '../support/tlsFiles.js';
-
-const CHROMIUM = '/usr/bin/chromium';
 
 let realm: ThrowawayRealm;
 let server: TestServer;
@@ -43,23 +42,7 @@ before(async () => {
     });
   httpsRequired = await https('required');
   httpsWhenSupported = await https('when-supported');
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    env: { ...process.env, ...realm.env() },
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      // This machine has no network but loopback: keep Chromium from trying.
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--auth-server-allowlist=localhost',
-    ],
-    timeout: 30_000,
-  });
+  browser = await launchChromium(realm);
 });
 
 after(async () => {

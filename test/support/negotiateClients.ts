@@ -127,15 +127,15 @@ export async function pythonNegotiate(
 }
 
 /**
- * Headless Chromium (Debian's package, through playwright-core) with the realm's ccache, doing
- * SPNEGO for `localhost` only.
+ * Headless Chromium (Debian's package, through playwright-core) doing SPNEGO for `localhost`
+ * only, with the realm's ccache, or with exactly `env` (e.g. a ccache with no ticket).
  */
-export async function launchChromium(realm: ThrowawayRealm): Promise<Browser> {
+export async function launchChromium(from: ThrowawayRealm | { env: NodeJS.ProcessEnv }): Promise<Browser> {
   requireTool('chromium', 'chromium');
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    env: { ...process.env, ...realm.env() },
+    env: 'keytab' in from ? { ...process.env, ...from.env() } : from.env,
     args: [
       '--no-sandbox',
       '--disable-gpu',
