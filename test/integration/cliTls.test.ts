@@ -110,9 +110,9 @@ interface TlsServe {
   listening: Record<string, unknown> | undefined;
   certFile: string;
   keyFile: string;
-  stderr(): string;
+  stderr: () => string;
   /** The DER of the certificate a new TLS connection is served. */
-  servedDer(): Promise<Buffer>;
+  servedDer: () => Promise<Buffer>;
 }
 
 async function serveTls(extra: string[]): Promise<TlsServe> {
@@ -145,10 +145,10 @@ async function serveTls(extra: string[]): Promise<TlsServe> {
   return { child, port, listening, certFile, keyFile, stderr: () => stderr, servedDer };
 }
 
-async function stop(child: ChildProcessWithoutNullStreams, stderr: () => string): Promise<void> {
-  child.kill('SIGTERM');
-  const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
-  assert.equal(code, 0, stderr());
+async function stop(s: TlsServe): Promise<void> {
+  s.child.kill('SIGTERM');
+  const code = await new Promise<number | null>((resolve) => s.child.once('exit', (c) => resolve(c)));
+  assert.equal(code, 0, s.stderr());
 }
 
 test('HTTPS: "tls":true; SIGHUP with a replaced certificate logs it, keeps serving the old one', async () => {
@@ -177,7 +177,7 @@ test('HTTPS: "tls":true; SIGHUP with a replaced certificate logs it, keeps servi
   );
   assert.match(s.stderr(), /ERR_TLS_CERTIFICATE/);
   assert.deepEqual(await s.servedDer(), cert.der);
-  await stop(s.child, s.stderr);
+  await stop(s);
 });
 
 test('--http-engine node over HTTPS: curl --negotiate -k (GET and HEAD); SIGHUP serves a new certificate', async () => {
@@ -227,5 +227,5 @@ test('--http-engine node over HTTPS: curl --negotiate -k (GET and HEAD); SIGHUP 
   assert.equal(out.body?.flags?.channelBound, true);
   const wrong = await runClient(PYTHON, [HTTP_CLIENT, url, '--insecure', '--channel-binding', 'wrong'], realm);
   assert.match(wrong.stdout, /ERR_CHANNEL_BINDING_MISMATCH/);
-  await stop(s.child, s.stderr);
+  await stop(s);
 });
