@@ -125,6 +125,14 @@ async function serve(args: string[]): Promise<number> {
           logger.info('tls certificate unchanged', { fingerprint256: r.served.fingerprint256 });
           return;
         }
+        if (r.reloaded) {
+          logger.info('tls certificate reloaded', {
+            previous: r.served.fingerprint256,
+            fingerprint256: r.onDisk.fingerprint256,
+            validTo: new Date(r.onDisk.validTo).toISOString(),
+          });
+          return;
+        }
         // uWS cannot swap a running listener's certificate (src/acceptors/httpTls.ts).
         logger.warn(
           'the TLS certificate changed on disk; the listener keeps serving the one it started with: restart for it',

@@ -52,9 +52,15 @@ export {
 export { loadUws, type UwsModule } from './acceptors/uws.js';
 export type { HttpTlsOptions, ChannelAcceptOptions } from './acceptors/httpTls.js';
 export { tlsServerEndPoint, CHANNEL_BINDING_POLICIES, type ChannelBindingPolicy } from './tls/channelBindings.js';
-export { loadTlsCertificate, type TlsCertificate, type TlsFiles } from './tls/TlsCertificate.js';
+export {
+  loadTlsCertificate,
+  loadTlsKeyPair,
+  type TlsCertificate,
+  type TlsFiles,
+  type TlsPem,
+} from './tls/TlsCertificate.js';
 // The `node` HTTP engine (NegotiateServer.nodeHttp); the adapter itself is `negotiate-server/adapter`.
-export type { NodeHttpAcceptor, NodeHttpAcceptorOptions } from './acceptors/NodeHttpAcceptor.js';
+export type { NodeHttpAcceptor, NodeHttpAcceptorOptions, NodeHttpTlsOptions } from './acceptors/NodeHttpAcceptor.js';
 export type { AdapterIdentity, AdapterHandshakeFailure } from './adapter/types.js';
 export { SessionCookies, type SessionCookieOptions, type CookieSession } from './http/sessionCookie.js';
 export { parseAuthorization, formatWwwAuthenticate, type ParsedAuthorization } from './framing/negotiateHeader.js';

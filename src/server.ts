@@ -28,8 +28,8 @@ import { DescriptorWatch } from './limits/DescriptorWatch.js';
 import { httpCapSlack } from './http/ConnectionGate.js';
 import { ADMIN_MAX_CONNECTIONS } from './admin/AdminListener.js';
 import type { HttpSessionCookieOptions } from './http/frontEndSetup.js';
-import { loadTlsCertificate, type TlsCertificate, type TlsFiles } from './tls/TlsCertificate.js';
-import { ConfigError } from './errors.js';
+import { loadTlsCertificate, type TlsCertificate, type TlsPem } from './tls/TlsCertificate.js';
+import { loadListenerCertificate, logServedCertificate } from './tls/listenerCertificate.js';
 
 export interface ListeningEvent {
   event: 'listening';
@@ -76,6 +76,8 @@ export class NegotiateServer extends EventEmitter {
   /** The admin listener, when configured. */
   admin: AdminListener | undefined;
   #httpAddress: { address: string; port: number } | undefined;
+  /** The PEM pair behind tlsCertificate, for the node engine's listener. */
+  #tlsPem: TlsPem | undefined;
   readonly #options: ResolvedServerConfig;
   readonly #logger: Logger;
   /** Every configured listener started. */
@@ -132,8 +134,9 @@ export class NegotiateServer extends EventEmitter {
     const maxConnections = NegotiateServer.#fitDescriptorBudget(config);
     if (config.ntlmUsers !== undefined) applyProcessWideSettings({ ntlmUserFile: config.ntlmUsers });
     // Before the workers start: a bad certificate refuses at once.
-    const tlsCertificate =
-      config.http && config.httpTls ? await NegotiateServer.#loadTls(config.httpTls, config) : undefined;
+    const tls =
+      config.http && config.httpTls ? await loadListenerCertificate(config.httpTls, config.channelBinding) : undefined;
+    if (tls) logServedCertificate(tls.certificate, config.channelBinding, config.logger);
     const credentials: CredentialOptions = {
       ntlm: config.ntlm,
       replayCache: config.replayCache,
@@ -155,7 +158,8 @@ export class NegotiateServer extends EventEmitter {
       ...(config.workerFile === undefined ? {} : { workerFile: config.workerFile }),
     });
     const server = new NegotiateServer(pool, config, maxConnections);
-    server.tlsCertificate = tlsCertificate;
+    server.tlsCertificate = tls?.certificate;
+    server.#tlsPem = tls?.pem;
     server.#descriptorWatch = new DescriptorWatch({
       onExhausted: (open, limit) => {
         server.#logger.error('file descriptors exhausted: listeners cannot accept', { open, limit });
@@ -208,14 +212,28 @@ export class NegotiateServer extends EventEmitter {
 
   /**
    * SIGHUP's TLS half: reads the certificate files again and checks them as at start (rejects
-   * with ERR_TLS_CERTIFICATE). A running uWS listener cannot swap its certificate
-   * (src/acceptors/httpTls.ts), so a changed one is reported here, not served: serving it takes a
-   * restart, and the channel binding keeps naming the one served. Undefined without TLS.
+   * with ERR_TLS_CERTIFICATE, the certificate in use staying in use). On the `node` engine a
+   * changed certificate is served to new connections from now on (`reloaded`, and
+   * tlsCertificate becomes it); a running uWS listener cannot swap its certificate
+   * (src/acceptors/httpTls.ts), so there a changed one is only reported: serving it takes a
+   * restart. Undefined without TLS.
    */
-  async recheckTlsCertificate(): Promise<{ served: TlsCertificate; onDisk: TlsCertificate } | undefined> {
+  async recheckTlsCertificate(): Promise<
+    { served: TlsCertificate; onDisk: TlsCertificate; reloaded: boolean } | undefined
+  > {
     const served = this.tlsCertificate;
     if (served === undefined) return undefined;
-    return { served, onDisk: await loadTlsCertificate(served) };
+    const nodeHttp = this.nodeHttp;
+    if (nodeHttp === undefined) return { served, onDisk: await loadTlsCertificate(served), reloaded: false };
+    const policy = this.#options.channelBinding;
+    const loaded = await loadListenerCertificate(served, policy);
+    if (loaded.certificate.fingerprint256 === served.fingerprint256)
+      return { served, onDisk: loaded.certificate, reloaded: false };
+    nodeHttp.setCertificate(loaded.pem);
+    this.tlsCertificate = loaded.certificate;
+    this.#tlsPem = loaded.pem;
+    logServedCertificate(loaded.certificate, policy, this.#logger);
+    return { served, onDisk: loaded.certificate, reloaded: true };
   }
 
   /**
@@ -340,6 +358,7 @@ export class NegotiateServer extends EventEmitter {
       handshakeTimeoutMs: o.handshakeTimeoutMs,
       handshakesPerAddress: this.handshakesPerAddress,
       sessionCookie: this.#sessionCookie(),
+      tls: this.#tlsPem && { pem: this.#tlsPem, channelBinding: o.channelBinding },
     });
     http.on('session', (s: AdapterIdentity) => this.emit('session', s));
     http.on('handshakeFailed', (f: HandshakeFailure<'adapter'>) => this.emit('handshakeFailed', f));
@@ -355,25 +374,6 @@ export class NegotiateServer extends EventEmitter {
       secure: o.sessionCookieSecure,
       ...(o.sessionCookieKeys.length > 0 ? { keys: o.sessionCookieKeys } : {}),
     };
-  }
-
-  /** Reads and checks the certificate; refuses `required` for one RFC 5929 gives no binding. */
-  static async #loadTls(files: TlsFiles, config: ResolvedServerConfig): Promise<TlsCertificate> {
-    const certificate = await loadTlsCertificate(files);
-    const policy = config.channelBinding;
-    if (certificate.bindingUnavailable !== undefined && policy !== 'off') {
-      if (policy === 'required') throw new ConfigError('ERR_TLS_CERTIFICATE', certificate.bindingUnavailable);
-      config.logger.warn('no channel binding for this TLS certificate: clients are not bound to it', {
-        reason: certificate.bindingUnavailable,
-      });
-    }
-    config.logger.info('tls', {
-      frontend: 'http',
-      subject: certificate.subject,
-      fingerprint256: certificate.fingerprint256,
-      channelBinding: certificate.channelBindings === undefined ? 'off' : policy,
-    });
-    return certificate;
   }
 
   async #listen(framing: TcpFraming, at: ListenAddress): Promise<void> {

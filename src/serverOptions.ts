@@ -78,7 +78,10 @@ export interface CookieOptions {
 /** The HTTP listener's engine: uWebSockets.js, or node:http through the adapter. */
 export type HttpEngine = 'uws' | 'node';
 
-/** HTTPS: PEM files, checked at start (ERR_TLS_CERTIFICATE); read once, so a new certificate takes a restart. */
+/**
+ * HTTPS: PEM files, checked at start (ERR_TLS_CERTIFICATE). NegotiateServer.recheckTlsCertificate
+ * (SIGHUP) serves a new one at once on engine `'node'`; on `'uws'` a new certificate takes a restart.
+ */
 export interface TlsOptions {
   /** The server's certificate, then any intermediates. */
   certFile: string;

@@ -2,9 +2,13 @@
  * The `node` HTTP engine (`--http-engine node`): the HTTP front end's routes and limits on
  * `node:http`, through the adapter (src/adapter/), for platforms where the uWS binary does not
  * load and for connection-bound NTLM over HTTP. It serves what the uWS front end serves without
- * WebSockets: `GET /whoami` answering the identity as JSON, 404 elsewhere, the same Negotiate
- * answers (the adapter shares them), the same `listening` and handshake log lines (the
+ * WebSockets: `GET /whoami` (and HEAD) answering the identity as JSON, 404 elsewhere, the same
+ * Negotiate answers (the adapter shares them), the same `listening` and handshake log lines (the
  * handshake lines name the front end `adapter`).
+ *
+ * HTTPS on node:https, with the adapter's channel binding (tlsChannel.ts: each connection is
+ * bound to the certificate it was served). Unlike uWS's SSLApp, a running node:https server can
+ * take a new certificate (setCertificate, on SIGHUP): new connections get it, open ones keep theirs.
  *
  * Limits: the connection cap is node's own `server.maxConnections` (exact: node refuses a
  * connection beyond it at accept, no sampling needed); the header block limit follows the
@@ -13,6 +17,7 @@
  */
 import { EventEmitter } from 'node:events';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { NegotiateAuthenticator } from '../adapter/NegotiateAuthenticator.js';
 import type { AdapterHandshakeFailure, AdapterIdentity, HttpSessionCookieOptions } from '../adapter/types.js';
@@ -24,6 +29,15 @@ import { headerLimitFor } from '../http/headerLimit.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { AuthPool } from '../pool/AuthPool.js';
 import { settleWithin } from '../lifecycle/drain.js';
+import type { ChannelBindingPolicy } from '../tls/channelBindings.js';
+import type { TlsPem } from '../tls/TlsCertificate.js';
+
+/** HTTPS on the node engine: the PEM pair (checked: loadTlsKeyPair) and the channel-binding policy. */
+export interface NodeHttpTlsOptions {
+  pem: TlsPem;
+  /** Default 'when-supported'. */
+  channelBinding?: ChannelBindingPolicy | undefined;
+}
 
 export interface NodeHttpAcceptorOptions {
   pool: AuthPool;
@@ -39,6 +53,8 @@ export interface NodeHttpAcceptorOptions {
   handshakeTimeoutMs?: number | undefined;
   /** NTLM: the per-address bound on half-done handshakes, shared with the other front ends. */
   handshakesPerAddress?: HandshakesPerAddress | undefined;
+  /** Serve HTTPS (node:https) with channel binding; plain HTTP without. */
+  tls?: NodeHttpTlsOptions | undefined;
 }
 
 /**
@@ -49,6 +65,8 @@ export class NodeHttpAcceptor extends EventEmitter {
   readonly authenticator: NegotiateAuthenticator;
   readonly server: http.Server;
   readonly maxConnections: number;
+  /** The same server, when it serves HTTPS: setCertificate() swaps its certificate. */
+  readonly #https: https.Server | undefined;
   readonly #logger: Logger;
   readonly #inFlight = new Set<Promise<void>>();
   #connections = 0;
@@ -68,12 +86,22 @@ export class NodeHttpAcceptor extends EventEmitter {
       ntlm: options.ntlm,
       handshakeTimeoutMs: options.handshakeTimeoutMs,
       handshakesPerAddress: options.handshakesPerAddress,
+      // The authenticator's policy is applied on TLS sockets only: plain HTTP binds nothing.
+      channelBinding: options.tls?.channelBinding,
     });
     this.authenticator.on('session', (s: AdapterIdentity) => this.emit('session', s));
     this.authenticator.on('handshakeFailed', (f: AdapterHandshakeFailure) => this.emit('handshakeFailed', f));
-    this.server = http.createServer({ maxHeaderSize: headerLimitFor(maxTokenBytes) }, (req, res) =>
-      this.#onRequest(req, res),
-    );
+    const onRequest = (req: IncomingMessage, res: ServerResponse): void => this.#onRequest(req, res);
+    const maxHeaderSize = headerLimitFor(maxTokenBytes);
+    if (options.tls === undefined) {
+      this.server = http.createServer({ maxHeaderSize }, onRequest);
+    } else {
+      this.#https = https.createServer(
+        { maxHeaderSize, cert: options.tls.pem.cert, key: options.tls.pem.key },
+        onRequest,
+      );
+      this.server = this.#https;
+    }
     this.server.maxConnections = this.maxConnections;
     this.server.on('connection', (socket: Socket) => this.#onConnection(socket));
     this.server.on('drop', () => this.#onDrop());
@@ -89,10 +117,26 @@ export class NodeHttpAcceptor extends EventEmitter {
       this.server.listen(port, host, () => {
         this.server.off('error', onError);
         const bound = (this.server.address() as AddressInfo).port;
-        this.#logger.info('listening', { frontend: 'http', engine: 'node', host, port: bound });
+        const tls = this.#https === undefined ? {} : { tls: true };
+        this.#logger.info('listening', { frontend: 'http', engine: 'node', host, port: bound, ...tls });
         resolve({ address: host, port: bound });
       });
     });
+  }
+
+  /** Serves HTTPS. */
+  get tls(): boolean {
+    return this.#https !== undefined;
+  }
+
+  /**
+   * HTTPS: serve `pem` to new connections from now on (open ones keep the certificate they were
+   * served, and their binding). Throws ConfigError ERR_CONFIG on a plain HTTP listener, and
+   * node's error for a pair OpenSSL refuses.
+   */
+  setCertificate(pem: TlsPem): void {
+    if (this.#https === undefined) throw new ConfigError('ERR_CONFIG', 'this HTTP acceptor does not serve TLS');
+    this.#https.setSecureContext({ cert: pem.cert, key: pem.key });
   }
 
   /** Open connections on the listener. */
@@ -123,8 +167,9 @@ export class NodeHttpAcceptor extends EventEmitter {
 
   #onRequest(req: IncomingMessage, res: ServerResponse): void {
     const path = (req.url ?? '/').split('?', 1)[0];
-    // As on uWS: one GET route; anything else is 404 (the body, if any, is left unread: node discards it).
-    if (req.method !== 'GET' || path !== '/whoami') {
+    // As on uWS: one GET route (HEAD answers as GET, node leaves the body out); anything else is
+    // 404 (the body, if any, is left unread: node discards it).
+    if ((req.method !== 'GET' && req.method !== 'HEAD') || path !== '/whoami') {
       sendText(res, 404, 'Not found\n');
       return;
     }

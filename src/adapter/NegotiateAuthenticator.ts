@@ -8,7 +8,8 @@
  * the fresh credential wins over a session cookie, a refusal is a bare `Negotiate` challenge,
  * 503 when the pool is busy, 431 for an oversized token, the mutual token on the success.
  * Unlike uWS, node gives the request's socket, so with `ntlm: true` multi-leg handshakes are
- * bound to it (ConnectionContexts); without it they are refused.
+ * bound to it (ConnectionContexts); without it they are refused. On a node:tls socket every
+ * accept step is bound to the certificate that connection was served (tlsChannel.ts).
  */
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -37,6 +38,7 @@ import { silentLogger, type Logger } from '../logger.js';
 import { AuthPool, type AcceptStep } from '../pool/AuthPool.js';
 import { acceptorSlotOf } from '../pool/credentials.js';
 import { ConnectionContexts } from './ConnectionContexts.js';
+import { TlsChannels, type ChannelAccept } from './tlsChannel.js';
 import type {
   AdapterIdentity,
   ChannelBindingMode,
@@ -70,7 +72,7 @@ export class NegotiateAuthenticator extends EventEmitter {
   readonly pool: AuthPool;
   readonly ntlm: boolean;
   readonly maxTokenBytes: number;
-  /** Accepted and kept; not applied yet (see ChannelBindingMode). */
+  /** The channel-binding policy on TLS sockets (see ChannelBindingMode). */
   readonly channelBinding: ChannelBindingMode;
   /** Cookie sessions, when enabled. */
   readonly cookies: SessionCookies | undefined;
@@ -78,6 +80,7 @@ export class NegotiateAuthenticator extends EventEmitter {
   readonly #logger: Logger;
   readonly #reporter: HandshakeReporter<'adapter'>;
   readonly #contexts: ConnectionContexts | undefined;
+  readonly #channels: TlsChannels;
   #closed = false;
 
   /**
@@ -93,6 +96,7 @@ export class NegotiateAuthenticator extends EventEmitter {
     this.ntlm = options.ntlm === true;
     this.maxTokenBytes = positiveWhole('maxTokenBytes', options.maxTokenBytes, DEFAULT_LIMITS.maxTokenBytes);
     this.channelBinding = channelBindingMode(options.channelBinding);
+    this.#channels = new TlsChannels(this.channelBinding);
     const sessionCookie = options.sessionCookie === false ? undefined : options.sessionCookie;
     this.cookies = sessionCookiesFrom(sessionCookie, this.#logger, 'adapter');
     this.#contexts = this.ntlm
@@ -172,9 +176,16 @@ export class NegotiateAuthenticator extends EventEmitter {
       at.connectionId = nextConnectionId();
       return this.#failed(at, new PoolError('ERR_POOL_CLOSED', 'the Negotiate authenticator is closed'));
     }
+    const channel = this.#channels.acceptOptions(socket);
+    if ('code' in channel) {
+      at.connectionId = nextConnectionId();
+      this.#reporter.refused(this.#attempt(at), channel.code, channel.reason);
+      const body = `Negotiate authentication failed (${channel.code})\n`;
+      return this.#refused({ ...channel, status: 401, body, headers: challengeHeaders(), busy: false }, at);
+    }
     return this.#contexts === undefined
-      ? this.#singleLeg(at, parsed.token)
-      : this.#connectionBound(this.#contexts, at, socket, parsed.token);
+      ? this.#singleLeg(at, parsed.token, channel)
+      : this.#connectionBound(this.#contexts, at, socket, parsed.token, channel);
   }
 
   /**
@@ -205,12 +216,12 @@ export class NegotiateAuthenticator extends EventEmitter {
   }
 
   /** Without `ntlm`: one context per request, freed as soon as the leg returns. */
-  async #singleLeg(at: Attempt, token: Buffer): Promise<NegotiateOutcome> {
+  async #singleLeg(at: Attempt, token: Buffer, channel: ChannelAccept): Promise<NegotiateOutcome> {
     const id = nextConnectionId();
     at.connectionId = id;
     let step: AcceptStep;
     try {
-      step = await this.pool.accept(id, token, { releaseAfter: true, slot: acceptorSlotOf('adapter') });
+      step = await this.pool.accept(id, token, { releaseAfter: true, slot: acceptorSlotOf('adapter'), ...channel });
     } catch (err) {
       // A task that timed out may be stopped before the worker's releaseAfter runs.
       this.pool.release(id);
@@ -234,6 +245,7 @@ export class NegotiateAuthenticator extends EventEmitter {
     at: Attempt,
     socket: IncomingMessage['socket'],
     token: Buffer,
+    channel: ChannelAccept,
   ): Promise<NegotiateOutcome> {
     const bound = contexts.begin(socket, token);
     if (bound === undefined) {
@@ -253,6 +265,7 @@ export class NegotiateAuthenticator extends EventEmitter {
         // The socket closed while the leg waited: its 'close' found no context yet.
         abandoned: () => socket.destroyed,
         slot: acceptorSlotOf('adapter'),
+        ...channel,
       });
     } catch (err) {
       contexts.end(socket, bound);

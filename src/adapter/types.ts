@@ -13,8 +13,17 @@ import type { CredentialOptions } from '../pool/credentials.js';
 export type { HttpSessionCookieOptions } from '../http/frontEndSetup.js';
 
 /**
- * Channel binding (Extended Protection) on TLS sockets. Accepted and kept, not applied yet:
- * this release passes no channel bindings to GSSAPI whatever the setting.
+ * Channel binding (Extended Protection). On a TLS socket (node:https, or node:tls under
+ * Express/Fastify) each accept step is bound to RFC 5929's tls-server-end-point of the
+ * certificate that connection was served (a certificate swapped with setSecureContext is
+ * followed: each connection is bound to the one it saw).
+ * - `off`: no bindings given to GSSAPI; a client's are ignored.
+ * - `when-supported` (default): a client bound to another certificate is refused
+ *   (ERR_CHANNEL_BINDING_MISMATCH); one that sent no bindings is accepted, `flags.channelBound` false.
+ * - `required`: as `when-supported`, and a client that sent no bindings is refused
+ *   (ERR_CHANNEL_BINDING_REQUIRED), as is every request on a plain (non-TLS) socket and on a
+ *   certificate RFC 5929 gives no binding (Ed25519, Ed448). Behind a TLS-terminating proxy the
+ *   adapter only sees plain sockets: `required` refuses everyone there (docs/adapter.md).
  */
 export type ChannelBindingMode = 'off' | 'when-supported' | 'required';
 
@@ -39,7 +48,7 @@ export interface NegotiateAuthenticatorOptions {
   /** Cookie sessions after a successful handshake; false or undefined: none (every request negotiates). */
   sessionCookie?: HttpSessionCookieOptions | false | undefined;
   logger?: Logger | undefined;
-  /** See ChannelBindingMode: accepted, not applied yet. Default 'when-supported'. */
+  /** The channel-binding policy on TLS sockets: see ChannelBindingMode. Default 'when-supported'. */
   channelBinding?: ChannelBindingMode | undefined;
   /**
    * NTLM: a connection's half-done handshake is freed this long after its last leg, if no next

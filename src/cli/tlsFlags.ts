@@ -22,7 +22,8 @@ export const TLS_FLAGS: FlagSection = {
       default: 'plain HTTP',
       help:
         'Serve HTTPS with this PEM certificate (the server certificate first, then intermediates); needs ' +
-        '--tls-key. Checked at start; SIGHUP re-checks it, but a new certificate takes a restart. Implies ' +
+        '--tls-key. Checked at start; SIGHUP re-checks it (--http-engine node serves a new one at once; uws ' +
+        'needs a restart for it). Implies ' +
         '--cookie-secure.',
       apply: (into, v) => {
         const http = httpListener(into, 'tls-cert');

@@ -33,6 +33,12 @@ export interface TlsCertificate extends TlsFiles {
   readonly bindingUnavailable?: string;
 }
 
+/** The PEM contents a node:tls context is made from (kept apart from TlsCertificate: the key stays private). */
+export interface TlsPem {
+  cert: Buffer;
+  key: Buffer;
+}
+
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----/;
 const PEM_PRIVATE_KEY = /-----BEGIN (?:RSA |EC |ENCRYPTED )?PRIVATE KEY-----/;
 
@@ -42,6 +48,14 @@ const PEM_PRIVATE_KEY = /-----BEGIN (?:RSA |EC |ENCRYPTED )?PRIVATE KEY-----/;
  * certificate's.
  */
 export async function loadTlsCertificate(files: TlsFiles): Promise<TlsCertificate> {
+  return (await loadTlsKeyPair(files)).certificate;
+}
+
+/**
+ * loadTlsCertificate, with the PEM contents that were checked: what a node:https server is
+ * given, so it serves exactly the pair that passed (no second read of files being replaced).
+ */
+export async function loadTlsKeyPair(files: TlsFiles): Promise<{ certificate: TlsCertificate; pem: TlsPem }> {
   const certPem = await readPem(files.certFile, '--tls-cert', PEM_CERTIFICATE, 'CERTIFICATE');
   const keyPem = await readPem(files.keyFile, '--tls-key', PEM_PRIVATE_KEY, 'PRIVATE KEY');
   let cert: X509Certificate;
@@ -76,7 +90,7 @@ export async function loadTlsCertificate(files: TlsFiles): Promise<TlsCertificat
   } catch (err) {
     bindingUnavailable = (err as Error).message;
   }
-  return {
+  const certificate: TlsCertificate = {
     certFile: files.certFile,
     keyFile: files.keyFile,
     der: cert.raw,
@@ -86,6 +100,7 @@ export async function loadTlsCertificate(files: TlsFiles): Promise<TlsCertificat
     channelBindings,
     ...(bindingUnavailable === undefined ? {} : { bindingUnavailable }),
   };
+  return { certificate, pem: { cert: certPem, key: keyPem } };
 }
 
 async function readPem(file: string, flag: string, marker: RegExp, what: string): Promise<Buffer> {

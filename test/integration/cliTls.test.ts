@@ -1,8 +1,9 @@
 /**
  * `serve --tls-cert/--tls-key/--channel-binding` as an operator meets them: the start-up
  * refusals (exit code and message, nothing on stdout), a real HTTPS listener with its
- * `"tls":true` line, and SIGHUP with a replaced certificate (checked, logged, not served: uWS
- * cannot swap it).
+ * `"tls":true` line, and SIGHUP with a replaced certificate: checked and logged, not served on
+ * uWS (it cannot swap it), served at once on the node engine (node:https setSecureContext), whose
+ * channel binding then names the new certificate.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,11 +14,13 @@ import { createInterface } from 'node:readline';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
-import { startTestRealm } from '../support/realm.js';
-import { jsonLines } from '../support/server.js';
+import { requireTool, startTestRealm } from '../support/realm.js';
+import { FIXTURES } from '../support/initiator.js';
+import { jsonLines, PYTHON, requirePythonGssapi, runClient } from '../support/server.js';
 import { selfSignedCertificate, type TestCertificate } from '../support/tlsFiles.js';
 import { waitUntil } from '../support/waitUntil.js';
 
+const HTTP_CLIENT = path.join(FIXTURES, 'http_client.py');
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bin', 'negotiate-server.js');
 
 let realm: ThrowawayRealm;
@@ -100,29 +103,25 @@ test('exit 2: channel binding required without TLS, a certificate without its ke
   assert.match(noHttp.stderr, /--tls-cert needs an HTTP listener/);
 });
 
-test('HTTPS: "tls":true; SIGHUP with a replaced certificate logs it, keeps serving the old one', async () => {
-  const certFile = path.join(cert.dir, 'served.pem');
-  const keyFile = path.join(cert.dir, 'served.key');
+/** A running `serve` with a TLS listener on copies of `cert`'s files (replaceable), once it listens. */
+interface TlsServe {
+  child: ChildProcessWithoutNullStreams;
+  port: number;
+  listening: Record<string, unknown> | undefined;
+  certFile: string;
+  keyFile: string;
+  stderr: () => string;
+  /** The DER of the certificate a new TLS connection is served. */
+  servedDer: () => Promise<Buffer>;
+}
+
+async function serveTls(extra: string[]): Promise<TlsServe> {
+  const certFile = path.join(cert.dir, `served-${extra.join('')}.pem`);
+  const keyFile = path.join(cert.dir, `served-${extra.join('')}.key`);
   await copyFile(cert.certFile, certFile);
   await copyFile(cert.keyFile, keyFile);
-  server = spawn(
-    process.execPath,
-    [
-      BIN,
-      'serve',
-      '--keytab',
-      realm.keytab,
-      '--http',
-      '127.0.0.1:0',
-      '--workers',
-      '1',
-      '--tls-cert',
-      certFile,
-      '--tls-key',
-      keyFile,
-    ],
-    { env: env() },
-  );
+  const args = ['--http', '127.0.0.1:0', '--workers', '1', '--tls-cert', certFile, '--tls-key', keyFile, ...extra];
+  server = spawn(process.execPath, [BIN, 'serve', '--keytab', realm.keytab, ...args], { env: env() });
   const child = server;
   const events: Array<Record<string, unknown>> = [];
   let stderr = '';
@@ -134,7 +133,6 @@ test('HTTPS: "tls":true; SIGHUP with a replaced certificate logs it, keeps servi
     30_000,
   );
   const listening = events.find((e) => e['event'] === 'listening');
-  assert.equal(listening?.['tls'], true);
   const port = Number(listening?.['port']);
   const servedDer = (): Promise<Buffer> =>
     new Promise((resolve, reject) => {
@@ -144,31 +142,90 @@ test('HTTPS: "tls":true; SIGHUP with a replaced certificate logs it, keeps servi
       });
       s.on('error', reject);
     });
-  assert.deepEqual(await servedDer(), cert.der);
+  return { child, port, listening, certFile, keyFile, stderr: () => stderr, servedDer };
+}
+
+async function stop(s: TlsServe): Promise<void> {
+  s.child.kill('SIGTERM');
+  const code = await new Promise<number | null>((resolve) => s.child.once('exit', (c) => resolve(c)));
+  assert.equal(code, 0, s.stderr());
+}
+
+test('HTTPS: "tls":true; SIGHUP with a replaced certificate logs it, keeps serving the old one', async () => {
+  const s = await serveTls([]);
+  assert.equal(s.listening?.['tls'], true);
+  assert.deepEqual(await s.servedDer(), cert.der);
 
   // The operator renews the certificate: both files replaced, then SIGHUP.
-  await copyFile(other.certFile, certFile);
-  await copyFile(other.keyFile, keyFile);
-  child.kill('SIGHUP');
+  await copyFile(other.certFile, s.certFile);
+  await copyFile(other.keyFile, s.keyFile);
+  s.child.kill('SIGHUP');
   await waitUntil(
-    () => /TLS certificate changed on disk/.test(stderr),
-    () => `the change logged; stderr ${stderr}`,
+    () => /TLS certificate changed on disk/.test(s.stderr()),
+    () => `the change logged; stderr ${s.stderr()}`,
     15_000,
   );
-  assert.deepEqual(await servedDer(), cert.der, 'uWS keeps serving the certificate it started with');
+  assert.deepEqual(await s.servedDer(), cert.der, 'uWS keeps serving the certificate it started with');
 
   // A broken pair on SIGHUP is refused; the server goes on.
-  await copyFile(cert.certFile, certFile);
-  child.kill('SIGHUP');
+  await copyFile(cert.certFile, s.certFile);
+  s.child.kill('SIGHUP');
   await waitUntil(
-    () => /TLS certificate files fail their checks/.test(stderr),
-    () => `the refusal logged; stderr ${stderr}`,
+    () => /TLS certificate files fail their checks/.test(s.stderr()),
+    () => `the refusal logged; stderr ${s.stderr()}`,
     15_000,
   );
-  assert.match(stderr, /ERR_TLS_CERTIFICATE/);
-  assert.deepEqual(await servedDer(), cert.der);
+  assert.match(s.stderr(), /ERR_TLS_CERTIFICATE/);
+  assert.deepEqual(await s.servedDer(), cert.der);
+  await stop(s);
+});
 
-  child.kill('SIGTERM');
-  const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
-  assert.equal(code, 0, stderr);
+test('--http-engine node over HTTPS: curl --negotiate -k (GET and HEAD); SIGHUP serves a new certificate', async () => {
+  requirePythonGssapi();
+  const curl = requireTool('curl', 'curl');
+  const s = await serveTls(['--http-engine', 'node']);
+  assert.equal(s.listening?.['tls'], true);
+  assert.deepEqual(await s.servedDer(), cert.der);
+  const curlArgs = (...more: string[]): string[] => [
+    '-sk',
+    '--negotiate',
+    '-u',
+    ':',
+    '--resolve',
+    `localhost:${s.port}:127.0.0.1`,
+    '-w',
+    '\n%{http_code}',
+    ...more,
+    `https://localhost:${s.port}/whoami`,
+  ];
+  const get = await runClient(curl, curlArgs(), realm, 15_000);
+  assert.match(get.stdout, /\n200$/, get.stdout + get.stderr);
+  assert.equal((JSON.parse(get.stdout.split('\n')[0] ?? '') as { principal: string }).principal, realm.userPrincipal);
+  const head = await runClient(curl, curlArgs('-I'), realm, 15_000);
+  assert.match(head.stdout, /^HTTP\/1\.1 200/m, head.stdout + head.stderr);
+  assert.match(head.stdout, /^content-type: application\/json/im);
+
+  // Renewed on disk, then SIGHUP: new connections are served the new certificate.
+  await copyFile(other.certFile, s.certFile);
+  await copyFile(other.keyFile, s.keyFile);
+  s.child.kill('SIGHUP');
+  await waitUntil(
+    () => /tls certificate reloaded/.test(s.stderr()),
+    () => `the reload logged; stderr ${s.stderr()}`,
+    15_000,
+  );
+  assert.doesNotMatch(s.stderr(), /restart for it/);
+  assert.deepEqual(await s.servedDer(), other.der, 'the node engine serves the new certificate');
+  // A client bound to the new certificate (the one its connection was served) is accepted and bound.
+  const url = `https://localhost:${s.port}/whoami`;
+  const right = await runClient(PYTHON, [HTTP_CLIENT, url, '--insecure', '--channel-binding', 'right'], realm);
+  const out = JSON.parse(right.stdout.trim() || '{}') as {
+    status?: number;
+    body?: { flags?: { channelBound?: boolean } };
+  };
+  assert.equal(right.code, 0, right.stdout + right.stderr);
+  assert.equal(out.body?.flags?.channelBound, true);
+  const wrong = await runClient(PYTHON, [HTTP_CLIENT, url, '--insecure', '--channel-binding', 'wrong'], realm);
+  assert.match(wrong.stdout, /ERR_CHANNEL_BINDING_MISMATCH/);
+  await stop(s);
 });

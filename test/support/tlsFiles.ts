@@ -23,8 +23,8 @@ export interface TestCertificate {
 }
 
 export interface CertificateOptions {
-  /** Default 'rsa' (2048 bits); 'ec' is P-256. */
-  key?: 'rsa' | 'ec';
+  /** Default 'rsa' (2048 bits); 'ec' is P-256; 'ed25519' signs with no separate hash (RFC 5929: no binding). */
+  key?: 'rsa' | 'ec' | 'ed25519';
   /** The signature's hash. Default 'sha256'. */
   digest?: 'sha1' | 'sha256' | 'sha384' | 'sha512';
 }
@@ -35,14 +35,21 @@ export async function selfSignedCertificate(hostname: string, o: CertificateOpti
   const dir = await mkdtemp(path.join(os.tmpdir(), 'negotiate-tls-'));
   const certFile = path.join(dir, 'cert.pem');
   const keyFile = path.join(dir, 'key.pem');
-  const newkey = o.key === 'ec' ? ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'] : ['-newkey', 'rsa:2048'];
+  const newkey =
+    o.key === 'ec'
+      ? ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256']
+      : o.key === 'ed25519'
+        ? ['-newkey', 'ed25519']
+        : ['-newkey', 'rsa:2048'];
+  // Ed25519 takes no digest option.
+  const digest = o.key === 'ed25519' ? [] : [`-${o.digest ?? 'sha256'}`];
   try {
     await run(openssl, [
       'req',
       '-x509',
       ...newkey,
       '-nodes',
-      `-${o.digest ?? 'sha256'}`,
+      ...digest,
       '-days',
       '1',
       '-subj',

@@ -47,6 +47,7 @@ test('the public API exports exactly these names', () => {
     'formatWwwAuthenticate',
     'gssSampleProtocol',
     'loadTlsCertificate',
+    'loadTlsKeyPair',
     'loadUws',
     'makeSignature',
     'parseAuthorization',
