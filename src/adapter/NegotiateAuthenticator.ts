@@ -148,8 +148,8 @@ export class NegotiateAuthenticator extends EventEmitter {
       else req.socket.once('close', release);
     }
     if (outcome.kind !== 'authenticated') return outcome;
-    const { holder: _holder, ...authenticated } = outcome;
-    return authenticated;
+    // The holder stays inside: the caller's outcome is the public shape.
+    return { kind: 'authenticated', identity: outcome.identity, headers: outcome.headers };
   }
 
   async #authenticate(req: IncomingMessage): Promise<HeldOutcome> {
@@ -301,7 +301,7 @@ export class NegotiateAuthenticator extends EventEmitter {
     return this.#succeeded(at, step);
   }
 
-  /** Authorization (rules, then the hook), then the authenticated outcome; the holder keeps the delegated credential. */
+  /** Authorization (rules, then the hook), then the outcome; its holder keeps the delegated credential. */
   async #succeeded(at: Attempt, step: Extract<AcceptStep, { status: 'complete' }>): Promise<HeldOutcome> {
     const proven = identityFromStep(step);
     const decision = this.#authorizer.empty

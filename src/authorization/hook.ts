@@ -10,7 +10,7 @@ export interface AuthorizeRequest extends ProvenIdentity {
   readonly remoteAddress: string | undefined;
 }
 
-/** Refuse with this HTTP status (400-599; WebSocket: close code 4000 + status) and reason (logged, and the HTTP body). */
+/** Refuse with this HTTP status (400-599; WebSocket: close 4403 whatever it is) and reason (logged; the HTTP body). */
 export interface AuthorizeRefusal {
   status: number;
   reason?: string;

@@ -65,7 +65,8 @@ export function compileRules(rules: AuthorizationRules | undefined, where = 'aut
       throw new ConfigError('ERR_CONFIG', `unknown option ${where}.${key}; expected one of ${[...known].join(', ')}`);
   }
   const realms = list(`${where}.allowRealms`, rules.allowRealms).map((r) => {
-    if (!REALM.test(r)) throw new ConfigError('ERR_CONFIG', `${where}.allowRealms: ${JSON.stringify(r)} is not a realm`);
+    if (!REALM.test(r))
+      throw new ConfigError('ERR_CONFIG', `${where}.allowRealms: ${JSON.stringify(r)} is not a realm`);
     return r;
   });
   const principals = list(`${where}.allowPrincipals`, rules.allowPrincipals).map((p) =>

@@ -29,7 +29,10 @@ export const AUTHORIZATION_FLAGS: FlagSection = {
         "only for principals of the service's own realm.",
       apply: (into, v) => {
         if (!isLocalNameMode(v))
-          throw new ConfigError('ERR_CONFIG', `--local-name must be ${LOCAL_NAME_MODES.join(', ')}, not ${JSON.stringify(v)}`);
+          throw new ConfigError(
+            'ERR_CONFIG',
+            `--local-name must be ${LOCAL_NAME_MODES.join(', ')}, not ${JSON.stringify(v)}`,
+          );
         into.options.credentials.localName = v;
       },
     },

@@ -80,7 +80,11 @@ export function parseFlags(sections: readonly FlagSection[], args: string[]): Ma
   for (const r of rows) {
     const v = values[r.name];
     if (r.type === 'string' && typeof v === 'string') given.set(r, v);
-    if (r.type === 'string' && Array.isArray(v)) given.set(r, v.filter((x): x is string => typeof x === 'string'));
+    if (r.type === 'string' && Array.isArray(v))
+      given.set(
+        r,
+        v.filter((x): x is string => typeof x === 'string'),
+      );
     if (r.type === 'boolean' && v === true) given.set(r, true);
   }
   return given;

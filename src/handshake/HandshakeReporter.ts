@@ -18,7 +18,7 @@ export interface AuthorizationRefusal<F extends Frontend = Frontend> {
   /** allow-realm, allow-principal, allow (either), require-group, or hook. */
   rule: string;
   reason: string;
-  /** The HTTP status answered (WebSocket: close code 4000 + status; 500: a failed hook, closed with 1011). */
+  /** The HTTP status answered (WebSocket: a refusal closes 4403, a failed hook (500) 1011). */
   status: number;
   /** The hook threw or answered something unusable (an internal error, logged at error). */
   failed: boolean;
