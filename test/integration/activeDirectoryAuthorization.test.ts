@@ -63,7 +63,11 @@ describe('Active Directory: --require-group by SID from the PAC', { skip }, () =
     // Domain Admins (RID 512): the test user is not one.
     const admins = await serve([`${pac.domainSid}-512`]);
     const refused = await get(admins, 403);
-    assert.equal(refused.code, 0, `403 whose final token completes a mutual context: ${JSON.stringify(refused.answer)}`);
+    assert.equal(
+      refused.code,
+      0,
+      `403 whose final token completes a mutual context: ${JSON.stringify(refused.answer)}`,
+    );
     assert.equal(refused.answer.status, 403);
     assert.equal(refused.answer.mutual, true);
   });

@@ -14,7 +14,12 @@ import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
 
-import { Authorizer, type AuthorizationRules, type AuthorizeHook, type AuthorizeResult } from '../../src/authorization/index.js';
+import {
+  Authorizer,
+  type AuthorizationRules,
+  type AuthorizeHook,
+  type AuthorizeResult,
+} from '../../src/authorization/index.js';
 import type { AuthorizationRefusal } from '../../src/handshake/index.js';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
 import type { Session } from '../../src/session.js';
@@ -137,7 +142,7 @@ test('the hook on HTTP: false is 403, { status, reason } that status, a throw 50
   r = await pythonNegotiate(realm, hooked.httpPort, '/whoami', undefined, { expectStatus: 500 });
   assert.equal(r.status, 500);
   assert.ok(refusals.some((x) => x.failed && /directory down/.test(x.reason)));
-  hook = async (id) => ({ extra: { principal: id.principal, groups: ['ops'] } });
+  hook = (id) => Promise.resolve({ extra: { principal: id.principal, groups: ['ops'] } });
   r = await pythonNegotiate(realm, hooked.httpPort, '/whoami');
   assert.equal(r.code, 0, JSON.stringify(r));
   assert.deepEqual((r.body as { extra?: unknown }).extra, { principal: ALICE, groups: ['ops'] });
@@ -164,11 +169,12 @@ async function wsHandshake(port: number): Promise<{ binary: number; texts: strin
         resolve();
       });
     });
+    let verified: Promise<boolean> | undefined;
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       if (isBinary) {
         out.binary += 1;
         // The final token: mutual authentication completes even when authorization refuses.
-        void ini.step(data).then((s) => assert.equal(s.complete, true));
+        verified = ini.step(data).then((s) => s.complete);
       } else {
         out.texts.push(data.toString('utf8'));
         ws.close(1000);
@@ -176,13 +182,14 @@ async function wsHandshake(port: number): Promise<{ binary: number; texts: strin
     });
     ws.send((await ini.step()).token, { binary: true });
     await closed;
+    if (verified !== undefined) assert.equal(await verified, true, 'the final token completes the context');
     return out;
   } finally {
     ini.close();
   }
 }
 
-test('the hook on WebSocket: a refusal is the final token then close 4403; extra is in the authenticated message', async () => {
+test('the hook on WebSocket: refusing sends the final token, then closes 4403; extra in the announcement', async () => {
   hook = () => false;
   let r = await wsHandshake(hooked.httpPort);
   assert.equal(r.close, 4403);

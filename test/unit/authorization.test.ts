@@ -81,11 +81,10 @@ test('require-group: any listed SID among primary, domain, extra and resource gr
 
 test('a principals file: comments and blanks skipped; a junk line refuses with its line number', () => {
   const good = file('good', '# staff\nalice@CORP.EXAMPLE\n\n  bob@CORP.EXAMPLE  \nCORP\\carol\r\n');
-  assert.deepEqual([...compileRules({ allowPrincipalsFile: good }).allowPrincipals], [
-    'alice@CORP.EXAMPLE',
-    'bob@CORP.EXAMPLE',
-    'CORP\\carol',
-  ]);
+  assert.deepEqual(
+    [...compileRules({ allowPrincipalsFile: good }).allowPrincipals],
+    ['alice@CORP.EXAMPLE', 'bob@CORP.EXAMPLE', 'CORP\\carol'],
+  );
   for (const [text, line] of [
     ['alice@CORP.EXAMPLE\nbob smith@CORP.EXAMPLE\n', 2],
     ['# x\n\nalice@\n', 3],
@@ -107,7 +106,11 @@ test('a principals file: comments and blanks skipped; a junk line refuses with i
 test('the hook: each answer read, anything else a failure', async () => {
   assert.deepEqual(readHookResult(true), { kind: 'allow' });
   assert.deepEqual(readHookResult(false), { kind: 'refuse', status: 403, reason: 'refused by the application' });
-  assert.deepEqual(readHookResult({ status: 429, reason: 'slow down' }), { kind: 'refuse', status: 429, reason: 'slow down' });
+  assert.deepEqual(readHookResult({ status: 429, reason: 'slow down' }), {
+    kind: 'refuse',
+    status: 429,
+    reason: 'slow down',
+  });
   assert.deepEqual(readHookResult({ extra: { a: 1 } }), { kind: 'allow', extra: { a: 1 } });
   for (const bad of [undefined, null, 1, 'yes', [], { status: 200 }, { status: 403, reason: 5 }, { extra: 1 }, {}]) {
     assert.equal(readHookResult(bad).kind, 'invalid', JSON.stringify(bad));
@@ -118,7 +121,13 @@ test('the hook: each answer read, anything else a failure', async () => {
     },
   });
   const d = await throwing.authorize(identity('a@R'), { frontend: 'http', remoteAddress: undefined });
-  assert.deepEqual(d, { allowed: false, status: 500, rule: 'hook', reason: 'the authorize hook threw: nope', failed: true });
+  assert.deepEqual(d, {
+    allowed: false,
+    status: 500,
+    rule: 'hook',
+    reason: 'the authorize hook threw: nope',
+    failed: true,
+  });
   // The rules run first: a refused client never reaches the hook.
   let called = false;
   const ruled = new Authorizer({ rules: { allowRealms: ['R'] }, authorize: () => (called = true) });
