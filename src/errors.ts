@@ -38,6 +38,9 @@ export const NEGOTIATE_ERROR_CODES = [
   'ERR_HTTP_MULTI_LEG_UNSUPPORTED',
   'ERR_HTTP_HEADER_TOO_LARGE',
   'ERR_WS_PROTOCOL',
+  // authorization (src/authorization/): the handshake succeeded, the client is not let in
+  'ERR_AUTHZ_REFUSED',
+  'ERR_AUTHZ_HOOK_FAILED',
   // pool
   'ERR_POOL_QUEUE_FULL',
   'ERR_POOL_TASK_TIMEOUT',
@@ -149,4 +152,28 @@ export class GssError extends NegotiateError {
 /** A refusal from the context table (full, busy, unknown connection, wrong state). */
 export class ContextError extends NegotiateError {
   override readonly name: string = 'ContextError';
+}
+
+/**
+ * An authenticated client that authorization refused (a rule, or the application's hook), or a
+ * hook that failed. Its `status` is what HTTP answers (403 for the rules).
+ */
+export class AuthorizationError extends NegotiateError {
+  override readonly name: string = 'AuthorizationError';
+  /** The HTTP status of the refusal (400-599). */
+  readonly status: number;
+  /** The rule that refused: allow-realm, allow-principal, allow, require-group or hook. */
+  readonly rule: string;
+
+  constructor(
+    code: 'ERR_AUTHZ_REFUSED' | 'ERR_AUTHZ_HOOK_FAILED',
+    message: string,
+    status: number,
+    rule: string,
+    options?: { cause?: unknown },
+  ) {
+    super(code, message, options);
+    this.status = status;
+    this.rule = rule;
+  }
 }

@@ -23,7 +23,16 @@ export { TcpAcceptor, type TcpAcceptorOptions, type TcpFraming, type TcpProtocol
 export type { TcpConnection, TcpConnectionLimits } from './acceptors/TcpConnection.js';
 export { sspiProtocol, DEFAULT_GREETING, type SspiProtocolOptions } from './acceptors/sspiProtocol.js';
 export { gssSampleProtocol, type GssSampleProtocolOptions } from './acceptors/gssSampleProtocol.js';
-export type { HandshakeFailure, Mechanism, ProvenIdentity } from './handshake/index.js';
+export type { AuthorizationRefusal, HandshakeFailure, Mechanism, ProvenIdentity } from './handshake/index.js';
+export type {
+  AuthorizationRules,
+  AuthorizationRule,
+  AuthorizeExtra,
+  AuthorizeHook,
+  AuthorizeRefusal,
+  AuthorizeRequest,
+  AuthorizeResult,
+} from './authorization/index.js';
 export { HandshakesPerAddress } from './handshake/index.js';
 export {
   HttpAcceptor,

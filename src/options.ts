@@ -75,6 +75,8 @@ export type {
 } from './serverOptions.js';
 import { CHANNEL_BINDING_POLICIES, isChannelBindingPolicy, type ChannelBindingPolicy } from './tls/channelBindings.js';
 import type { TlsFiles } from './tls/TlsCertificate.js';
+import { Authorizer } from './authorization/index.js';
+import { isLocalNameMode, LOCAL_NAME_MODES, type LocalNameMode } from './pool/localName.js';
 
 /** The flat configuration the server runs on: every default filled. Internal (tests may build one). */
 export interface ResolvedServerConfig extends Limits {
@@ -118,6 +120,10 @@ export interface ResolvedServerConfig extends Limits {
   greeting: NonNullable<SspiProtocolOptions['greeting']>;
   shutdownGraceMs: number;
   logger: Logger;
+  /** The operator's rules and the application's hook, validated (the principals file read). */
+  authorizer: Authorizer;
+  localName: LocalNameMode;
+  delegationDir: string | undefined;
   /** Tests only: the pool's worker module (AuthPoolOptions.workerFile). Never set by the resolver. */
   workerFile?: string | undefined;
 }
@@ -224,6 +230,9 @@ export function resolveServerOptions(options: NegotiateServerOptions): ResolvedS
     greeting: greeting(sspi?.greeting),
     shutdownGraceMs: int('shutdownGraceMs', options.shutdownGraceMs, DEFAULT_SHUTDOWN_GRACE_MS, RANGES.shutdownGraceMs),
     logger: options.logger === undefined ? silentLogger : fromPinoCompatible(pinoCompatible(options.logger)),
+    authorizer: new Authorizer({ rules: options.authorization, authorize: options.authorize }),
+    localName: localName(credentials.localName),
+    delegationDir: optionalString('credentials.delegationDir', credentials.delegationDir),
   };
   if (limits.maxHandshakesPerAddress !== undefined) {
     resolved.maxHandshakesPerAddress = int(
@@ -404,6 +413,16 @@ function requireFlags(value: readonly RequiredFlag[] | undefined): readonly Requ
     }
   }
   return [...new Set(value)];
+}
+
+function localName(value: unknown): LocalNameMode {
+  if (value === undefined) return 'off';
+  if (typeof value !== 'string' || !isLocalNameMode(value))
+    throw new ConfigError(
+      'ERR_CONFIG',
+      `credentials.localName must be ${LOCAL_NAME_MODES.join(', ')}, not ${JSON.stringify(value)}`,
+    );
+  return value;
 }
 
 function greeting(value: SspiProtocolOptions['greeting']): ResolvedServerConfig['greeting'] {

@@ -8,7 +8,12 @@ import type { AddressInfo } from 'node:net';
 import { TcpAcceptor, type TcpFraming } from './acceptors/TcpAcceptor.js';
 import { gssSampleProtocol } from './acceptors/gssSampleProtocol.js';
 import { sspiProtocol } from './acceptors/sspiProtocol.js';
-import { defaultHandshakesPerAddress, HandshakesPerAddress, type HandshakeFailure } from './handshake/index.js';
+import {
+  defaultHandshakesPerAddress,
+  HandshakesPerAddress,
+  type AuthorizationRefusal,
+  type HandshakeFailure,
+} from './handshake/index.js';
 import { DEFAULT_LIMITS, type ListenAddress } from './config.js';
 import type { Logger } from './logger.js';
 import { resolveServerOptions, type NegotiateServerOptions, type ResolvedServerConfig } from './options.js';
@@ -57,7 +62,8 @@ export function startResolvedServer(config: ResolvedServerConfig): Promise<Negot
 /**
  * Events: 'session' (a Session for TCP and WebSocket connections, an HttpIdentity for HTTP
  * requests, an AdapterIdentity for HTTP requests on the `node` engine) and 'handshakeFailed'
- * (HandshakeFailure, whose `frontend` names the front end).
+ * (HandshakeFailure, whose `frontend` names the front end); 'authorizationRefused'
+ * (AuthorizationRefusal) for an authenticated client the rules or the authorize hook refused.
  */
 export class NegotiateServer extends EventEmitter {
   readonly pool: AuthPool;
@@ -119,6 +125,7 @@ export class NegotiateServer extends EventEmitter {
     // Registered before any user listener: an event's metrics are counted by the time it is seen.
     this.on('session', (s: Session | HttpIdentity | AdapterIdentity) => this.metrics.recordSuccess(s));
     this.on('handshakeFailed', (f: HandshakeFailure) => this.metrics.recordFailure(f));
+    this.on('authorizationRefused', (r: AuthorizationRefusal) => this.metrics.recordAuthorizationRefusal(r));
   }
 
   /**
@@ -148,6 +155,8 @@ export class NegotiateServer extends EventEmitter {
     if (config.keytab !== undefined) credentials.keytab = config.keytab;
     if (config.principal !== undefined) credentials.principal = config.principal;
     if (config.frontendPrincipals !== undefined) credentials.frontendPrincipals = config.frontendPrincipals;
+    if (config.localName !== 'off') credentials.localName = config.localName;
+    if (config.delegationDir !== undefined) credentials.delegationDir = config.delegationDir;
     const pool = await AuthPool.start({
       credentials,
       workers: config.workers,
@@ -324,7 +333,9 @@ export class NegotiateServer extends EventEmitter {
       maxConnections: this.#maxConnections,
       sessionCookie: this.#sessionCookie(),
       tls: certificate && { certificate, channelBinding: o.channelBinding },
+      authorizer: o.authorizer,
     });
+    this.#forwardRefusals(http);
     http.on('session', (s: HttpIdentity) => this.emit('session', s));
     http.on('handshakeFailed', (f: HandshakeFailure<'http'>) => this.emit('handshakeFailed', f));
     this.http = http;
@@ -338,7 +349,9 @@ export class NegotiateServer extends EventEmitter {
         handshakesPerAddress: this.handshakesPerAddress,
         onMessage: o.onWsMessage,
         channel: http.channel,
+        authorizer: o.authorizer,
       });
+      this.#forwardRefusals(ws);
       ws.on('session', (s: Session) => this.emit('session', s));
       ws.on('handshakeFailed', (f: HandshakeFailure<'ws'>) => this.emit('handshakeFailed', f));
       this.ws = ws;
@@ -359,11 +372,18 @@ export class NegotiateServer extends EventEmitter {
       handshakesPerAddress: this.handshakesPerAddress,
       sessionCookie: this.#sessionCookie(),
       tls: this.#tlsPem && { pem: this.#tlsPem, channelBinding: o.channelBinding },
+      authorizer: o.authorizer,
     });
+    this.#forwardRefusals(http);
     http.on('session', (s: AdapterIdentity) => this.emit('session', s));
     http.on('handshakeFailed', (f: HandshakeFailure<'adapter'>) => this.emit('handshakeFailed', f));
     this.nodeHttp = http;
     this.#httpAddress = await http.listen(at.port, at.host);
+  }
+
+  /** A front end's 'authorizationRefused' events become the server's (counted by its metrics). */
+  #forwardRefusals(frontEnd: EventEmitter): void {
+    frontEnd.on('authorizationRefused', (r: AuthorizationRefusal) => this.emit('authorizationRefused', r));
   }
 
   #sessionCookie(): HttpSessionCookieOptions | undefined {
@@ -389,8 +409,10 @@ export class NegotiateServer extends EventEmitter {
       idleTimeoutMs: o.idleTimeoutMs,
       maxConnections: this.#maxConnections,
       handshakesPerAddress: this.handshakesPerAddress,
+      authorizer: o.authorizer,
       logger: this.#logger,
     });
+    this.#forwardRefusals(acceptor);
     acceptor.on('session', (s: Session) => this.emit('session', s));
     acceptor.on('handshakeFailed', (f: HandshakeFailure<TcpFraming>) => this.emit('handshakeFailed', f));
     await acceptor.listen(at.port, at.host);

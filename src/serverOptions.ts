@@ -7,7 +7,9 @@ import type { SspiProtocolOptions } from './acceptors/sspiProtocol.js';
 import type { WsMessageHandler } from './acceptors/WsMessageChannel.js';
 import type { Limits } from './config.js';
 import type { PinoCompatibleLogger } from './logger.js';
+import type { AuthorizationRules, AuthorizeHook } from './authorization/index.js';
 import type { AcceptorSlot, ReplayCacheOption, RequiredFlag } from './pool/credentials.js';
+import type { LocalNameMode } from './pool/localName.js';
 import type { ChannelBindingPolicy } from './tls/channelBindings.js';
 
 /** A listener: `host` defaults to 127.0.0.1; `port` 0 picks a free port. */
@@ -35,6 +37,18 @@ export interface CredentialsOptions {
   replayCachePrincipalQuota?: number;
   /** Context flags every client must request. Default none. */
   requireFlags?: readonly RequiredFlag[];
+  /**
+   * The local user name on each identity (`localName`): `gss` maps with krb5.conf's
+   * `auth_to_local` rules (gss_localname), `strip-realm` drops the realm of the server's own
+   * realm's principals. Default `off`.
+   */
+  localName?: LocalNameMode;
+  /**
+   * Keep clients' delegated Kerberos credentials as FILE ccaches here (mode 0600, one per
+   * principal; `delegatedCcache` on the identity): the directory must exist, be the server's own
+   * and not writable by others. Default: none kept (docs/after-authentication.md).
+   */
+  delegationDir?: string;
 }
 
 export interface SspiListenerOptions extends ListenerOptions {
@@ -141,6 +155,16 @@ export interface NegotiateServerOptions {
   shutdownGraceMs?: number;
   /** A pino instance, or anything with pino's `(fields, msg)` methods. Default: silent. */
   logger?: PinoCompatibleLogger;
+  /**
+   * The operator's authorization rules, checked after every completed handshake on every front
+   * end, before any application code (docs/after-authentication.md). Default: none.
+   */
+  authorization?: AuthorizationRules;
+  /**
+   * The application's authorize hook, awaited after the rules let a client in: `true`,
+   * `false` (403), `{ status, reason }` or `{ extra }` (merged as `identity.extra`). Default: none.
+   */
+  authorize?: AuthorizeHook;
 }
 
 // The keys each level accepts: a misspelt or old-style (flat) option is an error, not ignored.
@@ -154,6 +178,8 @@ export const TOP_KEYS: Record<keyof NegotiateServerOptions, true> = {
   workers: true,
   shutdownGraceMs: true,
   logger: true,
+  authorization: true,
+  authorize: true,
 };
 export const CREDENTIAL_KEYS: Record<keyof CredentialsOptions, true> = {
   keytab: true,
@@ -165,6 +191,8 @@ export const CREDENTIAL_KEYS: Record<keyof CredentialsOptions, true> = {
   replayCacheSize: true,
   replayCachePrincipalQuota: true,
   requireFlags: true,
+  localName: true,
+  delegationDir: true,
 };
 export const TCP_KEYS: Record<keyof TcpOptions, true> = { sspi: true, gssSample: true };
 export const LISTENER_KEYS: Record<keyof ListenerOptions, true> = { host: true, port: true };

@@ -35,6 +35,7 @@ export class Session implements SessionInfo {
   readonly pac?: PacInfo;
   readonly localName?: string;
   readonly delegatedCcache?: string;
+  readonly extra?: Record<string, unknown>;
   readonly remoteAddress: string | undefined;
   readonly remotePort: number | undefined;
   readonly latencyMs: number | undefined;
@@ -53,6 +54,7 @@ export class Session implements SessionInfo {
     if (info.pac !== undefined) this.pac = info.pac;
     if (info.localName !== undefined) this.localName = info.localName;
     if (info.delegatedCcache !== undefined) this.delegatedCcache = info.delegatedCcache;
+    if (info.extra !== undefined) this.extra = info.extra;
     this.remoteAddress = info.remoteAddress;
     this.remotePort = info.remotePort;
     this.latencyMs = info.latencyMs;
@@ -114,6 +116,7 @@ export class Session implements SessionInfo {
       ...(this.pac !== undefined ? { pac: this.pac } : {}),
       // The delegated ccache's path stays out: it names a server file, not the client.
       ...(this.localName !== undefined ? { localName: this.localName } : {}),
+      ...(this.extra !== undefined ? { extra: this.extra } : {}),
       remoteAddress: this.remoteAddress,
       remotePort: this.remotePort,
     };

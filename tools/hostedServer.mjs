@@ -27,9 +27,11 @@ const resolvedDefaults = resolveServerOptions({
   workers: 2,
   shutdownGraceMs: 1000,
 });
-// Dropped: the logger and the WebSocket handler cannot cross to the child process.
+// Dropped: the logger, the WebSocket handler and the authorizer (a class) cannot cross to the
+// child process; the host builds the authorizer from `authorization` (JSON rules) instead.
 delete resolvedDefaults.logger;
 delete resolvedDefaults.onWsMessage;
+delete resolvedDefaults.authorizer;
 const hostDefaults = resolvedDefaults;
 export const DEFAULT_HOST_OPTIONS = Object.freeze(hostDefaults);
 

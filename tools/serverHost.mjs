@@ -10,6 +10,7 @@
 // white-box shape of the test helpers (src/options.ts ResolvedServerConfig), as far as it
 // survives JSON, plus
 //   forwardEvents: boolean   send 'session' and 'handshakeFailed' events to the parent
+//   authorization: object    the public options' authorization rules (src/authorization/rules.ts)
 //   logLevel: string         the host's log level (default silent).
 //
 // Child → parent:
@@ -50,9 +51,12 @@ delete options.logLevel;
 /** @type {import('../dist/src/server.js').NegotiateServer} */
 let server;
 try {
-  // What JSON cannot carry (the WebSocket handler) is the library's default.
-  const { onWsMessage } = resolveServerOptions({ http: { port: 0, ws: {} } });
-  server = await startResolvedServer({ onWsMessage, ...options, logger: createLogger(logLevel) });
+  // What JSON cannot carry (the WebSocket handler, the authorizer) is built here: the library's
+  // default handler, and an authorizer from `authorization` (the public options' JSON rules).
+  const { authorization } = options;
+  delete options.authorization;
+  const { onWsMessage, authorizer } = resolveServerOptions({ http: { port: 0, ws: {} }, authorization });
+  server = await startResolvedServer({ onWsMessage, authorizer, ...options, logger: createLogger(logLevel) });
 } catch (err) {
   send({ event: 'startFailed', code: err?.code ?? 'ERR', message: String(err?.message ?? err) });
   process.exit(1);

@@ -30,7 +30,13 @@ import { HandshakeReporter, identityFromStep, type HandshakeAttempt } from '../h
 import { loadUws, type UwsModule } from './uws.js';
 import { cookieAfterHandshake, identityFromCookie } from '../http/cookieIdentity.js';
 import { positiveWhole, sessionCookiesFrom } from '../http/frontEndSetup.js';
-import { refusalForAcceptError, refusalForHeader, type HttpRefusal } from '../http/negotiateRefusal.js';
+import {
+  refusalForAcceptError,
+  refusalForAuthorization,
+  refusalForHeader,
+  type HttpRefusal,
+} from '../http/negotiateRefusal.js';
+import { ALLOW_ALL, type Authorizer } from '../authorization/index.js';
 import { channelAcceptOptions, createUwsApp, type ChannelAcceptOptions } from './httpTls.js';
 import { refusedForFraming } from './httpFraming.js';
 import { BodyAccounting, BodyReader, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES_BEFORE_AUTH } from './httpBody.js';
@@ -84,6 +90,7 @@ export class HttpAcceptor extends EventEmitter {
   readonly #pool: AuthPool;
   readonly #logger: Logger;
   readonly #reporter: HandshakeReporter<'http'>;
+  readonly #authorizer: Authorizer;
   readonly #inFlight = new Set<Promise<void>>();
   /** With TLS: the channel binding each accept step carries (httpTls.ts); the WebSocket route's too. */
   readonly channel: ChannelAcceptOptions;
@@ -98,6 +105,7 @@ export class HttpAcceptor extends EventEmitter {
     this.#pool = options.pool;
     this.#logger = options.logger ?? silentLogger;
     this.#reporter = new HandshakeReporter('http', this, this.#logger);
+    this.#authorizer = options.authorizer ?? ALLOW_ALL;
     this.maxTokenBytes = positiveWhole('maxTokenBytes', options.maxTokenBytes, DEFAULT_LIMITS.maxTokenBytes);
     this.maxConnections = positiveWhole('maxConnections', options.maxConnections, DEFAULT_LIMITS.maxConnections);
     this.#uws = loadUws({ maxTokenBytes: this.maxTokenBytes, logger: this.#logger });
@@ -318,28 +326,54 @@ export class HttpAcceptor extends EventEmitter {
       this.#challenge(ex, 401, MULTI_LEG_REFUSAL, invalidCookie);
       return;
     }
-    if (ex.reply.finished) {
-      // Gone, or already refused (its body over a bound) while the handshake ran.
-      this.#logger.debug('request ended during the handshake', {
-        frontend: 'http',
-        remoteAddress: ex.remoteAddress,
-        principal: step.principal,
-        aborted: ex.reply.aborted,
-      });
+    // A delegated credential kept for this request (credentials.delegationDir) lives until the
+    // handler's promise settles: the hook and the handler may use it, nothing after them.
+    try {
+      if (ex.reply.finished) {
+        // Gone, or already refused (its body over a bound) while the handshake ran.
+        this.#logger.debug('request ended during the handshake', {
+          frontend: 'http',
+          remoteAddress: ex.remoteAddress,
+          principal: step.principal,
+          aborted: ex.reply.aborted,
+        });
+        return;
+      }
+      await this.#authorized(ex, route, step, body);
+    } finally {
+      if (step.delegatedCcache !== undefined) void this.#pool.delegatedCredentials?.releaseHolder(id);
+    }
+  }
+
+  /** Authorization (rules, then the hook), then the handler; a refusal is answered with the mutual token. */
+  async #authorized(
+    ex: Exchange,
+    route: Route,
+    step: Extract<AcceptStep, { status: 'complete' }>,
+    body: BodyReader | undefined,
+  ): Promise<void> {
+    const proven = identityFromStep(step);
+    const decision = this.#authorizer.empty
+      ? undefined
+      : await this.#authorizer.authorize(proven, { frontend: 'http', remoteAddress: ex.remoteAddress });
+    const attempt = this.#attempt(ex);
+    // The final token (the AP-REP inside SPNEGO's accept-completed) goes with the answer, a
+    // refusal included: the client verifies it to authenticate the server (mutual authentication).
+    if (step.output.length > 0) ex.reply.authHeaders.push(['WWW-Authenticate', formatWwwAuthenticate(step.output)]);
+    if (decision?.allowed === false) {
+      this.#reporter.unauthorized(attempt, step.principal, decision);
+      this.#refuse(ex, refusalForAuthorization(decision), false);
       return;
     }
-
-    const attempt = this.#attempt(ex);
     const identity: HttpIdentity = {
       frontend: 'http',
-      ...identityFromStep(step),
+      ...proven,
+      ...(decision?.extra !== undefined ? { extra: decision.extra } : {}),
       remoteAddress: ex.remoteAddress,
       via: 'negotiate',
       latencyMs: attempt.latencyMs,
     };
-    // The final token (the AP-REP inside SPNEGO's accept-completed) goes with the 200: the
-    // client verifies it to authenticate the server (mutual authentication).
-    if (step.output.length > 0) ex.reply.authHeaders.push(['WWW-Authenticate', formatWwwAuthenticate(step.output)]);
+    // Only an authorized client gets a cookie: a cookie stands in for the whole of this check.
     const setCookie = this.cookies === undefined ? undefined : cookieAfterHandshake(this.cookies, step);
     if (setCookie !== undefined) ex.reply.authHeaders.push(['Set-Cookie', setCookie]);
     this.#reporter.succeeded(attempt, identity);

@@ -23,9 +23,11 @@ import { NegotiateAuthenticator } from '../adapter/NegotiateAuthenticator.js';
 import type { AdapterHandshakeFailure, AdapterIdentity, HttpSessionCookieOptions } from '../adapter/types.js';
 import { DEFAULT_LIMITS } from '../config.js';
 import { ConfigError } from '../errors.js';
-import type { HandshakesPerAddress } from '../handshake/index.js';
+import type { Authorizer } from '../authorization/index.js';
+import type { AuthorizationRefusal, HandshakesPerAddress } from '../handshake/index.js';
 import { positiveWhole } from '../http/frontEndSetup.js';
 import { headerLimitFor } from '../http/headerLimit.js';
+import { whoamiBody } from '../http/whoami.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { AuthPool } from '../pool/AuthPool.js';
 import { settleWithin } from '../lifecycle/drain.js';
@@ -55,6 +57,8 @@ export interface NodeHttpAcceptorOptions {
   handshakesPerAddress?: HandshakesPerAddress | undefined;
   /** Serve HTTPS (node:https) with channel binding; plain HTTP without. */
   tls?: NodeHttpTlsOptions | undefined;
+  /** Authorization after each handshake (src/authorization/), shared with the server's other front ends. */
+  authorizer?: Authorizer | undefined;
 }
 
 /**
@@ -88,7 +92,9 @@ export class NodeHttpAcceptor extends EventEmitter {
       handshakesPerAddress: options.handshakesPerAddress,
       // The authenticator's policy is applied on TLS sockets only: plain HTTP binds nothing.
       channelBinding: options.tls?.channelBinding,
+      authorizer: options.authorizer,
     });
+    this.authenticator.on('authorizationRefused', (r: AuthorizationRefusal) => this.emit('authorizationRefused', r));
     this.authenticator.on('session', (s: AdapterIdentity) => this.emit('session', s));
     this.authenticator.on('handshakeFailed', (f: AdapterHandshakeFailure) => this.emit('handshakeFailed', f));
     const onRequest = (req: IncomingMessage, res: ServerResponse): void => this.#onRequest(req, res);
@@ -179,11 +185,10 @@ export class NodeHttpAcceptor extends EventEmitter {
   }
 
   async #whoami(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const outcome = await this.authenticator.authenticate(req);
+    const outcome = await this.authenticator.authenticate(req, res);
     this.authenticator.apply(outcome, res);
     if (outcome.kind !== 'authenticated' || res.destroyed) return;
-    const { principal, mech, spnego, flags, via, pac } = outcome.identity;
-    const body = JSON.stringify({ principal, mech, spnego, flags, via, ...(pac !== undefined ? { pac } : {}) });
+    const body = JSON.stringify(whoamiBody(outcome.identity));
     res
       .writeHead(200, {
         'Content-Type': 'application/json',

@@ -12,6 +12,7 @@ import type { AuthPool } from '../pool/AuthPool.js';
 import { nextConnectionId } from '../connectionId.js';
 import { defaultHandshakesPerAddress, HandshakeReporter, HandshakesPerAddress } from '../handshake/index.js';
 import { TcpConnection, type TcpConnectionHost } from './TcpConnection.js';
+import { ALLOW_ALL, type Authorizer } from '../authorization/index.js';
 import type { TcpFraming, TcpProtocol } from './TcpProtocol.js';
 import { settleWithin } from '../lifecycle/drain.js';
 
@@ -35,6 +36,12 @@ export interface TcpAcceptorOptions {
    * --max-contexts.
    */
   handshakesPerAddress?: HandshakesPerAddress;
+  /**
+   * Authorization after each completed handshake (src/authorization/): a refused client's
+   * connection is closed before the protocol serves it (no sspi greeting, no gss-sample
+   * messages). Default: everyone authenticated is let in.
+   */
+  authorizer?: Authorizer;
   logger?: Logger;
 }
 
@@ -59,6 +66,7 @@ export class TcpAcceptor extends EventEmitter {
       pool: options.pool,
       logger,
       reporter: new HandshakeReporter(options.protocol.name, this, logger),
+      authorizer: options.authorizer ?? ALLOW_ALL,
       handshakesPerAddress:
         options.handshakesPerAddress ??
         new HandshakesPerAddress(defaultHandshakesPerAddress(DEFAULT_LIMITS.maxContexts)),

@@ -4,7 +4,8 @@
  * it; the acceptor only counts it.
  */
 import type { Socket } from 'node:net';
-import { FramingError } from '../errors.js';
+import { AuthorizationError, FramingError } from '../errors.js';
+import type { Authorizer } from '../authorization/index.js';
 import type { Logger } from '../logger.js';
 import { AcceptError, type AcceptStep, type AuthPool } from '../pool/AuthPool.js';
 import type { Session } from '../session.js';
@@ -35,6 +36,8 @@ export interface TcpConnectionHost {
   readonly limits: TcpConnectionLimits;
   /** Handshakes holding a context between legs, bounded per remote address. */
   readonly handshakesPerAddress: HandshakesPerAddress;
+  /** Checked after the handshake, before the protocol serves the client. */
+  readonly authorizer: Authorizer;
   /** The handshake completed while the socket was open (counted until the socket closes). */
   onAuthenticated(conn: TcpConnection): void;
   /** The socket closed. */
@@ -116,11 +119,15 @@ export class TcpConnection {
       await protocol.serve(this);
     } catch (err) {
       const attempt = this.#attempt();
-      if (!this.#handshakeDone) this.#host.reporter.failed(attempt, err);
-      else this.#host.reporter.endedWithError(attempt, err);
-      // An error token from GSSAPI was already written by accept(); end flushes it.
-      if (err instanceof AcceptError && err.output.length > 0) this.socket.end();
-      else this.socket.destroy();
+      // Authorization refused: already reported (established); end() flushes what was written.
+      if (err instanceof AuthorizationError) this.socket.end();
+      else {
+        if (!this.#handshakeDone) this.#host.reporter.failed(attempt, err);
+        else this.#host.reporter.endedWithError(attempt, err);
+        // An error token from GSSAPI was already written by accept(); end flushes it.
+        if (err instanceof AcceptError && err.output.length > 0) this.socket.end();
+        else this.socket.destroy();
+      }
     } finally {
       this.handshakeDone();
     }
@@ -183,17 +190,41 @@ export class TcpConnection {
     return reader;
   }
 
-  /** Called once the handshake completed: builds the Session and reports it. */
-  established(step: Extract<AcceptStep, { status: 'complete' }>): Session {
+  /**
+   * Called once the handshake completed: authorizes the client (src/authorization/), then builds
+   * the Session and reports it. A refused client is reported here and rejects with
+   * AuthorizationError, which run() answers by closing the connection.
+   */
+  async established(step: Extract<AcceptStep, { status: 'complete' }>): Promise<Session> {
+    const authorizer = this.#host.authorizer;
+    const where = { frontend: this.#host.reporter.frontend, remoteAddress: this.remoteAddress };
+    const decision = authorizer.empty ? undefined : await authorizer.authorize(step, where);
     const attempt = this.#attempt();
-    const session = sessionFromStep(this.#host.pool, step, {
-      connectionId: this.id,
-      frontend: this.#host.reporter.frontend,
-      remoteAddress: this.socket.remoteAddress,
-      remotePort: this.socket.remotePort,
-      latencyMs: attempt.latencyMs,
-    });
     this.handshakeDone();
+    if (decision?.allowed === false) {
+      this.#host.reporter.unauthorized(attempt, step.principal, decision);
+      this.#host.pool.release(this.id);
+      throw new AuthorizationError(
+        decision.failed ? 'ERR_AUTHZ_HOOK_FAILED' : 'ERR_AUTHZ_REFUSED',
+        decision.reason,
+        decision.status,
+        decision.rule,
+      );
+    }
+    if (decision !== undefined && this.#closed)
+      throw new FramingError('ERR_PROTOCOL', 'the connection closed during authorization');
+    const session = sessionFromStep(
+      this.#host.pool,
+      step,
+      {
+        connectionId: this.id,
+        frontend: this.#host.reporter.frontend,
+        remoteAddress: this.socket.remoteAddress,
+        remotePort: this.socket.remotePort,
+        latencyMs: attempt.latencyMs,
+      },
+      decision?.extra,
+    );
     // Counted only while the socket is open: its 'close' is what uncounts it.
     if (!this.#closed && !this.#authenticated) {
       this.#authenticated = true;

@@ -36,6 +36,7 @@ import { authenticatedMessage } from './wsOutcome.js';
 import { checkOptions, DEFAULT_IDLE_TIMEOUT_SECONDS, type WsAcceptorOptions } from './wsOptions.js';
 import type { ChannelAcceptOptions } from './httpTls.js';
 import { acceptorSlotOf } from '../pool/credentials.js';
+import { ALLOW_ALL, type AuthorizationDecision, type Authorizer } from '../authorization/index.js';
 
 export { WS_CLOSE, type WsCloseCode } from './wsClose.js';
 export type { WsAcceptorOptions } from './wsOptions.js';
@@ -69,6 +70,7 @@ export class WsAcceptor extends EventEmitter {
   readonly #channel: ChannelAcceptOptions;
   readonly #logger: Logger;
   readonly #reporter: HandshakeReporter<'ws'>;
+  readonly #authorizer: Authorizer;
   readonly #handshakesPerAddress: HandshakesPerAddress;
   readonly #onMessage: WsAcceptorOptions['onMessage'];
   /** Open sockets (from open to close). */
@@ -87,6 +89,7 @@ export class WsAcceptor extends EventEmitter {
     this.#channel = options.channel ?? {};
     this.#logger = options.logger ?? silentLogger;
     this.#reporter = new HandshakeReporter('ws', this, this.#logger);
+    this.#authorizer = options.authorizer ?? ALLOW_ALL;
     this.#onMessage = options.onMessage;
     this.#handshakesPerAddress =
       options.handshakesPerAddress ?? new HandshakesPerAddress(defaultHandshakesPerAddress(DEFAULT_LIMITS.maxContexts));
@@ -288,24 +291,58 @@ export class WsAcceptor extends EventEmitter {
       if (step.output.length > 0) this.#send(conn, step.output, true);
       return;
     }
+    if (!this.#authorizer.empty) {
+      const decision = await this.#authorizer.authorize(step, { frontend: 'ws', remoteAddress: conn.remoteAddress });
+      if (conn.closed) return;
+      if (!decision.allowed) {
+        this.#unauthorized(conn, step, decision);
+        return;
+      }
+      this.#established(conn, step, decision.extra);
+      return;
+    }
     this.#established(conn, step);
   }
 
-  #established(conn: Conn, step: Extract<AcceptStep, { status: 'complete' }>): void {
+  /** Authorization refused: the final token (mutual authentication), then a close; the context goes. */
+  #unauthorized(
+    conn: Conn,
+    step: Extract<AcceptStep, { status: 'complete' }>,
+    decision: Extract<AuthorizationDecision, { allowed: false }>,
+  ): void {
+    clearTimeout(conn.deadline);
+    conn.slot?.release();
+    // Not a failed handshake: reported as a refusal, and the close handler must not report it again.
+    conn.failed = true;
+    this.#reporter.unauthorized(attemptOf(conn), step.principal, decision);
+    this.#pool.release(conn.id);
+    const ws = conn.ws;
+    if (!ws) return;
+    if (step.output.length > 0) ws.cork(() => ws.send(step.output, true));
+    if (decision.failed) endPromptly(ws, WS_CLOSE.INTERNAL_ERROR, 'internal error');
+    else endPromptly(ws, WS_CLOSE.FORBIDDEN, 'forbidden');
+  }
+
+  #established(conn: Conn, step: Extract<AcceptStep, { status: 'complete' }>, extra?: Record<string, unknown>): void {
     const ws = conn.ws;
     if (!ws) return;
     clearTimeout(conn.deadline);
     conn.slot?.release();
     conn.phase = 'established';
     const attempt = attemptOf(conn);
-    const session = sessionFromStep(this.#pool, step, {
-      connectionId: conn.id,
-      frontend: 'ws',
-      remoteAddress: conn.remoteAddress,
-      // uWS does not expose the peer's port.
-      remotePort: undefined,
-      latencyMs: attempt.latencyMs,
-    });
+    const session = sessionFromStep(
+      this.#pool,
+      step,
+      {
+        connectionId: conn.id,
+        frontend: 'ws',
+        remoteAddress: conn.remoteAddress,
+        // uWS does not expose the peer's port.
+        remotePort: undefined,
+        latencyMs: attempt.latencyMs,
+      },
+      extra,
+    );
     conn.session = session;
     conn.channel = new WsMessageChannel(this.#channelSocket(conn), session, {
       wrapMessages: this.wrapMessages,
@@ -313,7 +350,7 @@ export class WsAcceptor extends EventEmitter {
       logger: this.#logger,
     });
     this.#sessions += 1;
-    const announce = authenticatedMessage(step);
+    const announce = authenticatedMessage(step, extra);
     let dropped = false;
     ws.cork(() => {
       if (step.output.length > 0) dropped = ws.send(step.output, true) === 2;

@@ -55,7 +55,7 @@ async function serveGssSample(conn: TcpConnection, options: GssSampleProtocolOpt
       const step = await conn.accept(frame.body, (t) => encodeGssSampleFrame(TokenFlag.CONTEXT, t));
       if (step.output.length > 0) socket.write(encodeGssSampleFrame(TokenFlag.CONTEXT, step.output));
       if (step.status === 'complete') {
-        session = conn.established(step);
+        session = await conn.established(step);
         break;
       }
     }

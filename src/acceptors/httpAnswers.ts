@@ -3,6 +3,7 @@
  * the exchange and writes through its Reply (corked, ignored once the client is gone).
  */
 import { formatWwwAuthenticate } from '../framing/negotiateHeader.js';
+import { whoamiBody } from '../http/whoami.js';
 import type { Logger } from '../logger.js';
 import type { BodyRefusal } from './httpBody.js';
 import type { HttpRequest, HttpResponse } from 'uwebsockets';
@@ -95,8 +96,10 @@ export function answerUnrouted(
   ex.reply.end(answer.body, { status: answer.status, headers: { 'Content-Type': 'text/plain', ...answer.headers } });
 }
 
-/** `GET /whoami` (and HEAD): the proven identity as JSON. */
+/**
+ * `GET /whoami` (and HEAD): the proven identity as JSON; `localName`, `pac` and the authorize
+ * hook's `extra` when the identity has them (never the delegated ccache's path).
+ */
 export function answerWhoami(identity: HttpIdentity, res: HttpReply): void {
-  const { principal, mech, spnego, flags, via, pac } = identity;
-  res.json({ principal, mech, spnego, flags, via, ...(pac !== undefined ? { pac } : {}) });
+  res.json(whoamiBody(identity));
 }

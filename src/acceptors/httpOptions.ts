@@ -2,6 +2,7 @@
  * The HTTP front end's public shapes: its options, the identity a protected handler gets, and
  * the refusal bodies clients read.
  */
+import type { Authorizer } from '../authorization/index.js';
 import type { HandshakeFailure, ProvenIdentity } from '../handshake/index.js';
 import type { Logger } from '../logger.js';
 import type { AuthPool } from '../pool/AuthPool.js';
@@ -39,6 +40,12 @@ export interface HttpAcceptorOptions {
    * closed. Default 8 MiB.
    */
   maxBodyBytesBeforeAuth?: number | undefined;
+  /**
+   * Authorization after each completed handshake, before the handler (src/authorization/):
+   * refused clients get 403 (or the hook's status) with the mutual token. Default: everyone
+   * authenticated is let in.
+   */
+  authorizer?: Authorizer | undefined;
 }
 
 /** The methods `protect()` registers by name (lowercase, as uWS reports them). */

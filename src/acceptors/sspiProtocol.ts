@@ -40,7 +40,7 @@ async function serveSspi(conn: TcpConnection, g: Greeting, fixed: Uint8Array | u
     const step = await conn.accept(token, encodeSspiFrame, fixed ? { sealOnComplete: fixed } : {});
     if (step.status === 'complete') {
       if (step.output.length > 0) last = encodeSspiFrame(step.output);
-      session = conn.established(step);
+      session = await conn.established(step);
       sealed = step.sealed;
     } else if (step.output.length > 0) {
       socket.write(encodeSspiFrame(step.output));

@@ -21,6 +21,11 @@ export const WS_CLOSE = {
   INTERNAL_ERROR: 1011,
   /** The worker pool or the context table is full; retry later. */
   TRY_AGAIN_LATER: 1013,
+  /**
+   * Authenticated, but authorization refused the client (a rule, or the authorize hook): the
+   * private-use range (RFC 6455 §7.4.2), 4000 + HTTP 403. A failing hook closes with 1011.
+   */
+  FORBIDDEN: 4403,
 } as const;
 
 export type WsCloseCode = (typeof WS_CLOSE)[keyof typeof WS_CLOSE];

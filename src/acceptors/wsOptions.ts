@@ -2,6 +2,7 @@
  * The WebSocket front end's options, their defaults and their checks (made before uWS sees
  * them: some bad values make uWS terminate the process).
  */
+import type { Authorizer } from '../authorization/index.js';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { AuthPool } from '../pool/AuthPool.js';
@@ -13,6 +14,12 @@ import type { ChannelAcceptOptions } from './httpTls.js';
 export const DEFAULT_IDLE_TIMEOUT_SECONDS = 120;
 
 export interface WsAcceptorOptions {
+  /**
+   * Authorization after each completed handshake (src/authorization/): a refused client gets
+   * the final token, then a close with 4403 (1011 when the hook failed). Default: everyone
+   * authenticated is let in.
+   */
+  authorizer?: Authorizer | undefined;
   /** The route pattern on the uWS app, e.g. "/ws". */
   path: string;
   pool: AuthPool;

@@ -17,13 +17,20 @@ export interface WsAuthenticatedMessage {
   expiresAt: number | null;
   /** The verified Windows PAC of an AD ticket, when there is one (see PacInfo). */
   pac?: PacInfo;
+  /** The client's local user name (credentials.localName), when it has one. */
+  localName?: string;
+  /** What the authorize hook added, when it did. */
+  extra?: Record<string, unknown>;
 }
 
 /** A failed WebSocket handshake (the HandshakeFailure of this front end). */
 export type WsHandshakeFailure = HandshakeFailure<'ws'>;
 
-/** The announcement of the completed handshake `step`. */
-export function authenticatedMessage(step: Extract<AcceptStep, { status: 'complete' }>): WsAuthenticatedMessage {
+/** The announcement of the completed handshake `step`; `extra` from the authorize hook. */
+export function authenticatedMessage(
+  step: Extract<AcceptStep, { status: 'complete' }>,
+  extra?: Record<string, unknown>,
+): WsAuthenticatedMessage {
   return {
     type: 'authenticated',
     principal: step.principal,
@@ -32,5 +39,7 @@ export function authenticatedMessage(step: Extract<AcceptStep, { status: 'comple
     flags: step.flags,
     expiresAt: step.expiresAt,
     ...(step.pac !== undefined ? { pac: step.pac } : {}),
+    ...(step.localName !== undefined ? { localName: step.localName } : {}),
+    ...(extra !== undefined ? { extra } : {}),
   };
 }

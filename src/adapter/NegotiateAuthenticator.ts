@@ -39,6 +39,8 @@ import { AuthPool, type AcceptStep } from '../pool/AuthPool.js';
 import { acceptorSlotOf } from '../pool/credentials.js';
 import { ConnectionContexts } from './ConnectionContexts.js';
 import { TlsChannels, type ChannelAccept } from './tlsChannel.js';
+import { Authorizer } from '../authorization/index.js';
+import { refusalForAuthorization } from '../http/negotiateRefusal.js';
 import type {
   AdapterIdentity,
   ChannelBindingMode,
@@ -81,6 +83,7 @@ export class NegotiateAuthenticator extends EventEmitter {
   readonly #reporter: HandshakeReporter<'adapter'>;
   readonly #contexts: ConnectionContexts | undefined;
   readonly #channels: TlsChannels;
+  readonly #authorizer: Authorizer;
   #closed = false;
 
   /**
@@ -97,6 +100,8 @@ export class NegotiateAuthenticator extends EventEmitter {
     this.maxTokenBytes = positiveWhole('maxTokenBytes', options.maxTokenBytes, DEFAULT_LIMITS.maxTokenBytes);
     this.channelBinding = channelBindingMode(options.channelBinding);
     this.#channels = new TlsChannels(this.channelBinding);
+    this.#authorizer =
+      options.authorizer ?? new Authorizer({ rules: options.authorization, authorize: options.authorize });
     const sessionCookie = options.sessionCookie === false ? undefined : options.sessionCookie;
     this.cookies = sessionCookiesFrom(sessionCookie, this.#logger, 'adapter');
     this.#contexts = this.ntlm
@@ -133,9 +138,25 @@ export class NegotiateAuthenticator extends EventEmitter {
 
   /**
    * Authenticates one request from its headers (Authorization, Cookie) and socket; never reads
-   * or consumes its body. Never rejects for a client's doing: every refusal is an outcome.
+   * or consumes its body. Never rejects for a client's doing: every refusal is an outcome
+   * (authorization's included: `refused` with 403, or the hook's status, and the mutual token).
+   * `res`: the request's response; a delegated credential kept for this request is removed when
+   * it closes (without `res`: when the connection closes).
    */
-  async authenticate(req: IncomingMessage): Promise<NegotiateOutcome> {
+  async authenticate(req: IncomingMessage, res?: ServerResponse): Promise<NegotiateOutcome> {
+    const outcome = await this.#authenticate(req);
+    if (outcome.kind === 'authenticated' && outcome.identity.delegatedCcache !== undefined) {
+      const holder = outcome.holder;
+      const release = (): void => void this.pool.delegatedCredentials?.releaseHolder(holder);
+      if (res !== undefined) res.once('close', release);
+      else req.socket.once('close', release);
+    }
+    if (outcome.kind !== 'authenticated') return outcome;
+    // The holder stays inside: the caller's outcome is the public shape.
+    return { kind: 'authenticated', identity: outcome.identity, headers: outcome.headers };
+  }
+
+  async #authenticate(req: IncomingMessage): Promise<HeldOutcome> {
     const started = performance.now();
     const socket = req.socket;
     const remoteAddress = socket.remoteAddress;
@@ -154,7 +175,7 @@ export class NegotiateAuthenticator extends EventEmitter {
           via: 'cookie',
           latencyMs: Math.round(performance.now() - started),
         };
-        return { kind: 'authenticated', identity, headers: [] };
+        return { kind: 'authenticated', identity, headers: [], holder: 0 };
       }
       invalidCookie = fromCookie.invalid;
     }
@@ -216,7 +237,7 @@ export class NegotiateAuthenticator extends EventEmitter {
   }
 
   /** Without `ntlm`: one context per request, freed as soon as the leg returns. */
-  async #singleLeg(at: Attempt, token: Buffer, channel: ChannelAccept): Promise<NegotiateOutcome> {
+  async #singleLeg(at: Attempt, token: Buffer, channel: ChannelAccept): Promise<HeldOutcome> {
     const id = nextConnectionId();
     at.connectionId = id;
     let step: AcceptStep;
@@ -246,7 +267,7 @@ export class NegotiateAuthenticator extends EventEmitter {
     socket: IncomingMessage['socket'],
     token: Buffer,
     channel: ChannelAccept,
-  ): Promise<NegotiateOutcome> {
+  ): Promise<HeldOutcome> {
     const bound = contexts.begin(socket, token);
     if (bound === undefined) {
       at.connectionId = nextConnectionId();
@@ -284,24 +305,41 @@ export class NegotiateAuthenticator extends EventEmitter {
       ];
       return { kind: 'challenge', status: 401, headers, body: CONTINUE_BODY };
     }
-    // Established: nothing on this connection continues it, so it goes now (as on uWS).
+    // Established: nothing on this connection continues it, so it goes now (as on uWS). Its
+    // delegated credential, if kept, is held by the request from here (released by authenticate()).
+    const holder = nextConnectionId();
+    this.pool.delegatedCredentials?.transferHolder(bound.id, holder);
     contexts.end(socket, bound);
+    at.connectionId = holder;
     return this.#succeeded(at, step);
   }
 
-  #succeeded(at: Attempt, step: Extract<AcceptStep, { status: 'complete' }>): NegotiateOutcome {
+  /** Authorization (rules, then the hook), then the outcome; its holder keeps the delegated credential. */
+  async #succeeded(at: Attempt, step: Extract<AcceptStep, { status: 'complete' }>): Promise<HeldOutcome> {
+    const proven = identityFromStep(step);
+    const decision = this.#authorizer.empty
+      ? undefined
+      : await this.#authorizer.authorize(proven, { frontend: 'adapter', remoteAddress: at.remoteAddress });
     const attempt = this.#attempt(at);
+    const headers: OutcomeHeaders = [];
+    // The final token (the AP-REP inside SPNEGO's accept-completed) goes with the answer, a
+    // refusal included: the client verifies it to authenticate the server (mutual authentication).
+    if (step.output.length > 0) headers.push(['WWW-Authenticate', formatWwwAuthenticate(step.output)]);
+    if (decision?.allowed === false) {
+      if (step.delegatedCcache !== undefined) void this.pool.delegatedCredentials?.releaseHolder(at.connectionId);
+      this.#reporter.unauthorized(attempt, step.principal, decision);
+      const { status, code, reason, body, headers: more } = refusalForAuthorization(decision);
+      return { kind: 'refused', status, code, reason, headers: [...headers, ...more], body };
+    }
     const identity: AdapterIdentity = {
       frontend: 'adapter',
-      ...identityFromStep(step),
+      ...proven,
+      ...(decision?.extra !== undefined ? { extra: decision.extra } : {}),
       remoteAddress: at.remoteAddress,
       via: 'negotiate',
       latencyMs: attempt.latencyMs,
     };
-    const headers: OutcomeHeaders = [];
-    // The final token (the AP-REP inside SPNEGO's accept-completed) goes with the answer: the
-    // client verifies it to authenticate the server (mutual authentication).
-    if (step.output.length > 0) headers.push(['WWW-Authenticate', formatWwwAuthenticate(step.output)]);
+    // Only an authorized client gets a cookie: a cookie stands in for the whole of this check.
     if (this.cookies !== undefined) {
       const c = this.cookies.issue({
         principal: step.principal,
@@ -313,18 +351,18 @@ export class NegotiateAuthenticator extends EventEmitter {
       if (c.expiresAt > Date.now()) headers.push(['Set-Cookie', c.setCookie]);
     }
     this.#reporter.succeeded(attempt, identity);
-    return { kind: 'authenticated', identity, headers };
+    return { kind: 'authenticated', identity, headers, holder: at.connectionId };
   }
 
   /** A failed accept, reported and answered as on uWS; an internal error (a bug) rejects. */
-  #failed(at: Attempt, err: unknown): NegotiateOutcome {
+  #failed(at: Attempt, err: unknown): RefusedOutcome {
     const refusal = refusalForAcceptError(err);
     if (refusal === undefined) throw err;
     this.#reporter.failed(this.#attempt(at), err);
     return this.#refused(refusal, at);
   }
 
-  #refused(refusal: HttpRefusal, at: Attempt): NegotiateOutcome {
+  #refused(refusal: HttpRefusal, at: Attempt): RefusedOutcome {
     const { status, code, reason, body } = refusal;
     // Busy leaves a refused cookie alone: the client may retry with it.
     const headers = refusal.busy ? [...refusal.headers] : this.#withCookieCleared([...refusal.headers], at);
@@ -354,6 +392,12 @@ function channelBindingMode(value: unknown): ChannelBindingMode {
     `channelBinding must be 'off', 'when-supported' or 'required', not ${JSON.stringify(value)}`,
   );
 }
+
+/** An outcome as authenticate() builds it: an authenticated one names the holder of its delegated credential. */
+type RefusedOutcome = Extract<NegotiateOutcome, { kind: 'refused' }>;
+type HeldOutcome =
+  | Exclude<NegotiateOutcome, { kind: 'authenticated' }>
+  | (Extract<NegotiateOutcome, { kind: 'authenticated' }> & { holder: number });
 
 /** create()'s word that the authenticator owns `pool` (closes it); not exported, so only create() says it. */
 class PoolOwnership {

@@ -15,5 +15,7 @@ export type {
 export { CHALLENGE_BODY, NO_TICKET_BODY } from '../http/negotiateRefusal.js';
 export { AuthPool, type AuthPoolOptions } from '../pool/AuthPool.js';
 export type { CredentialOptions } from '../pool/credentials.js';
+export type { AuthorizationRules, AuthorizeHook, AuthorizeRequest, AuthorizeResult } from '../authorization/index.js';
+export type { AuthorizationRefusal } from '../handshake/index.js';
 export { HandshakesPerAddress } from '../handshake/index.js';
 export { headerLimitFor } from '../http/headerLimit.js';

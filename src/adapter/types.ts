@@ -3,6 +3,7 @@
  * outcome of authenticating one request, and its failure event. The API the Express, Fastify
  * and passport wrappers are built on (docs/adapter.md).
  */
+import type { Authorizer, AuthorizationRules, AuthorizeHook } from '../authorization/index.js';
 import type { NegotiateErrorCode } from '../errors.js';
 import type { HandshakeFailure, HandshakesPerAddress, ProvenIdentity } from '../handshake/index.js';
 import type { HttpSessionCookieOptions } from '../http/frontEndSetup.js';
@@ -61,6 +62,20 @@ export interface NegotiateAuthenticatorOptions {
    * the default context-table size.
    */
   handshakesPerAddress?: HandshakesPerAddress | undefined;
+  /**
+   * The operator's rules, checked after each completed handshake before the application sees
+   * the request (allowRealms, allowPrincipals, allowPrincipalsFile, requireGroups;
+   * docs/after-authentication.md). A refused client gets 403 with the mutual token. Default: none.
+   */
+  authorization?: AuthorizationRules | undefined;
+  /**
+   * The application's hook, awaited after the rules: `true` lets in, `false` refuses (403),
+   * `{ status, reason }` refuses with that status, `{ extra }` lets in with `identity.extra`;
+   * a throw is a 500. Default: none.
+   */
+  authorize?: AuthorizeHook | undefined;
+  /** A prebuilt Authorizer (shared with other front ends), over `authorization` and `authorize`. */
+  authorizer?: Authorizer | undefined;
 }
 
 /** The authenticated client of one request (the fields of HttpIdentity, front end `adapter`). */
@@ -82,7 +97,9 @@ export type OutcomeHeaders = Array<[string, string]>;
  *   token, `Set-Cookie`) must go out with the application's own response.
  * - `challenge`: answer 401 with `headers` and `body`: no credentials yet, or an NTLM
  *   handshake's next leg (`WWW-Authenticate: Negotiate <token>`).
- * - `refused`: answer `status` (401, 431 or 503) with `headers` and `body`.
+ * - `refused`: answer `status` (401, 431 or 503; 403 or the hook's status when authorization
+ *   refused, 500 when the hook failed) with `headers` and `body` (an authorization refusal's
+ *   headers carry the mutual token).
  */
 export type NegotiateOutcome =
   | { kind: 'authenticated'; identity: AdapterIdentity; headers: OutcomeHeaders }

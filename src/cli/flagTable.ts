@@ -33,6 +33,8 @@ export interface StringFlag extends RowCommon {
   type: 'string';
   /** The value's name in --help and in docs/configuration.md's heading (`--max-token BYTES`). */
   placeholder: string;
+  /** May be given more than once: apply runs once per value, in argv order. */
+  repeatable?: boolean;
   apply(into: ServeInvocation, value: string): void;
 }
 
@@ -58,20 +60,31 @@ export function flagLabel(row: FlagRow): string {
  * Parses `args` against the table's rows (node's parseArgs, strict): returns the flags given,
  * string values and `true` for booleans, or throws UsageError (unknown flag, missing value).
  */
-export function parseFlags(sections: readonly FlagSection[], args: string[]): Map<FlagRow, string | true> {
+export function parseFlags(sections: readonly FlagSection[], args: string[]): Map<FlagRow, string | string[] | true> {
   const rows = sections.flatMap((s) => s.rows);
-  const spec: Record<string, { type: 'string' | 'boolean'; short?: string }> = {};
-  for (const r of rows) spec[r.name] = r.short === undefined ? { type: r.type } : { type: r.type, short: r.short };
+  const spec: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {};
+  for (const r of rows) {
+    spec[r.name] = {
+      type: r.type,
+      ...(r.short === undefined ? {} : { short: r.short }),
+      ...(r.type === 'string' && r.repeatable === true ? { multiple: true } : {}),
+    };
+  }
   let values: Record<string, string | boolean | (string | boolean)[] | undefined>;
   try {
     values = parseArgs({ args, strict: true, allowPositionals: false, options: spec }).values;
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  const given = new Map<FlagRow, string | true>();
+  const given = new Map<FlagRow, string | string[] | true>();
   for (const r of rows) {
     const v = values[r.name];
     if (r.type === 'string' && typeof v === 'string') given.set(r, v);
+    if (r.type === 'string' && Array.isArray(v))
+      given.set(
+        r,
+        v.filter((x): x is string => typeof x === 'string'),
+      );
     if (r.type === 'boolean' && v === true) given.set(r, true);
   }
   return given;
@@ -80,13 +93,14 @@ export function parseFlags(sections: readonly FlagSection[], args: string[]): Ma
 /** Applies each given flag in table order (not argv order: a row may rely on an earlier section's). */
 export function applyFlags(
   sections: readonly FlagSection[],
-  given: Map<FlagRow, string | true>,
+  given: Map<FlagRow, string | string[] | true>,
   into: ServeInvocation,
 ): void {
   for (const row of sections.flatMap((s) => s.rows)) {
     const value = given.get(row);
     if (value === undefined) continue;
     if (row.type === 'string' && typeof value === 'string') row.apply(into, value);
+    if (row.type === 'string' && Array.isArray(value)) for (const v of value) row.apply(into, v);
     if (row.type === 'boolean') row.apply(into);
   }
 }

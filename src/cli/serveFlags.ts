@@ -39,6 +39,7 @@ import {
   readCookieKeyFile,
 } from './flagValues.js';
 import { LIMIT_FLAGS } from './limitFlags.js';
+import { AUTHORIZATION_FLAGS } from './authorizationFlags.js';
 import { checkTlsFlags, TLS_FLAGS } from './tlsFlags.js';
 
 const address = (a: ListenAddress): string => `${a.host}:${a.port}`;
@@ -271,6 +272,7 @@ export const SERVE_FLAGS: readonly FlagSection[] = [
     ],
   },
   LIMIT_FLAGS,
+  AUTHORIZATION_FLAGS,
   {
     title: 'Other',
     rows: [

@@ -150,6 +150,20 @@ export class DelegatedCredentials {
   }
 
   /**
+   * The ccache connection `from` holds is held by `to` instead (the adapter: a context that ends
+   * with its handshake hands its credential to the request). Nothing if `from` holds none.
+   */
+  transferHolder(from: number, to: number): void {
+    const target = this.#heldBy.get(from);
+    if (target === undefined) return;
+    this.#heldBy.delete(from);
+    this.#heldBy.set(to, target);
+    const kept = this.#files.get(target);
+    kept?.holders.delete(from);
+    kept?.holders.add(to);
+  }
+
+  /**
    * Removes the ccache at `ccachePath` now, whoever holds it (the path an identity's
    * `delegatedCcache` gave). Resolves true when this store kept it.
    */

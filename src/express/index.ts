@@ -56,7 +56,7 @@ export function negotiate(options: NegotiateWrapperOptions | NegotiateAuthentica
   const source = new AuthenticatorSource(options);
   const middleware = (req: NegotiateRequest, res: ServerResponse, next: (err?: unknown) => void): void => {
     void source.ready
-      .then(async (authenticator) => ({ authenticator, outcome: await authenticator.authenticate(req) }))
+      .then(async (authenticator) => ({ authenticator, outcome: await authenticator.authenticate(req, res) }))
       .then(({ authenticator, outcome }) => {
         try {
           // challenge / refused: the whole response; authenticated: its headers only.

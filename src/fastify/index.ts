@@ -62,7 +62,7 @@ const plugin: FastifyPluginAsync<NegotiatePluginOptions> = async (fastify, optio
 
   fastify.addHook('onRequest', async (request, reply) => {
     const authenticator = await source.ready;
-    const outcome = await authenticator.authenticate(request.raw);
+    const outcome = await authenticator.authenticate(request.raw, reply.raw);
     setHeaders(reply, outcome.headers);
     if (outcome.kind === 'authenticated') {
       request.negotiate = outcome.identity;

@@ -10,6 +10,21 @@ import type { ContextFlags } from '../native.js';
 import { classify, describeFailure, gssStatusFields, type HandshakeFailure } from './failure.js';
 import type { Frontend, ProvenIdentity } from './identity.js';
 
+/** An authenticated client that authorization refused (the 'authorizationRefused' event). */
+export interface AuthorizationRefusal<F extends Frontend = Frontend> {
+  connectionId: number;
+  frontend: F;
+  principal: string;
+  /** allow-realm, allow-principal, allow (either), require-group, or hook. */
+  rule: string;
+  reason: string;
+  /** The HTTP status answered (WebSocket: a refusal closes 4403, a failed hook (500) 1011). */
+  status: number;
+  /** The hook threw or answered something unusable (an internal error, logged at error). */
+  failed: boolean;
+  remoteAddress: string | undefined;
+}
+
 /** One handshake, as the reporter names it. */
 export interface HandshakeAttempt {
   /** The context-table key (HTTP: one per request's handshake). */
@@ -65,6 +80,33 @@ export class HandshakeReporter<F extends Frontend> {
   /** A handshake refused by the front end itself, with no error object (e.g. a malformed header). */
   refused(attempt: HandshakeAttempt, code: NegotiateErrorCode, message: string): HandshakeFailure<F> {
     return this.#report(attempt, code, message, 'info', {});
+  }
+
+  /**
+   * Logs `authorization refused` (the rule, the principal, why) or, for a failed hook,
+   * `authorization hook failed` at error; emits 'authorizationRefused'. No 'session' event:
+   * the application never sees this client.
+   */
+  unauthorized(
+    attempt: HandshakeAttempt,
+    principal: string,
+    decision: { rule: string; reason: string; status: number; failed: boolean },
+  ): AuthorizationRefusal<F> {
+    const refusal: AuthorizationRefusal<F> = {
+      connectionId: attempt.connectionId,
+      frontend: this.frontend,
+      principal,
+      rule: decision.rule,
+      reason: decision.reason,
+      status: decision.status,
+      failed: decision.failed,
+      remoteAddress: attempt.remoteAddress,
+    };
+    const { failed, ...fields } = refusal;
+    if (failed) this.#logger.error('authorization hook failed', fields);
+    else this.#logger.info('authorization refused', fields);
+    this.#events.emit('authorizationRefused', refusal);
+    return refusal;
   }
 
   /** A connection whose handshake had completed ended with `err`: logged only, no event. */

@@ -37,6 +37,11 @@ export interface ProvenIdentity {
    * docs/after-authentication.md. Absent for session cookies.
    */
   readonly delegatedCcache?: string;
+  /**
+   * Fields the application's authorize hook added (`{ extra }`, src/authorization/hook.ts).
+   * Absent without a hook, and for session cookies.
+   */
+  readonly extra?: Record<string, unknown>;
 }
 
 /**
@@ -45,7 +50,7 @@ export interface ProvenIdentity {
  * A new identity field is added here and in ProvenIdentity.
  */
 export function identityFromStep(step: ProvenIdentity): ProvenIdentity {
-  const { principal, mech, spnego, flags, expiresAt, pac, localName, delegatedCcache } = step;
+  const { principal, mech, spnego, flags, expiresAt, pac, localName, delegatedCcache, extra } = step;
   return {
     principal,
     mech,
@@ -55,5 +60,6 @@ export function identityFromStep(step: ProvenIdentity): ProvenIdentity {
     ...(pac !== undefined ? { pac } : {}),
     ...(localName !== undefined ? { localName } : {}),
     ...(delegatedCcache !== undefined ? { delegatedCcache } : {}),
+    ...(extra !== undefined ? { extra } : {}),
   };
 }

@@ -17,12 +17,21 @@ export interface HandshakeConnection {
   readonly latencyMs?: number | undefined;
 }
 
-/** The Session for `connection`'s completed `step`; its protection calls run on `pool`. */
-export function sessionFromStep(pool: AuthPool, step: ProvenIdentity, connection: HandshakeConnection): Session {
+/**
+ * The Session for `connection`'s completed `step`; its protection calls run on `pool`. `extra`:
+ * what the authorize hook added (src/authorization/).
+ */
+export function sessionFromStep(
+  pool: AuthPool,
+  step: ProvenIdentity,
+  connection: HandshakeConnection,
+  extra?: Record<string, unknown>,
+): Session {
   return new Session(pool, {
     connectionId: connection.connectionId,
     frontend: connection.frontend,
     ...identityFromStep(step),
+    ...(extra !== undefined ? { extra } : {}),
     remoteAddress: connection.remoteAddress,
     remotePort: connection.remotePort,
     latencyMs: connection.latencyMs,

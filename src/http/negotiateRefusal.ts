@@ -89,3 +89,32 @@ export function refusalForAcceptError(err: unknown): HttpRefusal | undefined {
     busy: false,
   };
 }
+
+/** The body of a 403 from the operator's rules: says what, not which rule (that is in the log). */
+export const FORBIDDEN_BODY = 'Forbidden: this account is not authorized for this service\n';
+
+/**
+ * The answer to an authenticated client that authorization refused (src/authorization/): 403
+ * (or the hook's status) with the mutual token still sent by the caller, since the handshake
+ * itself succeeded; a failed hook is a 500. No challenge: retrying as the same user cannot help.
+ */
+export function refusalForAuthorization(decision: {
+  status: number;
+  rule: string;
+  reason: string;
+  failed: boolean;
+}): HttpRefusal {
+  const body = decision.failed
+    ? 'Internal server error\n'
+    : decision.rule === 'hook'
+      ? `${decision.reason}\n`
+      : FORBIDDEN_BODY;
+  return {
+    status: decision.status,
+    code: decision.failed ? 'ERR_AUTHZ_HOOK_FAILED' : 'ERR_AUTHZ_REFUSED',
+    reason: decision.reason,
+    body,
+    headers: [['Content-Type', 'text/plain']],
+    busy: false,
+  };
+}

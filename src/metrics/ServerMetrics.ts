@@ -56,6 +56,7 @@ export class ServerMetrics {
   readonly #duration: Histogram<'frontend' | 'outcome'>;
   readonly #replays: Counter;
   readonly #descriptorExhaustion: Counter<'listener'>;
+  readonly #authorizationRefusals: Counter<'frontend' | 'rule'>;
 
   constructor(options: ServerMetricsOptions) {
     this.registry = new Registry();
@@ -94,6 +95,14 @@ export class ServerMetrics {
       labelNames: ['listener'] as const,
       registers,
     });
+    this.#authorizationRefusals = new Counter({
+      name: `${METRIC_PREFIX}authorization_refusals_total`,
+      help:
+        'Authenticated clients refused by authorization, by front end and rule (allow-realm, allow-principal, ' +
+        'allow, require-group, hook; hook failures included).',
+      labelNames: ['frontend', 'rule'] as const,
+      registers,
+    });
     registerStateMetrics(this.registry, METRIC_PREFIX, options.sources);
     if (options.processMetrics === true) collectDefaultMetrics({ register: this.registry });
   }
@@ -111,6 +120,11 @@ export class ServerMetrics {
     this.#failures.inc({ frontend: f.frontend, code: f.code });
     this.#duration.observe({ frontend: f.frontend, outcome: 'failure' }, f.latencyMs / 1000);
     if (REPLAY_CODES.has(f.code)) this.#replays.inc();
+  }
+
+  /** Counts an authenticated client that authorization refused. */
+  recordAuthorizationRefusal(r: { frontend: string; rule: string }): void {
+    this.#authorizationRefusals.inc({ frontend: r.frontend, rule: r.rule });
   }
 
   /** Counts one episode of descriptor exhaustion seen by `listener` ('process' for the periodic count). */

@@ -66,7 +66,7 @@ export class NegotiateStrategy extends Strategy {
 
   override authenticate(req: NegotiateStrategyRequest): void {
     this.source.ready
-      .then((authenticator) => authenticator.authenticate(req))
+      .then((authenticator) => authenticator.authenticate(req, req.res))
       .then(
         (outcome) => this.decide(req, outcome),
         (err: unknown) => this.error(err instanceof Error ? err : new Error(String(err))),
@@ -75,6 +75,13 @@ export class NegotiateStrategy extends Strategy {
   }
 
   private decide(req: NegotiateStrategyRequest, outcome: NegotiateOutcome): void {
+    if (outcome.kind === 'refused' && outcome.code.startsWith('ERR_AUTHZ_')) {
+      // Authorization refused an authenticated client: no challenge to merge (retrying as the
+      // same user cannot help), but the mutual token still goes out with the 403.
+      for (const [name, value] of outcome.headers) req.res?.appendHeader(name, value);
+      this.fail(outcome.status);
+      return;
+    }
     if (outcome.kind !== 'authenticated') {
       // Extra headers (Retry-After on a 503) go on the response; the challenge goes through
       // fail(), which is how passport merges it with other strategies' challenges.

@@ -584,3 +584,58 @@ test('SIGTERM while the embedded realm is starting: no krb5kdc or realm director
     if (await isLiveKdcOf(kdcPid, dir)) process.kill(kdcPid, 'SIGTERM');
   }
 });
+
+test('serve --local-name strip-realm --allow-principals-file: /whoami has the local name; others refused', async () => {
+  const scratch = await scratchDir();
+  const allowed = path.join(scratch, 'allowed');
+  await fs.writeFile(allowed, '# who may use this service\nalice@KRBTEST.COM\n');
+  const cli = new Cli(process.execPath, [
+    BIN,
+    'serve',
+    '--http',
+    '127.0.0.1:0',
+    '--local-name',
+    'strip-realm',
+    '--allow-principals-file',
+    allowed,
+  ]);
+  const [realmEv, listening] = await cli.waitLines(2);
+  const envFile = realmEv?.['envFile'];
+  assert.ok(typeof envFile === 'string');
+  const port = assertListening(listening, 'http');
+  const client = path.join(REPO_ROOT, 'test', 'fixtures', 'http_client.py');
+  const ok = await runBash(`. "$1" && /usr/bin/python3 "$2" "http://localhost:$3/whoami"`, [
+    envFile,
+    client,
+    String(port),
+  ]);
+  assert.equal(ok.code, 0, `${ok.stdout}\n${ok.stderr}`);
+  const body = (JSON.parse(ok.stdout) as { body: { principal: string; localName?: string } }).body;
+  assert.deepEqual([body.principal, body.localName], ['alice@KRBTEST.COM', 'alice']);
+  assert.equal((await cli.stop('SIGTERM')).code, 0, cli.stderr);
+
+  // The same file naming someone else: alice authenticates, and gets 403 with the mutual token.
+  await fs.writeFile(allowed, 'bob@KRBTEST.COM\n');
+  const other = new Cli(process.execPath, [BIN, 'serve', '--http', '127.0.0.1:0', '--allow-principals-file', allowed]);
+  const [otherRealm, otherListening] = await other.waitLines(2);
+  const otherEnv = otherRealm?.['envFile'];
+  assert.ok(typeof otherEnv === 'string');
+  const refused = await runBash(`. "$1" && /usr/bin/python3 "$2" --expect-status 403 "http://localhost:$3/whoami"`, [
+    otherEnv,
+    client,
+    String(assertListening(otherListening, 'http')),
+  ]);
+  assert.equal(refused.code, 0, `403 with a verified mutual token:\n${refused.stdout}\n${refused.stderr}`);
+  assert.match(other.stderr, /"rule":"allow-principal".*"msg":"authorization refused"/);
+  assert.equal((await other.stop('SIGTERM')).code, 0, other.stderr);
+});
+
+test('serve --allow-principals-file with a junk line: refused at start, naming the line', async () => {
+  const scratch = await scratchDir();
+  const junk = path.join(scratch, 'allowed');
+  await fs.writeFile(junk, 'alice@KRBTEST.COM\nalice bob\n');
+  const r = await runCli(['serve', '--keytab', junk, '--http', '127.0.0.1:0', '--allow-principals-file', junk]);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, new RegExp(`${junk.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} line 2`));
+  assert.doesNotMatch(r.stdout, /listening/);
+});

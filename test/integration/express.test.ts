@@ -248,3 +248,33 @@ test('an authenticator that cannot be made: ready rejects, requests get a 500 an
   await broken.close();
   assert.throws(() => negotiate({ authenticator: shared, pool }), { code: 'ERR_CONFIG' });
 });
+
+test(
+  'the authorize hook on Express: a refusal is 403 with the mutual token and no route; extra reaches the route',
+  T,
+  async () => {
+    let answer: { extra: Record<string, unknown> } | false = false;
+    const hooked = await startApp(
+      negotiate({
+        pool,
+        authorization: { allowRealms: [realm.realmName] },
+        authorize: (identity) => (answer === false ? false : { extra: { ...answer.extra, seen: identity.principal } }),
+      }),
+    );
+    const refused = await pythonNegotiate(realm, hooked.port, '/whoami', undefined, { expectStatus: 403 });
+    assert.equal(refused.code, 0, `403 whose final token completes a mutual context: ${JSON.stringify(refused)}`);
+    assert.deepEqual(hooked.calls, [], 'a refused client never reaches a route');
+    answer = { extra: { team: 'blue' } };
+    const e = express();
+    e.use(negotiate({ pool, authorize: () => answer }));
+    e.get('/extra', (req, res) => void res.json(req.negotiate?.extra ?? null));
+    const server = http.createServer(e);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    apps.push({ port: 0, calls: [], errors: [], server });
+    const address = server.address();
+    assert.ok(address !== null && typeof address === 'object');
+    const ok = await pythonNegotiate(realm, address.port, '/extra');
+    assert.equal(ok.code, 0, JSON.stringify(ok));
+    assert.deepEqual(ok.body, { team: 'blue' });
+  },
+);

@@ -106,15 +106,22 @@ export interface PythonAnswer {
   error?: string;
 }
 
-/** test/fixtures/http_client.py: SPNEGO with mutual authentication, the final token verified. */
+/**
+ * test/fixtures/http_client.py: SPNEGO with mutual authentication, the final token verified
+ * (on the 200, or on `expectStatus`: an authorization refusal's 403 carries it too).
+ * `delegate`: forward the TGT.
+ */
 export async function pythonNegotiate(
   realm: ThrowawayRealm,
   port: number,
   urlPath: string,
   data?: string,
+  options: { expectStatus?: number; delegate?: boolean } = {},
 ): Promise<PythonAnswer> {
   const args = [HTTP_CLIENT, `http://localhost:${port}${urlPath}`];
   if (data !== undefined) args.push('--method', 'POST', '--data', data);
+  if (options.expectStatus !== undefined) args.push('--expect-status', String(options.expectStatus));
+  if (options.delegate === true) args.push('--delegate');
   const run = await runClient(PYTHON, args, realm, 15_000);
   const line = run.stdout.trim().split('\n').at(-1) ?? '';
   let parsed: Omit<PythonAnswer, 'code'>;

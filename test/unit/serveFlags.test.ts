@@ -193,3 +193,36 @@ test('usage and value errors name the flag', () => {
     (e: unknown) => e instanceof ConfigError && /^--http expects HOST:PORT/.test(e.message),
   );
 });
+
+test('after-authentication flags: repeatable rules accumulate in argv order; local name and delegation dir', () => {
+  const inv = parsed([
+    '--allow-realm',
+    'A.EXAMPLE',
+    '--allow-realm',
+    'B.EXAMPLE',
+    '--allow-principal',
+    'alice@C.EXAMPLE',
+    '--require-group',
+    'S-1-5-21-1-2-3-512',
+    '--local-name',
+    'gss',
+    '--delegation-dir',
+    '/var/lib/ccaches',
+  ]);
+  assert.deepEqual(inv.options.authorization, {
+    allowRealms: ['A.EXAMPLE', 'B.EXAMPLE'],
+    allowPrincipals: ['alice@C.EXAMPLE'],
+    requireGroups: ['S-1-5-21-1-2-3-512'],
+  });
+  assert.equal(inv.options.credentials.localName, 'gss');
+  assert.equal(inv.options.credentials.delegationDir, '/var/lib/ccaches');
+  const resolved = resolveServerOptions(inv.options);
+  assert.equal(resolved.localName, 'gss');
+  assert.deepEqual([...resolved.authorizer.policy.allowRealms], ['A.EXAMPLE', 'B.EXAMPLE']);
+  assert.throws(() => parsed(['--local-name', 'upper']), ConfigError);
+  // A group name is refused at start: only SIDs (a name needs a directory lookup).
+  assert.throws(
+    () => resolveServerOptions(parsed(['--require-group', 'Domain Admins']).options),
+    (e: unknown) => e instanceof ConfigError && /not a SID/.test(e.message),
+  );
+});

@@ -1,0 +1,21 @@
+/**
+ * The `/whoami` answer of the built-in HTTP route, one shape on the uWS and node engines: the
+ * proven identity as JSON, with `localName`, `pac` and the authorize hook's `extra` when the
+ * identity has them. Never the delegated ccache's path (a file name of the user's keys).
+ */
+import type { ProvenIdentity } from '../handshake/identity.js';
+
+/** The /whoami JSON of `identity`. */
+export function whoamiBody(identity: ProvenIdentity & { via: 'negotiate' | 'cookie' }): object {
+  const { principal, mech, spnego, flags, via, pac, localName, extra } = identity;
+  return {
+    principal,
+    mech,
+    spnego,
+    flags,
+    via,
+    ...(localName !== undefined ? { localName } : {}),
+    ...(pac !== undefined ? { pac } : {}),
+    ...(extra !== undefined ? { extra } : {}),
+  };
+}
