@@ -186,6 +186,32 @@ GssStatus WriteProxyTickets(krb5_context ctx, krb5_ccache from, krb5_const_princ
   return GssStatus{};
 }
 
+// Whether the S4U2Self (evidence) ticket in `user_cred`, the user's ticket to the service itself,
+// is forwardable. A KDC gives a forwardable one only to an account trusted for protocol
+// transition, and never for a user who may not be delegated ("sensitive"); S4U2Proxy with a
+// non-forwardable one succeeds only through resource-based delegation, so this only words the
+// refusal. Unknown (true) when the credential cannot be read.
+bool EvidenceForwardable(krb5_context ctx, gss_cred_id_t user_cred, krb5_const_principal service) {
+  DestroyedCcache copy(ctx, UniqueMemoryName("evidence"));
+  if (copy.code() != 0) return true;
+  OM_uint32 minor = 0;
+  if (GSS_ERROR(gss_krb5_copy_ccache(&minor, user_cred, copy.get()))) return true;
+  krb5_cc_cursor cursor = nullptr;
+  if (krb5_cc_start_seq_get(ctx, copy.get(), &cursor) != 0) return true;
+  bool forwardable = true;
+  krb5_creds creds;
+  while (krb5_cc_next_cred(ctx, copy.get(), &cursor, &creds) == 0) {
+    if (!krb5_is_config_principal(ctx, creds.server) &&
+        !krb5_principal_compare(ctx, creds.client, service) &&
+        krb5_principal_compare_any_realm(ctx, creds.server, service)) {
+      forwardable = (creds.ticket_flags & TKT_FLG_FORWARDABLE) != 0;
+    }
+    krb5_free_cred_contents(ctx, &creds);
+  }
+  krb5_cc_end_seq_get(ctx, copy.get(), &cursor);
+  return forwardable;
+}
+
 }  // namespace
 
 GssStatus ImpersonateToCcache(const ImpersonateRequest& request, ImpersonatedCredential* out) {
@@ -260,7 +286,14 @@ GssStatus ImpersonateToCcache(const ImpersonateRequest& request, ImpersonatedCre
                                0, GSS_C_INDEFINITE, GSS_C_NO_CHANNEL_BINDINGS, GSS_C_NO_BUFFER,
                                nullptr, token.get(), nullptr, nullptr);
   if (GSS_ERROR(major)) {
-    return Refusal(MakeGssStatus("S4U2Proxy", major, minor, &kKrb5Oid), "ERR_S4U_PROXY_REFUSED",
+    GssStatus failed = MakeGssStatus("S4U2Proxy", major, minor, &kKrb5Oid);
+    if (!EvidenceForwardable(ctx.get(), user_cred.get(), service.get())) {
+      return Refusal(std::move(failed), "ERR_S4U_PROXY_REFUSED",
+                     " (the KDC gave the service a non-forwardable ticket for the user (S4U2Self): "
+                     "the account is not trusted for protocol transition "
+                     "(TRUSTED_TO_AUTH_FOR_DELEGATION), or the user may not be delegated)");
+    }
+    return Refusal(std::move(failed), "ERR_S4U_PROXY_REFUSED",
                    " (the KDC refused a ticket for the user to the target: is the target in the "
                    "service account's msDS-AllowedToDelegateTo?)");
   }
