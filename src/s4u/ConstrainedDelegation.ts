@@ -83,6 +83,11 @@ export class ConstrainedDelegation {
       maxQueue: opts.maxQueue ?? 64,
       concurrentTasksPerWorker: 1,
     });
+    // As in WorkerThreads: an answer arriving after close() destroyed its thread makes Piscina
+    // emit 'error', fatal without a listener; the caller already has its ERR_POOL_CLOSED.
+    this.#piscina.on('error', (err: unknown) => {
+      if (!this.#closed) throw err;
+    });
   }
 
   /**
