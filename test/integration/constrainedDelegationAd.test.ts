@@ -55,8 +55,12 @@ describe('constrained delegation (S4U2Self + S4U2Proxy) against Active Directory
     await domain?.destroy();
   });
 
-  async function run(targets: S4uScript['targets'], user = domain.userPrincipal): Promise<FixtureOutput> {
-    const script: S4uScript = { service, keytab: s4uKeytab, dir, user, targets };
+  async function run(
+    targets: S4uScript['targets'],
+    user = domain.userPrincipal,
+    as: { service: string; keytab: string } = { service, keytab: s4uKeytab },
+  ): Promise<FixtureOutput> {
+    const script: S4uScript = { ...as, dir, user, targets };
     // No ccache of alice's: the ticket comes from the service's keys alone.
     const r = await runInDomain(domain, [process.execPath, FIXTURE, JSON.stringify(script)], {
       KRB5CCNAME: `FILE:${path.join(domain.dir, 'no-such-ccache')}`,
@@ -100,6 +104,24 @@ describe('constrained delegation (S4U2Self + S4U2Proxy) against Active Directory
   test('an unknown user is refused with ERR_S4U_SELF_REFUSED', async () => {
     const out = await run([{ target: 'host@backend.localhost' }], `nobody@${domain.realmName}`);
     assert.equal(out.steps[0]?.code, 'ERR_S4U_SELF_REFUSED');
+    assert.deepEqual(await readdir(dir), []);
+  });
+
+  test("the SPN works as the service name once it is the account's UPN (the acceptor's own keytab)", async () => {
+    const spn = `HTTP/localhost@${domain.realmName}`;
+    const before = await run([{ target: 'host@backend.localhost' }], domain.userPrincipal, {
+      service: spn,
+      keytab: domain.keytab,
+    });
+    assert.equal(before.steps[0]?.code, 'ERR_GSS_NO_CRED', 'AD refuses an SPN as an AS client');
+    assert.match(before.steps[0]?.message ?? '', /not found in Kerberos database/);
+    await domain.setServiceUpn(spn);
+    const after = await run([{ target: 'host@backend.localhost' }], domain.userPrincipal, {
+      service: spn,
+      keytab: domain.keytab,
+    });
+    assert.ok(after.steps[0]?.ok, `refused: ${after.steps[0]?.code} ${after.steps[0]?.message}`);
+    assert.equal(after.steps[0]?.ticketTarget, `host/backend.localhost@${domain.realmName}`);
     assert.deepEqual(await readdir(dir), []);
   });
 

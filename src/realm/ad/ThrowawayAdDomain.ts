@@ -264,6 +264,20 @@ export class ThrowawayAdDomain {
   }
 
   /**
+   * Sets the service account's userPrincipalName, e.g. to its SPN `HTTP/localhost@REALM`: AD then
+   * lets that name get a TGT from the keytab (an AS request), as it does the account's own name.
+   */
+  async setServiceUpn(upn: string): Promise<void> {
+    inputs.checkPrincipal(upn);
+    await sambaAdmin(
+      this.#samba,
+      ['upn', this.serviceAccount, upn],
+      `setting the UPN of ${this.serviceAccount}`,
+      this.#toolEnv(),
+    );
+  }
+
+  /**
    * A second service account `name` with `spns` (a back end to delegate to), AES keys, its keys
    * under each SPN written to `keytab`. Returns the SPNs with the realm.
    */

@@ -61,6 +61,8 @@ elif op == "delegate":  # delegate NAME 0|1 [SPN...]: constrained delegation to 
     m["userAccountControl"] = ldb.MessageElement(str(uac), ldb.FLAG_MOD_REPLACE, "userAccountControl")
     m["msDS-AllowedToDelegateTo"] = ldb.MessageElement(spns, ldb.FLAG_MOD_REPLACE, "msDS-AllowedToDelegateTo")
     db.modify(m)
+elif op == "upn":  # upn NAME UPN: userPrincipalName
+    replace(args[0], "userPrincipalName", args[1])
 elif op == "setpassword":  # setpassword NAME, password on stdin
     db.setpassword("(sAMAccountName=%s)" % ldb.binary_encode(args[0]), password())
 elif op == "groups":  # groups USER PREFIX N: USER is in exactly PREFIX00001..PREFIX<N>
