@@ -220,8 +220,8 @@ GssStatus ImpersonateToCcache(const ImpersonateRequest& request, ImpersonatedCre
   Principal service(ctx.get());
   krb5_error_code code = krb5_parse_name(ctx.get(), request.service.c_str(), service.out());
   if (code != 0) {
-    return MakeStatus("ERR_GSS_BAD_NAME", "service principal " + request.service + ": " +
-                                              ErrorText(ctx.get(), code));
+    return MakeStatus("ERR_GSS_BAD_NAME",
+                      "service principal " + request.service + ": " + ErrorText(ctx.get(), code));
   }
 
   // The service's own TGT, from its keytab used as a client keytab, in a MEMORY ccache of this
@@ -233,20 +233,21 @@ GssStatus ImpersonateToCcache(const ImpersonateRequest& request, ImpersonatedCre
   }
   DestroyedCcache service_cc(ctx.get(), UniqueMemoryName("service"));
   if (service_cc.code() != 0) return MakeStatus("ERR_GSS_FAILURE", "cannot make a memory ccache");
-  std::string service_cc_name = std::string("MEMORY:") + krb5_cc_get_name(ctx.get(), service_cc.get());
+  std::string service_cc_name =
+      std::string("MEMORY:") + krb5_cc_get_name(ctx.get(), service_cc.get());
 
   GssName service_name;
-  GssStatus st = ImportName(request.service, GSS_KRB5_NT_PRINCIPAL_NAME, "import service name",
-                            &service_name);
+  GssStatus st =
+      ImportName(request.service, GSS_KRB5_NT_PRINCIPAL_NAME, "import service name", &service_name);
   if (!st.ok()) return st;
   gss_key_value_element_desc elements[2] = {{"client_keytab", keytab.c_str()},
                                             {"ccache", service_cc_name.c_str()}};
   gss_key_value_set_desc store = {2, elements};
   OM_uint32 minor = 0;
   GssCred impersonator;
-  OM_uint32 major = gss_acquire_cred_from(&minor, service_name.get(), GSS_C_INDEFINITE, &kKrb5Only,
-                                          GSS_C_INITIATE, &store, impersonator.out(), nullptr,
-                                          nullptr);
+  OM_uint32 major =
+      gss_acquire_cred_from(&minor, service_name.get(), GSS_C_INDEFINITE, &kKrb5Only,
+                            GSS_C_INITIATE, &store, impersonator.out(), nullptr, nullptr);
   if (GSS_ERROR(major)) {
     return MakeGssStatus("S4U: service credential from the keytab", major, minor, &kKrb5Oid);
   }
@@ -277,7 +278,8 @@ GssStatus ImpersonateToCcache(const ImpersonateRequest& request, ImpersonatedCre
   // which checks the target against msDS-AllowedToDelegateTo. The token itself is not needed.
   GssName target_name;
   bool hostbased = request.target.find('/') == std::string::npos;
-  st = ImportName(request.target, hostbased ? GSS_C_NT_HOSTBASED_SERVICE : GSS_KRB5_NT_PRINCIPAL_NAME,
+  st = ImportName(request.target,
+                  hostbased ? GSS_C_NT_HOSTBASED_SERVICE : GSS_KRB5_NT_PRINCIPAL_NAME,
                   "import target name", &target_name);
   if (!st.ok()) return st;
   SecurityContext init;

@@ -16,15 +16,15 @@ namespace negotiate {
 extern const char kImpersonatedTempPrefix[];
 
 struct ImpersonateRequest {
-  std::string keytab;     // the service's keytab (its keys are its client credential); "" = default
-  std::string service;    // the impersonating service principal, e.g. "HTTP/www@EXAMPLE.COM"
-  std::string user;       // the user to act as, e.g. "alice@EXAMPLE.COM"
-  std::string target;     // "service@host" or a krb5 principal "ldap/db.example.com@EXAMPLE.COM"
-  std::string dir;        // absolute directory for the new ccache
+  std::string keytab;   // the service's keytab (its keys are its client credential); "" = default
+  std::string service;  // the impersonating service principal, e.g. "HTTP/www@EXAMPLE.COM"
+  std::string user;     // the user to act as, e.g. "alice@EXAMPLE.COM"
+  std::string target;   // "service@host" or a krb5 principal "ldap/db.example.com@EXAMPLE.COM"
+  std::string dir;      // absolute directory for the new ccache
 };
 
 struct ImpersonatedCredential {
-  std::string path;  // DIR/.s4u-XXXXXX, mode 0600: the user's ticket for the target only
+  std::string path;    // DIR/.s4u-XXXXXX, mode 0600: the user's ticket for the target only
   std::string client;  // the user as the KDC named it in the ticket
   std::string target;  // the target's principal as the ticket names it
   OM_uint32 lifetime_seconds = 0;
