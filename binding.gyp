@@ -31,7 +31,9 @@
         "native/src/identity/identity.cc",
         "native/src/identity/local_name.cc",
         "native/src/identity/delegated_cred.cc",
-        "native/src/binding/identity.cc"
+        "native/src/binding/identity.cc",
+        "native/src/s4u/impersonate.cc",
+        "native/src/binding/s4u.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api"],

@@ -83,6 +83,11 @@ export const NEGOTIATE_ERROR_CODES = [
   'ERR_GSS_NO_KERBEROS_TOKEN',
   'ERR_GSS_FLAGS_REQUIRED',
   'ERR_GSS_UNSEQ_TOKEN',
+  // Constrained delegation (src/s4u/): the KDC would not give the service a ticket for the user
+  // to itself (protocol transition not allowed, or no such user) / to the target (not in the
+  // account's msDS-AllowedToDelegateTo).
+  'ERR_S4U_SELF_REFUSED',
+  'ERR_S4U_PROXY_REFUSED',
   'ERR_GSS_FAILURE',
 ] as const;
 

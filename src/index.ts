@@ -77,6 +77,11 @@ export { AuthPool, AcceptError, type AuthPoolOptions, type AcceptStep } from './
 export type { CredentialOptions, ReplayCacheOption, RequiredFlag } from './pool/credentials.js';
 export type { LocalNameMode } from './pool/localName.js';
 export type { DelegatedCredentials } from './delegation/DelegatedCredentials.js';
+export {
+  ConstrainedDelegation,
+  type ConstrainedDelegationOptions,
+  type ImpersonatedCredential,
+} from './s4u/ConstrainedDelegation.js';
 export { Session, type SessionInfo, type Frontend } from './session.js';
 export type { ContextFlags, NativeContextStats as ContextStats, PacInfo, PacUpnDnsInfo } from './native.js';
 export {

@@ -216,7 +216,23 @@ export interface NativeAddon {
     principalQuota: number;
   };
   replayStats(): NativeReplayStats;
+  /**
+   * S4U2Self then S4U2Proxy as `service` (its key from `keytab`): writes the user's ticket for
+   * `target` to a new ccache file in `dir`. Blocks on the KDC: workers only (src/s4u/).
+   */
+  impersonate(options: NativeImpersonateOptions): NativeImpersonateResult;
 }
+
+export interface NativeImpersonateOptions {
+  keytab?: string;
+  service: string;
+  user: string;
+  target: string;
+  dir: string;
+}
+
+export type NativeImpersonateResult =
+  { ok: true; path: string; client: string; target: string; lifetime: number } | NativeFailure;
 
 const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 

@@ -48,6 +48,7 @@ static Napi::Object InitNegotiate(Napi::Env env, Napi::Object exports) {
   exports.Set("dropKeytabSnapshot", Napi::Function::New(env, JsDropKeytabSnapshot));
   exports.Set("configureReplayCache", Napi::Function::New(env, JsConfigureReplayCache));
   exports.Set("replayStats", Napi::Function::New(env, JsReplayStats));
+  exports.Set("impersonate", Napi::Function::New(env, JsImpersonate));
   return exports;
 }
 

@@ -10,6 +10,7 @@ test('the public API exports exactly these names', () => {
     'AuthPool',
     'CHANNEL_BINDING_POLICIES',
     'ConfigError',
+    'ConstrainedDelegation',
     'ContextError',
     'CredentialsHandle',
     'DEFAULT_GREETING',

@@ -52,6 +52,7 @@ Napi::Value JsSnapshotKeytab(const Napi::CallbackInfo& info);
 Napi::Value JsDropKeytabSnapshot(const Napi::CallbackInfo& info);
 Napi::Value JsConfigureReplayCache(const Napi::CallbackInfo& info);
 Napi::Value JsReplayStats(const Napi::CallbackInfo& info);
+Napi::Value JsImpersonate(const Napi::CallbackInfo& info);
 
 }  // namespace negotiate
 

@@ -235,6 +235,72 @@ export class ThrowawayAdDomain {
     await exportKeytab(this.#samba, path.resolve(keytab), kServiceNames, this.#toolEnv());
   }
 
+  /**
+   * Writes the service account's keys under its own name (`svc-negotiate@REALM`) to `keytab`
+   * (appending). A service authenticates to an AD KDC as a client (its TGT, for S4U) by that
+   * name only: Samba, like AD, refuses an SPN as the client of an AS request.
+   */
+  async exportServiceAccountKeytab(keytab: string): Promise<string> {
+    await exportKeytab(this.#samba, path.resolve(keytab), [this.serviceAccount], this.#toolEnv());
+    return `${this.serviceAccount}@${this.realmName}`;
+  }
+
+  /**
+   * Constrained delegation for the service account: it may obtain tickets for users to exactly
+   * `targets` (SPNs as AD writes them, no realm: `host/backend.localhost`; the account's
+   * msDS-AllowedToDelegateTo, replaced), and with `protocolTransition` (default true) for users
+   * who did not authenticate to it with Kerberos (TRUSTED_TO_AUTH_FOR_DELEGATION, S4U2Self giving
+   * a forwardable ticket). An empty list takes the right away.
+   */
+  async allowDelegation(targets: readonly string[], opts: { protocolTransition?: boolean } = {}): Promise<void> {
+    for (const t of targets) inputs.checkPrincipal(t);
+    const transition = opts.protocolTransition ?? true;
+    await sambaAdmin(
+      this.#samba,
+      ['delegate', this.serviceAccount, transition ? '1' : '0', ...targets],
+      `letting ${this.serviceAccount} delegate to ${targets.join(', ') || 'nothing'}`,
+      this.#toolEnv(),
+    );
+  }
+
+  /**
+   * Sets the service account's userPrincipalName, e.g. to its SPN `HTTP/localhost@REALM`: AD then
+   * lets that name get a TGT from the keytab (an AS request), as it does the account's own name.
+   */
+  async setServiceUpn(upn: string): Promise<void> {
+    inputs.checkPrincipal(upn);
+    await sambaAdmin(
+      this.#samba,
+      ['upn', this.serviceAccount, upn],
+      `setting the UPN of ${this.serviceAccount}`,
+      this.#toolEnv(),
+    );
+  }
+
+  /**
+   * A second service account `name` with `spns` (a back end to delegate to), AES keys, its keys
+   * under each SPN written to `keytab`. Returns the SPNs with the realm.
+   */
+  async createServiceAccount(name: string, spns: readonly string[], keytab: string): Promise<string[]> {
+    inputs.checkUserName(name);
+    for (const spn of spns) inputs.checkPrincipal(spn);
+    await sambaAdmin(
+      this.#samba,
+      ['user', name, ...spns],
+      `creating service account ${name}`,
+      this.#toolEnv(),
+      `${complexSecret()}\n`,
+    );
+    await sambaAdmin(
+      this.#samba,
+      ['enctypes', name, String(kEnctypeBits.aes)],
+      `setting the enctypes of ${name}`,
+      this.#toolEnv(),
+    );
+    await exportKeytab(this.#samba, path.resolve(keytab), spns, this.#toolEnv());
+    return spns.map((spn) => `${spn}@${this.realmName}`);
+  }
+
   /** Changes the service account's password: its keys change and its kvno goes up. */
   async changeServicePassword(): Promise<void> {
     const pw = complexSecret();

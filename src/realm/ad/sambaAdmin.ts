@@ -34,6 +34,8 @@ def account(name):
         raise SystemExit("no account named %s" % name)
     return res[0].dn
 
+UF_TRUSTED_TO_AUTH_FOR_DELEGATION = 0x1000000
+
 def password():
     return sys.stdin.readline().rstrip("\n")
 
@@ -50,6 +52,17 @@ if op == "user":  # user NAME [SPN...]: a user that never expires, password on s
         replace(name, "servicePrincipalName", spns)
 elif op == "enctypes":  # enctypes NAME BITS: msDS-SupportedEncryptionTypes
     replace(args[0], "msDS-SupportedEncryptionTypes", args[1])
+elif op == "delegate":  # delegate NAME 0|1 [SPN...]: constrained delegation to SPNs; 1 = protocol transition
+    name, transition, spns = args[0], args[1] == "1", args[2:]
+    dn = account(name)
+    uac = int(db.search(base=dn, scope=ldb.SCOPE_BASE, attrs=["userAccountControl"])[0]["userAccountControl"][0])
+    uac = (uac | UF_TRUSTED_TO_AUTH_FOR_DELEGATION) if transition else (uac & ~UF_TRUSTED_TO_AUTH_FOR_DELEGATION)
+    m = ldb.Message(dn)
+    m["userAccountControl"] = ldb.MessageElement(str(uac), ldb.FLAG_MOD_REPLACE, "userAccountControl")
+    m["msDS-AllowedToDelegateTo"] = ldb.MessageElement(spns, ldb.FLAG_MOD_REPLACE, "msDS-AllowedToDelegateTo")
+    db.modify(m)
+elif op == "upn":  # upn NAME UPN: userPrincipalName
+    replace(args[0], "userPrincipalName", args[1])
 elif op == "setpassword":  # setpassword NAME, password on stdin
     db.setpassword("(sAMAccountName=%s)" % ldb.binary_encode(args[0]), password())
 elif op == "groups":  # groups USER PREFIX N: USER is in exactly PREFIX00001..PREFIX<N>
