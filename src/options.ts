@@ -23,13 +23,13 @@ import {
   RANGES,
   WS_PATH_PATTERN,
   isReplayCacheOption,
-  type IntRange,
   type Limits,
   type ListenAddress,
 } from './config.js';
 import { DEFAULT_GREETING } from './acceptors/sspiProtocol.js';
 import { MIN_KEY_BYTES } from './http/sessionCookie.js';
 import { ConfigError } from './errors.js';
+import { bool, checkKeys, int, isArray, optionalString, section } from './optionChecks.js';
 import { fromPinoCompatible, silentLogger, type Logger, type PinoCompatibleLogger } from './logger.js';
 import {
   ACCEPTOR_SLOTS,
@@ -255,53 +255,6 @@ export function resolveServerOptions(options: NegotiateServerOptions): ResolvedS
   return resolved;
 }
 
-function checkKeys(path: string, value: object, known: Record<string, true>): void {
-  for (const key of Object.keys(value)) {
-    if (!Object.prototype.hasOwnProperty.call(known, key)) {
-      throw new ConfigError(
-        'ERR_CONFIG',
-        `unknown option ${path === 'options' ? key : `${path}.${key}`}; expected one of ` +
-          `${Object.keys(known).join(', ')}`,
-      );
-    }
-  }
-}
-
-/** A nested options object (or {} when absent), checked to be an object with known keys. */
-function section<T extends object>(path: string, value: T | undefined, known: Record<keyof T, true>): T | Partial<T> {
-  if (value === undefined) return {};
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new ConfigError('ERR_CONFIG', `${path} must be an object, not ${JSON.stringify(value)}`);
-  }
-  checkKeys(path, value, known);
-  return value;
-}
-
-function int(path: string, value: unknown, dflt: number, range: IntRange): number {
-  if (value === undefined) return dflt;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < range.min || value > range.max) {
-    throw new ConfigError(
-      'ERR_CONFIG',
-      `${path} must be a whole number between ${range.min} and ${range.max}, not ${JSON.stringify(value)}`,
-    );
-  }
-  return value;
-}
-
-function bool(path: string, value: unknown): boolean {
-  if (value === undefined) return false;
-  if (typeof value !== 'boolean')
-    throw new ConfigError('ERR_CONFIG', `${path} must be true or false, not ${JSON.stringify(value)}`);
-  return value;
-}
-
-function optionalString(path: string, value: unknown): string | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value === '')
-    throw new ConfigError('ERR_CONFIG', `${path} must be a non-empty string, not ${JSON.stringify(value)}`);
-  return value;
-}
-
 function listener(
   path: string,
   value: ListenerOptions | Partial<AdminOptions>,
@@ -374,14 +327,6 @@ function frontendPrincipals(value: Partial<Record<AcceptorSlot, string>>): Parti
     if (name !== undefined) out[slot] = name;
   }
   return out;
-}
-
-/**
- * Array.isArray for a value whose declared type is already an array: it keeps that element type
- * where Array.isArray would narrow to `any[]`, and still refuses a JavaScript caller's non-array.
- */
-function isArray(value: unknown): value is readonly unknown[] {
-  return Array.isArray(value);
 }
 
 function cookieKeys(value: readonly Buffer[] | undefined): Buffer[] {
