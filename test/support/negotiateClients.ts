@@ -116,9 +116,12 @@ export async function pythonNegotiate(
   port: number,
   urlPath: string,
   data?: string,
-  options: { expectStatus?: number; delegate?: boolean } = {},
+  options: { expectStatus?: number; delegate?: boolean; https?: { channelBinding: 'right' | 'wrong' | 'none' } } = {},
 ): Promise<PythonAnswer> {
-  const args = [HTTP_CLIENT, `http://localhost:${port}${urlPath}`];
+  const scheme = options.https === undefined ? 'http' : 'https';
+  const args = [HTTP_CLIENT, `${scheme}://localhost:${port}${urlPath}`];
+  // A throwaway self-signed certificate: not verified; the channel binding names what was served.
+  if (options.https !== undefined) args.push('--insecure', '--channel-binding', options.https.channelBinding);
   if (data !== undefined) args.push('--method', 'POST', '--data', data);
   if (options.expectStatus !== undefined) args.push('--expect-status', String(options.expectStatus));
   if (options.delegate === true) args.push('--delegate');
