@@ -10,30 +10,11 @@
 #include <utility>
 #include <vector>
 
+#include "../files/temp_file.h"
+
 namespace negotiate {
 
 const char kDelegatedTempPrefix[] = ".deleg-";
-
-namespace {
-
-// A file this thread created, removed when it goes out of scope unless kept.
-class TempFile {
- public:
-  explicit TempFile(std::string path) : path_(std::move(path)) {}
-  ~TempFile() {
-    if (!path_.empty()) unlink(path_.c_str());
-  }
-  TempFile(const TempFile&) = delete;
-  TempFile& operator=(const TempFile&) = delete;
-
-  const std::string& path() const { return path_; }
-  std::string Keep() { return std::exchange(path_, std::string()); }
-
- private:
-  std::string path_;
-};
-
-}  // namespace
 
 GssStatus StoreDelegatedCredential(gss_cred_id_t delegated, const std::string& dir,
                                    StoredCredential* out) {

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "../files/temp_file.h"
 #include "../gss/handles.h"
 #include "../krb5/krb5_handles.h"
 
@@ -60,22 +61,6 @@ class Principal {
  private:
   krb5_context ctx_;
   krb5_principal p_ = nullptr;
-};
-
-// A file this thread created, removed when it goes out of scope unless kept.
-class TempFile {
- public:
-  explicit TempFile(std::string path) : path_(std::move(path)) {}
-  ~TempFile() {
-    if (!path_.empty()) unlink(path_.c_str());
-  }
-  TempFile(const TempFile&) = delete;
-  TempFile& operator=(const TempFile&) = delete;
-  const std::string& path() const { return path_; }
-  std::string Keep() { return std::exchange(path_, std::string()); }
-
- private:
-  std::string path_;
 };
 
 std::string UniqueMemoryName(const char* what) {
