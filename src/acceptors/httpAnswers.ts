@@ -4,6 +4,7 @@
  */
 import { formatWwwAuthenticate } from '../framing/negotiateHeader.js';
 import { whoamiBody } from '../http/whoami.js';
+import { BUSY_BODY } from '../http/negotiateRefusal.js';
 import type { Logger } from '../logger.js';
 import type { BodyRefusal } from './httpBody.js';
 import type { HttpRequest, HttpResponse } from 'uwebsockets';
@@ -27,7 +28,7 @@ export function answerChallenge(ex: Exchange, status: number, body: string, clea
 
 /** 503 with `Retry-After: 1`; `closeConnection` when the request's body was left unread. */
 export function answerBusy(ex: Exchange, logger: Logger, closeConnection = false): void {
-  const sent = ex.reply.end('The server is busy; retry shortly\n', {
+  const sent = ex.reply.end(BUSY_BODY, {
     status: 503,
     headers: { 'Retry-After': '1', 'Content-Type': 'text/plain' },
     closeConnection,

@@ -24,7 +24,7 @@ import {
   identityFromStep,
   type HandshakeAttempt,
 } from '../handshake/index.js';
-import { identityFromCookie } from '../http/cookieIdentity.js';
+import { cookieAfterHandshake, identityFromCookie } from '../http/cookieIdentity.js';
 import { positiveWhole, sessionCookiesFrom } from '../http/frontEndSetup.js';
 import {
   CHALLENGE_BODY,
@@ -340,16 +340,8 @@ export class NegotiateAuthenticator extends EventEmitter {
       latencyMs: attempt.latencyMs,
     };
     // Only an authorized client gets a cookie: a cookie stands in for the whole of this check.
-    if (this.cookies !== undefined) {
-      const c = this.cookies.issue({
-        principal: step.principal,
-        mech: step.mech,
-        spnego: step.spnego,
-        flags: step.flags,
-        notAfter: step.expiresAt,
-      });
-      if (c.expiresAt > Date.now()) headers.push(['Set-Cookie', c.setCookie]);
-    }
+    const setCookie = this.cookies === undefined ? undefined : cookieAfterHandshake(this.cookies, step);
+    if (setCookie !== undefined) headers.push(['Set-Cookie', setCookie]);
     this.#reporter.succeeded(attempt, identity);
     return { kind: 'authenticated', identity, headers, holder: at.connectionId };
   }
