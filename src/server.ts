@@ -33,6 +33,8 @@ import { DescriptorWatch } from './limits/DescriptorWatch.js';
 import { httpCapSlack } from './http/ConnectionGate.js';
 import { ADMIN_MAX_CONNECTIONS } from './admin/AdminListener.js';
 import type { HttpSessionCookieOptions } from './http/frontEndSetup.js';
+import type { BasicAuth } from './basic/BasicAuth.js';
+import { startBasicAuth } from './basic/basicOptions.js';
 import { loadTlsCertificate, type TlsCertificate, type TlsPem } from './tls/TlsCertificate.js';
 import { loadListenerCertificate, logServedCertificate } from './tls/listenerCertificate.js';
 
@@ -84,6 +86,8 @@ export class NegotiateServer extends EventEmitter {
   #httpAddress: { address: string; port: number } | undefined;
   /** The PEM pair behind tlsCertificate, for the node engine's listener. */
   #tlsPem: TlsPem | undefined;
+  /** Basic authentication over TLS (http.basicAuth), for either HTTP engine. */
+  #basicAuth: BasicAuth | undefined;
   readonly #options: ResolvedServerConfig;
   readonly #logger: Logger;
   /** Every configured listener started. */
@@ -167,6 +171,13 @@ export class NegotiateServer extends EventEmitter {
       ...(config.workerFile === undefined ? {} : { workerFile: config.workerFile }),
     });
     const server = new NegotiateServer(pool, config, maxConnections);
+    if (config.basicAuth !== undefined)
+      server.#basicAuth = startBasicAuth({
+        resolved: config.basicAuth,
+        keytab: config.keytab,
+        principal: config.frontendPrincipals?.http ?? config.principal,
+        localName: config.localName,
+      });
     server.tlsCertificate = tls?.certificate;
     server.#tlsPem = tls?.pem;
     server.#descriptorWatch = new DescriptorWatch({
@@ -262,6 +273,7 @@ export class NegotiateServer extends EventEmitter {
       this.nodeHttp?.close(graceMs),
     ]);
     await this.pool.close();
+    await this.#basicAuth?.close();
     await this.admin?.close();
   }
 
@@ -334,6 +346,7 @@ export class NegotiateServer extends EventEmitter {
       sessionCookie: this.#sessionCookie(),
       tls: certificate && { certificate, channelBinding: o.channelBinding },
       authorizer: o.authorizer,
+      basicAuth: this.#basicAuth,
     });
     this.#forwardRefusals(http);
     http.on('session', (s: HttpIdentity) => this.emit('session', s));

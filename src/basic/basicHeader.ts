@@ -48,12 +48,13 @@ function invalid(message: string): ParsedBasic {
 export function parseBasicAuthorization(value: string): ParsedBasic {
   const text = value.trim().slice('basic'.length).trim();
   if (text.length === 0) return invalid('the Basic Authorization header carries no credentials');
-  if (text.length > base64Length(kMaxCredentialBytes)) {
+  const maxChars = base64Length(kMaxCredentialBytes);
+  if (text.length > maxChars) {
     return {
       kind: 'invalid',
       code: 'ERR_HTTP_HEADER_TOO_LARGE',
       status: 431,
-      message: `the Basic credentials are ${text.length} base64 characters; the limit is ${base64Length(kMaxCredentialBytes)}`,
+      message: `the Basic credentials are ${text.length} base64 characters; the limit is ${maxChars}`,
     };
   }
   const problem = base64Problem(text);
