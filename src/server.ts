@@ -386,6 +386,7 @@ export class NegotiateServer extends EventEmitter {
       sessionCookie: this.#sessionCookie(),
       tls: this.#tlsPem && { pem: this.#tlsPem, channelBinding: o.channelBinding },
       authorizer: o.authorizer,
+      basicAuth: this.#basicAuth,
     });
     this.#forwardRefusals(http);
     http.on('session', (s: AdapterIdentity) => this.emit('session', s));

@@ -4,7 +4,7 @@
  * challenges, 429 when the user or address failed too often, 503 when the KDC or the workers
  * are away), then the same authorization, cookie, log line and handler as a Negotiate handshake.
  */
-import type { BasicAuth } from '../basic/BasicAuth.js';
+import { BASIC_REFUSAL_BODIES, type BasicAuth } from '../basic/BasicAuth.js';
 import { isBasicScheme, parseBasicAuthorization, type ParsedBasic } from '../basic/basicHeader.js';
 import type { HandshakeReporter } from '../handshake/index.js';
 import { challengeHeaders } from '../http/negotiateRefusal.js';
@@ -15,10 +15,6 @@ import type { HttpIdentity } from './httpOptions.js';
 
 /** What a Basic login needs from its acceptor. */
 export type BasicDeps = HttpNegotiation & { basic: BasicAuth };
-
-/** Why a Basic front end refuses to start on plain HTTP. */
-export const BASIC_NEEDS_TLS =
-  'Basic authentication sends the password itself: it is served over TLS only (configure a certificate)';
 
 /**
  * With Basic on, in the route's synchronous top: names Basic's challenge in every 401 of `ex`
@@ -74,13 +70,3 @@ export async function basicRequest(
   const identity = await authorizeClient(ex, outcome.identity, deps, { via: 'basic' });
   if (identity !== undefined) await handle(identity);
 }
-
-/**
- * The bodies of a refused Basic login. One 401 for every wrong credential (an unknown user, a
- * wrong or expired password): which one it was is in the log, not told to a guesser.
- */
-const BASIC_REFUSAL_BODIES = {
-  401: 'Basic authentication failed: wrong user name or password\n',
-  429: 'Too many failed logins; retry later\n',
-  503: 'The server cannot check passwords right now; retry shortly\n',
-} as const;

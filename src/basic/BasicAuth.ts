@@ -40,6 +40,21 @@ export type BasicOutcome =
 
 const NO_FLAGS = flagsFromBits(0);
 
+/** Why an HTTP front end with Basic refuses to start on plain HTTP. */
+export const BASIC_NEEDS_TLS =
+  'Basic authentication sends the password itself: it is served over TLS only (configure a certificate)';
+
+/**
+ * The bodies of a refused Basic login, on every HTTP front end. One 401 for every wrong
+ * credential (an unknown user, a wrong or expired password): which one it was is in the log,
+ * not told to a guesser.
+ */
+export const BASIC_REFUSAL_BODIES = {
+  401: 'Basic authentication failed: wrong user name or password\n',
+  429: 'Too many failed logins; retry later\n',
+  503: 'The server cannot check passwords right now; retry shortly\n',
+} as const;
+
 export class BasicAuth {
   readonly realm: string;
   /** The WWW-Authenticate value sent after Negotiate's on every 401. */
