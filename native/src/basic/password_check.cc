@@ -116,7 +116,8 @@ GssStatus CheckPassword(const PasswordCheckRequest& request, CheckedUser* user) 
 
   OwnedPrincipal client(c);
   krb5_error_code err = krb5_parse_name(c, request.user.c_str(), client.out());
-  if (err != 0) return Krb5Failure(c, "ERR_BASIC_BAD_NAME", "the user name is not a principal", err);
+  if (err != 0)
+    return Krb5Failure(c, "ERR_BASIC_BAD_NAME", "the user name is not a principal", err);
 
   InitCredsOptions opt(c);
   if (opt.code() != 0) return Krb5Failure(c, "ERR_BASIC_REFUSED", "init creds options", opt.code());
@@ -164,7 +165,8 @@ GssStatus CheckPassword(const PasswordCheckRequest& request, CheckedUser* user) 
   user->end_time = creds.get()->times.endtime;
   // Local names are an optional extra: a principal no rule maps simply has none.
   char local[256];
-  if (krb5_aname_to_localname(c, creds.get()->client, sizeof local, local) == 0) user->local_name = local;
+  if (krb5_aname_to_localname(c, creds.get()->client, sizeof local, local) == 0)
+    user->local_name = local;
   char* realm = nullptr;
   if (krb5_get_default_realm(c, &realm) == 0) {
     user->default_realm = realm;

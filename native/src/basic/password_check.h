@@ -29,10 +29,11 @@ struct CheckedUser {
   int64_t end_time = 0;       // when the TGT would end, seconds since the epoch
 };
 
-// Checks `request`; on success fills `*user`. Failure codes: ERR_BASIC_BAD_PASSWORD, ERR_BASIC_UNKNOWN_PRINCIPAL,
-// ERR_BASIC_PASSWORD_EXPIRED, ERR_BASIC_KDC_UNREACHABLE, ERR_BASIC_VERIFY_FAILED (the reply
-// did not prove itself with the service key), ERR_BASIC_BAD_NAME (not a principal name),
-// ERR_BASIC_REFUSED (anything else the KDC said). Talks to the KDC: call it on a worker thread.
+// Checks `request`; on success fills `*user`. Failure codes: ERR_BASIC_BAD_PASSWORD,
+// ERR_BASIC_UNKNOWN_PRINCIPAL, ERR_BASIC_PASSWORD_EXPIRED, ERR_BASIC_KDC_UNREACHABLE,
+// ERR_BASIC_VERIFY_FAILED (the reply did not prove itself with the service key), ERR_BASIC_BAD_NAME
+// (not a principal name), ERR_BASIC_REFUSED (anything else the KDC said). Talks to the KDC: call it
+// on a worker thread.
 GssStatus CheckPassword(const PasswordCheckRequest& request, CheckedUser* user);
 
 }  // namespace negotiate

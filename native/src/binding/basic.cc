@@ -21,7 +21,8 @@ bool OptionalString(Napi::Object opts, const char* key, std::string* out) {
 }  // namespace
 
 // checkPassword({ user, password: Buffer, keytab?, server? }) ->
-//   { ok: true, principal, localName?, defaultRealm?, endTime } | { ok: false, code, major, minor, message }
+//   { ok: true, principal, localName?, defaultRealm?, endTime } | { ok: false, code, major, minor,
+//   message }
 // Blocks on the KDC (AS exchange, then a TGS exchange to verify): workers only. The password
 // buffer is zeroed before this returns, whatever the outcome.
 Napi::Value JsCheckPassword(const Napi::CallbackInfo& info) {
