@@ -237,8 +237,7 @@ export interface NativeCheckPasswordOptions {
 }
 
 export type NativeCheckPasswordResult =
-  | { ok: true; principal: string; localName?: string; defaultRealm?: string; endTime: number }
-  | NativeFailure;
+  { ok: true; principal: string; localName?: string; defaultRealm?: string; endTime: number } | NativeFailure;
 
 export interface NativeImpersonateOptions {
   keytab?: string;
