@@ -221,7 +221,23 @@ export interface NativeAddon {
    * `target` to a new ccache file in `dir`. Blocks on the KDC: workers only (src/s4u/).
    */
   impersonate(options: NativeImpersonateOptions): NativeImpersonateResult;
+  /**
+   * A user's password checked by an AS exchange with the KDC, the reply then verified with the
+   * service's key from `keytab` (native/src/basic/). Zeroes `password`. Blocks on the KDC:
+   * workers only (src/basic/).
+   */
+  checkPassword(options: NativeCheckPasswordOptions): NativeCheckPasswordResult;
 }
+
+export interface NativeCheckPasswordOptions {
+  user: string;
+  password: Uint8Array;
+  keytab?: string;
+  server?: string;
+}
+
+export type NativeCheckPasswordResult =
+  { ok: true; principal: string; localName?: string; defaultRealm?: string; endTime: number } | NativeFailure;
 
 export interface NativeImpersonateOptions {
   keytab?: string;

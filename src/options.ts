@@ -73,6 +73,7 @@ export type {
   TlsOptions,
   WebSocketOptions,
 } from './serverOptions.js';
+import { resolveBasicAuth, type ResolvedBasicAuth } from './basic/basicOptions.js';
 import { CHANNEL_BINDING_POLICIES, isChannelBindingPolicy, type ChannelBindingPolicy } from './tls/channelBindings.js';
 import type { TlsFiles } from './tls/TlsCertificate.js';
 import { Authorizer } from './authorization/index.js';
@@ -110,6 +111,8 @@ export interface ResolvedServerConfig extends Limits {
   /** HTTPS on the HTTP listener (its WebSocket too), or undefined for plain HTTP. */
   httpTls: TlsFiles | undefined;
   channelBinding: ChannelBindingPolicy;
+  /** Basic authentication over TLS (src/basic/basicOptions.ts), or undefined when off. */
+  basicAuth: ResolvedBasicAuth | undefined;
   admin: ListenAddress | undefined;
   /**
    * The caller chose maxConnections (`limits.maxConnections`, `--max-connections`): caps that do
@@ -192,6 +195,7 @@ export function resolveServerOptions(options: NegotiateServerOptions): ResolvedS
     allowUwsFallback: bool('http.allowUwsFallback', http?.allowUwsFallback),
     httpTls,
     channelBinding,
+    basicAuth: resolveBasicAuth(http?.basicAuth, httpTls !== undefined),
     admin: options.admin && listener('admin', section('admin', options.admin, LISTENER_KEYS), undefined),
     workers: int('workers', options.workers, os.availableParallelism(), RANGES.workers),
     maxQueue: int('limits.maxQueue', limits.maxQueue, DEFAULT_LIMITS.maxQueue, RANGES.maxQueue),

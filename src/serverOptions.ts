@@ -11,6 +11,7 @@ import type { AuthorizationRules, AuthorizeHook } from './authorization/index.js
 import type { AcceptorSlot, ReplayCacheOption, RequiredFlag } from './pool/credentials.js';
 import type { LocalNameMode } from './pool/localName.js';
 import type { ChannelBindingPolicy } from './tls/channelBindings.js';
+import type { BasicAuthOptions } from './basic/basicOptions.js';
 
 /** A listener: `host` defaults to 127.0.0.1; `port` 0 picks a free port. */
 export interface ListenerOptions {
@@ -123,6 +124,12 @@ export interface HttpOptions extends ListenerOptions {
    * binding is not) or `required` (needs `tls`). Default `when-supported`.
    */
   channelBinding?: ChannelBindingPolicy;
+  /**
+   * Also accept a password (`Authorization: Basic`), checked with the KDC and its reply verified
+   * with the service key; every 401 then names Basic after Negotiate. `true` or `{ realm }`
+   * (default realm: the service's). Needs `tls`. Default: off (docs/http.md).
+   */
+  basicAuth?: boolean | BasicAuthOptions;
 }
 
 export interface AdminOptions {
@@ -209,6 +216,7 @@ export const HTTP_KEYS: Record<keyof HttpOptions, true> = {
   allowUwsFallback: true,
   tls: true,
   channelBinding: true,
+  basicAuth: true,
 };
 export const TLS_KEYS: Record<keyof TlsOptions, true> = { certFile: true, keyFile: true };
 export const WS_KEYS: Record<keyof WebSocketOptions, true> = { path: true, onMessage: true };

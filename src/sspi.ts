@@ -63,10 +63,12 @@ export async function acquireCredentialsHandle(options: CredentialsHandleOptions
 }
 
 /** SECPKG_ATTR_NEGOTIATION_INFO's package name for each mechanism. */
-const PACKAGE_NAMES = { krb5: 'Kerberos', ntlmssp: 'NTLM', unknown: 'unknown' } as const satisfies Record<
-  Mechanism,
-  string
->;
+const PACKAGE_NAMES = {
+  krb5: 'Kerberos',
+  ntlmssp: 'NTLM',
+  unknown: 'unknown',
+  basic: 'Basic',
+} as const satisfies Record<Mechanism, string>;
 
 /** QueryContextAttributes: NAMES, NEGOTIATION_INFO (package), FLAGS, LIFESPAN. */
 export interface ContextAttributes {

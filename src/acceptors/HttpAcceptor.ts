@@ -28,6 +28,8 @@ import { CappedListener } from '../http/CappedListener.js';
 import { HandshakeReporter } from '../handshake/index.js';
 import { attemptOf } from './httpAuthorization.js';
 import { negotiateRequest, type HttpNegotiation } from './httpNegotiateStep.js';
+import { basicRequest, readBasic, type BasicDeps } from './httpBasicStep.js';
+import { BASIC_NEEDS_TLS } from '../basic/BasicAuth.js';
 import { loadUws, type UwsModule } from './uws.js';
 import { identityFromCookie } from '../http/cookieIdentity.js';
 import { positiveWhole, sessionCookiesFrom } from '../http/frontEndSetup.js';
@@ -88,6 +90,8 @@ export class HttpAcceptor extends EventEmitter {
   readonly #logger: Logger;
   readonly #reporter: HandshakeReporter<'http'>;
   readonly #negotiation: HttpNegotiation;
+  /** With Basic authentication (TLS only). */
+  readonly #basic: BasicDeps | undefined;
   readonly #inFlight = new Set<Promise<void>>();
   /** With TLS: the channel binding each accept step carries (httpTls.ts); the WebSocket route's too. */
   readonly channel: ChannelAcceptOptions;
@@ -119,6 +123,9 @@ export class HttpAcceptor extends EventEmitter {
       channel: this.channel,
       logger: this.#logger,
     };
+    if (options.basicAuth !== undefined && options.tls === undefined)
+      throw new ConfigError('ERR_CONFIG', BASIC_NEEDS_TLS);
+    this.#basic = options.basicAuth && { ...this.#negotiation, basic: options.basicAuth };
     this.#routes = new ProtectedRoutes(this.app, (res, req, allow) => {
       answerUnrouted(res, req, this.#logger, { status: 405, body: 'Method not allowed\n', headers: { Allow: allow } });
     });
@@ -250,7 +257,9 @@ export class HttpAcceptor extends EventEmitter {
     // outcome stands (a success as its user, or its failure). The cookie only stands in for a
     // handshake on requests without one; otherwise a client holding another user's cookie
     // would be answered as that user whatever it just proved.
-    const parsed = parseAuthorization(ex.authorization, this.maxTokenBytes);
+    const basic = this.#basic === undefined ? undefined : readBasic(ex, this.#basic, this.#reporter);
+    if (basic?.kind === 'invalid') return;
+    const parsed = basic ?? parseAuthorization(ex.authorization, this.maxTokenBytes);
     let invalidCookie = false;
     let identity: HttpIdentity | undefined;
     if (parsed.kind === 'none' && this.cookies !== undefined) {
@@ -289,6 +298,10 @@ export class HttpAcceptor extends EventEmitter {
           await negotiateRequest(ex, parsed.token, invalidCookie, this.#negotiation, (proven) =>
             this.#runHandler(ex, route, proven, body),
           );
+        else if (parsed.kind === 'basic' && this.#basic !== undefined)
+          await basicRequest(ex, parsed, this.#clearCookie(invalidCookie), this.#basic, (proven) =>
+            this.#runHandler(ex, route, proven, body),
+          );
       } finally {
         body?.release();
       }
@@ -319,14 +332,18 @@ export class HttpAcceptor extends EventEmitter {
     }
   }
 
+  #clearCookie(invalidCookie: boolean): string | undefined {
+    return invalidCookie ? this.cookies?.clearCookieHeader() : undefined;
+  }
+
   /** Sends `refusal` as the whole response; false when the client had gone. */
   #refuse(ex: Exchange, refusal: HttpRefusal, clearCookie: boolean): boolean {
     // A cookie we refused is useless to the client; tell it to drop it.
-    return sendRefusal(ex, refusal, clearCookie ? this.cookies?.clearCookieHeader() : undefined);
+    return sendRefusal(ex, refusal, this.#clearCookie(clearCookie));
   }
 
   #challenge(ex: Exchange, status: number, body: string, invalidCookie: boolean): void {
-    answerChallenge(ex, status, body, invalidCookie ? this.cookies?.clearCookieHeader() : undefined);
+    answerChallenge(ex, status, body, this.#clearCookie(invalidCookie));
   }
 
   #internalError(ex: Exchange, err: unknown): void {

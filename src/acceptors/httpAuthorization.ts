@@ -5,11 +5,15 @@
  */
 import type { Authorizer } from '../authorization/index.js';
 import { formatWwwAuthenticate } from '../framing/negotiateHeader.js';
-import { identityFromStep, type HandshakeAttempt, type HandshakeReporter } from '../handshake/index.js';
+import {
+  identityFromStep,
+  type HandshakeAttempt,
+  type HandshakeReporter,
+  type ProvenIdentity,
+} from '../handshake/index.js';
 import { cookieAfterHandshake } from '../http/cookieIdentity.js';
 import { refusalForAuthorization } from '../http/negotiateRefusal.js';
 import type { SessionCookies } from '../http/sessionCookie.js';
-import type { AcceptStep } from '../pool/AuthPool.js';
 import { sendRefusal } from './httpAnswers.js';
 import type { Exchange } from './httpExchange.js';
 import type { HttpIdentity } from './httpOptions.js';
@@ -28,25 +32,27 @@ export function attemptOf(ex: Exchange): HandshakeAttempt {
 }
 
 /**
- * Authorizes the client `step` proved: undefined when refused (the refusal is answered and
- * reported), else its identity, reported as a success, with the final token and (cookie
- * sessions) the Set-Cookie header added to the reply.
+ * Authorizes the client a handshake (or a Basic password, `via`) proved: undefined when
+ * refused (the refusal is answered and reported), else its identity, reported as a success,
+ * with the final token `output` and (cookie sessions) the Set-Cookie header added to the reply.
  */
-export async function authorizeHandshake(
+export async function authorizeClient(
   ex: Exchange,
-  step: Extract<AcceptStep, { status: 'complete' }>,
+  client: ProvenIdentity,
   deps: HttpAuthorization,
+  how: { via: 'negotiate' | 'basic'; output?: Buffer },
 ): Promise<HttpIdentity | undefined> {
-  const proven = identityFromStep(step);
+  const proven = identityFromStep(client);
   const decision = deps.authorizer.empty
     ? undefined
     : await deps.authorizer.authorize(proven, { frontend: 'http', remoteAddress: ex.remoteAddress });
   const attempt = attemptOf(ex);
   // The final token (the AP-REP inside SPNEGO's accept-completed) goes with the answer, a
   // refusal included: the client verifies it to authenticate the server (mutual authentication).
-  if (step.output.length > 0) ex.reply.authHeaders.push(['WWW-Authenticate', formatWwwAuthenticate(step.output)]);
+  if (how.output !== undefined && how.output.length > 0)
+    ex.reply.authHeaders.push(['WWW-Authenticate', formatWwwAuthenticate(how.output)]);
   if (decision?.allowed === false) {
-    deps.reporter.unauthorized(attempt, step.principal, decision);
+    deps.reporter.unauthorized(attempt, proven.principal, decision);
     sendRefusal(ex, refusalForAuthorization(decision), undefined);
     return undefined;
   }
@@ -55,11 +61,11 @@ export async function authorizeHandshake(
     ...proven,
     ...(decision?.extra !== undefined ? { extra: decision.extra } : {}),
     remoteAddress: ex.remoteAddress,
-    via: 'negotiate',
+    via: how.via,
     latencyMs: attempt.latencyMs,
   };
   // Only an authorized client gets a cookie: a cookie stands in for the whole of this check.
-  const setCookie = deps.cookies === undefined ? undefined : cookieAfterHandshake(deps.cookies, step);
+  const setCookie = deps.cookies === undefined ? undefined : cookieAfterHandshake(deps.cookies, proven);
   if (setCookie !== undefined) ex.reply.authHeaders.push(['Set-Cookie', setCookie]);
   deps.reporter.succeeded(attempt, identity);
   return identity;

@@ -9,7 +9,7 @@ import type { AcceptStep, AuthPool } from '../pool/AuthPool.js';
 import { acceptorSlotOf } from '../pool/credentials.js';
 import { refusalForAcceptError } from '../http/negotiateRefusal.js';
 import { answerChallenge, sendRefusal } from './httpAnswers.js';
-import { attemptOf, authorizeHandshake, type HttpAuthorization } from './httpAuthorization.js';
+import { attemptOf, authorizeClient, type HttpAuthorization } from './httpAuthorization.js';
 import type { Exchange } from './httpExchange.js';
 import { MULTI_LEG_REFUSAL, type HttpIdentity } from './httpOptions.js';
 import type { ChannelAcceptOptions } from './httpTls.js';
@@ -71,7 +71,7 @@ export async function negotiateRequest(
       });
       return;
     }
-    const identity = await authorizeHandshake(ex, step, deps);
+    const identity = await authorizeClient(ex, step, deps, { via: 'negotiate', output: step.output });
     if (identity !== undefined) await handle(identity);
   } finally {
     if (step.delegatedCcache !== undefined) void deps.pool.delegatedCredentials?.releaseHolder(id);

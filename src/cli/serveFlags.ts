@@ -41,6 +41,7 @@ import {
 import { LIMIT_FLAGS } from './limitFlags.js';
 import { AUTHORIZATION_FLAGS } from './authorizationFlags.js';
 import { checkTlsFlags, TLS_FLAGS } from './tlsFlags.js';
+import { BASIC_AUTH_FLAGS } from './basicAuthFlags.js';
 
 const address = (a: ListenAddress): string => `${a.host}:${a.port}`;
 const whole = (name: string, value: string, range: IntRange): number => parseWholeNumber(`--${name}`, value, range);
@@ -222,6 +223,7 @@ export const SERVE_FLAGS: readonly FlagSection[] = [
     ],
   },
   TLS_FLAGS,
+  BASIC_AUTH_FLAGS,
   {
     // Each row here acts only when an HTTP listener is on; the cookie's key and Secure flag only
     // with --session-cookie (the row above them).

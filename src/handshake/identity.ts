@@ -4,8 +4,11 @@
  */
 import type { ContextFlags, PacInfo } from '../native.js';
 
-/** The mechanism that authenticated the client (SSPI: the package, Kerberos or NTLM). */
-export type Mechanism = 'krb5' | 'ntlmssp' | 'unknown';
+/**
+ * The mechanism that authenticated the client (SSPI: the package, Kerberos or NTLM); `basic`:
+ * a password over TLS, checked by a Kerberos AS exchange (src/basic/).
+ */
+export type Mechanism = 'krb5' | 'ntlmssp' | 'unknown' | 'basic';
 
 /** The front end a handshake ran on; `sspi` is also the SSPI-style API (src/sspi.ts). */
 export type Frontend = 'sspi' | 'gss-sample' | 'http' | 'ws' | 'adapter';
