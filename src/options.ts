@@ -124,6 +124,7 @@ export interface ResolvedServerConfig extends Limits {
   authorizer: Authorizer;
   localName: LocalNameMode;
   delegationDir: string | undefined;
+  s4u2proxy: boolean;
   /** Tests only: the pool's worker module (AuthPoolOptions.workerFile). Never set by the resolver. */
   workerFile?: string | undefined;
 }
@@ -233,6 +234,7 @@ export function resolveServerOptions(options: NegotiateServerOptions): ResolvedS
     authorizer: new Authorizer({ rules: options.authorization, authorize: options.authorize }),
     localName: localName(credentials.localName),
     delegationDir: optionalString('credentials.delegationDir', credentials.delegationDir),
+    s4u2proxy: bool('credentials.s4u2proxy', credentials.s4u2proxy),
   };
   if (limits.maxHandshakesPerAddress !== undefined) {
     resolved.maxHandshakesPerAddress = int(

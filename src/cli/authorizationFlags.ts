@@ -48,6 +48,16 @@ export const AUTHORIZATION_FLAGS: FlagSection = {
       apply: (into, v) => void (into.options.credentials.delegationDir = v),
     },
     {
+      name: 's4u2proxy',
+      type: 'boolean',
+      default: 'off',
+      help:
+        "Constrained delegation from the client's own ticket (GssapiUseS4U2Proxy): the keytab also gets the " +
+        "service's TGT, and a client that forwarded no TGT leaves an S4U2Proxy credential in --delegation-dir " +
+        '(required), good for the targets the KDC lets this service delegate to. Not with --ntlm.',
+      apply: (into) => void (into.options.credentials.s4u2proxy = true),
+    },
+    {
       name: 'allow-realm',
       type: 'string',
       placeholder: 'REALM',

@@ -11,6 +11,7 @@ import {
   asBuffer,
   loadNative,
   type ContextFlags,
+  type DelegationKind,
   type NativeAcceptResult,
   type NativeAddon,
   type NativeContextStats,
@@ -94,6 +95,8 @@ export type AcceptStep =
        * `pool.delegatedCredentials.release(path)` or the pool's close.
        */
       delegatedCcache?: string;
+      /** What `delegatedCcache` holds: `forwarded` (the client's TGT) or `constrained` (credentials.s4u2proxy). */
+      delegation?: DelegationKind;
     };
 
 /**

@@ -108,6 +108,15 @@ export interface CredentialOptions {
   delegationDir?: string;
   /** With `delegationDir`: most ccache files kept at once; beyond it new ones are dropped. Default 10,000. */
   delegationMaxFiles?: number;
+  /**
+   * Constrained delegation from the client's own ticket (mod_auth_gssapi's GssapiUseS4U2Proxy):
+   * the credential is acquired for accept and initiate, the keytab also serving as client keytab
+   * (the service's TGT goes to a private MEMORY ccache), so a client that forwarded no TGT leaves
+   * a proxy credential, kept in `delegationDir` like a forwarded one (`delegation: 'constrained'`
+   * on the identity; `flags.delegation` stays false). Needs `delegationDir`; not with `ntlm`.
+   * Default false.
+   */
+  s4u2proxy?: boolean;
 }
 
 /** Maps our option names to MIT's cred-store values. */
@@ -136,6 +145,16 @@ export function toNativeCredentials(opts: CredentialOptions): NativeCredentialOp
   if (localName === 'gss') out.localName = true;
   if (localName === 'strip-realm') out.servicePrincipal = true;
   if (opts.delegationDir !== undefined) out.delegationDir = path.resolve(opts.delegationDir);
+  if (opts.s4u2proxy === true) {
+    // Nothing would hold the proxy credential, and gss-ntlmssp breaks with a cred store.
+    if (opts.delegationDir === undefined)
+      throw new ConfigError(
+        'ERR_CONFIG',
+        's4u2proxy needs a delegation directory (--delegation-dir DIR) to keep its credentials in',
+      );
+    if (opts.ntlm === true) throw new ConfigError('ERR_CONFIG', 's4u2proxy cannot be combined with NTLM (--ntlm)');
+    out.s4u2proxy = true;
+  }
   const rc = opts.replayCache ?? 'default';
   if (rc === 'none') out.replayCache = 'none:';
   else if (rc === 'memory') out.memoryReplayCache = true;

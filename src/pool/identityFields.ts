@@ -6,7 +6,7 @@
 import { rm } from 'node:fs/promises';
 import type { DelegatedCredentials } from '../delegation/DelegatedCredentials.js';
 import type { Logger } from '../logger.js';
-import type { NativeAcceptResult } from '../native.js';
+import type { DelegationKind, NativeAcceptResult } from '../native.js';
 import { localNameOf, type LocalNameMode } from './localName.js';
 
 type CompleteResult = Extract<NativeAcceptResult, { status: 'complete' }>;
@@ -14,6 +14,8 @@ type CompleteResult = Extract<NativeAcceptResult, { status: 'complete' }>;
 export interface IdentityFields {
   localName?: string;
   delegatedCcache?: string;
+  /** What `delegatedCcache` holds: the client's forwarded TGT, or an S4U2Proxy credential. */
+  delegation?: DelegationKind;
 }
 
 /**
@@ -58,7 +60,10 @@ export async function identityFields(
       );
     } else {
       const kept = await ctx.delegations.adopt(r.delegated, r.principal, ctx.connectionId);
-      if (kept !== undefined) out.delegatedCcache = kept;
+      if (kept !== undefined) {
+        out.delegatedCcache = kept;
+        out.delegation = r.delegated.kind;
+      }
     }
   }
   return out;
