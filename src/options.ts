@@ -76,7 +76,7 @@ export type {
 import { CHANNEL_BINDING_POLICIES, isChannelBindingPolicy, type ChannelBindingPolicy } from './tls/channelBindings.js';
 import type { TlsFiles } from './tls/TlsCertificate.js';
 import { Authorizer } from './authorization/index.js';
-import { isLocalNameMode, LOCAL_NAME_MODES, type LocalNameMode } from './pool/localName.js';
+import { isLocalNameMode, LOCAL_NAME_MODES_TEXT, type LocalNameMode } from './pool/localName.js';
 
 /** The flat configuration the server runs on: every default filled. Internal (tests may build one). */
 export interface ResolvedServerConfig extends Limits {
@@ -367,7 +367,7 @@ function localName(value: unknown): LocalNameMode {
   if (typeof value !== 'string' || !isLocalNameMode(value))
     throw new ConfigError(
       'ERR_CONFIG',
-      `credentials.localName must be ${LOCAL_NAME_MODES.join(', ')}, not ${JSON.stringify(value)}`,
+      `credentials.localName must be ${LOCAL_NAME_MODES_TEXT}, not ${JSON.stringify(value)}`,
     );
   return value;
 }

@@ -6,7 +6,7 @@
  */
 import { ConfigError } from '../errors.js';
 import type { AuthorizationRules } from '../authorization/index.js';
-import { isLocalNameMode, LOCAL_NAME_MODES } from '../pool/localName.js';
+import { isLocalNameMode, LOCAL_NAME_MODES_TEXT } from '../pool/localName.js';
 import type { FlagSection, ServeInvocation } from './flagTable.js';
 
 /** Adds `value` to the list `key` of the invocation's authorization rules. */
@@ -24,14 +24,15 @@ export const AUTHORIZATION_FLAGS: FlagSection = {
       placeholder: 'MODE',
       default: 'off',
       help:
-        "off | gss | strip-realm: the client's local user name, as `localName` in /whoami, WebSocket and " +
-        "events. gss: krb5.conf's auth_to_local rules (gss_localname); strip-realm: the name without its realm, " +
-        "only for principals of the service's own realm.",
+        "off | gss | strip-realm | rules:FILE: the client's local user name, as `localName` in /whoami, " +
+        "WebSocket and events. gss: krb5.conf's auth_to_local rules (gss_localname); strip-realm: the name " +
+        "without its realm, only for principals of the service's own realm; rules:FILE: `PATTERN -> NAME` lines " +
+        '(docs/after-authentication.md).',
       apply: (into, v) => {
         if (!isLocalNameMode(v))
           throw new ConfigError(
             'ERR_CONFIG',
-            `--local-name must be ${LOCAL_NAME_MODES.join(', ')}, not ${JSON.stringify(v)}`,
+            `--local-name must be ${LOCAL_NAME_MODES_TEXT}, not ${JSON.stringify(v)}`,
           );
         into.options.credentials.localName = v;
       },

@@ -6,7 +6,7 @@ import { access, constants } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError, GssError, errorCodeOf } from '../errors.js';
 import type { NativeAddon, NativeCredentialOptions } from '../native.js';
-import { isLocalNameMode, LOCAL_NAME_MODES, type LocalNameMode } from './localName.js';
+import { isLocalNameMode, LOCAL_NAME_MODES_TEXT, type LocalNameMode } from './localName.js';
 
 /** GSS context flags a server can require of its clients, with their GSS bits. */
 export const REQUIRABLE_FLAGS = {
@@ -95,8 +95,9 @@ export interface CredentialOptions {
   /**
    * The local name given with each identity (`localName`): `gss` maps the principal with
    * gss_localname (MIT: krb5.conf `auth_to_local` rules of the client's realm), `strip-realm`
-   * drops the realm of a one-component principal of the service's own realm. A client no rule
-   * maps has none. Default `off`.
+   * drops the realm of a one-component principal of the service's own realm, `rules:FILE` applies
+   * a rules file of the server's own (src/identity/localNameRules.ts; read at start). A client no
+   * rule maps has none. Default `off`.
    */
   localName?: LocalNameMode;
   /**
@@ -140,7 +141,7 @@ export function toNativeCredentials(opts: CredentialOptions): NativeCredentialOp
   if (!isLocalNameMode(localName))
     throw new ConfigError(
       'ERR_CONFIG',
-      `local name must be ${LOCAL_NAME_MODES.join(', ')}, not ${JSON.stringify(localName)}`,
+      `local name must be ${LOCAL_NAME_MODES_TEXT}, not ${JSON.stringify(localName)}`,
     );
   if (localName === 'gss') out.localName = true;
   if (localName === 'strip-realm') out.servicePrincipal = true;

@@ -7,7 +7,7 @@ import { rm } from 'node:fs/promises';
 import type { DelegatedCredentials } from '../delegation/DelegatedCredentials.js';
 import type { Logger } from '../logger.js';
 import type { DelegationKind, NativeAcceptResult } from '../native.js';
-import { localNameOf, type LocalNameMode } from './localName.js';
+import type { LocalNames } from './localName.js';
 
 type CompleteResult = Extract<NativeAcceptResult, { status: 'complete' }>;
 
@@ -27,7 +27,7 @@ export async function identityFields(
   r: CompleteResult,
   ctx: {
     connectionId: number;
-    localName: LocalNameMode;
+    localNames: LocalNames;
     delegations: DelegatedCredentials | undefined;
     abandoned: boolean;
     logger: Logger;
@@ -38,13 +38,13 @@ export async function identityFields(
   // whose group rules see no groups must be able to find out why.
   if (r.pacRefused !== undefined)
     ctx.logger.warn('PAC not used', { connectionId: ctx.connectionId, principal: r.principal, reason: r.pacRefused });
-  const localName = localNameOf(ctx.localName, r);
-  if (localName !== undefined) out.localName = localName;
-  else if (ctx.localName !== 'off')
+  const localName = ctx.localNames.of(r);
+  if (localName.name !== undefined) out.localName = localName.name;
+  else if (ctx.localNames.mode !== 'off')
     ctx.logger.debug('no local name', {
       connectionId: ctx.connectionId,
       principal: r.principal,
-      ...(r.localNameRefused !== undefined ? { reason: r.localNameRefused } : {}),
+      ...('reason' in localName && localName.reason !== undefined ? { reason: localName.reason } : {}),
     });
   if (r.delegationRefused !== undefined)
     ctx.logger.warn('delegated credential not kept', {
