@@ -81,6 +81,9 @@ describe('--s4u2proxy: constrained delegation from the client’s own ticket, ag
     // MIT marks the ccache as a proxy credential: its client is alice, the impersonator the service.
     assert.match(found.klist?.stdout ?? '', /Default principal: alice@SAMBA\.EXAMPLE/);
     assert.match(found.klist?.stdout ?? '', /proxy_impersonator/);
+    // alice's ticket to us (the evidence), and the service's own TGT beside it (docs: security notes).
+    assert.match(found.klist?.stdout ?? '', /HTTP\/localhost@SAMBA\.EXAMPLE/);
+    assert.match(found.klist?.stdout ?? '', /krbtgt\/SAMBA\.EXAMPLE@SAMBA\.EXAMPLE/);
     const allowed = found.targets[ALLOWED];
     assert.equal(allowed?.code, 0, `gss-client to the allowed target: ${allowed?.stderr}`);
     assert.match(allowed?.stdout ?? '', /"alice@SAMBA\.EXAMPLE" to "host\/backend\.localhost@SAMBA\.EXAMPLE"/);
