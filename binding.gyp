@@ -7,6 +7,7 @@
         "native/src/context_table.cc",
         "native/src/gss/status.cc",
         "native/src/gss/acceptor.cc",
+        "native/src/gss/completion_checks.cc",
         "native/src/gss/protect.cc",
         "native/src/gss/neg_token_resp.cc",
         "native/src/binding/binding.cc",
@@ -33,6 +34,7 @@
         "native/src/identity/delegated_cred.cc",
         "native/src/binding/identity.cc",
         "native/src/s4u/impersonate.cc",
+        "native/src/s4u/proxy_cred.cc",
         "native/src/binding/s4u.cc",
         "native/src/basic/password_check.cc",
         "native/src/binding/basic.cc"

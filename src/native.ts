@@ -19,6 +19,13 @@ export interface NativeFailure {
   output?: Uint8Array;
 }
 
+/**
+ * What a kept delegated credential is: the TGT the client forwarded, or (with `s4u2proxy`) a
+ * proxy credential made from the client's ticket to this service, good for S4U2Proxy to the
+ * targets the KDC lets this service delegate to.
+ */
+export type DelegationKind = 'forwarded' | 'constrained';
+
 /** GSS context flags (ret_flags) by name; `bits` is the raw value. */
 export interface ContextFlags {
   mutual: boolean;
@@ -97,7 +104,7 @@ export type NativeAcceptResult =
        * With `delegationDir`: the client's delegated credential, written to a new FILE ccache in
        * that directory (mode 0600, a temporary name); `lifetime` in seconds, null if indefinite.
        */
-      delegated?: { path: string; lifetime: number | null };
+      delegated?: { path: string; lifetime: number | null; kind: DelegationKind };
       /** With `delegationDir`: why a delegated credential was not written. */
       delegationRefused?: string;
     }
@@ -121,6 +128,8 @@ export interface NativeCredentialOptions {
   servicePrincipal?: boolean;
   /** Absolute path: write delegated credentials to new ccache files here (`delegated`). */
   delegationDir?: string;
+  /** Acquire for accept and initiate (keytab as client keytab): S4U2Proxy credentials at accept. */
+  s4u2proxy?: boolean;
 }
 
 /** The in-memory replay cache (all zero and enabled: false unless `--replay-cache memory`). */

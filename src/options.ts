@@ -77,7 +77,7 @@ import { resolveBasicAuth, type ResolvedBasicAuth } from './basic/basicOptions.j
 import { CHANNEL_BINDING_POLICIES, isChannelBindingPolicy, type ChannelBindingPolicy } from './tls/channelBindings.js';
 import type { TlsFiles } from './tls/TlsCertificate.js';
 import { Authorizer } from './authorization/index.js';
-import { isLocalNameMode, LOCAL_NAME_MODES, type LocalNameMode } from './pool/localName.js';
+import { isLocalNameMode, LOCAL_NAME_MODES_TEXT, type LocalNameMode } from './pool/localName.js';
 
 /** The flat configuration the server runs on: every default filled. Internal (tests may build one). */
 export interface ResolvedServerConfig extends Limits {
@@ -127,6 +127,7 @@ export interface ResolvedServerConfig extends Limits {
   authorizer: Authorizer;
   localName: LocalNameMode;
   delegationDir: string | undefined;
+  s4u2proxy: boolean;
   /** Tests only: the pool's worker module (AuthPoolOptions.workerFile). Never set by the resolver. */
   workerFile?: string | undefined;
 }
@@ -237,6 +238,7 @@ export function resolveServerOptions(options: NegotiateServerOptions): ResolvedS
     authorizer: new Authorizer({ rules: options.authorization, authorize: options.authorize }),
     localName: localName(credentials.localName),
     delegationDir: optionalString('credentials.delegationDir', credentials.delegationDir),
+    s4u2proxy: bool('credentials.s4u2proxy', credentials.s4u2proxy),
   };
   if (limits.maxHandshakesPerAddress !== undefined) {
     resolved.maxHandshakesPerAddress = int(
@@ -369,7 +371,7 @@ function localName(value: unknown): LocalNameMode {
   if (typeof value !== 'string' || !isLocalNameMode(value))
     throw new ConfigError(
       'ERR_CONFIG',
-      `credentials.localName must be ${LOCAL_NAME_MODES.join(', ')}, not ${JSON.stringify(value)}`,
+      `credentials.localName must be ${LOCAL_NAME_MODES_TEXT}, not ${JSON.stringify(value)}`,
     );
   return value;
 }

@@ -159,6 +159,7 @@ export class NegotiateServer extends EventEmitter {
     if (config.frontendPrincipals !== undefined) credentials.frontendPrincipals = config.frontendPrincipals;
     if (config.localName !== 'off') credentials.localName = config.localName;
     if (config.delegationDir !== undefined) credentials.delegationDir = config.delegationDir;
+    if (config.s4u2proxy) credentials.s4u2proxy = true;
     const pool = await AuthPool.start({
       credentials,
       workers: config.workers,

@@ -50,6 +50,12 @@ export interface CredentialsOptions {
    * and not writable by others. Default: none kept (docs/after-authentication.md).
    */
   delegationDir?: string;
+  /**
+   * S4U2Proxy from the client's own ticket (mod_auth_gssapi's GssapiUseS4U2Proxy): a client that
+   * forwarded no TGT leaves a proxy credential in `delegationDir` (`delegation: 'constrained'`).
+   * Needs `delegationDir`; not with `ntlm`. Default false (docs/after-authentication.md).
+   */
+  s4u2proxy?: boolean;
 }
 
 export interface SspiListenerOptions extends ListenerOptions {
@@ -200,6 +206,7 @@ export const CREDENTIAL_KEYS: Record<keyof CredentialsOptions, true> = {
   requireFlags: true,
   localName: true,
   delegationDir: true,
+  s4u2proxy: true,
 };
 export const TCP_KEYS: Record<keyof TcpOptions, true> = { sspi: true, gssSample: true };
 export const LISTENER_KEYS: Record<keyof ListenerOptions, true> = { host: true, port: true };

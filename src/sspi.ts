@@ -46,6 +46,7 @@ export async function acquireCredentialsHandle(options: CredentialsHandleOptions
     localName,
     delegationDir,
     delegationMaxFiles,
+    s4u2proxy,
     ...pool
   } = options;
   const credentials: CredentialOptions = {};
@@ -59,6 +60,7 @@ export async function acquireCredentialsHandle(options: CredentialsHandleOptions
   if (localName !== undefined) credentials.localName = localName;
   if (delegationDir !== undefined) credentials.delegationDir = delegationDir;
   if (delegationMaxFiles !== undefined) credentials.delegationMaxFiles = delegationMaxFiles;
+  if (s4u2proxy !== undefined) credentials.s4u2proxy = s4u2proxy;
   return new CredentialsHandle(await AuthPool.start({ credentials, ...pool }));
 }
 

@@ -187,7 +187,7 @@ export class AuthPool {
     if (!r.ok || r.status !== 'complete' || step.status !== 'complete') return step;
     const fields = await identityFields(r, {
       connectionId,
-      localName: this.credentials.options.localName ?? 'off',
+      localNames: this.credentials.localNames,
       delegations: this.delegatedCredentials,
       // A closed pool keeps nothing; its store removes what it kept.
       abandoned: abandoned || this.closed,

@@ -2,7 +2,7 @@
  * A worker's answers as the pool's callers get them: an accept result becomes an AcceptStep (or
  * its typed error), a protection result that op's success.
  */
-import { asBuffer, type ContextFlags, type NativeAcceptResult, type PacInfo } from '../native.js';
+import { asBuffer, type ContextFlags, type DelegationKind, type NativeAcceptResult, type PacInfo } from '../native.js';
 import type { AcceptResult, BatchResult, ProtectOp, ProtectSuccess } from '../../workers/messages.js';
 import { failureToError, mismatchedResult } from './failures.js';
 
@@ -32,6 +32,8 @@ export type AcceptStep =
        * `pool.delegatedCredentials.release(path)` or the pool's close.
        */
       delegatedCcache?: string;
+      /** What `delegatedCcache` holds: `forwarded` (the client's TGT) or `constrained` (credentials.s4u2proxy). */
+      delegation?: DelegationKind;
     };
 
 /**

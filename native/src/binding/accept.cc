@@ -101,7 +101,8 @@ Napi::Object PacObject(Napi::Env env, const pac::PacInfo& p) {
 }  // namespace
 
 // acquireCredentials({ slot?, keytab?, principal?, ntlm?, replayCache?, memoryReplayCache?,
-//                      requiredFlags?, localName?, servicePrincipal?, delegationDir? })
+//                      requiredFlags?, localName?, servicePrincipal?, delegationDir?,
+//                      s4u2proxy? })
 //   -> { ok } | error result
 // Keeps the credential in this thread under `slot` (default ""), replacing the one there.
 Napi::Value JsAcquireCredentials(const Napi::CallbackInfo& info) {
@@ -123,6 +124,8 @@ Napi::Value JsAcquireCredentials(const Napi::CallbackInfo& info) {
   config.ntlm = ntlm.IsBoolean() && ntlm.As<Napi::Boolean>().Value();
   Napi::Value memory = opts.Get("memoryReplayCache");
   config.memory_replay_cache = memory.IsBoolean() && memory.As<Napi::Boolean>().Value();
+  Napi::Value s4u2proxy = opts.Get("s4u2proxy");
+  config.s4u2proxy = s4u2proxy.IsBoolean() && s4u2proxy.As<Napi::Boolean>().Value();
   Napi::Value required = opts.Get("requiredFlags");
   if (!required.IsUndefined()) {
     double bits = required.IsNumber() ? required.As<Napi::Number>().DoubleValue() : -1;
