@@ -5,6 +5,7 @@
  *   negotiate-server serve [options]       serve; no --keytab = embedded throwaway realm
  *   negotiate-server realm up DIR          create and start a throwaway realm, leave it running
  *   negotiate-server realm down DIR        stop it
+ *   negotiate-server loadgen TARGET [opts] load any Negotiate server (cli/loadgenCommand.ts)
  *
  * stdout carries only JSON event lines; logs go to stderr. `serve`'s flags, their help and how
  * they map onto NegotiateServer's options: cli/serveFlags.ts.
@@ -23,6 +24,7 @@ import { loadTlsCertificate } from './tls/TlsCertificate.js';
 import { UsageError } from './cli/flagTable.js';
 import { parseServeFlags, serveHelp } from './cli/serveFlags.js';
 import { REALM_HELP, realmCommand } from './cli/realmCommand.js';
+import { LOADGEN_HELP, loadgenCommand } from './cli/loadgenCommand.js';
 import { out } from './cli/jsonLine.js';
 
 const MAIN_HELP = `Usage: negotiate-server <command> [options]
@@ -33,6 +35,8 @@ Commands:
   realm up DIR       Create a throwaway Kerberos realm in DIR, start its KDC, write DIR/env, exit.
                      --kind ad: a throwaway Active Directory domain instead (Samba, needs root).
   realm down DIR     Stop the realm's KDC.
+  loadgen TARGET     Load a Negotiate server (this one, IIS, Apache...) with fresh Kerberos tokens
+                     from your ticket cache: handshakes/s, latency, errors (docs/loadgen.md).
 
 Run 'negotiate-server <command> --help' for a command's options.
 `;
@@ -48,6 +52,8 @@ export async function main(argv: string[]): Promise<number> {
         return await serve(rest);
       case 'realm':
         return await realmCommand(rest);
+      case 'loadgen':
+        return await loadgenCommand(rest);
       case undefined:
         throw new UsageError('a command is required');
       case '-h':
@@ -60,10 +66,7 @@ export async function main(argv: string[]): Promise<number> {
     }
   } catch (err) {
     if (err instanceof UsageError) {
-      process.stderr.write(
-        `negotiate-server: ` +
-          `${err.message}\n\n${command === 'serve' ? serveHelp() : command === 'realm' ? REALM_HELP : MAIN_HELP}`,
-      );
+      process.stderr.write(`negotiate-server: ` + `${err.message}\n\n${usageOf(command)}`);
       return 2;
     }
     if (err instanceof NegotiateError) {
@@ -73,6 +76,13 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`negotiate-server: ${(err as Error).stack ?? String(err)}\n`);
     return 1;
   }
+}
+
+function usageOf(command: string | undefined): string {
+  if (command === 'serve') return serveHelp();
+  if (command === 'realm') return REALM_HELP;
+  if (command === 'loadgen') return LOADGEN_HELP;
+  return MAIN_HELP;
 }
 
 async function serve(args: string[]): Promise<number> {
