@@ -16,6 +16,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NegotiateError } from './errors.js';
 import { createPinoLogger, fromPinoCompatible } from './logger.js';
+import { createStderrLogDestination } from './logDestination.js';
 import { resolveServerOptions } from './options.js';
 import { applyProcessWideSettings } from './processSettings.js';
 import { ThrowawayRealm } from './realm/index.js';
@@ -96,7 +97,9 @@ async function serve(args: string[]): Promise<number> {
   // TLS certificate exit 1). The server checks the certificate again when it starts.
   const resolved = resolveServerOptions(options);
   if (resolved.http && resolved.httpTls) await loadTlsCertificate(resolved.httpTls);
-  const pinoLogger = createPinoLogger(invocation.logLevel);
+  // Buffered: the per-handshake line must not cost a write(2) each (logDestination.ts).
+  const logDestination = createStderrLogDestination();
+  const pinoLogger = createPinoLogger(invocation.logLevel, logDestination.stream);
   const logger = fromPinoCompatible(pinoLogger);
 
   // Signals are handled from the first moment: a SIGTERM while the embedded realm starts must
@@ -205,6 +208,7 @@ async function serve(args: string[]): Promise<number> {
         gssClient,
         curl,
       });
+      logDestination.flushSync(); // the log lines so far first, in order with the banner
       process.stderr.write(
         `\nEmbedded throwaway realm ${embedded.realmName} in ${embedded.dir} (removed on exit).\n` +
           `Client environment: . ${embedded.envFile}\n` +
@@ -236,6 +240,7 @@ async function serve(args: string[]): Promise<number> {
       });
     }
     await embedded?.destroy();
+    logDestination.flushSync();
     process.off('SIGTERM', onTerm);
     process.off('SIGINT', onInt);
     process.off('SIGHUP', onHup);
