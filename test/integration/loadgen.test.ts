@@ -13,8 +13,10 @@ import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import type { ThrowawayRealm } from '../../src/realm/index.js';
+import { NegotiateServer } from '../../src/server.js';
 import { requireTool, startTestRealm } from '../support/realm.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { startTestServer, useRealm, type TestServer } from '../support/server.js';
+import { selfSignedCertificate, type TestCertificate } from '../support/tlsFiles.js';
 
 // Compiled to dist/test/integration/: the repository root is three levels up.
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -64,6 +66,8 @@ interface ApacheHandle {
 let realm: ThrowawayRealm;
 let ours: TestServer;
 let apache: ApacheHandle | undefined;
+let httpsServer: NegotiateServer | undefined;
+let cert: TestCertificate | undefined;
 
 before(async () => {
   requireTool('apache2', 'apache2');
@@ -74,6 +78,8 @@ before(async () => {
 });
 
 after(async () => {
+  await httpsServer?.close();
+  await cert?.remove();
   await apache?.stop();
   await ours?.server.close();
   await realm?.destroy();
@@ -85,8 +91,8 @@ interface Run {
   stderr: string;
 }
 
-function loadgen(args: string[]): Promise<Run> {
-  const env = { ...process.env, ...realm.env(), LC_ALL: 'C' };
+function loadgen(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<Run> {
+  const env = { ...process.env, ...realm.env(), LC_ALL: 'C', ...extraEnv };
   return new Promise((resolve) => {
     execFile(process.execPath, [BIN, 'loadgen', ...args], { env, timeout: 60_000 }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
@@ -95,8 +101,8 @@ function loadgen(args: string[]): Promise<Run> {
   });
 }
 
-async function loadgenJson(args: string[]): Promise<LoadResult> {
-  const r = await loadgen([...args, '--json']);
+async function loadgenJson(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<LoadResult> {
+  const r = await loadgen([...args, '--json'], extraEnv);
   assert.equal(r.code, 0, r.stderr);
   const lines = r.stdout.trim().split('\n');
   assert.equal(lines.length, 1, `stdout must be one JSON line: ${r.stdout}`);
@@ -174,6 +180,31 @@ test('loadgen over the gss-sample framing, raw krb5 tokens', async () => {
   ]);
   assert.equal(r.framing, 'gss-sample');
   assertClean(r);
+});
+
+test('loadgen over HTTPS: the certificate verified (or not, with --insecure), handshakes as over HTTP', async () => {
+  cert = await selfSignedCertificate('localhost');
+  useRealm(realm);
+  httpsServer = await NegotiateServer.start({
+    credentials: { keytab: realm.keytab },
+    http: { host: '127.0.0.1', port: 0, tls: { certFile: cert.certFile, keyFile: cert.keyFile } },
+    workers: 1,
+    shutdownGraceMs: 1000,
+  });
+  const port = httpsServer.listening().find((l) => l.frontend === 'http')?.port ?? 0;
+  const target = `https://localhost:${port}/whoami`;
+  const load = ['--connections', '2', '--duration', '1', '--sample-mutual', '3'];
+  // Trusted through NODE_EXTRA_CA_CERTS, as users add a private CA.
+  const trusted = await loadgenJson([target, ...load], { NODE_EXTRA_CA_CERTS: cert.certFile });
+  assert.equal(trusted.framing, 'https');
+  assertClean(trusted);
+  assertClean(await loadgenJson([target, ...load, '--insecure']));
+  // Not trusted: every attempt fails at the TLS handshake, before a token is sent.
+  const untrusted = await loadgenJson([target, '--connections', '1', '--duration', '0.5']);
+  assert.equal(untrusted.handshakes, 0);
+  assert.ok(untrusted.errors['connection']! > 0);
+  assert.equal(untrusted.errorsTotal, untrusted.errors['connection']);
+  assert.equal(untrusted.errorSamples['connection'], 'DEPTH_ZERO_SELF_SIGNED_CERT');
 });
 
 test('loadgen --max-handshakes stops at that count; progress and the table go to stderr and stdout', async () => {
