@@ -47,6 +47,15 @@
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers"],
       "libraries": ["<!@(pkg-config --libs krb5-gssapi krb5)"],
       "cflags": ["<!@(pkg-config --cflags krb5-gssapi)"]
+    },
+    {
+      # `negotiate-server loadgen`'s token generator: a program of its own (the initiator side of
+      # the handshake, fed and read over pipes), not part of the addon.
+      "target_name": "tokengen",
+      "type": "executable",
+      "sources": ["native/src/tokengen/tokengen.c"],
+      "cflags": ["-Wall", "-Wextra", "<!@(pkg-config --cflags krb5-gssapi krb5)"],
+      "libraries": ["<!@(pkg-config --libs krb5-gssapi krb5)"]
     }
   ]
 }

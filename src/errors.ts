@@ -55,6 +55,8 @@ export const NEGOTIATE_ERROR_CODES = [
   'ERR_CONFIG',
   'ERR_NATIVE_MISSING',
   'ERR_REALM',
+  // `negotiate-server loadgen`: its token generator could not start or died (no ticket, unknown service).
+  'ERR_TOKEN_GENERATOR',
   // The TLS certificate or key: unreadable, not PEM, not a pair, or no channel binding defined for it.
   'ERR_TLS_CERTIFICATE',
   // GSSAPI (routine error of the major status, or a well-known krb5 minor)
