@@ -175,7 +175,7 @@ export class NegotiateServer extends EventEmitter {
         resolved: config.basicAuth,
         keytab: config.keytab,
         principal: config.frontendPrincipals?.http ?? config.principal,
-        localName: config.localName,
+        localNames: pool.localNames,
       });
     server.tlsCertificate = tls?.certificate;
     server.#tlsPem = tls?.pem;

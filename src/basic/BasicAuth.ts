@@ -9,7 +9,7 @@
 import { ConfigError, PoolError, errorCodeOf, type NegotiateErrorCode } from '../errors.js';
 import type { ProvenIdentity } from '../handshake/identity.js';
 import { flagsFromBits } from '../http/sessionCookie.js';
-import { localNameOf, type LocalNameMode } from '../pool/localName.js';
+import { localNameOf, type LocalNameMode, type LocalNames } from '../pool/localName.js';
 import { basicChallenge, basicRealmProblem } from './basicHeader.js';
 import { FailureLimiter } from './FailureLimiter.js';
 import type { PasswordVerifier } from './PasswordVerifier.js';
@@ -22,6 +22,11 @@ export interface BasicAuthOptions {
   limiter?: FailureLimiter | undefined;
   /** Local names as for Negotiate (credentials.localName). Default 'off'. */
   localName?: LocalNameMode | undefined;
+  /**
+   * The pool's local names (AuthPool.localNames), its rules file read: wins over `localName`,
+   * and the only way to a `rules:FILE` mode's names.
+   */
+  localNames?: LocalNames | undefined;
 }
 
 /** The outcome of one Basic credential. */
@@ -62,6 +67,7 @@ export class BasicAuth {
   readonly limiter: FailureLimiter;
   readonly verifier: PasswordVerifier;
   readonly #localName: LocalNameMode;
+  readonly #localNames: LocalNames | undefined;
 
   /** ConfigError ERR_CONFIG for a realm that cannot be sent as is. */
   constructor(options: BasicAuthOptions) {
@@ -72,6 +78,7 @@ export class BasicAuth {
     this.verifier = options.verifier;
     this.limiter = options.limiter ?? new FailureLimiter();
     this.#localName = options.localName ?? 'off';
+    this.#localNames = options.localNames;
   }
 
   /** Checks `user`'s `password` (zeroed before this resolves) from `remoteAddress`. Never rejects. */
@@ -108,11 +115,13 @@ export class BasicAuth {
       return { ok: false, status: 401, code, reason: `Basic login for "${user}" refused: ${r.message}` };
     }
     this.limiter.succeeded(user);
-    const localName = localNameOf(this.#localName, {
+    const inputs = {
       principal: r.principal,
       ...(r.localName !== undefined ? { localName: r.localName } : {}),
       ...(r.defaultRealm !== undefined ? { servicePrincipal: `service@${r.defaultRealm}` } : {}),
-    });
+    };
+    const localName =
+      this.#localNames !== undefined ? this.#localNames.of(inputs).name : localNameOf(this.#localName, inputs);
     const identity: ProvenIdentity = {
       principal: r.principal,
       mech: 'basic',

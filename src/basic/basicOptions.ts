@@ -7,7 +7,7 @@ import { realmOf } from '../authorization/rules.js';
 import { ConfigError } from '../errors.js';
 import { loadNative } from '../native.js';
 import { keytabFromEnv } from '../pool/credentials.js';
-import type { LocalNameMode } from '../pool/localName.js';
+import type { LocalNames } from '../pool/localName.js';
 import { BasicAuth } from './BasicAuth.js';
 import { basicRealmProblem } from './basicHeader.js';
 import { PasswordVerifier } from './PasswordVerifier.js';
@@ -54,7 +54,8 @@ export interface BasicAuthStart {
   keytab: string | undefined;
   /** The HTTP front end's acceptor principal, if pinned: its key verifies the KDC's replies. */
   principal: string | undefined;
-  localName: LocalNameMode;
+  /** The pool's local names (its mode, a rules file read). */
+  localNames: LocalNames;
 }
 
 /** The realm a challenge names by default: the service principal's, else its keytab's first key's. */
@@ -80,6 +81,6 @@ export function startBasicAuth(start: BasicAuthStart): BasicAuth {
   return new BasicAuth({
     realm: start.resolved.realm ?? defaultRealm(start.keytab, start.principal),
     verifier,
-    localName: start.localName,
+    localNames: start.localNames,
   });
 }

@@ -13,6 +13,7 @@ import { acceptCall, ownBytes, type AcceptOptions } from './acceptCall.js';
 import { AcceptorCredentials } from './AcceptorCredentials.js';
 import { BatchDispatcher } from './BatchDispatcher.js';
 import { acceptStep, protectSuccess, type AcceptStep } from './callResults.js';
+import type { LocalNames } from './localName.js';
 import { slotCredentials, type AcceptorSlot, type CredentialOptions } from './credentials.js';
 import { AcceptError, failureToError, mismatchedResult } from './failures.js';
 import { identityFields } from './identityFields.js';
@@ -104,6 +105,11 @@ export class AuthPool {
       Math.min(opts.handshakeTtlMs, 5000),
     );
     this.sweepTimer.unref();
+  }
+
+  /** The local-name mode of this pool's credentials, its rules file read (Basic uses it too). */
+  get localNames(): LocalNames {
+    return this.credentials.localNames;
   }
 
   /**

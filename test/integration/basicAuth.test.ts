@@ -9,7 +9,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
@@ -191,6 +192,29 @@ test('after 5 failures for a user: 429 with Retry-After, and the KDC is not aske
   assert.equal(await asRequests('bob'), before, 'a rate-limited attempt reached the KDC');
   // Other users from the same address are not locked out by bob's failures.
   assert.equal((await curlBasic(ts.httpPort, realm.user, realm.password)).status, 200);
+});
+
+test('--local-name rules:FILE maps a Basic login as it maps a handshake', T, async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'basic-rules-'));
+  let mapped: TestServer | undefined;
+  try {
+    const rules = path.join(dir, 'local-names');
+    await writeFile(rules, `${realm.userPrincipal} -> basic_mapped\n`);
+    mapped = await startTestServer(realm, {
+      sspi: undefined,
+      gssSample: undefined,
+      http: { host: '127.0.0.1', port: 0 },
+      httpTls: { certFile: cert.certFile, keyFile: cert.keyFile },
+      basicAuth: { realm: undefined },
+      localName: `rules:${rules}`,
+    });
+    const r = await curlBasic(mapped.httpPort, realm.user, realm.password);
+    assert.equal(r.status, 200, r.body);
+    assert.equal((JSON.parse(r.body) as { localName?: string }).localName, 'basic_mapped');
+  } finally {
+    await mapped?.server.close(0);
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 test('hostile Basic headers: 400 or 431, never a KDC exchange', T, async () => {
