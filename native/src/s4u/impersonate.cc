@@ -5,7 +5,6 @@
 #include <krb5/krb5.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -16,6 +15,7 @@
 #include "../files/temp_file.h"
 #include "../gss/handles.h"
 #include "../krb5/krb5_handles.h"
+#include "../krb5/memory_ccache.h"
 
 namespace negotiate {
 
@@ -25,27 +25,6 @@ namespace {
 
 gss_OID_desc kKrb5Oid = {9, const_cast<char*>("\x2a\x86\x48\x86\xf7\x12\x01\x02\x02")};
 gss_OID_set_desc kKrb5Only = {1, &kKrb5Oid};
-
-// A ccache destroyed (not just closed) when it goes out of scope: the MEMORY caches below hold
-// the service's TGT and the user's evidence ticket, which must not outlive the call.
-class DestroyedCcache {
- public:
-  DestroyedCcache(krb5_context ctx, const std::string& name) : ctx_(ctx) {
-    code_ = krb5_cc_resolve(ctx_, name.c_str(), &cc_);
-  }
-  ~DestroyedCcache() {
-    if (code_ == 0) krb5_cc_destroy(ctx_, cc_);
-  }
-  DestroyedCcache(const DestroyedCcache&) = delete;
-  DestroyedCcache& operator=(const DestroyedCcache&) = delete;
-  krb5_ccache get() const { return cc_; }
-  krb5_error_code code() const { return code_; }
-
- private:
-  krb5_context ctx_;
-  krb5_ccache cc_ = nullptr;
-  krb5_error_code code_ = 0;
-};
 
 class Principal {
  public:
@@ -64,9 +43,7 @@ class Principal {
 };
 
 std::string UniqueMemoryName(const char* what) {
-  static std::atomic<unsigned long> counter{0};
-  return std::string("MEMORY:negotiate-s4u-") + what + "-" + std::to_string(getpid()) + "-" +
-         std::to_string(counter.fetch_add(1));
+  return UniqueMemoryCcacheName(std::string("s4u-") + what);
 }
 
 std::string PrincipalText(krb5_context ctx, krb5_const_principal p) {

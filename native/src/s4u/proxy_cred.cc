@@ -3,44 +3,13 @@
 #include <gssapi/gssapi_ext.h>
 #include <gssapi/gssapi_krb5.h>
 #include <krb5/krb5.h>
-#include <unistd.h>
-
-#include <atomic>
 
 #include "../krb5/krb5_handles.h"
+#include "../krb5/memory_ccache.h"
 
 namespace negotiate {
-namespace {
 
-std::string UniqueMemoryName(const char* what) {
-  static std::atomic<unsigned long> counter{0};
-  return std::string("MEMORY:negotiate-") + what + "-" + std::to_string(getpid()) + "-" +
-         std::to_string(counter.fetch_add(1));
-}
-
-// A MEMORY ccache destroyed when it goes out of scope (MEMORY caches live until destroyed).
-class ScratchCcache {
- public:
-  ScratchCcache(krb5_context ctx, const std::string& name) : ctx_(ctx) {
-    code_ = krb5_cc_resolve(ctx_, name.c_str(), &cc_);
-  }
-  ~ScratchCcache() {
-    if (code_ == 0) krb5_cc_destroy(ctx_, cc_);
-  }
-  ScratchCcache(const ScratchCcache&) = delete;
-  ScratchCcache& operator=(const ScratchCcache&) = delete;
-  krb5_ccache get() const { return cc_; }
-  krb5_error_code code() const { return code_; }
-
- private:
-  krb5_context ctx_;
-  krb5_ccache cc_ = nullptr;
-  krb5_error_code code_ = 0;
-};
-
-}  // namespace
-
-std::string ProxyTgtCcacheName() { return UniqueMemoryName("s4u2proxy-tgt"); }
+std::string ProxyTgtCcacheName() { return UniqueMemoryCcacheName("s4u2proxy-tgt"); }
 
 GssStatus IsProxyCredential(gss_cred_id_t delegated, bool* proxy) {
   *proxy = false;
@@ -48,8 +17,8 @@ GssStatus IsProxyCredential(gss_cred_id_t delegated, bool* proxy) {
   if (ctx.code() != 0) {
     return MakeStatus("ERR_GSS_FAILURE", "delegated credential kind: cannot open a krb5 context");
   }
-  std::string name = UniqueMemoryName("deleg-kind");
-  ScratchCcache cc(ctx.get(), name);
+  std::string name = UniqueMemoryCcacheName("deleg-kind");
+  DestroyedCcache cc(ctx.get(), name);
   if (cc.code() != 0) {
     return MakeStatus("ERR_GSS_FAILURE",
                       "delegated credential kind: " + ErrorText(ctx.get(), cc.code()));
