@@ -33,7 +33,9 @@
         "native/src/identity/delegated_cred.cc",
         "native/src/binding/identity.cc",
         "native/src/s4u/impersonate.cc",
-        "native/src/binding/s4u.cc"
+        "native/src/binding/s4u.cc",
+        "native/src/handoff/call_queue.cc",
+        "native/src/binding/handoff.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api"],

@@ -77,6 +77,7 @@ import { CHANNEL_BINDING_POLICIES, isChannelBindingPolicy, type ChannelBindingPo
 import type { TlsFiles } from './tls/TlsCertificate.js';
 import { Authorizer } from './authorization/index.js';
 import { isLocalNameMode, LOCAL_NAME_MODES, type LocalNameMode } from './pool/localName.js';
+import { handoffKind, type HandoffKind } from './pool/callDispatcher.js';
 
 /** The flat configuration the server runs on: every default filled. Internal (tests may build one). */
 export interface ResolvedServerConfig extends Limits {
@@ -117,6 +118,7 @@ export interface ResolvedServerConfig extends Limits {
    */
   maxConnectionsFromUser: boolean;
   workers: number;
+  poolHandoff: HandoffKind;
   greeting: NonNullable<SspiProtocolOptions['greeting']>;
   shutdownGraceMs: number;
   logger: Logger;
@@ -194,6 +196,7 @@ export function resolveServerOptions(options: NegotiateServerOptions): ResolvedS
     channelBinding,
     admin: options.admin && listener('admin', section('admin', options.admin, LISTENER_KEYS), undefined),
     workers: int('workers', options.workers, os.availableParallelism(), RANGES.workers),
+    poolHandoff: handoffKind('poolHandoff', options.poolHandoff),
     maxQueue: int('limits.maxQueue', limits.maxQueue, DEFAULT_LIMITS.maxQueue, RANGES.maxQueue),
     taskTimeoutMs: int(
       'limits.taskTimeoutMs',
