@@ -16,6 +16,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { handoffMarkdown } from './lib/handoffMicro.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const DESIGNS = ['piscina', 'native', 'sab'];
@@ -49,7 +50,10 @@ if (values.child) {
 }
 
 async function main() {
-  /** @type {Array<{ design: string, inFlight: number, cpuUsPerCall: number, callsPerS: number, p50Us: number, p99Us: number }>} */
+  /**
+   * @type {Array<{ design: string, inFlight: number, cpuUsPerCall: number, callsPerS: number, p50Us: number,
+   *   p99Us: number }>}
+   */
   const rows = [];
   for (const inFlight of IN_FLIGHT) {
     /** @type {Record<string, Array<any>>} */
@@ -97,20 +101,6 @@ async function main() {
   process.stdout.write(handoffMarkdown({ workers, calls, seconds, repeats, rows }));
 }
 
-/** The table docs/benchmarks.md shows. */
-export function handoffMarkdown({ workers, calls, seconds, repeats, rows }) {
-  let s =
-    `No-op call through the pool, ${workers} worker threads, up to ${calls} calls or ${seconds} s per run, ` +
-    `median of ${repeats} runs (each in a fresh process).\n\n` +
-    '| design | in flight | CPU per call | calls/s | p50 | p99 |\n| --- | --- | --- | --- | --- | --- |\n';
-  for (const r of rows) {
-    s +=
-      `| ${r.design} | ${r.inFlight} | ${r.cpuUsPerCall.toFixed(1)} µs | ${Math.round(r.callsPerS).toLocaleString('en-US')} | ` +
-      `${r.p50Us.toFixed(0)} µs | ${r.p99Us.toFixed(0)} µs |\n`;
-  }
-  return s;
-}
-
 function median(/** @type {number[]} */ xs) {
   const s = [...xs].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);
@@ -127,7 +117,7 @@ async function runOne(design, inFlight) {
   const latencies = await drive(call.run, calls, inFlight, seconds);
   const wallS = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
-    process.stderr.write(JSON.stringify((await import('/tmp/threads.mjs')).threadCpu()) + '\n');
+  process.stderr.write(JSON.stringify((await import('/tmp/threads.mjs')).threadCpu()) + '\n');
   await call.close();
   latencies.sort((a, b) => a - b);
   const q = (p) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] * 1000;
