@@ -37,7 +37,9 @@
         "native/src/s4u/proxy_cred.cc",
         "native/src/binding/s4u.cc",
         "native/src/basic/password_check.cc",
-        "native/src/binding/basic.cc"
+        "native/src/binding/basic.cc",
+        "native/src/handoff/call_queue.cc",
+        "native/src/binding/handoff.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api"],

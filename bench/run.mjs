@@ -30,6 +30,7 @@ import { markdown, summarize, svgChart, variantsMarkdown } from './lib/report.mj
 import { wrkMarkdown } from './lib/wrkReport.mjs';
 import { startOurs } from './lib/ours.mjs';
 import { curlNegotiate } from './lib/peerProcess.mjs';
+import { runHandoffMicro } from './lib/handoffMicro.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -41,6 +42,7 @@ const GROUPS = {
   ntlm: 'NTLM (raw, 3 legs) vs Kerberos from a live initiator, tcp-sspi',
   mainthread: 'the addon called on the main thread (no pool) vs negotiate-server, HTTP',
   engine: 'HTTP engine: node:http through the adapter (--http-engine node) vs uWS, HTTP',
+  handoff: 'pool hand-off: the native queue (--pool-handoff native) vs Piscina, HTTP; and the no-op micro-benchmark',
 };
 
 // A bare `--variants` (no value) means all of them.
@@ -539,6 +541,40 @@ async function main() {
           }),
         );
       }
+      if (selected.has('handoff')) {
+        const name = 'negotiate-server --pool-handoff native';
+        starting.push(
+          start(
+            name,
+            () =>
+              startOurs({ env, keytab: realm.keytab, workers: BASE_WORKERS, extraArgs: ['--pool-handoff', 'native'] }),
+            true,
+          ).then((s) => {
+            if (!s)
+              return void skipped.push({
+                group: 'handoff',
+                what: 'native hand-off',
+                reason: unavailable[name] ?? 'did not start',
+              });
+            for (const c of httpConns) {
+              phases.push(
+                httpPhase(s, c, {
+                  serverName: 'negotiate-server',
+                  variant: 'handoff=native',
+                  group: 'handoff',
+                  durationS: vd,
+                }),
+              );
+              comparisons.push({
+                group: 'handoff',
+                what: 'native hand-off (workers parked on the addon queue)',
+                row: { scenario: 'http', server: 'negotiate-server', variant: 'handoff=native', connections: c },
+                baseline: oursRow('http', c),
+              });
+            }
+          }),
+        );
+      }
       if (selected.has('ntlm')) {
         const name = 'negotiate-server --ntlm';
         starting.push(
@@ -829,6 +865,11 @@ async function main() {
       });
     }
   }
+  // After the load phases, on a machine no server loads any more.
+  const handoffMicro = selected.has('handoff')
+    ? (log('handoff micro-benchmark (bench/handoff.mjs)'),
+      runHandoffMicro({ seconds: quick ? 2 : 3, repeats: quick ? 3 : 5 }))
+    : undefined;
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   await mkdir(outDir, { recursive: true });
   const machine = {
@@ -852,7 +893,8 @@ async function main() {
     `${JSON.stringify(machine)}\n${unavailableLine}\n` +
     `${markdown(rows, { ours: 'negotiate-server', peers: [] })}` +
     `\n## What users see: wrk, our defaults (info logs) vs Apache\n\n` +
-    `${wrkMarkdown(rows, { ours: OURS_DEFAULTS, peer: APACHE, scenario: 'http-wrk' })}${variantsSection}`;
+    `${wrkMarkdown(rows, { ours: OURS_DEFAULTS, peer: APACHE, scenario: 'http-wrk' })}${variantsSection}` +
+    (handoffMicro ? `\n## Hand-off micro-benchmark\n\n${handoffMicro.md ?? `failed: ${handoffMicro.error}`}\n` : '');
   await writeFile(
     path.join(outDir, `${stamp}.json`),
     JSON.stringify(
@@ -870,6 +912,7 @@ async function main() {
         comparisons,
         runs,
         summary: rows,
+        handoffMicro: handoffMicro?.data,
       },
       null,
       2,

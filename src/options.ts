@@ -78,6 +78,7 @@ import { CHANNEL_BINDING_POLICIES, isChannelBindingPolicy, type ChannelBindingPo
 import type { TlsFiles } from './tls/TlsCertificate.js';
 import { Authorizer } from './authorization/index.js';
 import { isLocalNameMode, LOCAL_NAME_MODES_TEXT, type LocalNameMode } from './pool/localName.js';
+import { handoffKind, type HandoffKind } from './pool/callDispatcher.js';
 
 /** The flat configuration the server runs on: every default filled. Internal (tests may build one). */
 export interface ResolvedServerConfig extends Limits {
@@ -120,6 +121,7 @@ export interface ResolvedServerConfig extends Limits {
    */
   maxConnectionsFromUser: boolean;
   workers: number;
+  poolHandoff: HandoffKind;
   greeting: NonNullable<SspiProtocolOptions['greeting']>;
   shutdownGraceMs: number;
   logger: Logger;
@@ -199,6 +201,7 @@ export function resolveServerOptions(options: NegotiateServerOptions): ResolvedS
     basicAuth: resolveBasicAuth(http?.basicAuth, httpTls !== undefined),
     admin: options.admin && listener('admin', section('admin', options.admin, LISTENER_KEYS), undefined),
     workers: int('workers', options.workers, os.availableParallelism(), RANGES.workers),
+    poolHandoff: handoffKind('poolHandoff', options.poolHandoff),
     maxQueue: int('limits.maxQueue', limits.maxQueue, DEFAULT_LIMITS.maxQueue, RANGES.maxQueue),
     taskTimeoutMs: int(
       'limits.taskTimeoutMs',

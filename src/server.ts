@@ -163,6 +163,7 @@ export class NegotiateServer extends EventEmitter {
     const pool = await AuthPool.start({
       credentials,
       workers: config.workers,
+      handoff: config.poolHandoff,
       maxQueue: config.maxQueue,
       taskTimeoutMs: config.taskTimeoutMs,
       maxContexts: config.maxContexts,

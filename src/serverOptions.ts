@@ -7,6 +7,7 @@ import type { SspiProtocolOptions } from './acceptors/sspiProtocol.js';
 import type { WsMessageHandler } from './acceptors/WsMessageChannel.js';
 import type { Limits } from './config.js';
 import type { PinoCompatibleLogger } from './logger.js';
+import type { HandoffKind } from './pool/callDispatcher.js';
 import type { AuthorizationRules, AuthorizeHook } from './authorization/index.js';
 import type { AcceptorSlot, ReplayCacheOption, RequiredFlag } from './pool/credentials.js';
 import type { LocalNameMode } from './pool/localName.js';
@@ -164,6 +165,11 @@ export interface NegotiateServerOptions {
   admin?: AdminOptions;
   /** Worker threads running GSSAPI calls. Default `os.availableParallelism()`. */
   workers?: number;
+  /**
+   * How calls reach the worker threads: 'piscina' (a Piscina task per batch) or 'native' (workers
+   * parked on the addon's queue: docs/performance.md). Default 'piscina'.
+   */
+  poolHandoff?: HandoffKind;
   /** close()'s default time for handshakes in flight, ms. Default 5000. */
   shutdownGraceMs?: number;
   /** A pino instance, or anything with pino's `(fields, msg)` methods. Default: silent. */
@@ -189,6 +195,7 @@ export const TOP_KEYS: Record<keyof NegotiateServerOptions, true> = {
   limits: true,
   admin: true,
   workers: true,
+  poolHandoff: true,
   shutdownGraceMs: true,
   logger: true,
   authorization: true,

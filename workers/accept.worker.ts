@@ -7,11 +7,16 @@
  */
 import { threadId, workerData } from 'node:worker_threads';
 import { loadNative, type NativeFailure } from '../src/native.js';
+import { serveWith } from './serve.js';
 import type {
   AcceptRequest,
   AcceptResult,
   ProtectRequest,
   ProtectResult,
+  ServeCall,
+  ServeResult,
+  StallCall,
+  StallResult,
   WorkerSetup,
   WorkerTasks,
 } from './messages.js';
@@ -89,3 +94,18 @@ export const batch: WorkerTasks['batch'] = (calls) => {
   addon.deletePending(32);
   return results;
 };
+
+/**
+ * A batch taken from the native hand-off queue: as `batch`, and a stall (diagnostics) runs
+ * `stall`; the production worker's does not stall.
+ */
+export function serveCalls(calls: ServeCall[], stall: (call: StallCall) => StallResult): ServeResult[] {
+  const results = calls.map((c) => (c.op === 'stall' ? stall(c) : c.op === 'accept' ? accept(c) : protect(c)));
+  addon.deletePending(32);
+  return results;
+}
+
+/** The same calls, taken from the native hand-off queue instead of one Piscina task per batch. */
+export const serve: WorkerTasks['serve'] = serveWith((calls) =>
+  serveCalls(calls, () => ({ op: 'stall', threadId: -1 })),
+);

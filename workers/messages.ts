@@ -92,7 +92,36 @@ export type BatchResult = AcceptResult | ProtectResult;
 export interface WorkerTasks {
   /** Runs the calls in order; one result per call. An empty batch warms a thread. */
   batch: (calls: BatchCall[]) => BatchResult[];
+  /** Serves the native hand-off queue (workers/serve.ts) until it stops or stays idle. */
+  serve: (request: ServeRequest) => ServeEnd;
 }
+
+/** A serve task's queue (the addon's handoff id) and its worker id there (never reused). */
+export interface ServeRequest {
+  queue: number;
+  worker: number;
+  /** Return after this long without calls (the thread goes back to Piscina). */
+  idleMs: number;
+}
+
+/** A diagnostics worker's stall (DiagnosticTasks) as a call on the native hand-off queue. */
+export interface StallCall {
+  op: 'stall';
+  ms: number;
+}
+
+/** The thread that stalled; -1 from the production worker, which does not stall. */
+export interface StallResult {
+  op: 'stall';
+  threadId: number;
+}
+
+/** What crosses the native hand-off queue: the pool's calls, and a diagnostics worker's stall. */
+export type ServeCall = BatchCall | StallCall;
+export type ServeResult = BatchResult | StallResult;
+
+/** Why a serve task returned: the queue stopped it (close, evict), or it stayed idle. */
+export type ServeEnd = 'stopped' | 'idle';
 
 /**
  * Blocks a worker thread, as a long native call would: for `ms` (at most 10 s), or until slot 0

@@ -50,6 +50,17 @@ static Napi::Object InitNegotiate(Napi::Env env, Napi::Object exports) {
   exports.Set("replayStats", Napi::Function::New(env, JsReplayStats));
   exports.Set("impersonate", Napi::Function::New(env, JsImpersonate));
   exports.Set("checkPassword", Napi::Function::New(env, JsCheckPassword));
+  exports.Set("handoffOpen", Napi::Function::New(env, JsHandoffOpen));
+  exports.Set("handoffSubmit", Napi::Function::New(env, JsHandoffSubmit));
+  exports.Set("handoffTake", Napi::Function::New(env, JsHandoffTake));
+  exports.Set("handoffFinish", Napi::Function::New(env, JsHandoffFinish));
+  exports.Set("handoffDrain", Napi::Function::New(env, JsHandoffDrain));
+  exports.Set("handoffCancel", Napi::Function::New(env, JsHandoffCancel));
+  exports.Set("handoffHolder", Napi::Function::New(env, JsHandoffHolder));
+  exports.Set("handoffEvict", Napi::Function::New(env, JsHandoffEvict));
+  exports.Set("handoffClose", Napi::Function::New(env, JsHandoffClose));
+  exports.Set("handoffDispose", Napi::Function::New(env, JsHandoffDispose));
+  exports.Set("handoffWaiting", Napi::Function::New(env, JsHandoffWaiting));
   return exports;
 }
 

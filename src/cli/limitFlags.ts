@@ -2,6 +2,8 @@
 import { DEFAULT_LIMITS, DEFAULT_SHUTDOWN_GRACE_MS, RANGES, type IntRange } from '../config.js';
 import type { FlagSection } from './flagTable.js';
 import { parseWholeNumber } from './flagValues.js';
+import { ConfigError } from '../errors.js';
+import { isHandoffKind } from '../pool/callDispatcher.js';
 
 const whole = (name: string, value: string, range: IntRange): number => parseWholeNumber(`--${name}`, value, range);
 
@@ -15,6 +17,18 @@ export const LIMIT_FLAGS: FlagSection = {
       default: 'CPU count',
       help: 'Worker threads running GSSAPI calls.',
       apply: (into, v) => void (into.options.workers = whole('workers', v, RANGES.workers)),
+    },
+    {
+      name: 'pool-handoff',
+      type: 'string',
+      placeholder: 'KIND',
+      default: 'piscina',
+      help: "piscina | native. How calls reach the worker threads (native: parked on the addon's queue).",
+      apply: (into, v) => {
+        if (!isHandoffKind(v))
+          throw new ConfigError('ERR_CONFIG', `--pool-handoff expects piscina or native, not ${JSON.stringify(v)}`);
+        into.options.poolHandoff = v;
+      },
     },
     {
       name: 'max-queue',

@@ -11,9 +11,9 @@ import { loadNative, type NativeAddon, type NativeContextStats, type NativeRepla
 import type { BatchCall, BatchResult, ProtectRequest, ProtectSuccess } from '../../workers/messages.js';
 import { acceptCall, ownBytes, type AcceptOptions } from './acceptCall.js';
 import { AcceptorCredentials } from './AcceptorCredentials.js';
-import { BatchDispatcher } from './BatchDispatcher.js';
 import { acceptStep, protectSuccess, type AcceptStep } from './callResults.js';
 import type { LocalNames } from './localName.js';
+import { callDispatcher, type CallDispatcher, type HandoffKind } from './callDispatcher.js';
 import { slotCredentials, type AcceptorSlot, type CredentialOptions } from './credentials.js';
 import { AcceptError, failureToError, mismatchedResult } from './failures.js';
 import { identityFields } from './identityFields.js';
@@ -47,6 +47,12 @@ export interface AuthPoolOptions {
    */
   workerFile?: string;
   /**
+   * How calls reach the worker threads: 'piscina' (a Piscina task per batch of calls) or
+   * 'native' (each worker parked on the addon's queue; a few µs of CPU per call instead of
+   * tens: docs/performance.md). Default 'piscina'.
+   */
+  handoff?: HandoffKind;
+  /**
    * Where the pool reports what no caller sees in a result: a ticket's PAC left unused (why, and
    * whose). Default: silent.
    */
@@ -67,7 +73,7 @@ export class AuthPool {
   /** Front ends with a principal of their own (CredentialOptions.frontendPrincipals). */
   private readonly slots: ReadonlySet<AcceptorSlot>;
   /** Accept and protect calls go to the workers through this; diagnostics tasks go directly. */
-  private readonly calls: BatchDispatcher<BatchCall, BatchResult>;
+  private readonly calls: CallDispatcher;
   private readonly logger: Logger;
   private closed = false;
   /** The delegated credentials kept on disk (credentials.delegationDir), or undefined. */
@@ -76,7 +82,7 @@ export class AuthPool {
   private constructor(
     threads: WorkerThreads,
     addon: NativeAddon,
-    opts: { workers: number; maxQueue: number; taskTimeoutMs: number; handshakeTtlMs: number },
+    opts: { workers: number; maxQueue: number; taskTimeoutMs: number; handshakeTtlMs: number; handoff: HandoffKind },
     credentials: AcceptorCredentials,
     logger: Logger,
     delegatedCredentials: DelegatedCredentials | undefined,
@@ -88,9 +94,11 @@ export class AuthPool {
     this.credentials = credentials;
     this.slots = new Set(slotCredentials(credentials.options).map(([slot]) => slot));
     // As many calls may wait as Piscina's queue allowed before, plus one running per worker.
-    this.calls = new BatchDispatcher(opts.workers, opts.maxQueue + opts.workers, (batch) =>
-      this.threads.run('batch', batch),
-    );
+    this.calls = callDispatcher(opts.handoff, threads, addon, {
+      workers: opts.workers,
+      limit: opts.maxQueue + opts.workers,
+      taskTimeoutMs: opts.taskTimeoutMs,
+    });
     this.workers = opts.workers;
     this.maxQueue = opts.maxQueue;
     this.taskTimeoutMs = opts.taskTimeoutMs;
@@ -124,6 +132,7 @@ export class AuthPool {
       taskTimeoutMs: options.taskTimeoutMs ?? 5000,
       maxContexts: options.maxContexts ?? 100_000,
       handshakeTtlMs: options.handshakeTtlMs ?? 30_000,
+      handoff: options.handoff ?? 'piscina',
     };
     const addon = loadNative();
     const table = { maxContexts: opts.maxContexts, handshakeTtlMs: opts.handshakeTtlMs };
@@ -229,7 +238,7 @@ export class AuthPool {
   stats(): NativeContextStats & { queued: number; utilization: number } {
     return {
       ...this.addon.stats(),
-      queued: this.calls.queued + this.threads.queueSize,
+      queued: this.calls.queued,
       utilization: this.threads.utilization,
     };
   }
@@ -264,7 +273,7 @@ export class AuthPool {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.sweepTimer);
-    this.calls.rejectWaiting(new PoolError('ERR_POOL_CLOSED', 'the worker pool is closed'));
+    await this.calls.close(new PoolError('ERR_POOL_CLOSED', 'the worker pool is closed'));
     await this.threads.close();
     this.addon.releaseAll();
     await this.delegatedCredentials?.close();
@@ -275,7 +284,7 @@ export class AuthPool {
    * `ms` (at most 10 s), as a slow GSSAPI call would; resolves with its thread id.
    */
   stallWorker(ms: number): Promise<number> {
-    return this.threads.stall(ms);
+    return this.calls.stall(ms);
   }
 
   /**
@@ -284,7 +293,7 @@ export class AuthPool {
    * shows that a context's legs move between threads.
    */
   stallWorkerWhile(threadId: number): Promise<{ release: () => void; done: Promise<void> }> {
-    return this.threads.stallWhile(threadId);
+    return this.calls.stallWhile(threadId);
   }
 
   /**

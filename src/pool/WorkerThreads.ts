@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { Piscina } from 'piscina';
 import { ConfigError, PoolError } from '../errors.js';
-import type { DiagnosticTasks, WorkerSetup, WorkerTasks } from '../../workers/messages.js';
+import type { DiagnosticTasks, ServeEnd, ServeRequest, WorkerSetup, WorkerTasks } from '../../workers/messages.js';
 import { poolFailure } from './failures.js';
 
 const productionWorker = path.resolve(
@@ -97,9 +97,25 @@ export class WorkerThreads {
     }
   }
 
+  /**
+   * Starts a long-lived serve task (the native hand-off, src/pool/NativeHandoff.ts) on the next
+   * free thread. No timeout: the hand-off times its calls itself and aborts `signal` to have
+   * Piscina terminate (and replace) a thread whose call hangs.
+   */
+  async serve(request: ServeRequest, signal: AbortSignal): Promise<ServeEnd> {
+    if (this.#closed) throw new PoolError('ERR_POOL_CLOSED', 'the worker pool is closed');
+    try {
+      // Typed by the WorkerTasks contract both sides compile against (Piscina types it any).
+      const end = (await this.#piscina.run(request, { name: 'serve', signal })) as ServeEnd;
+      return end;
+    } catch (err) {
+      throw poolFailure(err, this.taskTimeoutMs);
+    }
+  }
+
   /** Occupies one thread for `ms` (at most 10 s), as a slow GSSAPI call would; resolves with its id. */
   async stall(ms: number): Promise<number> {
-    this.#requireDiagnostics('stallWorker');
+    this.requireDiagnostics('stallWorker');
     return this.run('stall', { ms });
   }
 
@@ -108,7 +124,7 @@ export class WorkerThreads {
    * run on the others.
    */
   async stallWhile(threadId: number): Promise<{ release: () => void; done: Promise<void> }> {
-    this.#requireDiagnostics('stallWorkerWhile');
+    this.requireDiagnostics('stallWorkerWhile');
     const held: Array<{ cells: Int32Array; done: Promise<number> }> = [];
     const releaseCells = (cells: Int32Array): void => {
       Atomics.store(cells, 0, 1);
@@ -143,7 +159,7 @@ export class WorkerThreads {
    * native call ends when that call returns. Resolves false when no thread has that id.
    */
   async terminate(threadId: number): Promise<boolean> {
-    this.#requireDiagnostics('terminateWorker');
+    this.requireDiagnostics('terminateWorker');
     const worker = this.#piscina.threads.find((w) => w.threadId === threadId);
     if (!worker) return false;
     await worker.terminate();
@@ -156,7 +172,8 @@ export class WorkerThreads {
     await this.#piscina.destroy();
   }
 
-  #requireDiagnostics(what: string): void {
+  /** Throws unless the threads run a diagnostics worker (fault injection for tests). */
+  requireDiagnostics(what: string): void {
     if (!this.#diagnostics) {
       throw new ConfigError(
         'ERR_CONFIG',

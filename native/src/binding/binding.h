@@ -54,6 +54,17 @@ Napi::Value JsConfigureReplayCache(const Napi::CallbackInfo& info);
 Napi::Value JsReplayStats(const Napi::CallbackInfo& info);
 Napi::Value JsImpersonate(const Napi::CallbackInfo& info);
 Napi::Value JsCheckPassword(const Napi::CallbackInfo& info);
+Napi::Value JsHandoffOpen(const Napi::CallbackInfo& info);
+Napi::Value JsHandoffSubmit(const Napi::CallbackInfo& info);
+Napi::Value JsHandoffTake(const Napi::CallbackInfo& info);
+Napi::Value JsHandoffFinish(const Napi::CallbackInfo& info);
+Napi::Value JsHandoffDrain(const Napi::CallbackInfo& info);
+Napi::Value JsHandoffCancel(const Napi::CallbackInfo& info);
+Napi::Value JsHandoffHolder(const Napi::CallbackInfo& info);
+Napi::Value JsHandoffEvict(const Napi::CallbackInfo& info);
+Napi::Value JsHandoffClose(const Napi::CallbackInfo& info);
+Napi::Value JsHandoffDispose(const Napi::CallbackInfo& info);
+Napi::Value JsHandoffWaiting(const Napi::CallbackInfo& info);
 
 }  // namespace negotiate
 

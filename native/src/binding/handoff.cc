@@ -1,0 +1,252 @@
+// The N-API side of the pool's hand-off (handoff/call_queue.h): queues live in a process-wide
+// registry so the main thread and every worker thread reach the same one by id. Results reach
+// the main thread through one ThreadSafeFunction per queue; a wake-up is sent only for the
+// first result since the main thread's last drain, and that drain takes every result.
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
+#include "../handoff/call_queue.h"
+#include "binding.h"
+
+namespace negotiate {
+namespace {
+
+struct Handoff {
+  explicit Handoff(size_t workers) : queue(workers) {}
+  CallQueue queue;
+  // Guards `wake`: workers may still finish calls while the main thread closes the queue.
+  std::mutex wake_mu;
+  bool wake_open = false;
+  Napi::ThreadSafeFunction wake;
+};
+
+std::mutex registry_mu;
+std::unordered_map<uint32_t, std::shared_ptr<Handoff>> registry;
+uint32_t next_id = 1;
+
+std::shared_ptr<Handoff> Find(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsNumber()) {
+    Napi::TypeError::New(info.Env(), "handoff id must be a number").ThrowAsJavaScriptException();
+    return nullptr;
+  }
+  uint32_t id = info[0].As<Napi::Number>().Uint32Value();
+  std::lock_guard<std::mutex> lock(registry_mu);
+  auto it = registry.find(id);
+  if (it == registry.end()) {
+    Napi::TypeError::New(info.Env(), "no such handoff queue").ThrowAsJavaScriptException();
+    return nullptr;
+  }
+  return it->second;
+}
+
+bool ArgNumber(const Napi::CallbackInfo& info, size_t index, const char* name, double* out) {
+  if (info.Length() <= index || !info[index].IsNumber()) {
+    Napi::TypeError::New(info.Env(), std::string(name) + " must be a number")
+        .ThrowAsJavaScriptException();
+    return false;
+  }
+  *out = info[index].As<Napi::Number>().DoubleValue();
+  return true;
+}
+
+// [seq, bytes, seq, bytes, ...]: one array per batch rather than an object per call. The bytes
+// of a batch share one ArrayBuffer (one allocation, no finalizer per call: external buffers
+// each cost a weak handle and a finalizer, which dominated at tens of thousands of calls/s).
+Napi::Array CallsToJs(Napi::Env env, std::vector<QueuedCall>* calls) {
+  size_t total = 0;
+  for (const QueuedCall& c : *calls) total += c.bytes.size();
+  Napi::ArrayBuffer backing = Napi::ArrayBuffer::New(env, total);
+  auto* base = static_cast<uint8_t*>(backing.Data());
+  Napi::Array out = Napi::Array::New(env, calls->size() * 2);
+  uint32_t i = 0;
+  size_t offset = 0;
+  for (const QueuedCall& c : *calls) {
+    if (!c.bytes.empty()) std::memcpy(base + offset, c.bytes.data(), c.bytes.size());
+    out.Set(i++, Napi::Number::New(env, static_cast<double>(c.seq)));
+    out.Set(i++, Napi::Uint8Array::New(env, c.bytes.size(), backing, offset));
+    offset += c.bytes.size();
+  }
+  return out;
+}
+
+Napi::Array SeqsToJs(Napi::Env env, const std::vector<uint64_t>& seqs) {
+  Napi::Array out = Napi::Array::New(env, seqs.size());
+  for (uint32_t i = 0; i < seqs.size(); i++) {
+    out.Set(i, Napi::Number::New(env, static_cast<double>(seqs[i])));
+  }
+  return out;
+}
+
+// Reads [seq, bytes, ...] into calls (the bytes copied: the one copy a call's bytes get on
+// their way to a worker); throws a TypeError and returns false on a malformed list.
+bool ArgCalls(const Napi::CallbackInfo& info, size_t index, std::vector<QueuedCall>* out) {
+  Napi::Env env = info.Env();
+  if (info.Length() <= index || !info[index].IsArray()) {
+    Napi::TypeError::New(env, "calls must be [seq, Uint8Array, ...]").ThrowAsJavaScriptException();
+    return false;
+  }
+  Napi::Array list = info[index].As<Napi::Array>();
+  uint32_t n = list.Length();
+  out->reserve(n / 2);
+  for (uint32_t i = 0; i + 1 < n; i += 2) {
+    Napi::Value seq = list.Get(i);
+    Napi::Value bytes = list.Get(i + 1);
+    if (!seq.IsNumber() || !bytes.IsTypedArray() ||
+        bytes.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+      Napi::TypeError::New(env, "calls must be [seq, Uint8Array, ...]")
+          .ThrowAsJavaScriptException();
+      return false;
+    }
+    Napi::Uint8Array arr = bytes.As<Napi::Uint8Array>();
+    out->push_back(QueuedCall{static_cast<uint64_t>(seq.As<Napi::Number>().DoubleValue()),
+                              std::vector<uint8_t>(arr.Data(), arr.Data() + arr.ByteLength())});
+  }
+  return true;
+}
+
+}  // namespace
+
+// handoffOpen(workers, onResults) -> id. onResults([seq, bytes, ...]) runs on this thread.
+// The wake-up does not keep the event loop alive: the pool's Piscina tasks do while they run.
+Napi::Value JsHandoffOpen(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  double workers = 0;
+  if (!ArgNumber(info, 0, "workers", &workers)) return env.Undefined();
+  if (info.Length() < 2 || !info[1].IsFunction()) {
+    Napi::TypeError::New(env, "onResults must be a function").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  auto h = std::make_shared<Handoff>(workers < 1 ? 1 : static_cast<size_t>(workers));
+  std::weak_ptr<Handoff> weak = h;
+  h->wake = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "negotiate:handoff", 0,
+                                          1, [weak](Napi::Env) {
+                                            if (auto alive = weak.lock()) {
+                                              std::lock_guard<std::mutex> lock(alive->wake_mu);
+                                              alive->wake_open = false;
+                                            }
+                                          });
+  h->wake.Unref(env);
+  h->wake_open = true;
+  std::lock_guard<std::mutex> lock(registry_mu);
+  uint32_t id = next_id++;
+  registry[id] = h;
+  return Napi::Number::New(env, id);
+}
+
+// handoffSubmit(id, [seq, bytes, ...]) -> false when the queue is closed
+Napi::Value JsHandoffSubmit(const Napi::CallbackInfo& info) {
+  auto h = Find(info);
+  std::vector<QueuedCall> calls;
+  if (!h || !ArgCalls(info, 1, &calls)) return info.Env().Undefined();
+  return Napi::Boolean::New(info.Env(), h->queue.Submit(std::move(calls)));
+}
+
+// handoffTake(id, worker, timeoutMs) -> [seq, bytes, ...] (empty on timeout) or null: stop.
+// Blocks this (worker) thread; the queue's Close or Evict wakes it.
+Napi::Value JsHandoffTake(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto h = Find(info);
+  double worker = 0;
+  double timeout_ms = 0;
+  if (!h || !ArgNumber(info, 1, "worker", &worker) ||
+      !ArgNumber(info, 2, "timeoutMs", &timeout_ms)) {
+    return env.Undefined();
+  }
+  std::vector<QueuedCall> calls;
+  CallQueue::TakeStatus status =
+      h->queue.Take(static_cast<uint32_t>(worker),
+                    std::chrono::milliseconds(static_cast<int64_t>(timeout_ms)), &calls);
+  if (status == CallQueue::TakeStatus::kStopped) return env.Null();
+  return CallsToJs(env, &calls);
+}
+
+// handoffFinish(id, worker, [seq, bytes, ...]): stores results; wakes the main thread once.
+Napi::Value JsHandoffFinish(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto h = Find(info);
+  double worker = 0;
+  if (!h || !ArgNumber(info, 1, "worker", &worker)) return env.Undefined();
+  std::vector<QueuedCall> results;
+  if (!ArgCalls(info, 2, &results)) return env.Undefined();
+  bool wake = h->queue.Finish(static_cast<uint32_t>(worker), std::move(results));
+  if (wake) {
+    std::lock_guard<std::mutex> lock(h->wake_mu);
+    if (h->wake_open) {
+      std::weak_ptr<Handoff> weak = h;
+      h->wake.NonBlockingCall([weak](Napi::Env env, Napi::Function on_results) {
+        auto alive = weak.lock();
+        if (!alive) return;
+        std::vector<QueuedCall> done = alive->queue.Drain();
+        on_results.Call({CallsToJs(env, &done)});
+      });
+    }
+  }
+  return env.Undefined();
+}
+
+// handoffDrain(id) -> [seq, bytes, ...]: the results waiting now (close, tests).
+Napi::Value JsHandoffDrain(const Napi::CallbackInfo& info) {
+  auto h = Find(info);
+  if (!h) return info.Env().Undefined();
+  std::vector<QueuedCall> done = h->queue.Drain();
+  return CallsToJs(info.Env(), &done);
+}
+
+Napi::Value JsHandoffCancel(const Napi::CallbackInfo& info) {
+  auto h = Find(info);
+  double seq = 0;
+  if (!h || !ArgNumber(info, 1, "seq", &seq)) return info.Env().Undefined();
+  return Napi::Boolean::New(info.Env(), h->queue.Cancel(static_cast<uint64_t>(seq)));
+}
+
+Napi::Value JsHandoffHolder(const Napi::CallbackInfo& info) {
+  auto h = Find(info);
+  double seq = 0;
+  if (!h || !ArgNumber(info, 1, "seq", &seq)) return info.Env().Undefined();
+  return Napi::Number::New(info.Env(),
+                           static_cast<double>(h->queue.Holder(static_cast<uint64_t>(seq))));
+}
+
+// handoffEvict(id, worker) -> the seqs the worker held (unanswered)
+Napi::Value JsHandoffEvict(const Napi::CallbackInfo& info) {
+  auto h = Find(info);
+  double worker = 0;
+  if (!h || !ArgNumber(info, 1, "worker", &worker)) return info.Env().Undefined();
+  return SeqsToJs(info.Env(), h->queue.Evict(static_cast<uint32_t>(worker)));
+}
+
+// handoffClose(id) -> the seqs no worker took. Calls workers hold still finish and reach the
+// main thread, until handoffDispose.
+Napi::Value JsHandoffClose(const Napi::CallbackInfo& info) {
+  auto h = Find(info);
+  if (!h) return info.Env().Undefined();
+  return SeqsToJs(info.Env(), h->queue.Close());
+}
+
+// handoffDispose(id): releases the wake-up and forgets the queue. Only from the thread that
+// opened it; a worker still finishing drops its results (they would have nobody to go to).
+Napi::Value JsHandoffDispose(const Napi::CallbackInfo& info) {
+  auto h = Find(info);
+  if (!h) return info.Env().Undefined();
+  h->queue.Close();
+  {
+    std::lock_guard<std::mutex> lock(h->wake_mu);
+    if (h->wake_open) {
+      h->wake_open = false;
+      h->wake.Release();
+    }
+  }
+  std::lock_guard<std::mutex> lock(registry_mu);
+  registry.erase(info[0].As<Napi::Number>().Uint32Value());
+  return info.Env().Undefined();
+}
+
+Napi::Value JsHandoffWaiting(const Napi::CallbackInfo& info) {
+  auto h = Find(info);
+  if (!h) return info.Env().Undefined();
+  return Napi::Number::New(info.Env(), static_cast<double>(h->queue.waiting()));
+}
+
+}  // namespace negotiate

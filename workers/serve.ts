@@ -1,0 +1,52 @@
+/**
+ * The worker side of the native hand-off (src/pool/NativeHandoff.ts): one long-lived Piscina
+ * task per worker thread that parks inside the addon waiting for calls, runs each batch it
+ * takes and posts the results back through the same queue, with no postMessage per call.
+ * Piscina still owns the thread: start, replacement after a crash, shutdown.
+ *
+ * The wait is bounded (TAKE_WAIT_MS) so a thread parked here returns to JS now and then: a
+ * Worker.terminate() only lands when the thread runs JS. The queue's close/evict wakes it at
+ * once; the bound covers a terminate the pool did not announce (a crash test, Piscina's destroy).
+ */
+import { loadNative } from '../src/native.js';
+import type { ServeCall, ServeEnd, ServeRequest, ServeResult } from './messages.js';
+import { decodeWire, encodeWire } from './wireCodec.js';
+
+const TAKE_WAIT_MS = 100;
+
+/** The serve task for a worker whose calls `handle` runs (the production batch, or a fixture's). */
+export function serveWith(handle: (calls: ServeCall[]) => ServeResult[]): (request: ServeRequest) => ServeEnd {
+  return (request) => {
+    const addon = loadNative();
+    let idleMs = 0;
+    for (;;) {
+      const taken = addon.handoffTake(request.queue, request.worker, TAKE_WAIT_MS);
+      if (taken === null) return 'stopped';
+      if (taken.length === 0) {
+        // An idle worker gives its thread back to Piscina, which then lets the process exit
+        // as an idle Piscina pool does; the pool starts a serve task again on the next call.
+        idleMs += TAKE_WAIT_MS;
+        if (idleMs >= request.idleMs) return 'idle';
+        continue;
+      }
+      idleMs = 0;
+      const seqs: number[] = [];
+      const calls: ServeCall[] = [];
+      for (let i = 0; i + 1 < taken.length; i += 2) {
+        const seq = taken[i];
+        const bytes = taken[i + 1];
+        if (typeof seq !== 'number' || !(bytes instanceof Uint8Array)) continue;
+        seqs.push(seq);
+        // The pool encoded a ServeCall (NativeHandoff.submit): the contract both sides compile against.
+        calls.push(decodeWire(bytes) as ServeCall);
+      }
+      const results = handle(calls);
+      const out: Array<number | Uint8Array> = [];
+      results.forEach((r, i) => {
+        const seq = seqs[i];
+        if (seq !== undefined) out.push(seq, encodeWire(r));
+      });
+      addon.handoffFinish(request.queue, request.worker, out);
+    }
+  };
+}
