@@ -153,8 +153,8 @@ test(
       const conn = await RawConn.connect(ts.gssSamplePort);
       try {
         // As gss-client opens: NOOP | CONTEXT_NEXT, then the context token.
-      await conn.write(encodeGssSampleFrame(TokenFlag.NOOP | TokenFlag.CONTEXT_NEXT));
-      await conn.write(encodeGssSampleFrame(TokenFlag.CONTEXT, token));
+        await conn.write(encodeGssSampleFrame(TokenFlag.NOOP | TokenFlag.CONTEXT_NEXT));
+        await conn.write(encodeGssSampleFrame(TokenFlag.CONTEXT, token));
         await waitUntil(async () => (await count(ts, expect)) === before + 1, expect, 10_000, 20);
       } finally {
         conn.destroy();
