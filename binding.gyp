@@ -7,6 +7,7 @@
         "native/src/context_table.cc",
         "native/src/gss/status.cc",
         "native/src/gss/acceptor.cc",
+        "native/src/gss/completion_checks.cc",
         "native/src/gss/protect.cc",
         "native/src/gss/neg_token_resp.cc",
         "native/src/binding/binding.cc",
@@ -33,7 +34,10 @@
         "native/src/identity/delegated_cred.cc",
         "native/src/binding/identity.cc",
         "native/src/s4u/impersonate.cc",
-        "native/src/binding/s4u.cc"
+        "native/src/s4u/proxy_cred.cc",
+        "native/src/binding/s4u.cc",
+        "native/src/basic/password_check.cc",
+        "native/src/binding/basic.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api"],
@@ -43,6 +47,15 @@
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers"],
       "libraries": ["<!@(pkg-config --libs krb5-gssapi krb5)"],
       "cflags": ["<!@(pkg-config --cflags krb5-gssapi)"]
+    },
+    {
+      # `negotiate-server loadgen`'s token generator: a program of its own (the initiator side of
+      # the handshake, fed and read over pipes), not part of the addon.
+      "target_name": "tokengen",
+      "type": "executable",
+      "sources": ["native/src/tokengen/tokengen.c"],
+      "cflags": ["-Wall", "-Wextra", "<!@(pkg-config --cflags krb5-gssapi krb5)"],
+      "libraries": ["<!@(pkg-config --libs krb5-gssapi krb5)"]
     }
   ]
 }

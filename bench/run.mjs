@@ -27,6 +27,7 @@ import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 import { cpuSeconds, rssMiB } from './lib/proc.mjs';
 import { markdown, summarize, svgChart, variantsMarkdown } from './lib/report.mjs';
+import { wrkMarkdown } from './lib/wrkReport.mjs';
 import { startOurs } from './lib/ours.mjs';
 import { curlNegotiate } from './lib/peerProcess.mjs';
 
@@ -152,6 +153,9 @@ const LIVE_MECHS = [
 const NTLM_CONNS = quick ? [VARIANT_CONNS] : [1, VARIANT_CONNS];
 const MAINTHREAD_CONNS = [1, VARIANT_CONNS];
 
+/** Our server with its defaults (info logs), measured by autocannon and wrk beside Apache. */
+const OURS_DEFAULTS = 'negotiate-server (defaults)';
+const APACHE = 'apache mod_auth_gssapi';
 const log = (/** @type {string} */ msg) =>
   process.stderr.write(
     `[bench ${new Date().toISOString().slice(11, 19)} +${Math.round((Date.now() - startedAt) / 1000)}s] ${msg}\n`,
@@ -169,6 +173,7 @@ async function main() {
 
   const { generateTokens } = await import('../tools/tokens.mjs');
   const { runHttpLoad } = await import('./lib/httpLoad.mjs');
+  const { runWrkLoad } = await import('./lib/wrk.mjs');
   const { runTcpLoad } = await import('./lib/tcpLoad.mjs');
   const { runCeiling } = await import('./lib/ceiling.mjs');
   const { runLiveLoad } = await import('./lib/liveLoad.mjs');
@@ -245,7 +250,13 @@ async function main() {
       () => startOurs({ env, keytab: realm.keytab, workers: BASE_WORKERS }),
       true,
     );
-    const apache = await start('apache mod_auth_gssapi', async () =>
+    // As users run it (no tuning flags, info logging to a file): the instance the wrk phases measure.
+    const oursDefaults = await start(
+      OURS_DEFAULTS,
+      () => startOurs({ env, keytab: realm.keytab, defaults: { logFile: path.join(dir, 'ours-defaults.log') } }),
+      true,
+    );
+    const apache = await start(APACHE, async () =>
       (await import('./lib/apache.mjs')).startApache({
         env,
         keytab: realm.keytab,
@@ -298,9 +309,26 @@ async function main() {
       });
     };
     for (const c of httpConns) {
-      for (const s of [ours, oursAA, apache, knpm]) {
+      for (const s of [ours, oursAA, oursDefaults, apache, knpm]) {
         if (!s) continue;
         phases.push(httpPhase(s, c));
+      }
+      // wrk beside autocannon: the cheaper load generator leaves the servers more of the 2 cores.
+      for (const s of [oursDefaults, apache]) {
+        if (!s) continue;
+        phases.push({
+          ...httpPhase(s, c),
+          scenario: 'http-wrk',
+          run: (tokens) =>
+            runWrkLoad({
+              url: `http://localhost:${s.ports.http}/whoami`,
+              tokens,
+              connections: c,
+              durationS,
+              serverName: s.name,
+              scenario: 'http-wrk',
+            }),
+        });
       }
     }
     for (const c of tcpConns) {
@@ -822,7 +850,9 @@ async function main() {
     `# negotiate-server benchmark ${stamp}\n\n${quick ? 'Quick run. ' : ''}${rounds} round(s) of ` +
     `${durationS} s per phase; medians. Wall time ${wallS} s.\nMachine: ` +
     `${JSON.stringify(machine)}\n${unavailableLine}\n` +
-    `${markdown(rows, { ours: 'negotiate-server', peers: [] })}${variantsSection}`;
+    `${markdown(rows, { ours: 'negotiate-server', peers: [] })}` +
+    `\n## What users see: wrk, our defaults (info logs) vs Apache\n\n` +
+    `${wrkMarkdown(rows, { ours: OURS_DEFAULTS, peer: APACHE, scenario: 'http-wrk' })}${variantsSection}`;
   await writeFile(
     path.join(outDir, `${stamp}.json`),
     JSON.stringify(

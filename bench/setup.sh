@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-packages=(apache2 libapache2-mod-auth-gssapi krb5-gss-samples libkrb5-dev gcc pkg-config)
+packages=(apache2 libapache2-mod-auth-gssapi krb5-gss-samples libkrb5-dev gcc pkg-config wrk)
 . ../scripts/ensure-debian-packages.sh
 ensure_debian_packages "${packages[@]}"
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

@@ -5,6 +5,7 @@
  *   negotiate-server serve [options]       serve; no --keytab = embedded throwaway realm
  *   negotiate-server realm up DIR          create and start a throwaway realm, leave it running
  *   negotiate-server realm down DIR        stop it
+ *   negotiate-server loadgen TARGET [opts] load any Negotiate server (cli/loadgenCommand.ts)
  *
  * stdout carries only JSON event lines; logs go to stderr. `serve`'s flags, their help and how
  * they map onto NegotiateServer's options: cli/serveFlags.ts.
@@ -15,6 +16,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NegotiateError } from './errors.js';
 import { createPinoLogger, fromPinoCompatible } from './logger.js';
+import { createStderrLogDestination } from './logDestination.js';
 import { resolveServerOptions } from './options.js';
 import { applyProcessWideSettings } from './processSettings.js';
 import { ThrowawayRealm } from './realm/index.js';
@@ -23,6 +25,7 @@ import { loadTlsCertificate } from './tls/TlsCertificate.js';
 import { UsageError } from './cli/flagTable.js';
 import { parseServeFlags, serveHelp } from './cli/serveFlags.js';
 import { REALM_HELP, realmCommand } from './cli/realmCommand.js';
+import { LOADGEN_HELP, loadgenCommand } from './cli/loadgenCommand.js';
 import { out } from './cli/jsonLine.js';
 
 const MAIN_HELP = `Usage: negotiate-server <command> [options]
@@ -33,6 +36,8 @@ Commands:
   realm up DIR       Create a throwaway Kerberos realm in DIR, start its KDC, write DIR/env, exit.
                      --kind ad: a throwaway Active Directory domain instead (Samba, needs root).
   realm down DIR     Stop the realm's KDC.
+  loadgen TARGET     Load a Negotiate server (this one, IIS, Apache...) with fresh Kerberos tokens
+                     from your ticket cache: handshakes/s, latency, errors (docs/loadgen.md).
 
 Run 'negotiate-server <command> --help' for a command's options.
 `;
@@ -48,6 +53,8 @@ export async function main(argv: string[]): Promise<number> {
         return await serve(rest);
       case 'realm':
         return await realmCommand(rest);
+      case 'loadgen':
+        return await loadgenCommand(rest);
       case undefined:
         throw new UsageError('a command is required');
       case '-h':
@@ -60,10 +67,7 @@ export async function main(argv: string[]): Promise<number> {
     }
   } catch (err) {
     if (err instanceof UsageError) {
-      process.stderr.write(
-        `negotiate-server: ` +
-          `${err.message}\n\n${command === 'serve' ? serveHelp() : command === 'realm' ? REALM_HELP : MAIN_HELP}`,
-      );
+      process.stderr.write(`negotiate-server: ` + `${err.message}\n\n${usageOf(command)}`);
       return 2;
     }
     if (err instanceof NegotiateError) {
@@ -73,6 +77,13 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`negotiate-server: ${(err as Error).stack ?? String(err)}\n`);
     return 1;
   }
+}
+
+function usageOf(command: string | undefined): string {
+  if (command === 'serve') return serveHelp();
+  if (command === 'realm') return REALM_HELP;
+  if (command === 'loadgen') return LOADGEN_HELP;
+  return MAIN_HELP;
 }
 
 async function serve(args: string[]): Promise<number> {
@@ -86,7 +97,9 @@ async function serve(args: string[]): Promise<number> {
   // TLS certificate exit 1). The server checks the certificate again when it starts.
   const resolved = resolveServerOptions(options);
   if (resolved.http && resolved.httpTls) await loadTlsCertificate(resolved.httpTls);
-  const pinoLogger = createPinoLogger(invocation.logLevel);
+  // Buffered: the per-handshake line must not cost a write(2) each (logDestination.ts).
+  const logDestination = createStderrLogDestination();
+  const pinoLogger = createPinoLogger(invocation.logLevel, logDestination.stream);
   const logger = fromPinoCompatible(pinoLogger);
 
   // Signals are handled from the first moment: a SIGTERM while the embedded realm starts must
@@ -195,6 +208,7 @@ async function serve(args: string[]): Promise<number> {
         gssClient,
         curl,
       });
+      logDestination.flushSync(); // the log lines so far first, in order with the banner
       process.stderr.write(
         `\nEmbedded throwaway realm ${embedded.realmName} in ${embedded.dir} (removed on exit).\n` +
           `Client environment: . ${embedded.envFile}\n` +
@@ -226,6 +240,7 @@ async function serve(args: string[]): Promise<number> {
       });
     }
     await embedded?.destroy();
+    logDestination.flushSync();
     process.off('SIGTERM', onTerm);
     process.off('SIGINT', onInt);
     process.off('SIGHUP', onHup);

@@ -55,6 +55,8 @@ export const NEGOTIATE_ERROR_CODES = [
   'ERR_CONFIG',
   'ERR_NATIVE_MISSING',
   'ERR_REALM',
+  // `negotiate-server loadgen`: its token generator could not start or died (no ticket, unknown service).
+  'ERR_TOKEN_GENERATOR',
   // The TLS certificate or key: unreadable, not PEM, not a pair, or no channel binding defined for it.
   'ERR_TLS_CERTIFICATE',
   // GSSAPI (routine error of the major status, or a well-known krb5 minor)
@@ -90,6 +92,17 @@ export const NEGOTIATE_ERROR_CODES = [
   'ERR_S4U_SELF_REFUSED',
   'ERR_S4U_PROXY_REFUSED',
   'ERR_GSS_FAILURE',
+  // Basic authentication over TLS (src/basic/): a malformed credential; then what the KDC
+  // exchange answered (native/src/basic/password_check.h); then too many failures.
+  'ERR_BASIC_BAD_CREDENTIAL',
+  'ERR_BASIC_BAD_PASSWORD',
+  'ERR_BASIC_UNKNOWN_PRINCIPAL',
+  'ERR_BASIC_PASSWORD_EXPIRED',
+  'ERR_BASIC_KDC_UNREACHABLE',
+  'ERR_BASIC_VERIFY_FAILED',
+  'ERR_BASIC_BAD_NAME',
+  'ERR_BASIC_REFUSED',
+  'ERR_BASIC_RATE_LIMITED',
 ] as const;
 
 export type NegotiateErrorCode = (typeof NEGOTIATE_ERROR_CODES)[number];

@@ -82,6 +82,9 @@ export {
   type ConstrainedDelegationOptions,
   type ImpersonatedCredential,
 } from './s4u/ConstrainedDelegation.js';
+export { BasicAuth, type BasicAuthOptions, type BasicOutcome } from './basic/BasicAuth.js';
+export { PasswordVerifier, type PasswordVerifierOptions } from './basic/PasswordVerifier.js';
+export { FailureLimiter, type FailureLimiterOptions } from './basic/FailureLimiter.js';
 export { Session, type SessionInfo, type Frontend } from './session.js';
 export type { ContextFlags, NativeContextStats as ContextStats, PacInfo, PacUpnDnsInfo } from './native.js';
 export {

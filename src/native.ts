@@ -19,6 +19,13 @@ export interface NativeFailure {
   output?: Uint8Array;
 }
 
+/**
+ * What a kept delegated credential is: the TGT the client forwarded, or (with `s4u2proxy`) a
+ * proxy credential made from the client's ticket to this service, good for S4U2Proxy to the
+ * targets the KDC lets this service delegate to.
+ */
+export type DelegationKind = 'forwarded' | 'constrained';
+
 /** GSS context flags (ret_flags) by name; `bits` is the raw value. */
 export interface ContextFlags {
   mutual: boolean;
@@ -97,7 +104,7 @@ export type NativeAcceptResult =
        * With `delegationDir`: the client's delegated credential, written to a new FILE ccache in
        * that directory (mode 0600, a temporary name); `lifetime` in seconds, null if indefinite.
        */
-      delegated?: { path: string; lifetime: number | null };
+      delegated?: { path: string; lifetime: number | null; kind: DelegationKind };
       /** With `delegationDir`: why a delegated credential was not written. */
       delegationRefused?: string;
       /**
@@ -136,6 +143,8 @@ export interface NativeCredentialOptions {
   servicePrincipal?: boolean;
   /** Absolute path: write delegated credentials to new ccache files here (`delegated`). */
   delegationDir?: string;
+  /** Acquire for accept and initiate (keytab as client keytab): S4U2Proxy credentials at accept. */
+  s4u2proxy?: boolean;
 }
 
 /** The in-memory replay cache (all zero and enabled: false unless `--replay-cache memory`). */
@@ -236,7 +245,23 @@ export interface NativeAddon {
    * `target` to a new ccache file in `dir`. Blocks on the KDC: workers only (src/s4u/).
    */
   impersonate(options: NativeImpersonateOptions): NativeImpersonateResult;
+  /**
+   * A user's password checked by an AS exchange with the KDC, the reply then verified with the
+   * service's key from `keytab` (native/src/basic/). Zeroes `password`. Blocks on the KDC:
+   * workers only (src/basic/).
+   */
+  checkPassword(options: NativeCheckPasswordOptions): NativeCheckPasswordResult;
 }
+
+export interface NativeCheckPasswordOptions {
+  user: string;
+  password: Uint8Array;
+  keytab?: string;
+  server?: string;
+}
+
+export type NativeCheckPasswordResult =
+  { ok: true; principal: string; localName?: string; defaultRealm?: string; endTime: number } | NativeFailure;
 
 export interface NativeImpersonateOptions {
   keytab?: string;

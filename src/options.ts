@@ -73,12 +73,13 @@ export type {
   TlsOptions,
   WebSocketOptions,
 } from './serverOptions.js';
+import { resolveBasicAuth, type ResolvedBasicAuth } from './basic/basicOptions.js';
 import { CHANNEL_BINDING_POLICIES, isChannelBindingPolicy, type ChannelBindingPolicy } from './tls/channelBindings.js';
 import type { TlsFiles } from './tls/TlsCertificate.js';
 import { Authorizer } from './authorization/index.js';
-import { isLocalNameMode, LOCAL_NAME_MODES, type LocalNameMode } from './pool/localName.js';
 import { checkRedisUrl, isRedisUrl, redactRedisUrl } from './replay/redisUrl.js';
 import { resolveSharedReplayCache, type ResolvedSharedReplayCacheOptions } from './replay/sharedReplayOptions.js';
+import { isLocalNameMode, LOCAL_NAME_MODES_TEXT, type LocalNameMode } from './pool/localName.js';
 
 /** The flat configuration the server runs on: every default filled. Internal (tests may build one). */
 export interface ResolvedServerConfig extends Limits {
@@ -114,6 +115,8 @@ export interface ResolvedServerConfig extends Limits {
   /** HTTPS on the HTTP listener (its WebSocket too), or undefined for plain HTTP. */
   httpTls: TlsFiles | undefined;
   channelBinding: ChannelBindingPolicy;
+  /** Basic authentication over TLS (src/basic/basicOptions.ts), or undefined when off. */
+  basicAuth: ResolvedBasicAuth | undefined;
   admin: ListenAddress | undefined;
   /**
    * The caller chose maxConnections (`limits.maxConnections`, `--max-connections`): caps that do
@@ -128,6 +131,7 @@ export interface ResolvedServerConfig extends Limits {
   authorizer: Authorizer;
   localName: LocalNameMode;
   delegationDir: string | undefined;
+  s4u2proxy: boolean;
   /** Tests only: the pool's worker module (AuthPoolOptions.workerFile). Never set by the resolver. */
   workerFile?: string | undefined;
 }
@@ -196,6 +200,7 @@ export function resolveServerOptions(options: NegotiateServerOptions): ResolvedS
     allowUwsFallback: bool('http.allowUwsFallback', http?.allowUwsFallback),
     httpTls,
     channelBinding,
+    basicAuth: resolveBasicAuth(http?.basicAuth, httpTls !== undefined),
     admin: options.admin && listener('admin', section('admin', options.admin, LISTENER_KEYS), undefined),
     workers: int('workers', options.workers, os.availableParallelism(), RANGES.workers),
     maxQueue: int('limits.maxQueue', limits.maxQueue, DEFAULT_LIMITS.maxQueue, RANGES.maxQueue),
@@ -237,6 +242,7 @@ export function resolveServerOptions(options: NegotiateServerOptions): ResolvedS
     authorizer: new Authorizer({ rules: options.authorization, authorize: options.authorize }),
     localName: localName(credentials.localName),
     delegationDir: optionalString('credentials.delegationDir', credentials.delegationDir),
+    s4u2proxy: bool('credentials.s4u2proxy', credentials.s4u2proxy),
   };
   if (limits.maxHandshakesPerAddress !== undefined) {
     resolved.maxHandshakesPerAddress = int(
@@ -373,7 +379,7 @@ function localName(value: unknown): LocalNameMode {
   if (typeof value !== 'string' || !isLocalNameMode(value))
     throw new ConfigError(
       'ERR_CONFIG',
-      `credentials.localName must be ${LOCAL_NAME_MODES.join(', ')}, not ${JSON.stringify(value)}`,
+      `credentials.localName must be ${LOCAL_NAME_MODES_TEXT}, not ${JSON.stringify(value)}`,
     );
   return value;
 }

@@ -30,6 +30,8 @@ import { ServerMetrics } from './metrics/ServerMetrics.js';
 import type { FrontendLoad } from './metrics/stateMetrics.js';
 import { fitListenerBudget } from './limits/listenerBudget.js';
 import { DescriptorWatch } from './limits/DescriptorWatch.js';
+import type { BasicAuth } from './basic/BasicAuth.js';
+import { startBasicAuth } from './basic/basicOptions.js';
 import { loadTlsCertificate, type TlsCertificate, type TlsPem } from './tls/TlsCertificate.js';
 import { loadListenerCertificate, logServedCertificate } from './tls/listenerCertificate.js';
 import { createHttpFrontEnd, forwardRefusals, listenHttpFrontEnd } from './serverHttp.js';
@@ -82,6 +84,8 @@ export class NegotiateServer extends EventEmitter {
   #httpAddress: { address: string; port: number } | undefined;
   /** The PEM pair behind tlsCertificate, for the node engine's listener. */
   #tlsPem: TlsPem | undefined;
+  /** Basic authentication over TLS (http.basicAuth), for either HTTP engine. */
+  #basicAuth: BasicAuth | undefined;
   readonly #options: ResolvedServerConfig;
   readonly #logger: Logger;
   /** Every configured listener started. */
@@ -157,6 +161,7 @@ export class NegotiateServer extends EventEmitter {
     if (config.frontendPrincipals !== undefined) credentials.frontendPrincipals = config.frontendPrincipals;
     if (config.localName !== 'off') credentials.localName = config.localName;
     if (config.delegationDir !== undefined) credentials.delegationDir = config.delegationDir;
+    if (config.s4u2proxy) credentials.s4u2proxy = true;
     const pool = await AuthPool.start({
       credentials,
       workers: config.workers,
@@ -167,6 +172,13 @@ export class NegotiateServer extends EventEmitter {
       ...(config.workerFile === undefined ? {} : { workerFile: config.workerFile }),
     });
     const server = new NegotiateServer(pool, config, maxConnections);
+    if (config.basicAuth !== undefined)
+      server.#basicAuth = startBasicAuth({
+        resolved: config.basicAuth,
+        keytab: config.keytab,
+        principal: config.frontendPrincipals?.http ?? config.principal,
+        localNames: pool.localNames,
+      });
     server.tlsCertificate = tls?.certificate;
     server.#tlsPem = tls?.pem;
     server.#descriptorWatch = new DescriptorWatch({
@@ -265,6 +277,7 @@ export class NegotiateServer extends EventEmitter {
       this.nodeHttp?.close(graceMs),
     ]);
     await this.pool.close();
+    await this.#basicAuth?.close();
     await this.admin?.close();
   }
 
@@ -298,6 +311,7 @@ export class NegotiateServer extends EventEmitter {
       handshakesPerAddress: this.handshakesPerAddress,
       tlsCertificate: this.tlsCertificate,
       tlsPem: this.#tlsPem,
+      basicAuth: this.#basicAuth,
       events: this,
     });
     // Kept before listening, so close() closes what a failed listen left.

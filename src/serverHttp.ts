@@ -16,6 +16,7 @@ import type { ResolvedServerConfig } from './options.js';
 import type { AuthPool } from './pool/AuthPool.js';
 import type { Session } from './session.js';
 import type { TlsCertificate, TlsPem } from './tls/TlsCertificate.js';
+import type { BasicAuth } from './basic/BasicAuth.js';
 
 /** What the HTTP front end takes from its server. */
 export interface HttpFrontEndHost {
@@ -26,6 +27,8 @@ export interface HttpFrontEndHost {
   readonly handshakesPerAddress: HandshakesPerAddress;
   readonly tlsCertificate: TlsCertificate | undefined;
   readonly tlsPem: TlsPem | undefined;
+  /** Basic authentication over TLS (http.basicAuth), for either engine. */
+  readonly basicAuth: BasicAuth | undefined;
   /** Re-emits the front end's 'session', 'handshakeFailed' and 'authorizationRefused' events. */
   readonly events: EventEmitter;
 }
@@ -61,6 +64,7 @@ function createUwsHttp(host: HttpFrontEndHost): HttpFrontEnd {
     sessionCookie: sessionCookie(o),
     tls: certificate && { certificate, channelBinding: o.channelBinding },
     authorizer: o.authorizer,
+    basicAuth: host.basicAuth,
   });
   forwardRefusals(http, host.events);
   http.on('session', (s: HttpIdentity) => host.events.emit('session', s));
@@ -97,6 +101,7 @@ function createNodeHttp(host: HttpFrontEndHost): HttpFrontEnd {
     sessionCookie: sessionCookie(o),
     tls: host.tlsPem && { pem: host.tlsPem, channelBinding: o.channelBinding },
     authorizer: o.authorizer,
+    basicAuth: host.basicAuth,
   });
   forwardRefusals(nodeHttp, host.events);
   nodeHttp.on('session', (s: AdapterIdentity) => host.events.emit('session', s));

@@ -12,6 +12,7 @@ import type { AcceptorSlot, ReplayCacheOption, RequiredFlag } from './pool/crede
 import type { LocalNameMode } from './pool/localName.js';
 import type { SharedReplayCacheOptions } from './replay/sharedReplayOptions.js';
 import type { ChannelBindingPolicy } from './tls/channelBindings.js';
+import type { BasicAuthOptions } from './basic/basicOptions.js';
 
 /** A listener: `host` defaults to 127.0.0.1; `port` 0 picks a free port. */
 export interface ListenerOptions {
@@ -52,6 +53,12 @@ export interface CredentialsOptions {
    * and not writable by others. Default: none kept (docs/after-authentication.md).
    */
   delegationDir?: string;
+  /**
+   * S4U2Proxy from the client's own ticket (mod_auth_gssapi's GssapiUseS4U2Proxy): a client that
+   * forwarded no TGT leaves a proxy credential in `delegationDir` (`delegation: 'constrained'`).
+   * Needs `delegationDir`; not with `ntlm`. Default false (docs/after-authentication.md).
+   */
+  s4u2proxy?: boolean;
 }
 
 export interface SspiListenerOptions extends ListenerOptions {
@@ -126,6 +133,12 @@ export interface HttpOptions extends ListenerOptions {
    * binding is not) or `required` (needs `tls`). Default `when-supported`.
    */
   channelBinding?: ChannelBindingPolicy;
+  /**
+   * Also accept a password (`Authorization: Basic`), checked with the KDC and its reply verified
+   * with the service key; every 401 then names Basic after Negotiate. `true` or `{ realm }`
+   * (default realm: the service's). Needs `tls`. Default: off (docs/http.md).
+   */
+  basicAuth?: boolean | BasicAuthOptions;
 }
 
 export interface AdminOptions {
@@ -197,6 +210,7 @@ export const CREDENTIAL_KEYS: Record<keyof CredentialsOptions, true> = {
   requireFlags: true,
   localName: true,
   delegationDir: true,
+  s4u2proxy: true,
 };
 export const TCP_KEYS: Record<keyof TcpOptions, true> = { sspi: true, gssSample: true };
 export const LISTENER_KEYS: Record<keyof ListenerOptions, true> = { host: true, port: true };
@@ -213,6 +227,7 @@ export const HTTP_KEYS: Record<keyof HttpOptions, true> = {
   allowUwsFallback: true,
   tls: true,
   channelBinding: true,
+  basicAuth: true,
 };
 export const TLS_KEYS: Record<keyof TlsOptions, true> = { certFile: true, keyFile: true };
 export const WS_KEYS: Record<keyof WebSocketOptions, true> = { path: true, onMessage: true };

@@ -4,7 +4,7 @@
  * or when the connection ends.
  */
 import type { AuthPool } from './pool/AuthPool.js';
-import type { ContextFlags, PacInfo } from './native.js';
+import type { ContextFlags, DelegationKind, PacInfo } from './native.js';
 import { asBuffer } from './native.js';
 import type { Frontend, Mechanism, ProvenIdentity } from './handshake/identity.js';
 
@@ -35,6 +35,7 @@ export class Session implements SessionInfo {
   readonly pac?: PacInfo;
   readonly localName?: string;
   readonly delegatedCcache?: string;
+  readonly delegation?: DelegationKind;
   readonly extra?: Record<string, unknown>;
   readonly remoteAddress: string | undefined;
   readonly remotePort: number | undefined;
@@ -54,6 +55,7 @@ export class Session implements SessionInfo {
     if (info.pac !== undefined) this.pac = info.pac;
     if (info.localName !== undefined) this.localName = info.localName;
     if (info.delegatedCcache !== undefined) this.delegatedCcache = info.delegatedCcache;
+    if (info.delegation !== undefined) this.delegation = info.delegation;
     if (info.extra !== undefined) this.extra = info.extra;
     this.remoteAddress = info.remoteAddress;
     this.remotePort = info.remotePort;

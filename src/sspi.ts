@@ -46,6 +46,7 @@ export async function acquireCredentialsHandle(options: CredentialsHandleOptions
     localName,
     delegationDir,
     delegationMaxFiles,
+    s4u2proxy,
     ...pool
   } = options;
   const credentials: CredentialOptions = {};
@@ -59,14 +60,17 @@ export async function acquireCredentialsHandle(options: CredentialsHandleOptions
   if (localName !== undefined) credentials.localName = localName;
   if (delegationDir !== undefined) credentials.delegationDir = delegationDir;
   if (delegationMaxFiles !== undefined) credentials.delegationMaxFiles = delegationMaxFiles;
+  if (s4u2proxy !== undefined) credentials.s4u2proxy = s4u2proxy;
   return new CredentialsHandle(await AuthPool.start({ credentials, ...pool }));
 }
 
 /** SECPKG_ATTR_NEGOTIATION_INFO's package name for each mechanism. */
-const PACKAGE_NAMES = { krb5: 'Kerberos', ntlmssp: 'NTLM', unknown: 'unknown' } as const satisfies Record<
-  Mechanism,
-  string
->;
+const PACKAGE_NAMES = {
+  krb5: 'Kerberos',
+  ntlmssp: 'NTLM',
+  unknown: 'unknown',
+  basic: 'Basic',
+} as const satisfies Record<Mechanism, string>;
 
 /** QueryContextAttributes: NAMES, NEGOTIATION_INFO (package), FLAGS, LIFESPAN. */
 export interface ContextAttributes {

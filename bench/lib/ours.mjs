@@ -2,6 +2,7 @@
  * negotiate-server itself, started through its CLI exactly as a user would.
  */
 import { spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { processTree } from './proc.mjs';
@@ -10,9 +11,13 @@ const CLI = fileURLToPath(new URL('../../bin/negotiate-server.js', import.meta.u
 
 /**
  * @param {{ env: Record<string, string>, keytab: string, workers?: number, replayCache?: string, name?: string,
- *   extraArgs?: string[] }} o
+ *   extraArgs?: string[], defaults?: { logFile: string } }} o
+ *   defaults: the server as users run it: no tuning flags, info logging (one line per handshake)
+ *   into logFile (stderr redirected there, as a service manager would); the bench's own flags
+ *   (workers, replay cache, queue, log level error) are then not passed.
  */
 export async function startOurs(o) {
+  if (o.defaults) return startDefaults(o, o.defaults.logFile);
   const args = [
     CLI,
     'serve',
@@ -37,21 +42,43 @@ export async function startOurs(o) {
     ...(o.extraArgs ?? []),
   ];
   const child = spawn(process.execPath, args, { env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return handleOf(o, child);
+}
+
+/** @param {Parameters<typeof startOurs>[0]} o @param {string} logFile */
+async function startDefaults(o, logFile) {
+  const args = [CLI, 'serve', '--keytab', o.keytab, '--http', '127.0.0.1:0', '--sspi', '127.0.0.1:0'];
+  args.push('--gss-sample', '127.0.0.1:0');
+  const fd = openSync(logFile, 'w');
+  try {
+    const child = spawn(process.execPath, args, { env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', fd] });
+    return await handleOf(o, child, logFile);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * @param {Parameters<typeof startOurs>[0]} o @param {import('node:child_process').ChildProcess} child
+ * @param {string} [logFile]
+ */
+async function handleOf(o, child, logFile) {
   // Passed through (log level error: only failures), and the tail kept to say why a start
   // failed (e.g. a --replay-cache value this build does not accept).
   let stderrTail = '';
-  child.stderr.on('data', (/** @type {Buffer} */ d) => {
+  child.stderr?.on('data', (/** @type {Buffer} */ d) => {
     process.stderr.write(d);
     stderrTail = (stderrTail + d).slice(-2000);
   });
   const why = () => {
-    const lines = stderrTail.trim().split('\n');
+    const tail = logFile ? readFileSync(logFile, 'utf8').slice(-2000) : stderrTail;
+    const lines = tail.trim().split('\n');
     const line = lines.findLast((l) => l.startsWith('negotiate-server:')) ?? lines.at(-1);
     return line ? `: ${line.slice(0, 400)}` : '';
   };
   /** @type {{ http?: number, sspi?: number, gssSample?: number }} */
   const ports = {};
-  const lines = createInterface({ input: child.stdout });
+  const lines = createInterface({ input: /** @type {import('node:stream').Readable} */ (child.stdout) });
   await new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');

@@ -49,6 +49,7 @@ static Napi::Object InitNegotiate(Napi::Env env, Napi::Object exports) {
   exports.Set("configureReplayCache", Napi::Function::New(env, JsConfigureReplayCache));
   exports.Set("replayStats", Napi::Function::New(env, JsReplayStats));
   exports.Set("impersonate", Napi::Function::New(env, JsImpersonate));
+  exports.Set("checkPassword", Napi::Function::New(env, JsCheckPassword));
   return exports;
 }
 

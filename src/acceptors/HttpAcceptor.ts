@@ -21,22 +21,20 @@ import type { HttpRequest, HttpResponse, TemplatedApp } from 'uwebsockets';
 import { DEFAULT_LIMITS } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
-import type { AuthPool, AcceptStep } from '../pool/AuthPool.js';
-import { acceptorSlotOf } from '../pool/credentials.js';
-import { formatWwwAuthenticate, parseAuthorization } from '../framing/negotiateHeader.js';
+import type { AuthPool } from '../pool/AuthPool.js';
+import { parseAuthorization } from '../framing/negotiateHeader.js';
 import type { SessionCookies } from '../http/sessionCookie.js';
 import { CappedListener } from '../http/CappedListener.js';
-import { HandshakeReporter, identityFromStep, type HandshakeAttempt } from '../handshake/index.js';
+import { HandshakeReporter } from '../handshake/index.js';
+import { attemptOf } from './httpAuthorization.js';
+import { negotiateRequest, type HttpNegotiation } from './httpNegotiateStep.js';
+import { basicRequest, readBasic, type BasicDeps } from './httpBasicStep.js';
+import { BASIC_NEEDS_TLS } from '../basic/BasicAuth.js';
 import { loadUws, type UwsModule } from './uws.js';
-import { cookieAfterHandshake, identityFromCookie } from '../http/cookieIdentity.js';
+import { identityFromCookie } from '../http/cookieIdentity.js';
 import { positiveWhole, sessionCookiesFrom } from '../http/frontEndSetup.js';
-import {
-  refusalForAcceptError,
-  refusalForAuthorization,
-  refusalForHeader,
-  type HttpRefusal,
-} from '../http/negotiateRefusal.js';
-import { ALLOW_ALL, type Authorizer } from '../authorization/index.js';
+import { refusalForHeader, type HttpRefusal } from '../http/negotiateRefusal.js';
+import { ALLOW_ALL } from '../authorization/index.js';
 import { channelAcceptOptions, createUwsApp, type ChannelAcceptOptions } from './httpTls.js';
 import { refusedForFraming } from './httpFraming.js';
 import { BodyAccounting, BodyReader, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES_BEFORE_AUTH } from './httpBody.js';
@@ -49,8 +47,9 @@ import {
   answerInternalError,
   answerUnrouted,
   answerWhoami,
+  sendRefusal,
 } from './httpAnswers.js';
-import { CHALLENGE_BODY, MULTI_LEG_REFUSAL } from './httpOptions.js';
+import { CHALLENGE_BODY } from './httpOptions.js';
 import type { HttpAcceptorOptions, HttpIdentity, ProtectedHandler, ProtectOptions } from './httpOptions.js';
 import { settleWithin } from '../lifecycle/drain.js';
 
@@ -90,7 +89,9 @@ export class HttpAcceptor extends EventEmitter {
   readonly #pool: AuthPool;
   readonly #logger: Logger;
   readonly #reporter: HandshakeReporter<'http'>;
-  readonly #authorizer: Authorizer;
+  readonly #negotiation: HttpNegotiation;
+  /** With Basic authentication (TLS only). */
+  readonly #basic: BasicDeps | undefined;
   readonly #inFlight = new Set<Promise<void>>();
   /** With TLS: the channel binding each accept step carries (httpTls.ts); the WebSocket route's too. */
   readonly channel: ChannelAcceptOptions;
@@ -105,7 +106,6 @@ export class HttpAcceptor extends EventEmitter {
     this.#pool = options.pool;
     this.#logger = options.logger ?? silentLogger;
     this.#reporter = new HandshakeReporter('http', this, this.#logger);
-    this.#authorizer = options.authorizer ?? ALLOW_ALL;
     this.maxTokenBytes = positiveWhole('maxTokenBytes', options.maxTokenBytes, DEFAULT_LIMITS.maxTokenBytes);
     this.maxConnections = positiveWhole('maxConnections', options.maxConnections, DEFAULT_LIMITS.maxConnections);
     this.#uws = loadUws({ maxTokenBytes: this.maxTokenBytes, logger: this.#logger });
@@ -115,6 +115,17 @@ export class HttpAcceptor extends EventEmitter {
     );
     this.app = createUwsApp(this.#uws, options.tls);
     this.channel = channelAcceptOptions(options.tls);
+    this.#negotiation = {
+      authorizer: options.authorizer ?? ALLOW_ALL,
+      reporter: this.#reporter,
+      cookies: this.cookies,
+      pool: this.#pool,
+      channel: this.channel,
+      logger: this.#logger,
+    };
+    if (options.basicAuth !== undefined && options.tls === undefined)
+      throw new ConfigError('ERR_CONFIG', BASIC_NEEDS_TLS);
+    this.#basic = options.basicAuth && { ...this.#negotiation, basic: options.basicAuth };
     this.#routes = new ProtectedRoutes(this.app, (res, req, allow) => {
       answerUnrouted(res, req, this.#logger, { status: 405, body: 'Method not allowed\n', headers: { Allow: allow } });
     });
@@ -246,7 +257,9 @@ export class HttpAcceptor extends EventEmitter {
     // outcome stands (a success as its user, or its failure). The cookie only stands in for a
     // handshake on requests without one; otherwise a client holding another user's cookie
     // would be answered as that user whatever it just proved.
-    const parsed = parseAuthorization(ex.authorization, this.maxTokenBytes);
+    const basic = this.#basic === undefined ? undefined : readBasic(ex, this.#basic, this.#reporter);
+    if (basic?.kind === 'invalid') return;
+    const parsed = basic ?? parseAuthorization(ex.authorization, this.maxTokenBytes);
     let invalidCookie = false;
     let identity: HttpIdentity | undefined;
     if (parsed.kind === 'none' && this.cookies !== undefined) {
@@ -260,7 +273,7 @@ export class HttpAcceptor extends EventEmitter {
       return;
     }
     if (parsed.kind === 'invalid') {
-      this.#reporter.refused(this.#attempt(ex), parsed.code, parsed.message);
+      this.#reporter.refused(attemptOf(ex), parsed.code, parsed.message);
       this.#refuse(ex, refusalForHeader(parsed), invalidCookie);
       return;
     }
@@ -281,7 +294,14 @@ export class HttpAcceptor extends EventEmitter {
     this.#track(ex, async () => {
       try {
         if (identity !== undefined) await this.#runHandler(ex, route, identity, body);
-        else if (parsed.kind === 'negotiate') await this.#handshake(ex, route, parsed.token, invalidCookie, body);
+        else if (parsed.kind === 'negotiate')
+          await negotiateRequest(ex, parsed.token, invalidCookie, this.#negotiation, (proven) =>
+            this.#runHandler(ex, route, proven, body),
+          );
+        else if (parsed.kind === 'basic' && this.#basic !== undefined)
+          await basicRequest(ex, parsed, this.#clearCookie(invalidCookie), this.#basic, (proven) =>
+            this.#runHandler(ex, route, proven, body),
+          );
       } finally {
         body?.release();
       }
@@ -293,91 +313,6 @@ export class HttpAcceptor extends EventEmitter {
     const p = work().catch((err: unknown) => this.#internalError(ex, err));
     this.#inFlight.add(p);
     void p.finally(() => this.#inFlight.delete(p));
-  }
-
-  async #handshake(
-    ex: Exchange,
-    route: Route,
-    token: Buffer,
-    invalidCookie: boolean,
-    body: BodyReader | undefined,
-  ): Promise<void> {
-    // One context per handshake, freed as soon as the leg returns: HTTP contexts are never
-    // kept, because no later request can be tied to this connection (see the module comment).
-    const id = ex.connectionId;
-    let step: AcceptStep;
-    try {
-      step = await this.#pool.accept(id, token, { releaseAfter: true, slot: acceptorSlotOf('http'), ...this.channel });
-    } catch (err) {
-      // A failed accept freed its own context and a refused task created none, but a task that
-      // timed out may be stopped before the worker's releaseAfter runs: free it here (a
-      // context still checked out is freed when the native call returns).
-      this.#pool.release(id);
-      this.#acceptFailed(ex, err, invalidCookie);
-      return;
-    }
-
-    if (step.status === 'continue') {
-      this.#reporter.refused(
-        this.#attempt(ex),
-        'ERR_HTTP_MULTI_LEG_UNSUPPORTED',
-        'the mechanism needs another leg (NTLM), which this HTTP front end cannot bind to the connection',
-      );
-      this.#challenge(ex, 401, MULTI_LEG_REFUSAL, invalidCookie);
-      return;
-    }
-    // A delegated credential kept for this request (credentials.delegationDir) lives until the
-    // handler's promise settles: the hook and the handler may use it, nothing after them.
-    try {
-      if (ex.reply.finished) {
-        // Gone, or already refused (its body over a bound) while the handshake ran.
-        this.#logger.debug('request ended during the handshake', {
-          frontend: 'http',
-          remoteAddress: ex.remoteAddress,
-          principal: step.principal,
-          aborted: ex.reply.aborted,
-        });
-        return;
-      }
-      await this.#authorized(ex, route, step, body);
-    } finally {
-      if (step.delegatedCcache !== undefined) void this.#pool.delegatedCredentials?.releaseHolder(id);
-    }
-  }
-
-  /** Authorization (rules, then the hook), then the handler; a refusal is answered with the mutual token. */
-  async #authorized(
-    ex: Exchange,
-    route: Route,
-    step: Extract<AcceptStep, { status: 'complete' }>,
-    body: BodyReader | undefined,
-  ): Promise<void> {
-    const proven = identityFromStep(step);
-    const decision = this.#authorizer.empty
-      ? undefined
-      : await this.#authorizer.authorize(proven, { frontend: 'http', remoteAddress: ex.remoteAddress });
-    const attempt = this.#attempt(ex);
-    // The final token (the AP-REP inside SPNEGO's accept-completed) goes with the answer, a
-    // refusal included: the client verifies it to authenticate the server (mutual authentication).
-    if (step.output.length > 0) ex.reply.authHeaders.push(['WWW-Authenticate', formatWwwAuthenticate(step.output)]);
-    if (decision?.allowed === false) {
-      this.#reporter.unauthorized(attempt, step.principal, decision);
-      this.#refuse(ex, refusalForAuthorization(decision), false);
-      return;
-    }
-    const identity: HttpIdentity = {
-      frontend: 'http',
-      ...proven,
-      ...(decision?.extra !== undefined ? { extra: decision.extra } : {}),
-      remoteAddress: ex.remoteAddress,
-      via: 'negotiate',
-      latencyMs: attempt.latencyMs,
-    };
-    // Only an authorized client gets a cookie: a cookie stands in for the whole of this check.
-    const setCookie = this.cookies === undefined ? undefined : cookieAfterHandshake(this.cookies, step);
-    if (setCookie !== undefined) ex.reply.authHeaders.push(['Set-Cookie', setCookie]);
-    this.#reporter.succeeded(attempt, identity);
-    await this.#runHandler(ex, route, identity, body);
   }
 
   /** Reads the rest of the body (the client is authenticated now), then runs the handler. */
@@ -397,32 +332,18 @@ export class HttpAcceptor extends EventEmitter {
     }
   }
 
-  /** A failed accept: the shared answer (src/http/negotiateRefusal.ts), 401 or 503. */
-  #acceptFailed(ex: Exchange, err: unknown, invalidCookie: boolean): void {
-    const refusal = refusalForAcceptError(err);
-    if (refusal === undefined) throw err;
-    this.#reporter.failed(this.#attempt(ex), err);
-    // Busy leaves a refused cookie alone: the client may retry with it.
-    const sent = this.#refuse(ex, refusal, refusal.busy ? false : invalidCookie);
-    if (!sent && refusal.busy)
-      this.#logger.debug('client went away before the 503', { frontend: 'http', remoteAddress: ex.remoteAddress });
+  #clearCookie(invalidCookie: boolean): string | undefined {
+    return invalidCookie ? this.cookies?.clearCookieHeader() : undefined;
   }
 
   /** Sends `refusal` as the whole response; false when the client had gone. */
   #refuse(ex: Exchange, refusal: HttpRefusal, clearCookie: boolean): boolean {
-    const headers: Record<string, string> = Object.fromEntries(refusal.headers);
     // A cookie we refused is useless to the client; tell it to drop it.
-    if (clearCookie && this.cookies !== undefined) headers['Set-Cookie'] = this.cookies.clearCookieHeader();
-    return ex.reply.end(refusal.body, { status: refusal.status, headers });
+    return sendRefusal(ex, refusal, this.#clearCookie(clearCookie));
   }
 
   #challenge(ex: Exchange, status: number, body: string, invalidCookie: boolean): void {
-    answerChallenge(ex, status, body, invalidCookie ? this.cookies?.clearCookieHeader() : undefined);
-  }
-
-  #attempt(ex: Exchange): HandshakeAttempt {
-    const latencyMs = Math.round(performance.now() - ex.started);
-    return { connectionId: ex.connectionId, remoteAddress: ex.remoteAddress, latencyMs };
+    answerChallenge(ex, status, body, this.#clearCookie(invalidCookie));
   }
 
   #internalError(ex: Exchange, err: unknown): void {

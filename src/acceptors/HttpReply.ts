@@ -71,6 +71,11 @@ export type BeforeResponse = () => { closeConnection: boolean };
 export class Reply implements HttpReply {
   readonly raw: HttpResponse;
   readonly authHeaders: Array<readonly [string, string]> = [];
+  /**
+   * With Basic authentication on: its challenge, written after the `Negotiate` one of a 401
+   * (RFC 9110 §11.6.1: one header per challenge; the preferred one first).
+   */
+  extraChallenge: string | undefined;
   /** A HEAD request: responses carry headers only. */
   readonly headOnly: boolean;
   #aborted = false;
@@ -124,7 +129,11 @@ export class Reply implements HttpReply {
       res.writeStatus(statusLine(options.status ?? 200));
       for (const [k, v] of this.authHeaders) res.writeHeader(k, v);
       const headers = Object.entries(options.headers ?? {});
-      for (const [k, v] of headers) res.writeHeader(k, v);
+      for (const [k, v] of headers) {
+        res.writeHeader(k, v);
+        if (this.extraChallenge !== undefined && options.status === 401 && k === 'WWW-Authenticate')
+          res.writeHeader(k, this.extraChallenge);
+      }
       if (this.headOnly && closeConnection) {
         // This build's endWithoutBody writes `Connection: close` but does not close: an empty
         // end() does (its `Content-Length: 0` is no GET's length, but nothing follows it).

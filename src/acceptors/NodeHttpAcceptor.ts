@@ -24,6 +24,7 @@ import type { AdapterHandshakeFailure, AdapterIdentity, HttpSessionCookieOptions
 import { DEFAULT_LIMITS } from '../config.js';
 import { ConfigError } from '../errors.js';
 import type { Authorizer } from '../authorization/index.js';
+import { BASIC_NEEDS_TLS, type BasicAuth } from '../basic/BasicAuth.js';
 import type { AuthorizationRefusal, HandshakesPerAddress } from '../handshake/index.js';
 import { positiveWhole } from '../http/frontEndSetup.js';
 import { headerLimitFor } from '../http/headerLimit.js';
@@ -59,6 +60,8 @@ export interface NodeHttpAcceptorOptions {
   tls?: NodeHttpTlsOptions | undefined;
   /** Authorization after each handshake (src/authorization/), shared with the server's other front ends. */
   authorizer?: Authorizer | undefined;
+  /** Also accept Basic (src/basic/); refused (ERR_CONFIG) without `tls`. Not closed by the acceptor. */
+  basicAuth?: BasicAuth | undefined;
 }
 
 /**
@@ -82,6 +85,8 @@ export class NodeHttpAcceptor extends EventEmitter {
     this.#logger = options.logger ?? silentLogger;
     const maxTokenBytes = positiveWhole('maxTokenBytes', options.maxTokenBytes, DEFAULT_LIMITS.maxTokenBytes);
     this.maxConnections = positiveWhole('maxConnections', options.maxConnections, DEFAULT_LIMITS.maxConnections);
+    if (options.basicAuth !== undefined && options.tls === undefined)
+      throw new ConfigError('ERR_CONFIG', BASIC_NEEDS_TLS);
     this.authenticator = new NegotiateAuthenticator({
       pool: options.pool,
       logger: this.#logger,
@@ -93,6 +98,7 @@ export class NodeHttpAcceptor extends EventEmitter {
       // The authenticator's policy is applied on TLS sockets only: plain HTTP binds nothing.
       channelBinding: options.tls?.channelBinding,
       authorizer: options.authorizer,
+      basicAuth: options.basicAuth,
     });
     this.authenticator.on('authorizationRefused', (r: AuthorizationRefusal) => this.emit('authorizationRefused', r));
     this.authenticator.on('session', (s: AdapterIdentity) => this.emit('session', s));

@@ -33,10 +33,12 @@ import { closeFor, WS_CLOSE, type WsClose, type WsCloseCode } from './wsClose.js
 import { WsMessageChannel, type WsChannelSocket } from './WsMessageChannel.js';
 import { attemptOf, endPromptly, newConn, type Conn } from './wsConnection.js';
 import { authenticatedMessage } from './wsOutcome.js';
+import { refuseMessage } from './wsMessageCheck.js';
 import { checkOptions, DEFAULT_IDLE_TIMEOUT_SECONDS, type WsAcceptorOptions } from './wsOptions.js';
 import type { ChannelAcceptOptions } from './httpTls.js';
 import { acceptorSlotOf } from '../pool/credentials.js';
-import { ALLOW_ALL, type AuthorizationDecision, type Authorizer } from '../authorization/index.js';
+import { ALLOW_ALL, type Authorizer } from '../authorization/index.js';
+import { refuseSocket } from './wsAuthorization.js';
 
 export { WS_CLOSE, type WsCloseCode } from './wsClose.js';
 export type { WsAcceptorOptions } from './wsOptions.js';
@@ -196,65 +198,29 @@ export class WsAcceptor extends EventEmitter {
   #message(ws: WebSocket<Conn>, message: ArrayBuffer, isBinary: boolean): void {
     const conn = ws.getUserData();
     if (conn.closed) return;
-    const size = message.byteLength;
-    if (conn.phase === 'established') {
-      if (!isBinary) {
-        this.#fail(
-          conn,
-          new FramingError('ERR_WS_PROTOCOL', 'a text message after authentication; application messages are binary'),
-          {
-            code: WS_CLOSE.UNSUPPORTED_DATA,
-            reason: 'binary messages only',
-          },
-        );
-      } else if (size > this.maxTokenBytes) {
-        this.#fail(
-          conn,
-          new FramingError(
-            'ERR_FRAME_TOO_LARGE',
-            `message of ${size} bytes exceeds the ${this.maxTokenBytes}-byte limit`,
-          ),
-        );
-      } else {
-        // Copy now: uWS neuters the ArrayBuffer when this callback returns.
-        conn.channel?.push(Buffer.from(new Uint8Array(message)));
-      }
+    const refusal = refuseMessage(conn.phase, message.byteLength, isBinary, this.maxTokenBytes);
+    if (refusal !== undefined) {
+      this.#fail(conn, refusal.error, refusal.close);
       return;
     }
-    if (!isBinary) {
-      this.#fail(
-        conn,
-        new FramingError('ERR_WS_PROTOCOL', 'a text message during the handshake; tokens are binary messages'),
-      );
-    } else if (size > this.maxTokenBytes) {
-      this.#fail(
-        conn,
-        new FramingError('ERR_FRAME_TOO_LARGE', `token of ${size} bytes exceeds the ${this.maxTokenBytes}-byte limit`),
-      );
-    } else if (size === 0) {
-      this.#fail(conn, new FramingError('ERR_FRAME_EMPTY', 'an empty token'));
-    } else if (conn.phase === 'leg') {
-      this.#fail(
-        conn,
-        new FramingError(
-          'ERR_WS_PROTOCOL',
-          'a token arrived before the answer to the previous one (lock-step violated)',
-        ),
-      );
-    } else {
-      conn.phase = 'leg';
-      const leg = this.#leg(conn, Buffer.from(new Uint8Array(message))).catch((err: unknown) => {
-        // Only a throwing 'session' listener gets here; the socket is already authenticated.
-        this.#logger.error('WebSocket handshake handler failed', {
-          connectionId: conn.id,
-          frontend: 'ws',
-          message: String(err),
-        });
-        this.#end(conn, WS_CLOSE.INTERNAL_ERROR, 'internal error');
-      });
-      this.#legs.add(leg);
-      void leg.finally(() => this.#legs.delete(leg));
+    // Copy now: uWS neuters the ArrayBuffer when this callback returns.
+    const data = Buffer.from(new Uint8Array(message));
+    if (conn.phase === 'established') {
+      conn.channel?.push(data);
+      return;
     }
+    conn.phase = 'leg';
+    const leg = this.#leg(conn, data).catch((err: unknown) => {
+      // Only a throwing 'session' listener gets here; the socket is already authenticated.
+      this.#logger.error('WebSocket handshake handler failed', {
+        connectionId: conn.id,
+        frontend: 'ws',
+        message: String(err),
+      });
+      this.#end(conn, WS_CLOSE.INTERNAL_ERROR, 'internal error');
+    });
+    this.#legs.add(leg);
+    void leg.finally(() => this.#legs.delete(leg));
   }
 
   /** One accept leg. Sends the answer, or the error token and a close; nothing if the ws closed meanwhile. */
@@ -291,36 +257,18 @@ export class WsAcceptor extends EventEmitter {
       if (step.output.length > 0) this.#send(conn, step.output, true);
       return;
     }
-    if (!this.#authorizer.empty) {
-      const decision = await this.#authorizer.authorize(step, { frontend: 'ws', remoteAddress: conn.remoteAddress });
-      if (conn.closed) return;
-      if (!decision.allowed) {
-        this.#unauthorized(conn, step, decision);
-        return;
-      }
-      this.#established(conn, step, decision.extra);
+    // Nothing to check: established without yielding, as before authorization existed.
+    if (this.#authorizer.empty) {
+      this.#established(conn, step);
       return;
     }
-    this.#established(conn, step);
-  }
-
-  /** Authorization refused: the final token (mutual authentication), then a close; the context goes. */
-  #unauthorized(
-    conn: Conn,
-    step: Extract<AcceptStep, { status: 'complete' }>,
-    decision: Extract<AuthorizationDecision, { allowed: false }>,
-  ): void {
-    clearTimeout(conn.deadline);
-    conn.slot?.release();
-    // Not a failed handshake: reported as a refusal, and the close handler must not report it again.
-    conn.failed = true;
-    this.#reporter.unauthorized(attemptOf(conn), step.principal, decision);
-    this.#pool.release(conn.id);
-    const ws = conn.ws;
-    if (!ws) return;
-    if (step.output.length > 0) ws.cork(() => ws.send(step.output, true));
-    if (decision.failed) endPromptly(ws, WS_CLOSE.INTERNAL_ERROR, 'internal error');
-    else endPromptly(ws, WS_CLOSE.FORBIDDEN, 'forbidden');
+    const decision = await this.#authorizer.authorize(step, { frontend: 'ws', remoteAddress: conn.remoteAddress });
+    if (conn.closed) return;
+    if (!decision.allowed) {
+      refuseSocket(conn, step, decision, this.#reporter, this.#pool);
+      return;
+    }
+    this.#established(conn, step, decision.extra);
   }
 
   #established(conn: Conn, step: Extract<AcceptStep, { status: 'complete' }>, extra?: Record<string, unknown>): void {

@@ -4,7 +4,7 @@
  */
 import { formatWwwAuthenticate } from '../framing/negotiateHeader.js';
 import { whoamiBody } from '../http/whoami.js';
-import { BUSY_BODY } from '../http/negotiateRefusal.js';
+import { BUSY_BODY, type HttpRefusal } from '../http/negotiateRefusal.js';
 import type { Logger } from '../logger.js';
 import type { BodyRefusal } from './httpBody.js';
 import type { HttpRequest, HttpResponse } from 'uwebsockets';
@@ -24,6 +24,16 @@ export function answerChallenge(ex: Exchange, status: number, body: string, clea
   };
   if (clearCookie !== undefined) headers['Set-Cookie'] = clearCookie;
   ex.reply.end(body, { status, headers });
+}
+
+/**
+ * Sends `refusal` as the whole response; false when the client had gone. `clearCookie`: a
+ * Set-Cookie value that drops a cookie we refused (useless to the client).
+ */
+export function sendRefusal(ex: Exchange, refusal: HttpRefusal, clearCookie: string | undefined): boolean {
+  const headers: Record<string, string> = Object.fromEntries(refusal.headers);
+  if (clearCookie !== undefined) headers['Set-Cookie'] = clearCookie;
+  return ex.reply.end(refusal.body, { status: refusal.status, headers });
 }
 
 /** 503 with `Retry-After: 1`; `closeConnection` when the request's body was left unread. */

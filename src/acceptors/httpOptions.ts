@@ -3,6 +3,7 @@
  * the refusal bodies clients read.
  */
 import type { Authorizer } from '../authorization/index.js';
+import type { BasicAuth } from '../basic/BasicAuth.js';
 import type { HandshakeFailure, ProvenIdentity } from '../handshake/index.js';
 import type { Logger } from '../logger.js';
 import type { AuthPool } from '../pool/AuthPool.js';
@@ -46,6 +47,11 @@ export interface HttpAcceptorOptions {
    * authenticated is let in.
    */
   authorizer?: Authorizer | undefined;
+  /**
+   * Also accept `Authorization: Basic` (a password checked with the KDC, src/basic/), and name
+   * it in every 401 after Negotiate. Refused (ERR_CONFIG) without `tls`. Default: off.
+   */
+  basicAuth?: BasicAuth | undefined;
 }
 
 /** The methods `protect()` registers by name (lowercase, as uWS reports them). */
@@ -84,8 +90,11 @@ export interface HttpIdentity extends ProvenIdentity {
   readonly latencyMs?: number;
   /** Negotiate: when the context (ticket) expires; cookie: when the cookie expires. ms since the epoch, or null. */
   readonly expiresAt: number | null;
-  /** 'negotiate': this request carried a handshake; 'cookie': a session cookie from an earlier one. */
-  readonly via: 'negotiate' | 'cookie';
+  /**
+   * 'negotiate': this request carried a handshake; 'basic': a password (Basic over TLS, checked
+   * with the KDC); 'cookie': a session cookie from an earlier one.
+   */
+  readonly via: 'negotiate' | 'basic' | 'cookie';
 }
 
 /**

@@ -14,17 +14,16 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DEFAULT_LIMITS } from '../config.js';
-import { ConfigError, PoolError, type NegotiateErrorCode } from '../errors.js';
+import { PoolError, type NegotiateErrorCode } from '../errors.js';
 import { nextConnectionId } from '../connectionId.js';
 import { formatWwwAuthenticate, parseAuthorization } from '../framing/negotiateHeader.js';
 import {
   defaultHandshakesPerAddress,
   HandshakeReporter,
   HandshakesPerAddress,
-  identityFromStep,
   type HandshakeAttempt,
 } from '../handshake/index.js';
-import { cookieAfterHandshake, identityFromCookie } from '../http/cookieIdentity.js';
+import { identityFromCookie } from '../http/cookieIdentity.js';
 import { positiveWhole, sessionCookiesFrom } from '../http/frontEndSetup.js';
 import {
   CHALLENGE_BODY,
@@ -38,9 +37,16 @@ import { silentLogger, type Logger } from '../logger.js';
 import { AuthPool, type AcceptStep } from '../pool/AuthPool.js';
 import { acceptorSlotOf } from '../pool/credentials.js';
 import { ConnectionContexts } from './ConnectionContexts.js';
-import { TlsChannels, type ChannelAccept } from './tlsChannel.js';
+import { channelBindingMode, TlsChannels, type ChannelAccept } from './tlsChannel.js';
 import { Authorizer } from '../authorization/index.js';
-import { refusalForAuthorization } from '../http/negotiateRefusal.js';
+import { basicAllowedOn, basicOutcome, withBasicChallenge, type AdapterBasic } from './adapterBasic.js';
+import { isBasicScheme } from '../basic/basicHeader.js';
+import {
+  authorizedOutcome,
+  type AdapterAuthorization,
+  type HeldOutcome,
+  type RefusedOutcome,
+} from './adapterAuthorization.js';
 import type {
   AdapterIdentity,
   ChannelBindingMode,
@@ -83,7 +89,9 @@ export class NegotiateAuthenticator extends EventEmitter {
   readonly #reporter: HandshakeReporter<'adapter'>;
   readonly #contexts: ConnectionContexts | undefined;
   readonly #channels: TlsChannels;
-  readonly #authorizer: Authorizer;
+  readonly #authorization: AdapterAuthorization;
+  /** With Basic authentication (TLS sockets only). */
+  readonly #basic: AdapterBasic | undefined;
   #closed = false;
 
   /**
@@ -100,10 +108,15 @@ export class NegotiateAuthenticator extends EventEmitter {
     this.maxTokenBytes = positiveWhole('maxTokenBytes', options.maxTokenBytes, DEFAULT_LIMITS.maxTokenBytes);
     this.channelBinding = channelBindingMode(options.channelBinding);
     this.#channels = new TlsChannels(this.channelBinding);
-    this.#authorizer =
-      options.authorizer ?? new Authorizer({ rules: options.authorization, authorize: options.authorize });
     const sessionCookie = options.sessionCookie === false ? undefined : options.sessionCookie;
     this.cookies = sessionCookiesFrom(sessionCookie, this.#logger, 'adapter');
+    this.#authorization = {
+      authorizer: options.authorizer ?? new Authorizer({ rules: options.authorization, authorize: options.authorize }),
+      reporter: this.#reporter,
+      cookies: this.cookies,
+      pool: this.pool,
+    };
+    this.#basic = options.basicAuth && { ...this.#authorization, basic: options.basicAuth };
     this.#contexts = this.ntlm
       ? new ConnectionContexts({
           pool: this.pool,
@@ -145,6 +158,8 @@ export class NegotiateAuthenticator extends EventEmitter {
    */
   async authenticate(req: IncomingMessage, res?: ServerResponse): Promise<NegotiateOutcome> {
     const outcome = await this.#authenticate(req);
+    if (outcome.kind !== 'authenticated' && outcome.status === 401 && this.#basic && basicAllowedOn(req.socket))
+      outcome.headers = withBasicChallenge(outcome.headers, this.#basic.basic);
     if (outcome.kind === 'authenticated' && outcome.identity.delegatedCcache !== undefined) {
       const holder = outcome.holder;
       const release = (): void => void this.pool.delegatedCredentials?.releaseHolder(holder);
@@ -160,6 +175,10 @@ export class NegotiateAuthenticator extends EventEmitter {
     const started = performance.now();
     const socket = req.socket;
     const remoteAddress = socket.remoteAddress;
+    if (this.#basic !== undefined && isBasicScheme(req.headers.authorization))
+      return basicOutcome(req, this.#basic, (connectionId) =>
+        this.#attempt({ started, remoteAddress, invalidCookie: false, connectionId }),
+      );
     // node keeps the first of repeated Authorization headers (it discards duplicates).
     const parsed = parseAuthorization(req.headers.authorization, this.maxTokenBytes);
     let invalidCookie = false;
@@ -315,35 +334,14 @@ export class NegotiateAuthenticator extends EventEmitter {
   }
 
   /** Authorization (rules, then the hook), then the outcome; its holder keeps the delegated credential. */
-  async #succeeded(at: Attempt, step: Extract<AcceptStep, { status: 'complete' }>): Promise<HeldOutcome> {
-    const proven = identityFromStep(step);
-    const decision = this.#authorizer.empty
-      ? undefined
-      : await this.#authorizer.authorize(proven, { frontend: 'adapter', remoteAddress: at.remoteAddress });
-    const attempt = this.#attempt(at);
-    const headers: OutcomeHeaders = [];
-    // The final token (the AP-REP inside SPNEGO's accept-completed) goes with the answer, a
-    // refusal included: the client verifies it to authenticate the server (mutual authentication).
-    if (step.output.length > 0) headers.push(['WWW-Authenticate', formatWwwAuthenticate(step.output)]);
-    if (decision?.allowed === false) {
-      if (step.delegatedCcache !== undefined) void this.pool.delegatedCredentials?.releaseHolder(at.connectionId);
-      this.#reporter.unauthorized(attempt, step.principal, decision);
-      const { status, code, reason, body, headers: more } = refusalForAuthorization(decision);
-      return { kind: 'refused', status, code, reason, headers: [...headers, ...more], body };
-    }
-    const identity: AdapterIdentity = {
-      frontend: 'adapter',
-      ...proven,
-      ...(decision?.extra !== undefined ? { extra: decision.extra } : {}),
-      remoteAddress: at.remoteAddress,
+  #succeeded(at: Attempt, step: Extract<AcceptStep, { status: 'complete' }>): Promise<HeldOutcome> {
+    const how = {
       via: 'negotiate',
-      latencyMs: attempt.latencyMs,
-    };
-    // Only an authorized client gets a cookie: a cookie stands in for the whole of this check.
-    const setCookie = this.cookies === undefined ? undefined : cookieAfterHandshake(this.cookies, step);
-    if (setCookie !== undefined) headers.push(['Set-Cookie', setCookie]);
-    this.#reporter.succeeded(attempt, identity);
-    return { kind: 'authenticated', identity, headers, holder: at.connectionId };
+      output: step.output,
+      holder: at.connectionId,
+      remoteAddress: at.remoteAddress,
+    } as const;
+    return authorizedOutcome(step, how, () => this.#attempt(at), this.#authorization);
   }
 
   /** A failed accept, reported and answered as on uWS; an internal error (a bug) rejects. */
@@ -375,21 +373,6 @@ export class NegotiateAuthenticator extends EventEmitter {
     };
   }
 }
-
-function channelBindingMode(value: unknown): ChannelBindingMode {
-  if (value === undefined) return 'when-supported';
-  if (value === 'off' || value === 'when-supported' || value === 'required') return value;
-  throw new ConfigError(
-    'ERR_CONFIG',
-    `channelBinding must be 'off', 'when-supported' or 'required', not ${JSON.stringify(value)}`,
-  );
-}
-
-/** An outcome as authenticate() builds it: an authenticated one names the holder of its delegated credential. */
-type RefusedOutcome = Extract<NegotiateOutcome, { kind: 'refused' }>;
-type HeldOutcome =
-  | Exclude<NegotiateOutcome, { kind: 'authenticated' }>
-  | (Extract<NegotiateOutcome, { kind: 'authenticated' }> & { holder: number });
 
 /** create()'s word that the authenticator owns `pool` (closes it); not exported, so only create() says it. */
 class PoolOwnership {

@@ -12,7 +12,8 @@
 import { createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
-import type { NegotiateErrorCode } from '../errors.js';
+import { ConfigError, type NegotiateErrorCode } from '../errors.js';
+import type { ChannelBindingMode } from './types.js';
 import { tlsServerEndPoint, type ChannelBindingPolicy } from '../tls/channelBindings.js';
 
 /** What a request's accept steps add to AuthPool.accept's options. */
@@ -97,4 +98,14 @@ function bindingFor(der: Buffer): Binding {
     // ConfigError ERR_TLS_CERTIFICATE: RFC 5929 defines no binding for this signature algorithm.
     return { unavailable: err instanceof Error ? err.message : String(err) };
   }
+}
+
+/** The `channelBinding` option, checked: ConfigError ERR_CONFIG for anything else. */
+export function channelBindingMode(value: unknown): ChannelBindingMode {
+  if (value === undefined) return 'when-supported';
+  if (value === 'off' || value === 'when-supported' || value === 'required') return value;
+  throw new ConfigError(
+    'ERR_CONFIG',
+    `channelBinding must be 'off', 'when-supported' or 'required', not ${JSON.stringify(value)}`,
+  );
 }

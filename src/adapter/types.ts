@@ -4,6 +4,7 @@
  * and passport wrappers are built on (docs/adapter.md).
  */
 import type { Authorizer, AuthorizationRules, AuthorizeHook } from '../authorization/index.js';
+import type { BasicAuth } from '../basic/BasicAuth.js';
 import type { NegotiateErrorCode } from '../errors.js';
 import type { HandshakeFailure, HandshakesPerAddress, ProvenIdentity } from '../handshake/index.js';
 import type { HttpSessionCookieOptions } from '../http/frontEndSetup.js';
@@ -76,14 +77,24 @@ export interface NegotiateAuthenticatorOptions {
   authorize?: AuthorizeHook | undefined;
   /** A prebuilt Authorizer (shared with other front ends), over `authorization` and `authorize`. */
   authorizer?: Authorizer | undefined;
+  /**
+   * Also accept `Authorization: Basic` on TLS sockets (a password checked with the KDC, its
+   * reply verified with the service key: src/basic/), and offer it after Negotiate in their
+   * 401s. On a plain socket Basic is neither offered nor accepted (401). Default: off. The
+   * authenticator does not close it.
+   */
+  basicAuth?: BasicAuth | undefined;
 }
 
 /** The authenticated client of one request (the fields of HttpIdentity, front end `adapter`). */
 export interface AdapterIdentity extends ProvenIdentity {
   readonly frontend: 'adapter';
   readonly remoteAddress: string | undefined;
-  /** 'negotiate': this request carried the handshake's last leg; 'cookie': a session cookie from an earlier one. */
-  readonly via: 'negotiate' | 'cookie';
+  /**
+   * 'negotiate': this request carried the handshake's last leg; 'basic': a password (Basic over
+   * TLS, checked with the KDC); 'cookie': a session cookie from an earlier one.
+   */
+  readonly via: 'negotiate' | 'basic' | 'cookie';
   /** From the request's arrival at authenticate() to its outcome, ms. */
   readonly latencyMs: number;
 }

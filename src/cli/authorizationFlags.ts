@@ -6,7 +6,7 @@
  */
 import { ConfigError } from '../errors.js';
 import type { AuthorizationRules } from '../authorization/index.js';
-import { isLocalNameMode, LOCAL_NAME_MODES } from '../pool/localName.js';
+import { isLocalNameMode, LOCAL_NAME_MODES_TEXT } from '../pool/localName.js';
 import type { FlagSection, ServeInvocation } from './flagTable.js';
 
 /** Adds `value` to the list `key` of the invocation's authorization rules. */
@@ -24,14 +24,15 @@ export const AUTHORIZATION_FLAGS: FlagSection = {
       placeholder: 'MODE',
       default: 'off',
       help:
-        "off | gss | strip-realm: the client's local user name, as `localName` in /whoami, WebSocket and " +
-        "events. gss: krb5.conf's auth_to_local rules (gss_localname); strip-realm: the name without its realm, " +
-        "only for principals of the service's own realm.",
+        "off | gss | strip-realm | rules:FILE: the client's local user name, as `localName` in /whoami, " +
+        "WebSocket and events. gss: krb5.conf's auth_to_local rules (gss_localname); strip-realm: the name " +
+        "without its realm, only for principals of the service's own realm; rules:FILE: `PATTERN -> NAME` lines " +
+        '(docs/after-authentication.md).',
       apply: (into, v) => {
         if (!isLocalNameMode(v))
           throw new ConfigError(
             'ERR_CONFIG',
-            `--local-name must be ${LOCAL_NAME_MODES.join(', ')}, not ${JSON.stringify(v)}`,
+            `--local-name must be ${LOCAL_NAME_MODES_TEXT}, not ${JSON.stringify(v)}`,
           );
         into.options.credentials.localName = v;
       },
@@ -46,6 +47,16 @@ export const AUTHORIZATION_FLAGS: FlagSection = {
         'removed when the connection (HTTP: the response) ends, when they expire and at shutdown. DIR must exist, ' +
         'be owned by the server and not writable by others.',
       apply: (into, v) => void (into.options.credentials.delegationDir = v),
+    },
+    {
+      name: 's4u2proxy',
+      type: 'boolean',
+      default: 'off',
+      help:
+        "Constrained delegation from the client's own ticket (GssapiUseS4U2Proxy): the keytab also gets the " +
+        "service's TGT, and a client that forwarded no TGT leaves an S4U2Proxy credential in --delegation-dir " +
+        '(required), good for the targets the KDC lets this service delegate to. Not with --ntlm.',
+      apply: (into) => void (into.options.credentials.s4u2proxy = true),
     },
     {
       name: 'allow-realm',

@@ -42,6 +42,7 @@ import { LIMIT_FLAGS } from './limitFlags.js';
 import { AUTHORIZATION_FLAGS } from './authorizationFlags.js';
 import { checkTlsFlags, TLS_FLAGS } from './tlsFlags.js';
 import { REPLAY_STORE_FLAGS } from './replayStoreFlags.js';
+import { BASIC_AUTH_FLAGS } from './basicAuthFlags.js';
 
 const address = (a: ListenAddress): string => `${a.host}:${a.port}`;
 const whole = (name: string, value: string, range: IntRange): number => parseWholeNumber(`--${name}`, value, range);
@@ -225,6 +226,7 @@ export const SERVE_FLAGS: readonly FlagSection[] = [
   },
   REPLAY_STORE_FLAGS,
   TLS_FLAGS,
+  BASIC_AUTH_FLAGS,
   {
     // Each row here acts only when an HTTP listener is on; the cookie's key and Secure flag only
     // with --session-cookie (the row above them).

@@ -130,7 +130,7 @@ export function parseAuthorization(value: string | undefined, maxTokenBytes: num
 }
 
 /** Why `text` is not canonical padded base64, or undefined if it is. */
-function base64Problem(text: string): string | undefined {
+export function base64Problem(text: string): string | undefined {
   if (!kBase64.test(text)) {
     return /\s/.test(text)
       ? 'whitespace inside the token'

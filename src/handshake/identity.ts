@@ -2,10 +2,13 @@
  * What a completed handshake proves about the client, whatever the front end: the one list of
  * identity fields that a Session, an HTTP identity and a session cookie all carry.
  */
-import type { ContextFlags, PacInfo } from '../native.js';
+import type { ContextFlags, DelegationKind, PacInfo } from '../native.js';
 
-/** The mechanism that authenticated the client (SSPI: the package, Kerberos or NTLM). */
-export type Mechanism = 'krb5' | 'ntlmssp' | 'unknown';
+/**
+ * The mechanism that authenticated the client (SSPI: the package, Kerberos or NTLM); `basic`:
+ * a password over TLS, checked by a Kerberos AS exchange (src/basic/).
+ */
+export type Mechanism = 'krb5' | 'ntlmssp' | 'unknown' | 'basic';
 
 /** The front end a handshake ran on; `sspi` is also the SSPI-style API (src/sspi.ts). */
 export type Frontend = 'sspi' | 'gss-sample' | 'http' | 'ws' | 'adapter';
@@ -38,6 +41,12 @@ export interface ProvenIdentity {
    */
   readonly delegatedCcache?: string;
   /**
+   * What `delegatedCcache` holds: `forwarded`, the client's TGT (it delegated: `flags.delegation`);
+   * `constrained`, with credentials.s4u2proxy, a proxy credential built from the client's ticket
+   * to this service, which reaches only the targets the KDC lets this service delegate to.
+   */
+  readonly delegation?: DelegationKind;
+  /**
    * Fields the application's authorize hook added (`{ extra }`, src/authorization/hook.ts).
    * Absent without a hook, and for session cookies.
    */
@@ -50,7 +59,7 @@ export interface ProvenIdentity {
  * A new identity field is added here and in ProvenIdentity.
  */
 export function identityFromStep(step: ProvenIdentity): ProvenIdentity {
-  const { principal, mech, spnego, flags, expiresAt, pac, localName, delegatedCcache, extra } = step;
+  const { principal, mech, spnego, flags, expiresAt, pac, localName, delegatedCcache, delegation, extra } = step;
   return {
     principal,
     mech,
@@ -60,6 +69,7 @@ export function identityFromStep(step: ProvenIdentity): ProvenIdentity {
     ...(pac !== undefined ? { pac } : {}),
     ...(localName !== undefined ? { localName } : {}),
     ...(delegatedCcache !== undefined ? { delegatedCcache } : {}),
+    ...(delegation !== undefined ? { delegation } : {}),
     ...(extra !== undefined ? { extra } : {}),
   };
 }

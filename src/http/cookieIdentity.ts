@@ -5,7 +5,6 @@
  */
 import { identityFromStep, type ProvenIdentity } from '../handshake/identity.js';
 import type { Logger } from '../logger.js';
-import type { AcceptStep } from '../pool/AuthPool.js';
 import type { SessionCookies } from './sessionCookie.js';
 
 /**
@@ -28,10 +27,13 @@ export function identityFromCookie(
   return { invalid: true };
 }
 
-/** The Set-Cookie value for a completed handshake, or undefined when the ticket has already expired. */
+/**
+ * The Set-Cookie value for a completed handshake (or a checked Basic password), or undefined
+ * when the ticket has already expired.
+ */
 export function cookieAfterHandshake(
   cookies: SessionCookies,
-  step: AcceptStep & { status: 'complete' },
+  step: Pick<ProvenIdentity, 'principal' | 'mech' | 'spnego' | 'flags' | 'expiresAt'>,
 ): string | undefined {
   const c = cookies.issue({
     principal: step.principal,

@@ -235,7 +235,7 @@ function toSession(data: unknown): CookieSession | undefined {
   const { v, p, m, s, f, iat, exp } = d;
   if (v !== 1) return undefined;
   if (typeof p !== 'string' || p.length === 0) return undefined;
-  if (m !== 'krb5' && m !== 'ntlmssp' && m !== 'unknown') return undefined;
+  if (m !== 'krb5' && m !== 'ntlmssp' && m !== 'unknown' && m !== 'basic') return undefined;
   if (typeof s !== 'boolean') return undefined;
   if (typeof f !== 'number' || !Number.isInteger(f) || f < 0 || f > 0xffffffff) return undefined;
   if (typeof iat !== 'number' || !Number.isInteger(iat) || typeof exp !== 'number' || !Number.isInteger(exp))

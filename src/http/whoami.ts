@@ -6,7 +6,7 @@
 import type { ProvenIdentity } from '../handshake/identity.js';
 
 /** The /whoami JSON of `identity`. */
-export function whoamiBody(identity: ProvenIdentity & { via: 'negotiate' | 'cookie' }): object {
+export function whoamiBody(identity: ProvenIdentity & { via: 'negotiate' | 'basic' | 'cookie' }): object {
   const { principal, mech, spnego, flags, via, pac, localName, extra } = identity;
   return {
     principal,

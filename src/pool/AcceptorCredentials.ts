@@ -17,15 +17,24 @@ import {
   type CredentialOptions,
 } from './credentials.js';
 import { KeytabSnapshots, type KeytabLoad } from './KeytabSnapshots.js';
+import { LocalNames } from './localName.js';
 
 export class AcceptorCredentials {
   readonly options: CredentialOptions;
+  /** The local-name mode, its rules file read at start. */
+  readonly localNames: LocalNames;
   readonly #addon: NativeAddon;
   readonly #snapshots: KeytabSnapshots | undefined;
 
-  private constructor(addon: NativeAddon, options: CredentialOptions, snapshots: KeytabSnapshots | undefined) {
+  private constructor(
+    addon: NativeAddon,
+    options: CredentialOptions,
+    localNames: LocalNames,
+    snapshots: KeytabSnapshots | undefined,
+  ) {
     this.#addon = addon;
     this.options = options;
+    this.localNames = localNames;
     this.#snapshots = snapshots;
   }
 
@@ -38,6 +47,7 @@ export class AcceptorCredentials {
     applyProcessWideSettings(options);
     configureReplayCache(addon, options);
     await checkCredentials(addon, options);
+    const localNames = await LocalNames.load(options.localName ?? 'off');
     // A keytab file is served from memory snapshots (reloadable); without a known file (the
     // library's default keytab), MIT reads it as it always does.
     const source = options.keytab ?? keytabFromEnv();
@@ -46,7 +56,7 @@ export class AcceptorCredentials {
       snapshots = new KeytabSnapshots(addon, source);
       snapshots.load((name) => acquireAll(addon, options, name, source));
     }
-    return new AcceptorCredentials(addon, options, snapshots);
+    return new AcceptorCredentials(addon, options, localNames, snapshots);
   }
 
   /** What each worker acquires its credential from. */

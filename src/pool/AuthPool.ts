@@ -7,37 +7,22 @@
 import { DelegatedCredentials } from '../delegation/DelegatedCredentials.js';
 import { PoolError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
-import {
-  asBuffer,
-  loadNative,
-  type ContextFlags,
-  type NativeAcceptResult,
-  type NativeAddon,
-  type NativeContextStats,
-  type NativeReplayStats,
-  type PacInfo,
-} from '../native.js';
-import type {
-  AcceptRequest,
-  AcceptResult,
-  BatchCall,
-  BatchResult,
-  ProtectOp,
-  ProtectRequest,
-  ProtectSuccess,
-} from '../../workers/messages.js';
+import { loadNative, type NativeAddon, type NativeContextStats, type NativeReplayStats } from '../native.js';
+import type { BatchCall, BatchResult, ProtectRequest, ProtectSuccess } from '../../workers/messages.js';
+import { acceptCall, ownBytes, type AcceptOptions } from './acceptCall.js';
 import { AcceptorCredentials } from './AcceptorCredentials.js';
 import { SharedReplayCheck } from '../replay/SharedReplayCheck.js';
 import { BatchDispatcher } from './BatchDispatcher.js';
+import { acceptStep, protectSuccess, type AcceptStep } from './callResults.js';
+import type { LocalNames } from './localName.js';
 import { slotCredentials, type AcceptorSlot, type CredentialOptions } from './credentials.js';
 import { AcceptError, failureToError, mismatchedResult } from './failures.js';
 import { identityFields } from './identityFields.js';
 import type { KeytabLoad } from './KeytabSnapshots.js';
-import type { ChannelBindingPolicy } from '../tls/channelBindings.js';
 import { WorkerThreads } from './WorkerThreads.js';
 
-// Where the front ends and src/index.ts import it from.
-export { AcceptError };
+// Where the front ends and src/index.ts import them from.
+export { AcceptError, type AcceptOptions, type AcceptStep };
 
 export interface AuthPoolOptions {
   credentials: CredentialOptions;
@@ -68,46 +53,6 @@ export interface AuthPoolOptions {
    */
   logger?: Logger;
 }
-
-/** One accept step's result. */
-export type AcceptStep =
-  | { status: 'continue'; output: Buffer; workerThreadId: number }
-  | {
-      status: 'complete';
-      /** The worker thread that ran this leg (diagnostics). */
-      workerThreadId: number;
-      output: Buffer;
-      principal: string;
-      mech: Extract<NativeAcceptResult, { status: 'complete' }>['mech'];
-      spnego: boolean;
-      flags: ContextFlags;
-      /** When the context expires (ms since the epoch), or null if it does not. */
-      expiresAt: number | null;
-      /** The verified Windows PAC (krb5 tickets from AD), when there is one. */
-      pac?: PacInfo;
-      /** The `sealOnComplete` plaintext, EncryptMessage'd in the same task (absent if sealing failed). */
-      sealed?: { trailer: Buffer; ciphertext: Buffer };
-      /** The client's local name (credentials.localName), when it has one. */
-      localName?: string;
-      /**
-       * With credentials.delegationDir, when the client delegated: the FILE ccache holding its
-       * credential (mode 0600), kept until the connection's release, the credential's end,
-       * `pool.delegatedCredentials.release(path)` or the pool's close.
-       */
-      delegatedCcache?: string;
-    };
-
-/**
- * Per op, the successful result of a protection call out of a batch result. Written out per op
- * so that protect() is typed by its op without a cast.
- */
-const protectSuccess: { [K in ProtectOp]: (r: Extract<BatchResult, { ok: true }>) => ProtectSuccess<K> } = {
-  wrap: (r) => (r.op === 'wrap' ? r : mismatchedResult('wrap', r.op)),
-  unwrap: (r) => (r.op === 'unwrap' ? r : mismatchedResult('unwrap', r.op)),
-  getMic: (r) => (r.op === 'getMic' ? r : mismatchedResult('getMic', r.op)),
-  verifyMic: (r) => (r.op === 'verifyMic' ? r : mismatchedResult('verifyMic', r.op)),
-  encryptMessage: (r) => (r.op === 'encryptMessage' ? r : mismatchedResult('encryptMessage', r.op)),
-};
 
 /** Bound on a worker thread's start (loading the addon, acquiring its credentials). */
 const WARM_UP_TIMEOUT_MS = 30_000;
@@ -163,6 +108,11 @@ export class AuthPool {
       Math.min(opts.handshakeTtlMs, 5000),
     );
     this.sweepTimer.unref();
+  }
+
+  /** The local-name mode of this pool's credentials, its rules file read (Basic uses it too). */
+  get localNames(): LocalNames {
+    return this.credentials.localNames;
   }
 
   /**
@@ -234,31 +184,8 @@ export class AuthPool {
    * no `channelBindings` are given: there is no channel to bind). The step's `flags.channelBound`
    * says whether the client's bindings matched.
    */
-  async accept(
-    connectionId: number,
-    token: Uint8Array,
-    options: {
-      releaseAfter?: boolean;
-      sealOnComplete?: Uint8Array;
-      abandoned?: () => boolean;
-      slot?: AcceptorSlot | undefined;
-      channelBindings?: Uint8Array | undefined;
-      channelBinding?: ChannelBindingPolicy | undefined;
-    } = {},
-  ): Promise<AcceptStep> {
-    const call: AcceptRequest = { op: 'accept', id: connectionId, token: ownBytes(token) };
-    // A front end with a principal of its own accepts with that credential; every leg of a
-    // context comes from the same front end, so with the same one.
-    if (options.slot !== undefined && this.slots.has(options.slot)) call.slot = options.slot;
-    if (options.releaseAfter === true) call.releaseAfter = true;
-    if (options.sealOnComplete !== undefined) call.sealOnComplete = ownBytes(options.sealOnComplete);
-    const policy = options.channelBinding ?? 'when-supported';
-    if (policy !== 'off' && (options.channelBindings !== undefined || policy === 'required')) {
-      call.bindings = {
-        ...(options.channelBindings === undefined ? {} : { applicationData: ownBytes(options.channelBindings) }),
-        ...(policy === 'required' ? { required: true } : {}),
-      };
-    }
+  async accept(connectionId: number, token: Uint8Array, options: AcceptOptions = {}): Promise<AcceptStep> {
+    const call = acceptCall(connectionId, token, options, this.slots);
     let r: BatchResult;
     let abandoned: boolean;
     try {
@@ -268,13 +195,13 @@ export class AuthPool {
       if (abandoned) this.release(connectionId);
     }
     if (r.op !== 'accept') mismatchedResult('accept', r.op);
-    const step = this.acceptStep(r);
+    const step = acceptStep(r);
     if (!r.ok || r.status !== 'complete' || step.status !== 'complete') return step;
     // On Redis: a replayed (or unchecked) authenticator keeps nothing, and its AP-REP is not sent.
     const refused = await this.sharedReplay?.check(r);
     const fields = await identityFields(r, {
       connectionId,
-      localName: this.credentials.options.localName ?? 'off',
+      localNames: this.credentials.localNames,
       delegations: this.delegatedCredentials,
       // A closed pool keeps nothing; its store removes what it kept.
       abandoned: abandoned || this.closed || refused !== undefined,
@@ -380,37 +307,8 @@ export class AuthPool {
     return this.threads.terminate(threadId);
   }
 
-  private acceptStep(r: AcceptResult): AcceptStep {
-    if (!r.ok) throw failureToError(r);
-    if (r.status === 'continue')
-      return { status: 'continue', output: asBuffer(r.output), workerThreadId: r.workerThreadId };
-    return {
-      status: 'complete',
-      workerThreadId: r.workerThreadId,
-      output: asBuffer(r.output),
-      principal: r.principal,
-      mech: r.mech,
-      spnego: r.spnego,
-      flags: r.flags,
-      expiresAt: r.lifetime === null ? null : Date.now() + r.lifetime * 1000,
-      ...(r.pac !== undefined ? { pac: r.pac } : {}),
-      ...(r.sealed?.ok
-        ? { sealed: { trailer: asBuffer(r.sealed.trailer), ciphertext: asBuffer(r.sealed.ciphertext) } }
-        : {}),
-    };
-  }
-
   private submit(call: BatchCall): Promise<BatchResult> {
     if (this.closed) return Promise.reject(new PoolError('ERR_POOL_CLOSED', 'the worker pool is closed'));
     return this.calls.submit(call);
   }
-}
-
-/**
- * The bytes in an ArrayBuffer of their own. Posting a view to a worker clones its whole
- * backing ArrayBuffer: for a small Buffer that is Node's shared 8 KiB allocation pool (other
- * requests' bytes included), so a 1.3 KB token would cost an 8 KiB copy.
- */
-function ownBytes(bytes: Uint8Array): Uint8Array {
-  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes);
 }

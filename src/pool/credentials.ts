@@ -8,7 +8,7 @@ import { ConfigError, GssError, errorCodeOf } from '../errors.js';
 import type { NativeAddon, NativeCredentialOptions } from '../native.js';
 import { isRedisUrl } from '../replay/redisUrl.js';
 import type { SharedReplayCacheOptions } from '../replay/sharedReplayOptions.js';
-import { isLocalNameMode, LOCAL_NAME_MODES, type LocalNameMode } from './localName.js';
+import { isLocalNameMode, LOCAL_NAME_MODES_TEXT, type LocalNameMode } from './localName.js';
 
 /** GSS context flags a server can require of its clients, with their GSS bits. */
 export const REQUIRABLE_FLAGS = {
@@ -103,8 +103,9 @@ export interface CredentialOptions {
   /**
    * The local name given with each identity (`localName`): `gss` maps the principal with
    * gss_localname (MIT: krb5.conf `auth_to_local` rules of the client's realm), `strip-realm`
-   * drops the realm of a one-component principal of the service's own realm. A client no rule
-   * maps has none. Default `off`.
+   * drops the realm of a one-component principal of the service's own realm, `rules:FILE` applies
+   * a rules file of the server's own (src/identity/localNameRules.ts; read at start). A client no
+   * rule maps has none. Default `off`.
    */
   localName?: LocalNameMode;
   /**
@@ -116,6 +117,15 @@ export interface CredentialOptions {
   delegationDir?: string;
   /** With `delegationDir`: most ccache files kept at once; beyond it new ones are dropped. Default 10,000. */
   delegationMaxFiles?: number;
+  /**
+   * Constrained delegation from the client's own ticket (mod_auth_gssapi's GssapiUseS4U2Proxy):
+   * the credential is acquired for accept and initiate, the keytab also serving as client keytab
+   * (the service's TGT goes to a private MEMORY ccache), so a client that forwarded no TGT leaves
+   * a proxy credential, kept in `delegationDir` like a forwarded one (`delegation: 'constrained'`
+   * on the identity; `flags.delegation` stays false). Needs `delegationDir`; not with `ntlm`.
+   * Default false.
+   */
+  s4u2proxy?: boolean;
 }
 
 /** Maps our option names to MIT's cred-store values. */
@@ -139,11 +149,21 @@ export function toNativeCredentials(opts: CredentialOptions): NativeCredentialOp
   if (!isLocalNameMode(localName))
     throw new ConfigError(
       'ERR_CONFIG',
-      `local name must be ${LOCAL_NAME_MODES.join(', ')}, not ${JSON.stringify(localName)}`,
+      `local name must be ${LOCAL_NAME_MODES_TEXT}, not ${JSON.stringify(localName)}`,
     );
   if (localName === 'gss') out.localName = true;
   if (localName === 'strip-realm') out.servicePrincipal = true;
   if (opts.delegationDir !== undefined) out.delegationDir = path.resolve(opts.delegationDir);
+  if (opts.s4u2proxy === true) {
+    // Nothing would hold the proxy credential, and gss-ntlmssp breaks with a cred store.
+    if (opts.delegationDir === undefined)
+      throw new ConfigError(
+        'ERR_CONFIG',
+        's4u2proxy needs a delegation directory (--delegation-dir DIR) to keep its credentials in',
+      );
+    if (opts.ntlm === true) throw new ConfigError('ERR_CONFIG', 's4u2proxy cannot be combined with NTLM (--ntlm)');
+    out.s4u2proxy = true;
+  }
   const rc = opts.replayCache ?? 'default';
   if (rc === 'none') out.replayCache = 'none:';
   else if (rc === 'memory') out.memoryReplayCache = true;

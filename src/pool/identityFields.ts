@@ -6,14 +6,16 @@
 import { rm } from 'node:fs/promises';
 import type { DelegatedCredentials } from '../delegation/DelegatedCredentials.js';
 import type { Logger } from '../logger.js';
-import type { NativeAcceptResult } from '../native.js';
-import { localNameOf, type LocalNameMode } from './localName.js';
+import type { DelegationKind, NativeAcceptResult } from '../native.js';
+import type { LocalNames } from './localName.js';
 
 type CompleteResult = Extract<NativeAcceptResult, { status: 'complete' }>;
 
 export interface IdentityFields {
   localName?: string;
   delegatedCcache?: string;
+  /** What `delegatedCcache` holds: the client's forwarded TGT, or an S4U2Proxy credential. */
+  delegation?: DelegationKind;
 }
 
 /**
@@ -25,7 +27,7 @@ export async function identityFields(
   r: CompleteResult,
   ctx: {
     connectionId: number;
-    localName: LocalNameMode;
+    localNames: LocalNames;
     delegations: DelegatedCredentials | undefined;
     abandoned: boolean;
     logger: Logger;
@@ -36,13 +38,13 @@ export async function identityFields(
   // whose group rules see no groups must be able to find out why.
   if (r.pacRefused !== undefined)
     ctx.logger.warn('PAC not used', { connectionId: ctx.connectionId, principal: r.principal, reason: r.pacRefused });
-  const localName = localNameOf(ctx.localName, r);
-  if (localName !== undefined) out.localName = localName;
-  else if (ctx.localName !== 'off')
+  const localName = ctx.localNames.of(r);
+  if (localName.name !== undefined) out.localName = localName.name;
+  else if (ctx.localNames.mode !== 'off')
     ctx.logger.debug('no local name', {
       connectionId: ctx.connectionId,
       principal: r.principal,
-      ...(r.localNameRefused !== undefined ? { reason: r.localNameRefused } : {}),
+      ...('reason' in localName && localName.reason !== undefined ? { reason: localName.reason } : {}),
     });
   if (r.delegationRefused !== undefined)
     ctx.logger.warn('delegated credential not kept', {
@@ -58,7 +60,10 @@ export async function identityFields(
       );
     } else {
       const kept = await ctx.delegations.adopt(r.delegated, r.principal, ctx.connectionId);
-      if (kept !== undefined) out.delegatedCcache = kept;
+      if (kept !== undefined) {
+        out.delegatedCcache = kept;
+        out.delegation = r.delegated.kind;
+      }
     }
   }
   return out;

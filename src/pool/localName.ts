@@ -2,15 +2,53 @@
  * Local names: the operating-system user name an authenticated client maps to, as
  * mod_auth_gssapi's GssapiLocalName gives it. `gss` asks GSSAPI (gss_localname: MIT applies the
  * client realm's krb5.conf `auth_to_local` rules); `strip-realm` takes the principal without its
- * realm, only for a one-component principal of the realm of the service it authenticated to.
+ * realm, only for a one-component principal of the realm of the service it authenticated to;
+ * `rules:FILE` applies a rules file of the server's own (src/identity/localNameRules.ts).
  */
+import { LocalNameRules } from '../identity/localNameRules.js';
 
 /** How a client's local name is found; `off` (the default) computes none. */
-export const LOCAL_NAME_MODES = ['off', 'gss', 'strip-realm'] as const;
-export type LocalNameMode = (typeof LOCAL_NAME_MODES)[number];
+export type LocalNameMode = 'off' | 'gss' | 'strip-realm' | `rules:${string}`;
+
+const RULES_PREFIX = 'rules:';
 
 export function isLocalNameMode(value: string): value is LocalNameMode {
-  return (LOCAL_NAME_MODES as readonly string[]).includes(value);
+  if (value.startsWith(RULES_PREFIX)) return value.length > RULES_PREFIX.length;
+  return value === 'off' || value === 'gss' || value === 'strip-realm';
+}
+
+/** The modes, for error messages: `off, gss, strip-realm or rules:FILE`. */
+export const LOCAL_NAME_MODES_TEXT = 'off, gss, strip-realm or rules:FILE';
+
+/** What a mode gave a principal: a name, or why none (for the `debug` line `no local name`). */
+export type LocalNameResult = { name: string } | { name: undefined; reason?: string };
+
+/**
+ * The local-name mode of a pool, with its rules file read (at start: a bad file refuses the
+ * start). `of()` runs on the main thread for each completed handshake.
+ */
+export class LocalNames {
+  readonly mode: LocalNameMode;
+  readonly #rules: LocalNameRules | undefined;
+
+  private constructor(mode: LocalNameMode, rules: LocalNameRules | undefined) {
+    this.mode = mode;
+    this.#rules = rules;
+  }
+
+  /** Reads the rules file of a `rules:FILE` mode; ConfigError (ERR_CONFIG) when it is not one. */
+  static async load(mode: LocalNameMode): Promise<LocalNames> {
+    if (!mode.startsWith(RULES_PREFIX)) return new LocalNames(mode, undefined);
+    return new LocalNames(mode, await LocalNameRules.read(mode.slice(RULES_PREFIX.length)));
+  }
+
+  /** The local name of a completed accept under this mode. */
+  of(r: LocalNameInputs): LocalNameResult {
+    if (this.#rules !== undefined) return this.#rules.map(r.principal);
+    const name = localNameOf(this.mode, r);
+    if (name !== undefined) return { name };
+    return r.localNameRefused !== undefined ? { name: undefined, reason: r.localNameRefused } : { name: undefined };
+  }
 }
 
 /**
@@ -38,17 +76,18 @@ export interface LocalNameInputs {
   localName?: string;
   /** The acceptor principal (mode `strip-realm`). */
   servicePrincipal?: string;
+  /** Why gss_localname gave none (mode `gss`). */
+  localNameRefused?: string;
 }
 
 /**
  * The local name under `mode`, or undefined when there is none: not asked for, no
  * `auth_to_local` rule maps the principal, or (strip-realm) a principal of another realm or
- * with more than one component (`host/x`: a local name must not carry a `/`).
+ * with more than one component (`host/x`: a local name must not carry a `/`). A `rules:FILE`
+ * mode needs its file read: LocalNames.
  */
 export function localNameOf(mode: LocalNameMode, r: LocalNameInputs): string | undefined {
   switch (mode) {
-    case 'off':
-      return undefined;
     case 'gss':
       return r.localName;
     case 'strip-realm': {
@@ -59,5 +98,7 @@ export function localNameOf(mode: LocalNameMode, r: LocalNameInputs): string | u
       if (client.components !== 1 || client.name.length === 0) return undefined;
       return client.name;
     }
+    default:
+      return undefined;
   }
 }

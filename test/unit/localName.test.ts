@@ -43,5 +43,7 @@ test('strip-realm: only a one-component principal of the service’s own realm',
 test('off: none, whatever the worker reported', () => {
   assert.equal(localNameOf('off', { principal: 'alice@R', localName: 'alice', servicePrincipal: 'h/x@R' }), undefined);
   assert.ok(isLocalNameMode('strip-realm'));
-  assert.ok(!isLocalNameMode('rules:/etc/x'));
+  assert.ok(isLocalNameMode('rules:/etc/x'));
+  assert.ok(!isLocalNameMode('rules:'));
+  assert.ok(!isLocalNameMode('rules'));
 });

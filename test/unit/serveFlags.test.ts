@@ -39,7 +39,7 @@ test('docs/configuration.md documents every flag of the table, and no other', ()
     const heading = `\`--${row.name}${row.type === 'string' ? ` ${row.placeholder}` : ''}\``;
     assert.ok(doc.includes(heading), `docs/configuration.md has ${heading}`);
   }
-  const documented = [...doc.matchAll(/^### .*?`--([a-z-]+)/gm)].map((m) => m[1]);
+  const documented = [...doc.matchAll(/^### .*?`--([a-z0-9-]+)/gm)].map((m) => m[1]);
   assert.deepEqual(
     documented.filter((f) => !rows.some((r) => r.name === f)),
     [],

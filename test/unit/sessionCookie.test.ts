@@ -190,7 +190,7 @@ test('a correctly signed payload with bad fields is refused', () => {
     '[]',
     JSON.stringify({ v: 2, p: 'a@B', m: 'krb5', s: true, f: 2, iat, exp }),
     JSON.stringify({ v: 1, p: '', m: 'krb5', s: true, f: 2, iat, exp }),
-    JSON.stringify({ v: 1, p: 'a@B', m: 'basic', s: true, f: 2, iat, exp }),
+    JSON.stringify({ v: 1, p: 'a@B', m: 'digest', s: true, f: 2, iat, exp }),
     JSON.stringify({ v: 1, p: 'a@B', m: 'krb5', s: 'yes', f: 2, iat, exp }),
     JSON.stringify({ v: 1, p: 'a@B', m: 'krb5', s: true, f: -1, iat, exp }),
     JSON.stringify({ v: 1, p: 'a@B', m: 'krb5', s: true, f: 2, iat, exp: String(exp) }),

@@ -101,8 +101,8 @@ Napi::Object PacObject(Napi::Env env, const pac::PacInfo& p) {
 }  // namespace
 
 // acquireCredentials({ slot?, keytab?, principal?, ntlm?, replayCache?, memoryReplayCache?,
-//                      sharedReplayTag?,
-//                      requiredFlags?, localName?, servicePrincipal?, delegationDir? })
+//                      sharedReplayTag?, requiredFlags?, localName?, servicePrincipal?,
+//                      delegationDir?, s4u2proxy? })
 //   -> { ok } | error result
 // Keeps the credential in this thread under `slot` (default ""), replacing the one there.
 Napi::Value JsAcquireCredentials(const Napi::CallbackInfo& info) {
@@ -126,6 +126,8 @@ Napi::Value JsAcquireCredentials(const Napi::CallbackInfo& info) {
   config.memory_replay_cache = memory.IsBoolean() && memory.As<Napi::Boolean>().Value();
   Napi::Value shared = opts.Get("sharedReplayTag");
   config.shared_replay_tag = shared.IsBoolean() && shared.As<Napi::Boolean>().Value();
+  Napi::Value s4u2proxy = opts.Get("s4u2proxy");
+  config.s4u2proxy = s4u2proxy.IsBoolean() && s4u2proxy.As<Napi::Boolean>().Value();
   Napi::Value required = opts.Get("requiredFlags");
   if (!required.IsUndefined()) {
     double bits = required.IsNumber() ? required.As<Napi::Number>().DoubleValue() : -1;

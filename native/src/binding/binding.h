@@ -53,6 +53,7 @@ Napi::Value JsDropKeytabSnapshot(const Napi::CallbackInfo& info);
 Napi::Value JsConfigureReplayCache(const Napi::CallbackInfo& info);
 Napi::Value JsReplayStats(const Napi::CallbackInfo& info);
 Napi::Value JsImpersonate(const Napi::CallbackInfo& info);
+Napi::Value JsCheckPassword(const Napi::CallbackInfo& info);
 
 }  // namespace negotiate
 

@@ -54,6 +54,8 @@ void SetIdentityFields(Napi::Env env, Napi::Object result, const IdentityOutcome
     } else {
       d.Set("lifetime", Napi::Number::New(env, identity.delegated_lifetime));
     }
+    d.Set("kind",
+          identity.delegated_kind == DelegationKind::kConstrained ? "constrained" : "forwarded");
     result.Set("delegated", d);
   }
   if (!identity.delegation_refused.empty()) {

@@ -13,8 +13,8 @@ namespace negotiate {
 // `opts`. On a wrong type throws a TypeError and returns false.
 bool ReadIdentityOptions(Napi::Object opts, IdentityOptions* out);
 
-// Sets `localName`, `localNameRefused`, `servicePrincipal`, `delegated: { path, lifetime }` and
-// `delegationRefused` on `result`, each only when there is one.
+// Sets `localName`, `localNameRefused`, `servicePrincipal`, `delegated: { path, lifetime, kind }`
+// and `delegationRefused` on `result`, each only when there is one.
 void SetIdentityFields(Napi::Env env, Napi::Object result, const IdentityOutcome& identity);
 
 }  // namespace negotiate

@@ -8,8 +8,9 @@
 #include "../krb5/clock_skew.h"
 #include "../ntlm/users_file.h"
 #include "../pac/gss_pac.h"
-#include "../replay/replay_cache.h"
 #include "../replay/replay_tag.h"
+#include "../s4u/proxy_cred.h"
+#include "completion_checks.h"
 #include "neg_token_resp.h"
 
 namespace negotiate {
@@ -135,7 +136,7 @@ GssStatus AcceptorCredential::Acquire(const AcceptorConfig& config, AcceptorCred
                              cred.out(), nullptr, /* actual_mechs */
                              nullptr /* time_rec */);
   } else {
-    gss_key_value_element_desc elements[2];
+    gss_key_value_element_desc elements[4];
     OM_uint32 count = 0;
     if (!config.keytab.empty()) {
       elements[count].key = "keytab";
@@ -147,9 +148,25 @@ GssStatus AcceptorCredential::Acquire(const AcceptorConfig& config, AcceptorCred
       elements[count].value = config.replay_cache.c_str();
       ++count;
     }
+    // The initiator half of an S4U2Proxy credential: the service's TGT, got with the keytab's
+    // keys (as mod_auth_gssapi's GssapiUseS4U2Proxy with client_keytab), kept in a MEMORY
+    // ccache of this credential's own, so no file holds it and no other credential shares it.
+    std::string tgt_ccache;
+    if (config.s4u2proxy) {
+      if (!config.keytab.empty()) {
+        elements[count].key = "client_keytab";
+        elements[count].value = config.keytab.c_str();
+        ++count;
+      }
+      tgt_ccache = ProxyTgtCcacheName();
+      elements[count].key = "ccache";
+      elements[count].value = tgt_ccache.c_str();
+      ++count;
+    }
     gss_key_value_set_desc store = {count, elements};
-    major = gss_acquire_cred_from(&minor, name.get(), GSS_C_INDEFINITE, mechs.get(), GSS_C_ACCEPT,
-                                  &store, cred.out(), nullptr, /* actual_mechs */
+    major = gss_acquire_cred_from(&minor, name.get(), GSS_C_INDEFINITE, mechs.get(),
+                                  config.s4u2proxy ? GSS_C_BOTH : GSS_C_ACCEPT, &store, cred.out(),
+                                  nullptr, /* actual_mechs */
                                   nullptr /* time_rec */);
   }
   if (GSS_ERROR(major)) {
@@ -171,6 +188,7 @@ GssStatus AcceptorCredential::Acquire(const AcceptorConfig& config, AcceptorCred
   out->ntlm_ = config.ntlm;
   out->memory_replay_cache_ = config.memory_replay_cache;
   out->shared_replay_tag_ = config.shared_replay_tag;
+  out->s4u2proxy_ = config.s4u2proxy && !config.ntlm;
   out->required_flags_ = config.required_flags;
   out->clock_skew_seconds_ = ConfiguredClockSkewSeconds();
   out->identity_ = config.identity;
@@ -178,64 +196,6 @@ GssStatus AcceptorCredential::Acquire(const AcceptorConfig& config, AcceptorCred
 }
 
 namespace {
-
-// The in-memory replay check for a context GSSAPI completed. Returns a non-ok status to fail
-// the leg with; then the leg's output token (the AP-REP of a replayed request) must not be sent.
-GssStatus CheckReplay(gss_ctx_id_t ctx, const std::string& principal) {
-  ReplayTag tag;
-  uint64_t principal_hash = 0;
-  GssStatus st = ReplayTagOfContext(ctx, principal, &tag, &principal_hash);
-  if (!st.ok()) {
-    // Fail closed: without the tag the handshake would skip replay detection.
-    st.message += " (needed for the in-memory replay check; refused)";
-    return st;
-  }
-  switch (ReplayCache::Instance().Record(tag, principal_hash)) {
-    case ReplayCache::Result::kReplay: {
-      GssStatus replay = MakeStatus("ERR_GSS_REPLAY",
-                                    "accept: Request is a replay (the in-memory replay cache has "
-                                    "seen this authenticator)");
-      replay.major = GSS_S_DUPLICATE_TOKEN;
-      return replay;
-    }
-    case ReplayCache::Result::kFull:
-      return MakeStatus("ERR_REPLAY_CACHE_FULL",
-                        "accept: the in-memory replay cache is full, so replays could not be "
-                        "detected; refused (raise --replay-cache-size, or use the file cache)");
-    case ReplayCache::Result::kQuota:
-      return MakeStatus("ERR_REPLAY_QUOTA",
-                        "accept: this client principal holds its share of the in-memory replay "
-                        "cache (--replay-cache-principal-quota); refused until its older "
-                        "authenticators expire");
-    case ReplayCache::Result::kFresh:
-      break;
-  }
-  return GssStatus{};
-}
-
-// `--require-flags`: the context must carry every required flag, as the client requested them
-// (they travel inside the authenticator's checksum, so a peer cannot add or strip them).
-GssStatus CheckRequiredFlags(OM_uint32 required, OM_uint32 granted) {
-  OM_uint32 missing = required & ~granted;
-  if (missing == 0) return GssStatus{};
-  static const struct {
-    OM_uint32 bit;
-    const char* name;
-  } kNames[] = {{GSS_C_MUTUAL_FLAG, "mutual"},        {GSS_C_REPLAY_FLAG, "replay"},
-                {GSS_C_SEQUENCE_FLAG, "sequence"},    {GSS_C_INTEG_FLAG, "integrity"},
-                {GSS_C_CONF_FLAG, "confidentiality"}, {GSS_C_DELEG_FLAG, "delegation"}};
-  std::string names;
-  for (const auto& n : kNames) {
-    if ((missing & n.bit) == 0) continue;
-    if (!names.empty()) names += ", ";
-    names += n.name;
-  }
-  GssStatus st =
-      MakeStatus("ERR_GSS_FLAGS_REQUIRED", "accept: the client did not request " + names +
-                                               ", which this server requires (--require-flags)");
-  st.major = GSS_S_FAILURE;
-  return st;
-}
 
 // Channel binding `required`: the context completed without the client's bindings matching
 // ours (it sent none: MIT 1.19+ accepts that and only leaves GSS_C_CHANNEL_BOUND_FLAG unset).
@@ -353,6 +313,24 @@ AcceptOutcome AcceptStep(const AcceptorCredential& cred, SecurityContext* ctx, c
     std::string canonical;
     if (CanonicalNtlmName(outcome.principal, &canonical)) outcome.principal = canonical;
   }
+  // With S4U2Proxy on, MIT sets GSS_C_DELEG_FLAG for every client, and the credential it
+  // returns is a forwarded TGT only if the client forwarded one. flags.delegation (and
+  // --require-flags delegation) keep meaning "the client delegated".
+  DelegationKind kind = DelegationKind::kForwarded;
+  if (cred.s4u2proxy() && delegated.get() != GSS_C_NO_CREDENTIAL) {
+    bool proxy = false;
+    GssStatus st = IsProxyCredential(delegated.get(), &proxy);
+    if (!st.ok()) {
+      // Unknown kind: never reported as the client's TGT, and not kept.
+      proxy = true;
+      outcome.identity.delegation_refused = st.message;
+      delegated.Reset();
+    }
+    if (proxy) {
+      kind = DelegationKind::kConstrained;
+      ret_flags &= ~static_cast<OM_uint32>(GSS_C_DELEG_FLAG);
+    }
+  }
   GssStatus refusal = CheckRequiredFlags(cred.required_flags(), ret_flags);
   if (refusal.ok()) refusal = CheckChannelBound(bindings, ret_flags);
   // Recorded only now, for the AP-REQ that completed the context: nothing a peer sends before
@@ -396,10 +374,10 @@ AcceptOutcome AcceptStep(const AcceptorCredential& cred, SecurityContext* ctx, c
   }
   // A delegated credential is stored only with a delegation directory (a new file that the
   // TypeScript layer names and owns); either way `delegated` releases the handle here.
+  bool has_delegated = (ret_flags & GSS_C_DELEG_FLAG) != 0 || kind == DelegationKind::kConstrained;
   CompleteIdentity(cred.identity(), ctx->get(), src_name.get(), mech_type,
                    outcome.mech == Mech::kKrb5,
-                   (ret_flags & GSS_C_DELEG_FLAG) != 0 ? delegated.get() : GSS_C_NO_CREDENTIAL,
-                   &outcome.identity);
+                   has_delegated ? delegated.get() : GSS_C_NO_CREDENTIAL, kind, &outcome.identity);
   return outcome;
 }
 

@@ -28,6 +28,10 @@ struct AcceptorConfig {
   bool shared_replay_tag = false;
   // GSS flags (GSS_C_MUTUAL_FLAG, ...) a context must carry to complete; 0 requires none.
   OM_uint32 required_flags = 0;
+  // S4U2Proxy at accept time: the credential also initiates (GSS_C_BOTH), its TGT got from the
+  // keytab used as client keytab into a private MEMORY ccache, so a client that forwarded no
+  // TGT yields a proxy credential (src/s4u/proxy_cred.h). Not with NTLM (no cred store there).
+  bool s4u2proxy = false;
   // Local name, service principal and delegated credentials of completed contexts.
   IdentityOptions identity;
 };
@@ -49,6 +53,7 @@ class AcceptorCredential {
   bool ntlm() const { return ntlm_; }
   bool memory_replay_cache() const { return memory_replay_cache_; }
   bool shared_replay_tag() const { return shared_replay_tag_; }
+  bool s4u2proxy() const { return s4u2proxy_; }
   OM_uint32 required_flags() const { return required_flags_; }
   OM_uint32 clock_skew_seconds() const { return clock_skew_seconds_; }
   const IdentityOptions& identity() const { return identity_; }
@@ -58,6 +63,7 @@ class AcceptorCredential {
   bool ntlm_ = false;
   bool memory_replay_cache_ = false;
   bool shared_replay_tag_ = false;
+  bool s4u2proxy_ = false;
   OM_uint32 required_flags_ = 0;
   OM_uint32 clock_skew_seconds_ = 300;  // krb5.conf's, read once per credential
   IdentityOptions identity_;

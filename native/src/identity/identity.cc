@@ -6,7 +6,8 @@
 namespace negotiate {
 
 void CompleteIdentity(const IdentityOptions& options, gss_ctx_id_t ctx, gss_name_t client,
-                      gss_OID mech, bool krb5, gss_cred_id_t delegated, IdentityOutcome* out) {
+                      gss_OID mech, bool krb5, gss_cred_id_t delegated, DelegationKind kind,
+                      IdentityOutcome* out) {
   if (options.local_name) {
     GssStatus st = LocalNameOf(client, mech, &out->local_name);
     if (!st.ok()) out->local_name_refused = st.message;
@@ -23,6 +24,7 @@ void CompleteIdentity(const IdentityOptions& options, gss_ctx_id_t ctx, gss_name
     if (st.ok()) {
       out->delegated_path = std::move(stored.path);
       out->delegated_lifetime = stored.lifetime_seconds;
+      out->delegated_kind = kind;
     } else {
       out->delegation_refused = st.message;
     }

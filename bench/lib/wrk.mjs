@@ -1,0 +1,97 @@
+/**
+ * HTTP Negotiate load through wrk (Debian `wrk`), the cheapest load generator at hand: a C event
+ * loop with a Lua script (wrk-tokens.lua) that sends one pre-made token per request, never
+ * reused. Same result shape as httpLoad.mjs (autocannon), so the two are reported side by side;
+ * `loadgenCpuS` is wrk's own CPU time (user + system, from the shell's `times`).
+ *
+ * A request counts as ok only when it is a 200 with the mutual-authentication token. wrk's
+ * latency histogram has 1 µs resolution and covers every request (errors included).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const SCRIPT = fileURLToPath(new URL('./wrk-tokens.lua', import.meta.url));
+
+/**
+ * @param {{ url: string, tokens: Buffer[], connections: number, durationS: number, serverName: string,
+ *   scenario: string, threads?: number, timeoutS?: number }} o
+ *   threads: wrk threads (default 1: one core of load generator is plenty for ~20,000 req/s and
+ *   leaves the other to the server).
+ * @returns {Promise<import('./httpLoad.mjs').LoadResult>}
+ */
+export async function runWrkLoad(o) {
+  if (o.tokens.length < 1) throw new Error('runWrkLoad: no tokens');
+  const threads = Math.max(1, Math.min(o.threads ?? 1, o.connections));
+  const dir = mkdtempSync(path.join(tmpdir(), 'bench-wrk-'));
+  try {
+    const file = path.join(dir, 'tokens');
+    writeFileSync(file, o.tokens.map((t) => t.toString('base64')).join('\n') + '\n');
+    const url = new URL(o.url);
+    const args = [
+      '-t',
+      String(threads),
+      '-c',
+      String(o.connections),
+      '-d',
+      `${o.durationS}s`,
+      '--timeout',
+      `${o.timeoutS ?? 5}s`,
+      '-s',
+      SCRIPT,
+      `${url.protocol}//${url.host}`,
+      '--',
+      file,
+      String(threads),
+      `${url.pathname}${url.search}`,
+    ];
+    // `times` prints the shell's children's CPU: wrk's own, which /proc no longer has once it exited.
+    const { stderr, code } = await run('bash', ['-c', 'wrk "$@"; rc=$?; times >&2; exit $rc', 'wrk', ...args]);
+    if (code !== 0) throw new Error(`wrk exited with ${code}: ${stderr.trim().slice(-400)}`);
+    const line = stderr.split('\n').find((l) => l.startsWith('{"durationUs"'));
+    if (!line) throw new Error(`wrk printed no summary: ${stderr.trim().slice(-400)}`);
+    const s = JSON.parse(line);
+    const cpu = /^(\d+)m([\d.]+)s (\d+)m([\d.]+)s\s*$/m.exec(stderr.split('\n').slice(-3).join('\n'));
+    const loadgenCpuS = cpu ? Number(cpu[1]) * 60 + Number(cpu[2]) + Number(cpu[3]) * 60 + Number(cpu[4]) : NaN;
+    /** @type {Record<string, number>} */
+    const errorKinds = {};
+    for (const [k, v] of [
+      ['noMutualToken', s.noMutualToken],
+      ['status', s.status],
+      ['socketError', s.connect + s.read + s.write],
+      ['timeout', s.timeout],
+    ]) {
+      if (v > 0) errorKinds[k] = v;
+    }
+    const errors = s.requests - s.ok;
+    const durationS = s.durationUs / 1e6;
+    return {
+      scenario: o.scenario,
+      server: o.serverName,
+      connections: o.connections,
+      durationS: Math.round(durationS * 1000) / 1000,
+      requests: s.requests,
+      ok: s.ok,
+      errors,
+      errorKinds,
+      rps: durationS > 0 ? Math.round(s.ok / durationS) : 0,
+      latencyMs: { p50: s.p50Us / 1000, p90: s.p90Us / 1000, p99: s.p99Us / 1000, max: s.maxUs / 1000 },
+      loadgenCpuS,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** @param {string} cmd @param {string[]} args */
+function run(cmd, args) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stderr }));
+  });
+}
