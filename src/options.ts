@@ -77,7 +77,7 @@ import { resolveBasicAuth, type ResolvedBasicAuth } from './basic/basicOptions.j
 import { CHANNEL_BINDING_POLICIES, isChannelBindingPolicy, type ChannelBindingPolicy } from './tls/channelBindings.js';
 import type { TlsFiles } from './tls/TlsCertificate.js';
 import { Authorizer } from './authorization/index.js';
-import { checkRedisUrl, isRedisUrl, redactRedisUrl } from './replay/redisUrl.js';
+import { isRedisUrl, redactRedisUrl } from './replay/redisUrl.js';
 import { resolveSharedReplayCache, type ResolvedSharedReplayCacheOptions } from './replay/sharedReplayOptions.js';
 import { isLocalNameMode, LOCAL_NAME_MODES_TEXT, type LocalNameMode } from './pool/localName.js';
 
@@ -252,10 +252,8 @@ export function resolveServerOptions(options: NegotiateServerOptions): ResolvedS
       RANGES.maxHandshakesPerAddress,
     );
   }
-  if (isRedisUrl(replayCache)) {
-    checkRedisUrl(replayCache);
-    resolved.sharedReplayCache = resolveSharedReplayCache(credentials.sharedReplayCache);
-  }
+  if (isRedisUrl(replayCache))
+    resolved.sharedReplayCache = resolveSharedReplayCache(credentials.sharedReplayCache, replayCache);
   if (credentials.frontendPrincipals !== undefined)
     resolved.frontendPrincipals = frontendPrincipals(credentials.frontendPrincipals);
   if (credentials.replayCachePrincipalQuota !== undefined) {

@@ -3,6 +3,7 @@
  * is the `replayCache` credential option (redisUrl.ts).
  */
 import { ConfigError } from '../errors.js';
+import { checkRedisUrl, type RedisUrl } from './redisUrl.js';
 
 /** `--replay-cache-fallback`: what a handshake does when Redis cannot check it. */
 export type ReplayFallback = 'none' | 'memory';
@@ -41,8 +42,12 @@ export function isReplayFallback(value: string): value is ReplayFallback {
   return value === 'none' || value === 'memory';
 }
 
-/** Fills the defaults; throws ConfigError naming the option for a bad value. */
-export function resolveSharedReplayCache(o: SharedReplayCacheOptions | undefined): ResolvedSharedReplayCacheOptions {
+/** Fills the defaults; throws ConfigError naming the option for a bad value (or a bad `url`, when given). */
+export function resolveSharedReplayCache(
+  o: SharedReplayCacheOptions | undefined,
+  url?: RedisUrl,
+): ResolvedSharedReplayCacheOptions {
+  if (url !== undefined) checkRedisUrl(url);
   const r: ResolvedSharedReplayCacheOptions = { ...DEFAULT_SHARED_REPLAY_CACHE, ...o };
   if (typeof r.prefix !== 'string' || !PREFIX_PATTERN.test(r.prefix))
     throw new ConfigError('ERR_CONFIG', 'replay cache prefix: up to 64 printable characters, no spaces');
