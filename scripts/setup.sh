@@ -26,6 +26,7 @@ test_packages=(
   chromium                      # a real browser doing SPNEGO (driven by playwright-core)
   clang-format                  # npm run lint checks native/ (CI runs it before the tests)
   samba samba-ad-dc samba-ad-provision python3-samba   # the throwaway AD domain (realm up --kind ad)
+  redis-server                  # the shared replay cache (--replay-cache redis://): a throwaway redis-server per test file
   apache2 libapache2-mod-auth-gssapi                   # loadgen's test against Apache (bench/lib/apache.mjs)
 )
 

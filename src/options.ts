@@ -77,6 +77,8 @@ import { resolveBasicAuth, type ResolvedBasicAuth } from './basic/basicOptions.j
 import { CHANNEL_BINDING_POLICIES, isChannelBindingPolicy, type ChannelBindingPolicy } from './tls/channelBindings.js';
 import type { TlsFiles } from './tls/TlsCertificate.js';
 import { Authorizer } from './authorization/index.js';
+import { isRedisUrl, redactRedisUrl } from './replay/redisUrl.js';
+import { resolveSharedReplayCache, type ResolvedSharedReplayCacheOptions } from './replay/sharedReplayOptions.js';
 import { isLocalNameMode, LOCAL_NAME_MODES_TEXT, type LocalNameMode } from './pool/localName.js';
 import { handoffKind, type HandoffKind } from './pool/callDispatcher.js';
 
@@ -90,6 +92,8 @@ export interface ResolvedServerConfig extends Limits {
   replayCacheSize: number;
   /** undefined: a quarter of replayCacheSize (the cache's own rule). */
   replayCachePrincipalQuota?: number | undefined;
+  /** Set with a `redis://` replayCache: its options, defaults filled. */
+  sharedReplayCache?: ResolvedSharedReplayCacheOptions | undefined;
   frontendPrincipals?: Partial<Record<AcceptorSlot, string>> | undefined;
   requireFlags: readonly RequiredFlag[];
   /** undefined: a tenth of maxContexts (defaultHandshakesPerAddress, applied by the server). */
@@ -160,7 +164,7 @@ export function resolveServerOptions(options: NegotiateServerOptions): ResolvedS
   if (typeof replayCache !== 'string' || !isReplayCacheOption(replayCache)) {
     throw new ConfigError(
       'ERR_CONFIG',
-      `credentials.replayCache must be default, memory, none or file:PATH, not ${JSON.stringify(replayCache)}`,
+      `credentials.replayCache must be default, memory, none, file:PATH or redis://HOST:PORT, not ${JSON.stringify(typeof replayCache === 'string' ? redactRedisUrl(replayCache) : replayCache)}`,
     );
   }
   const resolved: ResolvedServerConfig = {
@@ -251,6 +255,8 @@ export function resolveServerOptions(options: NegotiateServerOptions): ResolvedS
       RANGES.maxHandshakesPerAddress,
     );
   }
+  if (isRedisUrl(replayCache))
+    resolved.sharedReplayCache = resolveSharedReplayCache(credentials.sharedReplayCache, replayCache);
   if (credentials.frontendPrincipals !== undefined)
     resolved.frontendPrincipals = frontendPrincipals(credentials.frontendPrincipals);
   if (credentials.replayCachePrincipalQuota !== undefined) {

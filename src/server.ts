@@ -122,6 +122,7 @@ export class NegotiateServer extends EventEmitter {
         frontends: () => this.#frontendLoads(),
         httpInFlight: () => this.http?.inFlight ?? this.nodeHttp?.inFlight,
         handshakesPerAddress: () => ({ refused: perAddress.refused, inProgress: perAddress.inProgress }),
+        sharedReplay: () => pool.sharedReplay?.stats(),
       },
     });
     // Registered before any user listener: an event's metrics are counted by the time it is seen.
@@ -153,6 +154,7 @@ export class NegotiateServer extends EventEmitter {
     };
     if (config.replayCachePrincipalQuota !== undefined)
       credentials.replayCachePrincipalQuota = config.replayCachePrincipalQuota;
+    if (config.sharedReplayCache !== undefined) credentials.sharedReplayCache = config.sharedReplayCache;
     if (config.requireFlags.length > 0) credentials.requireFlags = config.requireFlags;
     if (config.keytab !== undefined) credentials.keytab = config.keytab;
     if (config.principal !== undefined) credentials.principal = config.principal;
@@ -219,14 +221,17 @@ export class NegotiateServer extends EventEmitter {
   }
 
   /**
-   * Ready (what /readyz answers): the pool started, every configured listener listens, and
-   * close() has not begun.
+   * Ready (what /readyz answers): the pool started, every configured listener listens,
+   * close() has not begun, and the replay cache on Redis (when configured) answers, unless
+   * its fallback is the memory cache.
    */
   readiness(): Readiness {
     if (this.#closing) return { ready: false, reason: 'shutting down' };
     if (!this.#started) return { ready: false, reason: 'starting' };
     const down = this.acceptors.find((a) => a.address() === undefined);
     if (down) return { ready: false, reason: `the ${down.framing} listener is closed` };
+    const replay = this.pool.sharedReplay?.readiness();
+    if (replay !== undefined && !replay.ready) return replay;
     return { ready: true };
   }
 

@@ -41,6 +41,7 @@ import {
 import { LIMIT_FLAGS } from './limitFlags.js';
 import { AUTHORIZATION_FLAGS } from './authorizationFlags.js';
 import { checkTlsFlags, TLS_FLAGS } from './tlsFlags.js';
+import { REPLAY_STORE_FLAGS } from './replayStoreFlags.js';
 import { BASIC_AUTH_FLAGS } from './basicAuthFlags.js';
 
 const address = (a: ListenAddress): string => `${a.host}:${a.port}`;
@@ -104,8 +105,9 @@ export const SERVE_FLAGS: readonly FlagSection[] = [
         placeholder: 'MODE',
         default: 'default',
         help:
-          "default | memory | none | file:PATH. default: MIT's file cache; memory: a process-wide in-memory " +
-          'cache instead, faster, forgotten on restart; none accepts replayed tokens.',
+          "default | memory | none | file:PATH | redis://[user:pass@]host:port[/db] | rediss://... default: MIT's " +
+          'file cache; memory: a process-wide in-memory cache instead, faster, forgotten on restart; redis: one ' +
+          'cache shared by every server behind a load balancer (see below); none accepts replayed tokens.',
         apply: (into, v) => void (into.options.credentials.replayCache = parseReplayCache(v)),
       },
       {
@@ -115,7 +117,7 @@ export const SERVE_FLAGS: readonly FlagSection[] = [
         default: `${DEFAULT_REPLAY_CACHE_SIZE}: 10,000 handshakes/s at the default 300 s clock skew`,
         help:
           'memory only: most authenticators remembered, 21-43 bytes each; beyond it handshakes are refused, never ' +
-          'accepted unchecked.',
+          'accepted unchecked. redis: sets the default quota below.',
         apply: (into, v) =>
           void (into.options.credentials.replayCacheSize = whole('replay-cache-size', v, RANGES.replayCacheSize)),
       },
@@ -125,8 +127,8 @@ export const SERVE_FLAGS: readonly FlagSection[] = [
         placeholder: 'N',
         default: 'a quarter of --replay-cache-size',
         help:
-          'memory only: most authenticators one client principal may hold; beyond it that principal is refused, ' +
-          'others are not.',
+          'memory: most authenticators one client principal may hold; redis: most it records per 2 x clock skew. ' +
+          'Beyond it that principal is refused, others are not.',
         apply: (into, v) =>
           void (into.options.credentials.replayCachePrincipalQuota = whole(
             'replay-cache-principal-quota',
@@ -222,6 +224,7 @@ export const SERVE_FLAGS: readonly FlagSection[] = [
       },
     ],
   },
+  REPLAY_STORE_FLAGS,
   TLS_FLAGS,
   BASIC_AUTH_FLAGS,
   {

@@ -11,6 +11,7 @@ import { loadNative, type NativeAddon, type NativeContextStats, type NativeRepla
 import type { BatchCall, BatchResult, ProtectRequest, ProtectSuccess } from '../../workers/messages.js';
 import { acceptCall, ownBytes, type AcceptOptions } from './acceptCall.js';
 import { AcceptorCredentials } from './AcceptorCredentials.js';
+import { SharedReplayCheck } from '../replay/SharedReplayCheck.js';
 import { acceptStep, protectSuccess, type AcceptStep } from './callResults.js';
 import type { LocalNames } from './localName.js';
 import { callDispatcher, type CallDispatcher, type HandoffKind } from './callDispatcher.js';
@@ -78,6 +79,8 @@ export class AuthPool {
   private closed = false;
   /** The delegated credentials kept on disk (credentials.delegationDir), or undefined. */
   readonly delegatedCredentials: DelegatedCredentials | undefined;
+  /** The replay check on Redis (credentials.replayCache `redis://...`), or undefined. */
+  sharedReplay: SharedReplayCheck | undefined;
 
   private constructor(
     threads: WorkerThreads,
@@ -149,8 +152,10 @@ export class AuthPool {
             ...(delegationMaxFiles === undefined ? {} : { maxFiles: delegationMaxFiles }),
           });
     let credentials: AcceptorCredentials;
+    let sharedReplay: SharedReplayCheck | undefined;
     try {
       credentials = await AcceptorCredentials.prepare(addon, options.credentials);
+      sharedReplay = await SharedReplayCheck.open(options.credentials, logger);
     } catch (err) {
       await delegated?.close();
       throw err;
@@ -163,6 +168,7 @@ export class AuthPool {
       ...(options.workerFile === undefined ? {} : { workerFile: options.workerFile }),
     });
     const pool = new AuthPool(threads, addon, opts, credentials, logger, delegated);
+    pool.sharedReplay = sharedReplay;
     // Warm every worker (an empty batch) so the first handshakes do not pay thread start and
     // credential acquisition. That is not a GSSAPI call that may hang, and a loaded machine can
     // take more than a short task timeout to start a thread: give it its own bound.
@@ -200,15 +206,19 @@ export class AuthPool {
     if (r.op !== 'accept') mismatchedResult('accept', r.op);
     const step = acceptStep(r);
     if (!r.ok || r.status !== 'complete' || step.status !== 'complete') return step;
+    // On Redis: a replayed (or unchecked) authenticator keeps nothing, and its AP-REP is not sent.
+    const refused = await this.sharedReplay?.check(r);
     const fields = await identityFields(r, {
       connectionId,
       localNames: this.credentials.localNames,
       delegations: this.delegatedCredentials,
       // A closed pool keeps nothing; its store removes what it kept.
-      abandoned: abandoned || this.closed,
+      abandoned: abandoned || this.closed || refused !== undefined,
       logger: this.logger,
     });
-    return { ...step, ...fields };
+    if (refused === undefined) return { ...step, ...fields };
+    this.release(connectionId);
+    throw refused;
   }
 
   /**
@@ -277,6 +287,7 @@ export class AuthPool {
     await this.threads.close();
     this.addon.releaseAll();
     await this.delegatedCredentials?.close();
+    await this.sharedReplay?.close();
   }
 
   /**

@@ -8,6 +8,7 @@
 #include "../krb5/clock_skew.h"
 #include "../ntlm/users_file.h"
 #include "../pac/gss_pac.h"
+#include "../replay/replay_tag.h"
 #include "../s4u/proxy_cred.h"
 #include "completion_checks.h"
 #include "neg_token_resp.h"
@@ -186,6 +187,7 @@ GssStatus AcceptorCredential::Acquire(const AcceptorConfig& config, AcceptorCred
   out->cred_ = std::move(cred);
   out->ntlm_ = config.ntlm;
   out->memory_replay_cache_ = config.memory_replay_cache;
+  out->shared_replay_tag_ = config.shared_replay_tag;
   out->s4u2proxy_ = config.s4u2proxy && !config.ntlm;
   out->required_flags_ = config.required_flags;
   out->clock_skew_seconds_ = ConfiguredClockSkewSeconds();
@@ -335,6 +337,16 @@ AcceptOutcome AcceptStep(const AcceptorCredential& cred, SecurityContext* ctx, c
   // it has authenticated is stored.
   if (refusal.ok() && cred.memory_replay_cache() && outcome.mech == Mech::kKrb5) {
     refusal = CheckReplay(ctx->get(), outcome.principal);
+  }
+  if (refusal.ok() && cred.shared_replay_tag() && outcome.mech == Mech::kKrb5) {
+    SharedReplayTag shared;
+    refusal = SharedReplayTagOfContext(ctx->get(), outcome.principal, &shared);
+    // Fail closed: without the tag the handshake would skip replay detection.
+    if (!refusal.ok()) refusal.message += " (needed for the shared replay check; refused)";
+    outcome.replay_tag = std::move(shared.tag);
+    outcome.replay_service = std::move(shared.service);
+    // As the memory cache's window (replay_cache.h): the skew on either side of now.
+    outcome.replay_window_ms = uint64_t{2} * cred.clock_skew_seconds() * 1000;
   }
   if (!refusal.ok()) {
     // The output (an AP-REP) must not reach a client that is refused.
