@@ -48,14 +48,12 @@ import {
   LISTENER_KEYS,
   SSPI_KEYS,
   TCP_KEYS,
-  TLS_KEYS,
   TOP_KEYS,
   WS_KEYS,
   type AdminOptions,
   type HttpEngine,
   type ListenerOptions,
   type NegotiateServerOptions,
-  type TlsOptions,
 } from './serverOptions.js';
 
 export type {
@@ -74,8 +72,9 @@ export type {
   WebSocketOptions,
 } from './serverOptions.js';
 import { resolveBasicAuth, type ResolvedBasicAuth } from './basic/basicOptions.js';
-import { CHANNEL_BINDING_POLICIES, isChannelBindingPolicy, type ChannelBindingPolicy } from './tls/channelBindings.js';
+import type { ChannelBindingPolicy } from './tls/channelBindings.js';
 import type { TlsFiles } from './tls/TlsCertificate.js';
+import { channelBindingPolicy, tlsFiles } from './tls/tlsOptions.js';
 import { Authorizer } from './authorization/index.js';
 import { isRedisUrl, redactRedisUrl } from './replay/redisUrl.js';
 import { resolveSharedReplayCache, type ResolvedSharedReplayCacheOptions } from './replay/sharedReplayOptions.js';
@@ -300,34 +299,6 @@ function httpEngine(value: unknown, withWebSocket: boolean): HttpEngine {
       'ERR_CONFIG',
       "http.ws needs http.engine 'uws': WebSockets run on uWebSockets.js only " +
         '(CLI: drop --ws, or serve with --http-engine uws)',
-    );
-  }
-  return value;
-}
-
-function tlsFiles(http: { tls?: TlsOptions } | undefined): TlsFiles | undefined {
-  if (http?.tls === undefined) return undefined;
-  const tls = section('http.tls', http.tls, TLS_KEYS);
-  const certFile = optionalString('http.tls.certFile', tls.certFile);
-  const keyFile = optionalString('http.tls.keyFile', tls.keyFile);
-  if (certFile === undefined || keyFile === undefined)
-    throw new ConfigError('ERR_CONFIG', 'http.tls needs both certFile and keyFile (--tls-cert and --tls-key)');
-  return { certFile, keyFile };
-}
-
-function channelBindingPolicy(value: unknown, tls: TlsFiles | undefined): ChannelBindingPolicy {
-  if (value === undefined) return 'when-supported';
-  if (typeof value !== 'string' || !isChannelBindingPolicy(value)) {
-    throw new ConfigError(
-      'ERR_CONFIG',
-      `http.channelBinding must be ${CHANNEL_BINDING_POLICIES.join(', ')}, not ${JSON.stringify(value)}`,
-    );
-  }
-  if (value === 'required' && tls === undefined) {
-    throw new ConfigError(
-      'ERR_CONFIG',
-      'channel binding required needs TLS on the HTTP listener (--tls-cert and --tls-key, or http.tls): ' +
-        'without a TLS channel there is nothing to bind, and every client would be refused',
     );
   }
   return value;
