@@ -627,8 +627,9 @@ test('serve --local-name strip-realm --allow-principals-file: /whoami has the lo
     String(assertListening(otherListening, 'http')),
   ]);
   assert.equal(refused.code, 0, `403 with a verified mutual token:\n${refused.stdout}\n${refused.stderr}`);
-  assert.match(other.stderr, /"rule":"allow-principal".*"msg":"authorization refused"/);
+  // The CLI's log lines are buffered (up to 100 ms) and flushed at exit: read them after it.
   assert.equal((await other.stop('SIGTERM')).code, 0, other.stderr);
+  assert.match(other.stderr, /"rule":"allow-principal".*"msg":"authorization refused"/);
 });
 
 test('serve --allow-principals-file with a junk line: refused at start, naming the line', async () => {
