@@ -6,7 +6,8 @@
 #   scripts/farm.sh up DIR [N]        N instances (default 2, at most 8); DIR is created
 #   scripts/farm.sh down DIR          every process (by PID) and namespace gone; DIR kept
 #   scripts/farm.sh status DIR        processes, namespaces, HAProxy's view of the instances
-#   scripts/farm.sh stop|start redis|haproxy|instance I DIR   for tests: stop/start one part
+#   scripts/farm.sh stop|kill|start redis|haproxy|instance I DIR   one part (tests): stop is
+#                                     SIGTERM (an instance drains), kill is SIGKILL (a crash)
 #
 # Needs root (namespaces), iproute2, haproxy, redis-server, curl. Names and addresses come from a
 # farm id derived from DIR's absolute path: namespaces nf<ID>-{br,lb,cl,s1..sN}, network
@@ -23,7 +24,7 @@ MAX_INSTANCES=8
 say() { printf 'farm: %s\n' "$*" >&2; }
 die() { printf 'farm: error: %s\n' "$*" >&2; exit 1; }
 usage() {
-  sed -n '5,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '6,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -96,12 +97,12 @@ spawn() {
 
 alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
 
-# Ends PID_$1: SIGTERM, then SIGKILL after 5 s.
+# Ends PID_$1: SIGTERM (or $2), then SIGKILL after 5 s.
 stop_pid() {
   local key="PID_$1" pid
   pid=$(state_get "$key")
   if alive "$pid"; then
-    kill -TERM "$pid" 2>/dev/null || true
+    kill "-${2:-TERM}" "$pid" 2>/dev/null || true
     for _ in $(seq 50); do alive "$pid" || break; sleep 0.1; done
     alive "$pid" && kill -KILL "$pid" 2>/dev/null || true
   fi
@@ -331,10 +332,12 @@ cmd_part() {
   local action=$1 part=$2 i=${3:-}
   case "$action:$part" in
     stop:redis) stop_pid redis ;;
+    kill:redis) stop_pid redis KILL ;;
     start:redis) start_redis ;;
     stop:haproxy) stop_pid haproxy ;;
     start:haproxy) start_haproxy ;;
     stop:instance) stop_pid "s$i" ;;
+    kill:instance) stop_pid "s$i" KILL ;;
     start:instance) start_instance "$i"; wait_instance "$i" ;;
     *) usage ;;
   esac
@@ -347,7 +350,7 @@ case "$COMMAND" in
     [ $# -le 3 ] || usage
     DIR_ARG=$2
     ;;
-  stop | start)
+  stop | kill | start)
     PART=$2
     if [ "$PART" = instance ]; then [ $# -eq 4 ] || usage; INDEX=$3; DIR_ARG=$4; else [ $# -eq 3 ] || usage; DIR_ARG=$3; fi
     ;;
@@ -362,7 +365,7 @@ case "$COMMAND" in
   up) cmd_up "${3:-2}" ;;
   down) cmd_down ;;
   status) cmd_status ;;
-  stop | start)
+  stop | kill | start)
     [ -e "$STATE" ] || die "no farm in $DIR"
     if [ "$PART" = instance ]; then
       [[ "$INDEX" =~ ^[1-9][0-9]*$ ]] && [ "$INDEX" -le "$(state_get FARM_N)" ] || die "no instance '$INDEX'"
