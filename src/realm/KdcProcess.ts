@@ -113,7 +113,8 @@ export class KdcProcess {
           ok: false,
           portInUse: text.includes('Address already in use'),
           message:
-            `starting krb5kdc for realm ${opts.realm} on ${opts.kdcAddress ?? '127.0.0.1'}:${opts.kdcPort} failed: it ${reason}; ` +
+            `starting krb5kdc for realm ${opts.realm} on ${opts.kdcAddress ?? '127.0.0.1'}:${opts.kdcPort} ` +
+            `failed: it ${reason}; ` +
             `${opts.kdcLog} ends with:\n${tailLines(text)}`,
         };
       }

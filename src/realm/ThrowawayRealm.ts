@@ -148,7 +148,15 @@ export class ThrowawayRealm {
     const { realm: realmName = 'KRBTEST.COM', user = 'alice', detached = false } = opts;
     const password = opts.password ?? inputs.randomSecret();
     const { realmSettings, kdcAddress } = opts;
-    inputs.checkRealmInputs({ dir, realm: realmName, user, password, kdcPort: opts.kdcPort, kdcAddress, realmSettings });
+    inputs.checkRealmInputs({
+      dir,
+      realm: realmName,
+      user,
+      password,
+      kdcPort: opts.kdcPort,
+      kdcAddress,
+      realmSettings,
+    });
     await state.prepareEmptyDir(dir);
 
     const kdcPort = opts.kdcPort ?? (await freeLoopbackPort());

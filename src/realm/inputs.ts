@@ -66,7 +66,8 @@ export function isIpv4Address(address: string): boolean {
 }
 
 export function checkKdcAddress(address: string): void {
-  if (!isIpv4Address(address)) throw realmError(`invalid kdcAddress ${JSON.stringify(address)}: expected an IPv4 address`);
+  if (!isIpv4Address(address))
+    throw realmError(`invalid kdcAddress ${JSON.stringify(address)}: expected an IPv4 address`);
 }
 
 export function checkPort(port: number): void {
