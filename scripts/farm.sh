@@ -15,6 +15,7 @@
 # collide (a clash of ids is refused). Everything the farm started is in DIR/farm.state
 # (KEY=value lines, read by test/support/farm.ts); progress goes to stderr, logs to DIR/logs.
 # Replay cache: FARM_REPLAY_CACHE=redis|memory (default: redis when this build has it).
+# FARM_NTLM=0 serves without --ntlm (the server's default; bench/farm.mjs measures that way).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -137,16 +138,17 @@ start_haproxy() {
 }
 
 start_instance() {
-  local i=$1 ip ns cache
+  local i=$1 ip ns cache ntlm=()
   ip=$(instance_ip "$i")
   ns=$(instance_ns "$i")
   cache=$(state_get REPLAY_CACHE_URL)
+  [ "$(state_get NTLM)" = 0 ] || ntlm=(--ntlm)
   # The realm's env file: KRB5_CONFIG, KRB5_KTNAME, NTLM_USER_FILE and the rest.
   # shellcheck disable=SC1091
   spawn "$ns" "s$i" bash -c '. "$1/realm/env"; shift; exec "$@"' farm "$DIR" \
     node "$CLI" serve --keytab "$DIR/realm/keytab" \
     --sspi "$ip:2000" --gss-sample "$ip:4444" --http "$ip:8080" --admin "$ip:9090" \
-    --replay-cache "$cache" --ntlm --session-cookie 600 --cookie-key-file "$DIR/cookie.keys" \
+    --replay-cache "$cache" "${ntlm[@]}" --session-cookie 600 --cookie-key-file "$DIR/cookie.keys" \
     --shutdown-grace 2000 --log-level warn
 }
 
@@ -242,6 +244,7 @@ cmd_up() {
   state_set NS_CL "$NS_CL"
   state_set NS_LB "$NS_LB"
   state_set REPLAY_CACHE "$mode"
+  state_set NTLM "${FARM_NTLM:-1}"
   if [ "$mode" = redis ]; then
     state_set REPLAY_CACHE_URL "redis://$LB_IP:6379"
   else
