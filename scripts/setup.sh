@@ -26,7 +26,8 @@ test_packages=(
   chromium                      # a real browser doing SPNEGO (driven by playwright-core)
   clang-format                  # npm run lint checks native/ (CI runs it before the tests)
   samba samba-ad-dc samba-ad-provision python3-samba   # the throwaway AD domain (realm up --kind ad)
-  redis-server haproxy iproute2 # the farm (scripts/farm.sh): shared replay cache, balancer, namespaces
+  redis-server                  # the shared replay cache (--replay-cache redis://): a throwaway redis-server per test file
+  haproxy iproute2              # the farm (scripts/farm.sh): balancer, network namespaces
 )
 
 case "${1:-}" in

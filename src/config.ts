@@ -4,6 +4,7 @@
  * front ends that are used on their own. A leaf module: it imports no front end.
  */
 import { DEFAULT_REPLAY_CACHE_SIZE, type ReplayCacheOption } from './pool/credentials.js';
+import { isRedisUrl } from './replay/redisUrl.js';
 
 export { DEFAULT_REPLAY_CACHE_SIZE };
 
@@ -70,6 +71,7 @@ export function isReplayCacheOption(value: string): value is ReplayCacheOption {
     value === 'default' ||
     value === 'none' ||
     value === 'memory' ||
-    (value.startsWith('file:') && value.length > 'file:'.length)
+    (value.startsWith('file:') && value.length > 'file:'.length) ||
+    isRedisUrl(value)
   );
 }

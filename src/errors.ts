@@ -75,6 +75,7 @@ export const NEGOTIATE_ERROR_CODES = [
   'ERR_GSS_REPLAY',
   'ERR_REPLAY_CACHE_FULL',
   'ERR_REPLAY_QUOTA',
+  'ERR_REPLAY_CACHE_UNAVAILABLE',
   'ERR_GSS_CLOCK_SKEW',
   'ERR_GSS_WRONG_PRINCIPAL',
   // The keytab holds the service's key, but not in the enctype the KDC encrypted the ticket with.
@@ -132,6 +133,14 @@ export class FramingError extends NegotiateError {
 /** The worker pool refused or lost a task (queue full, timeout, worker died, closed). */
 export class PoolError extends NegotiateError {
   override readonly name: string = 'PoolError';
+}
+
+/**
+ * The shared replay cache (Redis) could not check a handshake: unreachable, slower than its
+ * deadline, or too many checks waiting. The handshake is refused (fail closed); the client may retry.
+ */
+export class ReplayStoreError extends NegotiateError {
+  override readonly name: string = 'ReplayStoreError';
 }
 
 /** Bad configuration or environment (missing keytab, missing native build, bad option). */

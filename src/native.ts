@@ -100,8 +100,21 @@ export type NativeAcceptResult =
       delegated?: { path: string; lifetime: number | null };
       /** With `delegationDir`: why a delegated credential was not written. */
       delegationRefused?: string;
+      /**
+       * With `sharedReplayTag`, krb5 only: the authenticator's shared tag (32 hex digits, the
+       * same on every server with the keytab; never token bytes), the accepting service and
+       * how long a store keeps the tag (2 x clock skew).
+       */
+      replay?: SharedReplayTag;
     }
   | NativeFailure;
+
+/** The shared replay tag of a completed krb5 context (native/src/replay/replay_tag.h). */
+export interface SharedReplayTag {
+  tag: string;
+  service: string;
+  windowMs: number;
+}
 
 export interface NativeCredentialOptions {
   keytab?: string;
@@ -111,6 +124,8 @@ export interface NativeCredentialOptions {
   replayCache?: string;
   /** MIT's cache off, the addon's process-wide in-memory cache on (configureReplayCache first). */
   memoryReplayCache?: boolean;
+  /** MIT's cache off; each completed krb5 context reports its shared tag (`replay`) for a shared store. */
+  sharedReplayTag?: boolean;
   /** The slot this credential is kept under in its thread ('' by default; a front end's name). */
   slot?: string;
   /** GSS flag bits a context must carry to complete (ERR_GSS_FLAGS_REQUIRED otherwise). */

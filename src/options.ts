@@ -77,6 +77,8 @@ import { CHANNEL_BINDING_POLICIES, isChannelBindingPolicy, type ChannelBindingPo
 import type { TlsFiles } from './tls/TlsCertificate.js';
 import { Authorizer } from './authorization/index.js';
 import { isLocalNameMode, LOCAL_NAME_MODES, type LocalNameMode } from './pool/localName.js';
+import { checkRedisUrl, isRedisUrl, redactRedisUrl } from './replay/redisUrl.js';
+import { resolveSharedReplayCache, type ResolvedSharedReplayCacheOptions } from './replay/sharedReplayOptions.js';
 
 /** The flat configuration the server runs on: every default filled. Internal (tests may build one). */
 export interface ResolvedServerConfig extends Limits {
@@ -88,6 +90,8 @@ export interface ResolvedServerConfig extends Limits {
   replayCacheSize: number;
   /** undefined: a quarter of replayCacheSize (the cache's own rule). */
   replayCachePrincipalQuota?: number | undefined;
+  /** Set with a `redis://` replayCache: its options, defaults filled. */
+  sharedReplayCache?: ResolvedSharedReplayCacheOptions | undefined;
   frontendPrincipals?: Partial<Record<AcceptorSlot, string>> | undefined;
   requireFlags: readonly RequiredFlag[];
   /** undefined: a tenth of maxContexts (defaultHandshakesPerAddress, applied by the server). */
@@ -154,7 +158,7 @@ export function resolveServerOptions(options: NegotiateServerOptions): ResolvedS
   if (typeof replayCache !== 'string' || !isReplayCacheOption(replayCache)) {
     throw new ConfigError(
       'ERR_CONFIG',
-      `credentials.replayCache must be default, memory, none or file:PATH, not ${JSON.stringify(replayCache)}`,
+      `credentials.replayCache must be default, memory, none, file:PATH or redis://HOST:PORT, not ${JSON.stringify(typeof replayCache === 'string' ? redactRedisUrl(replayCache) : replayCache)}`,
     );
   }
   const resolved: ResolvedServerConfig = {
@@ -241,6 +245,10 @@ export function resolveServerOptions(options: NegotiateServerOptions): ResolvedS
       0,
       RANGES.maxHandshakesPerAddress,
     );
+  }
+  if (isRedisUrl(replayCache)) {
+    checkRedisUrl(replayCache);
+    resolved.sharedReplayCache = resolveSharedReplayCache(credentials.sharedReplayCache);
   }
   if (credentials.frontendPrincipals !== undefined)
     resolved.frontendPrincipals = frontendPrincipals(credentials.frontendPrincipals);

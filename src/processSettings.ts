@@ -62,8 +62,8 @@ export function applyProcessWideSettings(settings: ProcessWideSettings): void {
       ntlm: true,
       ...(settings.replayCache === undefined ? {} : { replayCache: settings.replayCache }),
     });
-    // memory: MIT's own cache is off and ours checks every accept.
-    const rc = native.memoryReplayCache === true ? 'none:' : native.replayCache;
+    // memory (and Redis): MIT's own cache is off and ours checks every accept.
+    const rc = native.memoryReplayCache === true || native.sharedReplayTag === true ? 'none:' : native.replayCache;
     if (rc !== undefined) process.env['KRB5RCACHENAME'] = rc;
   }
   if (settings.uwsMaxHeadersSize !== undefined)

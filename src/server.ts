@@ -14,27 +14,25 @@ import {
   type AuthorizationRefusal,
   type HandshakeFailure,
 } from './handshake/index.js';
-import { DEFAULT_LIMITS, type ListenAddress } from './config.js';
+import type { ListenAddress } from './config.js';
 import type { Logger } from './logger.js';
 import { resolveServerOptions, type NegotiateServerOptions, type ResolvedServerConfig } from './options.js';
 import { applyProcessWideSettings } from './processSettings.js';
 import { AuthPool } from './pool/AuthPool.js';
 import type { CredentialOptions } from './pool/credentials.js';
 import type { Session } from './session.js';
-import { HttpAcceptor, type HttpIdentity } from './acceptors/HttpAcceptor.js';
-import { attachWebSocket, type WsAcceptor } from './acceptors/WsAcceptor.js';
-import { NodeHttpAcceptor } from './acceptors/NodeHttpAcceptor.js';
+import type { HttpAcceptor, HttpIdentity } from './acceptors/HttpAcceptor.js';
+import type { WsAcceptor } from './acceptors/WsAcceptor.js';
+import type { NodeHttpAcceptor } from './acceptors/NodeHttpAcceptor.js';
 import type { AdapterIdentity } from './adapter/types.js';
 import { AdminListener, type Readiness } from './admin/AdminListener.js';
 import { ServerMetrics } from './metrics/ServerMetrics.js';
 import type { FrontendLoad } from './metrics/stateMetrics.js';
-import { ensureDescriptorBudget, largestFittingCap, type DescriptorPlan } from './limits/descriptors.js';
+import { fitListenerBudget } from './limits/listenerBudget.js';
 import { DescriptorWatch } from './limits/DescriptorWatch.js';
-import { httpCapSlack } from './http/ConnectionGate.js';
-import { ADMIN_MAX_CONNECTIONS } from './admin/AdminListener.js';
-import type { HttpSessionCookieOptions } from './http/frontEndSetup.js';
 import { loadTlsCertificate, type TlsCertificate, type TlsPem } from './tls/TlsCertificate.js';
 import { loadListenerCertificate, logServedCertificate } from './tls/listenerCertificate.js';
+import { createHttpFrontEnd, forwardRefusals, listenHttpFrontEnd } from './serverHttp.js';
 
 export interface ListeningEvent {
   event: 'listening';
@@ -120,6 +118,7 @@ export class NegotiateServer extends EventEmitter {
         frontends: () => this.#frontendLoads(),
         httpInFlight: () => this.http?.inFlight ?? this.nodeHttp?.inFlight,
         handshakesPerAddress: () => ({ refused: perAddress.refused, inProgress: perAddress.inProgress }),
+        sharedReplay: () => pool.sharedReplay?.stats(),
       },
     });
     // Registered before any user listener: an event's metrics are counted by the time it is seen.
@@ -138,7 +137,7 @@ export class NegotiateServer extends EventEmitter {
 
   static async #startResolved(config: ResolvedServerConfig): Promise<NegotiateServer> {
     // Before anything starts: caps that do not fit the descriptor limit refuse here.
-    const maxConnections = NegotiateServer.#fitDescriptorBudget(config);
+    const maxConnections = fitListenerBudget(config);
     if (config.ntlmUsers !== undefined) applyProcessWideSettings({ ntlmUserFile: config.ntlmUsers });
     // Before the workers start: a bad certificate refuses at once.
     const tls =
@@ -151,6 +150,7 @@ export class NegotiateServer extends EventEmitter {
     };
     if (config.replayCachePrincipalQuota !== undefined)
       credentials.replayCachePrincipalQuota = config.replayCachePrincipalQuota;
+    if (config.sharedReplayCache !== undefined) credentials.sharedReplayCache = config.sharedReplayCache;
     if (config.requireFlags.length > 0) credentials.requireFlags = config.requireFlags;
     if (config.keytab !== undefined) credentials.keytab = config.keytab;
     if (config.principal !== undefined) credentials.principal = config.principal;
@@ -208,14 +208,17 @@ export class NegotiateServer extends EventEmitter {
   }
 
   /**
-   * Ready (what /readyz answers): the pool started, every configured listener listens, and
-   * close() has not begun.
+   * Ready (what /readyz answers): the pool started, every configured listener listens,
+   * close() has not begun, and the replay cache on Redis (when configured) answers, unless
+   * its fallback is the memory cache.
    */
   readiness(): Readiness {
     if (this.#closing) return { ready: false, reason: 'shutting down' };
     if (!this.#started) return { ready: false, reason: 'starting' };
     const down = this.acceptors.find((a) => a.address() === undefined);
     if (down) return { ready: false, reason: `the ${down.framing} listener is closed` };
+    const replay = this.pool.sharedReplay?.readiness();
+    if (replay !== undefined && !replay.ready) return replay;
     return { ready: true };
   }
 
@@ -265,38 +268,6 @@ export class NegotiateServer extends EventEmitter {
     await this.admin?.close();
   }
 
-  /**
-   * Every listener's cap plus a reserve must fit RLIMIT_NOFILE (src/limits/descriptors.ts), so
-   * one flooded listener cannot take the descriptors of the others and the admin listener.
-   * Caps the operator chose (`maxConnectionsFromUser`) refuse to start when they cannot fit;
-   * the default cap is lowered to fit, with a warning. Returns the per-listener cap.
-   */
-  static #fitDescriptorBudget(o: ResolvedServerConfig): number {
-    const planFor = (cap: number): DescriptorPlan => {
-      const listeners = [];
-      if (o.sspi) listeners.push({ name: 'sspi', connections: cap });
-      if (o.gssSample) listeners.push({ name: 'gss-sample', connections: cap });
-      // The uWS cap is enforced by sampling: budget what one interval can add. node's is exact.
-      if (o.http && o.httpEngine === 'node') listeners.push({ name: 'http', connections: cap });
-      else if (o.http) listeners.push({ name: 'http (with WebSockets)', connections: cap + httpCapSlack(cap) });
-      if (o.admin) listeners.push({ name: 'admin', connections: ADMIN_MAX_CONNECTIONS });
-      return { listeners, workers: o.workers };
-    };
-    let cap = o.maxConnections ?? DEFAULT_LIMITS.maxConnections;
-    if (o.maxConnectionsFromUser !== true) {
-      const fit = largestFittingCap(planFor, cap);
-      if (fit >= 1 && fit < cap) {
-        o.logger.warn('--max-connections lowered to fit the file-descriptor limit', {
-          maxConnections: fit,
-          requested: cap,
-        });
-        cap = fit;
-      }
-    }
-    ensureDescriptorBudget(planFor(cap));
-    return cap;
-  }
-
   async #listenAdmin(at: ListenAddress): Promise<void> {
     const admin = new AdminListener({
       metrics: this.metrics,
@@ -319,81 +290,23 @@ export class NegotiateServer extends EventEmitter {
   }
 
   async #listenHttp(at: ListenAddress): Promise<void> {
-    const o = this.#options;
-    if (o.httpEngine === 'node') {
-      await this.#listenNodeHttp(at);
-      return;
-    }
-    const certificate = this.tlsCertificate;
-    const http = new HttpAcceptor({
+    const frontEnd = createHttpFrontEnd({
+      options: this.#options,
       pool: this.pool,
       logger: this.#logger,
-      maxTokenBytes: o.maxTokenBytes,
-      allowUwsFallback: o.allowUwsFallback,
       maxConnections: this.#maxConnections,
-      sessionCookie: this.#sessionCookie(),
-      tls: certificate && { certificate, channelBinding: o.channelBinding },
-      authorizer: o.authorizer,
-    });
-    this.#forwardRefusals(http);
-    http.on('session', (s: HttpIdentity) => this.emit('session', s));
-    http.on('handshakeFailed', (f: HandshakeFailure<'http'>) => this.emit('handshakeFailed', f));
-    this.http = http;
-    if (o.wsPath !== undefined) {
-      const ws = attachWebSocket(http.app, {
-        path: o.wsPath,
-        pool: this.pool,
-        logger: this.#logger,
-        maxTokenBytes: o.maxTokenBytes,
-        handshakeTimeoutMs: o.handshakeTimeoutMs,
-        handshakesPerAddress: this.handshakesPerAddress,
-        onMessage: o.onWsMessage,
-        channel: http.channel,
-        authorizer: o.authorizer,
-      });
-      this.#forwardRefusals(ws);
-      ws.on('session', (s: Session) => this.emit('session', s));
-      ws.on('handshakeFailed', (f: HandshakeFailure<'ws'>) => this.emit('handshakeFailed', f));
-      this.ws = ws;
-    }
-    this.#httpAddress = await http.listen(at.port, at.host);
-  }
-
-  /** The HTTP front end on node:http (no WebSockets: the resolver refused ws with this engine). */
-  async #listenNodeHttp(at: ListenAddress): Promise<void> {
-    const o = this.#options;
-    const http = new NodeHttpAcceptor({
-      pool: this.pool,
-      logger: this.#logger,
-      maxTokenBytes: o.maxTokenBytes,
-      maxConnections: this.#maxConnections,
-      ntlm: o.ntlm,
-      handshakeTimeoutMs: o.handshakeTimeoutMs,
       handshakesPerAddress: this.handshakesPerAddress,
-      sessionCookie: this.#sessionCookie(),
-      tls: this.#tlsPem && { pem: this.#tlsPem, channelBinding: o.channelBinding },
-      authorizer: o.authorizer,
+      tlsCertificate: this.tlsCertificate,
+      tlsPem: this.#tlsPem,
+      events: this,
     });
-    this.#forwardRefusals(http);
-    http.on('session', (s: AdapterIdentity) => this.emit('session', s));
-    http.on('handshakeFailed', (f: HandshakeFailure<'adapter'>) => this.emit('handshakeFailed', f));
-    this.nodeHttp = http;
-    this.#httpAddress = await http.listen(at.port, at.host);
-  }
-
-  /** A front end's 'authorizationRefused' events become the server's (counted by its metrics). */
-  #forwardRefusals(frontEnd: EventEmitter): void {
-    frontEnd.on('authorizationRefused', (r: AuthorizationRefusal) => this.emit('authorizationRefused', r));
-  }
-
-  #sessionCookie(): HttpSessionCookieOptions | undefined {
-    const o = this.#options;
-    if (o.sessionCookieTtlSeconds === undefined) return undefined;
-    return {
-      ttlSeconds: o.sessionCookieTtlSeconds,
-      secure: o.sessionCookieSecure,
-      ...(o.sessionCookieKeys.length > 0 ? { keys: o.sessionCookieKeys } : {}),
-    };
+    // Kept before listening, so close() closes what a failed listen left.
+    if (frontEnd.engine === 'node') this.nodeHttp = frontEnd.nodeHttp;
+    else {
+      this.http = frontEnd.http;
+      this.ws = frontEnd.ws;
+    }
+    this.#httpAddress = await listenHttpFrontEnd(frontEnd, at.port, at.host);
   }
 
   async #listen(framing: TcpFraming, at: ListenAddress): Promise<void> {
@@ -412,7 +325,7 @@ export class NegotiateServer extends EventEmitter {
       authorizer: o.authorizer,
       logger: this.#logger,
     });
-    this.#forwardRefusals(acceptor);
+    forwardRefusals(acceptor, this);
     acceptor.on('session', (s: Session) => this.emit('session', s));
     acceptor.on('handshakeFailed', (f: HandshakeFailure<TcpFraming>) => this.emit('handshakeFailed', f));
     await acceptor.listen(at.port, at.host);

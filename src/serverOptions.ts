@@ -10,6 +10,7 @@ import type { PinoCompatibleLogger } from './logger.js';
 import type { AuthorizationRules, AuthorizeHook } from './authorization/index.js';
 import type { AcceptorSlot, ReplayCacheOption, RequiredFlag } from './pool/credentials.js';
 import type { LocalNameMode } from './pool/localName.js';
+import type { SharedReplayCacheOptions } from './replay/sharedReplayOptions.js';
 import type { ChannelBindingPolicy } from './tls/channelBindings.js';
 
 /** A listener: `host` defaults to 127.0.0.1; `port` 0 picks a free port. */
@@ -35,6 +36,8 @@ export interface CredentialsOptions {
   replayCacheSize?: number;
   /** `'memory'` only: most authenticators one client principal may hold. Default: a quarter of `replayCacheSize`. */
   replayCachePrincipalQuota?: number;
+  /** With a `redis://` or `rediss://` replayCache: prefix, timeoutMs, fallback, maxPending (docs/operations.md). */
+  sharedReplayCache?: SharedReplayCacheOptions;
   /** Context flags every client must request. Default none. */
   requireFlags?: readonly RequiredFlag[];
   /**
@@ -190,6 +193,7 @@ export const CREDENTIAL_KEYS: Record<keyof CredentialsOptions, true> = {
   replayCache: true,
   replayCacheSize: true,
   replayCachePrincipalQuota: true,
+  sharedReplayCache: true,
   requireFlags: true,
   localName: true,
   delegationDir: true,

@@ -14,6 +14,7 @@ import {
 import { ConfigError } from '../errors.js';
 import type { LogLevel } from '../logger.js';
 import { isRequiredFlag, REQUIRABLE_FLAGS, type ReplayCacheOption, type RequiredFlag } from '../pool/credentials.js';
+import { redactRedisUrl } from '../replay/redisUrl.js';
 
 /** A WebSocket path: absolute, no wildcards or query. */
 export function parseWsPath(value: string): string {
@@ -114,7 +115,7 @@ export function parseReplayCache(value: string): ReplayCacheOption {
   if (isReplayCacheOption(value)) return value;
   throw new ConfigError(
     'ERR_CONFIG',
-    `--replay-cache expects default, memory, none or file:PATH, not ${JSON.stringify(value)}`,
+    `--replay-cache expects default, memory, none, file:PATH or redis://HOST:PORT, not ${JSON.stringify(redactRedisUrl(value))}`,
   );
 }
 

@@ -41,6 +41,7 @@ import {
 import { LIMIT_FLAGS } from './limitFlags.js';
 import { AUTHORIZATION_FLAGS } from './authorizationFlags.js';
 import { checkTlsFlags, TLS_FLAGS } from './tlsFlags.js';
+import { REPLAY_STORE_FLAGS } from './replayStoreFlags.js';
 
 const address = (a: ListenAddress): string => `${a.host}:${a.port}`;
 const whole = (name: string, value: string, range: IntRange): number => parseWholeNumber(`--${name}`, value, range);
@@ -103,8 +104,9 @@ export const SERVE_FLAGS: readonly FlagSection[] = [
         placeholder: 'MODE',
         default: 'default',
         help:
-          "default | memory | none | file:PATH. default: MIT's file cache; memory: a process-wide in-memory " +
-          'cache instead, faster, forgotten on restart; none accepts replayed tokens.',
+          "default | memory | none | file:PATH | redis://[user:pass@]host:port[/db] | rediss://... default: MIT's " +
+          'file cache; memory: a process-wide in-memory cache instead, faster, forgotten on restart; redis: one ' +
+          'cache shared by every server behind a load balancer (see below); none accepts replayed tokens.',
         apply: (into, v) => void (into.options.credentials.replayCache = parseReplayCache(v)),
       },
       {
@@ -114,7 +116,7 @@ export const SERVE_FLAGS: readonly FlagSection[] = [
         default: `${DEFAULT_REPLAY_CACHE_SIZE}: 10,000 handshakes/s at the default 300 s clock skew`,
         help:
           'memory only: most authenticators remembered, 21-43 bytes each; beyond it handshakes are refused, never ' +
-          'accepted unchecked.',
+          'accepted unchecked. redis: sets the default quota below.',
         apply: (into, v) =>
           void (into.options.credentials.replayCacheSize = whole('replay-cache-size', v, RANGES.replayCacheSize)),
       },
@@ -124,8 +126,8 @@ export const SERVE_FLAGS: readonly FlagSection[] = [
         placeholder: 'N',
         default: 'a quarter of --replay-cache-size',
         help:
-          'memory only: most authenticators one client principal may hold; beyond it that principal is refused, ' +
-          'others are not.',
+          'memory: most authenticators one client principal may hold; redis: most it records per 2 x clock skew. ' +
+          'Beyond it that principal is refused, others are not.',
         apply: (into, v) =>
           void (into.options.credentials.replayCachePrincipalQuota = whole(
             'replay-cache-principal-quota',
@@ -221,6 +223,7 @@ export const SERVE_FLAGS: readonly FlagSection[] = [
       },
     ],
   },
+  REPLAY_STORE_FLAGS,
   TLS_FLAGS,
   {
     // Each row here acts only when an HTTP listener is on; the cookie's key and Secure flag only

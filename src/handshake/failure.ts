@@ -21,8 +21,8 @@ export interface HandshakeFailure<F extends Frontend = Frontend> {
 
 /**
  * - `busy`: the server cannot take the handshake now (the pool's queue is full, a task timed
- *   out, a worker died, the pool is closing, the context table is full, or the client's address
- *   holds its share of it); the client may retry.
+ *   out, a worker died, the pool is closing, the context table is full, the client's address
+ *   holds its share of it, or the shared replay cache cannot check it); the client may retry.
  * - `refused`: GSSAPI refused the client's token, or its context cannot go on.
  * - `protocol`: the peer broke the framing or the front end's rules (too large, empty, out of
  *   lock-step, too slow).
@@ -32,7 +32,12 @@ export type FailureClass = 'busy' | 'refused' | 'protocol' | 'internal';
 
 export function classify(err: unknown): FailureClass {
   if (!(err instanceof NegotiateError)) return 'internal';
-  if (err instanceof PoolError || err.code === 'ERR_CONTEXT_TABLE_FULL' || err.code === 'ERR_HANDSHAKES_PER_ADDRESS')
+  if (
+    err instanceof PoolError ||
+    err.code === 'ERR_CONTEXT_TABLE_FULL' ||
+    err.code === 'ERR_HANDSHAKES_PER_ADDRESS' ||
+    err.code === 'ERR_REPLAY_CACHE_UNAVAILABLE'
+  )
     return 'busy';
   if (err instanceof GssError || err.code.startsWith('ERR_GSS_')) return 'refused';
   // A context that cannot go on (unknown, busy, in the wrong state) ends the handshake as a refusal.

@@ -6,6 +6,7 @@
  */
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { registerStateMetrics, type StateSources } from './stateMetrics.js';
+import { registerSharedReplayMetrics } from '../replay/sharedReplayMetrics.js';
 
 /** Every metric of this package starts with it (prom-client's process metrics do not). */
 export const METRIC_PREFIX = 'negotiate_';
@@ -104,6 +105,7 @@ export class ServerMetrics {
       registers,
     });
     registerStateMetrics(this.registry, METRIC_PREFIX, options.sources);
+    registerSharedReplayMetrics(this.registry, METRIC_PREFIX, options.sources.sharedReplay ?? (() => undefined));
     if (options.processMetrics === true) collectDefaultMetrics({ register: this.registry });
   }
 

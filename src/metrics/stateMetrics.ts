@@ -4,6 +4,7 @@
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { NativeContextStats, NativeReplayStats } from '../native.js';
+import type { SharedReplayStats } from '../replay/SharedReplayCheck.js';
 
 /** AuthPool.stats(): the process-wide context table plus the pool's queue. */
 export type PoolStats = NativeContextStats & { queued: number; utilization: number };
@@ -33,6 +34,8 @@ export interface StateSources {
   httpInFlight(): number | undefined;
   /** The per-address bound on handshakes in progress (HandshakesPerAddress), when there is one. */
   handshakesPerAddress?: () => { refused: number; inProgress: number };
+  /** The replay check on Redis (AuthPool.sharedReplay), undefined without one. */
+  sharedReplay?: () => SharedReplayStats | undefined;
 }
 
 /**

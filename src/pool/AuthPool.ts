@@ -27,6 +27,7 @@ import type {
   ProtectSuccess,
 } from '../../workers/messages.js';
 import { AcceptorCredentials } from './AcceptorCredentials.js';
+import { SharedReplayCheck } from '../replay/SharedReplayCheck.js';
 import { BatchDispatcher } from './BatchDispatcher.js';
 import { slotCredentials, type AcceptorSlot, type CredentialOptions } from './credentials.js';
 import { AcceptError, failureToError, mismatchedResult } from './failures.js';
@@ -127,6 +128,8 @@ export class AuthPool {
   private closed = false;
   /** The delegated credentials kept on disk (credentials.delegationDir), or undefined. */
   readonly delegatedCredentials: DelegatedCredentials | undefined;
+  /** The replay check on Redis (credentials.replayCache `redis://...`), or undefined. */
+  sharedReplay: SharedReplayCheck | undefined;
 
   private constructor(
     threads: WorkerThreads,
@@ -190,8 +193,10 @@ export class AuthPool {
             ...(delegationMaxFiles === undefined ? {} : { maxFiles: delegationMaxFiles }),
           });
     let credentials: AcceptorCredentials;
+    let sharedReplay: SharedReplayCheck | undefined;
     try {
       credentials = await AcceptorCredentials.prepare(addon, options.credentials);
+      sharedReplay = await SharedReplayCheck.open(options.credentials, logger);
     } catch (err) {
       await delegated?.close();
       throw err;
@@ -204,6 +209,7 @@ export class AuthPool {
       ...(options.workerFile === undefined ? {} : { workerFile: options.workerFile }),
     });
     const pool = new AuthPool(threads, addon, opts, credentials, logger, delegated);
+    pool.sharedReplay = sharedReplay;
     // Warm every worker (an empty batch) so the first handshakes do not pay thread start and
     // credential acquisition. That is not a GSSAPI call that may hang, and a loaded machine can
     // take more than a short task timeout to start a thread: give it its own bound.
@@ -264,15 +270,19 @@ export class AuthPool {
     if (r.op !== 'accept') mismatchedResult('accept', r.op);
     const step = this.acceptStep(r);
     if (!r.ok || r.status !== 'complete' || step.status !== 'complete') return step;
+    // On Redis: a replayed (or unchecked) authenticator keeps nothing, and its AP-REP is not sent.
+    const refused = await this.sharedReplay?.check(r);
     const fields = await identityFields(r, {
       connectionId,
       localName: this.credentials.options.localName ?? 'off',
       delegations: this.delegatedCredentials,
       // A closed pool keeps nothing; its store removes what it kept.
-      abandoned: abandoned || this.closed,
+      abandoned: abandoned || this.closed || refused !== undefined,
       logger: this.logger,
     });
-    return { ...step, ...fields };
+    if (refused === undefined) return { ...step, ...fields };
+    this.release(connectionId);
+    throw refused;
   }
 
   /**
@@ -341,6 +351,7 @@ export class AuthPool {
     await this.threads.close();
     this.addon.releaseAll();
     await this.delegatedCredentials?.close();
+    await this.sharedReplay?.close();
   }
 
   /**

@@ -6,6 +6,8 @@ import { access, constants } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError, GssError, errorCodeOf } from '../errors.js';
 import type { NativeAddon, NativeCredentialOptions } from '../native.js';
+import { isRedisUrl } from '../replay/redisUrl.js';
+import type { SharedReplayCacheOptions } from '../replay/sharedReplayOptions.js';
 import { isLocalNameMode, LOCAL_NAME_MODES, type LocalNameMode } from './localName.js';
 
 /** GSS context flags a server can require of its clients, with their GSS bits. */
@@ -46,7 +48,8 @@ export function slotCredentials(opts: CredentialOptions): Array<[AcceptorSlot, C
 }
 
 /** How replays of Kerberos authenticators are detected. */
-export type ReplayCacheOption = 'default' | 'none' | 'memory' | `file:${string}`;
+export type ReplayCacheOption =
+  'default' | 'none' | 'memory' | `file:${string}` | `redis://${string}` | `rediss://${string}`;
 
 /**
  * Default most authenticator tags the in-memory cache holds: 10,000 handshakes/s for the
@@ -74,6 +77,11 @@ export interface CredentialOptions {
    * none (replays accepted!), or a file of your choice.
    */
   replayCache?: ReplayCacheOption;
+  /**
+   * With a `redis://` or `rediss://` replayCache: key prefix, deadline, fallback, queue bound
+   * (src/replay/sharedReplayOptions.ts; docs/operations.md, "Replay cache on Redis").
+   */
+  sharedReplayCache?: SharedReplayCacheOptions;
   /**
    * `memory` only: most tags held; a handshake that would exceed it is refused (ERR_REPLAY_CACHE_FULL). Default
    * 8,000,000.
@@ -139,7 +147,11 @@ export function toNativeCredentials(opts: CredentialOptions): NativeCredentialOp
   const rc = opts.replayCache ?? 'default';
   if (rc === 'none') out.replayCache = 'none:';
   else if (rc === 'memory') out.memoryReplayCache = true;
-  else if (rc.startsWith('file:')) out.replayCache = `file2:${rc.slice('file:'.length)}`;
+  else if (isRedisUrl(rc)) {
+    out.sharedReplayTag = true;
+    // The local cache checks every accept too, so an outage of Redis falls back on it.
+    if (opts.sharedReplayCache?.fallback === 'memory') out.memoryReplayCache = true;
+  } else if (rc.startsWith('file:')) out.replayCache = `file2:${rc.slice('file:'.length)}`;
   else if (rc !== 'default') {
     throw new ConfigError(
       'ERR_CONFIG',
@@ -154,7 +166,10 @@ export function toNativeCredentials(opts: CredentialOptions): NativeCredentialOp
  * before any credential asks for it (the addon refuses to accept unprotected otherwise).
  */
 export function configureReplayCache(addon: NativeAddon, opts: CredentialOptions): void {
-  if (opts.replayCache !== 'memory') return;
+  // On Redis with the memory fallback, the in-memory cache checks every accept too.
+  const fallback = isRedisUrl(opts.replayCache ?? '') && opts.sharedReplayCache?.fallback === 'memory';
+  const local = opts.replayCache === 'memory' || fallback;
+  if (!local) return;
   const capacity = opts.replayCacheSize ?? DEFAULT_REPLAY_CACHE_SIZE;
   if (!Number.isInteger(capacity) || capacity < 1) {
     throw new ConfigError('ERR_CONFIG', `replay cache size must be a positive whole number, not ${capacity}`);

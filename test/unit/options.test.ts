@@ -108,7 +108,7 @@ test('bad values are refused with ERR_CONFIG naming the option', () => {
   refused({ http: {}, shutdownGraceMs: -1 }, /^shutdownGraceMs/);
   refused(
     { http: {}, credentials: { replayCache: 'bogus' } },
-    /^credentials\.replayCache must be default, memory, none or file:PATH, not "bogus"$/,
+    /^credentials\.replayCache must be default, memory, none, file:PATH or redis:\/\/HOST:PORT, not "bogus"$/,
   );
   refused(
     { http: {}, credentials: { requireFlags: ['mutual', 'bogus'] } },

@@ -101,6 +101,7 @@ Napi::Object PacObject(Napi::Env env, const pac::PacInfo& p) {
 }  // namespace
 
 // acquireCredentials({ slot?, keytab?, principal?, ntlm?, replayCache?, memoryReplayCache?,
+//                      sharedReplayTag?,
 //                      requiredFlags?, localName?, servicePrincipal?, delegationDir? })
 //   -> { ok } | error result
 // Keeps the credential in this thread under `slot` (default ""), replacing the one there.
@@ -123,6 +124,8 @@ Napi::Value JsAcquireCredentials(const Napi::CallbackInfo& info) {
   config.ntlm = ntlm.IsBoolean() && ntlm.As<Napi::Boolean>().Value();
   Napi::Value memory = opts.Get("memoryReplayCache");
   config.memory_replay_cache = memory.IsBoolean() && memory.As<Napi::Boolean>().Value();
+  Napi::Value shared = opts.Get("sharedReplayTag");
+  config.shared_replay_tag = shared.IsBoolean() && shared.As<Napi::Boolean>().Value();
   Napi::Value required = opts.Get("requiredFlags");
   if (!required.IsUndefined()) {
     double bits = required.IsNumber() ? required.As<Napi::Number>().DoubleValue() : -1;
@@ -139,7 +142,7 @@ Napi::Value JsAcquireCredentials(const Napi::CallbackInfo& info) {
     return ErrorResult(
         env, MakeStatus("ERR_CONFIG", "memoryReplayCache needs configureReplayCache() first"));
   }
-  if (config.memory_replay_cache) config.replay_cache = "none:";
+  if (config.memory_replay_cache || config.shared_replay_tag) config.replay_cache = "none:";
 
   AcceptorCredential cred;
   GssStatus st = AcceptorCredential::Acquire(config, &cred);
@@ -153,7 +156,7 @@ Napi::Value JsAcquireCredentials(const Napi::CallbackInfo& info) {
 //   { ok: true, status: 'continue', output }
 //   { ok: true, status: 'complete', output, principal, mech, spnego, flags, lifetime, pac?,
 //     pacRefused?, localName?, localNameRefused?, servicePrincipal?, delegated?,
-//     delegationRefused? }
+//     delegationRefused?, replay?: { tag, service, windowMs } }
 //   { ok: false, code, major, minor, message, output? }
 Napi::Value JsAccept(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -220,6 +223,13 @@ Napi::Value JsAccept(const Napi::CallbackInfo& info) {
       if (outcome.has_pac) r.Set("pac", PacObject(env, outcome.pac));
       if (!outcome.pac_refused.empty()) r.Set("pacRefused", outcome.pac_refused);
       SetIdentityFields(env, r, outcome.identity);
+      if (!outcome.replay_tag.empty()) {
+        Napi::Object replay = Napi::Object::New(env);
+        replay.Set("tag", outcome.replay_tag);
+        replay.Set("service", outcome.replay_service);
+        replay.Set("windowMs", Napi::Number::New(env, double(outcome.replay_window_ms)));
+        r.Set("replay", replay);
+      }
       return r;
     }
     case AcceptOutcome::Kind::kError:

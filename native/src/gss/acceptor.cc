@@ -170,6 +170,7 @@ GssStatus AcceptorCredential::Acquire(const AcceptorConfig& config, AcceptorCred
   out->cred_ = std::move(cred);
   out->ntlm_ = config.ntlm;
   out->memory_replay_cache_ = config.memory_replay_cache;
+  out->shared_replay_tag_ = config.shared_replay_tag;
   out->required_flags_ = config.required_flags;
   out->clock_skew_seconds_ = ConfiguredClockSkewSeconds();
   out->identity_ = config.identity;
@@ -358,6 +359,16 @@ AcceptOutcome AcceptStep(const AcceptorCredential& cred, SecurityContext* ctx, c
   // it has authenticated is stored.
   if (refusal.ok() && cred.memory_replay_cache() && outcome.mech == Mech::kKrb5) {
     refusal = CheckReplay(ctx->get(), outcome.principal);
+  }
+  if (refusal.ok() && cred.shared_replay_tag() && outcome.mech == Mech::kKrb5) {
+    SharedReplayTag shared;
+    refusal = SharedReplayTagOfContext(ctx->get(), outcome.principal, &shared);
+    // Fail closed: without the tag the handshake would skip replay detection.
+    if (!refusal.ok()) refusal.message += " (needed for the shared replay check; refused)";
+    outcome.replay_tag = std::move(shared.tag);
+    outcome.replay_service = std::move(shared.service);
+    // As the memory cache's window (replay_cache.h): the skew on either side of now.
+    outcome.replay_window_ms = uint64_t{2} * cred.clock_skew_seconds() * 1000;
   }
   if (!refusal.ok()) {
     // The output (an AP-REP) must not reach a client that is refused.

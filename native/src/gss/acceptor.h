@@ -23,6 +23,9 @@ struct AcceptorConfig {
   std::string replay_cache;  // "" (library default), "none:", "file2:/path", "dfl:"
   // MIT's cache off ("none:") and ReplayCache (process-wide, in memory) checked after each accept.
   bool memory_replay_cache = false;
+  // MIT's cache off ("none:") and the shared tag (replay_tag.h) of each completed krb5 context
+  // reported, for the caller to check against a replay store shared by several servers (Redis).
+  bool shared_replay_tag = false;
   // GSS flags (GSS_C_MUTUAL_FLAG, ...) a context must carry to complete; 0 requires none.
   OM_uint32 required_flags = 0;
   // Local name, service principal and delegated credentials of completed contexts.
@@ -45,6 +48,7 @@ class AcceptorCredential {
   bool valid() const { return cred_.get() != GSS_C_NO_CREDENTIAL; }
   bool ntlm() const { return ntlm_; }
   bool memory_replay_cache() const { return memory_replay_cache_; }
+  bool shared_replay_tag() const { return shared_replay_tag_; }
   OM_uint32 required_flags() const { return required_flags_; }
   OM_uint32 clock_skew_seconds() const { return clock_skew_seconds_; }
   const IdentityOptions& identity() const { return identity_; }
@@ -53,6 +57,7 @@ class AcceptorCredential {
   GssCred cred_;
   bool ntlm_ = false;
   bool memory_replay_cache_ = false;
+  bool shared_replay_tag_ = false;
   OM_uint32 required_flags_ = 0;
   OM_uint32 clock_skew_seconds_ = 300;  // krb5.conf's, read once per credential
   IdentityOptions identity_;
@@ -79,6 +84,11 @@ struct AcceptOutcome {
   bool has_pac = false;
   pac::PacInfo pac;
   std::string pac_refused;
+  // With shared_replay_tag, for a krb5 context: the tag the caller must find absent from the
+  // shared replay store (and record there) before it reports the handshake complete.
+  std::string replay_tag;
+  std::string replay_service;
+  uint64_t replay_window_ms = 0;  // how long the store keeps the tag: twice the clock skew
   // What the credential's IdentityOptions asked for (local name, delegated credential).
   IdentityOutcome identity;
 };

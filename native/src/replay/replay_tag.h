@@ -15,6 +15,7 @@
 
 #include <gssapi/gssapi.h>
 
+#include <cstddef>
 #include <string>
 
 #include "../gss/status.h"
@@ -26,6 +27,21 @@ namespace negotiate {
 // is counted under. Fails (non-ok status) when the context cannot be inquired.
 GssStatus ReplayTagOfContext(gss_ctx_id_t ctx, const std::string& principal, ReplayTag* tag,
                              uint64_t* principal_hash);
+
+// The shared tag of a complete krb5 context, for a replay store that several servers share
+// (Redis): the same authenticator gives the same tag on every server with the same keytab, so
+// it cannot be a hash under a per-process key. It is krb5's PRF (RFC 3961) keyed with the
+// context key, over the fields above: computable only by whoever holds that key (the client and
+// a server that accepted the authenticator), and it says nothing about the key or the token.
+// `tag` is the PRF's first kSharedTagBytes in lower-case hex; `service` the accepting
+// principal, under which the store keeps it.
+constexpr size_t kSharedTagBytes = 16;
+struct SharedReplayTag {
+  std::string tag;
+  std::string service;
+};
+GssStatus SharedReplayTagOfContext(gss_ctx_id_t ctx, const std::string& principal,
+                                   SharedReplayTag* out);
 
 }  // namespace negotiate
 
