@@ -107,6 +107,12 @@ test('sspi: a token accepted by instance 1 is refused by instance 2', R, async (
   assert.notEqual(again?.['reply'], 'frame', `instance 2 answered the replayed token: ${JSON.stringify(again)}`);
 });
 
+test('gss-sample: a token accepted by instance 1 is refused by instance 2', R, async () => {
+  const f = theFarm();
+  const r = await f.client('gss-sample-same', ['--to', `${f.instance(1)}:4444`, '--to', `${f.instance(2)}:4444`]);
+  assert.deepEqual(r['replies'], ['context', 'closed']);
+});
+
 test('every token sent twice through HAProxy: exactly one of each pair succeeds', R, async () => {
   const f = theFarm();
   const r = await f.client('twice', ['--to', http(f.balancer), '--count', '200']);
@@ -125,6 +131,7 @@ test('Redis stopped: instances fail closed, /readyz 503, HAProxy marks them down
     );
     const direct = await f.client('fresh', ['--to', http(f.instance(1)), '--count', '10']);
     assert.equal(direct['ok'], 0, `nothing is accepted unchecked: ${JSON.stringify(direct)}`);
+    assert.deepEqual(direct['statuses'], { '503': 10 }, 'fail closed: 503, the store is unavailable');
     await waitUntil(
       async () => (await f.serverStatus('http', 1)).startsWith('DOWN'),
       'HAProxy to mark s1 down',
