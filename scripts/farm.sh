@@ -5,7 +5,7 @@
 #
 #   scripts/farm.sh up DIR [N]        N instances (default 2, at most 8); DIR is created
 #   scripts/farm.sh down DIR          every process (by PID) and namespace gone; DIR kept
-#   scripts/farm.sh status DIR        processes, namespaces, HAProxy's view of the instances
+#   scripts/farm.sh status DIR        processes, namespaces, HAProxy's view; exit 1 if degraded
 #   scripts/farm.sh stop|kill|start redis|haproxy|instance I DIR   one part (tests): stop is
 #                                     SIGTERM (an instance drains), kill is SIGKILL (a crash)
 #
@@ -299,7 +299,8 @@ cmd_down() {
     for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
     ip netns del "$ns" 2>/dev/null || true
   done
-  rm -f "$STATE" "$DIR/haproxy.sock"
+  # The cookie key is a secret; logs and haproxy.cfg stay for a look after the fact.
+  rm -rf "$STATE" "$DIR/haproxy.sock" "$DIR/cookie.keys" "$DIR/redis"
   say "down"
 }
 
@@ -310,11 +311,13 @@ cmd_status() {
     pid=$(state_get "PID_$key")
     if alive "$pid"; then printf '%-10s pid %-8s running\n' "$key" "$pid"; else printf '%-10s %-12s stopped\n' "$key" ''; state_word=degraded; fi
   done
+  pid=$(cat "$DIR/realm/kdc.pid" 2>/dev/null || true)
+  if alive "$pid"; then printf '%-10s pid %-8s running\n' kdc "$pid"; else printf '%-10s %-12s stopped\n' kdc ''; state_word=degraded; fi
   for ns in $(sed -n 's/^NS_[^=]*=\(.\+\)$/\1/p' "$STATE" | sort -u); do
     if ip netns list | grep -q "^$ns\b"; then printf '%-10s namespace\n' "$ns"; else printf '%-10s namespace missing\n' "$ns"; state_word=degraded; fi
   done
-  if [ -S "$DIR/haproxy.sock" ]; then
-    python3 - "$DIR/haproxy.sock" <<'EOF'
+  if [ -S "$DIR/haproxy.sock" ] && alive "$(state_get PID_haproxy)"; then
+    python3 - "$DIR/haproxy.sock" <<'EOF' || say "HAProxy's stats socket did not answer"
 import socket, sys
 s = socket.socket(socket.AF_UNIX)
 s.connect(sys.argv[1])
@@ -329,6 +332,7 @@ for line in data.decode().splitlines()[1:]:
 EOF
   fi
   echo "farm $state_word"
+  [ "$state_word" = up ]
 }
 
 cmd_part() {

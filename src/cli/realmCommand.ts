@@ -8,7 +8,8 @@ import { isIpv4Address } from '../realm/inputs.js';
 import { UsageError } from './flagTable.js';
 import { out } from './jsonLine.js';
 
-export const REALM_HELP = `Usage: negotiate-server realm up [--kdc-address IPV4] DIR
+export const REALM_HELP = `Usage: negotiate-server realm up DIR
+       negotiate-server realm up --kdc-address IPV4 DIR
        negotiate-server realm up --kind ad [--groups N] DIR
        negotiate-server realm down DIR
 

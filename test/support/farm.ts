@@ -73,12 +73,20 @@ export class Farm {
   static async up(instances: number, opts: { replayCache?: 'redis' | 'memory' } = {}): Promise<Farm> {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'negotiate-farm-'));
     const env = { ...process.env, ...(opts.replayCache ? { FARM_REPLAY_CACHE: opts.replayCache } : {}) };
-    await new Promise<void>((resolve, reject) => {
-      execFile('bash', [FARM_SH, 'up', dir, String(instances)], { env, timeout: 90_000 }, (err, _out, stderr) => {
-        if (err) reject(new Error(`farm.sh up failed: ${err.message}\n${stderr}`));
-        else resolve();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        execFile('bash', [FARM_SH, 'up', dir, String(instances)], { env, timeout: 90_000 }, (err, _out, stderr) => {
+          if (err) reject(new Error(`farm.sh up failed: ${err.message}\n${stderr}`));
+          else resolve();
+        });
       });
-    });
+    } catch (err) {
+      // farm.sh takes down a half-made farm itself, but not when it was killed (the timeout):
+      // whatever farm.state lists still goes, so no namespace outlives the test.
+      await run('bash', [FARM_SH, 'down', dir], 60_000).catch(() => undefined);
+      await fs.rm(dir, { recursive: true, force: true });
+      throw err;
+    }
     return new Farm(dir, await readState(path.join(dir, 'farm.state')));
   }
 
