@@ -155,7 +155,7 @@ export function toNativeCredentials(opts: CredentialOptions): NativeCredentialOp
   else if (rc !== 'default') {
     throw new ConfigError(
       'ERR_CONFIG',
-      `replay cache must be default, memory, none or file:PATH, not ${JSON.stringify(rc)}`,
+      `replay cache must be default, memory, none, file:PATH or redis://HOST:PORT, not ${JSON.stringify(rc)}`,
     );
   }
   return out;

@@ -363,7 +363,7 @@ test('serve --replay-cache bogus: exit 2 (configuration error) with a clear mess
   assert.match(r.stderr, /ERR_CONFIG/);
   assert.match(r.stderr, /--replay-cache/);
   assert.match(r.stderr, /"bogus"/);
-  assert.match(r.stderr, /default, memory, none or file:PATH/);
+  assert.match(r.stderr, /default, memory, none, file:PATH or redis:\/\/HOST:PORT/);
   assert.equal(r.stdout, '');
 });
 

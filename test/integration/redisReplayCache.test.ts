@@ -15,6 +15,9 @@ import { failureCode } from '../support/outcome.js';
 import { startTestRealm } from '../support/realm.js';
 import { RedisServer } from '../support/redisServer.js';
 import { requirePythonGssapi, startTestServer, type TestServer } from '../support/server.js';
+import { RawConn } from '../support/rawConn.js';
+import { waitUntil } from '../support/waitUntil.js';
+import { encodeGssSampleFrame, TokenFlag } from '../../src/framing/gssSampleFrame.js';
 
 const T = { timeout: 60_000 };
 const SERVICE = 'HTTP@localhost';
@@ -128,6 +131,34 @@ test(
       assert.match(replay.body, /ERR_GSS_REPLAY|replay/i);
     } finally {
       await limited.server.close();
+    }
+  },
+);
+
+test(
+  'gss-sample over TCP: a raw krb5 token accepted by A is refused by B as a replay (counted per front end)',
+  T,
+  async () => {
+    const [token] = await firstTokens(realm, { mech: 'krb5', service: 'host@localhost' }, 1);
+    assert.ok(token);
+    const count = async (ts: TestServer, series: string): Promise<number> =>
+      Number(new RegExp(`${series.replace(/[{}]/g, '\\$&')} (\\d+)`).exec(await ts.server.metrics.render())?.[1] ?? 0);
+    const success = 'negotiate_handshakes_total{frontend="gss-sample",mech="krb5",outcome="success"}';
+    const replay = 'negotiate_handshake_failures_total{frontend="gss-sample",code="ERR_GSS_REPLAY"}';
+    for (const [ts, expect] of [
+      [a, success],
+      [b, replay],
+    ] as const) {
+      const before = await count(ts, expect);
+      const conn = await RawConn.connect(ts.gssSamplePort);
+      try {
+        // As gss-client opens: NOOP | CONTEXT_NEXT, then the context token.
+        await conn.write(encodeGssSampleFrame(TokenFlag.NOOP | TokenFlag.CONTEXT_NEXT));
+        await conn.write(encodeGssSampleFrame(TokenFlag.CONTEXT, token));
+        await waitUntil(async () => (await count(ts, expect)) === before + 1, expect, 10_000, 20);
+      } finally {
+        conn.destroy();
+      }
     }
   },
 );
