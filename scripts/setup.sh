@@ -28,6 +28,7 @@ test_packages=(
   samba samba-ad-dc samba-ad-provision python3-samba   # the throwaway AD domain (realm up --kind ad)
   redis-server                  # the shared replay cache (--replay-cache redis://): a throwaway redis-server per test file
   apache2 libapache2-mod-auth-gssapi                   # loadgen's test against Apache (bench/lib/apache.mjs)
+  haproxy iproute2              # the farm (scripts/farm.sh): balancer, network namespaces
 )
 
 case "${1:-}" in

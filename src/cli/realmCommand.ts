@@ -4,10 +4,12 @@
  */
 import path from 'node:path';
 import { isAdDomainDir, ThrowawayAdDomain, ThrowawayRealm } from '../realm/index.js';
+import { isIpv4Address } from '../realm/inputs.js';
 import { UsageError } from './flagTable.js';
 import { out } from './jsonLine.js';
 
 export const REALM_HELP = `Usage: negotiate-server realm up DIR
+       negotiate-server realm up --kdc-address IPV4 DIR
        negotiate-server realm up --kind ad [--groups N] DIR
        negotiate-server realm down DIR
 
@@ -16,7 +18,8 @@ krb5.conf, kdc.conf, a database, a KDC on a free 127.0.0.1 port left running, se
 host/localhost and HTTP/localhost in DIR/keytab, user alice with a TGT in DIR/ccache, and an NTLM
 users file. It writes DIR/env (mode 0600) with export lines for KRB5_CONFIG, KRB5CCNAME,
 KRB5_KTNAME, NTLM_USER_FILE, NEGOTIATE_USER, NEGOTIATE_PASSWORD and more:  . DIR/env
-'down' stops that KDC. Nothing under /etc is read or written.
+'down' stops that KDC. Nothing under /etc is read or written. --kdc-address makes the KDC listen on
+that address instead of 127.0.0.1 (one that exists here, e.g. in a network namespace: scripts/farm.sh).
 
 'up --kind ad' creates a throwaway Active Directory domain (SAMBA.EXAMPLE) instead: Samba's AD DC,
 KDC only, in a new network namespace (needs root) so it owns port 88 there; user alice (in N
@@ -32,7 +35,7 @@ export async function realmCommand(args: string[]): Promise<number> {
     process.stdout.write(REALM_HELP);
     return 0;
   }
-  const { kind, groups, rest } = realmOptions(args);
+  const { kind, groups, kdcAddress, rest } = realmOptions(args);
   const [action, dir, ...extra] = rest;
   if (
     (action !== 'up' && action !== 'down') ||
@@ -64,8 +67,12 @@ export async function realmCommand(args: string[]): Promise<number> {
     return 0;
   }
   if (action === 'up' && groups !== 0) throw new UsageError('--groups needs --kind ad');
+  if (kdcAddress !== undefined && (action !== 'up' || kind === 'ad')) {
+    throw new UsageError('--kdc-address goes with realm up (MIT)');
+  }
   if (action === 'up') {
-    const r = await ThrowawayRealm.create({ dir: path.resolve(dir), detached: true });
+    const where = kdcAddress === undefined ? {} : { kdcAddress };
+    const r = await ThrowawayRealm.create({ dir: path.resolve(dir), detached: true, ...where });
     const envFile = await r.writeEnvFile();
     out({
       event: 'realm',
@@ -73,6 +80,7 @@ export async function realmCommand(args: string[]): Promise<number> {
       envFile,
       realm: r.realmName,
       kdcPort: r.kdcPort,
+      kdcAddress: r.kdcAddress,
       kdcPid: r.kdcPid,
       user: r.userPrincipal,
     });
@@ -84,10 +92,16 @@ export async function realmCommand(args: string[]): Promise<number> {
   return 0;
 }
 
-/** `realm` flags: --kind mit|ad (default mit), --groups N (AD only); the rest in order. */
-function realmOptions(args: readonly string[]): { kind: 'mit' | 'ad'; groups: number; rest: string[] } {
+/** `realm` flags: --kind mit|ad (default mit), --groups N (AD only), --kdc-address; the rest in order. */
+function realmOptions(args: readonly string[]): {
+  kind: 'mit' | 'ad';
+  groups: number;
+  kdcAddress: string | undefined;
+  rest: string[];
+} {
   let kind: 'mit' | 'ad' = 'mit';
   let groups = 0;
+  let kdcAddress: string | undefined;
   const rest: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i] ?? '';
@@ -99,9 +113,13 @@ function realmOptions(args: readonly string[]): { kind: 'mit' | 'ad'; groups: nu
       const v = args[++i] ?? '';
       if (!/^[0-9]{1,6}$/.test(v)) throw new UsageError(`--groups must be a whole number, not ${JSON.stringify(v)}`);
       groups = Number(v);
+    } else if (a === '--kdc-address') {
+      const v = args[++i] ?? '';
+      if (!isIpv4Address(v)) throw new UsageError(`--kdc-address must be an IPv4 address, not ${JSON.stringify(v)}`);
+      kdcAddress = v;
     } else {
       rest.push(a);
     }
   }
-  return { kind, groups, rest };
+  return { kind, groups, kdcAddress, rest };
 }

@@ -23,6 +23,8 @@ export interface KdcStartOptions {
   realm: string;
   /** Only used in messages: the KDC reads its port from the profile in `env`. */
   kdcPort: number;
+  /** Only used in messages, as kdcPort. Default 127.0.0.1. */
+  kdcAddress?: string;
   /** The KDC's environment; must hold the realm's `KRB5_KDC_PROFILE`. */
   env: NodeJS.ProcessEnv;
   /** kdc.log: the KDC's stderr is appended to it, and the sentinel is read from it. */
@@ -111,7 +113,8 @@ export class KdcProcess {
           ok: false,
           portInUse: text.includes('Address already in use'),
           message:
-            `starting krb5kdc for realm ${opts.realm} on 127.0.0.1:${opts.kdcPort} failed: it ${reason}; ` +
+            `starting krb5kdc for realm ${opts.realm} on ${opts.kdcAddress ?? '127.0.0.1'}:${opts.kdcPort} ` +
+            `failed: it ${reason}; ` +
             `${opts.kdcLog} ends with:\n${tailLines(text)}`,
         };
       }

@@ -30,6 +30,11 @@ export interface RealmOptions {
   /** KDC port (TCP and UDP, 127.0.0.1 only). Default: a free port chosen by the OS. */
   kdcPort?: number;
   /**
+   * IPv4 address the KDC listens on instead of 127.0.0.1, e.g. a network namespace's address so
+   * other namespaces reach it (scripts/farm.sh). It must exist where the realm is created.
+   */
+  kdcAddress?: string;
+  /**
    * Let the KDC outlive this Node process (new session, not killed at exit), as the CLI's
    * `realm up` needs; stop it later with `ThrowawayRealm.load(dir)` + `stop()`. Default false.
    */
@@ -89,6 +94,7 @@ export class ThrowawayRealm {
   readonly envFile: string;
   readonly #files: state.RealmFiles;
   #kdcPort: number;
+  readonly #kdcAddress: string | undefined;
   #realmSettings: readonly string[] = [];
   #kdc: KdcProcess | undefined;
   #stopping: Promise<void> | undefined;
@@ -110,15 +116,21 @@ export class ThrowawayRealm {
     this.password = s.password;
     this.detached = s.detached;
     this.#kdcPort = s.kdcPort;
+    this.#kdcAddress = s.kdcAddress;
     this.userPrincipal = `${s.user}@${s.realm}`;
     this.ntlmDomain = (s.realm.split('.')[0] ?? s.realm).toUpperCase();
     this.ntlmUser = `${this.ntlmDomain}\\${s.user}`;
     this.servicePrincipals = kServiceNames.map((name) => `${name}@${s.realm}`);
   }
 
-  /** Port the KDC listens on, TCP and UDP, on 127.0.0.1. */
+  /** Port the KDC listens on, TCP and UDP, on {@link kdcAddress}. */
   get kdcPort(): number {
     return this.#kdcPort;
+  }
+
+  /** Address the KDC listens on: 127.0.0.1 unless `kdcAddress` was given. */
+  get kdcAddress(): string {
+    return this.#kdcAddress ?? '127.0.0.1';
   }
 
   /** PID of the running KDC, or undefined when it is not known to be running. */
@@ -135,12 +147,21 @@ export class ThrowawayRealm {
     const dir = path.resolve(opts.dir);
     const { realm: realmName = 'KRBTEST.COM', user = 'alice', detached = false } = opts;
     const password = opts.password ?? inputs.randomSecret();
-    const { realmSettings } = opts;
-    inputs.checkRealmInputs({ dir, realm: realmName, user, password, kdcPort: opts.kdcPort, realmSettings });
+    const { realmSettings, kdcAddress } = opts;
+    inputs.checkRealmInputs({
+      dir,
+      realm: realmName,
+      user,
+      password,
+      kdcPort: opts.kdcPort,
+      kdcAddress,
+      realmSettings,
+    });
     await state.prepareEmptyDir(dir);
 
     const kdcPort = opts.kdcPort ?? (await freeLoopbackPort());
-    const realm = new ThrowawayRealm(dir, { realm: realmName, user, password, kdcPort, detached });
+    const where = kdcAddress === undefined ? {} : { kdcAddress };
+    const realm = new ThrowawayRealm(dir, { realm: realmName, user, password, kdcPort, ...where, detached });
     realm.#realmSettings = realmSettings ?? [];
     try {
       await realm.#writeProfilesAndState();
@@ -280,7 +301,8 @@ export class ThrowawayRealm {
     for (let attempt = 1; ; attempt++) {
       const { realmName: realm, kdcLog, detached } = this;
       const env = toolEnv(this.#files);
-      const started = await KdcProcess.start({ realm, kdcPort: this.#kdcPort, env, kdcLog, detached });
+      const kdcPort = this.#kdcPort;
+      const started = await KdcProcess.start({ realm, kdcPort, kdcAddress: this.kdcAddress, env, kdcLog, detached });
       if (started.ok) {
         this.#kdc = started.kdc;
         await state.writePidFile(this.#files.pidFile, started.kdc.pid);
@@ -294,8 +316,9 @@ export class ThrowawayRealm {
 
   async #writeProfilesAndState(): Promise<void> {
     const { realmName: realm, user, password, detached } = this;
-    await writeProfiles(this.#files, { realm, kdcPort: this.#kdcPort, realmSettings: this.#realmSettings });
-    await state.saveState(this.#files.stateFile, { realm, user, password, kdcPort: this.#kdcPort, detached });
+    const kdc = { kdcPort: this.#kdcPort, ...(this.#kdcAddress === undefined ? {} : { kdcAddress: this.#kdcAddress }) };
+    await writeProfiles(this.#files, { realm, ...kdc, realmSettings: this.#realmSettings });
+    await state.saveState(this.#files.stateFile, { realm, user, password, ...kdc, detached });
   }
 
   #kadmin(query: string, confirmation: string, what: string, input?: string): Promise<unknown> {

@@ -59,6 +59,17 @@ export function checkRealmSetting(line: string): void {
   }
 }
 
+/** A dotted-quad IPv4 address, the only form the KDC's listen lines and krb5.conf take here. */
+export function isIpv4Address(address: string): boolean {
+  const parts = address.split('.');
+  return parts.length === 4 && parts.every((p) => /^(0|[1-9][0-9]{0,2})$/.test(p) && Number(p) <= 255);
+}
+
+export function checkKdcAddress(address: string): void {
+  if (!isIpv4Address(address))
+    throw realmError(`invalid kdcAddress ${JSON.stringify(address)}: expected an IPv4 address`);
+}
+
 export function checkPort(port: number): void {
   if (!(Number.isInteger(port) && port > 0 && port < 65536)) {
     throw realmError(`invalid kdcPort ${port}: expected an integer in 1..65535`);
@@ -72,6 +83,7 @@ export function checkRealmInputs(i: {
   user: string;
   password: string;
   kdcPort: number | undefined;
+  kdcAddress?: string | undefined;
   realmSettings?: readonly string[] | undefined;
 }): void {
   checkPath(i.dir, 'realm directory');
@@ -79,6 +91,7 @@ export function checkRealmInputs(i: {
   checkUserName(i.user);
   checkPassword(i.password);
   if (i.kdcPort !== undefined) checkPort(i.kdcPort);
+  if (i.kdcAddress !== undefined) checkKdcAddress(i.kdcAddress);
   for (const line of i.realmSettings ?? []) checkRealmSetting(line);
 }
 

@@ -9,6 +9,8 @@ import * as fs from 'node:fs/promises';
 export interface ClientProfile {
   realm: string;
   kdcPort: number;
+  /** IPv4 address the KDC listens on. Default `127.0.0.1`. */
+  kdcAddress?: string;
   ccache: string;
   keytab: string;
   /**
@@ -22,6 +24,8 @@ export interface ClientProfile {
 export interface KdcProfile {
   realm: string;
   kdcPort: number;
+  /** IPv4 address to listen on. Default `127.0.0.1`. */
+  kdcAddress?: string;
   database: string;
   stash: string;
   kdcLog: string;
@@ -45,7 +49,7 @@ export function krb5Conf(p: ClientProfile): string {
     `    default_keytab_name = FILE:${p.keytab}`,
     '[realms]',
     `    ${p.realm} = {`,
-    `        kdc = 127.0.0.1:${p.kdcPort}`,
+    `        kdc = ${p.kdcAddress ?? '127.0.0.1'}:${p.kdcPort}`,
     ...(p.realmSettings ?? []).map((line) => `        ${line}`),
     '    }',
     '[domain_realm]',
@@ -56,14 +60,15 @@ export function krb5Conf(p: ClientProfile): string {
 }
 
 export function kdcConf(p: KdcProfile): string {
+  const address = p.kdcAddress ?? '127.0.0.1';
   return [
     '[kdcdefaults]',
     // kdc_ports are what pre-1.15 KDCs read (all addresses); kdc_listen takes precedence
-    // where supported and keeps the KDC on loopback.
+    // where supported and keeps the KDC on loopback (or the one address it is given).
     `    kdc_ports = ${p.kdcPort}`,
     `    kdc_tcp_ports = ${p.kdcPort}`,
-    `    kdc_listen = 127.0.0.1:${p.kdcPort}`,
-    `    kdc_tcp_listen = 127.0.0.1:${p.kdcPort}`,
+    `    kdc_listen = ${address}:${p.kdcPort}`,
+    `    kdc_tcp_listen = ${address}:${p.kdcPort}`,
     '[realms]',
     `    ${p.realm} = {`,
     `        database_name = ${p.database}`,
@@ -95,7 +100,7 @@ export interface ProfileFiles {
 /** Writes both profiles (mode 0644: they hold no secret), replacing earlier ones. */
 export async function writeProfiles(
   files: ProfileFiles,
-  p: { realm: string; kdcPort: number; realmSettings?: readonly string[] },
+  p: { realm: string; kdcPort: number; kdcAddress?: string; realmSettings?: readonly string[] },
 ): Promise<void> {
   await fs.writeFile(files.krb5Config, krb5Conf({ ...files, ...p }), { mode: 0o644 });
   await fs.writeFile(files.kdcProfile, kdcConf({ ...files, ...p }), { mode: 0o644 });

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 
-import { isRealmName, isUserName } from './inputs.js';
+import { isIpv4Address, isRealmName, isUserName } from './inputs.js';
 import { errorText, realmError } from './realmError.js';
 
 /** Absolute paths of everything in a realm directory. */
@@ -57,13 +57,15 @@ export interface RealmState {
   /** Secret: the file is mode 0600. */
   password: string;
   kdcPort: number;
+  /** IPv4 address the KDC listens on; absent in files written before it existed (127.0.0.1). */
+  kdcAddress?: string;
   detached: boolean;
 }
 
 /** Writes DIR/realm.json (mode 0600: it holds the password). */
 export async function saveState(file: string, state: RealmState): Promise<void> {
-  const { realm, user, password, kdcPort, detached } = state;
-  const record = { format: kStateFormat, realm, user, password, kdcPort, detached };
+  const { realm, user, password, kdcPort, kdcAddress, detached } = state;
+  const record = { format: kStateFormat, realm, user, password, kdcPort, kdcAddress, detached };
   await writePrivateFile(file, `${JSON.stringify(record, null, 2)}\n`);
 }
 
@@ -79,13 +81,16 @@ export async function loadState(file: string): Promise<RealmState> {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw bad('not a JSON object');
   const record: Partial<Record<string, unknown>> = { ...raw };
   if (record['format'] !== kStateFormat) throw bad(`unsupported format ${JSON.stringify(record['format'])}`);
-  const { realm, user, password, kdcPort, detached } = record;
+  const { realm, user, password, kdcPort, kdcAddress, detached } = record;
   if (typeof realm !== 'string' || !isRealmName(realm)) throw bad('bad "realm"');
   if (typeof user !== 'string' || !isUserName(user)) throw bad('bad "user"');
   if (typeof password !== 'string') throw bad('bad "password"');
   if (typeof kdcPort !== 'number' || !Number.isInteger(kdcPort)) throw bad('bad "kdcPort"');
   if (typeof detached !== 'boolean') throw bad('bad "detached"');
-  return { realm, user, password, kdcPort, detached };
+  if (kdcAddress !== undefined && (typeof kdcAddress !== 'string' || !isIpv4Address(kdcAddress))) {
+    throw bad('bad "kdcAddress"');
+  }
+  return { realm, user, password, kdcPort, ...(kdcAddress === undefined ? {} : { kdcAddress }), detached };
 }
 
 export async function writePidFile(file: string, pid: number): Promise<void> {

@@ -36,6 +36,10 @@ test('checkRealmInputs refuses what would break a profile line, a kadmin query o
     refused(() => checkRealmInputs({ ...good, password }), /invalid password/);
   }
   for (const kdcPort of [0, 65536, 1.5, -1]) refused(() => checkRealmInputs({ ...good, kdcPort }), /invalid kdcPort/);
+  checkRealmInputs({ ...good, kdcAddress: '10.77.40.2' });
+  for (const kdcAddress of ['', 'localhost', '10.77.40', '10.77.40.256', '01.2.3.4', '::1', '1.2.3.4:88']) {
+    refused(() => checkRealmInputs({ ...good, kdcAddress }), /invalid kdcAddress/);
+  }
 });
 
 test('checkPrincipal: name, name/instance, with or without @REALM; nothing a kadmin query could misread', () => {

@@ -101,6 +101,14 @@ test('kdcConf: the KDC listens on 127.0.0.1:port only, TCP and UDP', () => {
   assert.equal(get(p, 'kdcdefaults', 'kdc_tcp_ports'), '61088');
 });
 
+test('kdcAddress: the KDC listens on that one address and krb5.conf sends clients there', () => {
+  const k = parseProfile(kdcConf({ ...kdc, kdcAddress: '10.77.40.2' }));
+  assert.equal(get(k, 'kdcdefaults', 'kdc_listen'), '10.77.40.2:61088');
+  assert.equal(get(k, 'kdcdefaults', 'kdc_tcp_listen'), '10.77.40.2:61088');
+  const c = parseProfile(krb5Conf({ ...client, kdcAddress: '10.77.40.2' }));
+  assert.equal(get(c, 'realms', 'EXAMPLE.TEST', 'kdc'), '10.77.40.2:61088');
+});
+
 test('kdcConf: database, stash and log inside the realm; AES only; pre-authentication required', () => {
   const p = parseProfile(kdcConf(kdc));
   assert.equal(get(p, 'realms', 'EXAMPLE.TEST', 'database_name'), '/r/principal');
