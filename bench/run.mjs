@@ -100,10 +100,14 @@ const tcpConns = quick ? [16] : [1, 16, 64];
 /**
  * Tokens per timed phase: for 16 connections and more, enough for 12,000 handshakes/s over the
  * whole phase (more than any server here does); 1 connection gets 4,000, which bounds those
- * phases to ~1–2 s.
+ * phases to ~1–2 s (autocannon stops when they run out). wrk runs its whole duration whatever
+ * is left, so its phases (`timed`) get the 12,000/s budget at every connection count.
  */
-const tokenBudget = (/** @type {number} */ conns, /** @type {number} */ seconds) =>
-  Math.min(quick ? 30_000 : 80_000, Math.max(4000, conns * 1500, conns >= 16 ? Math.ceil(12_000 * seconds) : 0));
+const tokenBudget = (/** @type {number} */ conns, /** @type {number} */ seconds, timed = false) =>
+  Math.min(
+    quick ? 30_000 : 80_000,
+    Math.max(4000, conns * 1500, conns >= 16 || timed ? Math.ceil(12_000 * seconds) : 0),
+  );
 /**
  * After a phase has run once, its later rounds get at most twice what its fastest round could
  * use (never more than tokenBudget): generating tokens no phase uses cost the full run ~1 s per
@@ -111,9 +115,15 @@ const tokenBudget = (/** @type {number} */ conns, /** @type {number} */ seconds)
  * @type {Map<string, number>} phase key -> fastest handshakes/s seen
  */
 const fastest = new Map();
-const phaseBudget = (/** @type {string} */ key, /** @type {number} */ conns, /** @type {number} */ seconds) => {
+const phaseBudget = (
+  /** @type {string} */ key,
+  /** @type {number} */ conns,
+  /** @type {number} */ seconds,
+  /** wrk runs for its whole duration: a phase whose tokens ran out would count 401s, not stop. */
+  timed = false,
+) => {
   const seen = fastest.get(key);
-  const cap = tokenBudget(conns, seconds);
+  const cap = tokenBudget(conns, seconds, timed);
   return seen === undefined ? cap : Math.min(cap, Math.max(4000, Math.ceil(seen * seconds * 2)));
 };
 const deadline = Date.now() + (quick ? 115_000 : 630_000);
@@ -755,7 +765,7 @@ async function main() {
                 env,
                 mech: p.mech,
                 service: p.service,
-                count: phaseBudget(pkey(p), p.connections, p.durationS),
+                count: phaseBudget(pkey(p), p.connections, p.durationS, p.scenario === 'http-wrk'),
               })
             : [];
           const server = p.fresh ? await p.fresh() : p.server;
