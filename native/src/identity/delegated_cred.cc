@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "../files/temp_file.h"
+#include "../gss/store_cred.h"
 
 namespace negotiate {
 
@@ -31,15 +32,8 @@ GssStatus StoreDelegatedCredential(gss_cred_id_t delegated, const std::string& d
   TempFile file(name.data());
 
   std::string ccache = "FILE:" + file.path();
-  gss_key_value_element_desc element = {"ccache", ccache.c_str()};
-  gss_key_value_set_desc store = {1, &element};
   OM_uint32 minor = 0;
-  // overwrite_cred: the target is our own new, empty file, and without the flag MIT first tries
-  // to acquire a credential from it and refuses (GSS_S_DUPLICATE_ELEMENT) when that attempt
-  // fails. default_cred 0: only the ccache named in the store is written, never the default.
-  OM_uint32 major = gss_store_cred_into(&minor, delegated, GSS_C_INITIATE, gss_mech_krb5,
-                                        1 /* overwrite_cred */, 0 /* default_cred */, &store,
-                                        nullptr /* elements_stored */, nullptr /* cred_usage */);
+  OM_uint32 major = StoreKrb5CredInto(&minor, delegated, ccache);
   if (GSS_ERROR(major)) {
     return MakeGssStatus("store delegated credential", major, minor, gss_mech_krb5);
   }

@@ -4,6 +4,7 @@
 #include <gssapi/gssapi_krb5.h>
 #include <krb5/krb5.h>
 
+#include "../gss/store_cred.h"
 #include "../krb5/krb5_handles.h"
 #include "../krb5/memory_ccache.h"
 
@@ -23,12 +24,8 @@ GssStatus IsProxyCredential(gss_cred_id_t delegated, bool* proxy) {
     return MakeStatus("ERR_GSS_FAILURE",
                       "delegated credential kind: " + ErrorText(ctx.get(), cc.code()));
   }
-  gss_key_value_element_desc element = {"ccache", name.c_str()};
-  gss_key_value_set_desc store = {1, &element};
   OM_uint32 minor = 0;
-  OM_uint32 major = gss_store_cred_into(&minor, delegated, GSS_C_INITIATE, gss_mech_krb5,
-                                        1 /* overwrite_cred */, 0 /* default_cred */, &store,
-                                        nullptr /* elements_stored */, nullptr /* cred_usage */);
+  OM_uint32 major = StoreKrb5CredInto(&minor, delegated, name);
   if (GSS_ERROR(major)) {
     return MakeGssStatus("delegated credential kind", major, minor, gss_mech_krb5);
   }
