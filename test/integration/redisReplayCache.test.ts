@@ -22,6 +22,7 @@ import { waitUntil } from '../support/waitUntil.js';
 import { wsExchange } from '../support/wsExchange.js';
 import { encodeGssSampleFrame, TokenFlag } from '../../src/framing/gssSampleFrame.js';
 import { WS_CLOSE } from '../../src/acceptors/WsAcceptor.js';
+import { acceptSecurityContext, acquireCredentialsHandle, SecurityContextHandle } from '../../src/sspi.js';
 import type { HandshakeFailure } from '../../src/handshake/index.js';
 
 const T = { timeout: 60_000 };
@@ -214,6 +215,37 @@ test(
       assert.equal(await count(c, 'negotiate_handshake_failures_total{frontend="adapter",code="ERR_GSS_REPLAY"}'), 1);
     } finally {
       await c.server.close();
+    }
+  },
+);
+
+test(
+  'the SSPI-style API takes the shared cache options: its keys carry its prefix; a replay is refused',
+  T,
+  async () => {
+    const handle = await acquireCredentialsHandle({
+      keytab: realm.keytab,
+      replayCache: `redis://127.0.0.1:${redis.port}`,
+      sharedReplayCache: { prefix: 'sspi-api:', timeoutMs: 2000 },
+      workers: 1,
+    });
+    try {
+      const [token] = await firstTokens(realm, { mech: 'spnego', service: SERVICE }, 1);
+      assert.ok(token);
+      const first = new SecurityContextHandle();
+      assert.equal((await acceptSecurityContext(handle, first, token)).status, 'SEC_E_OK');
+      first.delete();
+      const keys = await client.keys('sspi-api:*');
+      assert.equal(
+        keys.filter((k) => !k.includes(':quota:')).length,
+        1,
+        `keys under the handle's prefix: ${keys.join(' ')}`,
+      );
+      const again = new SecurityContextHandle();
+      await assert.rejects(acceptSecurityContext(handle, again, token), { code: 'ERR_GSS_REPLAY' });
+      again.delete();
+    } finally {
+      await handle.free();
     }
   },
 );
