@@ -4,7 +4,8 @@
  * instances are interchangeable: many handshakes through the balancer all succeed, a cookie from
  * one instance verifies on the other, a crashed instance is routed around, a stopped one drains
  * without a failed request, NTLM's legs stay on one connection; and with the Redis replay cache,
- * a token accepted by one instance is refused by every other one, Redis down fails closed. One farm for the file; < 3 min in all.
+ * a token accepted by one instance is refused by every other one, Redis down fails closed. One
+ * farm for the file; < 3 min in all.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
