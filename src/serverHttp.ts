@@ -35,8 +35,7 @@ export interface HttpFrontEndHost {
 
 /** The HTTP front end made, not yet listening: one engine or the other. */
 export type HttpFrontEnd =
-  | { engine: 'uws'; http: HttpAcceptor; ws: WsAcceptor | undefined }
-  | { engine: 'node'; nodeHttp: NodeHttpAcceptor };
+  { engine: 'uws'; http: HttpAcceptor; ws: WsAcceptor | undefined } | { engine: 'node'; nodeHttp: NodeHttpAcceptor };
 
 /** Builds the configured engine's front end and forwards its events to `host.events`. */
 export function createHttpFrontEnd(host: HttpFrontEndHost): HttpFrontEnd {

@@ -85,7 +85,7 @@ async function onward(req: http.IncomingMessage, res: http.ServerResponse): Prom
       15_000,
       env,
     );
-    let principal: string | null = null;
+    let principal: string | null;
     try {
       principal = (JSON.parse(web.stdout) as { principal?: string }).principal ?? null;
     } catch {
