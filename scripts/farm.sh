@@ -176,7 +176,8 @@ defaults
     timeout connect 2s
     timeout client 60s
     timeout server 60s
-    # A connection refused by a dead instance is retried on another one.
+    # A connection refused by a dead or draining instance (it closes its listeners at SIGTERM,
+    # before the checks below see its 503) is retried on another one: no request fails.
     retries 2
     option redispatch
     # Every instance is checked on its admin listener's /readyz: 503 (replay store down,

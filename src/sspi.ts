@@ -38,8 +38,10 @@ export async function acquireCredentialsHandle(options: CredentialsHandleOptions
   const {
     keytab,
     principal,
+    frontendPrincipals,
     ntlm,
     replayCache,
+    sharedReplayCache,
     replayCacheSize,
     replayCachePrincipalQuota,
     requireFlags,
@@ -47,13 +49,18 @@ export async function acquireCredentialsHandle(options: CredentialsHandleOptions
     delegationDir,
     delegationMaxFiles,
     s4u2proxy,
-    ...pool
+    ...rest
   } = options;
+  // A CredentialOptions key left out of the list above would stay in `rest` and reach the pool
+  // instead of the credentials (sharedReplayCache once did): this line then fails to compile.
+  const pool: Omit<AuthPoolOptions, 'credentials'> & { [K in keyof CredentialOptions]?: never } = rest;
   const credentials: CredentialOptions = {};
   if (keytab !== undefined) credentials.keytab = keytab;
   if (principal !== undefined) credentials.principal = principal;
+  if (frontendPrincipals !== undefined) credentials.frontendPrincipals = frontendPrincipals;
   if (ntlm !== undefined) credentials.ntlm = ntlm;
   if (replayCache !== undefined) credentials.replayCache = replayCache;
+  if (sharedReplayCache !== undefined) credentials.sharedReplayCache = sharedReplayCache;
   if (replayCacheSize !== undefined) credentials.replayCacheSize = replayCacheSize;
   if (replayCachePrincipalQuota !== undefined) credentials.replayCachePrincipalQuota = replayCachePrincipalQuota;
   if (requireFlags !== undefined) credentials.requireFlags = requireFlags;

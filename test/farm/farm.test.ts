@@ -2,9 +2,10 @@
  * A farm on one machine (scripts/farm.sh): two instances with one keytab behind HAProxy, real
  * clients (python3-gssapi, examples/sspi_client.py) in their own namespace. What must hold when
  * instances are interchangeable: many handshakes through the balancer all succeed, a cookie from
- * one instance verifies on the other, a crashed instance is routed around, NTLM's legs stay on
- * one connection; and with the Redis replay cache, a token accepted by one instance is refused by
- * every other one, Redis down fails closed. One farm for the file; < 3 min in all.
+ * one instance verifies on the other, a crashed instance is routed around, a stopped one drains
+ * without a failed request, NTLM's legs stay on one connection; and with the Redis replay cache,
+ * a token accepted by one instance is refused by every other one, Redis down fails closed. One
+ * farm for the file; < 3 min in all.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -84,6 +85,26 @@ test('an instance killed mid-run: HAProxy routes around it, clients retrying los
   assert.equal(after['ok'], 20, 'with one instance down, the other serves everything');
   await f.part('start', { instance: 2 });
   await waitUntil(async () => (await f.serverStatus('http', 2)) === 'UP', 'HAProxy to mark s2 up again', 15_000, 100);
+});
+
+test('an instance stopped (SIGTERM) mid-run drains: no request fails, with no client retries', T, async () => {
+  const f = theFarm();
+  let running = true;
+  const run = f.client('fresh', ['--to', http(f.balancer), '--count', '800', '--threads', '2']).finally(() => {
+    running = false;
+  });
+  await new Promise((r) => setTimeout(r, 500));
+  // Returns once the instance exited: /readyz 503 "shutting down", its listeners closed (HAProxy
+  // redispatches the connections refused until its checks take it out), in-flight work finished.
+  await f.part('stop', { instance: 2 });
+  assert.ok(running, 'the run was still going when instance 2 had drained and exited');
+  const r = await run;
+  assert.deepEqual({ ok: r['ok'], failed: r['failed'] }, { ok: 800, failed: 0 }, JSON.stringify(r));
+  assert.match(await f.serverStatus('http', 2), /^DOWN/);
+  await f.part('start', { instance: 2 });
+  await waitUntil(async () => (await f.serverStatus('http', 2)) === 'UP', 'HAProxy to mark s2 up again', 15_000, 100);
+  const back = await f.client('fresh', ['--to', http(f.instance(2)), '--count', '5']);
+  assert.equal(back['ok'], 5, `instance 2 serves again: ${JSON.stringify(back)}`);
 });
 
 test('a token accepted by instance 1 is refused by instance 2 (shared replay cache)', R, async () => {

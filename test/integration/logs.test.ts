@@ -11,7 +11,6 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import { Writable } from 'node:stream';
-import WebSocket from 'ws';
 
 import { encodeGssSampleFrame, encodeSspiFrame, TokenFlag } from '../../src/framing/index.js';
 import type { HandshakeFailure } from '../../src/handshake/index.js';
@@ -25,6 +24,7 @@ import { startTestRealm } from '../support/realm.js';
 import { requirePythonGssapi, startTestServer, type TestServer } from '../support/server.js';
 import { nextEvent } from '../support/events.js';
 import { RawConn } from '../support/rawConn.js';
+import { wsExchange } from '../support/wsExchange.js';
 
 const T = { timeout: 30_000 };
 
@@ -130,39 +130,6 @@ function httpGet(port: number, token: Buffer): Promise<{ status: number; authent
     );
     req.on('timeout', () => req.destroy(new Error('request timed out')));
     req.on('error', reject);
-  });
-}
-
-/** Sends one token on a fresh WebSocket; resolves with everything received, once the server answered or closed. */
-function wsExchange(
-  port: number,
-  token: Buffer,
-): Promise<{ binaries: Buffer[]; text: string | undefined; closeCode: number | undefined }> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, { handshakeTimeout: 5000 });
-    const binaries: Buffer[] = [];
-    let text: string | undefined;
-    const timer = setTimeout(() => {
-      ws.terminate();
-      reject(new Error('no answer on the WebSocket within 10 s'));
-    }, 10_000);
-    const done = (closeCode: number | undefined): void => {
-      clearTimeout(timer);
-      resolve({ binaries, text, closeCode });
-    };
-    ws.on('open', () => ws.send(token, { binary: true }));
-    ws.on('message', (data: Buffer, isBinary: boolean) => {
-      if (isBinary) binaries.push(Buffer.from(data));
-      else {
-        text = data.toString('utf8');
-        ws.close(1000);
-      }
-    });
-    ws.on('close', (code: number) => done(text === undefined ? code : undefined));
-    ws.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
   });
 }
 

@@ -1,7 +1,8 @@
 /**
  * `--replay-cache redis://...`: two servers (same keytab, same Redis) refuse each other's
  * replays. A token captured from python3-gssapi is accepted by A, then refused by B and by A
- * again; fresh tokens pass on both. What Redis holds: one key per authenticator with the PX TTL
+ * again; fresh tokens pass on both; the same over WebSocket, gss-sample, and the node:http engine
+ * (the NegotiateAuthenticator adapter). What Redis holds: one key per authenticator with the PX TTL
  * of 2 x clock skew, named by a tag that holds no token bytes. The per-principal quota.
  */
 import { test, before, after } from 'node:test';
@@ -11,13 +12,18 @@ import type { ThrowawayRealm } from '../../src/realm/index.js';
 import { DEFAULT_SHARED_REPLAY_CACHE } from '../../src/replay/sharedReplayOptions.js';
 import { negotiateGet } from '../support/httpGet.js';
 import { firstTokens } from '../support/initiator.js';
+import { nextEvent } from '../support/events.js';
 import { failureCode } from '../support/outcome.js';
 import { startTestRealm } from '../support/realm.js';
 import { RedisServer } from '../support/redisServer.js';
 import { requirePythonGssapi, startTestServer, type TestServer } from '../support/server.js';
 import { RawConn } from '../support/rawConn.js';
 import { waitUntil } from '../support/waitUntil.js';
+import { wsExchange } from '../support/wsExchange.js';
 import { encodeGssSampleFrame, TokenFlag } from '../../src/framing/gssSampleFrame.js';
+import { WS_CLOSE } from '../../src/acceptors/WsAcceptor.js';
+import { acceptSecurityContext, acquireCredentialsHandle, SecurityContextHandle } from '../../src/sspi.js';
+import type { HandshakeFailure } from '../../src/handshake/index.js';
 
 const T = { timeout: 60_000 };
 const SERVICE = 'HTTP@localhost';
@@ -33,7 +39,14 @@ function onRedis(prefix = DEFAULT_SHARED_REPLAY_CACHE.prefix, quota?: number): P
     sharedReplayCache: { ...DEFAULT_SHARED_REPLAY_CACHE, prefix, timeoutMs: 2000 },
     ...(quota === undefined ? {} : { replayCachePrincipalQuota: quota }),
     http: { host: '127.0.0.1', port: 0 },
+    wsPath: '/ws',
   };
+}
+
+/** The value of the metrics series `series` (name and labels, exactly as rendered) on `ts`. */
+async function count(ts: TestServer, series: string): Promise<number> {
+  const text = await ts.server.metrics.render();
+  return Number(new RegExp(`${series.replace(/[{}]/g, '\\$&')} (\\d+)`).exec(text)?.[1] ?? 0);
 }
 
 before(async () => {
@@ -141,8 +154,6 @@ test(
   async () => {
     const [token] = await firstTokens(realm, { mech: 'krb5', service: 'host@localhost' }, 1);
     assert.ok(token);
-    const count = async (ts: TestServer, series: string): Promise<number> =>
-      Number(new RegExp(`${series.replace(/[{}]/g, '\\$&')} (\\d+)`).exec(await ts.server.metrics.render())?.[1] ?? 0);
     const success = 'negotiate_handshakes_total{frontend="gss-sample",mech="krb5",outcome="success"}';
     const replay = 'negotiate_handshake_failures_total{frontend="gss-sample",code="ERR_GSS_REPLAY"}';
     for (const [ts, expect] of [
@@ -159,6 +170,82 @@ test(
       } finally {
         conn.destroy();
       }
+    }
+  },
+);
+
+test(
+  'WebSocket: a token accepted by A is refused by B as a replay (close 1008, ERR_GSS_REPLAY, counted)',
+  T,
+  async () => {
+    const [token] = await firstTokens(realm, { mech: 'spnego', service: SERVICE }, 1);
+    assert.ok(token);
+    const first = await wsExchange(a.httpPort, token);
+    assert.ok(first.text !== undefined, `A closed with ${first.closeCode} ${first.closeReason}`);
+    assert.match(first.text, /"principal":"alice@/);
+    const series = 'negotiate_handshake_failures_total{frontend="ws",code="ERR_GSS_REPLAY"}';
+    const before = await count(b, series);
+    const failed = nextEvent<HandshakeFailure>(b.server, 'handshakeFailed');
+    const again = await wsExchange(b.httpPort, token);
+    assert.deepEqual(
+      { code: again.closeCode, reason: again.closeReason, text: again.text, tokens: again.binaries.length },
+      { code: WS_CLOSE.POLICY_VIOLATION, reason: 'authentication failed', text: undefined, tokens: 0 },
+    );
+    const failure = await failed;
+    assert.deepEqual([failure.frontend, failure.code], ['ws', 'ERR_GSS_REPLAY']);
+    assert.equal(await count(b, series), before + 1);
+  },
+);
+
+test(
+  'the node:http engine (NegotiateAuthenticator) on the same Redis: refuses what A accepted, and A what it accepted',
+  T,
+  async () => {
+    const c = await startTestServer(realm, { ...onRedis(), httpEngine: 'node', wsPath: undefined });
+    try {
+      const [fromA, fromC] = await firstTokens(realm, { mech: 'spnego', service: SERVICE }, 2);
+      assert.ok(fromA && fromC);
+      assert.equal((await negotiateGet(a.httpPort, fromA)).status, 200);
+      const replayed = await negotiateGet(c.httpPort, fromA);
+      assert.equal(replayed.status, 401, replayed.body);
+      assert.equal(replayed.headers['www-authenticate'] ?? 'Negotiate', 'Negotiate', 'no mutual token for a replay');
+      const accepted = await negotiateGet(c.httpPort, fromC);
+      assert.equal(accepted.status, 200, accepted.body);
+      assert.equal((await negotiateGet(a.httpPort, fromC)).status, 401);
+      assert.equal(await count(c, 'negotiate_handshake_failures_total{frontend="adapter",code="ERR_GSS_REPLAY"}'), 1);
+    } finally {
+      await c.server.close();
+    }
+  },
+);
+
+test(
+  'the SSPI-style API takes the shared cache options: its keys carry its prefix; a replay is refused',
+  T,
+  async () => {
+    const handle = await acquireCredentialsHandle({
+      keytab: realm.keytab,
+      replayCache: `redis://127.0.0.1:${redis.port}`,
+      sharedReplayCache: { prefix: 'sspi-api:', timeoutMs: 2000 },
+      workers: 1,
+    });
+    try {
+      const [token] = await firstTokens(realm, { mech: 'spnego', service: SERVICE }, 1);
+      assert.ok(token);
+      const first = new SecurityContextHandle();
+      assert.equal((await acceptSecurityContext(handle, first, token)).status, 'SEC_E_OK');
+      first.delete();
+      const keys = await client.keys('sspi-api:*');
+      assert.equal(
+        keys.filter((k) => !k.includes(':quota:')).length,
+        1,
+        `keys under the handle's prefix: ${keys.join(' ')}`,
+      );
+      const again = new SecurityContextHandle();
+      await assert.rejects(acceptSecurityContext(handle, again, token), { code: 'ERR_GSS_REPLAY' });
+      again.delete();
+    } finally {
+      await handle.free();
     }
   },
 );
