@@ -18,11 +18,10 @@ import type { ThrowawayRealm } from '../../src/realm/index.js';
 import type { Session } from '../../src/session.js';
 import { requireTool, startTestRealm } from '../support/realm.js';
 import { requirePythonGssapi, runClient, startTestServer, useRealm, type TestServer } from '../support/server.js';
-import { pythonNegotiate } from '../support/negotiateClients.js';
+import { curlNegotiate, pythonNegotiate } from '../support/negotiateClients.js';
 import { waitUntil } from '../support/waitUntil.js';
 
 const gssClient = requireTool('gss-client', 'krb5-gss-samples');
-const curl = requireTool('curl', 'curl');
 const ALICE = 'alice@KRBTEST.COM';
 
 /** What the app's handler found and did with the identity's delegated ccache. */
@@ -70,24 +69,10 @@ async function onward(req: http.IncomingMessage, res: http.ServerResponse): Prom
       code: gss.code,
       asAlice: /"alice@KRBTEST\.COM" to "host\/localhost@KRBTEST\.COM"/.test(gss.stdout),
     };
-    const web = await runClient(
-      curl,
-      [
-        '-sS',
-        '--negotiate',
-        '-u',
-        ':',
-        '--resolve',
-        `localhost:${backEnds.httpPort}:127.0.0.1`,
-        `http://localhost:${backEnds.httpPort}/whoami`,
-      ],
-      realm,
-      15_000,
-      env,
-    );
+    const web = await curlNegotiate(realm, backEnds.httpPort, '/whoami', undefined, env);
     let principal: string | null;
     try {
-      principal = (JSON.parse(web.stdout) as { principal?: string }).principal ?? null;
+      principal = web.status === 200 ? ((JSON.parse(web.body) as { principal?: string }).principal ?? null) : null;
     } catch {
       principal = null;
     }

@@ -72,18 +72,22 @@ export interface CurlAnswer {
   stderr: string;
 }
 
-/** curl --negotiate with the realm's ccache; a POST of `data` (text/plain) when given. */
+/**
+ * curl --negotiate with the realm's ccache (or what `env` names instead, e.g. `KRB5CCNAME`); a
+ * POST of `data` (text/plain) when given.
+ */
 export async function curlNegotiate(
   realm: ThrowawayRealm,
   port: number,
   urlPath: string,
   data?: string,
+  env: Record<string, string> = {},
 ): Promise<CurlAnswer> {
   const curl = requireTool('curl', 'curl');
   const args = ['-sS', '-v', '--negotiate', '-u', ':', '--resolve', `localhost:${port}:127.0.0.1`];
   if (data !== undefined) args.push('-H', 'Content-Type: text/plain', '--data-binary', data);
   args.push('-w', '\n%{http_code}', `http://localhost:${port}${urlPath}`);
-  const run = await runClient(curl, args, realm, 15_000);
+  const run = await runClient(curl, args, realm, 15_000, env);
   const cut = run.stdout.lastIndexOf('\n');
   // curl -v prints response headers as "< Name: value"; the last response is the 200's.
   const last = run.stderr.slice(run.stderr.lastIndexOf('< HTTP/1.1 '));
