@@ -19,7 +19,7 @@ import { NegotiateServer } from '../../src/server.js';
 import { resolveServerOptions } from '../../src/options.js';
 import { parseServeFlags } from '../../src/cli/serveFlags.js';
 import { requireTool, startTestRealm } from '../support/realm.js';
-import { PYTHON, startTestServer, useRealm, type TestServer } from '../support/server.js';
+import { PYTHON, startTestServer, useRealm, type TestServer, type TestServerOverrides } from '../support/server.js';
 import { FIXTURES } from '../support/initiator.js';
 import { selfSignedCertificate, type TestCertificate } from '../support/tlsFiles.js';
 
@@ -115,19 +115,24 @@ async function asRequests(name: string): Promise<number> {
   return text.split('\n').filter((l) => l.includes('AS_REQ') && l.includes(`${name}@`)).length;
 }
 
-before(async () => {
-  requireTool('openssl', 'openssl');
-  realm = await startTestRealm();
-  await realm.addPrincipal('bob', { password: BOB_PASSWORD });
-  cert = await selfSignedCertificate('localhost');
-  ts = await startTestServer(realm, {
+/** A server with HTTPS only and Basic on (the realm's keytab), plus `extra`. */
+function startBasicServer(extra: TestServerOverrides = {}): Promise<TestServer> {
+  return startTestServer(realm, {
     sspi: undefined,
     gssSample: undefined,
     http: { host: '127.0.0.1', port: 0 },
     httpTls: { certFile: cert.certFile, keyFile: cert.keyFile },
     basicAuth: { realm: undefined },
-    logger: createLogger('debug', log),
+    ...extra,
   });
+}
+
+before(async () => {
+  requireTool('openssl', 'openssl');
+  realm = await startTestRealm();
+  await realm.addPrincipal('bob', { password: BOB_PASSWORD });
+  cert = await selfSignedCertificate('localhost');
+  ts = await startBasicServer({ logger: createLogger('debug', log) });
 });
 
 after(async () => {
@@ -200,14 +205,7 @@ test('--local-name rules:FILE maps a Basic login as it maps a handshake', T, asy
   try {
     const rules = path.join(dir, 'local-names');
     await writeFile(rules, `${realm.userPrincipal} -> basic_mapped\n`);
-    mapped = await startTestServer(realm, {
-      sspi: undefined,
-      gssSample: undefined,
-      http: { host: '127.0.0.1', port: 0 },
-      httpTls: { certFile: cert.certFile, keyFile: cert.keyFile },
-      basicAuth: { realm: undefined },
-      localName: `rules:${rules}`,
-    });
+    mapped = await startBasicServer({ localName: `rules:${rules}` });
     const r = await curlBasic(mapped.httpPort, realm.user, realm.password);
     assert.equal(r.status, 200, r.body);
     assert.equal((JSON.parse(r.body) as { localName?: string }).localName, 'basic_mapped');
@@ -267,14 +265,7 @@ test('a fake KDC (same realm name, other keys) says yes to its password: verific
     assert.equal(fake.realmName, realm.realmName);
     // The server keeps the real service keytab but its krb5.conf points at the fake KDC.
     useRealm(fake);
-    fakeServer = await startTestServer(realm, {
-      sspi: undefined,
-      gssSample: undefined,
-      http: { host: '127.0.0.1', port: 0 },
-      httpTls: { certFile: cert.certFile, keyFile: cert.keyFile },
-      basicAuth: { realm: undefined },
-      logger: createLogger('debug', log),
-    });
+    fakeServer = await startBasicServer({ logger: createLogger('debug', log) });
     // startTestServer pointed the process at the real realm again: back to the fake one.
     useRealm(fake);
     const r = await pyClient(fakeServer.httpPort, { userPass: `${fake.user}:${fake.password}` });
