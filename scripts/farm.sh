@@ -194,6 +194,10 @@ frontend http
 backend http
     mode http
     balance roundrobin
+    # HAProxy keeps idle connections to each instance; a draining instance closes them, and a
+    # request HAProxy sends on one at that moment gets no answer. Retried on another instance
+    # (redispatch); the instance had not read it, or if it had, the shared cache refuses it.
+    retry-on conn-failure empty-response
 $servers_http
 # Per TCP connection: NTLM's legs (connection-bound) stay on one instance.
 listen sspi

@@ -68,8 +68,9 @@ test('NTLM through HAProxy in TCP mode: every handshake completes, its legs on o
   }
 });
 
-test('an instance killed mid-run: HAProxy routes around it, clients retrying lose nothing', T, async () => {
+test('an instance killed mid-run: HAProxy routes around it, clients retrying lose nothing', T, async (t) => {
   const f = theFarm();
+  t.after(() => f.restore(2));
   const run = f.client('fresh', ['--to', http(f.balancer), '--count', '600', '--threads', '2', '--retries', '3']);
   await new Promise((r) => setTimeout(r, 800));
   await f.part('kill', { instance: 2 });
@@ -87,8 +88,9 @@ test('an instance killed mid-run: HAProxy routes around it, clients retrying los
   await waitUntil(async () => (await f.serverStatus('http', 2)) === 'UP', 'HAProxy to mark s2 up again', 15_000, 100);
 });
 
-test('an instance stopped (SIGTERM) mid-run drains: no request fails, with no client retries', T, async () => {
+test('an instance stopped (SIGTERM) mid-run drains: no request fails, with no client retries', T, async (t) => {
   const f = theFarm();
+  t.after(() => f.restore(2));
   let running = true;
   const run = f.client('fresh', ['--to', http(f.balancer), '--count', '800', '--threads', '2']).finally(() => {
     running = false;

@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { PYTHON } from './server.js';
+import { waitUntil } from './waitUntil.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const FARM_SH = path.join(ROOT, 'scripts', 'farm.sh');
@@ -157,6 +158,15 @@ export class Farm {
   async part(action: 'stop' | 'kill' | 'start', part: FarmPart): Promise<void> {
     const which = typeof part === 'string' ? [part] : ['instance', String(part.instance)];
     await run('bash', [FARM_SH, action, ...which, this.dir], 60_000);
+  }
+
+  /**
+   * Instance i running and back in HAProxy's rotation, whatever a failed test left: a test that
+   * stops an instance ends with this, so one failure does not take the next tests' instance.
+   */
+  async restore(i: number): Promise<void> {
+    if ((await this.readyz(i)) !== 200) await this.part('start', { instance: i });
+    await waitUntil(async () => (await this.serverStatus('http', i)) === 'UP', `HAProxy to mark s${i} up`, 15_000, 100);
   }
 
   /** Log of a part (`s1`, `redis`, `haproxy`), for failure messages. */
