@@ -3,16 +3,30 @@
  * `graceMs` to settle, then the caller closes what is left.
  */
 
-/** Resolves when every promise in `work` has settled or `graceMs` has passed, whichever is first. */
+/**
+ * Resolves when `work` is empty or `graceMs` has passed, whichever is first. `work` may be a live
+ * collection: what is added while waiting (a request arriving on a keep-alive connection opened
+ * before the listener closed) is waited for too, so the caller never closes a connection under it.
+ */
 export async function settleWithin(work: Iterable<Promise<unknown>>, graceMs: number): Promise<void> {
-  const pending = [...work];
+  const awaited = new Set<Promise<unknown>>();
+  const unseen = (): Promise<unknown>[] => [...work].filter((p) => !awaited.has(p));
+  let pending = unseen();
   if (pending.length === 0) return;
   let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    Promise.allSettled(pending),
-    new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, graceMs);
-    }),
-  ]);
-  clearTimeout(timer);
+  const expired = new Promise<true>((resolve) => {
+    timer = setTimeout(() => resolve(true), graceMs);
+  });
+  try {
+    // Each pass waits for what it has not waited for yet: a settled promise a collection still
+    // holds (an array, or a set whose delete has not run yet) is not waited for again.
+    while (pending.length > 0) {
+      for (const p of pending) awaited.add(p);
+      const settled = Promise.allSettled(pending).then(() => false as const);
+      if (await Promise.race([settled, expired])) return;
+      pending = unseen();
+    }
+  } finally {
+    clearTimeout(timer);
+  }
 }
