@@ -152,10 +152,21 @@ start_instance() {
     --shutdown-grace 2000 --log-level warn
 }
 
+# Ready when /readyz answers 200; gives up at once if the instance exited. The error carries the
+# log's last lines, since tests remove DIR afterwards.
 wait_instance() {
-  local i=$1
-  wait_http "$NS_LB" "http://$(instance_ip "$i"):9090/readyz" 300 ||
-    die "instance $i is not ready; see $DIR/logs/s$i.log"
+  local i=$1 pid url
+  pid=$(state_get "PID_s$i")
+  url="http://$(instance_ip "$i"):9090/readyz"
+  for _ in $(seq 300); do
+    in_ns "$NS_LB" curl -fsS -o /dev/null --max-time 1 "$url" 2>/dev/null && return 0
+    alive "$pid" || break
+    sleep 0.1
+  done
+  local state='not ready after 30 s'
+  alive "$pid" || state='exited'
+  die "instance $i $state (readyz $(in_ns "$NS_LB" curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$url" 2>/dev/null)); last lines of $DIR/logs/s$i.log:
+$(tail -n 15 "$DIR/logs/s$i.log" 2>/dev/null)"
 }
 
 write_haproxy_cfg() {

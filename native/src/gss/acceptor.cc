@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "../krb5/clock_skew.h"
+#include "../krb5/memory_ccache.h"
 #include "../ntlm/users_file.h"
 #include "../pac/gss_pac.h"
 #include "../replay/replay_tag.h"
@@ -119,6 +120,8 @@ GssStatus AcceptorCredential::Acquire(const AcceptorConfig& config, AcceptorCred
     if (GSS_ERROR(major)) return MakeGssStatus("build mechanism set", major, minor, GSS_C_NO_OID);
   }
 
+  // Before `cred`, so an early return releases the credential first, then destroys its cache.
+  OwnedMemoryCcache tgt_ccache;
   GssCred cred;
   if (config.ntlm) {
     // gss-ntlmssp 1.2 (Debian 12) builds a broken acceptor credential when given any cred
@@ -151,16 +154,15 @@ GssStatus AcceptorCredential::Acquire(const AcceptorConfig& config, AcceptorCred
     // The initiator half of an S4U2Proxy credential: the service's TGT, got with the keytab's
     // keys (as mod_auth_gssapi's GssapiUseS4U2Proxy with client_keytab), kept in a MEMORY
     // ccache of this credential's own, so no file holds it and no other credential shares it.
-    std::string tgt_ccache;
     if (config.s4u2proxy) {
       if (!config.keytab.empty()) {
         elements[count].key = "client_keytab";
         elements[count].value = config.keytab.c_str();
         ++count;
       }
-      tgt_ccache = ProxyTgtCcacheName();
+      tgt_ccache = OwnedMemoryCcache(ProxyTgtCcacheName());
       elements[count].key = "ccache";
-      elements[count].value = tgt_ccache.c_str();
+      elements[count].value = tgt_ccache.name().c_str();
       ++count;
     }
     gss_key_value_set_desc store = {count, elements};
@@ -185,6 +187,7 @@ GssStatus AcceptorCredential::Acquire(const AcceptorConfig& config, AcceptorCred
   }
 
   out->cred_ = std::move(cred);
+  out->proxy_tgt_ccache_ = std::move(tgt_ccache);
   out->ntlm_ = config.ntlm;
   out->memory_replay_cache_ = config.memory_replay_cache;
   out->shared_replay_tag_ = config.shared_replay_tag;

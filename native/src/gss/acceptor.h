@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "../identity/identity.h"
+#include "../krb5/memory_ccache.h"
 #include "../pac/pac_info.h"
 #include "handles.h"
 #include "status.h"
@@ -59,6 +60,8 @@ class AcceptorCredential {
   const IdentityOptions& identity() const { return identity_; }
 
  private:
+  // The S4U2Proxy credential's TGT cache, declared before cred_ so it outlives the credential.
+  OwnedMemoryCcache proxy_tgt_ccache_;
   GssCred cred_;
   bool ntlm_ = false;
   bool memory_replay_cache_ = false;

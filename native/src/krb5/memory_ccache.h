@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <string>
+#include <utility>
 
 namespace negotiate {
 
@@ -35,6 +36,46 @@ class DestroyedCcache {
   krb5_context ctx_;
   krb5_ccache cc_ = nullptr;
   krb5_error_code code_ = 0;
+};
+
+// A MEMORY ccache owned by name for as long as something long-lived uses it (a credential that
+// keeps its TGT there): destroyed with its owner, so a credential replaced at keytab reload leaves
+// no TGT behind in the process. Movable; a moved-from owner destroys nothing.
+class OwnedMemoryCcache {
+ public:
+  OwnedMemoryCcache() = default;
+  explicit OwnedMemoryCcache(std::string name) : name_(std::move(name)) {}
+  ~OwnedMemoryCcache() { Destroy(); }
+  OwnedMemoryCcache(OwnedMemoryCcache&& other) noexcept : name_(std::move(other.name_)) {
+    other.name_.clear();
+  }
+  OwnedMemoryCcache& operator=(OwnedMemoryCcache&& other) noexcept {
+    if (this != &other) {
+      Destroy();
+      name_ = std::move(other.name_);
+      other.name_.clear();
+    }
+    return *this;
+  }
+  OwnedMemoryCcache(const OwnedMemoryCcache&) = delete;
+  OwnedMemoryCcache& operator=(const OwnedMemoryCcache&) = delete;
+  const std::string& name() const { return name_; }
+
+ private:
+  void Destroy() {
+    if (name_.empty()) return;
+    // A MEMORY cache is shared by name within the process; MIT frees its data when the last
+    // handle (a released credential's included) is gone.
+    krb5_context ctx = nullptr;
+    if (krb5_init_context(&ctx) == 0) {
+      DestroyedCcache cache(ctx, name_);
+      (void)cache;
+    }
+    if (ctx != nullptr) krb5_free_context(ctx);
+    name_.clear();
+  }
+
+  std::string name_;
 };
 
 }  // namespace negotiate
