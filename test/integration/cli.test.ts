@@ -5,16 +5,16 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 import type { ThrowawayRealm } from '../../src/realm/index.js';
+import { Cli, cleanEnv, isLiveKdcOf, jsonLines, liveKdcsOf, START_TIMEOUT_MS } from '../support/cliProcess.js';
 import { requireTool, startTestRealm } from '../support/realm.js';
 import { waitUntil } from '../support/waitUntil.js';
 
@@ -26,13 +26,10 @@ const bash = requireTool('bash', 'bash');
 requireTool('gss-client', 'krb5-gss-samples');
 requireTool('klist', 'krb5-user');
 
-const START_TIMEOUT_MS = 30_000; // realm creation + workers, on a 2-core machine
-const EXIT_TIMEOUT_MS = 15_000;
 const CMD_TIMEOUT_MS = 30_000;
 
 let realm: ThrowawayRealm | undefined;
 const scratchDirs: string[] = [];
-const children = new Set<ChildProcessWithoutNullStreams>();
 /** Realm directories made with `realm up`, to bring down if a test failed half-way. */
 const upRealms = new Set<string>();
 
@@ -40,26 +37,14 @@ before(async () => {
   realm = await startTestRealm();
 });
 
+// Each Cli ends its own process and embedded realm when its test ends (test/support/cliProcess.ts).
 after(async () => {
-  for (const child of children) {
-    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined)
-      process.kill(child.pid, 'SIGKILL');
-  }
   for (const dir of upRealms) {
     if (existsSync(path.join(dir, 'kdc.pid'))) await runCli(['realm', 'down', dir]).catch(() => undefined);
   }
   await realm?.destroy();
   await Promise.allSettled(scratchDirs.map((d) => fs.rm(d, { recursive: true, force: true })));
 });
-
-/** The test process's environment without any Kerberos/NTLM setting: the CLI must bring its own. */
-function cleanEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, LC_ALL: 'C' };
-  for (const k of Object.keys(env)) {
-    if (k.startsWith('KRB5') || k.startsWith('NEGOTIATE_') || k === 'NTLM_USER_FILE') delete env[k];
-  }
-  return env;
-}
 
 async function scratchDir(): Promise<string> {
   const d = await fs.mkdtemp(path.join(os.tmpdir(), 'negotiate-cli-test-'));
@@ -98,146 +83,6 @@ function runCli(args: string[], env?: NodeJS.ProcessEnv): Promise<Run> {
 /** Runs a bash script (`bash -c SCRIPT _ ARGS...`) with the clean environment. */
 function runBash(script: string, args: string[] = []): Promise<Run> {
   return run(bash, ['-c', script, '_', ...args]);
-}
-
-/** Every stdout line must be one JSON object: stdout is for machines. */
-function jsonLines(stdout: string): Array<Record<string, unknown>> {
-  return stdout
-    .split('\n')
-    .filter((l) => l.length > 0)
-    .map((l) => {
-      try {
-        return JSON.parse(l) as Record<string, unknown>;
-      } catch {
-        return assert.fail(`stdout line is not JSON: ${JSON.stringify(l)}\nstdout:\n${stdout}`);
-      }
-    });
-}
-
-/** A long-running CLI process with its stdout read line by line. */
-class Cli {
-  readonly child: ChildProcessWithoutNullStreams;
-  readonly lines: string[] = [];
-  stderr = '';
-  readonly #exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  #waiters: Array<() => void> = [];
-
-  constructor(file: string, args: string[], env: NodeJS.ProcessEnv = cleanEnv()) {
-    this.child = spawn(file, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    children.add(this.child);
-    this.child.stdin.end();
-    createInterface({ input: this.child.stdout }).on('line', (line) => {
-      this.lines.push(line);
-      this.#wake();
-    });
-    this.child.stderr.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
-    this.#exited = new Promise((resolve) => {
-      this.child.once('close', (code, signal) => {
-        children.delete(this.child);
-        this.#wake();
-        resolve({ code, signal });
-      });
-    });
-  }
-
-  get pid(): number {
-    assert.ok(this.child.pid !== undefined, 'the process started');
-    return this.child.pid;
-  }
-
-  get running(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  #wake(): void {
-    const w = this.#waiters;
-    this.#waiters = [];
-    for (const f of w) f();
-  }
-
-  /** Waits until stdout has at least `n` lines; fails on timeout or on an early exit. */
-  async waitLines(n: number, timeoutMs = START_TIMEOUT_MS): Promise<Array<Record<string, unknown>>> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.lines.length < n) {
-      if (!this.running)
-        assert.fail(
-          `exited (${this.child.exitCode ?? this.child.signalCode}) after ${this.lines.length}/${n} stdout ` +
-            `lines:\n${this.lines.join('\n')}\nstderr:\n${this.stderr}`,
-        );
-      const left = deadline - Date.now();
-      if (left <= 0)
-        assert.fail(
-          `timed out after ${timeoutMs} ms with ${this.lines.length}/${n} stdout ` +
-            `lines:\n${this.lines.join('\n')}\nstderr:\n${this.stderr}`,
-        );
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.min(left, 200));
-        this.#waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-    return jsonLines(this.lines.join('\n'));
-  }
-
-  /** Sends `signal` (by pid) and waits, bounded, for the exit. */
-  async stop(
-    signal: NodeJS.Signals,
-    timeoutMs = EXIT_TIMEOUT_MS,
-  ): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-    process.kill(this.pid, signal);
-    return this.exited(timeoutMs);
-  }
-
-  async exited(timeoutMs = EXIT_TIMEOUT_MS): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), timeoutMs);
-    });
-    const r = await Promise.race([this.#exited, timeout]);
-    clearTimeout(timer);
-    if (r === 'timeout') {
-      process.kill(this.pid, 'SIGKILL');
-      assert.fail(`did not exit within ${timeoutMs} ms; stderr:\n${this.stderr}`);
-    }
-    return r;
-  }
-}
-
-async function procState(pid: number): Promise<string | undefined> {
-  try {
-    const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * True while `pid` is a live (not zombie) krb5kdc started with KRB5_KDC_PROFILE inside
- * `realmDir`. (A zombie counts as gone: an orphaned detached KDC is reparented to PID 1,
- * which in some containers never reaps.)
- */
-async function isLiveKdcOf(pid: number, realmDir: string): Promise<boolean> {
-  const state = await procState(pid);
-  if (state === undefined || state === 'Z' || state === 'X') return false;
-  try {
-    const cmdline = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8');
-    if (path.basename(cmdline.split('\0')[0] ?? '') !== 'krb5kdc') return false;
-    const environ = await fs.readFile(`/proc/${pid}/environ`, 'utf8');
-    return environ.split('\0').includes(`KRB5_KDC_PROFILE=${path.join(realmDir, 'kdc.conf')}`);
-  } catch {
-    return false; // vanished while being read
-  }
-}
-
-/** PIDs of every live krb5kdc serving the realm in `realmDir`, found by scanning /proc. */
-async function liveKdcsOf(realmDir: string): Promise<number[]> {
-  const pids = (await fs.readdir('/proc')).filter((e) => /^\d+$/.test(e)).map(Number);
-  const out: number[] = [];
-  for (const pid of pids) if (await isLiveKdcOf(pid, realmDir)) out.push(pid);
-  return out;
 }
 
 function connects(port: number): Promise<boolean> {
@@ -369,8 +214,8 @@ test('serve --replay-cache bogus: exit 2 (configuration error) with a clear mess
 
 // --- serve with the embedded realm ------------------------------------------------------------
 
-test('serve without --keytab: embedded realm, real ports, printed gss-client works, SIGTERM cleans up', async () => {
-  const cli = new Cli(process.execPath, [BIN, 'serve', '--sspi', '127.0.0.1:0', '--gss-sample', '127.0.0.1:0']);
+test('serve without --keytab: embedded realm, real ports, printed gss-client works, SIGTERM cleans up', async (t) => {
+  const cli = new Cli(t, process.execPath, [BIN, 'serve', '--sspi', '127.0.0.1:0', '--gss-sample', '127.0.0.1:0']);
   const events = await cli.waitLines(3);
   const [realmEv, ...listening] = events;
   assert.ok(realmEv);
@@ -423,8 +268,8 @@ test('serve without --keytab: embedded realm, real ports, printed gss-client wor
   assert.equal(await connects(gssPort), false, 'the listener is closed');
 });
 
-test('serve without --keytab, only --gss-sample, stopped by SIGINT: one listener, clean exit', async () => {
-  const cli = new Cli(process.execPath, [BIN, 'serve', '--gss-sample', '127.0.0.1:0', '--workers', '1']);
+test('serve without --keytab, only --gss-sample, stopped by SIGINT: one listener, clean exit', async (t) => {
+  const cli = new Cli(t, process.execPath, [BIN, 'serve', '--gss-sample', '127.0.0.1:0', '--workers', '1']);
   const events = await cli.waitLines(2);
   const realmEv = events[0];
   assert.ok(realmEv);
@@ -452,7 +297,7 @@ test('serve without --keytab, only --gss-sample, stopped by SIGINT: one listener
 
 // --- realm up / serve --keytab / realm down ---------------------------------------------------
 
-test('realm up DIR, serve --keytab with its env, gss-client, realm down DIR', async () => {
+test('realm up DIR, serve --keytab with its env, gss-client, realm down DIR', async (t) => {
   const dir = path.join(await scratchDir(), 'realm');
   upRealms.add(dir);
 
@@ -503,7 +348,7 @@ test('realm up DIR, serve --keytab with its env, gss-client, realm down DIR', as
   assert.equal(vars.get('NEGOTIATE_USER'), 'alice@KRBTEST.COM');
 
   // A server started from that environment, with the realm's keytab.
-  const serve = new Cli(bash, [
+  const serve = new Cli(t, bash, [
     '-c',
     '. "$1/env" && exec "$2" "$3" serve --keytab "${KRB5_KTNAME#FILE:}" --sspi 127.0.0.1:0 --gss-sample ' +
       '127.0.0.1:0 --workers 1',
@@ -553,8 +398,8 @@ test('realm up DIR, serve --keytab with its env, gss-client, realm down DIR', as
   upRealms.delete(dir);
 });
 
-test('SIGTERM while the embedded realm is starting: no krb5kdc or realm directory left behind', async () => {
-  const cli = new Cli(process.execPath, [BIN, 'serve', '--gss-sample', '127.0.0.1:0']);
+test('SIGTERM while the embedded realm is starting: no krb5kdc or realm directory left behind', async (t) => {
+  const cli = new Cli(t, process.execPath, [BIN, 'serve', '--gss-sample', '127.0.0.1:0']);
   // The CLI logs the realm directory (stderr) before creating the realm.
   const deadline = Date.now() + START_TIMEOUT_MS;
   let dir: string | undefined;
@@ -586,11 +431,11 @@ test('SIGTERM while the embedded realm is starting: no krb5kdc or realm director
   }
 });
 
-test('serve --local-name strip-realm --allow-principals-file: /whoami has the local name; others refused', async () => {
+test('serve --local-name strip-realm --allow-principals-file: /whoami has the local name; others: 403', async (t) => {
   const scratch = await scratchDir();
   const allowed = path.join(scratch, 'allowed');
   await fs.writeFile(allowed, '# who may use this service\nalice@KRBTEST.COM\n');
-  const cli = new Cli(process.execPath, [
+  const cli = new Cli(t, process.execPath, [
     BIN,
     'serve',
     '--http',
@@ -617,7 +462,14 @@ test('serve --local-name strip-realm --allow-principals-file: /whoami has the lo
 
   // The same file naming someone else: alice authenticates, and gets 403 with the mutual token.
   await fs.writeFile(allowed, 'bob@KRBTEST.COM\n');
-  const other = new Cli(process.execPath, [BIN, 'serve', '--http', '127.0.0.1:0', '--allow-principals-file', allowed]);
+  const other = new Cli(t, process.execPath, [
+    BIN,
+    'serve',
+    '--http',
+    '127.0.0.1:0',
+    '--allow-principals-file',
+    allowed,
+  ]);
   const [otherRealm, otherListening] = await other.waitLines(2);
   const otherEnv = otherRealm?.['envFile'];
   assert.ok(typeof otherEnv === 'string');
