@@ -1,18 +1,28 @@
 /**
- * A long-running `negotiate-server` process as the CLI tests drive it (test/integration/
- * cli.test.ts): stdout read as JSON event lines, stderr kept for failure messages, signals by
- * pid, and a cleanup registered with the test that started it, so a failed assertion leaves no
- * CLI, no krb5kdc of its embedded realm and no realm directory behind.
+ * `negotiate-server` run as users' scripts run it, for the CLI tests (test/integration/cli*.test.ts):
+ * one-shot commands (runCli, runBash) and a long-running process (Cli) whose stdout is read as
+ * JSON event lines, stderr kept for failure messages, signals sent by pid, and a cleanup
+ * registered with the test that started it, so a failed assertion leaves no CLI, no krb5kdc of
+ * its embedded realm and no realm directory behind.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import * as fs from 'node:fs/promises';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { TestContext } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+import { requireTool } from './realm.js';
+
+// Compiled to dist/test/support/cliProcess.js: the repository root is three levels up.
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export const BIN = path.join(REPO_ROOT, 'bin', 'negotiate-server.js');
 
 export const START_TIMEOUT_MS = 30_000; // realm creation + workers, on a 2-core machine
 export const EXIT_TIMEOUT_MS = 15_000;
+const CMD_TIMEOUT_MS = 30_000;
 
 /** Where the CLI makes an embedded realm (src/cli.ts: mkdtemp in the temp dir). */
 const EMBEDDED_REALM_PREFIX = 'negotiate-realm-';
@@ -40,6 +50,67 @@ export function jsonLines(stdout: string): Array<Record<string, unknown>> {
         return assert.fail(`stdout line is not JSON: ${JSON.stringify(l)}\nstdout:\n${stdout}`);
       }
     });
+}
+
+export interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `file args` to its end (bounded by `timeoutMs`); never rejects: the exit code says. */
+export function run(
+  file: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = cleanEnv(),
+  timeoutMs = CMD_TIMEOUT_MS,
+): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(file, args, { env, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const code = err
+        ? typeof (err as { code?: unknown }).code === 'number'
+          ? (err as { code: number }).code
+          : null
+        : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Runs `negotiate-server ARGS...` to its end with the clean environment (or `env`). */
+export function runCli(args: string[], env?: NodeJS.ProcessEnv): Promise<Run> {
+  return run(process.execPath, [BIN, ...args], env);
+}
+
+/** Runs a bash script (`bash -c SCRIPT _ ARGS...`) with the clean environment. */
+export function runBash(script: string, args: string[] = []): Promise<Run> {
+  return run(requireTool('bash', 'bash'), ['-c', script, '_', ...args]);
+}
+
+/** True when something accepts TCP connections on 127.0.0.1:`port`. */
+export function connects(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/** Checks a `listening` event line for `frontend` on 127.0.0.1; returns its (real) port. */
+export function assertListening(ev: Record<string, unknown> | undefined, frontend: string): number {
+  assert.ok(ev, `a listening line for ${frontend}`);
+  assert.equal(ev['event'], 'listening');
+  assert.equal(ev['frontend'], frontend);
+  assert.equal(ev['address'], '127.0.0.1');
+  const port = ev['port'];
+  assert.ok(
+    typeof port === 'number' && Number.isInteger(port) && port > 0 && port < 65536,
+    `real port, not ${String(port)}`,
+  );
+  return port;
 }
 
 /** A long-running CLI process with its stdout read line by line. */
