@@ -8,8 +8,8 @@
 //                         [--max-unexpected 0] [--only SCENARIO,...]
 //                         [--progress-every 5] [--warmup N] [--step-timeout-ms 15000]
 //
-// Needs a build (npm run build; the native addon), the Kerberos tools of scripts/setup.sh, a C
-// compiler with libkrb5-dev (tools/native/gen_tokens.c makes the tokens) and python3-gssapi (NTLM).
+// Needs a build (npm run build; the native addon, with tokengen, which makes the tokens), the
+// Kerberos tools of scripts/setup.sh and python3-gssapi (NTLM).
 // Starts its own throwaway realm and the server in a child process; everything on 127.0.0.1.
 // Progress on stderr every few seconds; the report is one JSON object on stdout.
 // Exit: 0 pass; 1 counters or RSS not back to baseline, or unexpected conversations;

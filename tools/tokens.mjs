@@ -1,23 +1,31 @@
 // Pre-generated Kerberos initiator tokens, for the bench's load generators and the soak's clients.
 //
 // Each token is the first token of its own gss_init_sec_context (mutual, replay, integ and
-// conf requested) from alice's ccache, produced by tools/native/gen_tokens.c: a fresh
-// authenticator per token, so every token is distinct and usable exactly once against a
-// replay cache (a second use is a replay and must fail). Tokens carry a timestamp: use them
-// within the realm's clock skew (5 minutes), i.e. generate right before each timed phase.
+// conf requested) from alice's ccache, made by tokengen (native/src/tokengen/tokengen.c, built
+// with the addon into build/Release/tokengen; `negotiate-server loadgen` uses it too) through
+// its `n COUNT` requests: a fresh authenticator per token, so every token is distinct and
+// usable exactly once against a replay cache (a second use is a replay and must fail). Tokens
+// carry a timestamp: use them within the realm's clock skew (5 minutes), i.e. generate right
+// before each timed phase.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { ensureBuilt } from './native/build.mjs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const TOKENGEN = join(dirname(fileURLToPath(import.meta.url)), '..', 'build', 'Release', 'tokengen');
+// Tokens asked for per request: tokengen holds a request's answer in memory until it is all
+// made (~1 KiB of base64 a token), so a big count goes as several requests, one at a time.
+const REQUEST_TOKENS = 5000;
 
 /**
  * @param {{ env: Record<string,string|undefined>|string, mech?: 'spnego'|'krb5', service?:
  *   'HTTP@localhost'|'host@localhost'|string, count: number, parallel?: number }} opts
  *   env: must carry KRB5CCNAME (alice's TGT) and KRB5_CONFIG; an object, or the path of the
  *   realm's `env` file.
- *   parallel: generator processes (default: up to 2 for large counts; ~30,000 tokens/s each).
- * @returns {Promise<Buffer[]>} views into one shared buffer per generator process.
+ *   parallel: generator processes (default: up to 2 for large counts; ~75 µs of CPU a token).
+ * @returns {Promise<Buffer[]>}
  */
 export async function generateTokens({ env, mech = 'spnego', service = 'HTTP@localhost', count, parallel }) {
   if (!Number.isInteger(count) || count < 0 || count > 5_000_000) throw new Error(`bad token count ${count}`);
@@ -26,30 +34,79 @@ export async function generateTokens({ env, mech = 'spnego', service = 'HTTP@loc
   if (count === 0) return [];
   env = loadEnv(env);
   if (!env?.KRB5CCNAME || !env?.KRB5_CONFIG) throw new Error('generateTokens: env needs KRB5CCNAME and KRB5_CONFIG');
-  const bin = ensureBuilt('gen_tokens');
+  if (!existsSync(TOKENGEN)) throw new Error(`${TOKENGEN} is missing: build it with npm run build:native`);
   // A second process pays one extra TGS exchange; only worth it for big batches.
   const procs = Math.max(1, Math.min(parallel ?? (count >= 20_000 ? Math.min(2, cpus().length) : 1), count));
   const shares = Array.from({ length: procs }, (_, i) => Math.floor(count / procs) + (i < count % procs ? 1 : 0));
-  const parts = await Promise.all(shares.map((n) => runGenerator(bin, { ...process.env, ...env }, mech, service, n)));
+  const parts = await Promise.all(shares.map((n) => runGenerator({ ...process.env, ...env }, mech, service, n)));
   const tokens = parts.flat();
-  if (tokens.length !== count) throw new Error(`gen_tokens produced ${tokens.length} of ${count} tokens`);
+  if (tokens.length !== count) throw new Error(`tokengen produced ${tokens.length} of ${count} tokens`);
   assertDistinct(tokens);
   return tokens;
 }
 
-function runGenerator(bin, env, mech, service, count) {
+/**
+ * One tokengen process: waits for its `ready` line, asks for `count` tokens in requests of at
+ * most REQUEST_TOKENS, then ends its input. Bounded in time; a `! reason` line fails it.
+ */
+function runGenerator(env, mech, service, count) {
   return new Promise((resolve, reject) => {
-    const child = spawn(bin, ['--mech', mech, '--service', service, '--count', String(count)], {
+    const child = spawn(TOKENGEN, ['--service', service, '--mech', mech], {
       env,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
-    // Bounded: ~30,000 tokens/s on one core; allow a slow, noisy machine 10x that.
-    const timeoutMs = 15_000 + Math.ceil(count / 3);
+    // Bounded: ~13,000 tokens/s on one core; allow a slow, noisy machine 1,000/s.
+    const timeoutMs = 15_000 + count;
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     /** @type {Buffer[]} */
-    const chunks = [];
+    const tokens = [];
+    let ready = false;
+    let asked = 0;
+    /** @type {number[]} token counts at which a request's answer ends, oldest first */
+    const ends = [];
+    let partial = '';
+    let failure = '';
     let err = '';
-    child.stdout.on('data', (c) => chunks.push(c));
+    const ask = () => {
+      const n = Math.min(REQUEST_TOKENS, count - asked);
+      if (n === 0) {
+        if (ends.length === 0) child.stdin.end();
+        return;
+      }
+      asked += n;
+      ends.push(asked);
+      child.stdin.write(`n ${n}\n`);
+    };
+    const onLine = (line) => {
+      if (!ready) {
+        if (line === 'ready') {
+          ready = true;
+          // Two requests in flight, so tokengen is not left idle while this side reads a batch.
+          ask();
+          ask();
+        } else failure ||= line.startsWith('! ') ? line.slice(2) : `unexpected first line ${JSON.stringify(line)}`;
+        return;
+      }
+      if (line.startsWith('! ')) {
+        failure ||= line.slice(2);
+        child.stdin.end();
+        return;
+      }
+      tokens.push(Buffer.from(line, 'base64'));
+      // The last token of a request: ask for the next (or, after the last, end the input).
+      if (tokens.length === ends[0]) {
+        ends.shift();
+        ask();
+      }
+    };
+    // A write after tokengen died must not crash the process; 'close' reports it.
+    child.stdin.on('error', () => undefined);
+    child.stdout.setEncoding('latin1');
+    child.stdout.on('data', (chunk) => {
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) onLine(line);
+    });
     child.stderr.on('data', (c) => {
       if (err.length < 4096) err += c;
     });
@@ -59,46 +116,22 @@ function runGenerator(bin, env, mech, service, count) {
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      if (code !== 0) {
+      if (code !== 0 || failure || tokens.length !== count) {
+        const why = failure || err.trim() || `${tokens.length} of ${count} tokens`;
         reject(
           new Error(
-            `gen_tokens failed (${signal ?? code}${signal === 'SIGKILL' ? `, timeout ${timeoutMs} ms` : ''}): ` +
-              `${err.trim()}`,
+            `tokengen failed (${signal ?? code}${signal === 'SIGKILL' ? `, timeout ${timeoutMs} ms` : ''}): ${why}`,
           ),
         );
         return;
       }
-      try {
-        resolve(parseRecords(Buffer.concat(chunks)));
-      } catch (e) {
-        reject(e);
-      }
+      resolve(tokens);
     });
   });
 }
 
 /**
- * Splits [u32 LE len][token] records (gen_tokens' output, accept_loop's input).
- * @param {Buffer} buf
- * @returns {Buffer[]}
- */
-export function parseRecords(buf) {
-  /** @type {Buffer[]} */
-  const out = [];
-  let off = 0;
-  while (off < buf.length) {
-    if (buf.length - off < 4) throw new Error('token records: truncated length');
-    const len = buf.readUInt32LE(off);
-    off += 4;
-    if (len > buf.length - off) throw new Error('token records: truncated token');
-    out.push(buf.subarray(off, off + len));
-    off += len;
-  }
-  return out;
-}
-
-/**
- * Encodes tokens as [u32 LE len][token] records.
+ * Encodes tokens as [u32 LE len][token] records (accept_loop's input).
  * @param {Buffer[]} tokens
  * @returns {Buffer}
  */
@@ -119,7 +152,7 @@ export function encodeRecords(tokens) {
 function assertDistinct(tokens) {
   const seen = new Set();
   for (const t of tokens) seen.add(createHash('sha1').update(t).digest('base64'));
-  if (seen.size !== tokens.length) throw new Error(`gen_tokens produced ${tokens.length - seen.size} duplicate tokens`);
+  if (seen.size !== tokens.length) throw new Error(`tokengen produced ${tokens.length - seen.size} duplicate tokens`);
 }
 
 const KRB5_OID = Buffer.from('06092a864886f712010202', 'hex');

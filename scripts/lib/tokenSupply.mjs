@@ -1,6 +1,6 @@
 // Fresh Kerberos initiator tokens (distinct AP-REQs, each usable once) in batches, from the
-// C generator (tools/native/gen_tokens.c through tools/tokens.mjs, shared with the bench). Batches rather
-// than all up front: an AP-REQ's authenticator carries a timestamp, and one older than the
+// C generator (tokengen, native/src/tokengen/tokengen.c, through tools/tokens.mjs, shared with the
+// bench). Batches rather than all up front: an AP-REQ's authenticator carries a timestamp, and one older than the
 // realm's clock skew (5 minutes) would fail for that reason instead of the one being tested.
 import { generateTokens } from '../../tools/tokens.mjs';
 

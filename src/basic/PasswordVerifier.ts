@@ -1,15 +1,15 @@
 /**
- * Passwords checked against the KDC on worker threads of their own (workers/basic.worker.ts),
- * as constrained delegation runs its KDC exchanges (src/s4u/ConstrainedDelegation.ts): an AS
+ * Passwords checked against the KDC on worker threads of their own (src/pool/SideWorkers.ts
+ * running workers/basic.worker.ts), as constrained delegation runs its KDC exchanges: an AS
  * exchange for the user, then the reply verified with the service's key from the keytab
  * (krb5_verify_init_creds), so a KDC that does not hold that key cannot vouch for a password.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Piscina } from 'piscina';
-import { ConfigError, PoolError } from '../errors.js';
+import type * as BasicWorker from '../../workers/basic.worker.js';
+import { PoolError } from '../errors.js';
 import type { NativeCheckPasswordOptions, NativeCheckPasswordResult } from '../native.js';
-import { poolFailure } from '../pool/failures.js';
+import { SideWorkers } from '../pool/SideWorkers.js';
 
 const workerFile = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'workers', 'basic.worker.js');
 
@@ -29,35 +29,19 @@ export interface PasswordVerifierOptions {
 export class PasswordVerifier {
   readonly #keytab: string | undefined;
   readonly #server: string | undefined;
-  readonly #piscina: Piscina;
-  readonly #taskTimeoutMs: number;
+  readonly #workers: SideWorkers<typeof BasicWorker>;
   #checks = 0;
-  #closed = false;
 
   constructor(options: PasswordVerifierOptions = {}) {
-    for (const [name, v] of [
-      ['threads', options.threads],
-      ['maxQueue', options.maxQueue],
-      ['taskTimeoutMs', options.taskTimeoutMs],
-    ] as const) {
-      if (v !== undefined && !(Number.isInteger(v) && v > 0))
-        throw new ConfigError('ERR_CONFIG', `basic auth: ${name} must be a positive integer`);
-    }
+    this.#workers = new SideWorkers({
+      filename: workerFile,
+      label: 'basic auth',
+      threads: options.threads,
+      maxQueue: options.maxQueue,
+      taskTimeoutMs: options.taskTimeoutMs ?? 15_000,
+    });
     this.#keytab = options.keytab === undefined ? undefined : path.resolve(options.keytab);
     this.#server = options.server;
-    this.#taskTimeoutMs = options.taskTimeoutMs ?? 15_000;
-    const threads = options.threads ?? 1;
-    this.#piscina = new Piscina({
-      filename: workerFile,
-      minThreads: threads,
-      maxThreads: threads,
-      maxQueue: options.maxQueue ?? 64,
-      concurrentTasksPerWorker: 1,
-    });
-    // As in ConstrainedDelegation: an answer after close() destroyed its thread is not fatal.
-    this.#piscina.on('error', (err: unknown) => {
-      if (!this.#closed) throw err;
-    });
   }
 
   /** KDC exchanges started since construction (rate-limited attempts never get here). */
@@ -72,12 +56,13 @@ export class PasswordVerifier {
    */
   async check(user: string, password: Buffer): Promise<NativeCheckPasswordResult> {
     try {
-      if (this.#closed) throw new PoolError('ERR_POOL_CLOSED', 'basic auth is closed');
+      if (this.#workers.closed) throw new PoolError('ERR_POOL_CLOSED', 'basic auth is closed');
       const task: NativeCheckPasswordOptions = { user, password };
       if (this.#keytab !== undefined) task.keytab = this.#keytab;
       if (this.#server !== undefined) task.server = this.#server;
       this.#checks += 1;
-      return await this.#run(task);
+      // The task (the password with it) is copied to the worker, whose addon zeroes its copy.
+      return await this.#workers.run('checkPassword', task);
     } finally {
       password.fill(0);
     }
@@ -85,25 +70,6 @@ export class PasswordVerifier {
 
   /** Stops the threads. Idempotent. */
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    await this.#piscina.destroy();
-  }
-
-  async #run(task: NativeCheckPasswordOptions): Promise<NativeCheckPasswordResult> {
-    const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(), this.#taskTimeoutMs);
-    try {
-      // The task (the password with it) is copied to the worker, whose addon zeroes its copy.
-      return (await this.#piscina.run(task, {
-        name: 'checkPassword',
-        signal: abort.signal,
-      })) as NativeCheckPasswordResult;
-    } catch (err) {
-      if (this.#closed) throw new PoolError('ERR_POOL_CLOSED', 'basic auth is closed', { cause: err });
-      throw poolFailure(err, this.#taskTimeoutMs);
-    } finally {
-      clearTimeout(timer);
-    }
+    await this.#workers.close();
   }
 }

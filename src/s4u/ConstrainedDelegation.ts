@@ -8,21 +8,23 @@
  *
  * The result is a FILE ccache holding only the user's ticket for that target, which the
  * application hands to a client library (`KRB5CCNAME`), as with a delegated credential
- * (docs/after-authentication.md). The KDC exchanges run on worker threads of their own.
+ * (docs/after-authentication.md). The KDC exchanges run on worker threads of their own
+ * (src/pool/SideWorkers.ts).
  */
 import * as fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Piscina } from 'piscina';
+import type * as S4uWorker from '../../workers/s4u.worker.js';
 import { checkDelegationDir } from '../delegation/delegationDir.js';
 import { ConfigError, GssError, PoolError, errorCodeOf } from '../errors.js';
-import type { NativeImpersonateOptions, NativeImpersonateResult } from '../native.js';
-import { poolFailure } from '../pool/failures.js';
+import type { NativeImpersonateOptions } from '../native.js';
+import { SideWorkers } from '../pool/SideWorkers.js';
 
 /** The addon's file name prefix (native/src/s4u/impersonate.cc kImpersonatedTempPrefix). */
 export const S4U_FILE_PREFIX = '.s4u-';
 
 const workerFile = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'workers', 's4u.worker.js');
+const LABEL = 'constrained delegation';
 
 export interface ConstrainedDelegationOptions {
   /**
@@ -64,29 +66,20 @@ export class ConstrainedDelegation {
   readonly service: string;
   readonly dir: string;
   readonly #keytab: string | undefined;
-  readonly #piscina: Piscina;
-  readonly #taskTimeoutMs: number;
+  readonly #workers: SideWorkers<typeof S4uWorker>;
   // Files handed out and not yet released, with the timer that removes each at its ticket's end.
   readonly #files = new Map<string, NodeJS.Timeout>();
-  #closed = false;
 
   private constructor(opts: ConstrainedDelegationOptions, dir: string) {
     this.service = opts.service;
     this.dir = dir;
     this.#keytab = opts.keytab === undefined ? undefined : path.resolve(opts.keytab);
-    this.#taskTimeoutMs = opts.taskTimeoutMs ?? 30_000;
-    const threads = opts.threads ?? 1;
-    this.#piscina = new Piscina({
+    this.#workers = new SideWorkers({
       filename: workerFile,
-      minThreads: threads,
-      maxThreads: threads,
-      maxQueue: opts.maxQueue ?? 64,
-      concurrentTasksPerWorker: 1,
-    });
-    // As in WorkerThreads: an answer arriving after close() destroyed its thread makes Piscina
-    // emit 'error', fatal without a listener; the caller already has its ERR_POOL_CLOSED.
-    this.#piscina.on('error', (err: unknown) => {
-      if (!this.#closed) throw err;
+      label: LABEL,
+      threads: opts.threads,
+      maxQueue: opts.maxQueue,
+      taskTimeoutMs: opts.taskTimeoutMs ?? 30_000,
     });
   }
 
@@ -97,14 +90,7 @@ export class ConstrainedDelegation {
   static async start(opts: ConstrainedDelegationOptions): Promise<ConstrainedDelegation> {
     if (opts.service === '' || opts.service.includes('\0'))
       throw new ConfigError('ERR_CONFIG', 'constrained delegation: service must be a principal name');
-    for (const [name, v] of [
-      ['threads', opts.threads],
-      ['maxQueue', opts.maxQueue],
-      ['taskTimeoutMs', opts.taskTimeoutMs],
-    ] as const) {
-      if (v !== undefined && !(Number.isInteger(v) && v > 0))
-        throw new ConfigError('ERR_CONFIG', `constrained delegation: ${name} must be a positive integer`);
-    }
+    SideWorkers.checkSizes(LABEL, opts);
     const dir = await checkDelegationDir(opts.dir);
     for (const name of await fs.readdir(dir)) {
       if (name.startsWith(S4U_FILE_PREFIX)) await fs.rm(path.join(dir, name), { force: true });
@@ -123,12 +109,12 @@ export class ConstrainedDelegation {
    * longer than taskTimeoutMs, or after close().
    */
   async credentialFor(user: string, target: string): Promise<ImpersonatedCredential> {
-    if (this.#closed) throw new PoolError('ERR_POOL_CLOSED', 'constrained delegation is closed');
     const task: NativeImpersonateOptions = { service: this.service, user, target, dir: this.dir };
     if (this.#keytab !== undefined) task.keytab = this.#keytab;
-    const r = await this.#run(task);
+    // The addon's result (workers/s4u.worker.ts); a PoolError (closed included) rejects here.
+    const r = await this.#workers.run('impersonate', task);
     if (!r.ok) throw new GssError(errorCodeOf(r.code), r.message, r.major, r.minor);
-    if (this.#closed) {
+    if (this.#workers.closed) {
       await fs.rm(r.path, { force: true });
       throw new PoolError('ERR_POOL_CLOSED', 'constrained delegation closed during the request');
     }
@@ -160,29 +146,12 @@ export class ConstrainedDelegation {
 
   /** Removes every ccache handed out and stops the threads. Idempotent. */
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    await this.#piscina.destroy();
+    if (this.#workers.closed) return;
+    await this.#workers.close();
     for (const [file, timer] of this.#files) {
       clearTimeout(timer);
       await fs.rm(file, { force: true });
     }
     this.#files.clear();
-  }
-
-  async #run(task: NativeImpersonateOptions): Promise<NativeImpersonateResult> {
-    // Our own timer, cleared when the task settles (as WorkerThreads does): an
-    // AbortSignal.timeout would keep its listener in Piscina until it fires.
-    const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(), this.#taskTimeoutMs);
-    try {
-      // Piscina hands back what the worker returned: the addon's result (workers/s4u.worker.ts).
-      return (await this.#piscina.run(task, { name: 'impersonate', signal: abort.signal })) as NativeImpersonateResult;
-    } catch (err) {
-      if (this.#closed) throw new PoolError('ERR_POOL_CLOSED', 'constrained delegation is closed', { cause: err });
-      throw poolFailure(err, this.#taskTimeoutMs);
-    } finally {
-      clearTimeout(timer);
-    }
   }
 }

@@ -5,7 +5,7 @@
  *   accept_loop [--threads T] [--rcache default|none|file2:PATH] [--mech spnego|krb5]
  *               [--keytab FILE] [--max-seconds S] [--no-keep-context] [TOKENFILE | -]
  *
- * Tokens: records of [u32 little-endian length][token] (what gen_tokens writes), from
+ * Tokens: records of [u32 little-endian length][token] (tools/tokens.mjs encodeRecords), from
  * TOKENFILE or stdin; all are read before the clock starts. T threads each acquire their OWN
  * acceptor credential (MIT serialises accepts that share one credential handle), wait on a
  * barrier, then take tokens from a shared atomic index until none are left (or --max-seconds

@@ -1,4 +1,5 @@
-// Builds the C GSSAPI helpers (gen_tokens, accept_loop, live_client) into tools/native/build/.
+// Builds the C GSSAPI helpers (accept_loop, live_client) into tools/native/build/. (Tokens come
+// from tokengen, built with the addon: tools/tokens.mjs.)
 // A binary is rebuilt only when its source (or this script) is newer, so every bench run
 // can call ensureNativeBuilt() cheaply. Run directly: `node tools/native/build.mjs`.
 import { execFileSync } from 'node:child_process';
@@ -11,7 +12,6 @@ export const buildDir = join(here, 'build');
 
 /** @type {Record<string, { src: string, extra: string[] }>} */
 const programs = {
-  gen_tokens: { src: 'gen_tokens.c', extra: [] },
   accept_loop: { src: 'accept_loop.c', extra: ['-pthread'] },
   live_client: { src: 'live_client.c', extra: ['-pthread'] },
 };
@@ -35,7 +35,7 @@ function krbFlags() {
 
 /**
  * Compiles `name` if needed and returns the binary's path.
- * @param {'gen_tokens'|'accept_loop'|'live_client'} name
+ * @param {'accept_loop'|'live_client'} name
  * @returns {string}
  */
 export function ensureBuilt(name) {
@@ -69,7 +69,7 @@ export function ensureBuilt(name) {
 /** Builds every helper; returns { name: path }. */
 export function ensureNativeBuilt() {
   return Object.fromEntries(
-    Object.keys(programs).map((n) => [n, ensureBuilt(/** @type {'gen_tokens'|'accept_loop'|'live_client'} */ (n))]),
+    Object.keys(programs).map((n) => [n, ensureBuilt(/** @type {'accept_loop'|'live_client'} */ (n))]),
   );
 }
 

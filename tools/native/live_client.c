@@ -11,7 +11,7 @@
  * Credentials come from the environment, never from argv: NTLM uses NEGOTIATE_NTLM_USER
  * (DOMAIN\user) and NEGOTIATE_PASSWORD (gss_acquire_cred_with_password; the password is never
  * printed), Kerberos the TGT in KRB5CCNAME (copied into a MEMORY ccache per thread, as
- * gen_tokens does).
+ * tokengen does).
  *
  * N threads, each with its own credential, loop: connect; gss_init_sec_context; send
  * [u32 LE len][token]; while the initiator needs more, read the server's frame and step again
