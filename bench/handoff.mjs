@@ -6,7 +6,11 @@
  *
  *   node bench/handoff.mjs [--calls N] [--seconds S] [--repeats R] [--workers W] [--json]
  *                          [--designs piscina,native,sab] [--in-flight 1,16,64] [--threads]
+ *                          [--payload none|accept]
  *
+ * --payload accept (native design only) sends what an HTTP accept leg sends — a 1.4 KB token —
+ * and gets back a completed leg's result (principal, flags, a 160-byte output token) from a
+ * worker that runs no GSSAPI: the hand-off's cost with the pool's real values on the wire.
  * --threads adds each run's CPU per call by thread (main thread apart, /proc/self/task) on stderr.
  *
  * Designs: `piscina` (today's path: BatchDispatcher + one Piscina task per batch), `native`
@@ -36,12 +40,15 @@ const { values } = parseArgs({
     'in-flight': { type: 'string' },
     designs: { type: 'string' },
     threads: { type: 'boolean' },
+    payload: { type: 'string' },
   },
 });
 const DESIGNS = (values.designs ?? ALL_DESIGNS.join(',')).split(',');
 for (const d of DESIGNS) {
   if (!ALL_DESIGNS.includes(d)) throw new Error(`bench/handoff: unknown design ${d} (${ALL_DESIGNS.join(', ')})`);
 }
+const payload = values.payload ?? 'none';
+if (payload !== 'none' && payload !== 'accept') throw new Error('bench/handoff: --payload must be none or accept');
 const IN_FLIGHT = (values['in-flight'] ?? '1,16,64').split(',').map(Number);
 for (const n of IN_FLIGHT) {
   if (!Number.isInteger(n) || n <= 0) throw new Error('bench/handoff: --in-flight must be positive integers');
@@ -89,6 +96,8 @@ async function main() {
             '--workers',
             String(workers),
             ...(values.threads ? ['--threads'] : []),
+            '--payload',
+            payload,
           ],
           { encoding: 'utf8', timeout: (seconds + 30) * 1000 },
         );
@@ -190,8 +199,13 @@ async function makeCaller(design) {
       taskTimeoutMs: 60_000,
     });
     // The pool's wire format: an object per call (an integer alone is not an object).
+    const token = new Uint8Array(1400).fill(1);
+    const run =
+      payload === 'accept'
+        ? (n) => h.submit({ op: 'accept', id: n, token, releaseAfter: true }).then((r) => r.workerThreadId)
+        : (n) => h.submit({ n }).then((r) => r.n);
     return {
-      run: (n) => h.submit({ n }).then((r) => r.n),
+      run,
       close: async () => {
         await h.close(new Error('closed'));
         await threads.close();
