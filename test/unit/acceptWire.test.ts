@@ -18,7 +18,9 @@ function roundTrip(value: object): unknown {
 /** The value with its byte arrays as Buffers, as the reader gives them. */
 function expected(value: object): unknown {
   return JSON.parse(JSON.stringify(value), (_k, v: unknown) =>
-    v !== null && typeof v === 'object' && Reflect.get(v, 'type') === 'Buffer' ? Buffer.from(Reflect.get(v, 'data')) : v,
+    v !== null && typeof v === 'object' && Reflect.get(v, 'type') === 'Buffer'
+      ? Buffer.from(Reflect.get(v, 'data'))
+      : v,
   );
 }
 
