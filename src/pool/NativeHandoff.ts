@@ -1,7 +1,7 @@
 /**
  * The pool's hand-off to its worker threads without a postMessage per call (issue 14): each
  * worker runs one long-lived Piscina serve task (workers/serve.ts) parked in the addon on a
- * native queue (mutex + condition variable); a call is encoded once (workers/wireCodec.ts) and
+ * native queue (mutex + condition variable); a call is encoded once (workers/wireFrames.ts) and
  * queued, a parked worker takes its share of what waits, and results come back through one
  * ThreadSafeFunction whose wake-ups coalesce (one per drain, however many results).
  *

@@ -51,11 +51,11 @@ export function callDispatcher(
 ): CallDispatcher {
   if (kind === 'native') {
     // The worker wrote a ServeResult (workers/serve.ts): the contract both sides compile against.
-    const decode = (value: unknown): ServeResult => value as ServeResult;
+    const asResult = (value: unknown): ServeResult => value as ServeResult;
     const handoff = new NativeHandoff<ServeCall, ServeResult>(
       addon,
       (request, signal) => threads.serve(request, signal),
-      decode,
+      asResult,
       opts,
     );
     return {
