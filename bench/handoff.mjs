@@ -5,6 +5,13 @@
  * process.cpuUsage) per call and latency percentiles.
  *
  *   node bench/handoff.mjs [--calls N] [--seconds S] [--repeats R] [--workers W] [--json]
+ *                          [--designs piscina,native,sab] [--in-flight 1,16,64] [--threads]
+ *                          [--payload none|accept]
+ *
+ * --payload accept (native design only) sends what an HTTP accept leg sends — a 1.4 KB token —
+ * and gets back a completed leg's result (principal, flags, a 160-byte output token) from a
+ * worker that runs no GSSAPI: the hand-off's cost with the pool's real values on the wire.
+ * --threads adds each run's CPU per call by thread (main thread apart, /proc/self/task) on stderr.
  *
  * Designs: `piscina` (today's path: BatchDispatcher + one Piscina task per batch), `native`
  * (src/pool/NativeHandoff.ts: workers parked on the addon's queue, results through one
@@ -17,10 +24,10 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { handoffMarkdown } from './lib/handoffMicro.mjs';
+import { threadCpu, threadCpuPerCall } from './lib/threadCpu.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const DESIGNS = ['piscina', 'native', 'sab'];
-const IN_FLIGHT = [1, 16, 64];
+const ALL_DESIGNS = ['piscina', 'native', 'sab'];
 
 const { values } = parseArgs({
   options: {
@@ -31,8 +38,21 @@ const { values } = parseArgs({
     json: { type: 'boolean' },
     child: { type: 'string' },
     'in-flight': { type: 'string' },
+    designs: { type: 'string' },
+    threads: { type: 'boolean' },
+    payload: { type: 'string' },
   },
 });
+const DESIGNS = (values.designs ?? ALL_DESIGNS.join(',')).split(',');
+for (const d of DESIGNS) {
+  if (!ALL_DESIGNS.includes(d)) throw new Error(`bench/handoff: unknown design ${d} (${ALL_DESIGNS.join(', ')})`);
+}
+const payload = values.payload ?? 'none';
+if (payload !== 'none' && payload !== 'accept') throw new Error('bench/handoff: --payload must be none or accept');
+const IN_FLIGHT = (values['in-flight'] ?? '1,16,64').split(',').map(Number);
+for (const n of IN_FLIGHT) {
+  if (!Number.isInteger(n) || n <= 0) throw new Error('bench/handoff: --in-flight must be positive integers');
+}
 const calls = Number(values.calls ?? 50_000);
 const seconds = Number(values.seconds ?? 3);
 const repeats = Number(values.repeats ?? 3);
@@ -75,10 +95,14 @@ async function main() {
             String(seconds),
             '--workers',
             String(workers),
+            ...(values.threads ? ['--threads'] : []),
+            '--payload',
+            payload,
           ],
           { encoding: 'utf8', timeout: (seconds + 30) * 1000 },
         );
         if (out.status !== 0) throw new Error(`bench/handoff ${design} x${inFlight} failed: ${out.stderr}`);
+        if (values.threads) process.stderr.write(out.stderr);
         runs[design].push(JSON.parse(out.stdout.trim().split('\n').pop()));
       }
     }
@@ -112,12 +136,16 @@ async function runOne(design, inFlight) {
   const call = await makeCaller(design);
   // Warm-up: threads started, code paths compiled.
   await drive(call.run, Math.min(2000, calls), inFlight, 2);
+  const threads0 = values.threads ? threadCpu() : {};
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const latencies = await drive(call.run, calls, inFlight, seconds);
   const wallS = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
-  process.stderr.write(JSON.stringify((await import('/tmp/threads.mjs')).threadCpu()) + '\n');
+  if (values.threads) {
+    const perThread = threadCpuPerCall(threads0, threadCpu(), latencies.length);
+    process.stderr.write(`${design} x${inFlight} µs/call by thread: ${JSON.stringify(perThread)}\n`);
+  }
   await call.close();
   latencies.sort((a, b) => a - b);
   const q = (p) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] * 1000;
@@ -165,15 +193,19 @@ async function makeCaller(design) {
   }
   if (design === 'native') {
     const { NativeHandoff } = await import(pathToFileURL(path.join(dist, 'pool', 'NativeHandoff.js')).href);
-    const { decodeWire } = await import(pathToFileURL(path.join(dist, '..', 'workers', 'wireCodec.js')).href);
-    const h = new NativeHandoff(loadNative(), (req, signal) => threads.serve(req, signal), decodeWire, {
+    const h = new NativeHandoff(loadNative(), (req, signal) => threads.serve(req, signal), (v) => v, {
       workers,
       limit: 100_000,
       taskTimeoutMs: 60_000,
     });
     // The pool's wire format: an object per call (an integer alone is not an object).
+    const token = new Uint8Array(1400).fill(1);
+    const run =
+      payload === 'accept'
+        ? (n) => h.submit({ op: 'accept', id: n, token, releaseAfter: true }).then((r) => r.workerThreadId)
+        : (n) => h.submit({ n }).then((r) => r.n);
     return {
-      run: (n) => h.submit({ n }).then((r) => r.n),
+      run,
       close: async () => {
         await h.close(new Error('closed'));
         await threads.close();

@@ -305,20 +305,20 @@ export function asBuffer(u: Uint8Array): Buffer {
 
 /**
  * The pool's hand-off queue (native/src/handoff/, src/pool/NativeHandoff.ts): calls and
- * results cross as encoded bytes (workers/wireCodec.ts); `[seq, bytes, seq, bytes, ...]` lists
- * carry a batch. Merged into NativeAddon.
+ * results cross as encoded bytes (workers/wireCodec.ts), a batch as one buffer of frames
+ * (workers/wireFrames.ts). Merged into NativeAddon.
  */
 export interface NativeAddon {
   /** A new queue for `workers` threads; `onResults` runs on this thread, once per batch of results. */
-  handoffOpen(workers: number, onResults: (results: Array<number | Uint8Array>) => void): number;
-  /** Queues calls ([seq, bytes, ...]); false once the queue is closed. */
-  handoffSubmit(queue: number, calls: Array<number | Uint8Array>): boolean;
-  /** Worker threads: blocks up to `timeoutMs` for calls (empty list: none came); null: stop serving. */
-  handoffTake(queue: number, worker: number, timeoutMs: number): Array<number | Uint8Array> | null;
-  /** Worker threads: the results of calls this worker took. */
-  handoffFinish(queue: number, worker: number, results: Array<number | Uint8Array>): void;
-  /** The results waiting now (the wake-up drains them too). */
-  handoffDrain(queue: number): Array<number | Uint8Array>;
+  handoffOpen(workers: number, onResults: (results: Uint8Array) => void): number;
+  /** Queues calls (frames); false once the queue is closed. */
+  handoffSubmit(queue: number, calls: Uint8Array): boolean;
+  /** Worker threads: blocks up to `timeoutMs` for calls (no frames: none came); null: stop serving. */
+  handoffTake(queue: number, worker: number, timeoutMs: number): Uint8Array | null;
+  /** Worker threads: the results of calls this worker took (frames). */
+  handoffFinish(queue: number, worker: number, results: Uint8Array): void;
+  /** The results waiting now, as frames (the wake-up drains them too). */
+  handoffDrain(queue: number): Uint8Array;
   /** Removes a call no worker took yet; false if one holds it or it is gone. */
   handoffCancel(queue: number, seq: number): boolean;
   /** The worker holding the call, or -1. */

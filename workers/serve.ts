@@ -10,7 +10,7 @@
  */
 import { loadNative } from '../src/native.js';
 import type { ServeCall, ServeEnd, ServeRequest, ServeResult } from './messages.js';
-import { decodeWire, encodeWire } from './wireCodec.js';
+import { readWireBatch, WireBatchWriter } from './wireFrames.js';
 
 const TAKE_WAIT_MS = 100;
 
@@ -19,10 +19,11 @@ export function serveWith(handle: (calls: ServeCall[]) => ServeResult[]): (reque
   return (request) => {
     const addon = loadNative();
     let idleMs = 0;
+    const out = new WireBatchWriter();
     for (;;) {
       const taken = addon.handoffTake(request.queue, request.worker, TAKE_WAIT_MS);
       if (taken === null) return 'stopped';
-      if (taken.length === 0) {
+      if (taken.byteLength === 0) {
         // An idle worker gives its thread back to Piscina, which then lets the process exit
         // as an idle Piscina pool does; the pool starts a serve task again on the next call.
         idleMs += TAKE_WAIT_MS;
@@ -32,21 +33,17 @@ export function serveWith(handle: (calls: ServeCall[]) => ServeResult[]): (reque
       idleMs = 0;
       const seqs: number[] = [];
       const calls: ServeCall[] = [];
-      for (let i = 0; i + 1 < taken.length; i += 2) {
-        const seq = taken[i];
-        const bytes = taken[i + 1];
-        if (typeof seq !== 'number' || !(bytes instanceof Uint8Array)) continue;
+      readWireBatch(taken, (seq, call) => {
         seqs.push(seq);
         // The pool encoded a ServeCall (NativeHandoff.submit): the contract both sides compile against.
-        calls.push(decodeWire(bytes) as ServeCall);
-      }
+        calls.push(call as ServeCall);
+      });
       const results = handle(calls);
-      const out: Array<number | Uint8Array> = [];
       results.forEach((r, i) => {
         const seq = seqs[i];
-        if (seq !== undefined) out.push(seq, encodeWire(r));
+        if (seq !== undefined) out.append(seq, r);
       });
-      addon.handoffFinish(request.queue, request.worker, out);
+      addon.handoffFinish(request.queue, request.worker, out.frames());
     }
   };
 }

@@ -1,13 +1,43 @@
 /**
  * The micro-benchmark's worker (bench/handoff.mjs): each design's no-op, an integer in and the
- * same integer back. `batch` for today's Piscina path, `serve` for the native hand-off queue
- * (the pool's own serve loop, workers/serve.ts), `mailbox` for the SharedArrayBuffer prototype.
+ * same integer back (with --payload accept, an accept call in and a completed leg's result out).
+ * `batch` for today's Piscina path, `serve` for the native hand-off queue (the pool's own serve
+ * loop, workers/serve.ts), `mailbox` for the SharedArrayBuffer prototype.
  */
 import { serveWith } from '../../dist/workers/serve.js';
 
 export const batch = (calls) => calls;
 
-export const serve = serveWith((calls) => calls);
+const output = new Uint8Array(160).fill(2);
+const flags = {
+  mutual: true,
+  replay: true,
+  sequence: true,
+  integrity: true,
+  confidentiality: true,
+  delegation: false,
+  anonymous: false,
+  channelBound: false,
+  bits: 0x3e,
+};
+
+/** A completed accept leg's result, as workers/accept.worker.ts returns one (the id echoed back). */
+function completed(call) {
+  return {
+    ok: true,
+    status: 'complete',
+    output,
+    principal: 'alice@EXAMPLE.TEST',
+    mech: 'krb5',
+    spnego: true,
+    flags,
+    lifetime: 35999,
+    op: 'accept',
+    workerThreadId: call.id,
+  };
+}
+
+export const serve = serveWith((calls) => calls.map((c) => (c.op === 'accept' ? completed(c) : c)));
 
 /**
  * Prototype (b): a mailbox per worker in a SharedArrayBuffer. Int32 cells: [0] requests posted

@@ -1,7 +1,7 @@
 /**
  * The pool's hand-off to its worker threads without a postMessage per call (issue 14): each
  * worker runs one long-lived Piscina serve task (workers/serve.ts) parked in the addon on a
- * native queue (mutex + condition variable); a call is encoded once (workers/wireCodec.ts) and
+ * native queue (mutex + condition variable); a call is encoded once (workers/wireFrames.ts) and
  * queued, a parked worker takes its share of what waits, and results come back through one
  * ThreadSafeFunction whose wake-ups coalesce (one per drain, however many results).
  *
@@ -14,7 +14,7 @@
 import { PoolError } from '../errors.js';
 import type { NativeAddon } from '../native.js';
 import type { ServeEnd, ServeRequest } from '../../workers/messages.js';
-import { encodeWire } from '../../workers/wireCodec.js';
+import { readWireBatch, WireBatchWriter } from '../../workers/wireFrames.js';
 
 export interface NativeHandoffOptions {
   workers: number;
@@ -36,7 +36,7 @@ export class NativeHandoff<C extends object, R> {
   readonly #addon: NativeAddon;
   readonly #queue: number;
   readonly #serve: (request: ServeRequest, signal: AbortSignal) => Promise<ServeEnd>;
-  readonly #decode: (bytes: Uint8Array) => R;
+  readonly #accept: (value: unknown) => R;
   readonly #workers: number;
   readonly #limit: number;
   readonly #timeoutMs: number;
@@ -46,22 +46,22 @@ export class NativeHandoff<C extends object, R> {
   readonly #pending = new Map<number, Pending<R>>();
   /** Running serve tasks by worker id, with the abort that terminates their thread. */
   readonly #serving = new Map<number, { abort: AbortController; ended: Promise<void> }>();
-  /** Calls submitted this turn, [seq, bytes, ...]: queued together at the end of the turn. */
-  #outbox: Array<number | Uint8Array> = [];
+  /** Calls submitted this turn, as frames: queued together at the end of the turn. */
+  readonly #outbox = new WireBatchWriter();
   #seq = 0;
   #nextWorker = 1;
   #closed = false;
 
-  /** `decode` turns a result's bytes back into its value (the worker encoded it with encodeWire). */
+  /** `accept` types a decoded result (the worker wrote an R with WireBatchWriter). */
   constructor(
     addon: NativeAddon,
     serve: (request: ServeRequest, signal: AbortSignal) => Promise<ServeEnd>,
-    decode: (bytes: Uint8Array) => R,
+    accept: (value: unknown) => R,
     options: NativeHandoffOptions,
   ) {
     this.#addon = addon;
     this.#serve = serve;
-    this.#decode = decode;
+    this.#accept = accept;
     this.#workers = options.workers;
     this.#limit = options.limit;
     this.#timeoutMs = options.taskTimeoutMs;
@@ -86,13 +86,15 @@ export class NativeHandoff<C extends object, R> {
         new PoolError('ERR_POOL_QUEUE_FULL', 'the worker pool queue is full; the server is overloaded'),
       );
     }
-    const seq = ++this.#seq;
+    // 32 bits on the queue (wireFrames), wrapping; never 0.
+    this.#seq = (this.#seq + 1) >>> 0 || 1;
+    const seq = this.#seq;
     return new Promise<R>((resolve, reject) => {
       this.#pending.set(seq, { resolve, reject, at: performance.now() });
       // The calls of one turn (results resolved together start their next legs together) go
       // to the queue in one native call with one wake-up, not one per call.
-      if (this.#outbox.length === 0) queueMicrotask(this.#flush);
-      this.#outbox.push(seq, encodeWire(call));
+      if (this.#outbox.empty) queueMicrotask(this.#flush);
+      this.#outbox.append(seq, call);
       if (this.#serving.size < this.#workers) this.#startServing();
     });
   }
@@ -105,7 +107,7 @@ export class NativeHandoff<C extends object, R> {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#watchdog);
-    this.#outbox = [];
+    this.#outbox.frames();
     this.#fail(this.#addon.handoffClose(this.#queue), () => error);
     await Promise.all([...this.#serving.values()].map((s) => s.ended));
     // Results whose wake-up has not run yet.
@@ -115,8 +117,7 @@ export class NativeHandoff<C extends object, R> {
   }
 
   readonly #flush = (): void => {
-    const calls = this.#outbox;
-    this.#outbox = [];
+    const calls = this.#outbox.frames();
     if (!this.#closed) this.#addon.handoffSubmit(this.#queue, calls);
   };
 
@@ -145,17 +146,14 @@ export class NativeHandoff<C extends object, R> {
     if (this.#pending.size > 0) this.#startServing();
   }
 
-  #onResults(results: Array<number | Uint8Array>): void {
-    for (let i = 0; i + 1 < results.length; i += 2) {
-      const seq = results[i];
-      const bytes = results[i + 1];
-      if (typeof seq !== 'number' || !(bytes instanceof Uint8Array)) continue;
+  #onResults(results: Uint8Array): void {
+    readWireBatch(results, (seq, value) => {
       const p = this.#pending.get(seq);
       // Absent: the call already failed (timeout, its worker evicted) and its caller moved on.
-      if (p === undefined) continue;
+      if (p === undefined) return;
       this.#pending.delete(seq);
-      p.resolve(this.#decode(bytes));
-    }
+      p.resolve(this.#accept(value));
+    });
   }
 
   /** Fails the calls past the timeout, oldest first; a worker running one is evicted and terminated. */

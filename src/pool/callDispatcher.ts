@@ -7,7 +7,6 @@
 import type { NativeAddon } from '../native.js';
 import { ConfigError } from '../errors.js';
 import type { BatchCall, BatchResult, ServeCall, ServeResult } from '../../workers/messages.js';
-import { decodeWire } from '../../workers/wireCodec.js';
 import { BatchDispatcher } from './BatchDispatcher.js';
 import { mismatchedResult } from './failures.js';
 import { NativeHandoff } from './NativeHandoff.js';
@@ -51,12 +50,12 @@ export function callDispatcher(
   opts: { workers: number; limit: number; taskTimeoutMs: number },
 ): CallDispatcher {
   if (kind === 'native') {
-    // The worker encoded a BatchResult (workers/serve.ts): the contract both sides compile against.
-    const decode = (bytes: Uint8Array): ServeResult => decodeWire(bytes) as ServeResult;
+    // The worker wrote a ServeResult (workers/serve.ts): the contract both sides compile against.
+    const asResult = (value: unknown): ServeResult => value as ServeResult;
     const handoff = new NativeHandoff<ServeCall, ServeResult>(
       addon,
       (request, signal) => threads.serve(request, signal),
-      decode,
+      asResult,
       opts,
     );
     return {
