@@ -131,7 +131,8 @@ export class ServerMetrics {
 
   /** Counts a failed handshake. The mechanism of a failure is not known: "unknown". */
   recordFailure(f: HandshakeFailureFacts): void {
-    this.#handshakes.add(f.frontend, FAILURE_KEY, () => ({ frontend: f.frontend, mech: 'unknown', outcome: 'failure' }));
+    const frontend = f.frontend;
+    this.#handshakes.add(frontend, FAILURE_KEY, () => ({ frontend, mech: 'unknown', outcome: 'failure' }));
     this.#failureCodes.add(f.frontend, f.code, () => ({ frontend: f.frontend, code: f.code }));
     this.#duration.observe({ frontend: f.frontend, outcome: 'failure' }, f.latencyMs / 1000);
     if (REPLAY_CODES.has(f.code)) this.#replays.inc();
