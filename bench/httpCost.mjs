@@ -37,7 +37,11 @@ const { values } = parseArgs({
 const connections = values.connections.split(',').map(Number);
 const durationS = Number(values.duration);
 const rounds = Number(values.rounds);
-if (connections.some((c) => !(c >= 1 && c <= 1024)) || !(durationS > 0 && durationS <= 60) || !(rounds >= 1 && rounds <= 20)) {
+if (
+  connections.some((c) => !(c >= 1 && c <= 1024)) ||
+  !(durationS > 0 && durationS <= 60) ||
+  !(rounds >= 1 && rounds <= 20)
+) {
   process.stderr.write('httpCost: bad --connections, --duration (≤ 60) or --rounds (≤ 20)\n');
   process.exit(2);
 }
@@ -46,7 +50,8 @@ const median = (/** @type {number[]} */ xs) => {
   const s = [...xs].sort((x, y) => x - y);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
-const log = (/** @type {string} */ m) => process.stderr.write(`[httpCost ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
+const log = (/** @type {string} */ m) =>
+  process.stderr.write(`[httpCost ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
 
 const { ThrowawayRealm } = await import(path.join(here, '..', 'dist', 'src', 'index.js'));
 const { generateTokens } = await import('../tools/tokens.mjs');
@@ -59,14 +64,27 @@ try {
   for (const [i, root] of roots.entries()) {
     const label = roots.length > 1 ? (i === 0 ? 'A' : 'B') : 'A';
     const nodeArgs = values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', path.join(values['cpu-prof'], label)] : [];
-    const s = await startOurs({ env, keytab: realm.keytab, root, nodeArgs, defaults: { logFile: path.join(dir, `${label}.log`) } });
+    const s = await startOurs({
+      env,
+      keytab: realm.keytab,
+      root,
+      nodeArgs,
+      defaults: { logFile: path.join(dir, `${label}.log`) },
+    });
     servers.push(Object.assign(s, { root, label }));
     log(`server ${label} (${root}) pid ${s.pid} http ${s.ports.http}`);
   }
   // Warm-up: JIT, the pool's workers and their credentials, uWS's buffers; not measured.
   for (const s of servers) {
     const tokens = await generateTokens({ env, count: 4000 });
-    await runWrkLoad({ url: `http://127.0.0.1:${s.ports.http}/whoami`, tokens, connections: 16, durationS: 1, serverName: s.label, scenario: 'warm-up' });
+    await runWrkLoad({
+      url: `http://127.0.0.1:${s.ports.http}/whoami`,
+      tokens,
+      connections: 16,
+      durationS: 1,
+      serverName: s.label,
+      scenario: 'warm-up',
+    });
   }
   /** @type {Map<string, Array<{ cpuUs: number, mainUs: number, rps: number, errors: number }>>} */
   const results = new Map();
@@ -74,28 +92,49 @@ try {
     for (const c of connections) {
       const order = round % 2 === 0 ? servers : [...servers].reverse();
       for (const s of order) {
-        const tokens = await generateTokens({ env, count: Math.min(100_000, Math.ceil(12_000 * durationS)) });
+        // Enough for 1.5× the best rate seen at this concurrency (6,000/s before any), never more
+        // than 100,000: a thread out of tokens sends requests without one, which are not counted.
+        const best = Math.max(
+          6000,
+          ...(results.get(`A c=${c}`) ?? []).map((r) => r.rps),
+          ...(results.get(`B c=${c}`) ?? []).map((r) => r.rps),
+        );
+        const tokens = await generateTokens({ env, count: Math.min(100_000, Math.ceil(1.5 * best * durationS)) });
         const pids = s.pids();
         const cpu0 = cpuSeconds(pids);
         const main0 = threadCpuSeconds(s.pid, s.pid);
-        const r = await runWrkLoad({ url: `http://127.0.0.1:${s.ports.http}/whoami`, tokens, connections: c, durationS, serverName: s.label, scenario: 'http-wrk' });
+        const r = await runWrkLoad({
+          url: `http://127.0.0.1:${s.ports.http}/whoami`,
+          tokens,
+          connections: c,
+          durationS,
+          serverName: s.label,
+          scenario: 'http-wrk',
+        });
         const cpu = cpuSeconds(pids) - cpu0;
         const main = threadCpuSeconds(s.pid, s.pid) - main0;
         const row = { cpuUs: (cpu * 1e6) / r.ok, mainUs: (main * 1e6) / r.ok, rps: r.rps, errors: r.errors };
         const key = `${s.label} c=${c}`;
         results.set(key, [...(results.get(key) ?? []), row]);
         const load = readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
-        log(`round ${round + 1} ${key}: ${r.rps}/s, ${row.cpuUs.toFixed(1)} µs CPU/handshake (main thread ${row.mainUs.toFixed(1)}), errors ${r.errors}, load ${load}`);
+        log(
+          `round ${round + 1} ${key}: ${r.rps}/s, ${row.cpuUs.toFixed(1)} µs CPU/handshake ` +
+            `(main thread ${row.mainUs.toFixed(1)}), errors ${r.errors}, load ${load}`,
+        );
       }
     }
   }
-  process.stdout.write('| build | connections | handshakes/s | CPU µs/handshake (process) | main thread µs/handshake | rounds (process µs) |\n');
+  process.stdout.write(
+    '| build | connections | handshakes/s | CPU µs/handshake (process) | main thread µs/handshake ' +
+      '| rounds (process µs) |\n',
+  );
   process.stdout.write('| --- | --- | --- | --- | --- | --- |\n');
   for (const c of connections) {
     for (const s of servers) {
       const rows = results.get(`${s.label} c=${c}`) ?? [];
       process.stdout.write(
-        `| ${s.label} | ${c} | ${Math.round(median(rows.map((r) => r.rps)))} | ${median(rows.map((r) => r.cpuUs)).toFixed(1)} | ` +
+        `| ${s.label} | ${c} | ${Math.round(median(rows.map((r) => r.rps)))} | ` +
+          `${median(rows.map((r) => r.cpuUs)).toFixed(1)} | ` +
           `${median(rows.map((r) => r.mainUs)).toFixed(1)} | ${rows.map((r) => r.cpuUs.toFixed(0)).join(', ')} |\n`,
       );
     }

@@ -47,8 +47,15 @@ async function serve(root, connections, durationS) {
   const destination = createStderrLogDestination();
   const logger = fromPinoCompatible(createPinoLogger('info', destination.stream));
   const flags = {
-    mutual: true, replay: true, sequence: true, integrity: true, confidentiality: true,
-    delegation: false, anonymous: false, channelBound: false, bits: 62,
+    mutual: true,
+    replay: true,
+    sequence: true,
+    integrity: true,
+    confidentiality: true,
+    delegation: false,
+    anonymous: false,
+    channelBound: false,
+    bits: 62,
   };
   const output = randomBytes(160);
   let requests = 0;
@@ -60,8 +67,14 @@ async function serve(root, connections, durationS) {
         setImmediate(() => {
           requests++;
           resolve({
-            status: 'complete', principal: 'alice@KRBTEST.COM', mech: 'krb5', spnego: true, flags,
-            expiresAt: Date.now() + 3_600_000, lifetime: 3600, output,
+            status: 'complete',
+            principal: 'alice@KRBTEST.COM',
+            mech: 'krb5',
+            spnego: true,
+            flags,
+            expiresAt: Date.now() + 3_600_000,
+            lifetime: 3600,
+            output,
           });
         }),
       ),
@@ -112,17 +125,27 @@ async function compare() {
         const fd = openSync(logFile, 'w');
         const run = spawnSync(
           process.execPath,
-          [fileURLToPath(import.meta.url), '--serve', root, '--connections', values.connections, '--duration', values.duration],
+          [
+            fileURLToPath(import.meta.url),
+            '--serve',
+            root,
+            '--connections',
+            values.connections,
+            '--duration',
+            values.duration,
+          ],
           { stdio: ['ignore', 'pipe', fd], timeout: (Number(values.duration) + 30) * 1000 },
         );
         closeSync(fd);
         const line = run.stdout?.toString().trim().split('\n').at(-1) ?? '';
-        if (run.status !== 0 || !line.startsWith('{')) throw new Error(`run failed (${run.status}): ${readFileSync(logFile, 'utf8').slice(-800)}`);
+        if (run.status !== 0 || !line.startsWith('{'))
+          throw new Error(`run failed (${run.status}): ${readFileSync(logFile, 'utf8').slice(-800)}`);
         const r = JSON.parse(line);
         results.get(root)?.push(r);
         const load = readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
         process.stderr.write(
-          `round ${round + 1} ${root}: ${r.cpuUs.toFixed(2)} µs/request, ${Math.round(r.rps)}/s, non-2xx ${r.non2xx}, ` +
+          `round ${round + 1} ${root}: ${r.cpuUs.toFixed(2)} µs/request, ${Math.round(r.rps)}/s, ` +
+            `non-2xx ${r.non2xx}, ` +
             `log lines ${readFileSync(logFile, 'utf8').split('\n').length - 1}, load ${load}\n`,
         );
       }

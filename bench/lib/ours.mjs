@@ -54,7 +54,17 @@ export async function startOurs(o) {
 
 /** @param {Parameters<typeof startOurs>[0]} o @param {string} logFile */
 async function startDefaults(o, logFile) {
-  const args = [...(o.nodeArgs ?? []), cliOf(o), 'serve', '--keytab', o.keytab, '--http', '127.0.0.1:0', '--sspi', '127.0.0.1:0'];
+  const args = [
+    ...(o.nodeArgs ?? []),
+    cliOf(o),
+    'serve',
+    '--keytab',
+    o.keytab,
+    '--http',
+    '127.0.0.1:0',
+    '--sspi',
+    '127.0.0.1:0',
+  ];
   args.push('--gss-sample', '127.0.0.1:0');
   const fd = openSync(logFile, 'w');
   try {
