@@ -93,6 +93,23 @@ export function redactSecretFields(fields: Record<string, unknown>): Record<stri
 }
 
 /**
+ * pino's `isoTime` (`,"time":"<ISO 8601>"`), formatted once per millisecond: a busy server logs
+ * several lines per millisecond, and `toISOString` costs ~1 µs a line.
+ */
+function isoTimeOncePerMillisecond(): () => string {
+  let lastMs = NaN;
+  let last = '';
+  return () => {
+    const now = Date.now();
+    if (now !== lastMs) {
+      lastMs = now;
+      last = `,"time":"${new Date(now).toISOString()}"`;
+    }
+    return last;
+  };
+}
+
+/**
  * A pino instance writing JSON lines to `stream` (stderr by default) at `level` and above:
  * `{"level":"info","time":"<ISO 8601>",...fields,"msg":"..."}`, with the redaction above. The
  * CLI's logger; pass it (or your own pino) as NegotiateServer's `logger`.
@@ -106,7 +123,7 @@ export function createPinoLogger(
       level,
       // The line format the CLI has always printed: level names, ISO time, no pid/hostname.
       base: null,
-      timestamp: pino.stdTimeFunctions.isoTime,
+      timestamp: isoTimeOncePerMillisecond(),
       formatters: { level: (label) => ({ level: label }), log: redactSecretFields },
     },
     // Written in the caller's stream directly (no worker-thread transport). process.stderr (the

@@ -4,14 +4,20 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { processTree } from './proc.mjs';
 
 const CLI = fileURLToPath(new URL('../../bin/negotiate-server.js', import.meta.url));
 
+/** The CLI of `o.root` (another checkout, for A/B runs of two builds), or this one's. */
+const cliOf = (/** @type {{ root?: string }} */ o) => (o.root ? path.join(o.root, 'bin', 'negotiate-server.js') : CLI);
+
 /**
  * @param {{ env: Record<string, string>, keytab: string, workers?: number, replayCache?: string, name?: string,
- *   extraArgs?: string[], defaults?: { logFile: string } }} o
+ *   extraArgs?: string[], defaults?: { logFile: string }, root?: string, nodeArgs?: string[] }} o
+ *   root: the project checkout whose CLI runs (default this one); nodeArgs: node's own flags
+ *   (e.g. --cpu-prof).
  *   defaults: the server as users run it: no tuning flags, info logging (one line per handshake)
  *   into logFile (stderr redirected there, as a service manager would); the bench's own flags
  *   (workers, replay cache, queue, log level error) are then not passed.
@@ -19,7 +25,8 @@ const CLI = fileURLToPath(new URL('../../bin/negotiate-server.js', import.meta.u
 export async function startOurs(o) {
   if (o.defaults) return startDefaults(o, o.defaults.logFile);
   const args = [
-    CLI,
+    ...(o.nodeArgs ?? []),
+    cliOf(o),
     'serve',
     '--keytab',
     o.keytab,
@@ -47,7 +54,17 @@ export async function startOurs(o) {
 
 /** @param {Parameters<typeof startOurs>[0]} o @param {string} logFile */
 async function startDefaults(o, logFile) {
-  const args = [CLI, 'serve', '--keytab', o.keytab, '--http', '127.0.0.1:0', '--sspi', '127.0.0.1:0'];
+  const args = [
+    ...(o.nodeArgs ?? []),
+    cliOf(o),
+    'serve',
+    '--keytab',
+    o.keytab,
+    '--http',
+    '127.0.0.1:0',
+    '--sspi',
+    '127.0.0.1:0',
+  ];
   args.push('--gss-sample', '127.0.0.1:0');
   const fd = openSync(logFile, 'w');
   try {

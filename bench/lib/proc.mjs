@@ -61,3 +61,14 @@ export function rssMiB(pids) {
   }
   return kib / 1024;
 }
+
+/** CPU seconds (user + system) used so far by one thread (`tid` = `pid` for the main thread). */
+export function threadCpuSeconds(/** @type {number} */ pid, /** @type {number} */ tid) {
+  try {
+    const text = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+  } catch {
+    return NaN;
+  }
+}

@@ -59,10 +59,24 @@ export interface HttpReply {
   readonly raw: HttpResponse;
 }
 
+const statusLines = new Map<number, string>();
+
 /** `200 OK`: uWS wants the whole status line. */
 export function statusLine(status: number): string {
-  return `${status} ${STATUS_CODES[status] ?? 'Status'}`;
+  let line = statusLines.get(status);
+  if (line === undefined) {
+    line = `${status} ${STATUS_CODES[status] ?? 'Status'}`;
+    // Only the few statuses a server answers are kept (a handler may pass any number).
+    if (statusLines.size < 64) statusLines.set(status, line);
+  }
+  return line;
 }
+
+/** The headers `json` sends. */
+const JSON_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  'Content-Type': 'application/json',
+  'Cache-Control': 'no-store',
+});
 
 /** Run just before the response is written; `closeConnection: true` makes it close the connection. */
 export type BeforeResponse = () => { closeConnection: boolean };
@@ -128,7 +142,7 @@ export class Reply implements HttpReply {
       const closeConnection = (this.#beforeResponse?.().closeConnection ?? false) || options.closeConnection === true;
       res.writeStatus(statusLine(options.status ?? 200));
       for (const [k, v] of this.authHeaders) res.writeHeader(k, v);
-      const headers = Object.entries(options.headers ?? {});
+      const headers = options.headers === undefined ? [] : Object.entries(options.headers);
       for (const [k, v] of headers) {
         res.writeHeader(k, v);
         if (this.extraChallenge !== undefined && options.status === 401 && k === 'WWW-Authenticate')
@@ -157,9 +171,6 @@ export class Reply implements HttpReply {
   }
 
   json(value: unknown, status = 200): boolean {
-    return this.end(JSON.stringify(value), {
-      status,
-      headers: { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' },
-    });
+    return this.end(JSON.stringify(value), { status, headers: JSON_HEADERS });
   }
 }

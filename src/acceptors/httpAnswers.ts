@@ -3,7 +3,7 @@
  * the exchange and writes through its Reply (corked, ignored once the client is gone).
  */
 import { formatWwwAuthenticate } from '../framing/negotiateHeader.js';
-import { whoamiBody } from '../http/whoami.js';
+import { whoamiJson } from '../http/whoami.js';
 import { BUSY_BODY, type HttpRefusal } from '../http/negotiateRefusal.js';
 import type { Logger } from '../logger.js';
 import type { BodyRefusal } from './httpBody.js';
@@ -112,5 +112,11 @@ export function answerUnrouted(
  * hook's `extra` when the identity has them (never the delegated ccache's path).
  */
 export function answerWhoami(identity: HttpIdentity, res: HttpReply): void {
-  res.json(whoamiBody(identity));
+  res.end(whoamiJson(identity), { headers: JSON_HEADERS });
 }
+
+/** What HttpReply.json sends with its body. */
+const JSON_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  'Content-Type': 'application/json',
+  'Cache-Control': 'no-store',
+});

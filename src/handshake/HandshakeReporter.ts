@@ -54,17 +54,30 @@ export class HandshakeReporter<F extends Frontend> {
       flags: Partial<Pick<ContextFlags, 'channelBound'>>;
     },
   ): void {
-    this.#logger.info('authenticated', {
-      connectionId: attempt.connectionId,
-      frontend: this.frontend,
-      remoteAddress: attempt.remoteAddress,
-      principal: identity.principal,
-      mech: identity.mech,
-      spnego: identity.spnego,
-      // Only over TLS with channel binding: the client's token names this server's certificate.
-      ...(identity.flags.channelBound === true ? { channelBound: true } : {}),
-      latencyMs: attempt.latencyMs,
-    });
+    // Two literals rather than a spread: this line is logged once per handshake.
+    const fields =
+      identity.flags.channelBound === true
+        ? {
+            connectionId: attempt.connectionId,
+            frontend: this.frontend,
+            remoteAddress: attempt.remoteAddress,
+            principal: identity.principal,
+            mech: identity.mech,
+            spnego: identity.spnego,
+            // Only over TLS with channel binding: the client's token names this server's certificate.
+            channelBound: true,
+            latencyMs: attempt.latencyMs,
+          }
+        : {
+            connectionId: attempt.connectionId,
+            frontend: this.frontend,
+            remoteAddress: attempt.remoteAddress,
+            principal: identity.principal,
+            mech: identity.mech,
+            spnego: identity.spnego,
+            latencyMs: attempt.latencyMs,
+          };
+    this.#logger.info('authenticated', fields);
     this.#events.emit('session', identity);
   }
 

@@ -19,3 +19,18 @@ export function whoamiBody(identity: ProvenIdentity & { via: 'negotiate' | 'basi
     ...(extra !== undefined ? { extra } : {}),
   };
 }
+
+/**
+ * `JSON.stringify(whoamiBody(identity))`, the same text, built without the intermediate object
+ * (the HTTP front end answers it once per handshake).
+ */
+export function whoamiJson(identity: ProvenIdentity & { via: 'negotiate' | 'basic' | 'cookie' }): string {
+  const { principal, mech, spnego, flags, via, pac, localName, extra } = identity;
+  let json =
+    `{"principal":${JSON.stringify(principal)},"mech":${JSON.stringify(mech)},"spnego":${JSON.stringify(spnego)},` +
+    `"flags":${JSON.stringify(flags)},"via":${JSON.stringify(via)}`;
+  if (localName !== undefined) json += `,"localName":${JSON.stringify(localName)}`;
+  if (pac !== undefined) json += `,"pac":${JSON.stringify(pac)}`;
+  if (extra !== undefined) json += `,"extra":${JSON.stringify(extra)}`;
+  return `${json}}`;
+}

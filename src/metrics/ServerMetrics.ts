@@ -7,6 +7,7 @@
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { registerStateMetrics, type StateSources } from './stateMetrics.js';
 import { registerSharedReplayMetrics } from '../replay/sharedReplayMetrics.js';
+import { LabelTally } from './labelTally.js';
 
 /** Every metric of this package starts with it (prom-client's process metrics do not). */
 export const METRIC_PREFIX = 'negotiate_';
@@ -22,6 +23,9 @@ export const HANDSHAKE_DURATION_BUCKETS: readonly number[] = [
 
 /** Failure codes counted as replays: a token (authenticator) seen before. */
 export const REPLAY_CODES: ReadonlySet<string> = new Set(['ERR_GSS_REPLAY']);
+
+/** The tally key of failures next to successes' mechanism names (none has a space). */
+const FAILURE_KEY = ' failure';
 
 /** A completed handshake, as the 'session' event reports it. */
 export interface HandshakeSuccessFacts {
@@ -52,8 +56,9 @@ export interface ServerMetricsOptions {
 export class ServerMetrics {
   /** This server's registry; merge it into another with `Registry.merge` to serve both. */
   readonly registry: Registry;
-  readonly #handshakes: Counter<'frontend' | 'mech' | 'outcome'>;
-  readonly #failures: Counter<'frontend' | 'code'>;
+  /** Handshakes and failures are counted in plain tallies, read into their counters at scrape time. */
+  readonly #handshakes = new LabelTally<'frontend' | 'mech' | 'outcome'>();
+  readonly #failureCodes = new LabelTally<'frontend' | 'code'>();
   readonly #duration: Histogram<'frontend' | 'outcome'>;
   readonly #replays: Counter;
   readonly #descriptorExhaustion: Counter<'listener'>;
@@ -62,17 +67,25 @@ export class ServerMetrics {
   constructor(options: ServerMetricsOptions) {
     this.registry = new Registry();
     const registers = [this.registry];
-    this.#handshakes = new Counter({
+    const handshakes = this.#handshakes;
+    new Counter({
       name: `${METRIC_PREFIX}handshakes_total`,
       help: 'Handshakes by front end, mechanism and outcome (success|failure); mech is "unknown" for failures.',
       labelNames: ['frontend', 'mech', 'outcome'] as const,
       registers,
+      collect(): void {
+        handshakes.writeTo(this);
+      },
     });
-    this.#failures = new Counter({
+    const failureCodes = this.#failureCodes;
+    new Counter({
       name: `${METRIC_PREFIX}handshake_failures_total`,
       help: 'Failed handshakes by front end and stable error code (ERR_*).',
       labelNames: ['frontend', 'code'] as const,
       registers,
+      collect(): void {
+        failureCodes.writeTo(this);
+      },
     });
     this.#duration = new Histogram({
       name: `${METRIC_PREFIX}handshake_duration_seconds`,
@@ -111,15 +124,16 @@ export class ServerMetrics {
 
   /** Counts a completed handshake. */
   recordSuccess(s: HandshakeSuccessFacts): void {
-    this.#handshakes.inc({ frontend: s.frontend, mech: s.mech, outcome: 'success' });
+    this.#handshakes.add(s.frontend, s.mech, () => ({ frontend: s.frontend, mech: s.mech, outcome: 'success' }));
     if (s.latencyMs !== undefined)
       this.#duration.observe({ frontend: s.frontend, outcome: 'success' }, s.latencyMs / 1000);
   }
 
   /** Counts a failed handshake. The mechanism of a failure is not known: "unknown". */
   recordFailure(f: HandshakeFailureFacts): void {
-    this.#handshakes.inc({ frontend: f.frontend, mech: 'unknown', outcome: 'failure' });
-    this.#failures.inc({ frontend: f.frontend, code: f.code });
+    const frontend = f.frontend;
+    this.#handshakes.add(frontend, FAILURE_KEY, () => ({ frontend, mech: 'unknown', outcome: 'failure' }));
+    this.#failureCodes.add(f.frontend, f.code, () => ({ frontend: f.frontend, code: f.code }));
     this.#duration.observe({ frontend: f.frontend, outcome: 'failure' }, f.latencyMs / 1000);
     if (REPLAY_CODES.has(f.code)) this.#replays.inc();
   }

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import {
   base64Length,
+  base64Problem,
   formatWwwAuthenticate,
   parseAuthorization,
   type ParsedAuthorization,
@@ -102,6 +103,33 @@ test('strict base64: bad characters, inner whitespace, url alphabet, bad padding
     assert.equal(r.code, 'ERR_HTTP_BAD_AUTHORIZATION', text);
     assert.match(r.message, why, text);
   }
+});
+
+test('random near-base64 text: a token exactly when base64Problem finds none (the fast decode agrees)', () => {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  const odd = '=-_ \t.\u00e9\u0100\u20ac!*%\0';
+  let seed = 14;
+  const next = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
+  let accepted = 0;
+  for (let i = 0; i < 20000; i++) {
+    const length = 4 * (1 + next(4)) + (next(10) === 0 ? next(3) : 0);
+    let text = '';
+    for (let k = 0; k < length; k++) {
+      const r = next(100);
+      text += r < 85 ? alphabet[next(64)] : r < 95 ? '=' : odd[next(odd.length)];
+    }
+    const r = parseAuthorization(`Negotiate ${text}`, MAX);
+    const canonical = base64Problem(text) === undefined;
+    assert.equal(r.kind, canonical ? 'negotiate' : 'invalid', JSON.stringify(text));
+    if (r.kind === 'negotiate') {
+      accepted++;
+      assert.equal(r.token.toString('base64'), text);
+    }
+  }
+  assert.ok(accepted > 1000, `only ${accepted} canonical strings drawn`);
 });
 
 test('a token of only padding is refused', () => {
