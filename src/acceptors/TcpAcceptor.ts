@@ -15,6 +15,7 @@ import { TcpConnection, type TcpConnectionHost } from './TcpConnection.js';
 import { ALLOW_ALL, type Authorizer } from '../authorization/index.js';
 import type { TcpFraming, TcpProtocol } from './TcpProtocol.js';
 import { settleWithin } from '../lifecycle/drain.js';
+import { DeadlineWheel } from './DeadlineWheel.js';
 
 export type { TcpFraming, TcpProtocol } from './TcpProtocol.js';
 
@@ -62,6 +63,11 @@ export class TcpAcceptor extends EventEmitter {
     super();
     this.protocol = options.protocol;
     const logger = options.logger ?? silentLogger;
+    const limits = {
+      maxTokenBytes: options.maxTokenBytes ?? DEFAULT_LIMITS.maxTokenBytes,
+      handshakeTimeoutMs: options.handshakeTimeoutMs ?? DEFAULT_LIMITS.handshakeTimeoutMs,
+      idleTimeoutMs: options.idleTimeoutMs ?? DEFAULT_LIMITS.idleTimeoutMs,
+    };
     this.#host = {
       pool: options.pool,
       logger,
@@ -70,11 +76,8 @@ export class TcpAcceptor extends EventEmitter {
       handshakesPerAddress:
         options.handshakesPerAddress ??
         new HandshakesPerAddress(defaultHandshakesPerAddress(DEFAULT_LIMITS.maxContexts)),
-      limits: {
-        maxTokenBytes: options.maxTokenBytes ?? DEFAULT_LIMITS.maxTokenBytes,
-        handshakeTimeoutMs: options.handshakeTimeoutMs ?? DEFAULT_LIMITS.handshakeTimeoutMs,
-        idleTimeoutMs: options.idleTimeoutMs ?? DEFAULT_LIMITS.idleTimeoutMs,
-      },
+      limits,
+      deadlines: new DeadlineWheel(DeadlineWheel.tickFor(Math.min(limits.handshakeTimeoutMs, limits.idleTimeoutMs))),
       onAuthenticated: () => {
         this.#sessions += 1;
       },
