@@ -88,8 +88,9 @@ export class TcpAcceptor extends EventEmitter {
     };
     // Not half-open: a peer's FIN closes the connection at once, so a client that gives up frees
     // its context promptly even while its token waits for a worker. The reference clients never
-    // half-close before reading the server's reply.
-    this.#server = net.createServer({ noDelay: true, allowHalfOpen: false }, (socket) => this.#onConnection(socket));
+    // half-close before reading the server's reply. Nagle stays on until a connection's second
+    // write (TcpConnection.write): one setsockopt fewer per connection.
+    this.#server = net.createServer({ noDelay: false, allowHalfOpen: false }, (socket) => this.#onConnection(socket));
     this.#server.maxConnections = options.maxConnections ?? DEFAULT_LIMITS.maxConnections;
   }
 
