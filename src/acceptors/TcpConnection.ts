@@ -225,8 +225,7 @@ export class TcpConnection implements DeadlineEntry {
       });
     } catch (err) {
       // The error token (a KRB-ERROR, or SPNEGO's reject) tells the peer why.
-      if (err instanceof AcceptError && err.output.length > 0 && !this.socket.destroyed)
-        this.write(frame(err.output));
+      if (err instanceof AcceptError && err.output.length > 0 && !this.socket.destroyed) this.write(frame(err.output));
       throw err;
     }
     if (this.#closed) throw new FramingError('ERR_PROTOCOL', 'the connection closed during the handshake');

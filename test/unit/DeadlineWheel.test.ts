@@ -26,7 +26,10 @@ test('an entry is called once its time has passed, within about a tick, then lea
     );
   });
   assert.ok(calledAt >= at, `called at +${calledAt - start} ms, asked for +150`);
-  assert.ok(calledAt < at + 20 + 150, `called at +${calledAt - start} ms: more than a tick late (load allowance 150 ms)`);
+  assert.ok(
+    calledAt < at + 20 + 150,
+    `called at +${calledAt - start} ms: more than a tick late (load allowance 150 ms)`,
+  );
   assert.equal(wheel.size, 0);
 });
 
@@ -56,7 +59,10 @@ test('a removed entry is never called; an entry that asks again is called again 
   await done;
   assert.equal(removedCalls, 0);
   assert.equal(calls.length, 3);
-  assert.ok(calls[0]! >= 30 && calls[1]! >= calls[0]! + 40 && calls[2]! >= calls[1]! + 40, `called at ${calls.join(', ')} ms`);
+  assert.ok(
+    calls[0]! >= 30 && calls[1]! >= calls[0]! + 40 && calls[2]! >= calls[1]! + 40,
+    `called at ${calls.join(', ')} ms`,
+  );
   assert.equal(wheel.size, 0);
 });
 
