@@ -15,6 +15,7 @@ import { TcpConnection, type TcpConnectionHost } from './TcpConnection.js';
 import { ALLOW_ALL, type Authorizer } from '../authorization/index.js';
 import type { TcpFraming, TcpProtocol } from './TcpProtocol.js';
 import { settleWithin } from '../lifecycle/drain.js';
+import { DeadlineWheel } from './DeadlineWheel.js';
 
 export type { TcpFraming, TcpProtocol } from './TcpProtocol.js';
 
@@ -62,6 +63,11 @@ export class TcpAcceptor extends EventEmitter {
     super();
     this.protocol = options.protocol;
     const logger = options.logger ?? silentLogger;
+    const limits = {
+      maxTokenBytes: options.maxTokenBytes ?? DEFAULT_LIMITS.maxTokenBytes,
+      handshakeTimeoutMs: options.handshakeTimeoutMs ?? DEFAULT_LIMITS.handshakeTimeoutMs,
+      idleTimeoutMs: options.idleTimeoutMs ?? DEFAULT_LIMITS.idleTimeoutMs,
+    };
     this.#host = {
       pool: options.pool,
       logger,
@@ -70,11 +76,8 @@ export class TcpAcceptor extends EventEmitter {
       handshakesPerAddress:
         options.handshakesPerAddress ??
         new HandshakesPerAddress(defaultHandshakesPerAddress(DEFAULT_LIMITS.maxContexts)),
-      limits: {
-        maxTokenBytes: options.maxTokenBytes ?? DEFAULT_LIMITS.maxTokenBytes,
-        handshakeTimeoutMs: options.handshakeTimeoutMs ?? DEFAULT_LIMITS.handshakeTimeoutMs,
-        idleTimeoutMs: options.idleTimeoutMs ?? DEFAULT_LIMITS.idleTimeoutMs,
-      },
+      limits,
+      deadlines: new DeadlineWheel(DeadlineWheel.tickFor(Math.min(limits.handshakeTimeoutMs, limits.idleTimeoutMs))),
       onAuthenticated: () => {
         this.#sessions += 1;
       },
@@ -85,8 +88,9 @@ export class TcpAcceptor extends EventEmitter {
     };
     // Not half-open: a peer's FIN closes the connection at once, so a client that gives up frees
     // its context promptly even while its token waits for a worker. The reference clients never
-    // half-close before reading the server's reply.
-    this.#server = net.createServer({ noDelay: true, allowHalfOpen: false }, (socket) => this.#onConnection(socket));
+    // half-close before reading the server's reply. Nagle stays on until a connection's second
+    // write (TcpConnection.write): one setsockopt fewer per connection.
+    this.#server = net.createServer({ noDelay: false, allowHalfOpen: false }, (socket) => this.#onConnection(socket));
     this.#server.maxConnections = options.maxConnections ?? DEFAULT_LIMITS.maxConnections;
   }
 

@@ -19,6 +19,7 @@ import {
 } from '../handshake/index.js';
 import { FrameReader, type FrameDecoder } from './FrameReader.js';
 import { acceptorSlotOf } from '../pool/credentials.js';
+import type { DeadlineEntry, DeadlineWheel } from './DeadlineWheel.js';
 
 /** The limits a connection enforces (all required here: the acceptor fills in the defaults). */
 export interface TcpConnectionLimits {
@@ -36,6 +37,8 @@ export interface TcpConnectionHost {
   readonly limits: TcpConnectionLimits;
   /** Handshakes holding a context between legs, bounded per remote address. */
   readonly handshakesPerAddress: HandshakesPerAddress;
+  /** Where the connection's handshake deadline and idle timeout wait (one timer per acceptor). */
+  readonly deadlines: DeadlineWheel;
   /** Checked after the handshake, before the protocol serves the client. */
   readonly authorizer: Authorizer;
   /** The handshake completed while the socket was open (counted until the socket closes). */
@@ -44,7 +47,7 @@ export interface TcpConnectionHost {
   onClosed(conn: TcpConnection): void;
 }
 
-export class TcpConnection {
+export class TcpConnection implements DeadlineEntry {
   /** The context-table key, unique in this process. */
   readonly id: number;
   readonly socket: Socket;
@@ -54,7 +57,14 @@ export class TcpConnection {
   readonly logger: Logger;
   readonly #host: TcpConnectionHost;
   readonly #started = Date.now();
-  readonly #deadline: NodeJS.Timeout;
+  /** Last traffic seen (Date.now()): data from the peer, or a write through write()/end(). */
+  #lastTraffic = this.#started;
+  /** socket.bytesWritten when the deadline last looked: catches writes made on `socket` directly. */
+  #writtenSeen = 0;
+  /** TCP_NODELAY is on (from the second write on). */
+  #noDelay = false;
+  /** DeadlineEntry: owned by host.deadlines. */
+  deadlineSlot = -1;
   /** Opened by the protocol; the deadline and the idle timeout fail it with their own reason. */
   #reader: FrameReader<unknown> | undefined;
   /** Held from the first leg that answered "continue" until the handshake ends. */
@@ -71,28 +81,46 @@ export class TcpConnection {
     this.limits = host.limits;
     this.logger = host.logger;
     this.#host = host;
-    socket.setTimeout(this.limits.idleTimeoutMs);
-    socket.on('timeout', () => {
-      this.#reader?.fail(new FramingError('ERR_IDLE_TIMEOUT', `no data for ${this.limits.idleTimeoutMs} ms`));
-      socket.destroy();
-    });
     // Errors (ECONNRESET and friends) end the connection; 'close' does the cleanup.
     socket.on('error', () => {});
     socket.on('close', () => {
       this.#closed = true;
+      host.deadlines.remove(this);
       this.#slot?.release();
       host.onClosed(this);
       host.pool.release(id);
     });
-    this.#deadline = setTimeout(() => {
+    host.deadlines.add(this, this.#started + Math.min(this.limits.handshakeTimeoutMs, this.limits.idleTimeoutMs));
+  }
+
+  /**
+   * DeadlineEntry: the handshake deadline (until handshakeDone()) fails the frame reader with
+   * ERR_HANDSHAKE_TIMEOUT, the idle timeout (no traffic either way) with ERR_IDLE_TIMEOUT; either
+   * closes the socket. Otherwise says when to look again.
+   */
+  onDeadline(now: number): number | undefined {
+    if (this.#closed) return undefined;
+    const { handshakeTimeoutMs, idleTimeoutMs } = this.limits;
+    const handshakeAt = this.#handshakeDone ? Infinity : this.#started + handshakeTimeoutMs;
+    // A write made on the socket itself (a custom protocol) is traffic too, at an unknown time
+    // since the last look: counted as now, so the close can come late but never early.
+    const written = this.socket.bytesWritten;
+    if (written !== this.#writtenSeen) {
+      this.#writtenSeen = written;
+      if (now >= this.#lastTraffic + idleTimeoutMs) this.#lastTraffic = now;
+    }
+    const idleAt = this.#lastTraffic + idleTimeoutMs;
+    if (now >= handshakeAt) {
       this.#reader?.fail(
-        new FramingError(
-          'ERR_HANDSHAKE_TIMEOUT',
-          `handshake did not complete within ${this.limits.handshakeTimeoutMs} ms`,
-        ),
+        new FramingError('ERR_HANDSHAKE_TIMEOUT', `handshake did not complete within ${handshakeTimeoutMs} ms`),
       );
-      socket.destroy();
-    }, this.limits.handshakeTimeoutMs);
+    } else if (now >= idleAt) {
+      this.#reader?.fail(new FramingError('ERR_IDLE_TIMEOUT', `no data for ${idleTimeoutMs} ms`));
+    } else {
+      return Math.min(handshakeAt, idleAt);
+    }
+    this.socket.destroy();
+    return undefined;
   }
 
   /** The socket closed; a context created after it would never be released by it. */
@@ -111,6 +139,42 @@ export class TcpConnection {
   }
 
   /**
+   * Writes to the socket, counted as traffic by the idle timeout. Turns Nagle's algorithm off
+   * before the connection's second write (see #beforeWrite).
+   */
+  write(chunk: Uint8Array): void {
+    this.#beforeWrite(chunk.length);
+    this.socket.write(chunk);
+  }
+
+  /** Ends the socket after `chunk` (if any), counted as traffic by the idle timeout. */
+  end(chunk?: Uint8Array): void {
+    if (chunk === undefined) {
+      this.#lastTraffic = Date.now();
+      this.socket.end();
+      return;
+    }
+    this.#beforeWrite(chunk.length);
+    this.socket.end(chunk);
+  }
+
+  /**
+   * The listener leaves Nagle's algorithm on: most connections (an sspi Kerberos handshake) write
+   * once, and a first write never waits (nothing is in flight), so TCP_NODELAY per accepted
+   * socket was a setsockopt for nothing (~10 µs of CPU per connection measured with
+   * bench/tcpConnection.mjs). A later write could wait for the peer's delayed ACK, so
+   * TCP_NODELAY goes on before it.
+   */
+  #beforeWrite(bytes: number): void {
+    this.#lastTraffic = Date.now();
+    if (this.#writtenSeen > 0 && !this.#noDelay) {
+      this.#noDelay = true;
+      this.socket.setNoDelay(true);
+    }
+    this.#writtenSeen += bytes;
+  }
+
+  /**
    * Runs `protocol` (a TcpProtocol) on this connection. A failure before the handshake's end is reported as a
    * failed handshake; the connection then ends, flushing an error token if one was written.
    */
@@ -120,12 +184,12 @@ export class TcpConnection {
     } catch (err) {
       const attempt = this.#attempt();
       // Authorization refused: already reported (established); end() flushes what was written.
-      if (err instanceof AuthorizationError) this.socket.end();
+      if (err instanceof AuthorizationError) this.end();
       else {
         if (!this.#handshakeDone) this.#host.reporter.failed(attempt, err);
         else this.#host.reporter.endedWithError(attempt, err);
         // An error token from GSSAPI was already written by accept(); end flushes it.
-        if (err instanceof AcceptError && err.output.length > 0) this.socket.end();
+        if (err instanceof AcceptError && err.output.length > 0) this.end();
         else this.socket.destroy();
       }
     } finally {
@@ -161,8 +225,7 @@ export class TcpConnection {
       });
     } catch (err) {
       // The error token (a KRB-ERROR, or SPNEGO's reject) tells the peer why.
-      if (err instanceof AcceptError && err.output.length > 0 && !this.socket.destroyed)
-        this.socket.write(frame(err.output));
+      if (err instanceof AcceptError && err.output.length > 0 && !this.socket.destroyed) this.write(frame(err.output));
       throw err;
     }
     if (this.#closed) throw new FramingError('ERR_PROTOCOL', 'the connection closed during the handshake');
@@ -185,7 +248,12 @@ export class TcpConnection {
    * ERR_IDLE_TIMEOUT.
    */
   frames<F>(decoder: FrameDecoder<F>): FrameReader<F> {
-    const reader = new FrameReader<F>(this.socket, decoder);
+    const reader = new FrameReader<F>(this.socket, {
+      push: (chunk) => {
+        this.#lastTraffic = Date.now();
+        return decoder.push(chunk);
+      },
+    });
     this.#reader = reader as FrameReader<unknown>;
     return reader;
   }
@@ -238,7 +306,7 @@ export class TcpConnection {
   handshakeDone(): void {
     if (this.#handshakeDone) return;
     this.#handshakeDone = true;
-    clearTimeout(this.#deadline);
+    // The deadline wheel notices when it next looks at this connection (only the idle timeout remains).
     this.#slot?.release();
   }
 

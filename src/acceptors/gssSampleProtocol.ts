@@ -32,7 +32,7 @@ export function gssSampleProtocol(options: GssSampleProtocolOptions = {}): TcpPr
 }
 
 async function serveGssSample(conn: TcpConnection, options: GssSampleProtocolOptions): Promise<void> {
-  const { socket, logger } = conn;
+  const { logger } = conn;
   const reader = conn.frames(new GssSampleFrameDecoder(conn.limits.maxTokenBytes));
 
   let session: Session | undefined;
@@ -53,7 +53,7 @@ async function serveGssSample(conn: TcpConnection, options: GssSampleProtocolOpt
         );
       }
       const step = await conn.accept(frame.body, (t) => encodeGssSampleFrame(TokenFlag.CONTEXT, t));
-      if (step.output.length > 0) socket.write(encodeGssSampleFrame(TokenFlag.CONTEXT, step.output));
+      if (step.output.length > 0) conn.write(encodeGssSampleFrame(TokenFlag.CONTEXT, step.output));
       if (step.status === 'complete') {
         session = await conn.established(step);
         break;
@@ -71,7 +71,7 @@ async function serveGssSample(conn: TcpConnection, options: GssSampleProtocolOpt
     logger.info('accepted unauthenticated connection', {
       connectionId: conn.id,
       frontend: 'gss-sample',
-      remoteAddress: socket.remoteAddress,
+      remoteAddress: conn.remoteAddress,
     });
   }
 
@@ -95,11 +95,11 @@ async function serveGssSample(conn: TcpConnection, options: GssSampleProtocolOpt
     }
     options.onMessage?.(session, message);
     if (sendMic && session) {
-      socket.write(encodeGssSampleFrame(TokenFlag.MIC, await session.getMic(message)));
+      conn.write(encodeGssSampleFrame(TokenFlag.MIC, await session.getMic(message)));
     } else {
-      socket.write(encodeGssSampleFrame(TokenFlag.NOOP));
+      conn.write(encodeGssSampleFrame(TokenFlag.NOOP));
     }
   }
   session?.close();
-  socket.end();
+  conn.end();
 }

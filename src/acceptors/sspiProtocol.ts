@@ -28,7 +28,6 @@ export function sspiProtocol(options: SspiProtocolOptions = {}): TcpProtocol {
 type Greeting = NonNullable<SspiProtocolOptions['greeting']>;
 
 async function serveSspi(conn: TcpConnection, g: Greeting, fixed: Uint8Array | undefined): Promise<void> {
-  const { socket } = conn;
   const reader = conn.frames(new SspiFrameDecoder(conn.limits.maxTokenBytes));
 
   let session: Session | undefined;
@@ -43,12 +42,12 @@ async function serveSspi(conn: TcpConnection, g: Greeting, fixed: Uint8Array | u
       session = await conn.established(step);
       sealed = step.sealed;
     } else if (step.output.length > 0) {
-      socket.write(encodeSspiFrame(step.output));
+      conn.write(encodeSspiFrame(step.output));
     }
   }
 
   if (!sealed) {
-    if (last) socket.write(last);
+    if (last) conn.write(last);
     last = undefined;
     const text = typeof g === 'function' ? g(session) : g;
     sealed = await session.encryptMessage(typeof text === 'string' ? Buffer.from(text, 'utf8') : text);
@@ -56,5 +55,5 @@ async function serveSspi(conn: TcpConnection, g: Greeting, fixed: Uint8Array | u
   const { trailer, ciphertext } = sealed;
   // The greeting is delimited only by the close, as in the reference sample.
   const greeting = encodeSspiGreeting(trailer, ciphertext);
-  socket.end(last ? Buffer.concat([last, greeting]) : greeting);
+  conn.end(last ? Buffer.concat([last, greeting]) : greeting);
 }

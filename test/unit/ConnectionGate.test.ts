@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net, { type AddressInfo } from 'node:net';
 
-import { ConnectionGate, countPortConnections } from '../../src/http/ConnectionGate.js';
+import { ConnectionGate, countPortConnections, namespaceTcpSockets } from '../../src/http/ConnectionGate.js';
 
 test('countPortConnections counts the server-side sockets of a port, not the clients or the listener', async (t) => {
   const server = net.createServer((s) => s.on('error', () => undefined));
@@ -60,4 +60,32 @@ test('the gate pauses at the cap, resumes below it, and retries a resume that fa
   assert.equal(gate.paused, false);
   assert.equal(gate.connections, 1);
   assert.deepEqual(calls, ['pause', 'resume failed', 'resume']);
+});
+
+test('namespaceTcpSockets counts the TCP sockets in use in the namespace, open connections included', async (t) => {
+  if (namespaceTcpSockets() === undefined) {
+    t.skip('no /proc/net/sockstat here');
+    return;
+  }
+  const server = net.createServer((s) => s.on('error', () => undefined));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => server.close());
+  const port = (server.address() as AddressInfo).port;
+  const clients = await Promise.all(
+    Array.from(
+      { length: 3 },
+      () =>
+        new Promise<net.Socket>((resolve) => {
+          const c = net.connect(port, '127.0.0.1', () => resolve(c));
+        }),
+    ),
+  );
+  t.after(() => clients.forEach((c) => c.destroy()));
+  // Other processes share the namespace, so only a lower bound holds: the listener, three
+  // clients and (once accepted) their three server sides.
+  const deadline = Date.now() + 3000;
+  while ((namespaceTcpSockets() ?? 0) < 7) {
+    assert.ok(Date.now() < deadline, `at least 7 TCP sockets in use, counted ${namespaceTcpSockets()}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 });
