@@ -193,11 +193,16 @@ async function makeCaller(design) {
   }
   if (design === 'native') {
     const { NativeHandoff } = await import(pathToFileURL(path.join(dist, 'pool', 'NativeHandoff.js')).href);
-    const h = new NativeHandoff(loadNative(), (req, signal) => threads.serve(req, signal), (v) => v, {
-      workers,
-      limit: 100_000,
-      taskTimeoutMs: 60_000,
-    });
+    const h = new NativeHandoff(
+      loadNative(),
+      (req, signal) => threads.serve(req, signal),
+      (v) => v,
+      {
+        workers,
+        limit: 100_000,
+        taskTimeoutMs: 60_000,
+      },
+    );
     // The pool's wire format: an object per call (an integer alone is not an object).
     const token = new Uint8Array(1400).fill(1);
     const run =

@@ -110,7 +110,8 @@ bool ArgCalls(const Napi::CallbackInfo& info, size_t index, std::vector<QueuedCa
     }
     uint32_t seq = GetU32(at);
     size_t size = GetU32(at + 4);
-    out->push_back(QueuedCall{seq, std::vector<uint8_t>(at + kFrameHeader, at + kFrameHeader + size)});
+    out->push_back(
+        QueuedCall{seq, std::vector<uint8_t>(at + kFrameHeader, at + kFrameHeader + size)});
     at += kFrameHeader + size;
     left -= kFrameHeader + size;
   }
