@@ -25,17 +25,7 @@ const cliOf = (/** @type {{ root?: string }} */ o) => (o.root ? path.join(o.root
 export async function startOurs(o) {
   if (o.defaults) return startDefaults(o, o.defaults.logFile);
   const args = [
-    ...(o.nodeArgs ?? []),
-    cliOf(o),
-    'serve',
-    '--keytab',
-    o.keytab,
-    '--http',
-    '127.0.0.1:0',
-    '--sspi',
-    '127.0.0.1:0',
-    '--gss-sample',
-    '127.0.0.1:0',
+    ...listenArgs(o),
     '--ws',
     'none',
     '--workers',
@@ -52,9 +42,13 @@ export async function startOurs(o) {
   return handleOf(o, child);
 }
 
-/** @param {Parameters<typeof startOurs>[0]} o @param {string} logFile */
-async function startDefaults(o, logFile) {
-  const args = [
+/**
+ * `serve` with the keytab and the three front ends on free loopback ports: all a defaults
+ * server gets, and what the tuned one starts from.
+ * @param {Parameters<typeof startOurs>[0]} o
+ */
+function listenArgs(o) {
+  return [
     ...(o.nodeArgs ?? []),
     cliOf(o),
     'serve',
@@ -64,8 +58,14 @@ async function startDefaults(o, logFile) {
     '127.0.0.1:0',
     '--sspi',
     '127.0.0.1:0',
+    '--gss-sample',
+    '127.0.0.1:0',
   ];
-  args.push('--gss-sample', '127.0.0.1:0');
+}
+
+/** @param {Parameters<typeof startOurs>[0]} o @param {string} logFile */
+async function startDefaults(o, logFile) {
+  const args = listenArgs(o);
   const fd = openSync(logFile, 'w');
   try {
     const child = spawn(process.execPath, args, { env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', fd] });

@@ -6,7 +6,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import https from 'node:https';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
@@ -14,6 +13,7 @@ import { NegotiateAuthenticator } from '../../src/adapter/index.js';
 import { BasicAuth } from '../../src/basic/BasicAuth.js';
 import { PasswordVerifier } from '../../src/basic/PasswordVerifier.js';
 import { startTestRealm } from '../support/realm.js';
+import { getChallenges, type ChallengeAnswer } from '../support/httpGet.js';
 import { startTestServer, useRealm, type TestServer } from '../support/server.js';
 import { selfSignedCertificate, type TestCertificate } from '../support/tlsFiles.js';
 
@@ -22,37 +22,13 @@ let realm: ThrowawayRealm;
 let cert: TestCertificate;
 let ts: TestServer;
 
-interface Answer {
-  status: number;
-  challenges: string[];
-  body: string;
-}
-
 function basicHeader(user: string, password: string): string {
   return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 }
 
 /** One GET over `https` (trusting the test certificate) or plain `http`. */
-function get(url: string, authorization?: string): Promise<Answer> {
-  const headers = authorization === undefined ? {} : { authorization };
-  return new Promise((resolve, reject) => {
-    const done = (res: http.IncomingMessage): void => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => {
-        // rawHeaders: res.headers joins repeated WWW-Authenticate headers into one.
-        const challenges = res.rawHeaders.filter(
-          (_, i) => i % 2 === 1 && res.rawHeaders[i - 1]?.toLowerCase() === 'www-authenticate',
-        );
-        resolve({ status: res.statusCode ?? 0, challenges, body });
-      });
-    };
-    const req = url.startsWith('https:')
-      ? https.get(url, { headers, ca: readFileSync(cert.certFile), agent: false }, done)
-      : http.get(url, { headers, agent: false }, done);
-    req.on('error', reject);
-  });
-}
+const get = (url: string, authorization?: string): Promise<ChallengeAnswer> =>
+  getChallenges(url, authorization, readFileSync(cert.certFile));
 
 before(async () => {
   realm = await startTestRealm();

@@ -18,6 +18,7 @@ import { PasswordVerifier } from '../../src/basic/PasswordVerifier.js';
 import { negotiate as expressNegotiate } from '../../src/express/index.js';
 import { negotiate as fastifyNegotiate } from '../../src/fastify/index.js';
 import { startTestRealm } from '../support/realm.js';
+import { getChallenges, type ChallengeAnswer } from '../support/httpGet.js';
 import { useRealm } from '../support/server.js';
 import { selfSignedCertificate, type TestCertificate } from '../support/tlsFiles.js';
 
@@ -28,35 +29,11 @@ let cert: TestCertificate;
 let basic: BasicAuth;
 let auth: NegotiateAuthenticator;
 
-interface Answer {
-  status: number;
-  challenges: string[];
-  body: string;
-}
-
 const basicHeader = (user: string, password: string): string =>
   `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
-function get(port: number, authorization?: string): Promise<Answer> {
-  const headers = authorization === undefined ? {} : { authorization };
-  return new Promise((resolve, reject) => {
-    const req = https.get(
-      `https://localhost:${port}/me`,
-      { headers, ca: readFileSync(cert.certFile), agent: false },
-      (res) => {
-        let body = '';
-        res.on('data', (d: Buffer) => (body += d.toString()));
-        res.on('end', () => {
-          const challenges = res.rawHeaders.filter(
-            (_, i) => i % 2 === 1 && res.rawHeaders[i - 1]?.toLowerCase() === 'www-authenticate',
-          );
-          resolve({ status: res.statusCode ?? 0, challenges, body });
-        });
-      },
-    );
-    req.on('error', reject);
-  });
-}
+const get = (port: number, authorization?: string): Promise<ChallengeAnswer> =>
+  getChallenges(`https://localhost:${port}/me`, authorization, readFileSync(cert.certFile));
 
 before(async () => {
   realm = await startTestRealm();
