@@ -169,8 +169,8 @@ export interface NegotiateServerOptions {
   /** Worker threads running GSSAPI calls. Default `os.availableParallelism()`. */
   workers?: number;
   /**
-   * How calls reach the worker threads: 'piscina' (a Piscina task per batch) or 'native' (workers
-   * parked on the addon's queue: docs/performance.md). Default 'piscina'.
+   * How calls reach the worker threads: 'native' (workers parked on the addon's queue) or
+   * 'piscina' (a Piscina task per batch): docs/performance.md. Default 'native'.
    */
   poolHandoff?: HandoffKind;
   /** close()'s default time for handshakes in flight, ms. Default 5000. */

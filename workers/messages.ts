@@ -18,6 +18,11 @@ export interface WorkerSetup {
    * re-acquires its credential when the generation moves (a reload).
    */
   keytab?: { cells: SharedArrayBuffer; prefix: string };
+  /**
+   * Diagnostics pools only: pairs of cells a stall call on the native hand-off names by `slot`
+   * (StallCall), used as StallRequest's `signal` is (a call cannot carry a SharedArrayBuffer).
+   */
+  stallCells?: SharedArrayBuffer;
 }
 
 /** One accept leg. */
@@ -108,6 +113,8 @@ export interface ServeRequest {
 export interface StallCall {
   op: 'stall';
   ms: number;
+  /** Hold until released through this pair of WorkerSetup.stallCells (as StallRequest's signal). */
+  slot?: number;
 }
 
 /** The thread that stalled; -1 from the production worker, which does not stall. */
@@ -124,13 +131,14 @@ export type ServeResult = BatchResult | StallResult;
 export type ServeEnd = 'stopped' | 'idle';
 
 /**
- * Blocks a worker thread, as a long native call would: for `ms` (at most 10 s), or until slot 0
- * of `signal` (an Int32Array's buffer) becomes non-zero. Slot 1 receives the thread's id as
- * soon as the task starts.
+ * Blocks a worker thread, as a long native call would: for `ms` (at most 10 s), or until cell 0
+ * of the pair `slot` (default 0) of `signal` (Int32 cells) becomes non-zero. Cell 1 receives the
+ * thread's id as soon as the task starts.
  */
 export interface StallRequest {
   ms: number;
   signal?: SharedArrayBuffer;
+  slot?: number;
 }
 
 /**

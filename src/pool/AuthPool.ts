@@ -48,9 +48,9 @@ export interface AuthPoolOptions {
    */
   workerFile?: string;
   /**
-   * How calls reach the worker threads: 'piscina' (a Piscina task per batch of calls) or
-   * 'native' (each worker parked on the addon's queue; a few µs of CPU per call instead of
-   * tens: docs/performance.md). Default 'piscina'.
+   * How calls reach the worker threads: 'native' (each worker parked on the addon's queue: about
+   * half the CPU per call of a Piscina task, docs/performance.md) or 'piscina' (a Piscina task
+   * per batch of calls). Default 'native'.
    */
   handoff?: HandoffKind;
   /**
@@ -135,7 +135,7 @@ export class AuthPool {
       taskTimeoutMs: options.taskTimeoutMs ?? 5000,
       maxContexts: options.maxContexts ?? 100_000,
       handshakeTtlMs: options.handshakeTtlMs ?? 30_000,
-      handoff: options.handoff ?? 'piscina',
+      handoff: options.handoff ?? 'native',
     };
     const addon = loadNative();
     const table = { maxContexts: opts.maxContexts, handshakeTtlMs: opts.handshakeTtlMs };

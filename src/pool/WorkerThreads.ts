@@ -32,6 +32,15 @@ export interface WorkerThreadsOptions {
 }
 
 type Tasks = WorkerTasks & DiagnosticTasks;
+
+/** Pairs of stall cells a diagnostics pool shares with its threads (WorkerSetup.stallCells). */
+const STALL_SLOTS = 64;
+
+/**
+ * Starts one stall that holds a thread until cells[0] turns non-zero and writes its thread's id
+ * to cells[1] as it starts (StallRequest); `slot` is the pair's index in the shared stall cells.
+ */
+export type StartStall = (stallCells: SharedArrayBuffer, slot: number) => Promise<unknown>;
 type Request<K extends keyof Tasks> = Parameters<Tasks[K]>[0];
 type Result<K extends keyof Tasks> = ReturnType<Tasks[K]>;
 
@@ -40,22 +49,27 @@ export class WorkerThreads {
   readonly taskTimeoutMs: number;
   readonly #piscina: Piscina;
   readonly #diagnostics: boolean;
+  readonly #stallCells: SharedArrayBuffer | undefined;
+  #nextStallSlot = 0;
   #closed = false;
 
   constructor(options: WorkerThreadsOptions) {
     this.threads = options.threads;
     this.taskTimeoutMs = options.taskTimeoutMs;
     this.#diagnostics = options.workerFile !== undefined;
+    this.#stallCells = this.#diagnostics ? new SharedArrayBuffer(STALL_SLOTS * 8) : undefined;
     this.#piscina = new Piscina({
       filename: options.workerFile ?? productionWorker,
       minThreads: options.threads,
       maxThreads: options.threads,
       maxQueue: options.maxQueue,
       idleTimeout: Number.MAX_SAFE_INTEGER,
+      // close() waits this long for running tasks (a task that hangs past its timeout is ended).
+      closeTimeout: options.taskTimeoutMs + 1000,
       // Lock-step protocols keep a worker busy with one task; more per thread only queues
       // behind a blocking call.
       concurrentTasksPerWorker: 1,
-      workerData: options.setup,
+      workerData: this.#stallCells === undefined ? options.setup : { ...options.setup, stallCells: this.#stallCells },
     });
     // A worker's answer can still arrive after close() destroyed its thread; Piscina then emits
     // 'error' ("Unexpected message from Worker"), an uncaught exception without a listener.
@@ -91,6 +105,8 @@ export class WorkerThreads {
       const result = (await this.#piscina.run(request, { name, signal: abort.signal })) as Result<K>;
       return result;
     } catch (err) {
+      // close() refuses the tasks still waiting for a thread (Piscina: an AbortError).
+      if (this.#closed && !abort.signal.aborted) throw new PoolError('ERR_POOL_CLOSED', 'the worker pool is closed');
       throw poolFailure(err, timeoutMs);
     } finally {
       clearTimeout(timer);
@@ -121,26 +137,30 @@ export class WorkerThreads {
 
   /**
    * Occupies the thread `threadId` until `release()` is called (at most 10 s), so the next tasks
-   * run on the others.
+   * run on the others. Stalls are started one at a time (by `start`: a Piscina task unless the
+   * caller's calls take another road) until one lands on that thread; the others are released.
    */
-  async stallWhile(threadId: number): Promise<{ release: () => void; done: Promise<void> }> {
+  async stallWhile(
+    threadId: number,
+    start: StartStall = (signal, slot) => this.run('stall', { ms: 10_000, signal, slot }),
+  ): Promise<{ release: () => void; done: Promise<void> }> {
     this.requireDiagnostics('stallWorkerWhile');
-    const held: Array<{ cells: Int32Array; done: Promise<number> }> = [];
+    const held: Array<{ cells: Int32Array; done: Promise<unknown> }> = [];
     const releaseCells = (cells: Int32Array): void => {
       Atomics.store(cells, 0, 1);
       Atomics.notify(cells, 0);
     };
     try {
       for (let i = 0; i < this.threads; i++) {
-        const cells = new Int32Array(new SharedArrayBuffer(8));
-        const done = this.run('stall', { ms: 10_000, signal: cells.buffer });
-        held.push({ cells, done });
+        const cells = this.#takeStallCells();
+        const done = start(cells.shared, cells.slot);
+        held.push({ cells: cells.cells, done });
         const deadline = Date.now() + 2000;
-        while (Atomics.load(cells, 1) === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
-        if (Atomics.load(cells, 1) === threadId) {
+        while (Atomics.load(cells.cells, 1) === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
+        if (Atomics.load(cells.cells, 1) === threadId) {
           for (const h of held.slice(0, -1)) releaseCells(h.cells);
           return {
-            release: () => releaseCells(cells),
+            release: () => releaseCells(cells.cells),
             done: Promise.all(held.map((h) => h.done)).then(() => undefined),
           };
         }
@@ -151,6 +171,18 @@ export class WorkerThreads {
     }
     for (const h of held) releaseCells(h.cells);
     throw new PoolError('ERR_POOL_WORKER_DIED', `no worker thread ${threadId} in this pool`);
+  }
+
+  /** The next pair of shared stall cells, cleared (slots go round: a test holds a few at a time). */
+  #takeStallCells(): { shared: SharedArrayBuffer; cells: Int32Array; slot: number } {
+    const shared = this.#stallCells;
+    if (shared === undefined) throw new ConfigError('ERR_CONFIG', 'no stall cells: not a diagnostics pool');
+    const slot = this.#nextStallSlot;
+    this.#nextStallSlot = (slot + 1) % STALL_SLOTS;
+    const cells = new Int32Array(shared, slot * 8, 2);
+    Atomics.store(cells, 0, 0);
+    Atomics.store(cells, 1, 0);
+    return { shared, cells, slot };
   }
 
   /**
@@ -166,10 +198,13 @@ export class WorkerThreads {
     return true;
   }
 
-  /** Stops the threads, waiting for running tasks; later runs fail with ERR_POOL_CLOSED. */
+  /**
+   * Stops the threads: running tasks finish (up to the task timeout), tasks not yet on a thread
+   * and later runs fail with ERR_POOL_CLOSED.
+   */
   async close(): Promise<void> {
     this.#closed = true;
-    await this.#piscina.destroy();
+    await this.#piscina.close({ force: true });
   }
 
   /** Throws unless the threads run a diagnostics worker (fault injection for tests). */

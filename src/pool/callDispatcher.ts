@@ -19,9 +19,9 @@ export function isHandoffKind(value: unknown): value is HandoffKind {
   return value === 'piscina' || value === 'native';
 }
 
-/** The option `name`'s hand-off (default 'piscina'); throws ERR_CONFIG for anything else. */
+/** The option `name`'s hand-off (default 'native'); throws ERR_CONFIG for anything else. */
 export function handoffKind(name: string, value: unknown): HandoffKind {
-  if (value === undefined) return 'piscina';
+  if (value === undefined) return 'native';
   if (!isHandoffKind(value)) {
     throw new ConfigError(
       'ERR_CONFIG',
@@ -72,13 +72,9 @@ export function callDispatcher(
         const r = await handoff.submit({ op: 'stall', ms });
         return r.op === 'stall' ? r.threadId : mismatchedResult('stall', r.op);
       },
-      stallWhile: () =>
-        Promise.reject(
-          new ConfigError(
-            'ERR_CONFIG',
-            'stallWorkerWhile needs the piscina hand-off (calls are not steered to a thread)',
-          ),
-        ),
+      // A stall names its cells by slot: a call on the queue cannot carry a SharedArrayBuffer.
+      stallWhile: (threadId) =>
+        threads.stallWhile(threadId, (_shared, slot) => handoff.submit({ op: 'stall', ms: 10_000, slot })),
     };
   }
   const batches = new BatchDispatcher<BatchCall, BatchResult>(opts.workers, opts.limit, (batch) =>

@@ -1,12 +1,14 @@
 /**
- * The pool with `handoff: 'native'` (src/pool/NativeHandoff.ts): workers parked on the addon's
- * queue instead of one Piscina task per batch. The same contract as the Piscina hand-off:
- * every leg and message protection, the queue bound, the timeout, a thread's death, close.
+ * The pool's two hand-offs (src/pool/callDispatcher.ts): 'native' (the default, NativeHandoff:
+ * workers parked on the addon's queue) and 'piscina' (one Piscina task per batch). Both keep one
+ * contract, tested on each: every leg and message protection, the queue bound, the timeout, a
+ * thread's death, a thread held while the others serve, close.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AuthPool, type AuthPoolOptions } from '../../src/pool/AuthPool.js';
+import { HANDOFF_KINDS } from '../../src/pool/callDispatcher.js';
 import { Session } from '../../src/session.js';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
 import { NegotiateError } from '../../src/errors.js';
@@ -76,70 +78,113 @@ async function handshake(pool: AuthPool, mech: 'spnego' | 'krb5' | 'ntlm') {
   throw new Error('handshake did not complete in 10 legs');
 }
 
-test('Kerberos and three-leg NTLM complete, and the sessions protect messages both ways', async () => {
-  await withPool({}, async (pool) => {
-    const before = pool.stats();
-    const many = await Promise.all(Array.from({ length: 8 }, () => handshake(pool, 'spnego')));
-    for (const h of many) assert.equal(h.step.principal, realm.userPrincipal);
-    const ntlm = await handshake(pool, 'ntlm');
-    assert.equal(ntlm.step.mech, 'ntlmssp');
-    const k = many[0];
-    assert.ok(k);
-    const sealed = await k.session.wrap(Buffer.from('hello'), { confidential: true });
-    assert.equal((await k.ini.unwrap(sealed)).message.toString(), 'hello');
-    const back = await k.session.unwrap(await k.ini.wrap(Buffer.from('world')));
-    assert.equal(back.message.toString(), 'world');
-    for (const h of [...many, ntlm]) {
-      h.session.close();
-      h.ini.close();
-    }
-    assert.equal(pool.stats().completed, before.completed + 9);
-    assert.equal(pool.stats().established, before.established);
+for (const handoff of HANDOFF_KINDS) {
+  test(`[${handoff}] Kerberos and three-leg NTLM complete, and the sessions protect messages both ways`, async () => {
+    await withPool({ handoff }, async (pool) => {
+      const before = pool.stats();
+      const many = await Promise.all(Array.from({ length: 8 }, () => handshake(pool, 'spnego')));
+      for (const h of many) assert.equal(h.step.principal, realm.userPrincipal);
+      const ntlm = await handshake(pool, 'ntlm');
+      assert.equal(ntlm.step.mech, 'ntlmssp');
+      const k = many[0];
+      assert.ok(k);
+      const sealed = await k.session.wrap(Buffer.from('hello'), { confidential: true });
+      assert.equal((await k.ini.unwrap(sealed)).message.toString(), 'hello');
+      const back = await k.session.unwrap(await k.ini.wrap(Buffer.from('world')));
+      assert.equal(back.message.toString(), 'world');
+      for (const h of [...many, ntlm]) {
+        h.session.close();
+        h.ini.close();
+      }
+      assert.equal(pool.stats().completed, before.completed + 9);
+      assert.equal(pool.stats().established, before.established);
+    });
   });
-});
 
-test('a full queue fails fast with ERR_POOL_QUEUE_FULL and recovers at once', async () => {
-  await withPool({ workers: 1, maxQueue: 2, workerFile: FAULT_WORKER }, async (pool) => {
-    const running = [pool.stallWorker(400), pool.stallWorker(10), pool.stallWorker(10)];
-    const t0 = Date.now();
-    await rejectsWithCode(pool.accept(nextId++, Buffer.from('x')), 'ERR_POOL_QUEUE_FULL');
-    assert.ok(Date.now() - t0 < 200, 'refused without waiting');
-    await Promise.all(running);
-    const { ini, session } = await handshake(pool, 'spnego');
-    session.close();
+  test(`[${handoff}] a full queue fails fast with ERR_POOL_QUEUE_FULL and recovers at once`, async () => {
+    await withPool({ handoff, workers: 1, maxQueue: 2, workerFile: FAULT_WORKER }, async (pool) => {
+      const running = [pool.stallWorker(400), pool.stallWorker(10), pool.stallWorker(10)];
+      const t0 = Date.now();
+      await rejectsWithCode(pool.accept(nextId++, Buffer.from('x')), 'ERR_POOL_QUEUE_FULL');
+      assert.ok(Date.now() - t0 < 200, 'refused without waiting');
+      await Promise.all(running);
+      const { ini, session } = await handshake(pool, 'spnego');
+      session.close();
+      ini.close();
+    });
+  });
+
+  test(`[${handoff}] a call past its timeout fails, the thread running it is replaced, the pool goes on`, async () => {
+    await withPool({ handoff, workers: 1, taskTimeoutMs: 300, workerFile: FAULT_WORKER }, async (pool) => {
+      const stalled = await pool.stallWorker(1);
+      const t0 = Date.now();
+      await rejectsWithCode(pool.stallWorker(3000), 'ERR_POOL_TASK_TIMEOUT');
+      assert.ok(Date.now() - t0 < 2000, 'the timeout fires near taskTimeoutMs');
+      const { ini, session, step } = await handshake(pool, 'spnego');
+      assert.equal(step.principal, realm.userPrincipal);
+      assert.notEqual(step.workerThreadId, stalled, 'a new thread serves');
+      session.close();
+      ini.close();
+    });
+  });
+
+  test(`[${handoff}] a worker thread terminated mid-call: its call fails with ERR_POOL_WORKER_DIED, the pool goes on`, async () => {
+    await withPool({ handoff, workers: 1, workerFile: FAULT_WORKER }, async (pool) => {
+      const threadId = await pool.stallWorker(1);
+      const victim = pool.stallWorker(1500);
+      await sleep(100);
+      assert.equal(await pool.terminateWorker(threadId), true);
+      await rejectsWithCode(victim, 'ERR_POOL_WORKER_DIED');
+      const { ini, session, step } = await handshake(pool, 'krb5');
+      assert.notEqual(step.workerThreadId, threadId);
+      session.close();
+      ini.close();
+    });
+  });
+
+  test(`[${handoff}] a thread held by stallWorkerWhile serves nothing until released; the other serves`, async () => {
+    await withPool({ handoff, workers: 2, workerFile: FAULT_WORKER }, async (pool) => {
+      const first = await handshake(pool, 'krb5');
+      const held = await pool.stallWorkerWhile(first.step.workerThreadId);
+      try {
+        for (let i = 0; i < 4; i++) {
+          const h = await handshake(pool, 'spnego');
+          assert.notEqual(h.step.workerThreadId, first.step.workerThreadId, 'the held thread took a call');
+          h.session.close();
+          h.ini.close();
+        }
+      } finally {
+        held.release();
+      }
+      await held.done;
+      first.session.close();
+      first.ini.close();
+    });
+  });
+
+  test(`[${handoff}] close lets a running call finish, fails waiting ones, frees every context`, async () => {
+    const pool = await AuthPool.start({
+      credentials: { keytab: realm.keytab },
+      workers: 1,
+      handoff,
+      workerFile: FAULT_WORKER,
+    });
+    const { ini } = await handshake(pool, 'spnego');
+    const running = pool.stallWorker(300);
+    // Taken by the worker (no longer queued) before the next one queues behind it.
+    while (pool.stats().queued > 0) await sleep(5);
+    await sleep(20);
+    const waiting = rejectsWithCode(pool.stallWorker(10), 'ERR_POOL_CLOSED');
+    await pool.close();
+    assert.equal(typeof (await running), 'number', 'the running call finished');
+    await waiting;
+    assert.equal(pool.stats().live, 0);
     ini.close();
+    await rejectsWithCode(pool.accept(nextId++, Buffer.from('x')), 'ERR_POOL_CLOSED');
   });
-});
+}
 
-test('a call past its timeout fails, the thread running it is replaced, the pool goes on', async () => {
-  await withPool({ workers: 1, taskTimeoutMs: 300, workerFile: FAULT_WORKER }, async (pool) => {
-    const stalled = await pool.stallWorker(1);
-    const t0 = Date.now();
-    await rejectsWithCode(pool.stallWorker(3000), 'ERR_POOL_TASK_TIMEOUT');
-    assert.ok(Date.now() - t0 < 2000, 'the timeout fires near taskTimeoutMs');
-    const { ini, session, step } = await handshake(pool, 'spnego');
-    assert.equal(step.principal, realm.userPrincipal);
-    assert.notEqual(step.workerThreadId, stalled, 'a new thread serves');
-    session.close();
-    ini.close();
-  });
-});
-
-test('a worker thread terminated mid-call: its call fails with ERR_POOL_WORKER_DIED, the pool goes on', async () => {
-  await withPool({ workers: 1, workerFile: FAULT_WORKER }, async (pool) => {
-    const threadId = await pool.stallWorker(1);
-    const victim = pool.stallWorker(1500);
-    await sleep(100);
-    assert.equal(await pool.terminateWorker(threadId), true);
-    await rejectsWithCode(victim, 'ERR_POOL_WORKER_DIED');
-    const { ini, session, step } = await handshake(pool, 'krb5');
-    assert.notEqual(step.workerThreadId, threadId);
-    session.close();
-    ini.close();
-  });
-});
-
-test('idle workers give their threads back and the next call brings them back', async () => {
+test('[native] idle workers give their threads back and the next call brings them back', async () => {
   await withPool({ workers: 1 }, async (pool) => {
     const first = await handshake(pool, 'krb5');
     first.session.close();
@@ -153,29 +198,9 @@ test('idle workers give their threads back and the next call brings them back', 
   });
 });
 
-test('close lets a running call finish, fails waiting ones, frees every context', async () => {
-  const pool = await AuthPool.start({
-    credentials: { keytab: realm.keytab },
-    workers: 1,
-    handoff: 'native',
-    workerFile: FAULT_WORKER,
-  });
-  const { ini } = await handshake(pool, 'spnego');
-  const running = pool.stallWorker(300);
-  // Taken by the worker (no longer queued) before the next one queues behind it.
-  while (pool.stats().queued > 0) await sleep(5);
-  await sleep(20);
-  const waiting = rejectsWithCode(pool.stallWorker(10), 'ERR_POOL_CLOSED');
-  await pool.close();
-  assert.equal(typeof (await running), 'number', 'the running call finished');
-  await waiting;
-  assert.equal(pool.stats().live, 0);
-  ini.close();
-  await rejectsWithCode(pool.accept(nextId++, Buffer.from('x')), 'ERR_POOL_CLOSED');
-});
-
 test('poolHandoff is checked: piscina or native', () => {
-  assert.equal(resolveServerOptions({ http: { port: 0 } }).poolHandoff, 'piscina');
+  assert.equal(resolveServerOptions({ http: { port: 0 } }).poolHandoff, 'native');
+  assert.equal(resolveServerOptions({ http: { port: 0 }, poolHandoff: 'piscina' }).poolHandoff, 'piscina');
   assert.equal(resolveServerOptions({ http: { port: 0 }, poolHandoff: 'native' }).poolHandoff, 'native');
   assert.throws(
     () => resolveServerOptions({ http: { port: 0 }, poolHandoff: 'fast' as 'native' }),
