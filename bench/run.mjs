@@ -42,7 +42,7 @@ const GROUPS = {
   ntlm: 'NTLM (raw, 3 legs) vs Kerberos from a live initiator, tcp-sspi',
   mainthread: 'the addon called on the main thread (no pool) vs negotiate-server, HTTP',
   engine: 'HTTP engine: node:http through the adapter (--http-engine node) vs uWS, HTTP',
-  handoff: 'pool hand-off: the native queue (--pool-handoff native) vs Piscina, HTTP; and the no-op micro-benchmark',
+  handoff: 'pool hand-off: Piscina (--pool-handoff piscina) vs the native queue (the default), HTTP; and the no-op micro-benchmark',
 };
 
 // A bare `--variants` (no value) means all of them.
@@ -552,33 +552,33 @@ async function main() {
         );
       }
       if (selected.has('handoff')) {
-        const name = 'negotiate-server --pool-handoff native';
+        const name = 'negotiate-server --pool-handoff piscina';
         starting.push(
           start(
             name,
             () =>
-              startOurs({ env, keytab: realm.keytab, workers: BASE_WORKERS, extraArgs: ['--pool-handoff', 'native'] }),
+              startOurs({ env, keytab: realm.keytab, workers: BASE_WORKERS, extraArgs: ['--pool-handoff', 'piscina'] }),
             true,
           ).then((s) => {
             if (!s)
               return void skipped.push({
                 group: 'handoff',
-                what: 'native hand-off',
+                what: 'Piscina hand-off',
                 reason: unavailable[name] ?? 'did not start',
               });
             for (const c of httpConns) {
               phases.push(
                 httpPhase(s, c, {
                   serverName: 'negotiate-server',
-                  variant: 'handoff=native',
+                  variant: 'handoff=piscina',
                   group: 'handoff',
                   durationS: vd,
                 }),
               );
               comparisons.push({
                 group: 'handoff',
-                what: 'native hand-off (workers parked on the addon queue)',
-                row: { scenario: 'http', server: 'negotiate-server', variant: 'handoff=native', connections: c },
+                what: 'Piscina hand-off (a Piscina task per batch)',
+                row: { scenario: 'http', server: 'negotiate-server', variant: 'handoff=piscina', connections: c },
                 baseline: oursRow('http', c),
               });
             }

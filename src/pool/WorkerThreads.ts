@@ -64,8 +64,6 @@ export class WorkerThreads {
       maxThreads: options.threads,
       maxQueue: options.maxQueue,
       idleTimeout: Number.MAX_SAFE_INTEGER,
-      // close() waits this long for running tasks (a task that hangs past its timeout is ended).
-      closeTimeout: options.taskTimeoutMs + 1000,
       // Lock-step protocols keep a worker busy with one task; more per thread only queues
       // behind a blocking call.
       concurrentTasksPerWorker: 1,
@@ -105,7 +103,7 @@ export class WorkerThreads {
       const result = (await this.#piscina.run(request, { name, signal: abort.signal })) as Result<K>;
       return result;
     } catch (err) {
-      // close() refuses the tasks still waiting for a thread (Piscina: an AbortError).
+      // close() ends the tasks still running or waiting for a thread.
       if (this.#closed && !abort.signal.aborted) throw new PoolError('ERR_POOL_CLOSED', 'the worker pool is closed');
       throw poolFailure(err, timeoutMs);
     } finally {
@@ -199,12 +197,14 @@ export class WorkerThreads {
   }
 
   /**
-   * Stops the threads: running tasks finish (up to the task timeout), tasks not yet on a thread
-   * and later runs fail with ERR_POOL_CLOSED.
+   * Stops the threads (Piscina's destroy): tasks still running or waiting for a thread, and later
+   * runs, fail with ERR_POOL_CLOSED. Callers that let running calls finish do so first (the
+   * native hand-off's close); Piscina's graceful close({ force: true }) held a farm instance's
+   * SIGTERM exit past 5 s.
    */
   async close(): Promise<void> {
     this.#closed = true;
-    await this.#piscina.close({ force: true });
+    await this.#piscina.destroy();
   }
 
   /** Throws unless the threads run a diagnostics worker (fault injection for tests). */

@@ -2,7 +2,8 @@
  * How AuthPool's calls reach its worker threads (AuthPoolOptions.handoff): 'piscina', one
  * Piscina task per batch (BatchDispatcher), or 'native', the addon's hand-off queue
  * (NativeHandoff). Both keep the same contract: a bounded queue that fails fast, a per-call
- * timeout, typed errors when a thread dies, and a close that lets running calls finish.
+ * timeout, typed errors when a thread dies, and a close that fails waiting calls with
+ * ERR_POOL_CLOSED; the native one lets running calls finish, Piscina's ends them too.
  */
 import type { NativeAddon } from '../native.js';
 import { ConfigError } from '../errors.js';

@@ -5,9 +5,9 @@
  * the worker is free, the very next handshake succeeds at once, and no refused request ever
  * created a security context.
  *
- * Admission: the pool takes maxQueue waiting calls plus one running per worker (its batch
- * dispatcher's limit). The worker here is held by a stall task the dispatcher does not count,
- * so QUEUE + WORKERS calls wait and the rest of the burst is refused.
+ * Admission: the pool holds at most maxQueue + workers calls (the native hand-off's bound, the
+ * default). The worker here is held by a stall, itself a call on that queue, so QUEUE + WORKERS
+ * - 1 calls wait and the rest of the burst is refused.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -28,7 +28,7 @@ import { httpGet, negotiateHeader, rawKrb5Sspi, type HttpReply } from './conn.js
 
 const QUEUE = 4;
 const WORKERS = 1;
-const ADMITTED = QUEUE + WORKERS;
+const ADMITTED = QUEUE + WORKERS - 1;
 const BURST = 12;
 /** "Fail fast": a refusal arrives well within this while the worker is still held. */
 const FAST_MS = 1000;
