@@ -42,7 +42,9 @@ const GROUPS = {
   ntlm: 'NTLM (raw, 3 legs) vs Kerberos from a live initiator, tcp-sspi',
   mainthread: 'the addon called on the main thread (no pool) vs negotiate-server, HTTP',
   engine: 'HTTP engine: node:http through the adapter (--http-engine node) vs uWS, HTTP',
-  handoff: 'pool hand-off: Piscina (--pool-handoff piscina) vs the native queue (the default), HTTP; and the no-op micro-benchmark',
+  handoff:
+    'pool hand-off: Piscina (--pool-handoff piscina) vs the native queue (the default), HTTP; ' +
+    'and the no-op micro-benchmark',
 };
 
 // A bare `--variants` (no value) means all of them.

@@ -23,7 +23,9 @@ export const LIMIT_FLAGS: FlagSection = {
       type: 'string',
       placeholder: 'KIND',
       default: 'native',
-      help: "native | piscina. How calls reach the worker threads (native: parked on the addon's queue; piscina: a Piscina task per batch).",
+      help:
+        "native | piscina. How calls reach the worker threads (native: parked on the addon's queue; " +
+        'piscina: a Piscina task per batch).',
       apply: (into, v) => {
         if (!isHandoffKind(v))
           throw new ConfigError('ERR_CONFIG', `--pool-handoff expects piscina or native, not ${JSON.stringify(v)}`);
