@@ -28,7 +28,7 @@ import { BASIC_NEEDS_TLS, type BasicAuth } from '../basic/BasicAuth.js';
 import type { AuthorizationRefusal, HandshakesPerAddress } from '../handshake/index.js';
 import { positiveWhole } from '../http/frontEndSetup.js';
 import { headerLimitFor } from '../http/headerLimit.js';
-import { whoamiBody } from '../http/whoami.js';
+import { whoamiJson } from '../http/whoami.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { AuthPool } from '../pool/AuthPool.js';
 import { settleWithin } from '../lifecycle/drain.js';
@@ -194,7 +194,7 @@ export class NodeHttpAcceptor extends EventEmitter {
     const outcome = await this.authenticator.authenticate(req, res);
     this.authenticator.apply(outcome, res);
     if (outcome.kind !== 'authenticated' || res.destroyed) return;
-    const body = JSON.stringify(whoamiBody(outcome.identity));
+    const body = whoamiJson(outcome.identity);
     res
       .writeHead(200, {
         'Content-Type': 'application/json',

@@ -5,24 +5,9 @@
  */
 import type { ProvenIdentity } from '../handshake/identity.js';
 
-/** The /whoami JSON of `identity`. */
-export function whoamiBody(identity: ProvenIdentity & { via: 'negotiate' | 'basic' | 'cookie' }): object {
-  const { principal, mech, spnego, flags, via, pac, localName, extra } = identity;
-  return {
-    principal,
-    mech,
-    spnego,
-    flags,
-    via,
-    ...(localName !== undefined ? { localName } : {}),
-    ...(pac !== undefined ? { pac } : {}),
-    ...(extra !== undefined ? { extra } : {}),
-  };
-}
-
 /**
- * `JSON.stringify(whoamiBody(identity))`, the same text, built without the intermediate object
- * (the HTTP front end answers it once per handshake).
+ * The /whoami JSON of `identity`: principal, mech, spnego, flags, via, then localName, pac and
+ * extra when present. Built as text, without an intermediate object (answered once per handshake).
  */
 export function whoamiJson(identity: ProvenIdentity & { via: 'negotiate' | 'basic' | 'cookie' }): string {
   const { principal, mech, spnego, flags, via, pac, localName, extra } = identity;

@@ -1,14 +1,29 @@
 /**
- * The /whoami answer: whoamiJson is the text JSON.stringify(whoamiBody(identity)) gives, for
- * every optional field and for strings that need escaping.
+ * The /whoami answer: whoamiJson is the text JSON.stringify gives for the answer's object (built
+ * here as the reference), for every optional field and for strings that need escaping.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { whoamiBody, whoamiJson } from '../../src/http/whoami.js';
+import { whoamiJson } from '../../src/http/whoami.js';
 import type { ProvenIdentity } from '../../src/handshake/identity.js';
 import type { ContextFlags } from '../../src/native.js';
 
 type WhoamiIdentity = ProvenIdentity & { via: 'negotiate' | 'basic' | 'cookie' };
+
+/** The answer as an object, in its field order; never the delegated ccache's path. */
+function whoamiBody(identity: WhoamiIdentity): object {
+  const { principal, mech, spnego, flags, via, pac, localName, extra } = identity;
+  return {
+    principal,
+    mech,
+    spnego,
+    flags,
+    via,
+    ...(localName !== undefined ? { localName } : {}),
+    ...(pac !== undefined ? { pac } : {}),
+    ...(extra !== undefined ? { extra } : {}),
+  };
+}
 
 const flags: ContextFlags = {
   mutual: true,
