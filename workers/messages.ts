@@ -107,6 +107,11 @@ export interface ServeRequest {
   worker: number;
   /** Return after this long without calls (the thread goes back to Piscina). */
   idleMs: number;
+  /**
+   * BigInt64 cell 0: microseconds the queue's serve tasks spent running calls, added by each
+   * after every batch (the pool's utilization: a parked serve task is not busy).
+   */
+  busy: SharedArrayBuffer;
 }
 
 /** A diagnostics worker's stall (DiagnosticTasks) as a call on the native hand-off queue. */

@@ -20,6 +20,7 @@ export function serveWith(handle: (calls: ServeCall[]) => ServeResult[]): (reque
     const addon = loadNative();
     let idleMs = 0;
     const out = new WireBatchWriter();
+    const busy = new BigInt64Array(request.busy);
     for (;;) {
       const taken = addon.handoffTake(request.queue, request.worker, TAKE_WAIT_MS);
       if (taken === null) return 'stopped';
@@ -31,6 +32,7 @@ export function serveWith(handle: (calls: ServeCall[]) => ServeResult[]): (reque
         continue;
       }
       idleMs = 0;
+      const startedAt = performance.now();
       const seqs: number[] = [];
       const calls: ServeCall[] = [];
       readWireBatch(taken, (seq, call) => {
@@ -43,6 +45,7 @@ export function serveWith(handle: (calls: ServeCall[]) => ServeResult[]): (reque
         const seq = seqs[i];
         if (seq !== undefined) out.append(seq, r);
       });
+      Atomics.add(busy, 0, BigInt(Math.round((performance.now() - startedAt) * 1000)));
       addon.handoffFinish(request.queue, request.worker, out.frames());
     }
   };

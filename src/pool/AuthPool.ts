@@ -249,7 +249,7 @@ export class AuthPool {
     return {
       ...this.addon.stats(),
       queued: this.calls.queued,
-      utilization: this.threads.utilization,
+      utilization: this.calls.utilization,
     };
   }
 

@@ -48,6 +48,9 @@ export class NativeHandoff<C extends object, R> {
   readonly #serving = new Map<number, { abort: AbortController; ended: Promise<void> }>();
   /** Calls submitted this turn, as frames: queued together at the end of the turn. */
   readonly #outbox = new WireBatchWriter();
+  /** Microseconds the serve tasks spent running calls (ServeRequest.busy). */
+  readonly #busy = new BigInt64Array(new SharedArrayBuffer(8));
+  readonly #startedAt = performance.now();
   #seq = 0;
   #nextWorker = 1;
   #closed = false;
@@ -71,6 +74,15 @@ export class NativeHandoff<C extends object, R> {
     const tick = Math.max(5, Math.min(250, Math.floor(this.#timeoutMs / 4)));
     this.#watchdog = setInterval(() => this.#expire(), tick);
     this.#watchdog.unref();
+  }
+
+  /**
+   * Fraction (0 to 1) of the workers' time spent running calls since the hand-off opened (as
+   * Piscina's utilization, which would count a parked serve task as busy).
+   */
+  get utilization(): number {
+    const capacityUs = (performance.now() - this.#startedAt) * 1000 * this.#workers;
+    return capacityUs > 0 ? Math.min(1, Number(Atomics.load(this.#busy, 0)) / capacityUs) : 0;
   }
 
   /** Calls waiting for a worker (not yet taken). */
@@ -126,7 +138,10 @@ export class NativeHandoff<C extends object, R> {
     while (!this.#closed && this.#serving.size < this.#workers) {
       const worker = this.#nextWorker++;
       const abort = new AbortController();
-      const ended = this.#serve({ queue: this.#queue, worker, idleMs: this.#idleMs }, abort.signal).then(
+      const ended = this.#serve(
+        { queue: this.#queue, worker, idleMs: this.#idleMs, busy: this.#busy.buffer },
+        abort.signal,
+      ).then(
         () => this.#served(worker, undefined),
         (err: unknown) => this.#served(worker, err),
       );

@@ -36,6 +36,8 @@ export interface CallDispatcher {
   submit(call: BatchCall): Promise<BatchResult>;
   /** Calls waiting for a worker. */
   readonly queued: number;
+  /** Fraction (0 to 1) of the workers' time spent running calls since the pool started. */
+  readonly utilization: number;
   /** Fails the calls not yet running with `error`; resolves when the running ones have settled or been handed back. */
   close(error: unknown): Promise<void>;
   /** Fault injection (diagnostics worker): one call that occupies a thread `ms`; resolves with its id. */
@@ -67,6 +69,9 @@ export function callDispatcher(
       get queued() {
         return handoff.queued;
       },
+      get utilization() {
+        return handoff.utilization;
+      },
       close: (error) => handoff.close(error),
       stall: async (ms) => {
         threads.requireDiagnostics('stallWorker');
@@ -85,6 +90,9 @@ export function callDispatcher(
     submit: (call) => batches.submit(call),
     get queued() {
       return batches.queued + threads.queueSize;
+    },
+    get utilization() {
+      return threads.utilization;
     },
     close: (error) => {
       batches.rejectWaiting(error);

@@ -208,6 +208,21 @@ test('[native] idle workers give their threads back and the next call brings the
   });
 });
 
+test('[native] utilization counts the time calls run, not the time serve tasks stay parked', async () => {
+  await withPool({ workers: 1, workerFile: FAULT_WORKER }, async (pool) => {
+    const h = await handshake(pool, 'krb5');
+    h.session.close();
+    h.ini.close();
+    await sleep(400);
+    const parked = pool.stats().utilization;
+    assert.ok(parked < 0.3, `a worker parked for 400 ms is not busy: utilization ${parked}`);
+    await pool.stallWorker(600);
+    const busy = pool.stats().utilization;
+    assert.ok(busy > parked + 0.2, `600 ms of a running call count: ${parked} then ${busy}`);
+    assert.ok(busy <= 1);
+  });
+});
+
 test('poolHandoff is checked: piscina or native', () => {
   assert.equal(resolveServerOptions({ http: { port: 0 } }).poolHandoff, 'native');
   assert.equal(resolveServerOptions({ http: { port: 0 }, poolHandoff: 'piscina' }).poolHandoff, 'piscina');
