@@ -317,18 +317,7 @@ test('an abandoned handshake is swept after its TTL', async () => {
   });
 });
 
-test('a full queue fails fast with ERR_POOL_QUEUE_FULL and recovers at once', async () => {
-  await withPool({ workers: 1, maxQueue: 2, workerFile: FAULT_WORKER }, async (pool) => {
-    const running = [pool.stallWorker(400), pool.stallWorker(10), pool.stallWorker(10)];
-    const t0 = Date.now();
-    await rejectsWithCode(pool.accept(nextId++, Buffer.from('x')), 'ERR_POOL_QUEUE_FULL');
-    assert.ok(Date.now() - t0 < 200, 'refused without waiting');
-    await Promise.all(running);
-    const { ini, session } = await handshake(pool, 'spnego');
-    session.close();
-    ini.close();
-  });
-});
+// A full queue, a timeout, a thread ended mid-call and close: nativeHandoff.test.ts, on both hand-offs.
 
 test('a refused task does not bring the process down when its timeout would have expired', async () => {
   // Regression: Piscina kept the abort timer of a task refused with a full queue; when it fired
