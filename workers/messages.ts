@@ -19,8 +19,9 @@ export interface WorkerSetup {
    */
   keytab?: { cells: SharedArrayBuffer; prefix: string };
   /**
-   * Diagnostics pools only: pairs of cells a stall call on the native hand-off names by `slot`
-   * (StallCall), used as StallRequest's `signal` is (a call cannot carry a SharedArrayBuffer).
+   * Diagnostics pools only: pairs of Int32 cells a stall names by `slot` (StallRequest,
+   * StallCall): shared once at start, since a call on the native queue cannot carry a
+   * SharedArrayBuffer.
    */
   stallCells?: SharedArrayBuffer;
 }
@@ -118,7 +119,7 @@ export interface ServeRequest {
 export interface StallCall {
   op: 'stall';
   ms: number;
-  /** Hold until released through this pair of WorkerSetup.stallCells (as StallRequest's signal). */
+  /** As StallRequest's. */
   slot?: number;
 }
 
@@ -136,13 +137,12 @@ export type ServeResult = BatchResult | StallResult;
 export type ServeEnd = 'stopped' | 'idle';
 
 /**
- * Blocks a worker thread, as a long native call would: for `ms` (at most 10 s), or until cell 0
- * of the pair `slot` (default 0) of `signal` (Int32 cells) becomes non-zero. Cell 1 receives the
- * thread's id as soon as the task starts.
+ * Blocks a worker thread, as a long native call would: for `ms` (at most 10 s), or, with `slot`,
+ * until cell 0 of that pair of WorkerSetup.stallCells becomes non-zero. Cell 1 of the pair
+ * receives the thread's id as soon as the stall starts.
  */
 export interface StallRequest {
   ms: number;
-  signal?: SharedArrayBuffer;
   slot?: number;
 }
 

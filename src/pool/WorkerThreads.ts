@@ -36,11 +36,8 @@ type Tasks = WorkerTasks & DiagnosticTasks;
 /** Pairs of stall cells a diagnostics pool shares with its threads (WorkerSetup.stallCells). */
 const STALL_SLOTS = 64;
 
-/**
- * Starts one stall that holds a thread until cells[0] turns non-zero and writes its thread's id
- * to cells[1] as it starts (StallRequest); `slot` is the pair's index in the shared stall cells.
- */
-export type StartStall = (stallCells: SharedArrayBuffer, slot: number) => Promise<unknown>;
+/** Starts one stall held through the pair `slot` of the shared stall cells (StallRequest). */
+export type StartStall = (slot: number) => Promise<unknown>;
 type Request<K extends keyof Tasks> = Parameters<Tasks[K]>[0];
 type Result<K extends keyof Tasks> = ReturnType<Tasks[K]>;
 
@@ -140,7 +137,7 @@ export class WorkerThreads {
    */
   async stallWhile(
     threadId: number,
-    start: StartStall = (signal, slot) => this.run('stall', { ms: 10_000, signal, slot }),
+    start: StartStall = (slot) => this.run('stall', { ms: 10_000, slot }),
   ): Promise<{ release: () => void; done: Promise<void> }> {
     this.requireDiagnostics('stallWorkerWhile');
     const held: Array<{ cells: Int32Array; done: Promise<unknown> }> = [];
@@ -150,15 +147,15 @@ export class WorkerThreads {
     };
     try {
       for (let i = 0; i < this.threads; i++) {
-        const cells = this.#takeStallCells();
-        const done = start(cells.shared, cells.slot);
-        held.push({ cells: cells.cells, done });
+        const { cells, slot } = this.#takeStallCells();
+        const done = start(slot);
+        held.push({ cells, done });
         const deadline = Date.now() + 2000;
-        while (Atomics.load(cells.cells, 1) === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
-        if (Atomics.load(cells.cells, 1) === threadId) {
+        while (Atomics.load(cells, 1) === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
+        if (Atomics.load(cells, 1) === threadId) {
           for (const h of held.slice(0, -1)) releaseCells(h.cells);
           return {
-            release: () => releaseCells(cells.cells),
+            release: () => releaseCells(cells),
             done: Promise.all(held.map((h) => h.done)).then(() => undefined),
           };
         }
@@ -172,7 +169,7 @@ export class WorkerThreads {
   }
 
   /** The next pair of shared stall cells, cleared (slots go round: a test holds a few at a time). */
-  #takeStallCells(): { shared: SharedArrayBuffer; cells: Int32Array; slot: number } {
+  #takeStallCells(): { cells: Int32Array; slot: number } {
     const shared = this.#stallCells;
     if (shared === undefined) throw new ConfigError('ERR_CONFIG', 'no stall cells: not a diagnostics pool');
     const slot = this.#nextStallSlot;
@@ -180,7 +177,7 @@ export class WorkerThreads {
     const cells = new Int32Array(shared, slot * 8, 2);
     Atomics.store(cells, 0, 0);
     Atomics.store(cells, 1, 0);
-    return { shared, cells, slot };
+    return { cells, slot };
   }
 
   /**

@@ -78,9 +78,8 @@ export function callDispatcher(
         const r = await handoff.submit({ op: 'stall', ms });
         return r.op === 'stall' ? r.threadId : mismatchedResult('stall', r.op);
       },
-      // A stall names its cells by slot: a call on the queue cannot carry a SharedArrayBuffer.
       stallWhile: (threadId) =>
-        threads.stallWhile(threadId, (_shared, slot) => handoff.submit({ op: 'stall', ms: 10_000, slot })),
+        threads.stallWhile(threadId, (slot) => handoff.submit({ op: 'stall', ms: 10_000, slot })),
     };
   }
   const batches = new BatchDispatcher<BatchCall, BatchResult>(opts.workers, opts.limit, (batch) =>
