@@ -4,10 +4,12 @@
  * users run it (`serve` with its defaults, info logs to a file), under wrk with one fresh token
  * per request, interleaved rounds, medians.
  *
- *   node bench/httpCost.mjs [--a ROOT] [--b ROOT] [--connections 16,64] [--duration S] [--rounds N]
- *                           [--cpu-prof DIR]
+ *   node bench/httpCost.mjs [--a ROOT] [--b ROOT] [--b-env NAME=VALUE]... [--connections 16,64]
+ *                           [--duration S] [--rounds N] [--cpu-prof DIR]
  *
- * ROOT: a built checkout (bin/, dist/, build/); --a alone measures one build. The order of the
+ * ROOT: a built checkout (bin/, dist/, build/); --a alone measures one build. --b-env: B's server
+ * process gets this environment variable too (e.g. LD_PRELOAD of another malloc); with no --b, B
+ * is the same build as A, so the run measures the environment alone. The order of the
  * servers alternates each round. Per phase: whole process CPU and main-thread CPU (/proc), each
  * divided by the handshakes wrk saw complete (a 200 with the mutual token). --cpu-prof: start
  * the servers under `node --cpu-prof` (profiles written to DIR when they stop). Needs
@@ -28,6 +30,7 @@ const { values } = parseArgs({
   options: {
     a: { type: 'string', default: path.join(here, '..') },
     b: { type: 'string' },
+    'b-env': { type: 'string', multiple: true, default: [] },
     connections: { type: 'string', default: '16,64' },
     duration: { type: 'string', default: '4' },
     rounds: { type: 'string', default: '3' },
@@ -45,7 +48,18 @@ if (
   process.stderr.write('httpCost: bad --connections, --duration (≤ 60) or --rounds (≤ 20)\n');
   process.exit(2);
 }
-const roots = [values.a, ...(values.b ? [values.b] : [])].map((r) => path.resolve(r));
+/** @type {Record<string, string>} */
+const bEnv = {};
+for (const kv of values['b-env']) {
+  const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(kv);
+  if (!m) {
+    process.stderr.write(`httpCost: --b-env wants NAME=VALUE, got ${JSON.stringify(kv.slice(0, 80))}\n`);
+    process.exit(2);
+  }
+  bEnv[m[1]] = m[2];
+}
+const bRoot = values.b ?? (values['b-env'].length > 0 ? values.a : undefined);
+const roots = [values.a, ...(bRoot ? [bRoot] : [])].map((r) => path.resolve(r));
 const median = (/** @type {number[]} */ xs) => {
   const s = [...xs].sort((x, y) => x - y);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
@@ -65,14 +79,15 @@ try {
     const label = roots.length > 1 ? (i === 0 ? 'A' : 'B') : 'A';
     const nodeArgs = values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', path.join(values['cpu-prof'], label)] : [];
     const s = await startOurs({
-      env,
+      env: label === 'B' ? { ...env, ...bEnv } : env,
       keytab: realm.keytab,
       root,
       nodeArgs,
       defaults: { logFile: path.join(dir, `${label}.log`) },
     });
     servers.push(Object.assign(s, { root, label }));
-    log(`server ${label} (${root}) pid ${s.pid} http ${s.ports.http}`);
+    const extra = label === 'B' && values['b-env'].length > 0 ? ` env ${values['b-env'].join(' ')}` : '';
+    log(`server ${label} (${root})${extra} pid ${s.pid} http ${s.ports.http}`);
   }
   // Warm-up: JIT, the pool's workers and their credentials, uWS's buffers; not measured.
   for (const s of servers) {

@@ -6,8 +6,10 @@
  *   node bench/logLine.mjs MODE [LINES] [PER_TICK] 2>/tmp/log     # or: 2>&1 >/dev/tty | cat >/tmp/log
  *
  * MODE: pino-redact (the logger before: pino's `redact` paths, synchronous stderr), sync (today's
- * createPinoLogger on process.stderr), buffered (today's CLI: src/logDestination.ts), async0
- * (pino.destination sync:false without minLength). PER_TICK lines are logged per event-loop turn
+ * createPinoLogger on process.stderr), buffered (today's CLI: src/logDestination.ts), sonic-block
+ * (the CLI's destination before it: pino.destination sync:false in 4 KiB blocks, bounded), async0
+ * (pino.destination sync:false without minLength), null (formatting only: a destination that
+ * keeps nothing). PER_TICK lines are logged per event-loop turn
  * (default 1, as a server logs one handshake's line between other work). Needs `npm run build`.
  */
 import { pino } from 'pino';
@@ -21,6 +23,17 @@ const perTick = Number(perTickArg);
 function loggerFor(m) {
   if (m === 'sync') return createPinoLogger('info', process.stderr);
   if (m === 'buffered') return createPinoLogger('info', createStderrLogDestination().stream);
+  if (m === 'sonic-block') {
+    const dest = pino.destination({
+      dest: 2,
+      sync: false,
+      minLength: 4096,
+      maxLength: 4 * 1024 * 1024,
+      periodicFlush: 100,
+    });
+    return createPinoLogger('info', dest);
+  }
+  if (m === 'null') return createPinoLogger('info', { write() {} });
   if (m === 'async0') return createPinoLogger('info', pino.destination({ dest: 2, sync: false }));
   if (m === 'pino-redact') {
     const paths = REDACTED_FIELDS.flatMap((name) => {
