@@ -28,6 +28,7 @@
         "native/src/pac/text.cc",
         "native/src/pac/logon_info.cc",
         "native/src/pac/pac_buffers.cc",
+        "native/src/pac/pac_container.cc",
         "native/src/pac/gss_pac.cc",
         "native/src/identity/identity.cc",
         "native/src/identity/local_name.cc",

@@ -52,22 +52,32 @@ bool ClientNameMatches(const std::string& client_name, const std::string& princi
 }
 
 PacRead ReadPac(gss_name_t name, const std::string& principal, PacInfo* out, std::string* why) {
-  std::vector<uint8_t> logon;
-  Attr logon_attr = GetAttribute(name, "urn:mspac:logon-info", &logon);
-  if (logon_attr == Attr::kAbsent) return PacRead::kAbsent;
-  if (logon_attr != Attr::kAuthenticated) {
+  // The whole PAC in one read ("urn:mspac:"), its buffers found here: each attribute read makes
+  // MIT create a krb5 context, so one read instead of three (logon, client and UPN info).
+  std::vector<uint8_t> whole;
+  Attr whole_attr = GetAttribute(name, "urn:mspac:", &whole);
+  if (whole_attr == Attr::kAbsent) return PacRead::kAbsent;
+  if (whole_attr != Attr::kAuthenticated) {
     *why = "the PAC is not authenticated (its signature did not verify)";
     return PacRead::kRefused;
   }
+  PacBuffers buffers;
+  std::string err = FindPacBuffers(whole.data(), whole.size(), &buffers);
+  if (!err.empty()) {
+    *why = err;
+    return PacRead::kRefused;
+  }
+  // No logon info: an MIT KDC's PAC (client info and signatures only), nothing to authorize by.
+  if (!buffers.logon_info.present) return PacRead::kAbsent;
   // MIT checks the client info against the ticket's client already; checked again here against
   // the name the application is given, so a PAC can never describe someone else.
-  std::vector<uint8_t> client;
-  if (GetAttribute(name, "urn:mspac:client-info", &client) != Attr::kAuthenticated) {
+  if (!buffers.client_info.present) {
     *why = "the PAC has no authenticated client info";
     return PacRead::kRefused;
   }
+  const uint8_t* base = whole.data();
   std::string client_name;
-  std::string err = DecodeClientInfo(client.data(), client.size(), &client_name);
+  err = DecodeClientInfo(base + buffers.client_info.offset, buffers.client_info.size, &client_name);
   if (!err.empty()) {
     *why = err;
     return PacRead::kRefused;
@@ -77,14 +87,14 @@ PacRead ReadPac(gss_name_t name, const std::string& principal, PacInfo* out, std
     return PacRead::kRefused;
   }
   PacInfo info;
-  err = DecodeLogonInfo(logon.data(), logon.size(), &info.logon);
+  err = DecodeLogonInfo(base + buffers.logon_info.offset, buffers.logon_info.size, &info.logon);
   if (!err.empty()) {
     *why = err;
     return PacRead::kRefused;
   }
-  std::vector<uint8_t> upn;
-  if (GetAttribute(name, "urn:mspac:upn-dns-info", &upn) == Attr::kAuthenticated &&
-      DecodeUpnDnsInfo(upn.data(), upn.size(), &info.upn_dns).empty()) {
+  if (buffers.upn_dns_info.present &&
+      DecodeUpnDnsInfo(base + buffers.upn_dns_info.offset, buffers.upn_dns_info.size, &info.upn_dns)
+          .empty()) {
     info.has_upn_dns = true;
   }
   *out = std::move(info);

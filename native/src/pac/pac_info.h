@@ -49,6 +49,26 @@ struct PacInfo {
 constexpr uint32_t kMaxSids = 65536;
 constexpr size_t kMaxPacBufferBytes = 4 * 1024 * 1024;
 
+// Where a buffer lies in a whole PAC: `size` bytes at `offset` from its start.
+struct PacSpan {
+  bool present = false;
+  size_t offset = 0;
+  size_t size = 0;
+};
+
+// The buffers the server reads, located in a whole PAC.
+struct PacBuffers {
+  PacSpan logon_info;    // ulType 1
+  PacSpan client_info;   // ulType 10
+  PacSpan upn_dns_info;  // ulType 12
+};
+
+// Reads the PACTYPE header of a whole PAC (MS-PAC 2.3: cBuffers, Version 0, then one
+// PAC_INFO_BUFFER per buffer) and locates the buffers above, each wholly inside `size`, 8-byte
+// aligned, after the header; a second buffer of one of their types is refused (which one would
+// count is ambiguous). Returns "" on success, else why the PAC was refused.
+std::string FindPacBuffers(const uint8_t* data, size_t size, PacBuffers* out);
+
 // Decodes a PAC_LOGON_INFO buffer (MS-PAC 2.5: the type-serialization header, then the NDR of
 // KERB_VALIDATION_INFO). Returns "" on success, else why the buffer was refused.
 std::string DecodeLogonInfo(const uint8_t* data, size_t size, LogonInfo* out);
