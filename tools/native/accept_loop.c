@@ -3,7 +3,7 @@
  * MIT's gss_accept_sec_context do on this machine with no I/O, no framing and no dispatch?
  *
  *   accept_loop [--threads T] [--rcache default|none|file2:PATH] [--mech spnego|krb5]
- *               [--keytab FILE] [--max-seconds S] [--no-keep-context] [TOKENFILE | -]
+ *               [--keytab FILE] [--max-seconds S] [--no-keep-context] [--identity] [TOKENFILE | -]
  *
  * Tokens: records of [u32 little-endian length][token] (tools/tokens.mjs encodeRecords), from
  * TOKENFILE or stdin; all are read before the clock starts. T threads each acquire their OWN
@@ -11,7 +11,10 @@
  * barrier, then take tokens from a shared atomic index until none are left (or --max-seconds
  * passed). A handshake counts when the accept returns GSS_S_COMPLETE with a non-empty output
  * token (the AP-REP: mutual authentication); anything else, e.g. a replayed token rejected by
- * the replay cache, is a failure. Prints one JSON line on stdout:
+ * the replay cache, is a failure. --identity also learns who the client is, as any server must:
+ * the client name from the accept, gss_display_name, the PAC (gss_get_name_attribute of
+ * urn:mspac:logon-info, when the ticket has one) and gss_release_name. Prints one JSON line on
+ * stdout:
  *   {"threads":T,"handshakes":N,"failures":F,"seconds":S,"rate":N/S,"cpuSeconds":C}
  * where seconds and cpuSeconds (user+system of the whole process) cover the timed loop only.
  */
@@ -46,6 +49,7 @@ static double max_seconds = 60;
 static pthread_barrier_t barrier;
 static const char *keytab, *rcache;
 static int use_spnego = 1;
+static int want_identity = 0;
 
 /* One acceptor credential per thread, the way the server under test does it. */
 static gss_cred_id_t acquire(void) {
@@ -76,6 +80,25 @@ static gss_cred_id_t acquire(void) {
     return cred;
 }
 
+/* The client's name and PAC, as a server reads them; 0 when the name cannot be displayed. */
+static int learn_identity(gss_name_t client) {
+    OM_uint32 maj, min;
+    gss_buffer_desc display = GSS_C_EMPTY_BUFFER;
+    maj = gss_display_name(&min, client, &display, NULL);
+    if (GSS_ERROR(maj) || display.length == 0) return 0;
+    gss_release_buffer(&min, &display);
+    gss_buffer_desc attr = {sizeof "urn:mspac:logon-info" - 1, "urn:mspac:logon-info"};
+    gss_buffer_desc value = GSS_C_EMPTY_BUFFER, shown = GSS_C_EMPTY_BUFFER;
+    int authenticated = 0, complete = 0, more = -1;
+    /* No PAC (a ticket from a KDC that adds none) is not a failure: the name is what counts. */
+    maj = gss_get_name_attribute(&min, client, &attr, &authenticated, &complete, &value, &shown, &more);
+    if (!GSS_ERROR(maj)) {
+        gss_release_buffer(&min, &value);
+        gss_release_buffer(&min, &shown);
+    }
+    return 1;
+}
+
 static void *worker(void *arg) {
     (void)arg;
     gss_cred_id_t cred = acquire();
@@ -90,12 +113,16 @@ static void *worker(void *arg) {
         gss_ctx_id_t ctx = GSS_C_NO_CONTEXT;
         gss_buffer_desc in = {tokens[i].len, tokens[i].data};
         gss_buffer_desc out = GSS_C_EMPTY_BUFFER;
-        maj = gss_accept_sec_context(&min, &ctx, cred, &in, GSS_C_NO_CHANNEL_BINDINGS, NULL, NULL, &out, NULL, NULL,
-                                     NULL);
-        if (maj == GSS_S_COMPLETE && out.length > 0)
+        gss_name_t client = GSS_C_NO_NAME;
+        maj = gss_accept_sec_context(&min, &ctx, cred, &in, GSS_C_NO_CHANNEL_BINDINGS, want_identity ? &client : NULL,
+                                     NULL, &out, NULL, NULL, NULL);
+        int good = maj == GSS_S_COMPLETE && out.length > 0;
+        if (good && want_identity) good = learn_identity(client);
+        if (good)
             ok++;
         else
             bad++;
+        if (client != GSS_C_NO_NAME) gss_release_name(&min, &client);
         gss_release_buffer(&min, &out);
         if (ctx != GSS_C_NO_CONTEXT) gss_delete_sec_context(&min, &ctx, GSS_C_NO_BUFFER);
     }
@@ -165,12 +192,15 @@ int main(int argc, char **argv) {
             max_seconds = atof(argv[++i]);
         else if (!strcmp(argv[i], "--no-keep-context"))
             keep_context = 0; /* to measure what it buys */
+        else if (!strcmp(argv[i], "--identity"))
+            want_identity = 1;
         else if (argv[i][0] != '-' || !strcmp(argv[i], "-"))
             path = argv[i];
         else {
             fprintf(stderr,
                     "usage: accept_loop [--threads T] [--rcache default|none|file2:PATH] "
-                    "[--mech spnego|krb5] [--keytab F] [--max-seconds S] [TOKENFILE|-]\n");
+                    "[--mech spnego|krb5] [--keytab F] [--max-seconds S] [--no-keep-context] "
+                    "[--identity] [TOKENFILE|-]\n");
             return 2;
         }
     }
