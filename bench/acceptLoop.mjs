@@ -8,8 +8,10 @@
  * name). The addon's cost above the second is ours: the result object, the context table,
  * N-API.
  *
- *   node bench/acceptLoop.mjs [--count N] [--rounds R] [--rcache default|none] [--json]
+ *   node bench/acceptLoop.mjs [--count N] [--rounds R] [--rcache default|none] [--b ROOT] [--json]
  *
+ * --b ROOT: a second addon loop, from another built checkout (its dist/ and build/), in the same
+ * rounds: an A/B of two builds of the addon with MIT's loops beside them.
  * Each round runs both loops in fresh processes (order alternating), N tokens each; CPU per
  * accept of the whole process over the timed loop only; medians over rounds. Needs
  * `npm run build` and the C tools (built on first use).
@@ -28,19 +30,21 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '5' },
     rcache: { type: 'string', default: 'default' },
     json: { type: 'boolean', default: false },
+    b: { type: 'string' },
     child: { type: 'string' },
+    root: { type: 'string', default: path.join(here, '..') },
   },
 });
 
 if (values.child) {
-  await childLoop(values.child, values.rcache);
+  await childLoop(values.child, values.rcache, values.root);
 } else {
   await main();
 }
 
 /** The node loop, in this (child) process: tokens from `file`, one JSON line on stdout. */
-async function childLoop(file, rcache) {
-  const { loadNative } = await import(path.join(here, '..', 'dist', 'src', 'native.js'));
+async function childLoop(file, rcache, root) {
+  const { loadNative } = await import(path.join(root, 'dist', 'src', 'native.js'));
   const addon = loadNative();
   addon.configureTable({ maxContexts: 100_000, handshakeTtlMs: 10_000 });
   const creds = rcache === 'none' ? { ntlm: false, replayCache: 'none:' } : { ntlm: false };
@@ -91,20 +95,21 @@ async function main() {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'negotiate-acceptloop-'));
   const realm = await ThrowawayRealm.create({ dir: path.join(dir, 'realm') });
   const env = realm.env();
-  /** @type {Record<'c' | 'cIdentity' | 'node', number[]>} */
-  const perAccept = { c: [], cIdentity: [], node: [] };
-  const label = { c: 'C loop', cIdentity: 'C loop --identity', node: 'addon loop' };
-  /** @type {Array<'c' | 'cIdentity' | 'node'>} */
-  const kinds = ['c', 'cIdentity', 'node'];
+  /** @type {Record<'c' | 'cIdentity' | 'node' | 'nodeB', number[]>} */
+  const perAccept = { c: [], cIdentity: [], node: [], nodeB: [] };
+  const label = { c: 'C loop', cIdentity: 'C loop --identity', node: 'addon loop', nodeB: 'addon loop B' };
+  /** @type {Array<'c' | 'cIdentity' | 'node' | 'nodeB'>} */
+  const kinds = ['c', 'cIdentity', 'node', ...(values.b ? /** @type {const} */ (['nodeB']) : [])];
+  const roots = { node: path.join(here, '..'), nodeB: path.resolve(values.b ?? '.') };
   try {
     for (let round = 0; round < rounds; round++) {
-      // The order rotates each round, so drift hits all three alike.
+      // The order rotates each round, so drift hits every loop alike.
       const order = kinds.map((_, i) => kinds[(i + round) % kinds.length]);
       for (const kind of order) {
         const tokens = await generateTokens({ env, count });
         const r =
-          kind === 'node'
-            ? await runNodeLoop(env, tokens, path.join(dir, 'tokens'), values.rcache, encodeRecords)
+          kind === 'node' || kind === 'nodeB'
+            ? await runNodeLoop(env, tokens, path.join(dir, 'tokens'), values.rcache, roots[kind], encodeRecords)
             : await runCeiling({
                 env,
                 tokens,
@@ -130,6 +135,7 @@ async function main() {
   // Differences within each round (the same minute's machine), then their median.
   const identityUs = median(perAccept.cIdentity.map((n, i) => n - perAccept.c[i]));
   const oursUs = median(perAccept.node.map((n, i) => n - perAccept.cIdentity[i]));
+  const bMinusAUs = values.b ? median(perAccept.nodeB.map((n, i) => n - perAccept.node[i])) : undefined;
   const result = {
     count,
     rounds,
@@ -139,6 +145,7 @@ async function main() {
     nodeUs: median(perAccept.node),
     identityUs,
     oursUs,
+    ...(values.b ? { b: roots.nodeB, nodeBUs: median(perAccept.nodeB), bMinusAUs } : {}),
     perAccept,
   };
   if (values.json) {
@@ -153,14 +160,19 @@ async function main() {
       `| C: the same and who the client is (name, PAC) | ${us(result.cIdentityUs)} |\n` +
       `| the addon: accept + release | ${us(result.nodeUs)} |\n` +
       `| learning who the client is, in MIT (median of per-round differences) | ${us(identityUs)} |\n` +
-      `| ours above that: result object, context table, N-API (idem) | ${us(oursUs)} |\n`,
+      `| ours above that: result object, context table, N-API (idem) | ${us(oursUs)} |\n` +
+      (bMinusAUs === undefined
+        ? ''
+        : `| addon loop B (${roots.nodeB}) | ${us(median(perAccept.nodeB))} |\n` +
+          `| B minus A (median of per-round differences) | ${us(bMinusAUs)} |\n`),
   );
 }
 
-/** Runs childLoop in a fresh process over `tokens`. */
-async function runNodeLoop(env, tokens, file, rcache, encodeRecords) {
+/** Runs childLoop in a fresh process over `tokens`, with the addon of the checkout `root`. */
+async function runNodeLoop(env, tokens, file, rcache, root, encodeRecords) {
   await writeFile(file, encodeRecords(tokens));
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--child', file, '--rcache', rcache], {
+  const args = [fileURLToPath(import.meta.url), '--child', file, '--rcache', rcache, '--root', root];
+  const child = spawn(process.execPath, args, {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

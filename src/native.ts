@@ -78,43 +78,63 @@ export interface PacInfo {
   upnDnsInfo?: PacUpnDnsInfo;
 }
 
+/** GSS ret_flags bits (RFC 2744; 2048: MIT's GSS_C_CHANNEL_BOUND_FLAG) as ContextFlags. */
+export function flagsFromBits(bits: number): ContextFlags {
+  return {
+    mutual: (bits & 2) !== 0,
+    replay: (bits & 4) !== 0,
+    sequence: (bits & 8) !== 0,
+    integrity: (bits & 32) !== 0,
+    confidentiality: (bits & 16) !== 0,
+    delegation: (bits & 1) !== 0,
+    anonymous: (bits & 64) !== 0,
+    channelBound: (bits & 2048) !== 0,
+    bits,
+  };
+}
+
 export type NativeAcceptResult =
-  | { ok: true; status: 'continue'; output: Uint8Array }
-  | {
-      ok: true;
-      status: 'complete';
-      output: Uint8Array;
-      principal: string;
-      mech: 'krb5' | 'ntlmssp' | 'unknown';
-      spnego: boolean;
-      flags: ContextFlags;
-      /** Seconds the context stays valid, or null when it does not expire. */
-      lifetime: number | null;
-      /** krb5 only: the ticket's PAC, when MIT verified it and its client info names the client. */
-      pac?: PacInfo;
-      /** Why a PAC the ticket carries was not used (unauthenticated, another client, malformed). */
-      pacRefused?: string;
-      /** With the `localName` credential option: gss_localname of the client, when it maps. */
-      localName?: string;
-      /** With the `localName` credential option: why the client has no local name. */
-      localNameRefused?: string;
-      /** With the `servicePrincipal` credential option: the acceptor principal the client authenticated to. */
-      servicePrincipal?: string;
-      /**
-       * With `delegationDir`: the client's delegated credential, written to a new FILE ccache in
-       * that directory (mode 0600, a temporary name); `lifetime` in seconds, null if indefinite.
-       */
-      delegated?: { path: string; lifetime: number | null; kind: DelegationKind };
-      /** With `delegationDir`: why a delegated credential was not written. */
-      delegationRefused?: string;
-      /**
-       * With `sharedReplayTag`, krb5 only: the authenticator's shared tag (32 hex digits, the
-       * same on every server with the keytab; never token bytes), the accepting service and
-       * how long a store keeps the tag (2 x clock skew).
-       */
-      replay?: SharedReplayTag;
-    }
-  | NativeFailure;
+  { ok: true; status: 'continue'; output: Uint8Array } | NativeAcceptComplete | NativeFailure;
+
+/** A leg that completed the context. */
+export type NativeAcceptComplete = {
+  ok: true;
+  status: 'complete';
+  output: Uint8Array;
+  principal: string;
+  mech: 'krb5' | 'ntlmssp' | 'unknown';
+  spnego: boolean;
+  flags: ContextFlags;
+  /** Seconds the context stays valid, or null when it does not expire. */
+  lifetime: number | null;
+} & NativeAcceptExtras;
+
+/** The rarer fields of a completed leg, present only when they apply. */
+export interface NativeAcceptExtras {
+  /** krb5 only: the ticket's PAC, when MIT verified it and its client info names the client. */
+  pac?: PacInfo;
+  /** Why a PAC the ticket carries was not used (unauthenticated, another client, malformed). */
+  pacRefused?: string;
+  /** With the `localName` credential option: gss_localname of the client, when it maps. */
+  localName?: string;
+  /** With the `localName` credential option: why the client has no local name. */
+  localNameRefused?: string;
+  /** With the `servicePrincipal` credential option: the acceptor principal the client authenticated to. */
+  servicePrincipal?: string;
+  /**
+   * With `delegationDir`: the client's delegated credential, written to a new FILE ccache in
+   * that directory (mode 0600, a temporary name); `lifetime` in seconds, null if indefinite.
+   */
+  delegated?: { path: string; lifetime: number | null; kind: DelegationKind };
+  /** With `delegationDir`: why a delegated credential was not written. */
+  delegationRefused?: string;
+  /**
+   * With `sharedReplayTag`, krb5 only: the authenticator's shared tag (32 hex digits, the
+   * same on every server with the keytab; never token bytes), the accepting service and
+   * how long a store keeps the tag (2 x clock skew).
+   */
+  replay?: SharedReplayTag;
+}
 
 /** The shared replay tag of a completed krb5 context (native/src/replay/replay_tag.h). */
 export interface SharedReplayTag {
@@ -200,6 +220,8 @@ export interface NativeAddon {
   acquireCredentials(options: NativeCredentialOptions): { ok: true } | NativeFailure;
   /** One accept leg with the credential acquired under `slot` (default ''), with the channel's bindings if any. */
   accept(connectionId: number, token: Uint8Array, slot?: string, bindings?: NativeBindings): NativeAcceptResult;
+  /** The functions accept makes its results with, once per thread (loadNative does it). */
+  setAcceptShapes(shapes: AcceptShapes): void;
   wrap(
     connectionId: number,
     message: Uint8Array,
@@ -295,8 +317,44 @@ export function loadNative(): NativeAddon {
       { cause: err },
     );
   }
+  cached.setAcceptShapes(ACCEPT_SHAPES);
   return cached;
 }
+
+/**
+ * What accept's results are made of: the addon calls these with the leg's values, and the object
+ * is a literal here. Built property by property through N-API, a complete leg's result cost
+ * ~12 µs of a worker's time per handshake (docs/handshake-cost.md).
+ */
+export interface AcceptShapes {
+  continued(output: Uint8Array): NativeAcceptResult;
+  completed(
+    output: Uint8Array,
+    principal: string,
+    mech: NativeAcceptComplete['mech'],
+    spnego: boolean,
+    flagBits: number,
+    lifetime: number | null,
+    extras: NativeAcceptExtras | undefined,
+  ): NativeAcceptResult;
+}
+
+const ACCEPT_SHAPES: AcceptShapes = {
+  continued: (output) => ({ ok: true, status: 'continue', output }),
+  completed: (output, principal, mech, spnego, flagBits, lifetime, extras) => {
+    const r: NativeAcceptComplete = {
+      ok: true,
+      status: 'complete',
+      output,
+      principal,
+      mech,
+      spnego,
+      flags: flagsFromBits(flagBits),
+      lifetime,
+    };
+    return extras === undefined ? r : Object.assign(r, extras);
+  },
+};
 
 /** A view of a result buffer as a Buffer (results crossing postMessage arrive as Uint8Array). */
 export function asBuffer(u: Uint8Array): Buffer {

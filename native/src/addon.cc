@@ -32,6 +32,7 @@ static Napi::Object InitNegotiate(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(new InstanceData());
   exports.Set("acquireCredentials", Napi::Function::New(env, JsAcquireCredentials));
   exports.Set("accept", Napi::Function::New(env, JsAccept));
+  exports.Set("setAcceptShapes", Napi::Function::New(env, JsSetAcceptShapes));
   exports.Set("wrap", Napi::Function::New(env, JsWrap));
   exports.Set("unwrap", Napi::Function::New(env, JsUnwrap));
   exports.Set("getMic", Napi::Function::New(env, JsGetMic));

@@ -8,7 +8,7 @@
  */
 import { ConfigError, PoolError, errorCodeOf, type NegotiateErrorCode } from '../errors.js';
 import type { ProvenIdentity } from '../handshake/identity.js';
-import { flagsFromBits } from '../http/sessionCookie.js';
+import { flagsFromBits } from '../native.js';
 import { localNameOf, type LocalNameMode, type LocalNames } from '../pool/localName.js';
 import { basicChallenge, basicRealmProblem } from './basicHeader.js';
 import { FailureLimiter } from './FailureLimiter.js';

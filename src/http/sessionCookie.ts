@@ -5,7 +5,7 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ConfigError } from '../errors.js';
-import type { ContextFlags } from '../native.js';
+import { flagsFromBits, type ContextFlags } from '../native.js';
 import type { Mechanism } from '../handshake/identity.js';
 
 /** Smallest key accepted, in bytes. */
@@ -62,21 +62,6 @@ export interface CookieIdentityInput {
 }
 
 export type CookieVerification = { ok: true; session: CookieSession } | { ok: false; reason: string };
-
-/** GSS ret_flags bits (RFC 2744) → the ContextFlags the accept step reports. */
-export function flagsFromBits(bits: number): ContextFlags {
-  return {
-    delegation: (bits & 1) !== 0,
-    mutual: (bits & 2) !== 0,
-    replay: (bits & 4) !== 0,
-    sequence: (bits & 8) !== 0,
-    confidentiality: (bits & 16) !== 0,
-    integrity: (bits & 32) !== 0,
-    anonymous: (bits & 64) !== 0,
-    channelBound: (bits & 2048) !== 0,
-    bits,
-  };
-}
 
 /** Signs and verifies session cookies. One instance per server; immutable after construction. */
 export class SessionCookies {

@@ -19,8 +19,15 @@ namespace negotiate {
 
 // Per JS environment (main thread or one worker thread): its own acceptor credentials, one per
 // acceptor slot ("" is the default; a front end pinned to its own service name has its own).
+// The JS functions that make accept's results (setAcceptShapes, called by loadNative).
+struct AcceptShapes {
+  Napi::FunctionReference continued;
+  Napi::FunctionReference completed;
+};
+
 struct InstanceData {
   std::map<std::string, AcceptorCredential> creds;
+  AcceptShapes accept_shapes;
 };
 
 InstanceData* GetInstanceData(Napi::Env env);
@@ -36,6 +43,7 @@ Napi::Buffer<uint8_t> ToBuffer(Napi::Env env, const std::vector<uint8_t>& bytes)
 
 Napi::Value JsAcquireCredentials(const Napi::CallbackInfo& info);
 Napi::Value JsAccept(const Napi::CallbackInfo& info);
+Napi::Value JsSetAcceptShapes(const Napi::CallbackInfo& info);
 Napi::Value JsWrap(const Napi::CallbackInfo& info);
 Napi::Value JsUnwrap(const Napi::CallbackInfo& info);
 Napi::Value JsGetMic(const Napi::CallbackInfo& info);
