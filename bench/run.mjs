@@ -22,98 +22,27 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 import { cpuSeconds, rssMiB } from './lib/proc.mjs';
 import { startOurs } from './lib/ours.mjs';
 import { curlNegotiate } from './lib/peerProcess.mjs';
 import { writeRunReport } from './lib/runReport.mjs';
-import { BASE_WORKERS, CEILING, GROUPS, setUpVariants } from './lib/variants.mjs';
+import { BASE_WORKERS, CEILING, setUpVariants } from './lib/variants.mjs';
+import { parseRunOptions } from './lib/runOptions.mjs';
+import { tokenBudgets } from './lib/tokenBudget.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-// A bare `--variants` (no value) means all of them.
-const argv = process.argv.slice(2);
-for (let i = 0; i < argv.length; i++) {
-  if (argv[i] === '--variants' && (i + 1 === argv.length || String(argv[i + 1]).startsWith('--')))
-    argv.splice(i + 1, 0, 'all');
+const options = parseRunOptions(process.argv.slice(2), path.join(here, 'results'));
+if (typeof options === 'string') {
+  process.stderr.write(`bench: ${options}\n`);
+  process.exit(2);
 }
-const { values } = parseArgs({
-  args: argv,
-  options: {
-    quick: { type: 'boolean' },
-    rounds: { type: 'string' },
-    duration: { type: 'string' },
-    out: { type: 'string' },
-    variants: { type: 'string' },
-    'variant-duration': { type: 'string' },
-  },
-});
-const quick = values.quick === true;
-const rounds = Number(values.rounds ?? (quick ? 1 : 3));
-const durationS = Number(values.duration ?? (quick ? 3 : 5));
-/** Variant phases are shorter than the main ones, so the full run stays near 10 minutes. */
-const variantDurationS = Number(values['variant-duration'] ?? (quick ? 2 : 3));
-const outDir = path.resolve(values.out ?? path.join(here, 'results'));
-const variantsArg = values.variants ?? (quick ? 'none' : 'all');
-const selected = new Set(
-  variantsArg === 'all'
-    ? Object.keys(GROUPS)
-    : variantsArg === 'none' || variantsArg === 'off'
-      ? []
-      : variantsArg.split(',').map((g) => g.trim()),
-);
-for (const g of selected) {
-  if (!(g in GROUPS)) {
-    process.stderr.write(
-      `bench: unknown variant group ${JSON.stringify(g)}; use all, none, or a comma list of: ` +
-        `${Object.keys(GROUPS).join(', ')}\n`,
-    );
-    process.exit(2);
-  }
-}
-for (const [flag, v] of /** @type {Array<[string, number]>} */ ([
-  ['--rounds', rounds],
-  ['--duration', durationS],
-  ['--variant-duration', variantDurationS],
-])) {
-  if (!(v > 0 && v <= 120)) {
-    process.stderr.write(`bench: ${flag} must be a number in (0, 120]\n`);
-    process.exit(2);
-  }
-}
+const { quick, rounds, durationS, variantDurationS, outDir, selected } = options;
 const httpConns = quick ? [16] : [1, 16, 64];
 const tcpConns = quick ? [16] : [1, 16, 64];
-/**
- * Tokens per timed phase: for 16 connections and more, enough for 12,000 handshakes/s over the
- * whole phase (more than any server here does); 1 connection gets 4,000, which bounds those
- * phases to ~1–2 s (autocannon stops when they run out). wrk runs its whole duration whatever
- * is left, so its phases (`timed`) get the 12,000/s budget at every connection count.
- */
-const tokenBudget = (/** @type {number} */ conns, /** @type {number} */ seconds, timed = false) =>
-  Math.min(
-    quick ? 30_000 : 80_000,
-    Math.max(4000, conns * 1500, conns >= 16 || timed ? Math.ceil(12_000 * seconds) : 0),
-  );
-/**
- * After a phase has run once, its later rounds get at most twice what its fastest round could
- * use (never more than tokenBudget): generating tokens no phase uses cost the full run ~1 s per
- * 64-connection phase.
- * @type {Map<string, number>} phase key -> fastest handshakes/s seen
- */
-const fastest = new Map();
-const phaseBudget = (
-  /** @type {string} */ key,
-  /** @type {number} */ conns,
-  /** @type {number} */ seconds,
-  /** wrk runs for its whole duration: a phase whose tokens ran out would count 401s, not stop. */
-  timed = false,
-) => {
-  const seen = fastest.get(key);
-  const cap = tokenBudget(conns, seconds, timed);
-  return seen === undefined ? cap : Math.min(cap, Math.max(4000, Math.ceil(seen * seconds * 2)));
-};
+const { phaseBudget, fastest } = tokenBudgets(quick);
 const deadline = Date.now() + (quick ? 115_000 : 630_000);
 const startedAt = Date.now();
 
