@@ -171,71 +171,47 @@ export async function setUpVariants(ctx) {
         }
       }
     }
-    if (selected.has('engine')) {
-      const name = 'negotiate-server --http-engine node';
+    /**
+     * A server started with `flags`, measured over HTTP at every main connection count against
+     * our main server (the engine and hand-off groups).
+     * @param {string} group @param {string[]} flags @param {string} variant @param {string} what
+     * @param {string} whatFailed
+     */
+    const httpFlagVariant = (group, flags, variant, what, whatFailed) => {
+      const name = `negotiate-server ${flags.join(' ')}`;
       starting.push(
-        start(
-          name,
-          () => startOurs({ env, keytab: realm.keytab, workers: BASE_WORKERS, extraArgs: ['--http-engine', 'node'] }),
-          true,
-        ).then((s) => {
-          if (!s)
-            return void skipped.push({
-              group: 'engine',
-              what: 'node:http engine',
-              reason: unavailable[name] ?? 'did not start',
-            });
-          for (const c of httpConns) {
-            phases.push(
-              httpPhase(s, c, {
-                serverName: 'negotiate-server',
-                variant: 'engine=node',
-                group: 'engine',
-                durationS: vd,
-              }),
-            );
-            comparisons.push({
-              group: 'engine',
-              what: 'node:http through the adapter',
-              row: { scenario: 'http', server: 'negotiate-server', variant: 'engine=node', connections: c },
-              baseline: oursRow('http', c),
-            });
-          }
-        }),
+        start(name, () => startOurs({ env, keytab: realm.keytab, workers: BASE_WORKERS, extraArgs: flags }), true).then(
+          (s) => {
+            if (!s) return void skipped.push({ group, what: whatFailed, reason: unavailable[name] ?? 'did not start' });
+            for (const c of httpConns) {
+              phases.push(httpPhase(s, c, { serverName: 'negotiate-server', variant, group, durationS: vd }));
+              comparisons.push({
+                group,
+                what,
+                row: { scenario: 'http', server: 'negotiate-server', variant, connections: c },
+                baseline: oursRow('http', c),
+              });
+            }
+          },
+        ),
+      );
+    };
+    if (selected.has('engine')) {
+      httpFlagVariant(
+        'engine',
+        ['--http-engine', 'node'],
+        'engine=node',
+        'node:http through the adapter',
+        'node:http engine',
       );
     }
     if (selected.has('handoff')) {
-      const name = 'negotiate-server --pool-handoff piscina';
-      starting.push(
-        start(
-          name,
-          () =>
-            startOurs({ env, keytab: realm.keytab, workers: BASE_WORKERS, extraArgs: ['--pool-handoff', 'piscina'] }),
-          true,
-        ).then((s) => {
-          if (!s)
-            return void skipped.push({
-              group: 'handoff',
-              what: 'Piscina hand-off',
-              reason: unavailable[name] ?? 'did not start',
-            });
-          for (const c of httpConns) {
-            phases.push(
-              httpPhase(s, c, {
-                serverName: 'negotiate-server',
-                variant: 'handoff=piscina',
-                group: 'handoff',
-                durationS: vd,
-              }),
-            );
-            comparisons.push({
-              group: 'handoff',
-              what: 'Piscina hand-off (a Piscina task per batch)',
-              row: { scenario: 'http', server: 'negotiate-server', variant: 'handoff=piscina', connections: c },
-              baseline: oursRow('http', c),
-            });
-          }
-        }),
+      httpFlagVariant(
+        'handoff',
+        ['--pool-handoff', 'piscina'],
+        'handoff=piscina',
+        'Piscina hand-off (a Piscina task per batch)',
+        'Piscina hand-off',
       );
     }
     if (selected.has('ntlm')) {

@@ -12,22 +12,14 @@
 #include <vector>
 
 #include "../../../native/src/pac/pac_info.h"
+#include "unit_check.h"
 
 using negotiate::pac::FindPacBuffers;
 using negotiate::pac::PacBuffers;
 
 namespace {
 
-int passed = 0, failed = 0;
-
-void Check(bool ok, const std::string& what) {
-  if (ok) {
-    ++passed;
-  } else {
-    ++failed;
-    std::printf("FAIL %s\n", what.c_str());
-  }
-}
+using unit::Check;
 
 struct Buffer {
   uint32_t type;
@@ -183,6 +175,5 @@ int main() {
   RefusesBadHeaders();
   RefusesBadBuffers();
   NeverReadsOutside();
-  std::printf("%d passed, %d failed\n", passed, failed);
-  return failed == 0 ? 0 : 1;
+  return unit::Report();
 }

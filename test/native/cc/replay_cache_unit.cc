@@ -8,6 +8,7 @@
 #include "../../../native/src/replay/replay_cache.h"
 #include "../../../native/src/replay/siphash.h"
 #include "../../../native/src/replay/tag_set.h"
+#include "unit_check.h"
 
 using negotiate::ReplayCache;
 using negotiate::ReplayCacheConfig;
@@ -16,16 +17,7 @@ using negotiate::ReplayTag;
 
 namespace {
 
-int passed = 0, failed = 0;
-
-void Check(bool ok, const std::string& what) {
-  if (ok) {
-    ++passed;
-  } else {
-    ++failed;
-    std::printf("FAIL %s\n", what.c_str());
-  }
-}
+using unit::Check;
 
 class FakeClock : public ReplayClock {
  public:
@@ -183,6 +175,5 @@ int main() {
   WallClockJumpsForward();
   CapacityAndQuota();
   GenerationsAreBounded();
-  std::printf("%d passed, %d failed\n", passed, failed);
-  return failed == 0 ? 0 : 1;
+  return unit::Report();
 }
