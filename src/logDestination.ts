@@ -3,7 +3,8 @@
  * `authenticated` line costs an array push instead of a blocking write(2) per line (on a pipe to
  * a slow reader, e.g. a container's log driver, a synchronous write stalls every connection).
  * Lines are held until 64 KiB are buffered or 100 ms have passed; everything buffered is written
- * synchronously on exit and by `flushSync` (the CLI calls it before writing to stderr itself).
+ * synchronously on exit and by `flushSync` (the CLI calls it before writing to stderr itself),
+ * which waits at most a second for a non-blocking stderr that is full.
  * The buffer is bounded: when stderr cannot take the lines as fast as they come and 4 MiB are
  * waiting, further lines are dropped, counted, and reported by one warn line once stderr has room
  * again, rather than growing memory.
@@ -23,6 +24,10 @@ export const LOG_FLUSH_MS = 100;
 export const LOG_BUFFER_MAX_BYTES = 4 * 1024 * 1024;
 /** How long a write that found stderr full (EAGAIN) waits before trying again, ms. */
 const RETRY_MS = 10;
+/** The longest flushSync waits for a full non-blocking stderr before it gives up, ms. */
+export const FLUSH_SYNC_MAX_WAIT_MS = 1000;
+/** What flushSync sleeps on between tries (Atomics.wait: a synchronous pause). */
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
 
 export interface StderrLogDestination {
   /** What createPinoLogger writes into. */
@@ -116,12 +121,18 @@ class BlockWriter {
       this.#inFlight = undefined;
     }
     let at = 0;
+    const giveUpAt = Date.now() + FLUSH_SYNC_MAX_WAIT_MS;
     while (rest !== undefined && at < rest.length && !this.#broken) {
       try {
         at += writeSync(this.#fd, rest, at, rest.length - at);
       } catch (e) {
-        // A non-blocking stderr that is full: try again (bounded by what is buffered, at exit).
-        if (errorCode(e) !== 'EAGAIN') this.#broken = true;
+        // A non-blocking stderr that is full waits for its reader, but not forever: a reader
+        // that never reads must not keep the process from exiting.
+        if (errorCode(e) !== 'EAGAIN' || Date.now() >= giveUpAt) {
+          this.#broken = true;
+        } else {
+          Atomics.wait(PAUSE, 0, 0, RETRY_MS);
+        }
       }
     }
   }

@@ -8,12 +8,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, constants, mkdtempSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
+import { closeSync, constants, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
   createStderrLogDestination,
+  FLUSH_SYNC_MAX_WAIT_MS,
   LOG_BLOCK_BYTES,
   LOG_BUFFER_MAX_BYTES,
   LOG_FLUSH_MS,
@@ -176,4 +177,33 @@ test('a reader that is gone: lines are counted as dropped, nothing throws', asyn
     LOG_FLUSH_MS,
   );
   d.flushSync(); // does not throw, does not loop
+});
+
+test('flushSync gives up on a full non-blocking stderr whose reader never reads', (t) => {
+  const fifo = path.join(tempDir(t), 'fifo');
+  execFileSync('mkfifo', [fifo]);
+  const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+  const writer = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+  t.after(() => {
+    closeSync(writer);
+    closeSync(reader);
+  });
+  const d = createStderrLogDestination(writer);
+  // More than the pipe holds (64 KiB) and less than a block: nothing is written before flushSync.
+  for (let i = 0; i < Math.floor((LOG_BLOCK_BYTES - 1) / 200); i++) d.stream.write(line(i));
+  const fill = Buffer.alloc(1 << 16, 0x2e);
+  for (;;) {
+    try {
+      writeSync(writer, fill);
+    } catch {
+      break; // EAGAIN: the pipe is full
+    }
+  }
+  const started = Date.now();
+  d.flushSync();
+  const waited = Date.now() - started;
+  assert.ok(waited >= FLUSH_SYNC_MAX_WAIT_MS - 50, `it waited for the reader first (${waited} ms)`);
+  assert.ok(waited < FLUSH_SYNC_MAX_WAIT_MS + 2000, `then gave up (${waited} ms)`);
+  d.flushSync(); // stderr counts as gone now: returns at once
+  assert.ok(Date.now() - started - waited < 500, 'a second flushSync returns at once');
 });
