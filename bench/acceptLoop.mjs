@@ -22,6 +22,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import { median } from './lib/report.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const { values } = parseArgs({
@@ -128,10 +129,6 @@ async function main() {
     await realm.stop();
     await rm(dir, { recursive: true, force: true });
   }
-  const median = (/** @type {number[]} */ xs) => {
-    const s = [...xs].sort((a, b) => a - b);
-    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-  };
   // Differences within each round (the same minute's machine), then their median.
   const identityUs = median(perAccept.cIdentity.map((n, i) => n - perAccept.c[i]));
   const oursUs = median(perAccept.node.map((n, i) => n - perAccept.cIdentity[i]));

@@ -25,6 +25,7 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { handoffMarkdown } from './lib/handoffMicro.mjs';
 import { threadCpu, threadCpuPerCall } from './lib/threadCpu.mjs';
+import { median } from './lib/report.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const ALL_DESIGNS = ['piscina', 'native', 'sab'];
@@ -123,12 +124,6 @@ async function main() {
     return;
   }
   process.stdout.write(handoffMarkdown({ workers, calls, seconds, repeats, rows }));
-}
-
-function median(/** @type {number[]} */ xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
 /** One design at one in-flight count: keeps `inFlight` calls going until `calls` or `seconds`. */

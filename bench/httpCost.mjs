@@ -24,6 +24,7 @@ import { readFileSync } from 'node:fs';
 import { cpuSeconds, threadCpuSeconds } from './lib/proc.mjs';
 import { startOurs } from './lib/ours.mjs';
 import { runWrkLoad } from './lib/wrk.mjs';
+import { median } from './lib/report.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const { values } = parseArgs({
@@ -60,10 +61,6 @@ for (const kv of values['b-env']) {
 }
 const bRoot = values.b ?? (values['b-env'].length > 0 ? values.a : undefined);
 const roots = [values.a, ...(bRoot ? [bRoot] : [])].map((r) => path.resolve(r));
-const median = (/** @type {number[]} */ xs) => {
-  const s = [...xs].sort((x, y) => x - y);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const log = (/** @type {string} */ m) =>
   process.stderr.write(`[httpCost ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
 

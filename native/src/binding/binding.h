@@ -17,14 +17,15 @@
 
 namespace negotiate {
 
-// Per JS environment (main thread or one worker thread): its own acceptor credentials, one per
-// acceptor slot ("" is the default; a front end pinned to its own service name has its own).
 // The JS functions that make accept's results (setAcceptShapes, called by loadNative).
 struct AcceptShapes {
   Napi::FunctionReference continued;
   Napi::FunctionReference completed;
 };
 
+// Per JS environment (main thread or one worker thread): its own acceptor credentials, one per
+// acceptor slot ("" is the default; a front end pinned to its own service name has its own), and
+// the functions its accept results are made with.
 struct InstanceData {
   std::map<std::string, AcceptorCredential> creds;
   AcceptShapes accept_shapes;
