@@ -81,77 +81,72 @@ export async function setUpVariants(ctx) {
   } else if (selected.size > 0) {
     /** @type {Array<Promise<void>>} */
     const starting = [];
+    /**
+     * Starts a variant's server: `use` adds its phases once it is up; if it does not start, the
+     * group records why (`what` names the variant in the report).
+     * @param {string} group @param {string} what @param {string} name
+     * @param {() => Promise<any>} startServer @param {boolean} verify @param {(s: any) => void} use
+     */
+    const startVariant = (group, what, name, startServer, verify, use) => {
+      starting.push(
+        start(name, startServer, verify).then((s) => {
+          if (!s) return void skipped.push({ group, what, reason: unavailable[name] ?? 'did not start' });
+          use(s);
+        }),
+      );
+    };
+    /**
+     * A server of ours (startOurs options `opts` over the baseline's) measured over HTTP at
+     * `conns` against our main server.
+     * @param {{ group: string, name: string, opts: object, variant: string, what: string,
+     *   whatFailed?: string, conns: number[] }} v
+     */
+    const httpVariant = ({ group, name, opts, variant, what, whatFailed = what, conns }) =>
+      startVariant(
+        group,
+        whatFailed,
+        name,
+        () => startOurs({ env, keytab: realm.keytab, workers: BASE_WORKERS, ...opts }),
+        true,
+        (s) => {
+          for (const c of conns) {
+            phases.push(httpPhase(s, c, { serverName: 'negotiate-server', variant, group, durationS: vd }));
+            comparisons.push({
+              group,
+              what,
+              row: { scenario: 'http', server: 'negotiate-server', variant, connections: c },
+              baseline: oursRow('http', c),
+            });
+          }
+        },
+      );
     if (selected.has('pool')) {
       for (const w of POOL_SIZES) {
-        const name = `negotiate-server --workers ${w}`;
-        starting.push(
-          start(name, () => startOurs({ env, keytab: realm.keytab, workers: w }), true).then((s) => {
-            const what = `${w} worker${w === 1 ? '' : 's'}`;
-            if (!s) return void skipped.push({ group: 'pool', what, reason: unavailable[name] ?? 'did not start' });
-            phases.push(
-              httpPhase(s, VARIANT_CONNS, {
-                serverName: 'negotiate-server',
-                variant: `workers=${w}`,
-                group: 'pool',
-                durationS: vd,
-              }),
-            );
-            comparisons.push({
-              group: 'pool',
-              what,
-              row: {
-                scenario: 'http',
-                server: 'negotiate-server',
-                variant: `workers=${w}`,
-                connections: VARIANT_CONNS,
-              },
-              baseline: oursRow('http', VARIANT_CONNS),
-            });
-          }),
-        );
+        httpVariant({
+          group: 'pool',
+          name: `negotiate-server --workers ${w}`,
+          opts: { workers: w },
+          variant: `workers=${w}`,
+          what: `${w} worker${w === 1 ? '' : 's'}`,
+          conns: [VARIANT_CONNS],
+        });
       }
     }
     if (selected.has('rcache')) {
       for (const m of RCACHE_MODES) {
         const value = m.server(shm);
-        const name = `negotiate-server --replay-cache ${m.key}`;
         if (!value) {
           skipped.push({ group: 'rcache', what: m.what, reason: 'no /dev/shm on this machine' });
           continue;
         }
-        starting.push(
-          start(
-            name,
-            () => startOurs({ env, keytab: realm.keytab, workers: BASE_WORKERS, replayCache: value }),
-            true,
-          ).then((s) => {
-            if (!s)
-              return void skipped.push({
-                group: 'rcache',
-                what: m.what,
-                reason: unavailable[name] ?? 'did not start',
-              });
-            phases.push(
-              httpPhase(s, VARIANT_CONNS, {
-                serverName: 'negotiate-server',
-                variant: `rcache=${m.key}`,
-                group: 'rcache',
-                durationS: vd,
-              }),
-            );
-            comparisons.push({
-              group: 'rcache',
-              what: m.what,
-              row: {
-                scenario: 'http',
-                server: 'negotiate-server',
-                variant: `rcache=${m.key}`,
-                connections: VARIANT_CONNS,
-              },
-              baseline: oursRow('http', VARIANT_CONNS),
-            });
-          }),
-        );
+        httpVariant({
+          group: 'rcache',
+          name: `negotiate-server --replay-cache ${m.key}`,
+          opts: { replayCache: value },
+          variant: `rcache=${m.key}`,
+          what: m.what,
+          conns: [VARIANT_CONNS],
+        });
         if (m.ceiling === null) {
           skipped.push({
             group: 'rcache',
@@ -171,63 +166,37 @@ export async function setUpVariants(ctx) {
         }
       }
     }
-    /**
-     * A server started with `flags`, measured over HTTP at every main connection count against
-     * our main server (the engine and hand-off groups).
-     * @param {string} group @param {string[]} flags @param {string} variant @param {string} what
-     * @param {string} whatFailed
-     */
-    const httpFlagVariant = (group, flags, variant, what, whatFailed) => {
-      const name = `negotiate-server ${flags.join(' ')}`;
-      starting.push(
-        start(name, () => startOurs({ env, keytab: realm.keytab, workers: BASE_WORKERS, extraArgs: flags }), true).then(
-          (s) => {
-            if (!s) return void skipped.push({ group, what: whatFailed, reason: unavailable[name] ?? 'did not start' });
-            for (const c of httpConns) {
-              phases.push(httpPhase(s, c, { serverName: 'negotiate-server', variant, group, durationS: vd }));
-              comparisons.push({
-                group,
-                what,
-                row: { scenario: 'http', server: 'negotiate-server', variant, connections: c },
-                baseline: oursRow('http', c),
-              });
-            }
-          },
-        ),
-      );
-    };
     if (selected.has('engine')) {
-      httpFlagVariant(
-        'engine',
-        ['--http-engine', 'node'],
-        'engine=node',
-        'node:http through the adapter',
-        'node:http engine',
-      );
+      httpVariant({
+        group: 'engine',
+        name: 'negotiate-server --http-engine node',
+        opts: { extraArgs: ['--http-engine', 'node'] },
+        variant: 'engine=node',
+        what: 'node:http through the adapter',
+        whatFailed: 'node:http engine',
+        conns: httpConns,
+      });
     }
     if (selected.has('handoff')) {
-      httpFlagVariant(
-        'handoff',
-        ['--pool-handoff', 'piscina'],
-        'handoff=piscina',
-        'Piscina hand-off (a Piscina task per batch)',
-        'Piscina hand-off',
-      );
+      httpVariant({
+        group: 'handoff',
+        name: 'negotiate-server --pool-handoff piscina',
+        opts: { extraArgs: ['--pool-handoff', 'piscina'] },
+        variant: 'handoff=piscina',
+        what: 'Piscina hand-off (a Piscina task per batch)',
+        whatFailed: 'Piscina hand-off',
+        conns: httpConns,
+      });
     }
     if (selected.has('ntlm')) {
       const name = 'negotiate-server --ntlm';
-      starting.push(
-        start(
-          name,
-          () => startOurs({ env, keytab: realm.keytab, workers: BASE_WORKERS, extraArgs: ['--ntlm'] }),
-          true,
-        ).then((s) => {
-          if (!s)
-            return void skipped.push({
-              group: 'ntlm',
-              what: 'NTLM and Kerberos, live initiator',
-              reason: unavailable[name] ?? 'did not start',
-            });
+      startVariant(
+        'ntlm',
+        'NTLM and Kerberos, live initiator',
+        name,
+        () => startOurs({ env, keytab: realm.keytab, workers: BASE_WORKERS, extraArgs: ['--ntlm'] }),
+        true,
+        (s) => {
           const base = /** @type {{ key: string }} */ (LIVE_MECHS.at(-1)).key;
           for (const c of NTLM_CONNS) {
             for (const m of LIVE_MECHS) {
@@ -270,21 +239,18 @@ export async function setUpVariants(ctx) {
               baseline: oursRow('tcp-sspi', c),
             });
           }
-        }),
+        },
       );
     }
     if (selected.has('mainthread')) {
       const name = 'addon on the main thread (no pool)';
-      starting.push(
-        start(name, async () =>
-          (await import('./mainThreadServer.mjs')).startMainThread({ env, keytab: realm.keytab }),
-        ).then((s) => {
-          if (!s)
-            return void skipped.push({
-              group: 'mainthread',
-              what: 'addon on the main thread',
-              reason: unavailable[name] ?? 'did not start',
-            });
+      startVariant(
+        'mainthread',
+        'addon on the main thread',
+        name,
+        async () => (await import('./mainThreadServer.mjs')).startMainThread({ env, keytab: realm.keytab }),
+        false,
+        (s) => {
           for (const c of MAINTHREAD_CONNS) {
             phases.push(httpPhase(s, c, { group: 'mainthread', durationS: vd }));
             comparisons.push({
@@ -294,7 +260,7 @@ export async function setUpVariants(ctx) {
               baseline: oursRow('http', c),
             });
           }
-        }),
+        },
       );
     }
     if (selected.has('mech')) {
