@@ -127,6 +127,12 @@ export function errorCodeOf(code: string): NegotiateErrorCode {
   return isNegotiateErrorCode(code) ? code : 'ERR_GSS_FAILURE';
 }
 
+/** The errno name of a failed system call (`EACCES`, `EAGAIN`...), or 'error'. */
+export function errnoCode(err: unknown): string {
+  const code: unknown = typeof err === 'object' && err !== null ? Reflect.get(err, 'code') : undefined;
+  return typeof code === 'string' ? code : 'error';
+}
+
 /** Base class of every error this package throws. */
 export class NegotiateError extends Error {
   override readonly name: string = 'NegotiateError';

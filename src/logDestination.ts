@@ -15,6 +15,7 @@
  */
 import { write as fsWrite, writeSync } from 'node:fs';
 import type { DestinationStream } from 'pino';
+import { errnoCode } from './errors.js';
 
 /** Characters buffered before a write starts (one per byte for the ASCII lines pino writes). */
 export const LOG_BLOCK_BYTES = 64 * 1024;
@@ -128,7 +129,7 @@ class BlockWriter {
       } catch (e) {
         // A non-blocking stderr that is full waits for its reader, but not forever: a reader
         // that never reads must not keep the process from exiting.
-        if (errorCode(e) !== 'EAGAIN' || Date.now() >= giveUpAt) {
+        if (errnoCode(e) !== 'EAGAIN' || Date.now() >= giveUpAt) {
           this.#broken = true;
         } else {
           Atomics.wait(PAUSE, 0, 0, RETRY_MS);
@@ -156,7 +157,7 @@ class BlockWriter {
     if (block === undefined) return;
     fsWrite(this.#fd, block, 0, block.length, null, (err, written) => {
       if (err) {
-        if (errorCode(err) === 'EAGAIN') {
+        if (errnoCode(err) === 'EAGAIN') {
           this.#retry = setTimeout(() => {
             this.#retry = undefined;
             this.#writeInFlight();
@@ -177,8 +178,4 @@ class BlockWriter {
       if (this.#pending >= LOG_BLOCK_BYTES) this.#startWrite();
     });
   }
-}
-
-function errorCode(e: unknown): string | undefined {
-  return e instanceof Error && 'code' in e && typeof e.code === 'string' ? e.code : undefined;
 }

@@ -4,7 +4,7 @@
  */
 import { access, constants } from 'node:fs/promises';
 import path from 'node:path';
-import { ConfigError, GssError, errorCodeOf } from '../errors.js';
+import { ConfigError, GssError, errnoCode, errorCodeOf } from '../errors.js';
 import type { NativeAddon, NativeCredentialOptions } from '../native.js';
 import { isRedisUrl } from '../replay/redisUrl.js';
 import type { SharedReplayCacheOptions } from '../replay/sharedReplayOptions.js';
@@ -269,12 +269,6 @@ function checkKeytabContents(addon: NativeAddon, keytab: string, principal: stri
       `keytab ${keytab} has no key for ${principal}; it holds: ${listing.principals.join(', ')}`,
     );
   }
-}
-
-/** The errno name of a failed fs call (`EACCES`, `ENOENT`...), or 'error'. */
-function errnoCode(err: unknown): string {
-  const code: unknown = typeof err === 'object' && err !== null ? Reflect.get(err, 'code') : undefined;
-  return typeof code === 'string' ? code : 'error';
 }
 
 /** The keytab file named by KRB5_KTNAME, if it names a file. */
