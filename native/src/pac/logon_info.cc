@@ -63,12 +63,6 @@ bool ReadSid(NdrReader* r, const char* what, Sid* sid) {
   return true;
 }
 
-std::string WithRid(const Sid& domain, uint32_t rid) {
-  Sid s = domain;
-  s.sub_authorities.push_back(rid);
-  return SidToString(s);
-}
-
 // A conformant array whose max_count must equal the count the struct declared; checked against
 // the bytes left before anything is allocated.
 bool ReadArrayCount(NdrReader* r, uint32_t declared, size_t element_size, const char* what) {
@@ -202,11 +196,17 @@ std::string DecodeLogonInfo(const uint8_t* data, size_t size, LogonInfo* out) {
   }
 
   info.domain_sid = SidToString(domain);
-  info.user_sid = WithRid(domain, user_id);
-  info.primary_group_sid = WithRid(domain, primary_group_id);
+  info.user_sid = SidWithRid(info.domain_sid, user_id);
+  info.primary_group_sid = SidWithRid(info.domain_sid, primary_group_id);
   info.group_sids.reserve(group_rids.size());
-  for (uint32_t rid : group_rids) info.group_sids.push_back(WithRid(domain, rid));
-  for (uint32_t rid : resource_rids) info.resource_group_sids.push_back(WithRid(resource, rid));
+  for (uint32_t rid : group_rids) info.group_sids.push_back(SidWithRid(info.domain_sid, rid));
+  if (!resource_rids.empty()) {
+    const std::string resource_sid = SidToString(resource);
+    info.resource_group_sids.reserve(resource_rids.size());
+    for (uint32_t rid : resource_rids) {
+      info.resource_group_sids.push_back(SidWithRid(resource_sid, rid));
+    }
+  }
   *out = std::move(info);
   return "";
 }

@@ -1,5 +1,6 @@
 #include "text.h"
 
+#include <charconv>
 #include <cstdio>
 
 namespace negotiate {
@@ -24,6 +25,11 @@ void AppendUtf8(uint32_t cp, std::string* out) {
   }
 }
 
+void AppendDecimal(uint64_t v, std::string* out) {
+  char digits[20];
+  out->append(digits, std::to_chars(digits, digits + sizeof digits, v).ptr);
+}
+
 }  // namespace
 
 std::string Utf16LeToUtf8(const uint8_t* p, size_t units) {
@@ -45,16 +51,34 @@ std::string Utf16LeToUtf8(const uint8_t* p, size_t units) {
   return out;
 }
 
+// An AD user's PAC has a SID per group (often hundreds): formatted into one reserved string,
+// without the temporaries of std::to_string and operator+.
 std::string SidToString(const Sid& sid) {
-  std::string s = "S-" + std::to_string(sid.revision) + "-";
+  std::string s;
+  s.reserve(20 + 11 * sid.sub_authorities.size());
+  s += "S-";
+  AppendDecimal(sid.revision, &s);
+  s += '-';
   if (sid.authority < (1ull << 32)) {
-    s += std::to_string(sid.authority);
+    AppendDecimal(sid.authority, &s);
   } else {
     char hex[20];
     std::snprintf(hex, sizeof hex, "0x%012llx", static_cast<unsigned long long>(sid.authority));
     s += hex;
   }
-  for (uint32_t sub : sid.sub_authorities) s += "-" + std::to_string(sub);
+  for (uint32_t sub : sid.sub_authorities) {
+    s += '-';
+    AppendDecimal(sub, &s);
+  }
+  return s;
+}
+
+std::string SidWithRid(const std::string& domain, uint32_t rid) {
+  std::string s;
+  s.reserve(domain.size() + 11);
+  s += domain;
+  s += '-';
+  AppendDecimal(rid, &s);
   return s;
 }
 

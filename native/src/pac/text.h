@@ -23,6 +23,10 @@ struct Sid {
 // "S-1-5-21-a-b-c[-rid]" (MS-DTYP 2.4.2.1); authorities of 2^32 and over are printed in hex.
 std::string SidToString(const Sid& sid);
 
+// `domain` (a SID in string form) with `rid` appended: SidToString of the domain SID plus one
+// sub-authority, without formatting the domain again for each of its groups.
+std::string SidWithRid(const std::string& domain, uint32_t rid);
+
 }  // namespace pac
 }  // namespace negotiate
 
