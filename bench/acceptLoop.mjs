@@ -8,8 +8,13 @@
  * name). The addon's cost above the second is ours: the result object, the context table,
  * N-API.
  *
- *   node bench/acceptLoop.mjs [--count N] [--rounds R] [--rcache default|none] [--b ROOT] [--json]
+ *   node bench/acceptLoop.mjs [--count N] [--rounds R] [--rcache default|none] [--b ROOT]
+ *                             [--realm mit|ad] [--groups N] [--json]
  *
+ * --realm ad: tickets from a throwaway Active Directory domain (Samba, src/realm/ad; root), with a
+ * PAC naming the user's SIDs and --groups N groups besides Domain Users: what an AD user's
+ * handshake costs, the PAC decoded into the result. The default is the MIT throwaway realm,
+ * whose tickets carry no PAC.
  * --b ROOT: a second addon loop, from another built checkout (its dist/ and build/), in the same
  * rounds: an A/B of two builds of the addon with MIT's loops beside them.
  * Each round runs both loops in fresh processes (order alternating), N tokens each; CPU per
@@ -23,6 +28,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { median } from './lib/report.mjs';
+import { REALM_KINDS, realmLabel, startBenchRealm } from './lib/benchRealm.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const { values } = parseArgs({
@@ -34,6 +40,8 @@ const { values } = parseArgs({
     b: { type: 'string' },
     child: { type: 'string' },
     root: { type: 'string', default: path.join(here, '..') },
+    realm: { type: 'string', default: 'mit' },
+    groups: { type: 'string', default: '0' },
   },
 });
 
@@ -80,21 +88,28 @@ async function childLoop(file, rcache, root) {
 async function main() {
   const count = Number(values.count);
   const rounds = Number(values.rounds);
+  const groups = Number(values.groups);
   if (
     !(count >= 100 && count <= 200_000) ||
     !(rounds >= 1 && rounds <= 20) ||
-    !['default', 'none'].includes(values.rcache)
+    !['default', 'none'].includes(values.rcache) ||
+    !REALM_KINDS.includes(values.realm) ||
+    !(Number.isInteger(groups) && groups >= 0 && groups <= 5000) ||
+    (groups > 0 && values.realm !== 'ad')
   ) {
-    process.stderr.write('acceptLoop: bad --count (100..200000), --rounds (1..20) or --rcache (default|none)\n');
+    process.stderr.write(
+      'acceptLoop: bad --count (100..200000), --rounds (1..20), --rcache (default|none), --realm (mit|ad) ' +
+        'or --groups (0..5000, with --realm ad)\n',
+    );
     process.exit(2);
   }
   const log = (/** @type {string} */ m) =>
     process.stderr.write(`[acceptLoop ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
-  const { ThrowawayRealm } = await import(path.join(here, '..', 'dist', 'src', 'index.js'));
   const { generateTokens, encodeRecords } = await import('../tools/tokens.mjs');
   const { runCeiling } = await import('./lib/ceiling.mjs');
   const dir = await mkdtemp(path.join(os.tmpdir(), 'negotiate-acceptloop-'));
-  const realm = await ThrowawayRealm.create({ dir: path.join(dir, 'realm') });
+  if (values.realm === 'ad') log(`provisioning a throwaway AD domain, ${groups} groups (10-30 s)`);
+  const realm = await startBenchRealm({ dir: path.join(dir, 'realm'), kind: values.realm, groups });
   const env = realm.env();
   /** @type {Record<'c' | 'cIdentity' | 'node' | 'nodeB', number[]>} */
   const perAccept = { c: [], cIdentity: [], node: [], nodeB: [] };
@@ -137,6 +152,8 @@ async function main() {
     count,
     rounds,
     rcache: values.rcache,
+    realm: values.realm,
+    groups,
     cUs: median(perAccept.c),
     cIdentityUs: median(perAccept.cIdentity),
     nodeUs: median(perAccept.node),
@@ -151,7 +168,9 @@ async function main() {
   }
   const us = (/** @type {number} */ x) => `${x.toFixed(1)} µs`;
   process.stdout.write(
-    `One thread, ${count} accepts per loop, replay cache ${values.rcache}, median of ${rounds} rounds:\n\n` +
+    `One thread, ${count} accepts per loop, replay cache ${values.rcache}, ` +
+      `${realmLabel(values.realm, groups)}, ` +
+      `median of ${rounds} rounds:\n\n` +
       '| loop | CPU per accept |\n| --- | --- |\n' +
       `| C: gss_accept_sec_context alone | ${us(result.cUs)} |\n` +
       `| C: the same and who the client is (name, PAC) | ${us(result.cIdentityUs)} |\n` +

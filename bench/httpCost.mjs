@@ -5,7 +5,7 @@
  * per request, interleaved rounds, medians.
  *
  *   node bench/httpCost.mjs [--a ROOT] [--b ROOT] [--b-env NAME=VALUE]... [--connections 16,64]
- *                           [--duration S] [--rounds N] [--cpu-prof DIR]
+ *                           [--duration S] [--rounds N] [--cpu-prof DIR] [--realm mit|ad] [--groups N]
  *
  * ROOT: a built checkout (bin/, dist/, build/); --a alone measures one build. --b-env: B's server
  * process gets this environment variable too (e.g. LD_PRELOAD of another malloc); with no --b, B
@@ -13,7 +13,8 @@
  * servers alternates each round. Per phase: whole process CPU and main-thread CPU (/proc), each
  * divided by the handshakes wrk saw complete (a 200 with the mutual token). --cpu-prof: start
  * the servers under `node --cpu-prof` (profiles written to DIR when they stop). Needs
- * `npm run build` and Debian's wrk.
+ * `npm run build` and Debian's wrk. --realm ad: tickets from a throwaway AD domain (root), with a
+ * PAC and --groups N groups besides Domain Users (bench/lib/benchRealm.mjs).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -25,6 +26,7 @@ import { cpuSeconds, threadCpuSeconds } from './lib/proc.mjs';
 import { startOurs } from './lib/ours.mjs';
 import { runWrkLoad } from './lib/wrk.mjs';
 import { median } from './lib/report.mjs';
+import { REALM_KINDS, realmLabel, startBenchRealm } from './lib/benchRealm.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const { values } = parseArgs({
@@ -36,17 +38,26 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '4' },
     rounds: { type: 'string', default: '3' },
     'cpu-prof': { type: 'string' },
+    realm: { type: 'string', default: 'mit' },
+    groups: { type: 'string', default: '0' },
   },
 });
 const connections = values.connections.split(',').map(Number);
 const durationS = Number(values.duration);
 const rounds = Number(values.rounds);
+const groups = Number(values.groups);
 if (
   connections.some((c) => !(c >= 1 && c <= 1024)) ||
   !(durationS > 0 && durationS <= 60) ||
-  !(rounds >= 1 && rounds <= 20)
+  !(rounds >= 1 && rounds <= 20) ||
+  !REALM_KINDS.includes(values.realm) ||
+  !(Number.isInteger(groups) && groups >= 0 && groups <= 5000) ||
+  (groups > 0 && values.realm !== 'ad')
 ) {
-  process.stderr.write('httpCost: bad --connections, --duration (≤ 60) or --rounds (≤ 20)\n');
+  process.stderr.write(
+    'httpCost: bad --connections, --duration (≤ 60), --rounds (≤ 20), --realm (mit|ad) or --groups ' +
+      '(0..5000, with --realm ad)\n',
+  );
   process.exit(2);
 }
 /** @type {Record<string, string>} */
@@ -64,10 +75,10 @@ const roots = [values.a, ...(bRoot ? [bRoot] : [])].map((r) => path.resolve(r));
 const log = (/** @type {string} */ m) =>
   process.stderr.write(`[httpCost ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
 
-const { ThrowawayRealm } = await import(path.join(here, '..', 'dist', 'src', 'index.js'));
 const { generateTokens } = await import('../tools/tokens.mjs');
 const dir = await mkdtemp(path.join(os.tmpdir(), 'negotiate-httpcost-'));
-const realm = await ThrowawayRealm.create({ dir: path.join(dir, 'realm') });
+log(`tickets: ${realmLabel(values.realm, groups)}`);
+const realm = await startBenchRealm({ dir: path.join(dir, 'realm'), kind: values.realm, groups });
 const env = realm.env();
 /** @type {Array<Awaited<ReturnType<typeof startOurs>> & { root: string, label: string }>} */
 const servers = [];
