@@ -3,16 +3,18 @@
  * continue and complete results as the worker returns them. JSON (wireCodec) cost ~3–7 µs per
  * value each way for these on an idle core, more than the queue itself; these layouts are read
  * and written field by field. A value with anything beyond the fields below (a slot, channel
- * bindings, a PAC, a local name, a delegated credential, a replay tag, a failed seal, a field
- * added later) has no fixed layout and goes as JSON: the fast path can never drop a field.
+ * bindings, a local name, a delegated credential, a replay tag, a failed seal, a field added
+ * later) has no fixed layout and goes as JSON: the fast path can never drop a field.
  *
  * Every layout starts with its kind byte (wireFrames: 0 is JSON); integers little-endian.
  *   call      1 | u8 bits (1 releaseAfter, 2 sealOnComplete) | f64 id | u32 n token | [u32 n seal]
  *   continue  2 | u32 workerThreadId | u32 n output
- *   complete  3 | u8 mech | u8 bits (1 spnego, 2 no lifetime, 4 sealed) | u16 flags | u32 flag bits
- *             | u32 workerThreadId | f64 lifetime | u32 n principal (UTF-8) | u32 n output
- *             | [u32 n trailer | u32 n ciphertext]
+ *   complete  3 | u8 mech | u8 bits (1 spnego, 2 no lifetime, 4 sealed, 8 PAC) | u16 flags
+ *             | u32 flag bits | u32 workerThreadId | f64 lifetime | u32 n principal (UTF-8)
+ *             | u32 n output | [u32 n trailer | u32 n ciphertext] | [the PAC: workers/pacWire.ts]
  */
+import { pacLayout, readPac, writePac, type PacWire } from './pacWire.js';
+import { field, isU32, keysWithin } from './wireShape.js';
 
 export const KIND_JSON = 0;
 const KIND_CALL = 1;
@@ -38,20 +40,8 @@ export interface FixedValue {
   value: object;
   /** The most bytes it takes. */
   bound: number;
-}
-
-function field(o: object, k: string): unknown {
-  return Reflect.get(o, k);
-}
-
-function isU32(v: unknown): v is number {
-  return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffff_ffff;
-}
-
-/** `o` has no key outside `allowed`. */
-function keysWithin(o: object, allowed: ReadonlySet<string>): boolean {
-  for (const k of Object.keys(o)) if (!allowed.has(k)) return false;
-  return true;
+  /** A complete result's PAC, checked and ready to write. */
+  pac?: PacWire;
 }
 
 const CALL_KEYS = new Set(['op', 'id', 'token', 'releaseAfter', 'sealOnComplete']);
@@ -68,6 +58,7 @@ const COMPLETE_KEYS = new Set([
   'op',
   'workerThreadId',
   'sealed',
+  'pac',
 ]);
 const FLAG_KEYS = new Set<string>([...FLAGS, 'bits']);
 const SEALED_KEYS = new Set(['ok', 'trailer', 'ciphertext']);
@@ -112,7 +103,10 @@ export function fixedLayout(value: object): FixedValue | undefined {
     }
     bound += 8 + trailer.byteLength + ciphertext.byteLength;
   }
-  return { kind: KIND_COMPLETE, value, bound };
+  const pac = field(value, 'pac');
+  if (pac === undefined) return { kind: KIND_COMPLETE, value, bound };
+  const pacWire = pacLayout(pac);
+  return pacWire === undefined ? undefined : { kind: KIND_COMPLETE, value, bound: bound + pacWire.bound, pac: pacWire };
 }
 
 function putBytes(out: Buffer, at: number, bytes: unknown): number {
@@ -149,7 +143,11 @@ export function writeFixed(f: FixedValue, out: Buffer, at: number): number {
     });
   }
   out[p++] = MECHS.findIndex((m) => m === field(v, 'mech'));
-  out[p++] = (field(v, 'spnego') === true ? 1 : 0) | (lifetime === null ? 2 : 0) | (sealed !== undefined ? 4 : 0);
+  out[p++] =
+    (field(v, 'spnego') === true ? 1 : 0) |
+    (lifetime === null ? 2 : 0) |
+    (sealed !== undefined ? 4 : 0) |
+    (f.pac !== undefined ? 8 : 0);
   p = out.writeUInt16LE(flagBits, p);
   p = out.writeUInt32LE(typeof flags === 'object' && flags !== null ? Number(field(flags, 'bits')) : 0, p);
   p = out.writeUInt32LE(Number(field(v, 'workerThreadId')), p);
@@ -161,6 +159,7 @@ export function writeFixed(f: FixedValue, out: Buffer, at: number): number {
     p = putBytes(out, p, field(sealed, 'trailer'));
     p = putBytes(out, p, field(sealed, 'ciphertext'));
   }
+  if (f.pac !== undefined) p = writePac(f.pac, out, p);
   return p - at;
 }
 
@@ -221,5 +220,6 @@ export function readFixed(buf: Buffer, at: number): object {
     workerThreadId,
   };
   if ((bits & 4) !== 0) result['sealed'] = { ok: true, trailer: bytes(), ciphertext: bytes() };
+  if ((bits & 8) !== 0) result['pac'] = readPac(buf, p).pac;
   return result;
 }
