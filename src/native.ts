@@ -337,6 +337,31 @@ export interface AcceptShapes {
     lifetime: number | null,
     extras: NativeAcceptExtras | undefined,
   ): NativeAcceptResult;
+  /** A PAC; each SID list comes as one string, its SIDs joined by ','. The UPN's fields when present. */
+  pac(
+    userSid: string,
+    primaryGroupSid: string,
+    groupSids: string,
+    extraSids: string,
+    resourceGroupSids: string,
+    logonName: string,
+    fullName: string,
+    logonDomain: string,
+    logonServer: string,
+    domainSid: string,
+    userFlags: number,
+    userAccountControl: number,
+    upn?: string,
+    dnsDomain?: string,
+    upnFlags?: number,
+    samName?: string,
+    sid?: string,
+  ): PacInfo;
+}
+
+/** A SID list the addon joined (no SID contains ','). */
+function sidList(joined: string): string[] {
+  return joined === '' ? [] : joined.split(',');
 }
 
 const ACCEPT_SHAPES: AcceptShapes = {
@@ -353,6 +378,46 @@ const ACCEPT_SHAPES: AcceptShapes = {
       lifetime,
     };
     return extras === undefined ? r : Object.assign(r, extras);
+  },
+  pac: (
+    userSid,
+    primaryGroupSid,
+    groupSids,
+    extraSids,
+    resourceGroupSids,
+    logonName,
+    fullName,
+    logonDomain,
+    logonServer,
+    domainSid,
+    userFlags,
+    userAccountControl,
+    upn,
+    dnsDomain,
+    upnFlags,
+    samName,
+    sid,
+  ) => {
+    const p: PacInfo = {
+      userSid,
+      primaryGroupSid,
+      groupSids: sidList(groupSids),
+      extraSids: sidList(extraSids),
+      resourceGroupSids: sidList(resourceGroupSids),
+      logonName,
+      fullName,
+      logonDomain,
+      logonServer,
+      domainSid,
+      userFlags,
+      userAccountControl,
+    };
+    if (upn === undefined || dnsDomain === undefined || upnFlags === undefined) return p;
+    p.upnDnsInfo =
+      samName === undefined || sid === undefined
+        ? { upn, dnsDomain, flags: upnFlags }
+        : { upn, dnsDomain, flags: upnFlags, samName, sid };
+    return p;
   },
 };
 

@@ -49,44 +49,53 @@ bool ArgBindings(const Napi::CallbackInfo& info, size_t index, AcceptorBindings*
   return true;
 }
 
-Napi::Array StringArray(Napi::Env env, const std::vector<std::string>& items) {
-  Napi::Array a = Napi::Array::New(env, items.size());
-  for (size_t i = 0; i < items.size(); ++i) a.Set(static_cast<uint32_t>(i), items[i]);
-  return a;
+// A SID list as one string, SIDs joined by ',' (none contains one): one string through N-API
+// instead of a string and an element set per SID, which cost an AD user's handshake ~10% of
+// the worker's accept with 50 groups. The `pac` shape splits it.
+Napi::String JoinedSids(Napi::Env env, const std::vector<std::string>& sids) {
+  size_t n = sids.size();
+  for (const std::string& sid : sids) n += sid.size();
+  std::string joined;
+  joined.reserve(n);
+  for (const std::string& sid : sids) {
+    if (!joined.empty()) joined += ',';
+    joined += sid;
+  }
+  return Napi::String::New(env, joined);
 }
 
-Napi::Object PacObject(Napi::Env env, const pac::PacInfo& p) {
-  Napi::Object o = Napi::Object::New(env);
+// The PAC made by the `pac` shape (src/native.ts) from its values as arguments.
+Napi::Value PacObject(Napi::Env env, const AcceptShapes& shapes, const pac::PacInfo& p) {
   const pac::LogonInfo& l = p.logon;
-  o.Set("userSid", l.user_sid);
-  o.Set("primaryGroupSid", l.primary_group_sid);
-  o.Set("groupSids", StringArray(env, l.group_sids));
-  o.Set("extraSids", StringArray(env, l.extra_sids));
-  o.Set("resourceGroupSids", StringArray(env, l.resource_group_sids));
-  o.Set("logonName", l.logon_name);
-  o.Set("fullName", l.full_name);
-  o.Set("logonDomain", l.logon_domain);
-  o.Set("logonServer", l.logon_server);
-  o.Set("domainSid", l.domain_sid);
-  o.Set("userFlags", Napi::Number::New(env, l.user_flags));
-  o.Set("userAccountControl", Napi::Number::New(env, l.user_account_control));
+  auto text = [env](const std::string& s) -> napi_value { return Napi::String::New(env, s); };
+  std::vector<napi_value> args = {text(l.user_sid),
+                                  text(l.primary_group_sid),
+                                  JoinedSids(env, l.group_sids),
+                                  JoinedSids(env, l.extra_sids),
+                                  JoinedSids(env, l.resource_group_sids),
+                                  text(l.logon_name),
+                                  text(l.full_name),
+                                  text(l.logon_domain),
+                                  text(l.logon_server),
+                                  text(l.domain_sid),
+                                  Napi::Number::New(env, l.user_flags),
+                                  Napi::Number::New(env, l.user_account_control)};
   if (p.has_upn_dns) {
-    Napi::Object u = Napi::Object::New(env);
-    u.Set("upn", p.upn_dns.upn);
-    u.Set("dnsDomain", p.upn_dns.dns_domain);
-    u.Set("flags", Napi::Number::New(env, p.upn_dns.flags));
+    args.push_back(text(p.upn_dns.upn));
+    args.push_back(text(p.upn_dns.dns_domain));
+    args.push_back(Napi::Number::New(env, p.upn_dns.flags));
     if (p.upn_dns.has_sam_name_and_sid) {
-      u.Set("samName", p.upn_dns.sam_name);
-      u.Set("sid", p.upn_dns.sid);
+      args.push_back(text(p.upn_dns.sam_name));
+      args.push_back(text(p.upn_dns.sid));
     }
-    o.Set("upnDnsInfo", u);
   }
-  return o;
+  return shapes.pac.Call(args);
 }
 
 // The rarer fields of a complete leg (the PAC, the identity options' results, the shared replay
 // tag) as one object, or undefined when there are none (a plain Kerberos or NTLM handshake).
-Napi::Value CompleteExtras(Napi::Env env, const AcceptOutcome& outcome) {
+Napi::Value CompleteExtras(Napi::Env env, const AcceptShapes& shapes,
+                           const AcceptOutcome& outcome) {
   const IdentityOutcome& id = outcome.identity;
   bool any = outcome.has_pac || !outcome.pac_refused.empty() || !outcome.replay_tag.empty() ||
              !id.local_name.empty() || !id.local_name_refused.empty() ||
@@ -94,7 +103,7 @@ Napi::Value CompleteExtras(Napi::Env env, const AcceptOutcome& outcome) {
              !id.delegation_refused.empty();
   if (!any) return env.Undefined();
   Napi::Object r = Napi::Object::New(env);
-  if (outcome.has_pac) r.Set("pac", PacObject(env, outcome.pac));
+  if (outcome.has_pac) r.Set("pac", PacObject(env, shapes, outcome.pac));
   if (!outcome.pac_refused.empty()) r.Set("pacRefused", outcome.pac_refused);
   SetIdentityFields(env, r, id);
   if (!outcome.replay_tag.empty()) {
@@ -163,27 +172,30 @@ Napi::Value JsAcquireCredentials(const Napi::CallbackInfo& info) {
 }
 
 // setAcceptShapes({ continued(output), completed(output, principal, mech, spnego, flagBits,
-// lifetime, extras) }): the functions that make accept's results, once per thread. A result
+// lifetime, extras), pac(...its values, SID lists joined) }): the functions that make accept's
+// results, once per thread. A result
 // built property by property through N-API cost ~12 µs per handshake (perf of the workers); a
 // JS function makes the same object as a literal, in one call.
 Napi::Value JsSetAcceptShapes(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsObject()) {
-    Napi::TypeError::New(env, "setAcceptShapes needs { continued, completed }")
+    Napi::TypeError::New(env, "setAcceptShapes needs { continued, completed, pac }")
         .ThrowAsJavaScriptException();
     return env.Undefined();
   }
   Napi::Object o = info[0].As<Napi::Object>();
   Napi::Value continued = o.Get("continued");
   Napi::Value completed = o.Get("completed");
-  if (!continued.IsFunction() || !completed.IsFunction()) {
-    Napi::TypeError::New(env, "continued and completed must be functions")
+  Napi::Value pac = o.Get("pac");
+  if (!continued.IsFunction() || !completed.IsFunction() || !pac.IsFunction()) {
+    Napi::TypeError::New(env, "continued, completed and pac must be functions")
         .ThrowAsJavaScriptException();
     return env.Undefined();
   }
   AcceptShapes& shapes = GetInstanceData(env)->accept_shapes;
   shapes.continued = Napi::Persistent(continued.As<Napi::Function>());
   shapes.completed = Napi::Persistent(completed.As<Napi::Function>());
+  shapes.pac = Napi::Persistent(pac.As<Napi::Function>());
   return env.Undefined();
 }
 
@@ -214,7 +226,7 @@ Napi::Value JsAccept(const Napi::CallbackInfo& info) {
   if (!ArgBindings(info, 3, &bindings)) return env.Undefined();
   InstanceData* data = GetInstanceData(env);
   const AcceptShapes* shapes = &data->accept_shapes;
-  if (shapes->continued.IsEmpty() || shapes->completed.IsEmpty()) {
+  if (shapes->continued.IsEmpty() || shapes->completed.IsEmpty() || shapes->pac.IsEmpty()) {
     Napi::TypeError::New(
         env, "setAcceptShapes was not called in this thread (load the addon with loadNative)")
         .ThrowAsJavaScriptException();
@@ -254,7 +266,7 @@ Napi::Value JsAccept(const Napi::CallbackInfo& info) {
       return shapes->completed.Call(
           {ToBuffer(env, outcome.output), Napi::String::New(env, outcome.principal),
            Napi::String::New(env, MechName(outcome.mech)), Napi::Boolean::New(env, spnego),
-           Napi::Number::New(env, outcome.flags), lifetime, CompleteExtras(env, outcome)});
+           Napi::Number::New(env, outcome.flags), lifetime, CompleteExtras(env, *shapes, outcome)});
     }
     case AcceptOutcome::Kind::kError:
     default: {

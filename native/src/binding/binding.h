@@ -21,6 +21,7 @@ namespace negotiate {
 struct AcceptShapes {
   Napi::FunctionReference continued;
   Napi::FunctionReference completed;
+  Napi::FunctionReference pac;
 };
 
 // Per JS environment (main thread or one worker thread): its own acceptor credentials, one per
