@@ -9,10 +9,13 @@
  * Every layout starts with its kind byte (wireFrames: 0 is JSON); integers little-endian.
  *   call      1 | u8 bits (1 releaseAfter, 2 sealOnComplete) | f64 id | u32 n token | [u32 n seal]
  *   continue  2 | u32 workerThreadId | u32 n output
- *   complete  3 | u8 mech | u8 bits (1 spnego, 2 no lifetime, 4 sealed, 8 PAC) | u16 flags
- *             | u32 flag bits | u32 workerThreadId | f64 lifetime | u32 n principal (UTF-8)
- *             | u32 n output | [u32 n trailer | u32 n ciphertext] | [the PAC: workers/pacWire.ts]
+ *   complete  3 | u8 mech | u8 bits (1 spnego, 2 no lifetime, 4 sealed, 8 PAC) | u32 GSS flag
+ *             bits | u32 workerThreadId | f64 lifetime | u32 n principal (UTF-8) | u32 n output
+ *             | [u32 n trailer | u32 n ciphertext] | [the PAC: workers/pacWire.ts]
+ * A complete result's flags travel as their GSS bits alone, read back with flagsFromBits (the
+ * one mapping; the addon made them with it): flags that say otherwise go as JSON.
  */
+import { flagsFromBits } from '../src/native.js';
 import { pacLayout, readPac, writePac, type PacWire } from './pacWire.js';
 import { field, isU32, keysWithin } from './wireShape.js';
 
@@ -22,18 +25,6 @@ const KIND_CONTINUE = 2;
 const KIND_COMPLETE = 3;
 
 const MECHS = ['krb5', 'ntlmssp', 'unknown'] as const;
-/** ContextFlags' booleans, in bit order; `bits` travels apart. */
-const FLAGS = [
-  'mutual',
-  'replay',
-  'sequence',
-  'integrity',
-  'confidentiality',
-  'delegation',
-  'anonymous',
-  'channelBound',
-] as const;
-
 /** A value that has a fixed layout, with what writing it needs. */
 export interface FixedValue {
   kind: number;
@@ -60,7 +51,6 @@ const COMPLETE_KEYS = new Set([
   'sealed',
   'pac',
 ]);
-const FLAG_KEYS = new Set<string>([...FLAGS, 'bits']);
 const SEALED_KEYS = new Set(['ok', 'trailer', 'ciphertext']);
 
 /** `value`'s fixed layout, or undefined when it has none (it goes as JSON). */
@@ -90,8 +80,7 @@ export function fixedLayout(value: object): FixedValue | undefined {
   const flags = field(value, 'flags');
   if (typeof principal !== 'string' || typeof field(value, 'spnego') !== 'boolean') return undefined;
   if (!MECHS.some((m) => m === mech) || (lifetime !== null && typeof lifetime !== 'number')) return undefined;
-  if (typeof flags !== 'object' || flags === null || !keysWithin(flags, FLAG_KEYS)) return undefined;
-  if (!isU32(field(flags, 'bits')) || FLAGS.some((f) => typeof field(flags, f) !== 'boolean')) return undefined;
+  if (typeof flags !== 'object' || flags === null || !sameFlags(flags)) return undefined;
   let bound = 32 + principal.length * 3 + output.byteLength;
   const sealed = field(value, 'sealed');
   if (sealed !== undefined) {
@@ -107,6 +96,17 @@ export function fixedLayout(value: object): FixedValue | undefined {
   if (pac === undefined) return { kind: KIND_COMPLETE, value, bound };
   const pacWire = pacLayout(pac);
   return pacWire === undefined ? undefined : { kind: KIND_COMPLETE, value, bound: bound + pacWire.bound, pac: pacWire };
+}
+
+/** `flags` is what flagsFromBits makes of its `bits`, key for key. */
+function sameFlags(flags: object): boolean {
+  const bits = field(flags, 'bits');
+  if (!isU32(bits)) return false;
+  const derived = flagsFromBits(bits);
+  const keys = Object.keys(flags);
+  if (keys.length !== Object.keys(derived).length) return false;
+  for (const k of keys) if (field(flags, k) !== field(derived, k)) return false;
+  return true;
 }
 
 function putBytes(out: Buffer, at: number, bytes: unknown): number {
@@ -136,19 +136,12 @@ export function writeFixed(f: FixedValue, out: Buffer, at: number): number {
   const flags = field(v, 'flags');
   const lifetime = field(v, 'lifetime');
   const sealed = field(v, 'sealed');
-  let flagBits = 0;
-  if (typeof flags === 'object' && flags !== null) {
-    FLAGS.forEach((k, i) => {
-      if (field(flags, k) === true) flagBits |= 1 << i;
-    });
-  }
   out[p++] = MECHS.findIndex((m) => m === field(v, 'mech'));
   out[p++] =
     (field(v, 'spnego') === true ? 1 : 0) |
     (lifetime === null ? 2 : 0) |
     (sealed !== undefined ? 4 : 0) |
     (f.pac !== undefined ? 8 : 0);
-  p = out.writeUInt16LE(flagBits, p);
   p = out.writeUInt32LE(typeof flags === 'object' && flags !== null ? Number(field(flags, 'bits')) : 0, p);
   p = out.writeUInt32LE(Number(field(v, 'workerThreadId')), p);
   p = out.writeDoubleLE(typeof lifetime === 'number' ? lifetime : 0, p);
@@ -194,15 +187,10 @@ export function readFixed(buf: Buffer, at: number): object {
   if (kind !== KIND_COMPLETE) throw new RangeError(`hand-off frame of unknown kind ${String(kind)}`);
   const mech = MECHS[buf[p++] ?? 2] ?? 'unknown';
   const bits = buf[p++] ?? 0;
-  const flagBits = buf.readUInt16LE(p);
-  const flags: Record<string, boolean | number> = {};
-  FLAGS.forEach((k, i) => {
-    flags[k] = (flagBits & (1 << i)) !== 0;
-  });
-  flags['bits'] = buf.readUInt32LE(p + 2);
-  const workerThreadId = buf.readUInt32LE(p + 6);
-  const lifetime = (bits & 2) !== 0 ? null : buf.readDoubleLE(p + 10);
-  p += 18;
+  const flags = flagsFromBits(buf.readUInt32LE(p));
+  const workerThreadId = buf.readUInt32LE(p + 4);
+  const lifetime = (bits & 2) !== 0 ? null : buf.readDoubleLE(p + 8);
+  p += 16;
   const principalBytes = buf.readUInt32LE(p);
   const principal = buf.toString('utf8', p + 4, p + 4 + principalBytes);
   p += 4 + principalBytes;

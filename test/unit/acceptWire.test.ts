@@ -33,7 +33,8 @@ const flags = {
   delegation: true,
   anonymous: false,
   channelBound: true,
-  bits: 0x1234,
+  // delegation 1, mutual 2, sequence 8, integrity 32, channel bound 2048; 128 and 256 mean nothing here.
+  bits: 0x9ab,
 };
 const complete = {
   ok: true,
@@ -73,6 +74,9 @@ test('anything beyond the fixed fields goes as JSON, whole', () => {
     { ...complete, pac: { userSid: 'S-1-5-21-1', groups: [] } },
     { ...complete, localName: 'alice' },
     { ...complete, flags: { ...flags, future: true } },
+    { ...complete, flags: { ...flags, replay: true } },
+    { ...complete, flags: { ...flags, bits: 0x9a9 } },
+    { ...complete, flags: { ...flags, channelBound: undefined } },
     { ...complete, sealed: { ok: false, code: 'ERR_GSS', message: 'no' } },
     { ok: false, code: 'ERR_GSS_DEFECTIVE_TOKEN', message: 'bad', op: 'accept', workerThreadId: 1 },
     { op: 'wrap', ok: true, token: Buffer.from('w'), confidential: true },
