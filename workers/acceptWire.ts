@@ -25,6 +25,7 @@ const KIND_CONTINUE = 2;
 const KIND_COMPLETE = 3;
 
 const MECHS = ['krb5', 'ntlmssp', 'unknown'] as const;
+
 /** A value that has a fixed layout, with what writing it needs. */
 export interface FixedValue {
   kind: number;

@@ -57,9 +57,9 @@ Napi::String JoinedSids(Napi::Env env, const std::vector<std::string>& sids) {
   for (const std::string& sid : sids) n += sid.size();
   std::string joined;
   joined.reserve(n);
-  for (const std::string& sid : sids) {
-    if (!joined.empty()) joined += ',';
-    joined += sid;
+  for (size_t i = 0; i < sids.size(); ++i) {
+    if (i > 0) joined += ',';
+    joined += sids[i];
   }
   return Napi::String::New(env, joined);
 }
@@ -173,9 +173,8 @@ Napi::Value JsAcquireCredentials(const Napi::CallbackInfo& info) {
 
 // setAcceptShapes({ continued(output), completed(output, principal, mech, spnego, flagBits,
 // lifetime, extras), pac(...its values, SID lists joined) }): the functions that make accept's
-// results, once per thread. A result
-// built property by property through N-API cost ~12 µs per handshake (perf of the workers); a
-// JS function makes the same object as a literal, in one call.
+// results, once per thread. A result built property by property through N-API cost ~12 µs per
+// handshake (perf of the workers); a JS function makes the same object as a literal, in one call.
 Napi::Value JsSetAcceptShapes(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsObject()) {
