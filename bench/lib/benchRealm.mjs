@@ -14,14 +14,24 @@ import { fileURLToPath } from 'node:url';
 
 const dist = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'src');
 
-/** The `--realm` values. */
-export const REALM_KINDS = ['mit', 'ad'];
+/**
+ * The `--realm` and `--groups` options checked: `{ kind, groups }`, or what is wrong with them.
+ * @returns {{ kind: 'mit' | 'ad', groups: number } | string}
+ */
+export function realmOptions(/** @type {string} */ realm, /** @type {string} */ groupsText) {
+  const groups = Number(groupsText);
+  if (realm !== 'mit' && realm !== 'ad') return `--realm must be mit or ad, not ${JSON.stringify(realm)}`;
+  if (!(Number.isInteger(groups) && groups >= 0 && groups <= 5000)) return '--groups must be 0..5000';
+  if (groups > 0 && realm !== 'ad') return '--groups needs --realm ad';
+  return { kind: realm, groups };
+}
 
 /**
  * @param {{ dir: string, kind: 'mit' | 'ad', groups?: number }} opts dir: created; removed by the caller.
  * @returns {Promise<{ env(): Record<string, string>, keytab: string, stop(): Promise<void> }>}
  */
 export async function startBenchRealm({ dir, kind, groups = 0 }) {
+  if (kind === 'ad') process.stderr.write(`provisioning a throwaway AD domain, ${groups} groups (10-30 s)\n`);
   const { ThrowawayRealm, ThrowawayAdDomain } = await import(path.join(dist, 'realm', 'index.js'));
   if (kind === 'mit') return ThrowawayRealm.create({ dir });
   if (kind !== 'ad') throw new Error(`unknown realm kind ${kind}`);

@@ -5,6 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { flagsFromBits } from '../../src/native.js';
 import { fixedLayout } from '../../workers/acceptWire.js';
 import { pacLayout, readPac, writePac } from '../../workers/pacWire.js';
 import { readWireBatch, WireBatchWriter } from '../../workers/wireFrames.js';
@@ -48,17 +49,7 @@ const complete = {
   principal: 'zoë@SAMBA.EXAMPLE',
   mech: 'krb5',
   spnego: true,
-  flags: {
-    mutual: true,
-    replay: true,
-    sequence: true,
-    integrity: true,
-    confidentiality: true,
-    delegation: false,
-    anonymous: false,
-    channelBound: false,
-    bits: 0x3e,
-  },
+  flags: flagsFromBits(0x3e),
   lifetime: 35999,
   op: 'accept',
   workerThreadId: 2,
