@@ -1,14 +1,17 @@
 // Mutation fuzzer for the PAC decoders (native/src/pac/), run by test/fuzz/pacDecoder.fuzz.test.ts
 // under AddressSanitizer and UndefinedBehaviorSanitizer. Seeds are real PAC buffers from a Samba
-// AD DC (test/fixtures/pac/); each round mutates one (bit flips, random bytes, boundary values
-// written over length and count fields, truncation, splices) and decodes it. A crash, a
-// sanitizer report or a decode that claims more SIDs than the bytes could hold fails the run.
+// AD DC (test/fixtures/pac/), and a whole PAC assembled from them as a KDC lays one out (the
+// header, its buffer list, the three buffers and two signature buffers, 8-byte aligned), read as
+// the server reads one: the header (FindPacBuffers), then each buffer it found. Each round
+// mutates a seed (bit flips, random bytes, boundary values written over length and count fields,
+// truncation, splices) and decodes it. A crash, a sanitizer report, a span outside the PAC or a
+// decode that claims more SIDs than the bytes could hold fails the run.
 //
 //   pac_fuzz [--iterations N] [--seconds S] [--seed X] FILE...   (FILE names start with
 //   logon-info, upn-dns-info or client-info, which picks the decoder)
 //
 // Built with -DNEGOTIATE_LIBFUZZER and clang's -fsanitize=fuzzer, LLVMFuzzerTestOneInput is the
-// entry point instead (the first byte picks the decoder).
+// entry point instead (the first byte picks the decoder, a whole PAC included).
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -26,8 +29,35 @@ namespace {
 using negotiate::pac::DecodeClientInfo;
 using negotiate::pac::DecodeLogonInfo;
 using negotiate::pac::DecodeUpnDnsInfo;
+using negotiate::pac::FindPacBuffers;
+using negotiate::pac::PacBuffers;
+using negotiate::pac::PacSpan;
 
-enum Kind { kLogon = 0, kUpnDns = 1, kClient = 2 };
+enum Kind { kLogon = 0, kUpnDns = 1, kClient = 2, kWhole = 3 };
+
+bool Decode(Kind kind, const uint8_t* data, size_t size);
+
+// A buffer the header located, decoded from an exactly sized copy (so ASan sees a read past its
+// end); aborts when the span is not inside the PAC.
+void DecodeSpan(Kind kind, const PacSpan& span, const uint8_t* data, size_t size) {
+  if (!span.present) return;
+  if (span.offset > size || span.size > size - span.offset) {
+    std::fprintf(stderr, "invariant broken: a span outside the PAC\n");
+    std::abort();
+  }
+  std::vector<uint8_t> exact(data + span.offset, data + span.offset + span.size);
+  Decode(kind, exact.data(), exact.size());
+}
+
+// A whole PAC as the server reads it: the header, then the buffers it found.
+bool DecodeWhole(const uint8_t* data, size_t size) {
+  PacBuffers b;
+  if (!FindPacBuffers(data, size, &b).empty()) return false;
+  DecodeSpan(kLogon, b.logon_info, data, size);
+  DecodeSpan(kClient, b.client_info, data, size);
+  DecodeSpan(kUpnDns, b.upn_dns_info, data, size);
+  return true;
+}
 
 // Decodes `data` as `kind`; returns true when accepted. Aborts on a broken invariant.
 bool Decode(Kind kind, const uint8_t* data, size_t size) {
@@ -51,6 +81,8 @@ bool Decode(Kind kind, const uint8_t* data, size_t size) {
       std::string name;
       return DecodeClientInfo(data, size, &name).empty();
     }
+    case kWhole:
+      return DecodeWhole(data, size);
   }
   return false;
 }
@@ -61,7 +93,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   // A copy of exactly `size - 1` bytes, so ASan sees any read past the end.
   std::vector<uint8_t> body(data + 1, data + size);
-  Decode(static_cast<Kind>(data[0] % 3), body.data(), body.size());
+  Decode(static_cast<Kind>(data[0] % 4), body.data(), body.size());
   return 0;
 }
 
@@ -129,6 +161,30 @@ void Mutate(Rng* rng, std::vector<uint8_t>* b, const std::vector<std::vector<uin
   }
 }
 
+void PutLe(std::vector<uint8_t>* out, uint64_t v, int bytes) {
+  for (int i = 0; i < bytes; ++i) out->push_back(static_cast<uint8_t>(v >> (8 * i)));
+}
+
+// A whole PAC holding `buffers` (ulType, bytes), laid out as a KDC does (MS-PAC 2.3, 2.4).
+std::vector<uint8_t> WholePac(const std::vector<std::pair<uint32_t, std::vector<uint8_t>>>& buffers) {
+  std::vector<uint8_t> pac;
+  PutLe(&pac, buffers.size(), 4);
+  PutLe(&pac, 0, 4);
+  size_t offset = 8 + 16 * buffers.size();
+  for (const auto& [type, bytes] : buffers) {
+    offset = (offset + 7) & ~size_t{7};
+    PutLe(&pac, type, 4);
+    PutLe(&pac, bytes.size(), 4);
+    PutLe(&pac, offset, 8);
+    offset += bytes.size();
+  }
+  for (const auto& entry : buffers) {
+    pac.resize((pac.size() + 7) & ~size_t{7}, 0);
+    pac.insert(pac.end(), entry.second.begin(), entry.second.end());
+  }
+  return pac;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -163,6 +219,26 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: pac_fuzz [--iterations N] [--seconds S] [--seed X] FILE...\n");
     return 2;
   }
+  // A whole PAC from one real buffer of each kind, with two signature buffers (HMAC-SHA1-96:
+  // a 4-byte type and 12 bytes) as a KDC adds them.
+  std::vector<std::pair<uint32_t, std::vector<uint8_t>>> parts;
+  const uint32_t kTypes[] = {1, 12, 10};  // logon, UPN DNS, client info (the Kind order)
+  for (Kind kind : {kLogon, kUpnDns, kClient}) {
+    for (size_t i = 0; i < seeds.size(); ++i) {
+      if (kinds[i] == kind) {
+        parts.emplace_back(kTypes[kind], seeds[i]);
+        break;
+      }
+    }
+  }
+  if (parts.size() == 3) {
+    std::vector<uint8_t> signature = {0x10, 0, 0, 0};
+    signature.resize(16, 0x5a);
+    parts.emplace_back(6, signature);
+    parts.emplace_back(7, signature);
+    seeds.push_back(WholePac(parts));
+    kinds.push_back(kWhole);
+  }
   // The real buffers must decode: a fuzz run over seeds the decoder refuses proves little.
   for (size_t i = 0; i < seeds.size(); ++i) {
     if (!Decode(kinds[i], seeds[i].data(), seeds[i].size())) {
@@ -172,7 +248,7 @@ int main(int argc, char** argv) {
   }
   Rng rng{seed};
   auto start = std::chrono::steady_clock::now();
-  long done = 0, accepted = 0;
+  long done = 0, accepted = 0, whole_accepted = 0;
   for (; done < iterations; ++done) {
     if ((done & 1023) == 0 &&
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > seconds) {
@@ -183,10 +259,14 @@ int main(int argc, char** argv) {
     Mutate(&rng, &input, seeds);
     // Exactly sized heap copy: ASan reports a read one past the end.
     std::vector<uint8_t> exact(input.begin(), input.end());
-    if (Decode(kinds[which], exact.data(), exact.size())) ++accepted;
+    if (Decode(kinds[which], exact.data(), exact.size())) {
+      ++accepted;
+      if (kinds[which] == kWhole) ++whole_accepted;
+    }
   }
-  std::printf("{\"iterations\":%ld,\"accepted\":%ld,\"refused\":%ld,\"seeds\":%zu}\n", done, accepted,
-              done - accepted, seeds.size());
+  std::printf(
+      "{\"iterations\":%ld,\"accepted\":%ld,\"refused\":%ld,\"seeds\":%zu,\"wholeAccepted\":%ld}\n",
+      done, accepted, done - accepted, seeds.size(), whole_accepted);
   return 0;
 }
 

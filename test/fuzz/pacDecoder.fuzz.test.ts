@@ -1,8 +1,10 @@
 /**
  * The PAC decoders (native/src/pac/) under AddressSanitizer and UndefinedBehaviorSanitizer,
- * fed real PAC buffers from a Samba AD DC (test/fixtures/pac/) mutated by native/test/pac_fuzz.cc:
- * bounded in count and time, with a fixed PRNG seed so a failure reproduces. No crash, no
- * sanitizer report, no SIDs invented beyond the bytes, and the unmutated real buffers decode.
+ * fed real PAC buffers from a Samba AD DC (test/fixtures/pac/), and a whole PAC assembled from them
+ * (read through its header as the server reads one), mutated by native/test/pac_fuzz.cc: bounded
+ * in count and time, with a fixed PRNG seed so a failure reproduces. No crash, no sanitizer
+ * report, no SIDs invented beyond the bytes, no buffer found outside the PAC, the unmutated seeds
+ * decode, and mutated whole PACs get through the header to the decoders.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -20,6 +22,7 @@ const SOURCES = [
   'native/src/pac/text.cc',
   'native/src/pac/logon_info.cc',
   'native/src/pac/pac_buffers.cc',
+  'native/src/pac/pac_container.cc',
 ];
 const SEEDS = path.join(ROOT, 'test', 'fixtures', 'pac');
 
@@ -60,10 +63,19 @@ test(
       );
       const r = await run(bin, ['--iterations', '100000', '--seconds', '30', '--seed', '0x5eed', ...seeds], 60_000);
       assert.equal(r.code, 0, `the fuzzer failed (exit ${r.code}):\n${r.stderr.slice(-4000)}`);
-      const summary = JSON.parse(r.stdout) as { iterations: number; accepted: number; refused: number };
+      const summary = JSON.parse(r.stdout) as {
+        iterations: number;
+        accepted: number;
+        refused: number;
+        seeds: number;
+        wholeAccepted: number;
+      };
       assert.ok(summary.iterations >= 1000, `only ${summary.iterations} iterations ran`);
       // Both paths ran: mutations the decoder takes and mutations it refuses.
       assert.ok(summary.accepted > 0 && summary.refused > 0, JSON.stringify(summary));
+      // The whole PAC was a seed, and mutated ones got past the header to the buffers' decoders.
+      assert.equal(summary.seeds, seeds.length + 1, JSON.stringify(summary));
+      assert.ok(summary.wholeAccepted > 0, JSON.stringify(summary));
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
