@@ -1,8 +1,8 @@
 /**
- * The PAC of a complete accept result (an Active Directory user's: src/native.ts PacInfo) in the
- * hand-off's fixed layout (workers/acceptWire.ts), instead of JSON: with a few dozen group SIDs,
- * JSON.parse of the result cost ~20 µs of the socket thread per handshake. Each SID list crosses
- * as one string joined by ',' (no SID contains one) and is split once on the other side.
+ * The PAC of a complete accept result (an Active Directory user's: PacInfo, src/acceptResults.ts)
+ * in the hand-off's fixed layout (workers/acceptWire.ts), instead of JSON: with a few dozen group
+ * SIDs, JSON.parse of the result cost ~20 µs of the socket thread per handshake. Each SID list
+ * crosses as one string joined by ',' (no SID contains one) and is split once on the other side.
  *
  *   u32 userFlags | u32 userAccountControl | u8 upn (0 none, 1 upn and dnsDomain, 3 and samName
  *   and sid) | u32 upn flags | strings (u32 n | UTF-8): userSid, primaryGroupSid, logonName,

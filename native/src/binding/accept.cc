@@ -64,7 +64,7 @@ Napi::String JoinedSids(Napi::Env env, const std::vector<std::string>& sids) {
   return Napi::String::New(env, joined);
 }
 
-// The PAC made by the `pac` shape (src/native.ts) from its values as arguments.
+// The PAC made by the `pac` shape (src/acceptResults.ts) from its values as arguments.
 Napi::Value PacObject(Napi::Env env, const AcceptShapes& shapes, const pac::PacInfo& p) {
   const pac::LogonInfo& l = p.logon;
   auto text = [env](const std::string& s) -> napi_value { return Napi::String::New(env, s); };
