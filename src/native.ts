@@ -216,8 +216,13 @@ export interface NativeAddon {
   handoffOpen(workers: number, onResults: (results: Uint8Array) => void): number;
   /** Queues calls (frames); false once the queue is closed. */
   handoffSubmit(queue: number, calls: Uint8Array): boolean;
-  /** Worker threads: blocks up to `timeoutMs` for calls (no frames: none came); null: stop serving. */
-  handoffTake(queue: number, worker: number, timeoutMs: number): Uint8Array | null;
+  /** Lets `worker` take calls, until it is evicted or the queue closes (a new id per serve task). */
+  handoffAdmit(queue: number, worker: number): void;
+  /**
+   * Worker threads: blocks up to `timeoutMs` for calls, written as frames into `into`: their
+   * length (0: none came), or a new array holding them when they do not fit; null: stop serving.
+   */
+  handoffTake(queue: number, worker: number, timeoutMs: number, into: Uint8Array): number | Uint8Array | null;
   /** Worker threads: the results of calls this worker took (frames). */
   handoffFinish(queue: number, worker: number, results: Uint8Array): void;
   /** The results waiting now, as frames (the wake-up drains them too). */

@@ -13,6 +13,8 @@ import type { ServeCall, ServeEnd, ServeRequest, ServeResult } from './messages.
 import { readWireBatch, WireBatchWriter } from './wireFrames.js';
 
 const TAKE_WAIT_MS = 100;
+/** The inbox a worker's batches are written into; a batch that does not fit comes in its own array. */
+const INBOX_BYTES = 64 * 1024;
 
 /** The serve task for a worker whose calls `handle` runs (the production batch, or a fixture's). */
 export function serveWith(handle: (calls: ServeCall[]) => ServeResult[]): (request: ServeRequest) => ServeEnd {
@@ -21,10 +23,13 @@ export function serveWith(handle: (calls: ServeCall[]) => ServeResult[]): (reque
     let idleMs = 0;
     const out = new WireBatchWriter();
     const busy = new BigInt64Array(request.busy);
+    // Reused for every batch: the calls' byte arrays are views of it, valid until the next
+    // take, and a batch is run and its results encoded before that.
+    const inbox = Buffer.allocUnsafeSlow(INBOX_BYTES);
     for (;;) {
-      const taken = addon.handoffTake(request.queue, request.worker, TAKE_WAIT_MS);
+      const taken = addon.handoffTake(request.queue, request.worker, TAKE_WAIT_MS, inbox);
       if (taken === null) return 'stopped';
-      if (taken.byteLength === 0) {
+      if (taken === 0) {
         // An idle worker gives its thread back to Piscina, which then lets the process exit
         // as an idle Piscina pool does; the pool starts a serve task again on the next call.
         idleMs += TAKE_WAIT_MS;
@@ -35,7 +40,7 @@ export function serveWith(handle: (calls: ServeCall[]) => ServeResult[]): (reque
       const startedAt = performance.now();
       const seqs: number[] = [];
       const calls: ServeCall[] = [];
-      readWireBatch(taken, (seq, call) => {
+      readWireBatch(typeof taken === 'number' ? inbox.subarray(0, taken) : taken, (seq, call) => {
         seqs.push(seq);
         // The pool encoded a ServeCall (NativeHandoff.submit): the contract both sides compile against.
         calls.push(call as ServeCall);

@@ -53,6 +53,7 @@ static Napi::Object InitNegotiate(Napi::Env env, Napi::Object exports) {
   exports.Set("checkPassword", Napi::Function::New(env, JsCheckPassword));
   exports.Set("handoffOpen", Napi::Function::New(env, JsHandoffOpen));
   exports.Set("handoffSubmit", Napi::Function::New(env, JsHandoffSubmit));
+  exports.Set("handoffAdmit", Napi::Function::New(env, JsHandoffAdmit));
   exports.Set("handoffTake", Napi::Function::New(env, JsHandoffTake));
   exports.Set("handoffFinish", Napi::Function::New(env, JsHandoffFinish));
   exports.Set("handoffDrain", Napi::Function::New(env, JsHandoffDrain));

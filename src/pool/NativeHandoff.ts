@@ -137,6 +137,7 @@ export class NativeHandoff<C extends object, R> {
   #startServing(): void {
     while (!this.#closed && this.#serving.size < this.#workers) {
       const worker = this.#nextWorker++;
+      this.#addon.handoffAdmit(this.#queue, worker);
       const abort = new AbortController();
       const ended = this.#serve(
         { queue: this.#queue, worker, idleMs: this.#idleMs, busy: this.#busy.buffer },

@@ -66,6 +66,7 @@ Napi::Value JsImpersonate(const Napi::CallbackInfo& info);
 Napi::Value JsCheckPassword(const Napi::CallbackInfo& info);
 Napi::Value JsHandoffOpen(const Napi::CallbackInfo& info);
 Napi::Value JsHandoffSubmit(const Napi::CallbackInfo& info);
+Napi::Value JsHandoffAdmit(const Napi::CallbackInfo& info);
 Napi::Value JsHandoffTake(const Napi::CallbackInfo& info);
 Napi::Value JsHandoffFinish(const Napi::CallbackInfo& info);
 Napi::Value JsHandoffDrain(const Napi::CallbackInfo& info);

@@ -69,17 +69,26 @@ uint32_t GetU32(const uint8_t* p) {
          static_cast<uint32_t>(p[2]) << 16 | static_cast<uint32_t>(p[3]) << 24;
 }
 
-Napi::Uint8Array CallsToJs(Napi::Env env, const std::vector<QueuedCall>& calls) {
+size_t FramesSize(const std::vector<QueuedCall>& calls) {
   size_t total = 0;
-  for (const QueuedCall& c : calls) total += kFrameHeader + c.bytes.size();
-  Napi::ArrayBuffer backing = Napi::ArrayBuffer::New(env, total);
-  auto* at = static_cast<uint8_t*>(backing.Data());
+  for (const QueuedCall& c : calls) total += kFrameHeader + c.size;
+  return total;
+}
+
+// Writes `calls` as frames at `at` (room for FramesSize(calls)).
+void PutFrames(const std::vector<QueuedCall>& calls, uint8_t* at) {
   for (const QueuedCall& c : calls) {
     PutU32(at, static_cast<uint32_t>(c.seq));
-    PutU32(at + 4, static_cast<uint32_t>(c.bytes.size()));
-    if (!c.bytes.empty()) std::memcpy(at + kFrameHeader, c.bytes.data(), c.bytes.size());
-    at += kFrameHeader + c.bytes.size();
+    PutU32(at + 4, static_cast<uint32_t>(c.size));
+    if (c.size > 0) std::memcpy(at + kFrameHeader, c.data(), c.size);
+    at += kFrameHeader + c.size;
   }
+}
+
+Napi::Uint8Array CallsToJs(Napi::Env env, const std::vector<QueuedCall>& calls) {
+  size_t total = FramesSize(calls);
+  Napi::ArrayBuffer backing = Napi::ArrayBuffer::New(env, total);
+  PutFrames(calls, static_cast<uint8_t*>(backing.Data()));
   return Napi::Uint8Array::New(env, total, backing, 0);
 }
 
@@ -91,27 +100,35 @@ Napi::Array SeqsToJs(Napi::Env env, const std::vector<uint64_t>& seqs) {
   return out;
 }
 
-// Reads a batch of frames into calls (the bytes copied: the one copy a call's bytes get on
-// their way to a worker); throws a TypeError and returns false on a malformed batch.
+bool IsUint8Array(const Napi::CallbackInfo& info, size_t index) {
+  return info.Length() > index && info[index].IsTypedArray() &&
+         info[index].As<Napi::TypedArray>().TypedArrayType() == napi_uint8_array;
+}
+
+// Reads a batch of frames into calls: the batch is copied once (the one copy a call's bytes
+// get on their way to a worker) and each call is a span of that copy. Throws a TypeError and
+// returns false on a malformed batch.
 bool ArgCalls(const Napi::CallbackInfo& info, size_t index, std::vector<QueuedCall>* out) {
   Napi::Env env = info.Env();
-  if (info.Length() <= index || !info[index].IsTypedArray() ||
-      info[index].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+  if (!IsUint8Array(info, index)) {
     Napi::TypeError::New(env, "calls must be a Uint8Array of frames").ThrowAsJavaScriptException();
     return false;
   }
-  Napi::Uint8Array batch = info[index].As<Napi::Uint8Array>();
-  const uint8_t* at = batch.Data();
-  size_t left = batch.ByteLength();
+  Napi::Uint8Array frames = info[index].As<Napi::Uint8Array>();
+  auto batch = std::make_shared<const std::vector<uint8_t>>(frames.Data(),
+                                                            frames.Data() + frames.ByteLength());
+  const uint8_t* base = batch->data();
+  size_t at = 0;
+  size_t left = batch->size();
   while (left > 0) {
-    if (left < kFrameHeader || left - kFrameHeader < GetU32(at + 4)) {
+    if (left < kFrameHeader || left - kFrameHeader < GetU32(base + at + 4)) {
+      out->clear();
       Napi::TypeError::New(env, "calls: truncated frame").ThrowAsJavaScriptException();
       return false;
     }
-    uint32_t seq = GetU32(at);
-    size_t size = GetU32(at + 4);
-    out->push_back(
-        QueuedCall{seq, std::vector<uint8_t>(at + kFrameHeader, at + kFrameHeader + size)});
+    uint32_t seq = GetU32(base + at);
+    size_t size = GetU32(base + at + 4);
+    out->push_back(QueuedCall{seq, batch, at + kFrameHeader, size});
     at += kFrameHeader + size;
     left -= kFrameHeader + size;
   }
@@ -155,8 +172,19 @@ Napi::Value JsHandoffSubmit(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), h->queue.Submit(std::move(calls)));
 }
 
-// handoffTake(id, worker, timeoutMs) -> frames (empty on timeout) or null: stop.
-// Blocks this (worker) thread; the queue's Close or Evict wakes it.
+// handoffAdmit(id, worker): `worker` may take calls (until evicted or the queue closes).
+Napi::Value JsHandoffAdmit(const Napi::CallbackInfo& info) {
+  auto h = Find(info);
+  double worker = 0;
+  if (!h || !ArgNumber(info, 1, "worker", &worker)) return info.Env().Undefined();
+  h->queue.Admit(static_cast<uint32_t>(worker));
+  return info.Env().Undefined();
+}
+
+// handoffTake(id, worker, timeoutMs, into) -> the frames' length in `into` (0: none came in
+// time), the frames in a new Uint8Array when they do not fit `into`, or null: stop.
+// Blocks this (worker) thread; the queue's Close or Evict wakes it. Writing into the worker's
+// own buffer spares a new ArrayBuffer (a backing store, a sweep) per batch.
 Napi::Value JsHandoffTake(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto h = Find(info);
@@ -166,12 +194,20 @@ Napi::Value JsHandoffTake(const Napi::CallbackInfo& info) {
       !ArgNumber(info, 2, "timeoutMs", &timeout_ms)) {
     return env.Undefined();
   }
+  if (!IsUint8Array(info, 3)) {
+    Napi::TypeError::New(env, "into must be a Uint8Array").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
   std::vector<QueuedCall> calls;
   CallQueue::TakeStatus status =
       h->queue.Take(static_cast<uint32_t>(worker),
                     std::chrono::milliseconds(static_cast<int64_t>(timeout_ms)), &calls);
   if (status == CallQueue::TakeStatus::kStopped) return env.Null();
-  return CallsToJs(env, calls);
+  size_t total = FramesSize(calls);
+  Napi::Uint8Array into = info[3].As<Napi::Uint8Array>();
+  if (total > into.ByteLength()) return CallsToJs(env, calls);
+  PutFrames(calls, into.Data());
+  return Napi::Number::New(env, static_cast<double>(total));
 }
 
 // handoffFinish(id, worker, frames): stores results; wakes the main thread once.

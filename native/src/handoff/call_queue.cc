@@ -4,32 +4,36 @@
 
 namespace negotiate {
 
+void CallQueue::Admit(uint32_t worker) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!closed_) serving_.insert(worker);
+}
+
 bool CallQueue::Submit(std::vector<QueuedCall> calls) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (closed_) return false;
     for (QueuedCall& c : calls) waiting_.push_back(std::move(c));
   }
-  // One call wakes one worker; a batch is shared by all of them (Take takes a share each).
-  if (calls.size() == 1) {
-    ready_.notify_one();
-  } else {
-    ready_.notify_all();
-  }
+  // One worker is woken per batch: it takes its share and, when more wait, wakes the next
+  // (Take). Waking all for a batch of a few calls woke workers that found nothing left.
+  ready_.notify_one();
   return true;
 }
 
 CallQueue::TakeStatus CallQueue::Take(uint32_t worker, std::chrono::milliseconds timeout,
                                       std::vector<QueuedCall>* out) {
   std::unique_lock<std::mutex> lock(mu_);
-  auto stopped = [&] { return closed_ || evicted_.count(worker) > 0; };
+  auto stopped = [&] { return closed_ || serving_.count(worker) == 0; };
   if (!ready_.wait_for(lock, timeout, [&] { return stopped() || !waiting_.empty(); })) {
     return TakeStatus::kTimedOut;
   }
   if (stopped()) return TakeStatus::kStopped;
   size_t take = std::max<size_t>(1, (waiting_.size() + workers_ - 1) / workers_);
+  std::vector<uint64_t>& held = held_[worker];
+  out->reserve(out->size() + take);
   for (size_t i = 0; i < take && !waiting_.empty(); i++) {
-    held_[waiting_.front().seq] = worker;
+    held.push_back(waiting_.front().seq);
     out->push_back(std::move(waiting_.front()));
     waiting_.pop_front();
   }
@@ -39,14 +43,26 @@ CallQueue::TakeStatus CallQueue::Take(uint32_t worker, std::chrono::milliseconds
 }
 
 bool CallQueue::Finish(uint32_t worker, std::vector<QueuedCall> results) {
+  // Seqs are 32 bits on the wire (binding/handoff.cc): this one marks an answered call.
+  constexpr uint64_t kAnswered = UINT64_MAX;
   std::lock_guard<std::mutex> lock(mu_);
+  auto it = held_.find(worker);
+  if (it == held_.end()) return false;  // evicted meanwhile, or it holds nothing
+  std::vector<uint64_t>& held = it->second;
   size_t before = finished_.size();
+  size_t next = 0;
   for (QueuedCall& r : results) {
-    auto it = held_.find(r.seq);
-    if (it == held_.end() || it->second != worker) continue;  // evicted meanwhile
-    held_.erase(it);
+    // Results come back in the order the calls were taken: the next held call, as a rule.
+    size_t at =
+        next < held.size() && held[next] == r.seq
+            ? next
+            : static_cast<size_t>(std::find(held.begin(), held.end(), r.seq) - held.begin());
+    if (at == held.size()) continue;  // not this worker's
+    held[at] = kAnswered;
+    next = at + 1;
     finished_.push_back(std::move(r));
   }
+  held.erase(std::remove(held.begin(), held.end(), kAnswered), held.end());
   if (finished_.size() == before) return false;
   bool wake = wake_armed_;
   wake_armed_ = false;
@@ -72,22 +88,21 @@ bool CallQueue::Cancel(uint64_t seq) {
 
 int64_t CallQueue::Holder(uint64_t seq) {
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = held_.find(seq);
-  return it == held_.end() ? -1 : static_cast<int64_t>(it->second);
+  for (const auto& [worker, held] : held_) {
+    if (std::find(held.begin(), held.end(), seq) != held.end()) return worker;
+  }
+  return -1;
 }
 
 std::vector<uint64_t> CallQueue::Evict(uint32_t worker) {
   std::vector<uint64_t> lost;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    evicted_.insert(worker);
-    for (auto it = held_.begin(); it != held_.end();) {
-      if (it->second == worker) {
-        lost.push_back(it->first);
-        it = held_.erase(it);
-      } else {
-        ++it;
-      }
+    serving_.erase(worker);
+    auto it = held_.find(worker);
+    if (it != held_.end()) {
+      lost = std::move(it->second);
+      held_.erase(it);
     }
   }
   ready_.notify_all();
