@@ -39,6 +39,7 @@ import type { ChannelAcceptOptions } from './httpTls.js';
 import { acceptorSlotOf } from '../pool/credentials.js';
 import { ALLOW_ALL, type Authorizer } from '../authorization/index.js';
 import { refuseSocket } from './wsAuthorization.js';
+import { remoteAddressOf } from './httpSetup.js';
 
 export { WS_CLOSE, type WsCloseCode } from './wsClose.js';
 export type { WsAcceptorOptions } from './wsOptions.js';
@@ -146,7 +147,7 @@ export class WsAcceptor extends EventEmitter {
     }
     const key = req.getHeader('sec-websocket-key');
     const extensions = req.getHeader('sec-websocket-extensions');
-    const conn = newConn(Buffer.from(res.getRemoteAddressAsText()).toString('latin1') || undefined);
+    const conn = newConn(remoteAddressOf(res));
     // No subprotocol is defined: none is selected, whatever the client offers.
     res.upgrade<Conn>(conn, key, '', extensions, context);
   }
