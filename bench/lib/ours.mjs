@@ -20,7 +20,7 @@ const cliOf = (/** @type {{ root?: string }} */ o) => (o.root ? path.join(o.root
  *   (e.g. --cpu-prof).
  *   defaults: the server as users run it: no tuning flags, info logging (one line per handshake)
  *   into logFile (stderr redirected there, as a service manager would); the bench's own flags
- *   (workers, replay cache, queue, log level error) are then not passed.
+ *   (workers, replay cache, queue, log level error) are then not passed, extraArgs are.
  */
 export async function startOurs(o) {
   if (o.defaults) return startDefaults(o, o.defaults.logFile);
@@ -65,7 +65,7 @@ function listenArgs(o) {
 
 /** @param {Parameters<typeof startOurs>[0]} o @param {string} logFile */
 async function startDefaults(o, logFile) {
-  const args = listenArgs(o);
+  const args = [...listenArgs(o), ...(o.extraArgs ?? [])];
   const fd = openSync(logFile, 'w');
   try {
     const child = spawn(process.execPath, args, { env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', fd] });

@@ -2,7 +2,11 @@
 // pool, behind the same uWebSockets.js HTTP stack, to show what the worker pool costs (one
 // connection) and buys (many). Not a product component: no limits, no logs, no timeouts.
 //
-// Usage: node server.mjs [port] [replayCache]   (port 0 = any; replayCache default|none|file2:PATH)
+// Usage: node server.mjs [port] [replayCache] [threads]   (port 0 = any; replayCache
+// default|none|file2:PATH; threads: 1, or N worker threads each running this whole server — its
+// own uWS app and its own acceptor credential — on one port shared with SO_REUSEPORT, the kernel
+// spreading connections over them: a front end whose socket threads call GSSAPI themselves, so
+// nothing is handed off)
 // Keytab via KRB5_KTNAME. Needs the project built (dist/ and build/Release/negotiate.node).
 // Prints one JSON line: {"event":"listening","frontend":"http","port":N,...}.
 //
@@ -10,13 +14,45 @@
 // releaseAfter): addon.accept(id, token), then addon.release(id), synchronously, then the 200
 // carrying the AP-REP in WWW-Authenticate (mutual authentication), as GET /whoami does.
 import { fileURLToPath } from 'node:url';
+import { isMainThread, parentPort, threadId, Worker, workerData } from 'node:worker_threads';
 
 const dist = fileURLToPath(new URL('../../../dist/src/', import.meta.url));
 const { loadNative } = await import(`${dist}native.js`);
 const { loadUws } = await import(`${dist}acceptors/uws.js`);
 
-const port = Number(process.argv[2] ?? 0);
 const rc = process.argv[3] ?? 'default';
+const threads = Number(process.argv[4] ?? 1);
+if (!Number.isInteger(threads) || threads < 1 || threads > 64) {
+  process.stderr.write('main-thread server: threads must be 1 to 64\n');
+  process.exit(2);
+}
+
+if (isMainThread && threads > 1) {
+  // One port for all (uWS binds with SO_REUSEPORT, but a port it picked itself is not shared).
+  let port = Number(process.argv[2] ?? 0);
+  if (port === 0) {
+    const { createServer } = await import('node:net');
+    const probe = createServer();
+    await new Promise((resolve) => probe.listen(0, '127.0.0.1', () => resolve(undefined)));
+    const address = probe.address();
+    port = typeof address === 'object' && address !== null ? address.port : 0;
+    await new Promise((resolve) => probe.close(() => resolve(undefined)));
+  }
+  for (let i = 0; i < threads; i++) {
+    const w = new Worker(fileURLToPath(import.meta.url), { argv: process.argv.slice(2), workerData: { port } });
+    await new Promise((resolve, reject) => {
+      w.once('message', resolve);
+      w.once('error', reject);
+      w.once('exit', (code) => reject(new Error(`thread exited (${code}) before listening`)));
+    });
+  }
+  process.stdout.write(
+    `${JSON.stringify({ event: 'listening', frontend: 'http', address: '127.0.0.1', port, pid: process.pid, threads })}\n`,
+  );
+  for (const sig of /** @type {const} */ (['SIGTERM', 'SIGINT'])) process.on(sig, () => process.exit(0));
+  await new Promise(() => {});
+}
+const port = isMainThread ? Number(process.argv[2] ?? 0) : Number(workerData.port);
 
 /** @type {import('../../../src/native.js').NativeAddon} */
 const addon = loadNative();
@@ -39,7 +75,8 @@ if (!acquired.ok) {
 
 const uws = loadUws({});
 const app = uws.App();
-let nextId = 0x4000_0000; // any ids unique in this process do
+// Any ids unique in this process do: each thread counts in its own range.
+let nextId = 0x4000_0000 + threadId * 0x0100_0000;
 
 /** @param {import('uwebsockets').HttpResponse} res */
 function challenge(res) {
@@ -75,11 +112,17 @@ app.listen('127.0.0.1', port, (listenSocket) => {
     process.exit(1);
   }
   const p = uws.us_socket_local_port(listenSocket);
+  if (!isMainThread) {
+    parentPort?.postMessage(p);
+    return;
+  }
   process.stdout.write(
     `${JSON.stringify({ event: 'listening', frontend: 'http', address: '127.0.0.1', port: p, pid: process.pid })}\n`,
   );
 });
 
-for (const sig of /** @type {const} */ (['SIGTERM', 'SIGINT'])) {
-  process.on(sig, () => process.exit(0));
+if (isMainThread) {
+  for (const sig of /** @type {const} */ (['SIGTERM', 'SIGINT'])) {
+    process.on(sig, () => process.exit(0));
+  }
 }

@@ -1,0 +1,170 @@
+#!/usr/bin/env node
+/**
+ * What a front end whose socket threads call GSSAPI themselves would give (issue 14: the
+ * hand-off and the main thread are most of what we add to MIT's accept). A prototype, not a
+ * product mode: bench/peers/main-thread/server.mjs with --threads N runs N uWS apps, one per
+ * thread, on one port (SO_REUSEPORT: the kernel spreads connections over them), each thread
+ * accepting synchronously with its own credential — no pool, no hand-off, no logs, no limits.
+ * Measured beside our server with its defaults (info logs), the same with --log-level warn (no
+ * line per handshake: the prototype writes none), the prototype on one thread, and Apache +
+ * mod_auth_gssapi, under wrk with one fresh token per request; rounds rotate the order.
+ *
+ *   node bench/socketThreads.mjs [--connections 16,64] [--duration S] [--rounds N] [--threads N]
+ *                                [--replay-variants]
+ *
+ * --replay-variants adds our server with `--replay-cache memory` (in-process, no file) and the
+ * prototype on N threads with MIT's replay cache off: what MIT's file cache (one file, locked
+ * for each accept) costs two threads accepting at once.
+ * Server CPU per handshake is the whole process tree's (/proc), divided by wrk's handshakes
+ * that completed with the mutual token; medians over rounds. Needs `npm run build`, Debian's
+ * wrk and Apache (bench/setup.sh).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
+import { cpuSeconds, processTree } from './lib/proc.mjs';
+import { startOurs } from './lib/ours.mjs';
+import { startApache } from './lib/apache.mjs';
+import { startNodePeer, childEnv, realmEnv } from './lib/peerProcess.mjs';
+import { runWrkLoad } from './lib/wrk.mjs';
+import { median } from './lib/report.mjs';
+import { startBenchRealm } from './lib/benchRealm.mjs';
+import { fileURLToPath } from 'node:url';
+
+const { values } = parseArgs({
+  options: {
+    connections: { type: 'string', default: '16,64' },
+    duration: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '3' },
+    threads: { type: 'string', default: '2' },
+    'replay-variants': { type: 'boolean', default: false },
+  },
+});
+const connections = values.connections.split(',').map(Number);
+const durationS = Number(values.duration);
+const rounds = Number(values.rounds);
+const threads = Number(values.threads);
+if (
+  connections.some((c) => !(Number.isInteger(c) && c >= 1 && c <= 1024)) ||
+  !(durationS > 0 && durationS <= 60) ||
+  !(Number.isInteger(rounds) && rounds >= 1 && rounds <= 20) ||
+  !(Number.isInteger(threads) && threads >= 1 && threads <= 16)
+) {
+  process.stderr.write('socketThreads: bad --connections, --duration (≤ 60), --rounds (≤ 20) or --threads (≤ 16)\n');
+  process.exit(2);
+}
+const log = (/** @type {string} */ m) =>
+  process.stderr.write(`[socketThreads ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
+const PEER = fileURLToPath(new URL('./peers/main-thread/server.mjs', import.meta.url));
+
+const { generateTokens } = await import('../tools/tokens.mjs');
+const dir = await mkdtemp(path.join(os.tmpdir(), 'negotiate-socketthreads-'));
+const realm = await startBenchRealm({ dir: path.join(dir, 'realm'), kind: 'mit', groups: 0 });
+const env = realm.env();
+/** @param {number} n @param {'default' | 'none'} rcache */
+const startPeer = (n, rcache = 'default') =>
+  startNodePeer({
+    name: `socket threads (${n})${rcache === 'none' ? ', no replay cache' : ''}`,
+    script: PEER,
+    args: ['0', rcache, String(n)],
+    env: { ...childEnv(realmEnv(env)), KRB5_KTNAME: `FILE:${realm.keytab}` },
+    realm: realmEnv(env),
+  });
+/** @type {Array<{ name: string, pid: number, ports: { http?: number }, stop(): Promise<void> }>} */
+const servers = [];
+try {
+  servers.push(
+    Object.assign(await startOurs({ env, keytab: realm.keytab, defaults: { logFile: path.join(dir, 'ours.log') } }), {
+      name: 'negotiate-server (defaults)',
+    }),
+    Object.assign(
+      await startOurs({
+        env,
+        keytab: realm.keytab,
+        defaults: { logFile: path.join(dir, 'ours-warn.log') },
+        extraArgs: ['--log-level', 'warn'],
+      }),
+      { name: 'negotiate-server (defaults, --log-level warn)' },
+    ),
+    await startPeer(threads),
+    ...(threads > 1 ? [await startPeer(1)] : []),
+  );
+  if (values['replay-variants']) {
+    servers.push(
+      Object.assign(
+        await startOurs({
+          env,
+          keytab: realm.keytab,
+          defaults: { logFile: path.join(dir, 'ours-memory.log') },
+          extraArgs: ['--replay-cache', 'memory'],
+        }),
+        { name: 'negotiate-server (defaults, --replay-cache memory)' },
+      ),
+      await startPeer(threads, 'none'),
+    );
+  }
+  // Last: the table's ratios are against it.
+  servers.push(await startApache({ env, port: 0 }));
+  for (const s of servers) log(`${s.name}: pid ${s.pid}, http ${s.ports.http}`);
+  for (const s of servers) {
+    await runWrkLoad({
+      url: `http://127.0.0.1:${s.ports.http}/whoami`,
+      tokens: await generateTokens({ env, count: 3000 }),
+      connections: 16,
+      durationS: 1,
+      serverName: s.name,
+      scenario: 'warm-up',
+    });
+  }
+  /** @type {Map<string, Array<{ rps: number, cpuUs: number }>>} */
+  const results = new Map();
+  for (let round = 0; round < rounds; round++) {
+    const order = servers.map((_, i) => servers[(i + round) % servers.length]);
+    for (const c of connections) {
+      for (const s of order) {
+        // Enough for 15,000 handshakes/s: wrk sends requests without a token once they run out.
+        const tokens = await generateTokens({ env, count: Math.ceil(15_000 * durationS) });
+        const pids = processTree(s.pid);
+        const cpu0 = cpuSeconds(pids);
+        const r = await runWrkLoad({
+          url: `http://127.0.0.1:${s.ports.http}/whoami`,
+          tokens,
+          connections: c,
+          durationS,
+          serverName: s.name,
+          scenario: 'http-wrk',
+        });
+        const cpuUs = ((cpuSeconds(pids) - cpu0) * 1e6) / Math.max(1, r.ok);
+        const key = `${s.name}|${c}`;
+        results.set(key, [...(results.get(key) ?? []), { rps: r.rps, cpuUs }]);
+        const load = readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
+        log(
+          `round ${round + 1} ${s.name} c=${c}: ${r.rps}/s, ${cpuUs.toFixed(0)} µs/handshake, errors ${r.errors}, load ${load}`,
+        );
+      }
+    }
+  }
+  const apache = servers.at(-1)?.name ?? '';
+  process.stdout.write(
+    `wrk, ${durationS} s per phase, median of ${rounds} rounds\n\n` +
+      '| server | connections | handshakes/s | vs Apache | CPU µs/handshake | rounds (handshakes/s) |\n' +
+      '| --- | --- | --- | --- | --- | --- |\n',
+  );
+  for (const c of connections) {
+    const base = median((results.get(`${apache}|${c}`) ?? []).map((r) => r.rps));
+    for (const s of servers) {
+      const rows = results.get(`${s.name}|${c}`) ?? [];
+      const rps = median(rows.map((r) => r.rps));
+      process.stdout.write(
+        `| ${s.name} | ${c} | ${Math.round(rps)} | ${(rps / base).toFixed(2)}× | ` +
+          `${median(rows.map((r) => r.cpuUs)).toFixed(0)} | ${rows.map((r) => Math.round(r.rps)).join(', ')} |\n`,
+      );
+    }
+  }
+} finally {
+  for (const s of servers) await s.stop().catch(() => {});
+  await realm.stop();
+  await rm(dir, { recursive: true, force: true });
+}
