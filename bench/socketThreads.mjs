@@ -140,9 +140,8 @@ try {
         const key = `${s.name}|${c}`;
         results.set(key, [...(results.get(key) ?? []), { rps: r.rps, cpuUs }]);
         const load = readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
-        log(
-          `round ${round + 1} ${s.name} c=${c}: ${r.rps}/s, ${cpuUs.toFixed(0)} µs/handshake, errors ${r.errors}, load ${load}`,
-        );
+        const perHandshake = `${cpuUs.toFixed(0)} µs/handshake`;
+        log(`round ${round + 1} ${s.name} c=${c}: ${r.rps}/s, ${perHandshake}, errors ${r.errors}, load ${load}`);
       }
     }
   }

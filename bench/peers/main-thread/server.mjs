@@ -46,9 +46,8 @@ if (isMainThread && threads > 1) {
       w.once('exit', (code) => reject(new Error(`thread exited (${code}) before listening`)));
     });
   }
-  process.stdout.write(
-    `${JSON.stringify({ event: 'listening', frontend: 'http', address: '127.0.0.1', port, pid: process.pid, threads })}\n`,
-  );
+  const listening = { event: 'listening', frontend: 'http', address: '127.0.0.1', port, pid: process.pid, threads };
+  process.stdout.write(`${JSON.stringify(listening)}\n`);
   for (const sig of /** @type {const} */ (['SIGTERM', 'SIGINT'])) process.on(sig, () => process.exit(0));
   await new Promise(() => {});
 }
