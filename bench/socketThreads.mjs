@@ -74,34 +74,22 @@ const startPeer = (n, rcache = 'default') =>
   });
 /** @type {Array<{ name: string, pid: number, ports: { http?: number }, stop(): Promise<void> }>} */
 const servers = [];
+/** Our server with its defaults and `flags`, named for the table. @param {string[]} flags */
+const startOursWith = async (/** @type {string} */ file, flags) =>
+  Object.assign(
+    await startOurs({ env, keytab: realm.keytab, defaults: { logFile: path.join(dir, file) }, extraArgs: flags }),
+    { name: `negotiate-server (defaults${flags.length > 0 ? `, ${flags.join(' ')}` : ''})` },
+  );
 try {
   servers.push(
-    Object.assign(await startOurs({ env, keytab: realm.keytab, defaults: { logFile: path.join(dir, 'ours.log') } }), {
-      name: 'negotiate-server (defaults)',
-    }),
-    Object.assign(
-      await startOurs({
-        env,
-        keytab: realm.keytab,
-        defaults: { logFile: path.join(dir, 'ours-warn.log') },
-        extraArgs: ['--log-level', 'warn'],
-      }),
-      { name: 'negotiate-server (defaults, --log-level warn)' },
-    ),
+    await startOursWith('ours.log', []),
+    await startOursWith('ours-warn.log', ['--log-level', 'warn']),
     await startPeer(threads),
     ...(threads > 1 ? [await startPeer(1)] : []),
   );
   if (values['replay-variants']) {
     servers.push(
-      Object.assign(
-        await startOurs({
-          env,
-          keytab: realm.keytab,
-          defaults: { logFile: path.join(dir, 'ours-memory.log') },
-          extraArgs: ['--replay-cache', 'memory'],
-        }),
-        { name: 'negotiate-server (defaults, --replay-cache memory)' },
-      ),
+      await startOursWith('ours-memory.log', ['--replay-cache', 'memory']),
       await startPeer(threads, 'none'),
     );
   }
