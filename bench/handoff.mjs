@@ -5,12 +5,14 @@
  * process.cpuUsage) per call and latency percentiles.
  *
  *   node bench/handoff.mjs [--calls N] [--seconds S] [--repeats R] [--workers W] [--json]
- *                          [--designs piscina,native,sab] [--in-flight 1,16,64] [--threads]
+ *                          [--designs piscina,native,native-accept,sab] [--in-flight 1,16,64]
+ *                          [--threads]
  *                          [--payload none|accept]
  *
  * --payload accept (native design only) sends what an HTTP accept leg sends — a 1.4 KB token —
  * and gets back a completed leg's result (principal, flags, a 160-byte output token) from a
- * worker that runs no GSSAPI: the hand-off's cost with the pool's real values on the wire.
+ * worker that runs no GSSAPI: the hand-off's cost with the pool's real values on the wire. The
+ * design `native-accept` is the native design with that payload, interleaved with the others.
  * --threads adds each run's CPU per call by thread (main thread apart, /proc/self/task) on stderr.
  *
  * Designs: `piscina` (today's path: BatchDispatcher + one Piscina task per batch), `native`
@@ -28,7 +30,7 @@ import { threadCpu, threadCpuPerCall } from './lib/threadCpu.mjs';
 import { median } from './lib/report.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const ALL_DESIGNS = ['piscina', 'native', 'sab'];
+const ALL_DESIGNS = ['piscina', 'native', 'native-accept', 'sab'];
 
 const { values } = parseArgs({
   options: {
@@ -48,7 +50,7 @@ const DESIGNS = (values.designs ?? ALL_DESIGNS.join(',')).split(',');
 for (const d of DESIGNS) {
   if (!ALL_DESIGNS.includes(d)) throw new Error(`bench/handoff: unknown design ${d} (${ALL_DESIGNS.join(', ')})`);
 }
-const payload = values.payload ?? 'none';
+const payload = values.child === 'native-accept' ? 'accept' : (values.payload ?? 'none');
 if (payload !== 'none' && payload !== 'accept') throw new Error('bench/handoff: --payload must be none or accept');
 const IN_FLIGHT = (values['in-flight'] ?? '1,16,64').split(',').map(Number);
 for (const n of IN_FLIGHT) {
@@ -128,7 +130,7 @@ async function main() {
 
 /** One design at one in-flight count: keeps `inFlight` calls going until `calls` or `seconds`. */
 async function runOne(design, inFlight) {
-  const call = await makeCaller(design);
+  const call = await makeCaller(design === 'native-accept' ? 'native' : design);
   // Warm-up: threads started, code paths compiled.
   await drive(call.run, Math.min(2000, calls), inFlight, 2);
   const threads0 = values.threads ? threadCpu() : {};

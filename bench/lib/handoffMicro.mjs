@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 const here = path.dirname(fileURLToPath(import.meta.url));
 
 /**
- * Runs bench/handoff.mjs (bounded: `seconds` per run, 3 designs x 3 in-flight counts x
+ * Runs bench/handoff.mjs (bounded: `seconds` per run, 4 designs x 3 in-flight counts x
  * `repeats`); resolves with its JSON and table, or the reason it failed.
  * @param {{ seconds: number, repeats: number }} o
  */
@@ -17,7 +17,7 @@ export function runHandoffMicro(o) {
   const out = spawnSync(
     process.execPath,
     [path.join(here, '..', 'handoff.mjs'), '--json', '--seconds', String(o.seconds), '--repeats', String(o.repeats)],
-    { encoding: 'utf8', timeout: 9 * o.repeats * (o.seconds + 30) * 1000 },
+    { encoding: 'utf8', timeout: 12 * o.repeats * (o.seconds + 30) * 1000 },
   );
   if (out.status !== 0) return { error: (out.stderr || `exit ${out.status}`).trim().slice(-500) };
   const data = JSON.parse(out.stdout);
@@ -28,7 +28,8 @@ export function runHandoffMicro(o) {
 export function handoffMarkdown({ workers, calls, seconds, repeats, rows }) {
   let s =
     `No-op call through the pool, ${workers} worker threads, up to ${calls} calls or ${seconds} s per run, ` +
-    `median of ${repeats} runs (each in a fresh process).\n\n` +
+    `median of ${repeats} runs (each in a fresh process). \`native-accept\`: the native queue carrying an HTTP ` +
+    "leg's real values (a 1.4 KB token out, a completed leg's result back) instead of a no-op.\n\n" +
     '| design | in flight | CPU per call | calls/s | p50 | p99 |\n| --- | --- | --- | --- | --- | --- |\n';
   for (const r of rows) {
     s +=
