@@ -15,6 +15,8 @@ import { readWireBatch, WireBatchWriter } from './wireFrames.js';
 const TAKE_WAIT_MS = 100;
 /** The inbox a worker's batches are written into; a batch that does not fit comes in its own array. */
 const INBOX_BYTES = 64 * 1024;
+/** The inbox grows to hold batches that did not fit (an AD user's tokens run to tens of KB), up to this. */
+const INBOX_MAX_BYTES = 1024 * 1024;
 
 /** The serve task for a worker whose calls `handle` runs (the production batch, or a fixture's). */
 export function serveWith(handle: (calls: ServeCall[]) => ServeResult[]): (request: ServeRequest) => ServeEnd {
@@ -25,7 +27,7 @@ export function serveWith(handle: (calls: ServeCall[]) => ServeResult[]): (reque
     const busy = new BigInt64Array(request.busy);
     // Reused for every batch: the calls' byte arrays are views of it, valid until the next
     // take, and a batch is run and its results encoded before that.
-    const inbox = Buffer.allocUnsafeSlow(INBOX_BYTES);
+    let inbox = Buffer.allocUnsafeSlow(INBOX_BYTES);
     for (;;) {
       const taken = addon.handoffTake(request.queue, request.worker, TAKE_WAIT_MS, inbox);
       if (taken === null) return 'stopped';
@@ -40,7 +42,16 @@ export function serveWith(handle: (calls: ServeCall[]) => ServeResult[]): (reque
       const startedAt = performance.now();
       const seqs: number[] = [];
       const calls: ServeCall[] = [];
-      readWireBatch(typeof taken === 'number' ? inbox.subarray(0, taken) : taken, (seq, call) => {
+      let frames: Uint8Array;
+      if (typeof taken === 'number') {
+        frames = inbox.subarray(0, taken);
+      } else {
+        frames = taken;
+        if (taken.byteLength > inbox.length && inbox.length < INBOX_MAX_BYTES) {
+          inbox = Buffer.allocUnsafeSlow(Math.min(INBOX_MAX_BYTES, Math.max(taken.byteLength, 2 * inbox.length)));
+        }
+      }
+      readWireBatch(frames, (seq, call) => {
         seqs.push(seq);
         // The pool encoded a ServeCall (NativeHandoff.submit): the contract both sides compile against.
         calls.push(call as ServeCall);

@@ -101,6 +101,30 @@ for (const handoff of HANDOFF_KINDS) {
     });
   });
 
+  test(`[${handoff}] batches larger than a worker's inbox (64 KiB) arrive whole, each result its call's`, async () => {
+    await withPool({ handoff }, async (pool) => {
+      const sessions = await Promise.all(Array.from({ length: 8 }, () => handshake(pool, 'spnego')));
+      // Twice: the first batches do not fit the inbox and come in arrays of their own, after
+      // which the inbox has grown to hold them.
+      for (const round of [1, 2]) {
+        const messages = sessions.map((_, i) => Buffer.alloc(40_000, (round * 16 + i) & 0xff));
+        // One turn: all eight calls go to the queue together, ~320 KB of frames.
+        const sealed = await Promise.all(sessions.map((h, i) => h.session.wrap(messages[i] ?? Buffer.alloc(0))));
+        for (const [i, h] of sessions.entries()) {
+          const opened = await h.ini.unwrap(sealed[i] ?? Buffer.alloc(0));
+          assert.ok(
+            opened.message.equals(messages[i] ?? Buffer.alloc(0)),
+            `round ${round}: session ${i} got its own message`,
+          );
+        }
+      }
+      for (const h of sessions) {
+        h.session.close();
+        h.ini.close();
+      }
+    });
+  });
+
   test(`[${handoff}] a full queue fails fast with ERR_POOL_QUEUE_FULL and recovers at once`, async () => {
     await withPool({ handoff, workers: 1, maxQueue: 2, workerFile: FAULT_WORKER }, async (pool) => {
       const running = [pool.stallWorker(400), pool.stallWorker(10), pool.stallWorker(10)];
