@@ -103,9 +103,9 @@ try {
       await startPeer(threads, 'none'),
     );
   }
-  // Last: the table's ratios are against it.
-  // An AD domain's KDC is in its network namespace, out of curl's reach here: the first phase
-  // shows whether Apache accepts the tickets (its handshakes count only with the mutual token).
+  // Last: the table's ratios are against it. An AD domain's KDC is in its network namespace,
+  // out of curl's reach here: the phases show whether Apache accepts the tickets (a handshake
+  // counts only with the mutual token).
   servers.push(await startApache({ env, port: 0, keytab: realm.keytab, verify: realmOpts.kind === 'mit' }));
   for (const s of servers) log(`${s.name}: pid ${s.pid}, http ${s.ports.http}`);
   for (const s of servers) {

@@ -29,15 +29,8 @@ if (!Number.isInteger(threads) || threads < 1 || threads > 64) {
 
 if (isMainThread && threads > 1) {
   // One port for all (uWS binds with SO_REUSEPORT, but a port it picked itself is not shared).
-  let port = Number(process.argv[2] ?? 0);
-  if (port === 0) {
-    const { createServer } = await import('node:net');
-    const probe = createServer();
-    await new Promise((resolve) => probe.listen(0, '127.0.0.1', () => resolve(undefined)));
-    const address = probe.address();
-    port = typeof address === 'object' && address !== null ? address.port : 0;
-    await new Promise((resolve) => probe.close(() => resolve(undefined)));
-  }
+  const { freePort } = await import('../../lib/peerProcess.mjs');
+  const port = Number(process.argv[2] ?? 0) || (await freePort());
   for (let i = 0; i < threads; i++) {
     const w = new Worker(fileURLToPath(import.meta.url), { argv: process.argv.slice(2), workerData: { port } });
     await new Promise((resolve, reject) => {
