@@ -359,8 +359,17 @@ test(
   T,
   async () => {
     const pool = ts.server.pool;
-    // Both workers busy, so a handshake waits in the queue and close() has something to drain.
-    const stalls = [pool.stallWorker(1500), pool.stallWorker(1500)].map((p) => p.catch(() => undefined));
+    // Both workers held until released, so a handshake waits in the queue and close() has
+    // something to drain however slow the machine (a timed stall once ran out before the scrape).
+    const ids = new Set<number>();
+    for (let i = 0; i < 50 && ids.size < 2; i++) ids.add(await pool.stallWorker(0));
+    assert.equal(ids.size, 2, 'two worker threads');
+    const holds: Array<{ release: () => void; done: Promise<void> }> = [];
+    for (const id of ids) holds.push(await pool.stallWorkerWhile(id));
+    const releaseAll = async (): Promise<void> => {
+      for (const h of holds) h.release();
+      await Promise.all(holds.map((h) => h.done.catch(() => undefined)));
+    };
     const c = await RawConn.connect(ts.sspiPort);
     try {
       await c.write(encodeSspiFrame(garbageToken()));
@@ -374,10 +383,11 @@ test(
       assert.deepEqual([ready.status, ready.body], [503, 'not ready: shutting down\n']);
       assert.equal((await request(adminPort, '/healthz')).status, 200, 'still alive while draining');
       assert.equal(value(await scrape(), 'negotiate_pool_queue_depth'), 1, 'metrics are served while draining');
+      await releaseAll();
       await closing;
     } finally {
       c.destroy();
-      await Promise.all(stalls);
+      await releaseAll();
     }
     await assert.rejects(request(adminPort, '/healthz'), /ECONNREFUSED/, 'the admin listener is closed after the rest');
     assert.deepEqual(ts.server.readiness(), { ready: false, reason: 'shutting down' });
