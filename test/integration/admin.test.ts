@@ -19,7 +19,7 @@ import type { ThrowawayRealm } from '../../src/realm/index.js';
 import type { Session } from '../../src/session.js';
 import { firstTokens } from '../support/initiator.js';
 import { requireTool, startTestRealm } from '../support/realm.js';
-import { FAULT_WORKER } from '../support/faultWorker.js';
+import { FAULT_WORKER, holdEveryWorker } from '../support/faultWorker.js';
 import {
   PYTHON,
   jsonLines,
@@ -358,18 +358,8 @@ test(
   '/readyz answers 503 from the moment close() starts while /healthz stays 200; the admin port closes last',
   T,
   async () => {
-    const pool = ts.server.pool;
-    // Both workers held until released, so a handshake waits in the queue and close() has
-    // something to drain however slow the machine (a timed stall once ran out before the scrape).
-    const ids = new Set<number>();
-    for (let i = 0; i < 50 && ids.size < 2; i++) ids.add(await pool.stallWorker(0));
-    assert.equal(ids.size, 2, 'two worker threads');
-    const holds: Array<{ release: () => void; done: Promise<void> }> = [];
-    for (const id of ids) holds.push(await pool.stallWorkerWhile(id));
-    const releaseAll = async (): Promise<void> => {
-      for (const h of holds) h.release();
-      await Promise.all(holds.map((h) => h.done.catch(() => undefined)));
-    };
+    // Both workers held, so a handshake waits in the queue and close() has something to drain.
+    const held = await holdEveryWorker(ts.server.pool, 2);
     const c = await RawConn.connect(ts.sspiPort);
     try {
       await c.write(encodeSspiFrame(garbageToken()));
@@ -383,11 +373,11 @@ test(
       assert.deepEqual([ready.status, ready.body], [503, 'not ready: shutting down\n']);
       assert.equal((await request(adminPort, '/healthz')).status, 200, 'still alive while draining');
       assert.equal(value(await scrape(), 'negotiate_pool_queue_depth'), 1, 'metrics are served while draining');
-      await releaseAll();
+      await held.release();
       await closing;
     } finally {
       c.destroy();
-      await releaseAll();
+      await held.release();
     }
     await assert.rejects(request(adminPort, '/healthz'), /ECONNREFUSED/, 'the admin listener is closed after the rest');
     assert.deepEqual(ts.server.readiness(), { ready: false, reason: 'shutting down' });

@@ -19,7 +19,7 @@ import type { Session } from '../../src/session.js';
 import { Initiator, firstTokens } from '../support/initiator.js';
 import { RawConn } from '../support/rawConn.js';
 import { startTestRealm } from '../support/realm.js';
-import { FAULT_WORKER } from '../support/faultWorker.js';
+import { FAULT_WORKER, holdEveryWorker } from '../support/faultWorker.js';
 import {
   PYTHON,
   jsonLines,
@@ -641,22 +641,21 @@ test(
     const before = stats();
     const sspi = main.server.acceptors.find((a) => a.framing === 'sspi');
     assert.ok(sspi);
-    // Occupy both workers so the AP-REQ's accept task has to wait in the pool's queue.
-    const stalls = [main.server.pool.stallWorker(1500), main.server.pool.stallWorker(1500)];
+    // Hold both workers so the AP-REQ's accept task has to wait in the pool's queue.
+    const held = await holdEveryWorker(main.server.pool, 2);
     const c = await RawConn.connect(main.sspiPort);
     try {
       await c.write(encodeSspiFrame(spareToken()));
       await waitUntil(
         () => stats().queued === 1,
-        () => `the accept task to be queued behind the stalled workers: ${JSON.stringify(stats())}`,
-        1200,
+        () => `the accept task to be queued behind the held workers: ${JSON.stringify(stats())}`,
       );
     } finally {
       // Gone before any worker saw the token: the server's release finds nothing to free yet.
       c.destroy();
     }
-    await waitUntil(() => sspi.connections === 0, 'the server to see the close', 1200);
-    await Promise.all(stalls);
+    await waitUntil(() => sspi.connections === 0, 'the server to see the close');
+    await held.release();
     // The queued accept has run (or been dropped) by now; either way nothing may stay behind.
     await waitUntil(
       () => stats().queued === 0 && stats().inUse === 0 && stats().live === 0,
