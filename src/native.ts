@@ -67,6 +67,14 @@ export interface NativeReplayStats {
   generations: number;
   /** Memory the tags take, in bytes (tables and per-principal counts). */
   bytes: number;
+  /** Whether every tag is also journaled to a directory (`--replay-cache-journal`). */
+  journal: boolean;
+  /** Tags read back from the journal at start (still within their window then). */
+  journalLoaded: number;
+  /** Journal files in the directory (one per generation). */
+  journalFiles: number;
+  /** Accepts refused because their tag could not be journaled (ERR_REPLAY_CACHE_UNAVAILABLE). */
+  refusedJournal: number;
 }
 
 export interface NativeContextStats {
@@ -135,12 +143,16 @@ export interface NativeAddon {
   dropKeytabSnapshot(memoryName: string): void;
   /**
    * Turns on (or re-tunes) the process-wide in-memory replay cache; windowMs defaults to
-   * 2 x krb5's clockskew, principalQuota to a quarter of the capacity.
+   * 2 x krb5's clockskew, principalQuota to a quarter of the capacity. `journal` (an absolute
+   * directory) makes the tags survive a restart: the first call opens it and loads its tags
+   * (native/src/replay/replay_journal.h); ERR_CONFIG when it cannot.
    */
-  configureReplayCache(options: { capacity: number; windowMs?: number; principalQuota?: number }): {
-    windowMs: number;
-    principalQuota: number;
-  };
+  configureReplayCache(options: {
+    capacity: number;
+    windowMs?: number;
+    principalQuota?: number;
+    journal?: string;
+  }): { ok: true; windowMs: number; principalQuota: number; journalLoaded: number } | NativeFailure;
   replayStats(): NativeReplayStats;
   /**
    * S4U2Self then S4U2Proxy as `service` (its key from `keytab`): writes the user's ticket for

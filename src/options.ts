@@ -91,6 +91,8 @@ export interface ResolvedServerConfig extends Limits {
   replayCacheSize: number;
   /** undefined: a quarter of replayCacheSize (the cache's own rule). */
   replayCachePrincipalQuota?: number | undefined;
+  /** `'memory'` only: the journal directory (undefined: none). */
+  replayCacheJournal?: string | undefined;
   /** Set with a `redis://` replayCache: its options, defaults filled. */
   sharedReplayCache?: ResolvedSharedReplayCacheOptions | undefined;
   frontendPrincipals?: Partial<Record<AcceptorSlot, string>> | undefined;
@@ -266,6 +268,8 @@ export function resolveServerOptions(options: NegotiateServerOptions): ResolvedS
       RANGES.replayCachePrincipalQuota,
     );
   }
+  const journal = optionalString('credentials.replayCacheJournal', credentials.replayCacheJournal);
+  if (journal !== undefined) resolved.replayCacheJournal = journal;
   return resolved;
 }
 

@@ -154,6 +154,7 @@ export class NegotiateServer extends EventEmitter {
     };
     if (config.replayCachePrincipalQuota !== undefined)
       credentials.replayCachePrincipalQuota = config.replayCachePrincipalQuota;
+    if (config.replayCacheJournal !== undefined) credentials.replayCacheJournal = config.replayCacheJournal;
     if (config.sharedReplayCache !== undefined) credentials.sharedReplayCache = config.sharedReplayCache;
     if (config.requireFlags.length > 0) credentials.requireFlags = config.requireFlags;
     if (config.keytab !== undefined) credentials.keytab = config.keytab;

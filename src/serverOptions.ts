@@ -38,6 +38,12 @@ export interface CredentialsOptions {
   replayCacheSize?: number;
   /** `'memory'` only: most authenticators one client principal may hold. Default: a quarter of `replayCacheSize`. */
   replayCachePrincipalQuota?: number;
+  /**
+   * `'memory'` only: a directory every remembered authenticator is also written to and read back
+   * from at start, so a restart forgets no replay (owned by the service user, not writable by
+   * group or others; one process at a time). Default: none.
+   */
+  replayCacheJournal?: string;
   /** With a `redis://` or `rediss://` replayCache: prefix, timeoutMs, fallback, maxPending (docs/operations.md). */
   sharedReplayCache?: SharedReplayCacheOptions;
   /** Context flags every client must request. Default none. */
@@ -213,6 +219,7 @@ export const CREDENTIAL_KEYS: Record<keyof CredentialsOptions, true> = {
   replayCache: true,
   replayCacheSize: true,
   replayCachePrincipalQuota: true,
+  replayCacheJournal: true,
   sharedReplayCache: true,
   requireFlags: true,
   localName: true,

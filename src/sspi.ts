@@ -44,6 +44,7 @@ export async function acquireCredentialsHandle(options: CredentialsHandleOptions
     sharedReplayCache,
     replayCacheSize,
     replayCachePrincipalQuota,
+    replayCacheJournal,
     requireFlags,
     localName,
     delegationDir,
@@ -63,6 +64,7 @@ export async function acquireCredentialsHandle(options: CredentialsHandleOptions
   if (sharedReplayCache !== undefined) credentials.sharedReplayCache = sharedReplayCache;
   if (replayCacheSize !== undefined) credentials.replayCacheSize = replayCacheSize;
   if (replayCachePrincipalQuota !== undefined) credentials.replayCachePrincipalQuota = replayCachePrincipalQuota;
+  if (replayCacheJournal !== undefined) credentials.replayCacheJournal = replayCacheJournal;
   if (requireFlags !== undefined) credentials.requireFlags = requireFlags;
   if (localName !== undefined) credentials.localName = localName;
   if (delegationDir !== undefined) credentials.delegationDir = delegationDir;

@@ -106,7 +106,8 @@ export const SERVE_FLAGS: readonly FlagSection[] = [
         default: 'default',
         help:
           "default | memory | none | file:PATH | redis://[user:pass@]host:port[/db] | rediss://... default: MIT's " +
-          'file cache; memory: a process-wide in-memory cache instead, faster, forgotten on restart; redis: one ' +
+          'file cache; memory: a process-wide in-memory cache instead, faster, forgotten on restart unless journaled ' +
+          '(--replay-cache-journal); redis: one ' +
           'cache shared by every server behind a load balancer (see below); none accepts replayed tokens.',
         apply: (into, v) => void (into.options.credentials.replayCache = parseReplayCache(v)),
       },
@@ -135,6 +136,17 @@ export const SERVE_FLAGS: readonly FlagSection[] = [
             v,
             RANGES.replayCachePrincipalQuota,
           )),
+      },
+      {
+        name: 'replay-cache-journal',
+        type: 'string',
+        placeholder: 'DIR',
+        default: 'none: memory is forgotten on restart',
+        help:
+          'memory only: also write every remembered authenticator to DIR and read them back at start, so a ' +
+          'restart forgets no replay. DIR must exist, owned by the service user, not group- or world-writable; ' +
+          'one server at a time.',
+        apply: (into, v) => void (into.options.credentials.replayCacheJournal = v),
       },
       {
         name: 'require-flags',

@@ -182,6 +182,17 @@ export function registerStateMetrics(registry: Registry, prefix: string, sources
       '(ERR_REPLAY_QUOTA).',
     () => sources.replayStats().refusedQuota,
   );
+  total(
+    'replay_journal_refused_total',
+    'Handshakes refused because the replay journal could not record their authenticator (disk full, ' +
+      'I/O error: ERR_REPLAY_CACHE_UNAVAILABLE; 0 without --replay-cache-journal).',
+    () => sources.replayStats().refusedJournal,
+  );
+  gauge(
+    'replay_journal_loaded',
+    'Authenticators the replay journal gave back to the in-memory cache at start.',
+    () => sources.replayStats().journalLoaded,
+  );
 
   // The front ends are read once per scrape too; both gauges come from the same call.
   let loads: FrontendLoad[] | undefined;

@@ -94,6 +94,13 @@ export interface CredentialOptions {
    */
   replayCachePrincipalQuota?: number;
   /**
+   * `memory` only: a directory every remembered authenticator is also written to, and read back
+   * from at start, so a restart forgets no replay (MIT's file cache survives one too). It must
+   * exist, be owned by this process's user and not be writable by its group or others; one
+   * process at a time uses it. Default: none (the memory cache is forgotten on restart).
+   */
+  replayCacheJournal?: string;
+  /**
    * Context flags every client must have requested; a context completed without one of them
    * is refused (ERR_GSS_FLAGS_REQUIRED) and gets no AP-REP. Default: none. `mutual` refuses
    * browsers (they never ask for it); `replay` + `sequence` make unwrap refuse replayed,
@@ -189,7 +196,14 @@ export function configureReplayCache(addon: NativeAddon, opts: CredentialOptions
   // On Redis with the memory fallback, the in-memory cache checks every accept too.
   const fallback = isRedisUrl(opts.replayCache ?? '') && opts.sharedReplayCache?.fallback === 'memory';
   const local = opts.replayCache === 'memory' || fallback;
-  if (!local) return;
+  if (!local) {
+    if (opts.replayCacheJournal !== undefined)
+      throw new ConfigError(
+        'ERR_CONFIG',
+        'a replay cache journal (--replay-cache-journal) needs the memory replay cache (--replay-cache memory)',
+      );
+    return;
+  }
   const capacity = opts.replayCacheSize ?? DEFAULT_REPLAY_CACHE_SIZE;
   if (!Number.isInteger(capacity) || capacity < 1) {
     throw new ConfigError('ERR_CONFIG', `replay cache size must be a positive whole number, not ${capacity}`);
@@ -198,7 +212,12 @@ export function configureReplayCache(addon: NativeAddon, opts: CredentialOptions
   if (quota !== undefined && (!Number.isInteger(quota) || quota < 1)) {
     throw new ConfigError('ERR_CONFIG', `replay cache principal quota must be a positive whole number, not ${quota}`);
   }
-  addon.configureReplayCache(quota === undefined ? { capacity } : { capacity, principalQuota: quota });
+  const r = addon.configureReplayCache({
+    capacity,
+    ...(quota === undefined ? {} : { principalQuota: quota }),
+    ...(opts.replayCacheJournal === undefined ? {} : { journal: path.resolve(opts.replayCacheJournal) }),
+  });
+  if (!r.ok) throw new ConfigError('ERR_CONFIG', `replay cache: ${r.message}`);
 }
 
 /** Fails with ERR_KEYTAB_UNREADABLE or the GSS error if the credential cannot be acquired. */

@@ -16,7 +16,9 @@ test(
       'replay_cache_unit',
       [
         'test/native/cc/replay_cache_unit.cc',
-        ...['replay_cache', 'replay_clock', 'tag_set', 'siphash'].map((f) => `native/src/replay/${f}.cc`),
+        ...['replay_cache', 'replay_clock', 'replay_journal', 'tag_keys', 'tag_set', 'siphash'].map(
+          (f) => `native/src/replay/${f}.cc`,
+        ),
       ],
       39,
     );

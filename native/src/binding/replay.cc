@@ -25,9 +25,10 @@ bool OptionalCount(Napi::Object opts, const char* key, uint64_t fallback, uint64
 
 }  // namespace
 
-// configureReplayCache({ capacity, windowMs?, principalQuota? }) -> { windowMs, principalQuota }
+// configureReplayCache({ capacity, windowMs?, principalQuota?, journal? })
+//   -> { ok: true, windowMs, principalQuota, journalLoaded } | { ok: false, code, message }
 // windowMs defaults to twice krb5's clock skew (see replay_cache.h for why twice);
-// principalQuota to a quarter of the capacity.
+// principalQuota to a quarter of the capacity; journal (a directory) to none.
 Napi::Value JsConfigureReplayCache(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsObject()) {
@@ -47,19 +48,32 @@ Napi::Value JsConfigureReplayCache(const Napi::CallbackInfo& info) {
     Napi::TypeError::New(env, "capacity is required").ThrowAsJavaScriptException();
     return env.Undefined();
   }
+  Napi::Value journal = opts.Get("journal");
+  if (!journal.IsUndefined()) {
+    if (!journal.IsString() || journal.As<Napi::String>().Utf8Value().empty()) {
+      Napi::TypeError::New(env, "journal must be a directory path").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    config.journal_dir = journal.As<Napi::String>().Utf8Value();
+  }
   config.capacity = static_cast<size_t>(capacity);
   config.window_ms = window_ms;
   config.principal_quota = static_cast<size_t>(quota);
-  ReplayCache::Instance().Configure(config);
+  std::string error;
+  if (!ReplayCache::Instance().Configure(config, &error)) {
+    return ErrorResult(env, MakeStatus("ERR_CONFIG", error));
+  }
   ReplayStats s = ReplayCache::Instance().Stats();
-  Napi::Object r = Napi::Object::New(env);
+  Napi::Object r = OkResult(env);
+  r.Set("journalLoaded", Napi::Number::New(env, static_cast<double>(s.journal_loaded)));
   r.Set("windowMs", Napi::Number::New(env, static_cast<double>(s.window_ms)));
   r.Set("principalQuota", Napi::Number::New(env, static_cast<double>(s.principal_quota)));
   return r;
 }
 
 // replayStats() -> { enabled, entries, capacity, principalQuota, windowMs, recorded, replays,
-//                    refusedFull, refusedQuota, generations, bytes }
+//                    refusedFull, refusedQuota, generations, bytes, journal, journalLoaded,
+//                    journalFiles, refusedJournal }
 Napi::Value JsReplayStats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ReplayStats s = ReplayCache::Instance().Stats();
@@ -76,6 +90,10 @@ Napi::Value JsReplayStats(const Napi::CallbackInfo& info) {
   set("refusedQuota", s.refused_quota);
   set("generations", s.generations);
   set("bytes", s.bytes);
+  o.Set("journal", s.journal);
+  set("journalLoaded", s.journal_loaded);
+  set("journalFiles", s.journal_files);
+  set("refusedJournal", s.refused_journal);
   return o;
 }
 

@@ -14,7 +14,8 @@ GssStatus CheckReplay(gss_ctx_id_t ctx, const std::string& principal) {
     st.message += " (needed for the in-memory replay check; refused)";
     return st;
   }
-  switch (ReplayCache::Instance().Record(tag, principal_hash)) {
+  std::string why;
+  switch (ReplayCache::Instance().Record(tag, principal_hash, &why)) {
     case ReplayCache::Result::kReplay: {
       GssStatus replay = MakeStatus("ERR_GSS_REPLAY",
                                     "accept: Request is a replay (the in-memory replay cache has "
@@ -31,6 +32,11 @@ GssStatus CheckReplay(gss_ctx_id_t ctx, const std::string& principal) {
                         "accept: this client principal holds its share of the in-memory replay "
                         "cache (--replay-cache-principal-quota); refused until its older "
                         "authenticators expire");
+    case ReplayCache::Result::kUnjournaled:
+      // A tag the journal does not hold would be forgotten by a restart: fail closed.
+      return MakeStatus(
+          "ERR_REPLAY_CACHE_UNAVAILABLE",
+          "accept: the replay journal could not record this authenticator (" + why + "); refused");
     case ReplayCache::Result::kFresh:
       break;
   }

@@ -9,11 +9,64 @@ ReplayCache& ReplayCache::Instance() {
   return *cache;
 }
 
-void ReplayCache::Configure(const ReplayCacheConfig& config) {
+bool ReplayCache::Configure(const ReplayCacheConfig& config, std::string* error) {
   std::lock_guard<std::mutex> lock(mu_);
+  ReplayCacheConfig next = config;
+  if (next.window_ms == 0) next.window_ms = 1;
+  if (!next.journal_dir.empty()) {
+    ReplayCacheConfig previous = config_;
+    config_ = next;  // the window the journal's tags are loaded with
+    std::string ignored;
+    if (!AttachJournalLocked(next.journal_dir, error != nullptr ? error : &ignored)) {
+      config_ = previous;
+      return false;
+    }
+  }
   enabled_ = true;
-  config_ = config;
-  if (config_.window_ms == 0) config_.window_ms = 1;
+  config_ = next;
+  return true;
+}
+
+bool ReplayCache::AttachJournalLocked(const std::string& dir, std::string* error) {
+  if (journal_) {
+    if (journal_->dir() == dir) return true;
+    *error = "this process's replay cache already journals to " + journal_->dir();
+    return false;
+  }
+  if (entries_ != 0 || recorded_ != 0) {
+    *error = "the replay cache already holds tags that are not in a journal";
+    return false;
+  }
+  const uint64_t wall_ms = clock_->WallMs();
+  const uint64_t boot_ms = clock_->BootMs();
+  const uint64_t oldest = wall_ms > config_.window_ms ? wall_ms - config_.window_ms : 0;
+  std::unique_ptr<ReplayJournal> journal = ReplayJournal::Open(dir, oldest, error);
+  if (!journal) return false;
+  if (!InstallTagKeys(journal->keys())) {
+    *error = "replay tags were already made in this process with keys other than " + dir + "/key";
+    return false;
+  }
+  // Each file read back becomes a generation that takes no new tags; each tag keeps the rest of
+  // its window on both clocks, as if recorded in this process.
+  for (JournalFile& file : journal->TakeLoaded()) {
+    auto g = std::make_unique<Generation>();
+    g->opened_boot_ms = boot_ms;
+    g->journal_number = file.number;
+    g->open = false;
+    for (const JournalRecord& r : file.records) {
+      if (!g->tags.Insert(r.tag)) continue;
+      ++g->per_principal[r.principal_hash];
+      const uint64_t end_wall = r.wall_ms + config_.window_ms;
+      g->expires_wall_ms = std::max(g->expires_wall_ms, end_wall);
+      g->expires_boot_ms =
+          std::max(g->expires_boot_ms, boot_ms + (end_wall - std::min(end_wall, wall_ms)));
+      ++entries_;
+      ++journal_loaded_;
+    }
+    generations_.push_back(std::move(g));
+  }
+  journal_ = std::move(journal);
+  return true;
 }
 
 bool ReplayCache::enabled() {
@@ -33,22 +86,33 @@ void ReplayCache::ExpireLocked(uint64_t wall_ms, uint64_t boot_ms) {
     const Generation& g = *generations_.front();
     if (wall_ms <= g.expires_wall_ms || boot_ms <= g.expires_boot_ms) break;
     entries_ -= g.tags.size();
+    if (journal_ && g.journal_number != 0) journal_->Remove(g.journal_number);
     generations_.pop_front();
   }
 }
 
-ReplayCache::Generation* ReplayCache::CurrentLocked(uint64_t boot_ms) {
+ReplayCache::Generation* ReplayCache::CurrentLocked(uint64_t boot_ms, std::string* why) {
   uint64_t span = std::max<uint64_t>(1, config_.window_ms / 4);
-  if (generations_.empty() || (boot_ms >= generations_.back()->opened_boot_ms + span &&
-                               generations_.size() < kMaxGenerations)) {
+  const bool fresh_needed = generations_.empty() || !generations_.back()->open ||
+                            (boot_ms >= generations_.back()->opened_boot_ms + span &&
+                             generations_.size() < kMaxGenerations);
+  if (fresh_needed) {
     auto g = std::make_unique<Generation>();
     g->opened_boot_ms = boot_ms;
+    if (journal_) {
+      std::string error;
+      if (!journal_->StartFile(&g->journal_number, &error)) {
+        if (why != nullptr) *why = error;
+        return nullptr;
+      }
+    }
     generations_.push_back(std::move(g));
   }
   return generations_.back().get();
 }
 
-ReplayCache::Result ReplayCache::Record(const ReplayTag& tag, uint64_t principal_hash) {
+ReplayCache::Result ReplayCache::Record(const ReplayTag& tag, uint64_t principal_hash,
+                                        std::string* why) {
   std::lock_guard<std::mutex> lock(mu_);
   uint64_t wall_ms = clock_->WallMs();
   uint64_t boot_ms = clock_->BootMs();
@@ -70,7 +134,14 @@ ReplayCache::Result ReplayCache::Record(const ReplayTag& tag, uint64_t principal
     ++refused_quota_;
     return Result::kQuota;
   }
-  Generation* g = CurrentLocked(boot_ms);
+  // Journaled before it counts: a tag that a restart would forget must not let its handshake in.
+  std::string error;
+  Generation* g = CurrentLocked(boot_ms, &error);
+  if (g == nullptr || (journal_ && !journal_->Append({tag, principal_hash, wall_ms}, &error))) {
+    ++refused_journal_;
+    if (why != nullptr) *why = error;
+    return Result::kUnjournaled;
+  }
   g->tags.Insert(tag);
   ++g->per_principal[principal_hash];
   g->expires_wall_ms = std::max(g->expires_wall_ms, wall_ms + config_.window_ms);
@@ -99,6 +170,10 @@ ReplayStats ReplayCache::Stats() {
                g->per_principal.bucket_count() * sizeof(void*);
   }
   s.enabled = enabled_;
+  s.journal = journal_ != nullptr;
+  s.journal_loaded = journal_loaded_;
+  s.journal_files = journal_ ? journal_->files() : 0;
+  s.refused_journal = refused_journal_;
   return s;
 }
 

@@ -2,7 +2,6 @@
 
 #include <gssapi/gssapi_ext.h>
 #include <gssapi/gssapi_krb5.h>
-#include <sys/random.h>
 
 #include <cstring>
 #include <vector>
@@ -10,6 +9,7 @@
 #include "../gss/handles.h"
 #include "../krb5/krb5_handles.h"
 #include "siphash.h"
+#include "tag_keys.h"
 
 namespace negotiate {
 namespace {
@@ -19,28 +19,6 @@ namespace {
 // the inquiry is made directly.
 gss_OID_desc kLucidV1Oid = {12,
                             const_cast<char*>("\x2a\x86\x48\x86\xf7\x12\x01\x02\x02\x05\x06\x01")};
-
-struct TagKeys {
-  SipKey hi, lo, principal;
-};
-
-const TagKeys& Keys() {
-  static const TagKeys keys = [] {
-    TagKeys k;
-    uint64_t words[6] = {};
-    uint8_t* p = reinterpret_cast<uint8_t*>(words);
-    size_t got = 0;
-    while (got < sizeof words) {
-      ssize_t n = getrandom(p + got, sizeof words - got, 0);
-      if (n > 0) got += static_cast<size_t>(n);
-    }
-    k.hi = {words[0], words[1]};
-    k.lo = {words[2], words[3]};
-    k.principal = {words[4], words[5]};
-    return k;
-  }();
-  return keys;
-}
 
 // Owns what the lucid inquiry returns: the buffer set, and the lucid context it points to
 // (gss_krb5_free_lucid_sec_context wipes the key material).
@@ -134,7 +112,7 @@ GssStatus ReplayTagOfContext(gss_ctx_id_t ctx, const std::string& principal, Rep
   const gss_krb5_lucid_key_t* key = nullptr;
   GssStatus st = AuthenticatorInput(ctx, principal, &lucid, &input, &key);
   if (!st.ok()) return st;
-  const TagKeys& keys = Keys();
+  const TagKeys& keys = CurrentTagKeys();
   tag->hi = SipHash24(keys.hi, input.data(), input.size());
   tag->lo = SipHash24(keys.lo, input.data(), input.size());
   *principal_hash = SipHash24(keys.principal, reinterpret_cast<const uint8_t*>(principal.data()),

@@ -8,8 +8,9 @@
 // ticket's session key when a client sends none) and the authenticator's sequence number, as
 // the lucid form of the context reports them before any message is processed. An attacker can
 // change none of them without the session key: the authenticator is encrypted and checksummed
-// under it. The tag is a keyed hash of them (SipHash, per-process random key): the key material
-// never leaves the worker that computed it.
+// under it. The tag is a keyed hash of them (SipHash under the keys of tag_keys.h: random per
+// process, or kept by the replay journal): the key material never leaves the worker that
+// computed it.
 #ifndef NEGOTIATE_REPLAY_REPLAY_TAG_H_
 #define NEGOTIATE_REPLAY_REPLAY_TAG_H_
 

@@ -71,7 +71,7 @@ void TagSetGrowth() {
 void ExpiryAfterWindow() {
   FakeClock clock;
   ReplayCache cache(&clock);
-  cache.Configure(ReplayCacheConfig{600000, 1000, 0});
+  cache.Configure(ReplayCacheConfig{600000, 1000, 0, ""});
   Check(cache.Record(TagN(1), 7) == Result::kFresh, "expiry: first record fresh");
   clock.Advance(599000);
   Check(cache.Record(TagN(1), 7) == Result::kReplay, "expiry: a replay within the window");
@@ -85,7 +85,7 @@ void WallClockStepsBack() {
   // more than the window, an accepted authenticator becomes valid again: its tag must stay.
   FakeClock clock;
   ReplayCache cache(&clock);
-  cache.Configure(ReplayCacheConfig{600000, 1000, 0});
+  cache.Configure(ReplayCacheConfig{600000, 1000, 0, ""});
   Check(cache.Record(TagN(2), 7) == Result::kFresh, "step back: recorded");
   clock.wall -= 3600000;  // an hour back
   clock.boot += 2 * 600000;
@@ -105,7 +105,7 @@ void WallClockJumpsForward() {
   // A forward jump must not drop tags that a later step back would make valid again.
   FakeClock clock;
   ReplayCache cache(&clock);
-  cache.Configure(ReplayCacheConfig{600000, 1000, 0});
+  cache.Configure(ReplayCacheConfig{600000, 1000, 0, ""});
   cache.Record(TagN(3), 7);
   clock.wall += 86400000;  // a day ahead, then back
   clock.boot += 1000;
@@ -118,7 +118,7 @@ void WallClockJumpsForward() {
 void CapacityAndQuota() {
   FakeClock clock;
   ReplayCache cache(&clock);
-  cache.Configure(ReplayCacheConfig{600000, 8, 3});
+  cache.Configure(ReplayCacheConfig{600000, 8, 3, ""});
   int fresh = 0;
   for (uint64_t i = 0; i < 5; ++i) fresh += cache.Record(TagN(100 + i), 1) == Result::kFresh;
   Check(fresh == 3, "quota: principal 1 holds 3 of 5");
@@ -136,7 +136,7 @@ void CapacityAndQuota() {
   Check(cache.Stats().entries == 1, "capacity: expired entries gone from the count");
   // Spread over generations, the quota still counts every live tag of the principal.
   ReplayCache spread(&clock);
-  spread.Configure(ReplayCacheConfig{600000, 100, 3});
+  spread.Configure(ReplayCacheConfig{600000, 100, 3, ""});
   for (uint64_t i = 0; i < 3; ++i) {
     spread.Record(TagN(400 + i), 9);
     clock.Advance(160000);
@@ -145,7 +145,7 @@ void CapacityAndQuota() {
   Check(spread.Record(TagN(500), 9) == Result::kQuota, "quota: counted across generations");
   Check(spread.Stats().principal_quota == 3, "quota: reported");
   ReplayCache defaults(&clock);
-  defaults.Configure(ReplayCacheConfig{600000, 100, 0});
+  defaults.Configure(ReplayCacheConfig{600000, 100, 0, ""});
   Check(defaults.Stats().principal_quota == 25, "quota: a quarter of the capacity by default");
 }
 
@@ -154,7 +154,7 @@ void GenerationsAreBounded() {
   // and new tags join the newest one.
   FakeClock clock;
   ReplayCache cache(&clock);
-  cache.Configure(ReplayCacheConfig{4000, 100000, 0});
+  cache.Configure(ReplayCacheConfig{4000, 100000, 0, ""});
   clock.wall -= 10'000'000'000ULL;
   uint64_t t = 0;
   for (int i = 0; i < 200; ++i) {

@@ -1,0 +1,108 @@
+/**
+ * `--replay-cache memory --replay-cache-journal DIR` through the CLI, as operators run it: a
+ * token accepted before a restart is refused after it (and, as the control, accepted again
+ * after a restart without the journal: what the journal is for). A second server on the same
+ * directory, a directory others may write to, and a journal without the memory cache are
+ * refused at start (exit 2). The journal's own C++ checks: test/native/replayJournalUnit.test.ts.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { TestContext } from 'node:test';
+
+import type { ThrowawayRealm } from '../../src/realm/index.js';
+import { assertListening, BIN, Cli, cleanEnv, runCli } from '../support/cliProcess.js';
+import { negotiateGet } from '../support/httpGet.js';
+import { firstTokens } from '../support/initiator.js';
+import { startTestRealm } from '../support/realm.js';
+import { requirePythonGssapi } from '../support/server.js';
+
+const SERVICE = 'HTTP@localhost';
+let realm: ThrowawayRealm;
+let scratch: string;
+
+before(async () => {
+  requirePythonGssapi();
+  realm = await startTestRealm();
+  scratch = await fs.mkdtemp(path.join(os.tmpdir(), 'negotiate-journal-test-'));
+});
+after(async () => {
+  await realm?.destroy();
+  await fs.rm(scratch, { recursive: true, force: true });
+});
+
+function env(): NodeJS.ProcessEnv {
+  return { ...cleanEnv(), ...realm.env() };
+}
+
+function serveArgs(extra: string[]): string[] {
+  return [BIN, 'serve', '--keytab', realm.keytab, '--http', '127.0.0.1:0', '--workers', '1', ...extra];
+}
+
+/** Starts a server, sends each token once, stops it; the HTTP statuses in order. */
+async function serveOnce(t: TestContext, extra: string[], tokens: Buffer[]): Promise<number[]> {
+  const cli = new Cli(t, process.execPath, serveArgs(extra), env());
+  const [listening] = await cli.waitLines(1);
+  const port = assertListening(listening, 'http');
+  const statuses: number[] = [];
+  for (const token of tokens) {
+    const answer = await negotiateGet(port, token);
+    statuses.push(answer.status);
+    if (answer.status === 401) assert.match(answer.body, /replay/i, answer.body);
+  }
+  assert.equal((await cli.stop('SIGTERM')).code, 0, cli.stderr);
+  return statuses;
+}
+
+async function journalDir(name: string): Promise<string> {
+  const dir = path.join(scratch, name);
+  await fs.mkdir(dir, { mode: 0o700 });
+  return dir;
+}
+
+test('without a journal a restart forgets the token; with one the token is a replay after the restart', async (t) => {
+  const [unjournaled, captured, fresh] = await firstTokens(realm, { mech: 'spnego', service: SERVICE }, 3);
+  assert.ok(unjournaled && captured && fresh);
+
+  // The control: the memory cache alone refuses the replay until the process ends, not after.
+  assert.deepEqual(await serveOnce(t, ['--replay-cache', 'memory'], [unjournaled, unjournaled]), [200, 401]);
+  assert.deepEqual(await serveOnce(t, ['--replay-cache', 'memory'], [unjournaled]), [200], 'forgotten');
+
+  const dir = await journalDir('restart');
+  const journaled = ['--replay-cache', 'memory', '--replay-cache-journal', dir];
+  assert.deepEqual(await serveOnce(t, journaled, [captured]), [200]);
+  assert.deepEqual(await serveOnce(t, journaled, [captured, fresh]), [401, 200], 'remembered across the restart');
+  const files = await fs.readdir(dir);
+  assert.ok(files.includes('key') && files.some((f) => f.endsWith('.tags')), files.join(' '));
+  assert.equal((await fs.stat(path.join(dir, 'key'))).mode & 0o777, 0o600);
+});
+
+test('a second server on the same journal is refused at start while the first runs (exit 2)', async (t) => {
+  const dir = await journalDir('shared');
+  const journaled = ['--replay-cache', 'memory', '--replay-cache-journal', dir];
+  const first = new Cli(t, process.execPath, serveArgs(journaled), env());
+  assertListening((await first.waitLines(1))[0], 'http');
+  const second = await runCli(serveArgs(journaled).slice(1), env());
+  assert.equal(second.code, 2, second.stderr);
+  assert.match(second.stderr, /ERR_CONFIG/);
+  assert.match(second.stderr, /in use by another process/);
+  assert.equal((await first.stop('SIGTERM')).code, 0, first.stderr);
+});
+
+test('a journal others may write to, a missing one, or one without the memory cache: exit 2, saying why', async () => {
+  const open = await journalDir('open');
+  await fs.chmod(open, 0o777);
+  const cases: Array<[string[], RegExp]> = [
+    [['--replay-cache', 'memory', '--replay-cache-journal', open], /not writable by group or others/],
+    [['--replay-cache', 'memory', '--replay-cache-journal', path.join(scratch, 'absent')], /cannot open/],
+    [['--replay-cache-journal', await journalDir('default')], /needs the memory replay cache/],
+  ];
+  for (const [extra, why] of cases) {
+    const r = await runCli(serveArgs(extra).slice(1), env());
+    assert.equal(r.code, 2, `${extra.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, why);
+    assert.equal(r.stdout, '', 'no listening line');
+  }
+});
