@@ -12,7 +12,8 @@
  *   node bench/socketThreads.mjs [--connections 16,64] [--duration S] [--rounds N] [--threads N]
  *                                [--replay-variants] [--realm mit|ad] [--groups N]
  *
- * --replay-variants adds our server with `--replay-cache memory` (in-process, no file) and the
+ * --replay-variants adds our server with `--replay-cache memory` (in-process, no file), the same
+ * with `--replay-cache-journal` (one 32-byte append per accept, so a restart forgets nothing), and the
  * prototype on N threads with MIT's replay cache off: what MIT's file cache (one file, locked
  * for each accept) costs two threads accepting at once.
  * --realm ad: tickets from a throwaway Active Directory domain (Samba, root) with a PAC naming
@@ -21,7 +22,7 @@
  * that completed with the mutual token; medians over rounds. Needs `npm run build`, Debian's
  * wrk and Apache (bench/setup.sh).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -70,6 +71,12 @@ const PEER = fileURLToPath(new URL('./peers/main-thread/server.mjs', import.meta
 
 const { generateTokens } = await import('../tools/tokens.mjs');
 const dir = await mkdtemp(path.join(os.tmpdir(), 'negotiate-socketthreads-'));
+/** A fresh journal directory (mode 0700, as --replay-cache-journal requires). */
+async function journal() {
+  const d = path.join(dir, 'journal');
+  await mkdir(d, { mode: 0o700 });
+  return d;
+}
 log(`tickets: ${realmLabel(realmOpts.kind, realmOpts.groups)}`);
 const realm = await startBenchRealm({ dir: path.join(dir, 'realm'), ...realmOpts });
 const env = realm.env();
@@ -100,6 +107,7 @@ try {
   if (values['replay-variants']) {
     servers.push(
       await startOursWith('ours-memory.log', ['--replay-cache', 'memory']),
+      await startOursWith('ours-journal.log', ['--replay-cache', 'memory', '--replay-cache-journal', await journal()]),
       await startPeer(threads, 'none'),
     );
   }

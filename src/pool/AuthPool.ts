@@ -155,6 +155,14 @@ export class AuthPool {
     let sharedReplay: SharedReplayCheck | undefined;
     try {
       credentials = await AcceptorCredentials.prepare(addon, options.credentials);
+      const replay = addon.replayStats();
+      if (replay.journal && options.credentials.replayCacheJournal !== undefined) {
+        logger.info('replay journal opened', {
+          dir: options.credentials.replayCacheJournal,
+          loaded: replay.journalLoaded,
+          files: replay.journalFiles,
+        });
+      }
       sharedReplay = await SharedReplayCheck.open(options.credentials, logger);
     } catch (err) {
       await delegated?.close();

@@ -43,6 +43,14 @@ function serveArgs(extra: string[]): string[] {
 
 /** Starts a server, sends each token once, stops it; the HTTP statuses in order. */
 async function serveOnce(t: TestContext, extra: string[], tokens: Buffer[]): Promise<number[]> {
+  return (await serveAndLog(t, extra, tokens)).statuses;
+}
+
+async function serveAndLog(
+  t: TestContext,
+  extra: string[],
+  tokens: Buffer[],
+): Promise<{ statuses: number[]; stderr: string }> {
   const cli = new Cli(t, process.execPath, serveArgs(extra), env());
   const [listening] = await cli.waitLines(1);
   const port = assertListening(listening, 'http');
@@ -53,7 +61,7 @@ async function serveOnce(t: TestContext, extra: string[], tokens: Buffer[]): Pro
     if (answer.status === 401) assert.match(answer.body, /replay/i, answer.body);
   }
   assert.equal((await cli.stop('SIGTERM')).code, 0, cli.stderr);
-  return statuses;
+  return { statuses, stderr: cli.stderr };
 }
 
 async function journalDir(name: string): Promise<string> {
@@ -73,7 +81,10 @@ test('without a journal a restart forgets the token; with one the token is a rep
   const dir = await journalDir('restart');
   const journaled = ['--replay-cache', 'memory', '--replay-cache-journal', dir];
   assert.deepEqual(await serveOnce(t, journaled, [captured]), [200]);
-  assert.deepEqual(await serveOnce(t, journaled, [captured, fresh]), [401, 200], 'remembered across the restart');
+  const restarted = await serveAndLog(t, journaled, [captured, fresh]);
+  assert.deepEqual(restarted.statuses, [401, 200], 'remembered across the restart');
+  // The log says what the journal gave back (the CLI's log lines are on stderr).
+  assert.match(restarted.stderr, /"loaded":1,"files":1[,}].*"msg":"replay journal opened"/);
   const files = await fs.readdir(dir);
   assert.ok(files.includes('key') && files.some((f) => f.endsWith('.tags')), files.join(' '));
   assert.equal((await fs.stat(path.join(dir, 'key'))).mode & 0o777, 0o600);
