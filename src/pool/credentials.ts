@@ -212,6 +212,8 @@ export function configureReplayCache(addon: NativeAddon, opts: CredentialOptions
   if (quota !== undefined && (!Number.isInteger(quota) || quota < 1)) {
     throw new ConfigError('ERR_CONFIG', `replay cache principal quota must be a positive whole number, not ${quota}`);
   }
+  if (opts.replayCacheJournal !== undefined && opts.replayCacheJournal.trim() === '')
+    throw new ConfigError('ERR_CONFIG', 'the replay cache journal must name a directory, not an empty string');
   const r = addon.configureReplayCache({
     capacity,
     ...(quota === undefined ? {} : { principalQuota: quota }),

@@ -109,6 +109,7 @@ test('a journal others may write to, a missing one, or one without the memory ca
     [['--replay-cache', 'memory', '--replay-cache-journal', open], /not writable by group or others/],
     [['--replay-cache', 'memory', '--replay-cache-journal', path.join(scratch, 'absent')], /cannot open/],
     [['--replay-cache-journal', await journalDir('default')], /needs the memory replay cache/],
+    [['--replay-cache', 'memory', '--replay-cache-journal', ''], /replayCacheJournal must be a non-empty string/],
   ];
   for (const [extra, why] of cases) {
     const r = await runCli(serveArgs(extra).slice(1), env());
