@@ -6,21 +6,12 @@
  * AddressSanitizer and UndefinedBehaviorSanitizer, from the same sources as the addon.
  */
 import { test } from 'node:test';
-import { runCcUnit } from '../support/ccUnit.js';
+import { REPLAY_CACHE_SOURCES, runCcUnit } from '../support/ccUnit.js';
 
 test(
   'replay cache units: clocks, expiry, capacity, quota, tag set, SipHash (ASan + UBSan)',
   { timeout: 120_000 },
   async () => {
-    await runCcUnit(
-      'replay_cache_unit',
-      [
-        'test/native/cc/replay_cache_unit.cc',
-        ...['replay_cache', 'replay_clock', 'replay_journal', 'tag_keys', 'tag_set', 'siphash'].map(
-          (f) => `native/src/replay/${f}.cc`,
-        ),
-      ],
-      39,
-    );
+    await runCcUnit('replay_cache_unit', ['test/native/cc/replay_cache_unit.cc', ...REPLAY_CACHE_SOURCES], 39);
   },
 );

@@ -5,21 +5,12 @@
  * restart forget one fails closed. ASan + UBSan, from the addon's own sources.
  */
 import { test } from 'node:test';
-import { runCcUnit } from '../support/ccUnit.js';
+import { REPLAY_CACHE_SOURCES, runCcUnit } from '../support/ccUnit.js';
 
 test(
   'replay journal units: restart, expiry, quota, unsafe directories, foreign and torn files, write failure',
   { timeout: 120_000 },
   async () => {
-    await runCcUnit(
-      'replay_journal_unit',
-      [
-        'test/native/cc/replay_journal_unit.cc',
-        ...['replay_cache', 'replay_clock', 'replay_journal', 'tag_keys', 'tag_set', 'siphash'].map(
-          (f) => `native/src/replay/${f}.cc`,
-        ),
-      ],
-      40,
-    );
+    await runCcUnit('replay_journal_unit', ['test/native/cc/replay_journal_unit.cc', ...REPLAY_CACHE_SOURCES], 40);
   },
 );

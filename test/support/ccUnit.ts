@@ -49,3 +49,13 @@ export async function runCcUnit(name: string, sources: string[], minChecks: numb
     await rm(dir, { recursive: true, force: true });
   }
 }
+
+/** The in-memory replay cache's sources (native/src/replay/), for the unit programs that test it. */
+export const REPLAY_CACHE_SOURCES = [
+  'replay_cache',
+  'replay_clock',
+  'replay_journal',
+  'tag_keys',
+  'tag_set',
+  'siphash',
+].map((f) => `native/src/replay/${f}.cc`);

@@ -11,6 +11,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "le_words.h"
+
 namespace negotiate {
 namespace {
 
@@ -21,16 +23,6 @@ constexpr char kTagsSuffix[] = ".tags";
 
 std::string Errno(const char* what, const std::string& path) {
   return std::string(what) + " " + path + ": " + std::strerror(errno);
-}
-
-uint64_t GetWord(const uint8_t* p) {
-  uint64_t w = 0;
-  for (int i = 7; i >= 0; --i) w = (w << 8) | p[i];
-  return w;
-}
-
-void PutWord(uint64_t w, uint8_t* p) {
-  for (int i = 0; i < 8; ++i) p[i] = static_cast<uint8_t>(w >> (8 * i));
 }
 
 // The number of a journal file from its name, or false for any other name.
@@ -231,7 +223,7 @@ bool ReplayJournal::ReadFile(uint64_t number, uint64_t oldest_wall_ms, std::stri
       *error = path + " is not a replay journal file (no NSRJTAG1 header)";
       return false;
     }
-    if (GetWord(header + 8) != key_check_) {
+    if (LoadLe64(header + 8) != key_check_) {
       *error = path + " was written under another key than " + dir_ + "/key";
       return false;
     }
@@ -248,10 +240,10 @@ bool ReplayJournal::ReadFile(uint64_t number, uint64_t oldest_wall_ms, std::stri
       for (size_t i = 0; i < whole; ++i) {
         const uint8_t* p = buf.data() + i * kRecordBytes;
         JournalRecord r;
-        r.tag.hi = GetWord(p);
-        r.tag.lo = GetWord(p + 8);
-        r.principal_hash = GetWord(p + 16);
-        r.wall_ms = GetWord(p + 24);
+        r.tag.hi = LoadLe64(p);
+        r.tag.lo = LoadLe64(p + 8);
+        r.principal_hash = LoadLe64(p + 16);
+        r.wall_ms = LoadLe64(p + 24);
         if (r.wall_ms >= oldest_wall_ms) file.records.push_back(r);
       }
       if (static_cast<size_t>(n) < buf.size()) break;
@@ -274,7 +266,7 @@ bool ReplayJournal::StartFile(uint64_t* number, std::string* error) {
   }
   uint8_t header[kHeaderBytes];
   std::memcpy(header, kTagsMagic, sizeof kTagsMagic);
-  PutWord(key_check_, header + 8);
+  StoreLe64(key_check_, header + 8);
   if (::write(fd.get(), header, sizeof header) != static_cast<ssize_t>(sizeof header)) {
     *error = Errno("cannot write", path);
     ::unlinkat(dir_fd_.get(), name.c_str(), 0);
@@ -297,10 +289,10 @@ bool ReplayJournal::Append(const JournalRecord& record, std::string* error) {
     return false;
   }
   uint8_t buf[kRecordBytes];
-  PutWord(record.tag.hi, buf);
-  PutWord(record.tag.lo, buf + 8);
-  PutWord(record.principal_hash, buf + 16);
-  PutWord(record.wall_ms, buf + 24);
+  StoreLe64(record.tag.hi, buf);
+  StoreLe64(record.tag.lo, buf + 8);
+  StoreLe64(record.principal_hash, buf + 16);
+  StoreLe64(record.wall_ms, buf + 24);
   ssize_t n;
   do {
     n = ::write(current_.get(), buf, sizeof buf);

@@ -6,21 +6,13 @@
 #include <cstring>
 #include <mutex>
 
+#include "le_words.h"
+
 namespace negotiate {
 namespace {
 
 std::mutex keys_mu;
 std::atomic<const TagKeys*> current_keys{nullptr};  // set once, never freed
-
-uint64_t Word(const uint8_t* p) {
-  uint64_t w = 0;
-  for (int i = 7; i >= 0; --i) w = (w << 8) | p[i];
-  return w;
-}
-
-void PutWord(uint64_t w, uint8_t* p) {
-  for (int i = 0; i < 8; ++i) p[i] = static_cast<uint8_t>(w >> (8 * i));
-}
 
 bool SameKeys(const TagKeys& a, const TagKeys& b) {
   return a.hi.k0 == b.hi.k0 && a.hi.k1 == b.hi.k1 && a.lo.k0 == b.lo.k0 && a.lo.k1 == b.lo.k1 &&
@@ -31,16 +23,16 @@ bool SameKeys(const TagKeys& a, const TagKeys& b) {
 
 TagKeys TagKeysFromBytes(const uint8_t (&bytes)[kTagKeyBytes]) {
   TagKeys k;
-  k.hi = {Word(bytes), Word(bytes + 8)};
-  k.lo = {Word(bytes + 16), Word(bytes + 24)};
-  k.principal = {Word(bytes + 32), Word(bytes + 40)};
+  k.hi = {LoadLe64(bytes), LoadLe64(bytes + 8)};
+  k.lo = {LoadLe64(bytes + 16), LoadLe64(bytes + 24)};
+  k.principal = {LoadLe64(bytes + 32), LoadLe64(bytes + 40)};
   return k;
 }
 
 void TagKeysToBytes(const TagKeys& keys, uint8_t (&bytes)[kTagKeyBytes]) {
   const uint64_t words[6] = {keys.hi.k0, keys.hi.k1,        keys.lo.k0,
                              keys.lo.k1, keys.principal.k0, keys.principal.k1};
-  for (int i = 0; i < 6; ++i) PutWord(words[i], bytes + 8 * i);
+  for (int i = 0; i < 6; ++i) StoreLe64(words[i], bytes + 8 * i);
 }
 
 TagKeys RandomTagKeys() {

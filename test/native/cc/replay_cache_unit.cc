@@ -8,30 +8,19 @@
 #include "../../../native/src/replay/replay_cache.h"
 #include "../../../native/src/replay/siphash.h"
 #include "../../../native/src/replay/tag_set.h"
+#include "fake_replay_clock.h"
 #include "unit_check.h"
 
 using negotiate::ReplayCache;
 using negotiate::ReplayCacheConfig;
-using negotiate::ReplayClock;
 using negotiate::ReplayTag;
 
 namespace {
 
 using unit::Check;
 
-class FakeClock : public ReplayClock {
- public:
-  uint64_t wall = 1'800'000'000'000;  // 2027
-  uint64_t boot = 1'000'000;
-  uint64_t WallMs() override { return wall; }
-  uint64_t BootMs() override { return boot; }
-  void Advance(uint64_t ms) {
-    wall += ms;
-    boot += ms;
-  }
-};
-
-ReplayTag TagN(uint64_t n) { return ReplayTag{n * 0x9e3779b97f4a7c15ULL + 1, n ^ 0xabcdef}; }
+using unit::FakeClock;
+using unit::TagN;
 
 using Result = ReplayCache::Result;
 

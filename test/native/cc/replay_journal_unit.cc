@@ -19,11 +19,11 @@
 #include <vector>
 
 #include "../../../native/src/replay/replay_cache.h"
+#include "fake_replay_clock.h"
 #include "unit_check.h"
 
 using negotiate::ReplayCache;
 using negotiate::ReplayCacheConfig;
-using negotiate::ReplayClock;
 using negotiate::ReplayTag;
 using Result = ReplayCache::Result;
 using unit::Check;
@@ -32,19 +32,8 @@ namespace {
 
 constexpr uint64_t kWindow = 600000;
 
-class FakeClock : public ReplayClock {
- public:
-  uint64_t wall = 1'800'000'000'000;
-  uint64_t boot = 1'000'000;
-  uint64_t WallMs() override { return wall; }
-  uint64_t BootMs() override { return boot; }
-  void Advance(uint64_t ms) {
-    wall += ms;
-    boot += ms;
-  }
-};
-
-ReplayTag TagN(uint64_t n) { return ReplayTag{n * 0x9e3779b97f4a7c15ULL + 1, n ^ 0xabcdef}; }
+using unit::FakeClock;
+using unit::TagN;
 
 std::string NewDir() {
   char templ[] = "/tmp/replay-journal-unit-XXXXXX";
