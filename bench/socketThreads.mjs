@@ -149,7 +149,10 @@ try {
         results.set(key, [...(results.get(key) ?? []), { rps: r.rps, cpuUs }]);
         const load = readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
         const perHandshake = `${cpuUs.toFixed(0)} µs/handshake`;
-        log(`round ${round + 1} ${s.name} c=${c}: ${r.rps}/s, ${perHandshake}, errors ${r.errors}, load ${load}`);
+        const wrkCpu = `wrk ${((r.loadgenCpuS * 1e6) / Math.max(1, r.requests)).toFixed(1)} µs/request`;
+        log(
+          `round ${round + 1} ${s.name} c=${c}: ${r.rps}/s, ${perHandshake}, ${wrkCpu}, errors ${r.errors}, load ${load}`,
+        );
       }
     }
   }

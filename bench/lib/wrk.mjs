@@ -53,7 +53,8 @@ export async function runWrkLoad(o) {
     const line = stderr.split('\n').find((l) => l.startsWith('{"durationUs"'));
     if (!line) throw new Error(`wrk printed no summary: ${stderr.trim().slice(-400)}`);
     const s = JSON.parse(line);
-    const cpu = /^(\d+)m([\d.]+)s (\d+)m([\d.]+)s\s*$/m.exec(stderr.split('\n').slice(-3).join('\n'));
+    // `times` prints the shell's own CPU, then its children's (wrk): the last line is wrk's.
+    const cpu = [...stderr.matchAll(/^(\d+)m([\d.]+)s (\d+)m([\d.]+)s\s*$/gm)].at(-1);
     const loadgenCpuS = cpu ? Number(cpu[1]) * 60 + Number(cpu[2]) + Number(cpu[3]) * 60 + Number(cpu[4]) : NaN;
     /** @type {Record<string, number>} */
     const errorKinds = {};
