@@ -151,7 +151,8 @@ try {
         const perHandshake = `${cpuUs.toFixed(0)} µs/handshake`;
         const wrkCpu = `wrk ${((r.loadgenCpuS * 1e6) / Math.max(1, r.requests)).toFixed(1)} µs/request`;
         log(
-          `round ${round + 1} ${s.name} c=${c}: ${r.rps}/s, ${perHandshake}, ${wrkCpu}, errors ${r.errors}, load ${load}`,
+          `round ${round + 1} ${s.name} c=${c}: ${r.rps}/s, ${perHandshake}, ${wrkCpu}, ` +
+            `errors ${r.errors}, load ${load}`,
         );
       }
     }

@@ -110,7 +110,8 @@ try {
     const m = (/** @type {typeof h} */ rows, /** @type {'rps' | 'cpuUs' | 'loadgenUs'} */ k) =>
       median(rows.map((r) => r[k]));
     process.stdout.write(
-      `| ${c} | ${Math.round(m(h, 'rps'))} | ${Math.round(m(t, 'rps'))} | ${(m(t, 'rps') / m(h, 'rps')).toFixed(2)}× | ` +
+      `| ${c} | ${Math.round(m(h, 'rps'))} | ${Math.round(m(t, 'rps'))} | ` +
+        `${(m(t, 'rps') / m(h, 'rps')).toFixed(2)}× | ` +
         `${m(h, 'cpuUs').toFixed(0)} / ${m(t, 'cpuUs').toFixed(0)} | ` +
         `${m(h, 'loadgenUs').toFixed(1)} / ${m(t, 'loadgenUs').toFixed(1)} |\n`,
     );

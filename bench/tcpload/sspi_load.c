@@ -50,7 +50,8 @@ static uint64_t now_ns(void) {
 static double cpu_seconds(void) {
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
-  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+         (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 static uint32_t le32(const uint8_t *p) {
@@ -166,8 +167,10 @@ static void on_event(struct conn *c, uint32_t events) {
         return;
       }
       if (errno == EAGAIN) return;
-      if (c->sent == 0) err_connect++;
-      else err_read++;
+      if (c->sent == 0)
+        err_connect++;
+      else
+        err_read++;
       finish(c, 1);
       return;
     }
@@ -186,7 +189,8 @@ int main(int argc, char **argv) {
   addr.sin_port = htons((uint16_t)port);
   if (inet_pton(AF_INET, argv[1], &addr.sin_addr) != 1 || port < 1 || port > 65535 || conns < 1 ||
       conns > kMaxConnections || !(seconds > 0 && seconds <= 600)) {
-    fprintf(stderr, "sspi_load: bad host (IPv4 address), port, connections (1-%d) or seconds (<= 600)\n",
+    fprintf(stderr,
+            "sspi_load: bad host (IPv4 address), port, connections (1-%d) or seconds (<= 600)\n",
             kMaxConnections);
     return 2;
   }
@@ -243,13 +247,16 @@ int main(int argc, char **argv) {
   }
   qsort(latencies, latencies_len, sizeof *latencies, cmp_u32);
 #define PCT(p) (latencies_len ? latencies[(size_t)((latencies_len - 1) * (p) / 100.0)] : 0)
-  printf("{\"durationUs\":%llu,\"started\":%llu,\"ok\":%llu,\"refused\":%llu,\"connect\":%llu,\"read\":%llu,"
-         "\"write\":%llu,\"short\":%llu,\"unfinished\":%llu,\"outOfFrames\":%s,\"p50Us\":%u,\"p90Us\":%u,"
-         "\"p99Us\":%u,\"maxUs\":%u,\"cpuS\":%.6f}\n",
-         (unsigned long long)(elapsed / 1000), (unsigned long long)started, (unsigned long long)ok,
-         (unsigned long long)refused, (unsigned long long)err_connect, (unsigned long long)err_read,
-         (unsigned long long)err_write, (unsigned long long)err_short, (unsigned long long)unfinished,
-         out_of_frames ? "true" : "false", PCT(50), PCT(90), PCT(99),
-         latencies_len ? latencies[latencies_len - 1] : 0, cpu);
+  printf(
+      "{\"durationUs\":%llu,\"started\":%llu,\"ok\":%llu,\"refused\":%llu,\"connect\":%llu,"
+      "\"read\":%llu,"
+      "\"write\":%llu,\"short\":%llu,\"unfinished\":%llu,\"outOfFrames\":%s,\"p50Us\":%u,\"p90Us\":"
+      "%u,"
+      "\"p99Us\":%u,\"maxUs\":%u,\"cpuS\":%.6f}\n",
+      (unsigned long long)(elapsed / 1000), (unsigned long long)started, (unsigned long long)ok,
+      (unsigned long long)refused, (unsigned long long)err_connect, (unsigned long long)err_read,
+      (unsigned long long)err_write, (unsigned long long)err_short, (unsigned long long)unfinished,
+      out_of_frames ? "true" : "false", PCT(50), PCT(90), PCT(99),
+      latencies_len ? latencies[latencies_len - 1] : 0, cpu);
   return 0;
 }
