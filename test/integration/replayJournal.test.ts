@@ -3,23 +3,28 @@
  * token accepted before a restart is refused after it (and, as the control, accepted again
  * after a restart without the journal: what the journal is for). A second server on the same
  * directory, a directory others may write to, and a journal without the memory cache are
- * refused at start (exit 2). The journal's own C++ checks: test/native/replayJournalUnit.test.ts.
+ * refused at start (exit 2). A full disk under the journal (a small tmpfs, root only) refuses
+ * handshakes with 503 until space returns. The journal's own C++ checks:
+ * test/native/replayJournalUnit.test.ts.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { TestContext } from 'node:test';
+import { promisify } from 'node:util';
 
 import type { ThrowawayRealm } from '../../src/realm/index.js';
 import { assertListening, BIN, Cli, cleanEnv, runCli } from '../support/cliProcess.js';
-import { negotiateGet } from '../support/httpGet.js';
+import { httpGet, negotiateGet } from '../support/httpGet.js';
 import { firstTokens } from '../support/initiator.js';
 import { startTestRealm } from '../support/realm.js';
 import { requirePythonGssapi } from '../support/server.js';
 
 const SERVICE = 'HTTP@localhost';
+const exec = promisify(execFile);
 let realm: ThrowawayRealm;
 let scratch: string;
 
@@ -118,3 +123,67 @@ test('a journal others may write to, a missing one, or one without the memory ca
     assert.equal(r.stdout, '', 'no listening line');
   }
 });
+
+/** Writes 4 KiB blocks to `file` until the filesystem is full (ENOSPC); bounded by `maxBytes`. */
+async function fill(file: string, maxBytes: number): Promise<void> {
+  const handle = await fs.open(file, 'w');
+  try {
+    const block = Buffer.alloc(4096, 0x5a);
+    for (let written = 0; written < maxBytes; written += block.length) {
+      try {
+        await handle.write(block);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOSPC') return;
+        throw err;
+      }
+    }
+    assert.fail(`${file}: the filesystem did not fill up within ${maxBytes} bytes`);
+  } finally {
+    await handle.close();
+  }
+}
+
+test(
+  'a full disk under the journal refuses handshakes (503, never accepted unrecorded) until space returns',
+  // Mounting a small tmpfs needs root (CI runs as root); elsewhere this one case cannot run.
+  { skip: process.getuid?.() !== 0 ? 'needs root to mount a small tmpfs' : false },
+  async (t) => {
+    const [first, second] = await firstTokens(realm, { mech: 'spnego', service: SERVICE }, 2);
+    assert.ok(first && second);
+    const dir = await journalDir('full');
+    await exec('mount', ['-t', 'tmpfs', '-o', 'size=64k,mode=0700', 'tmpfs', dir]);
+    let cli: Cli;
+    try {
+      cli = new Cli(
+        t,
+        process.execPath,
+        serveArgs(['--replay-cache', 'memory', '--replay-cache-journal', dir, '--admin', '127.0.0.1:0']),
+        env(),
+      );
+    } catch (err) {
+      await exec('umount', [dir]);
+      throw err;
+    }
+    // Registered after the CLI's own clean-up, so it runs once the server no longer holds the mount.
+    t.after(() => exec('umount', [dir]).then(() => undefined));
+    const [httpLine, adminLine] = await cli.waitLines(2);
+    const port = assertListening(httpLine, 'http');
+    const adminPort = assertListening(adminLine, 'admin');
+    // The key is written at start; then nothing is left for the first journal file's header.
+    await fill(path.join(dir, 'filler'), 1 << 20);
+    const refused = await negotiateGet(port, first);
+    assert.equal(refused.status, 503, 'a busy refusal: the client may retry');
+    const metrics = (await httpGet(adminPort, '/metrics')).body;
+    assert.match(metrics, /^negotiate_replay_journal_refused_total 1$/m);
+
+    await fs.rm(path.join(dir, 'filler'));
+    const accepted = await negotiateGet(port, second);
+    assert.equal(accepted.status, 200, accepted.body);
+    // Recorded this time, so its replay is refused.
+    const replay = await negotiateGet(port, second);
+    assert.equal(replay.status, 401, replay.body);
+    assert.match(replay.body, /replay/i);
+    assert.equal((await cli.stop('SIGTERM')).code, 0, cli.stderr);
+    assert.match(cli.stderr, /ERR_REPLAY_CACHE_UNAVAILABLE/, 'the refusal is logged with its code');
+  },
+);
