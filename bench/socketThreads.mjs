@@ -25,7 +25,7 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseRoundOptions } from './lib/roundOptions.mjs';
 import { readFileSync } from 'node:fs';
 import { cpuSeconds, processTree } from './lib/proc.mjs';
 import { startOurs } from './lib/ours.mjs';
@@ -36,28 +36,15 @@ import { median } from './lib/report.mjs';
 import { realmLabel, realmOptions, startBenchRealm } from './lib/benchRealm.mjs';
 import { fileURLToPath } from 'node:url';
 
-const { values } = parseArgs({
-  options: {
-    connections: { type: 'string', default: '16,64' },
-    duration: { type: 'string', default: '5' },
-    rounds: { type: 'string', default: '3' },
-    threads: { type: 'string', default: '2' },
-    'replay-variants': { type: 'boolean', default: false },
-    realm: { type: 'string', default: 'mit' },
-    groups: { type: 'string', default: '0' },
-  },
+const { connections, durationS, rounds, values } = parseRoundOptions('socketThreads', {
+  threads: { type: 'string', default: '2' },
+  'replay-variants': { type: 'boolean', default: false },
+  realm: { type: 'string', default: 'mit' },
+  groups: { type: 'string', default: '0' },
 });
-const connections = values.connections.split(',').map(Number);
-const durationS = Number(values.duration);
-const rounds = Number(values.rounds);
 const threads = Number(values.threads);
-if (
-  connections.some((c) => !(Number.isInteger(c) && c >= 1 && c <= 1024)) ||
-  !(durationS > 0 && durationS <= 60) ||
-  !(Number.isInteger(rounds) && rounds >= 1 && rounds <= 20) ||
-  !(Number.isInteger(threads) && threads >= 1 && threads <= 16)
-) {
-  process.stderr.write('socketThreads: bad --connections, --duration (≤ 60), --rounds (≤ 20) or --threads (≤ 16)\n');
+if (!(Number.isInteger(threads) && threads >= 1 && threads <= 16)) {
+  process.stderr.write('socketThreads: --threads must be 1..16\n');
   process.exit(2);
 }
 const realmOpts = realmOptions(values.realm, values.groups);

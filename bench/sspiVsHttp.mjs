@@ -16,7 +16,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseRoundOptions } from './lib/roundOptions.mjs';
 import { cpuSeconds, processTree } from './lib/proc.mjs';
 import { startOurs } from './lib/ours.mjs';
 import { runWrkLoad } from './lib/wrk.mjs';
@@ -24,24 +24,7 @@ import { runSspiLoadC, sspiLoadBinary } from './lib/sspiLoadC.mjs';
 import { median } from './lib/report.mjs';
 import { startBenchRealm } from './lib/benchRealm.mjs';
 
-const { values } = parseArgs({
-  options: {
-    connections: { type: 'string', default: '16,64' },
-    duration: { type: 'string', default: '5' },
-    rounds: { type: 'string', default: '3' },
-  },
-});
-const connections = values.connections.split(',').map(Number);
-const durationS = Number(values.duration);
-const rounds = Number(values.rounds);
-if (
-  connections.some((c) => !(Number.isInteger(c) && c >= 1 && c <= 1024)) ||
-  !(durationS > 0 && durationS <= 60) ||
-  !(Number.isInteger(rounds) && rounds >= 1 && rounds <= 20)
-) {
-  process.stderr.write('sspiVsHttp: bad --connections (1..1024), --duration (≤ 60) or --rounds (≤ 20)\n');
-  process.exit(2);
-}
+const { connections, durationS, rounds } = parseRoundOptions('sspiVsHttp', {});
 const log = (/** @type {string} */ m) =>
   process.stderr.write(`[sspiVsHttp ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
 

@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { summaryResult } from './summaryResult.mjs';
 
 const SOURCE = fileURLToPath(new URL('../tcpload/sspi_load.c', import.meta.url));
 const BINARY = fileURLToPath(new URL('../tcpload/build/sspi_load', import.meta.url));
@@ -50,22 +51,8 @@ export async function runSspiLoadC(o) {
     /** @type {Record<string, number>} */
     const errorKinds = {};
     for (const k of ['refused', 'connect', 'read', 'write', 'short', 'unfinished']) if (s[k] > 0) errorKinds[k] = s[k];
-    const errors = Object.values(errorKinds).reduce((a, b) => a + b, 0);
-    const seconds = s.durationUs / 1e6;
-    return {
-      scenario: o.scenario,
-      server: o.serverName,
-      connections: o.connections,
-      // Shorter than asked when the tokens ran out first.
-      durationS: Math.round(seconds * 1000) / 1000,
-      requests: s.started,
-      ok: s.ok,
-      errors,
-      errorKinds,
-      rps: Math.round(s.ok / seconds),
-      latencyMs: { p50: s.p50Us / 1000, p90: s.p90Us / 1000, p99: s.p99Us / 1000, max: s.maxUs / 1000 },
-      loadgenCpuS: s.cpuS,
-    };
+    // Shorter than asked when the tokens ran out first.
+    return summaryResult(o, { ...s, requests: s.started }, errorKinds, s.cpuS);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

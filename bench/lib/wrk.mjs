@@ -12,6 +12,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { summaryResult } from './summaryResult.mjs';
 
 const SCRIPT = fileURLToPath(new URL('./wrk-tokens.lua', import.meta.url));
 
@@ -66,21 +67,7 @@ export async function runWrkLoad(o) {
     ]) {
       if (v > 0) errorKinds[k] = v;
     }
-    const errors = s.requests - s.ok;
-    const durationS = s.durationUs / 1e6;
-    return {
-      scenario: o.scenario,
-      server: o.serverName,
-      connections: o.connections,
-      durationS: Math.round(durationS * 1000) / 1000,
-      requests: s.requests,
-      ok: s.ok,
-      errors,
-      errorKinds,
-      rps: durationS > 0 ? Math.round(s.ok / durationS) : 0,
-      latencyMs: { p50: s.p50Us / 1000, p90: s.p90Us / 1000, p99: s.p99Us / 1000, max: s.maxUs / 1000 },
-      loadgenCpuS,
-    };
+    return summaryResult(o, s, errorKinds, loadgenCpuS);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
