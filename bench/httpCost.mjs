@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import { cpuSeconds, threadCpuSeconds } from './lib/proc.mjs';
 import { startOurs } from './lib/ours.mjs';
-import { runWrkLoad } from './lib/wrk.mjs';
+import { runWrkLoad, warmUpWithWrk } from './lib/wrk.mjs';
 import { median } from './lib/report.mjs';
 import { realmLabel, realmOptions, startBenchRealm } from './lib/benchRealm.mjs';
 
@@ -97,14 +97,10 @@ try {
   }
   // Warm-up: JIT, the pool's workers and their credentials, uWS's buffers; not measured.
   for (const s of servers) {
-    const tokens = await generateTokens({ env, count: 4000 });
-    await runWrkLoad({
-      url: `http://127.0.0.1:${s.ports.http}/whoami`,
-      tokens,
-      connections: 16,
-      durationS: 1,
+    await warmUpWithWrk({
+      port: s.ports.http,
+      tokens: await generateTokens({ env, count: 4000 }),
       serverName: s.label,
-      scenario: 'warm-up',
     });
   }
   /** @type {Map<string, Array<{ cpuUs: number, mainUs: number, rps: number, errors: number }>>} */

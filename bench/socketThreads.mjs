@@ -31,7 +31,7 @@ import { cpuSeconds, processTree } from './lib/proc.mjs';
 import { startOurs } from './lib/ours.mjs';
 import { startApache } from './lib/apache.mjs';
 import { startNodePeer, childEnv, realmEnv } from './lib/peerProcess.mjs';
-import { runWrkLoad } from './lib/wrk.mjs';
+import { runWrkLoad, warmUpWithWrk } from './lib/wrk.mjs';
 import { median } from './lib/report.mjs';
 import { realmLabel, realmOptions, startBenchRealm } from './lib/benchRealm.mjs';
 import { fileURLToPath } from 'node:url';
@@ -104,14 +104,7 @@ try {
   servers.push(await startApache({ env, port: 0, keytab: realm.keytab, verify: realmOpts.kind === 'mit' }));
   for (const s of servers) log(`${s.name}: pid ${s.pid}, http ${s.ports.http}`);
   for (const s of servers) {
-    await runWrkLoad({
-      url: `http://127.0.0.1:${s.ports.http}/whoami`,
-      tokens: await generateTokens({ env, count: 3000 }),
-      connections: 16,
-      durationS: 1,
-      serverName: s.name,
-      scenario: 'warm-up',
-    });
+    await warmUpWithWrk({ port: s.ports.http, tokens: await generateTokens({ env, count: 3000 }), serverName: s.name });
   }
   /** @type {Map<string, Array<{ rps: number, cpuUs: number }>>} */
   const results = new Map();

@@ -73,6 +73,22 @@ export async function runWrkLoad(o) {
   }
 }
 
+/**
+ * One unmeasured second of wrk at 16 connections against `http://127.0.0.1:port/whoami`: JIT,
+ * the server's workers and credentials, its buffers, warm before the measured phases.
+ * @param {{ port: number, tokens: Buffer[], serverName: string }} o
+ */
+export function warmUpWithWrk(o) {
+  return runWrkLoad({
+    url: `http://127.0.0.1:${o.port}/whoami`,
+    tokens: o.tokens,
+    connections: 16,
+    durationS: 1,
+    serverName: o.serverName,
+    scenario: 'warm-up',
+  });
+}
+
 /** @param {string} cmd @param {string[]} args */
 function run(cmd, args) {
   return new Promise((resolve, reject) => {

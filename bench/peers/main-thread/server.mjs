@@ -27,6 +27,13 @@ if (!Number.isInteger(threads) || threads < 1 || threads > 64) {
   process.exit(2);
 }
 
+/** The one stdout line (for all threads, with more than one), then a clean exit on SIGTERM or SIGINT. */
+function printListening(/** @type {number} */ listeningPort, /** @type {Record<string, number>} */ extra) {
+  const line = { event: 'listening', frontend: 'http', address: '127.0.0.1', port: listeningPort, pid: process.pid };
+  process.stdout.write(`${JSON.stringify({ ...line, ...extra })}\n`);
+  for (const sig of /** @type {const} */ (['SIGTERM', 'SIGINT'])) process.on(sig, () => process.exit(0));
+}
+
 if (isMainThread && threads > 1) {
   // One port for all (uWS binds with SO_REUSEPORT, but a port it picked itself is not shared).
   const { freePort } = await import('../../lib/peerProcess.mjs');
@@ -39,9 +46,7 @@ if (isMainThread && threads > 1) {
       w.once('exit', (code) => reject(new Error(`thread exited (${code}) before listening`)));
     });
   }
-  const listening = { event: 'listening', frontend: 'http', address: '127.0.0.1', port, pid: process.pid, threads };
-  process.stdout.write(`${JSON.stringify(listening)}\n`);
-  for (const sig of /** @type {const} */ (['SIGTERM', 'SIGINT'])) process.on(sig, () => process.exit(0));
+  printListening(port, { threads });
   await new Promise(() => {});
 }
 const port = isMainThread ? Number(process.argv[2] ?? 0) : Number(workerData.port);
@@ -108,13 +113,5 @@ app.listen('127.0.0.1', port, (listenSocket) => {
     parentPort?.postMessage(p);
     return;
   }
-  process.stdout.write(
-    `${JSON.stringify({ event: 'listening', frontend: 'http', address: '127.0.0.1', port: p, pid: process.pid })}\n`,
-  );
+  printListening(p, {});
 });
-
-if (isMainThread) {
-  for (const sig of /** @type {const} */ (['SIGTERM', 'SIGINT'])) {
-    process.on(sig, () => process.exit(0));
-  }
-}
