@@ -14,11 +14,9 @@ bool ReplayCache::Configure(const ReplayCacheConfig& config, std::string* error)
   ReplayCacheConfig next = config;
   if (next.window_ms == 0) next.window_ms = 1;
   if (!next.journal_dir.empty()) {
-    ReplayCacheConfig previous = config_;
-    config_ = next;  // the window the journal's tags are loaded with
     std::string ignored;
-    if (!AttachJournalLocked(next.journal_dir, error != nullptr ? error : &ignored)) {
-      config_ = previous;
+    if (!AttachJournalLocked(next.journal_dir, next.window_ms,
+                             error != nullptr ? error : &ignored)) {
       return false;
     }
   }
@@ -27,7 +25,8 @@ bool ReplayCache::Configure(const ReplayCacheConfig& config, std::string* error)
   return true;
 }
 
-bool ReplayCache::AttachJournalLocked(const std::string& dir, std::string* error) {
+bool ReplayCache::AttachJournalLocked(const std::string& dir, uint64_t window_ms,
+                                      std::string* error) {
   if (journal_) {
     if (journal_->dir() == dir) return true;
     *error = "this process's replay cache already journals to " + journal_->dir();
@@ -39,7 +38,7 @@ bool ReplayCache::AttachJournalLocked(const std::string& dir, std::string* error
   }
   const uint64_t wall_ms = clock_->WallMs();
   const uint64_t boot_ms = clock_->BootMs();
-  const uint64_t oldest = wall_ms > config_.window_ms ? wall_ms - config_.window_ms : 0;
+  const uint64_t oldest = wall_ms > window_ms ? wall_ms - window_ms : 0;
   std::unique_ptr<ReplayJournal> journal = ReplayJournal::Open(dir, oldest, error);
   if (!journal) return false;
   if (!InstallTagKeys(journal->keys())) {
@@ -56,7 +55,7 @@ bool ReplayCache::AttachJournalLocked(const std::string& dir, std::string* error
     for (const JournalRecord& r : file.records) {
       if (!g->tags.Insert(r.tag)) continue;
       ++g->per_principal[r.principal_hash];
-      const uint64_t end_wall = r.wall_ms + config_.window_ms;
+      const uint64_t end_wall = r.wall_ms + window_ms;
       g->expires_wall_ms = std::max(g->expires_wall_ms, end_wall);
       g->expires_boot_ms =
           std::max(g->expires_boot_ms, boot_ms + (end_wall - std::min(end_wall, wall_ms)));

@@ -90,7 +90,8 @@ class ReplayCache {
   // new tags then join the newest one, which only makes it live longer.
   static constexpr size_t kMaxGenerations = 64;
 
-  bool AttachJournalLocked(const std::string& dir, std::string* error);
+  // Opens the journal and loads its tags, each kept for `window_ms` from its recorded time.
+  bool AttachJournalLocked(const std::string& dir, uint64_t window_ms, std::string* error);
   void ExpireLocked(uint64_t wall_ms, uint64_t boot_ms);
   // The generation new tags go to; null when its journal file cannot be started (`why`).
   Generation* CurrentLocked(uint64_t boot_ms, std::string* why);

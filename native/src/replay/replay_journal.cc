@@ -67,14 +67,17 @@ bool PrivateFile(int fd, const std::string& path, std::string* error, struct sta
   return true;
 }
 
-}  // namespace
-
-std::string ReplayJournal::PathOf(uint64_t number) const {
+// A journal file's name in DIR (NumberOfName's inverse).
+std::string NameOf(uint64_t number) {
   char name[32];
   std::snprintf(name, sizeof name, "%016llx%s", static_cast<unsigned long long>(number),
                 kTagsSuffix);
-  return dir_ + "/" + name;
+  return name;
 }
+
+}  // namespace
+
+std::string ReplayJournal::PathOf(uint64_t number) const { return dir_ + "/" + NameOf(number); }
 
 std::unique_ptr<ReplayJournal> ReplayJournal::Open(const std::string& dir, uint64_t oldest_wall_ms,
                                                    std::string* error) {
@@ -103,26 +106,40 @@ std::unique_ptr<ReplayJournal> ReplayJournal::Open(const std::string& dir, uint6
                  : Errno("cannot lock", dir + "/lock");
     return nullptr;
   }
-  if (!j->ReadKey(error) || !j->ReadFiles(oldest_wall_ms, error)) return nullptr;
+  std::vector<uint64_t> numbers;
+  if (!j->ListFiles(&numbers, error) || !j->ReadKey(numbers, error) ||
+      !j->ReadFiles(numbers, oldest_wall_ms, error)) {
+    return nullptr;
+  }
   return j;
 }
 
-bool ReplayJournal::ReadKey(std::string* error) {
+bool ReplayJournal::ListFiles(std::vector<uint64_t>* numbers, std::string* error) {
+  std::unique_ptr<DIR, int (*)(DIR*)> d(fdopendir(::dup(dir_fd_.get())), closedir);
+  if (!d) {
+    *error = Errno("cannot list", dir_);
+    return false;
+  }
+  uint64_t n = 0;
+  for (struct dirent* e = readdir(d.get()); e != nullptr; e = readdir(d.get())) {
+    if (NumberOfName(e->d_name, &n)) numbers->push_back(n);
+  }
+  std::sort(numbers->begin(), numbers->end());
+  return true;
+}
+
+bool ReplayJournal::ReadKey(const std::vector<uint64_t>& numbers, std::string* error) {
   const std::string path = dir_ + "/key";
   uint8_t buf[kKeyFileBytes + 1];
   uint8_t key_bytes[kTagKeyBytes];
   UniqueFd fd(::openat(dir_fd_.get(), "key", O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   if (!fd.valid() && errno == ENOENT) {
     // A new journal. Journal files without their key could never match again: refuse them.
-    std::unique_ptr<DIR, int (*)(DIR*)> d(fdopendir(::dup(dir_fd_.get())), closedir);
-    uint64_t n = 0;
-    for (struct dirent* e = d ? readdir(d.get()) : nullptr; e != nullptr; e = readdir(d.get())) {
-      if (NumberOfName(e->d_name, &n)) {
-        *error = path + " is missing but " + dir_ + "/" + e->d_name +
-                 " holds tags made with it; restore the key, or remove the .tags files once " +
-                 "2 x clockskew has passed since the last server using them stopped";
-        return false;
-      }
+    if (!numbers.empty()) {
+      *error = path + " is missing but " + PathOf(numbers.front()) +
+               " holds tags made with it; restore the key, or remove the .tags files once " +
+               "2 x clockskew has passed since the last server using them stopped";
+      return false;
     }
     // The process's own keys (random, tag_keys.h): tags it already made stay comparable.
     keys_ = CurrentTagKeys();
@@ -167,20 +184,8 @@ bool ReplayJournal::ReadKey(std::string* error) {
   return true;
 }
 
-bool ReplayJournal::ReadFiles(uint64_t oldest_wall_ms, std::string* error) {
-  std::vector<uint64_t> numbers;
-  {
-    std::unique_ptr<DIR, int (*)(DIR*)> d(fdopendir(::dup(dir_fd_.get())), closedir);
-    if (!d) {
-      *error = Errno("cannot list", dir_);
-      return false;
-    }
-    uint64_t n = 0;
-    for (struct dirent* e = readdir(d.get()); e != nullptr; e = readdir(d.get())) {
-      if (NumberOfName(e->d_name, &n)) numbers.push_back(n);
-    }
-  }
-  std::sort(numbers.begin(), numbers.end());
+bool ReplayJournal::ReadFiles(const std::vector<uint64_t>& numbers, uint64_t oldest_wall_ms,
+                              std::string* error) {
   for (uint64_t n : numbers) {
     if (!ReadFile(n, oldest_wall_ms, error)) return false;
   }
@@ -199,8 +204,8 @@ bool ReplayJournal::ReadFiles(uint64_t oldest_wall_ms, std::string* error) {
 }
 
 bool ReplayJournal::ReadFile(uint64_t number, uint64_t oldest_wall_ms, std::string* error) {
-  const std::string path = PathOf(number);
-  const std::string name = path.substr(dir_.size() + 1);
+  const std::string name = NameOf(number);
+  const std::string path = dir_ + "/" + name;
   UniqueFd fd(::openat(dir_fd_.get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   if (!fd.valid()) {
     *error = Errno("cannot open", path);
@@ -255,8 +260,8 @@ bool ReplayJournal::ReadFile(uint64_t number, uint64_t oldest_wall_ms, std::stri
 
 bool ReplayJournal::StartFile(uint64_t* number, std::string* error) {
   const uint64_t n = next_number_;
-  const std::string path = PathOf(n);
-  const std::string name = path.substr(dir_.size() + 1);
+  const std::string name = NameOf(n);
+  const std::string path = dir_ + "/" + name;
   UniqueFd fd(::openat(dir_fd_.get(), name.c_str(),
                        O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (!fd.valid()) {
@@ -310,7 +315,7 @@ bool ReplayJournal::Append(const JournalRecord& record, std::string* error) {
 }
 
 void ReplayJournal::Remove(uint64_t number) {
-  const std::string name = PathOf(number).substr(dir_.size() + 1);
+  const std::string name = NameOf(number);
   if (::unlinkat(dir_fd_.get(), name.c_str(), 0) == 0 && files_ > 0) --files_;
   if (number + 1 == next_number_ && current_.valid()) current_.Reset();
 }

@@ -72,8 +72,10 @@ class ReplayJournal {
  private:
   ReplayJournal() = default;
   std::string PathOf(uint64_t number) const;
-  bool ReadKey(std::string* error);
-  bool ReadFiles(uint64_t oldest_wall_ms, std::string* error);
+  // The numbers of DIR's journal files, in order.
+  bool ListFiles(std::vector<uint64_t>* numbers, std::string* error);
+  bool ReadKey(const std::vector<uint64_t>& numbers, std::string* error);
+  bool ReadFiles(const std::vector<uint64_t>& numbers, uint64_t oldest_wall_ms, std::string* error);
   bool ReadFile(uint64_t number, uint64_t oldest_wall_ms, std::string* error);
 
   std::string dir_;
