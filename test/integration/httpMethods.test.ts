@@ -15,7 +15,7 @@ import { AuthPool } from '../../src/pool/AuthPool.js';
 import type { ThrowawayRealm } from '../../src/realm/index.js';
 import { createLogger } from '../../src/logger.js';
 import { requireTool, startTestRealm } from '../support/realm.js';
-import { FAULT_WORKER } from '../support/faultWorker.js';
+import { FAULT_WORKER, holdEveryWorker } from '../support/faultWorker.js';
 import { requirePythonGssapi, runClient, useRealm } from '../support/server.js';
 import { firstTokens } from '../support/initiator.js';
 import { RawConn } from '../support/rawConn.js';
@@ -300,8 +300,7 @@ test('a client without credentials sending a large body is challenged, its body 
 test('while the handshake runs, reading the body pauses; it resumes once the client is proven', T, async () => {
   const a = theAcceptor();
   assert.ok(pool);
-  const threadId = await pool.stallWorker(0);
-  const held = await pool.stallWorkerWhile(threadId);
+  const held = await holdEveryWorker(pool, 1);
   const receivedBefore = a.bodyBytesReceivedBeforeAuth;
   const big = randomBytes(900 * 1024); // within the default 1 MiB
   const conn = await RawConn.connect(port);
@@ -314,15 +313,14 @@ test('while the handshake runs, reading the body pauses; it resumes once the cli
     // Only what uWS read together with the header block (at most its 512 KiB receive buffer).
     assert.ok(early <= 512 * 1024, `${early} body bytes read before authentication`);
     assert.ok(early < big.length, 'the rest waits in the socket');
-    held.release();
-    await held.done;
+    await held.release();
     await waitUntil(() => responseHead(conn.buffered) !== undefined, 'the response');
     const res = responseHead(conn.buffered);
     assert.equal(res?.status, 200, conn.buffered.toString('latin1'));
     const json = JSON.parse(conn.buffered.subarray(res?.bodyAt).toString()) as { sha256: string };
     assert.equal(json.sha256, sha256(big));
   } finally {
-    held.release();
+    await held.release();
     conn.destroy();
   }
   await waitUntil(() => a.bodyBytesBuffered === 0 && a.inFlight === 0, 'body bytes released');

@@ -18,7 +18,7 @@ import { decodeSspiGreeting, encodeSspiFrame } from '../../src/framing/index.js'
 import type { ThrowawayRealm } from '../../src/realm/index.js';
 import { firstTokens } from '../support/initiator.js';
 import { startTestRealm } from '../support/realm.js';
-import { FAULT_WORKER } from '../support/faultWorker.js';
+import { FAULT_WORKER, holdEveryWorker } from '../support/faultWorker.js';
 import { requirePythonGssapi, startTestServer, type TestServer } from '../support/server.js';
 import { RawConn } from '../support/rawConn.js';
 import { waitUntil } from '../support/waitUntil.js';
@@ -56,13 +56,6 @@ after(async () => {
   await realm?.destroy();
 });
 
-/** Holds the pool's only worker until release() (at most 10 s: the stall's own limit). */
-async function holdTheWorker(): Promise<{ release: () => void; done: Promise<void> }> {
-  const pool = ts.server.pool;
-  const threadId = await pool.stallWorker(0);
-  return pool.stallWorkerWhile(threadId);
-}
-
 async function drained(): Promise<void> {
   await waitUntil(
     () => {
@@ -82,7 +75,7 @@ test(
     const before = ts.server.pool.stats();
     const failures = collect<HandshakeFailure>(ts.server, 'handshakeFailed');
     const conns = await Promise.all(Array.from({ length: BURST }, () => RawConn.connect(ts.sspiPort)));
-    const held = await holdTheWorker();
+    const held = await holdEveryWorker(ts.server.pool, WORKERS);
     let released = false;
     try {
       const sentAt = Date.now();
@@ -111,9 +104,8 @@ test(
       assert.deepEqual(new Set(failures.items.map((f) => f.code)), new Set(['ERR_POOL_QUEUE_FULL']));
       assert.equal(failures.items.length, refused);
 
-      held.release();
       released = true;
-      await held.done;
+      await held.release();
       const queued = conns.filter((c) => !c.closed);
       assert.equal(queued.length, ADMITTED);
       for (const c of queued) {
@@ -129,7 +121,7 @@ test(
       assert.ok(nextMs < FAST_MS, `the next handshake took ${nextMs} ms`);
       console.log(`queue burst (TCP): the next handshake after the burst took ${nextMs} ms`);
     } finally {
-      if (!released) held.release();
+      if (!released) await held.release();
       for (const c of conns) c.destroy();
       failures.stop();
     }
@@ -148,7 +140,7 @@ test(
     await drained();
     const before = ts.server.pool.stats();
     const failures = collect<HttpHandshakeFailure>(ts.server, 'handshakeFailed');
-    const held = await holdTheWorker();
+    const held = await holdEveryWorker(ts.server.pool, WORKERS);
     let released = false;
     try {
       const sentAt = Date.now();
@@ -173,9 +165,8 @@ test(
       }
       assert.deepEqual(new Set(failures.items.map((f) => f.code)), new Set(['ERR_POOL_QUEUE_FULL']));
 
-      held.release();
       released = true;
-      await held.done;
+      await held.release();
       await Promise.all(all);
       const ok = replies.filter((r) => r?.reply.status === 200);
       assert.equal(ok.length, ADMITTED, `statuses: ${JSON.stringify(replies.map((r) => r?.reply.status))}`);
@@ -195,7 +186,7 @@ test(
         `queue burst (HTTP): ${refused} × 503 Retry-After: 1; the next request after the burst took ${nextMs} ms`,
       );
     } finally {
-      if (!released) held.release();
+      if (!released) await held.release();
       failures.stop();
     }
     await drained();
