@@ -76,23 +76,17 @@ export class KdcProcess {
     const log = await fs.open(opts.kdcLog, 'a', 0o600);
     const logStart = (await log.stat()).size;
     let child: ChildProcess;
+    let exit: ChildExit;
     try {
       const stdio: StdioOptions = ['ignore', 'ignore', log.fd];
       child = spawn(krb5kdc, ['-n', '-r', opts.realm], { env: opts.env, detached: opts.detached, stdio });
+      // Listen before any await: a KDC that fails at once may exit while the log is being
+      // closed, and an 'exit' emitted with nobody listening would leave the wait below hanging.
+      exit = watchExit(child);
     } finally {
       await log.close();
     }
-    let exitReason: string | undefined;
-    const exited = new Promise<void>((resolve) => {
-      child.once('exit', (code, signal) => {
-        exitReason = signal !== null ? `was killed by ${signal}` : `exited with code ${code}`;
-        resolve();
-      });
-      child.once('error', (err) => {
-        exitReason = `could not be started: ${err.message}`;
-        resolve();
-      });
-    });
+    const exited = exit.done;
 
     // Wait for the sentinel, the process's end, or the deadline, whichever comes first. The
     // log is re-read every few ms: fs.watch is not reliable on every filesystem.
@@ -100,12 +94,12 @@ export class KdcProcess {
     for (;;) {
       // Snapshot before reading: the exit may be observed while the read is in flight, and
       // only a read begun after the exit is sure to hold the KDC's last words.
-      const hadExited = exitReason !== undefined;
+      const hadExited = exit.reason !== undefined;
       const text = await readFrom(opts.kdcLog, logStart);
-      if (text.includes(kReadySentinel) && exitReason === undefined) break;
+      if (text.includes(kReadySentinel) && exit.reason === undefined) break;
       if (hadExited || Date.now() >= deadline) {
-        const reason = exitReason ?? `did not print "${kReadySentinel}" within ${readyTimeoutMs} ms`;
-        if (exitReason === undefined) {
+        const reason = exit.reason ?? `did not print "${kReadySentinel}" within ${readyTimeoutMs} ms`;
+        if (exit.reason === undefined) {
           child.kill('SIGKILL');
           await exited;
         }
@@ -272,6 +266,27 @@ async function readFrom(file: string, offset: number): Promise<string> {
   } catch {
     return '';
   }
+}
+
+/** How a spawned child ended, once it has: `reason` is set before `done` resolves. */
+interface ChildExit {
+  done: Promise<void>;
+  reason: string | undefined;
+}
+
+function watchExit(child: ChildProcess): ChildExit {
+  const exit: ChildExit = { done: Promise.resolve(), reason: undefined };
+  exit.done = new Promise<void>((resolve) => {
+    child.once('exit', (code, signal) => {
+      exit.reason = signal !== null ? `was killed by ${signal}` : `exited with code ${code}`;
+      resolve();
+    });
+    child.once('error', (err) => {
+      exit.reason = `could not be started: ${err.message}`;
+      resolve();
+    });
+  });
+  return exit;
 }
 
 function delay(ms: number): Promise<void> {

@@ -6,6 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
+import { pbkdf2 } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
@@ -97,6 +98,21 @@ test('a KDC that exits before it is ready: ok false, portInUse, and the log in t
   assert.match(result.message, expected);
   assert.match(result.message, /Address already in use/);
 });
+
+test(
+  'a KDC that exits while its log is still being closed is seen to exit (a busy thread pool)',
+  { timeout: 8000 },
+  async () => {
+    // Closing kdc.log waits behind these jobs on libuv's pool, so the failing KDC exits before
+    // start() gets past the close: its 'exit' must already have a listener. Bounded in time.
+    const busyUntil = Date.now() + 3000;
+    const job = (): void => pbkdf2('k', 's', 20_000, 32, 'sha256', () => (Date.now() < busyUntil ? job() : undefined));
+    for (let i = 0; i < 12; i += 1) job();
+    const result = await KdcProcess.start(options('port-in-use', { readyTimeoutMs: 1500 }));
+    assert.ok(!result.ok);
+    assert.match(result.message, /failed: it exited with code 1;/);
+  },
+);
 
 test('a KDC that never prints the ready line is killed at the deadline', async () => {
   const t0 = Date.now();

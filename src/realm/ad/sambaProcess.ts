@@ -3,7 +3,7 @@
  * KDC listens. One process (`-M single`), in the foreground (`-i`) so it never daemonizes away
  * from its PID; its output goes to DIR/samba/log/samba.out.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 
@@ -34,32 +34,38 @@ export async function startSamba(
   const outFile = path.join(paths.logDir, 'samba.out');
   const out = await fs.open(outFile, 'a', 0o600);
   const [file, args] = await inNamespace(netns, [await sambaDaemon(), '-i', '-M', 'single', '-s', paths.smbConf]);
-  let child;
+  let pid: number | undefined;
   try {
     // `ip netns exec` execs samba in place, so the PID is samba's.
-    child = spawn(file, args, { env, detached, stdio: ['ignore', out.fd, out.fd] });
+    const child = spawn(file, args, { env, detached, stdio: ['ignore', out.fd, out.fd] });
+    pid = child.pid;
+    // Never keeps this process alive: a non-detached KDC is killed at exit instead.
+    child.unref();
+    // The exit hook is set up before any await, so a samba that ends at once still removes it
+    // and no later exit signals whatever process reuses its PID.
+    if (pid !== undefined && !detached) killAtExit(child, pid);
   } finally {
     await out.close();
   }
-  const pid = child.pid;
   if (pid === undefined) throw realmError(`cannot start samba: spawning ${file} failed`);
-  // Never keeps this process alive: a non-detached KDC is killed at exit instead.
-  child.unref();
-  if (!detached) {
-    // A KDC that outlived its tests would keep the namespace busy; the namespace itself is
-    // removed by stop().
-    const kill = (): void => {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    };
-    process.once('exit', kill);
-    child.once('exit', () => process.removeListener('exit', kill));
-  }
   await waitForKdc(pid, outFile);
   return { pid, outFile };
+}
+
+/**
+ * A KDC that outlived its tests would keep the namespace busy (the namespace itself is removed
+ * by stop()), so a non-detached samba is killed when this process exits, unless it ended first.
+ */
+function killAtExit(child: ChildProcess, pid: number): void {
+  const kill = (): void => {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  };
+  process.once('exit', kill);
+  child.once('exit', () => process.removeListener('exit', kill));
 }
 
 /** Polls the namespace's TCP table (seen through /proc/PID/net) for a listener on port 88. */
