@@ -4,12 +4,15 @@
  * users run it (`serve` with its defaults, info logs to a file), under wrk with one fresh token
  * per request, interleaved rounds, medians.
  *
- *   node bench/httpCost.mjs [--a ROOT] [--b ROOT] [--b-env NAME=VALUE]... [--connections 16,64]
+ *   node bench/httpCost.mjs [--a ROOT] [--b ROOT] [--b-env NAME=VALUE]... [--a-arg ARG]... [--b-arg ARG]...
+ *                           [--connections 16,64]
  *                           [--duration S] [--rounds N] [--cpu-prof DIR] [--realm mit|ad] [--groups N]
  *
  * ROOT: a built checkout (bin/, dist/, build/); --a alone measures one build. --b-env: B's server
  * process gets this environment variable too (e.g. LD_PRELOAD of another malloc); with no --b, B
- * is the same build as A, so the run measures the environment alone. The order of the
+ * is the same build as A, so the run measures the environment alone. --a-arg / --b-arg: that
+ * server's `serve` gets this command-line argument too (e.g. `--b-arg=--workers --b-arg=1`); a
+ * --b-arg alone makes B the same build as A, as --b-env does. The order of the
  * servers alternates each round. Per phase: whole process CPU and main-thread CPU (/proc), each
  * divided by the handshakes wrk saw complete (a 200 with the mutual token). --cpu-prof: start
  * the servers under `node --cpu-prof` (profiles written to DIR when they stop). Needs
@@ -34,6 +37,8 @@ const { values } = parseArgs({
     a: { type: 'string', default: path.join(here, '..') },
     b: { type: 'string' },
     'b-env': { type: 'string', multiple: true, default: [] },
+    'a-arg': { type: 'string', multiple: true, default: [] },
+    'b-arg': { type: 'string', multiple: true, default: [] },
     connections: { type: 'string', default: '16,64' },
     duration: { type: 'string', default: '4' },
     rounds: { type: 'string', default: '3' },
@@ -68,7 +73,8 @@ for (const kv of values['b-env']) {
   }
   bEnv[m[1]] = m[2];
 }
-const bRoot = values.b ?? (values['b-env'].length > 0 ? values.a : undefined);
+const bTweaks = [...values['b-env'].map((kv) => `env ${kv}`), ...values['b-arg']];
+const bRoot = values.b ?? (bTweaks.length > 0 ? values.a : undefined);
 const roots = [values.a, ...(bRoot ? [bRoot] : [])].map((r) => path.resolve(r));
 const log = (/** @type {string} */ m) =>
   process.stderr.write(`[httpCost ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
@@ -89,10 +95,12 @@ try {
       keytab: realm.keytab,
       root,
       nodeArgs,
+      extraArgs: label === 'B' ? values['b-arg'] : values['a-arg'],
       defaults: { logFile: path.join(dir, `${label}.log`) },
     });
     servers.push(Object.assign(s, { root, label }));
-    const extra = label === 'B' && values['b-env'].length > 0 ? ` env ${values['b-env'].join(' ')}` : '';
+    const tweaks = label === 'B' ? bTweaks : values['a-arg'];
+    const extra = tweaks.length > 0 ? ` ${tweaks.join(' ')}` : '';
     log(`server ${label} (${root})${extra} pid ${s.pid} http ${s.ports.http}`);
   }
   // Warm-up: JIT, the pool's workers and their credentials, uWS's buffers; not measured.
