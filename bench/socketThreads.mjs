@@ -10,12 +10,15 @@
  * mod_auth_gssapi, under wrk with one fresh token per request; rounds rotate the order.
  *
  *   node bench/socketThreads.mjs [--connections 16,64] [--duration S] [--rounds N] [--threads N]
- *                                [--replay-variants] [--realm mit|ad] [--groups N]
+ *                                [--replay-variants] [--ours-variant FLAGS]... [--realm mit|ad]
+ *                                [--groups N]
  *
  * --replay-variants adds our server with `--replay-cache memory` (in-process, no file), the same
  * with `--replay-cache-journal` (one 32-byte append per accept, so a restart forgets nothing), and the
  * prototype on N threads with MIT's replay cache off: what MIT's file cache (one file, locked
  * for each accept) costs two threads accepting at once.
+ * --ours-variant FLAGS: adds our server with these serve flags besides its defaults (split at
+ * spaces), e.g. --ours-variant="--workers 1" (with `=`: the value starts with a dash).
  * --realm ad: tickets from a throwaway Active Directory domain (Samba, root) with a PAC naming
  * --groups N groups besides Domain Users (bench/lib/benchRealm.mjs), for every server alike.
  * Server CPU per handshake is the whole process tree's (/proc), divided by wrk's handshakes
@@ -39,6 +42,7 @@ import { fileURLToPath } from 'node:url';
 const { connections, durationS, rounds, values } = parseRoundOptions('socketThreads', {
   threads: { type: 'string', default: '2' },
   'replay-variants': { type: 'boolean', default: false },
+  'ours-variant': { type: 'string', multiple: true, default: [] },
   realm: { type: 'string', default: 'mit' },
   groups: { type: 'string', default: '0' },
 });
@@ -91,6 +95,14 @@ try {
     await startPeer(threads),
     ...(threads > 1 ? [await startPeer(1)] : []),
   );
+  for (const [i, flags] of values['ours-variant'].entries()) {
+    servers.push(
+      await startOursWith(
+        `ours-variant-${i}.log`,
+        flags.split(' ').filter((f) => f !== ''),
+      ),
+    );
+  }
   if (values['replay-variants']) {
     servers.push(
       await startOursWith('ours-memory.log', ['--replay-cache', 'memory']),
