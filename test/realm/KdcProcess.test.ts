@@ -104,11 +104,15 @@ test(
   { timeout: 8000 },
   async () => {
     // Closing kdc.log waits behind these jobs on libuv's pool, so the failing KDC exits before
-    // start() gets past the close: its 'exit' must already have a listener. Bounded in time.
+    // start() gets past the close: its 'exit' must already have a listener. The jobs stop when
+    // start() returns, or after 3 s if it never does.
     const busyUntil = Date.now() + 3000;
-    const job = (): void => pbkdf2('k', 's', 20_000, 32, 'sha256', () => (Date.now() < busyUntil ? job() : undefined));
+    let busy = true;
+    const job = (): void =>
+      pbkdf2('k', 's', 20_000, 32, 'sha256', () => (busy && Date.now() < busyUntil ? job() : undefined));
     for (let i = 0; i < 12; i += 1) job();
     const result = await KdcProcess.start(options('port-in-use', { readyTimeoutMs: 1500 }));
+    busy = false;
     assert.ok(!result.ok);
     assert.match(result.message, /failed: it exited with code 1;/);
   },
