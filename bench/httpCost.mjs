@@ -4,9 +4,9 @@
  * users run it (`serve` with its defaults, info logs to a file), under wrk with one fresh token
  * per request, interleaved rounds, medians.
  *
- *   node bench/httpCost.mjs [--a ROOT] [--b ROOT] [--b-env NAME=VALUE]... [--a-arg ARG]... [--b-arg ARG]...
- *                           [--connections 16,64]
- *                           [--duration S] [--rounds N] [--cpu-prof DIR] [--realm mit|ad] [--groups N]
+ *   node bench/httpCost.mjs [--a ROOT] [--b ROOT] [--b-env NAME=VALUE]... [--a-arg ARG]...
+ *                           [--b-arg ARG]... [--connections 16,64] [--duration S] [--rounds N]
+ *                           [--cpu-prof DIR] [--realm mit|ad] [--groups N]
  *
  * ROOT: a built checkout (bin/, dist/, build/); --a alone measures one build. --b-env: B's server
  * process gets this environment variable too (e.g. LD_PRELOAD of another malloc); with no --b, B

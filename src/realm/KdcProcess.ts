@@ -86,7 +86,6 @@ export class KdcProcess {
     } finally {
       await log.close();
     }
-    const exited = exit.done;
 
     // Wait for the sentinel, the process's end, or the deadline, whichever comes first. The
     // log is re-read every few ms: fs.watch is not reliable on every filesystem.
@@ -101,7 +100,7 @@ export class KdcProcess {
         const reason = exit.reason ?? `did not print "${kReadySentinel}" within ${readyTimeoutMs} ms`;
         if (exit.reason === undefined) {
           child.kill('SIGKILL');
-          await exited;
+          await exit.done;
         }
         return {
           ok: false,
@@ -112,7 +111,7 @@ export class KdcProcess {
             `${opts.kdcLog} ends with:\n${tailLines(text)}`,
         };
       }
-      await Promise.race([delay(kPollMs), exited]);
+      await Promise.race([delay(kPollMs), exit.done]);
     }
 
     const pid = child.pid;
