@@ -186,6 +186,32 @@ for (const handoff of HANDOFF_KINDS) {
     });
   });
 
+  test(`[${handoff}] calls do not wait behind a worker held in a long call: the other takes them at once`, async () => {
+    // A submit wakes a parked worker: a queue that left calls to the busy one (to save the
+    // wake-up) would have them wait for the parked worker's next look at the queue (100 ms,
+    // workers/serve.ts). Each call comes after the other worker has parked again; the median
+    // tells the two apart.
+    await withPool({ handoff, workers: 2, workerFile: FAULT_WORKER }, async (pool) => {
+      const heldThread = await pool.stallWorker(0);
+      const held = await pool.stallWorkerWhile(heldThread);
+      const waits: number[] = [];
+      try {
+        for (let i = 0; i < 9; i++) {
+          await sleep(5);
+          const t0 = performance.now();
+          const thread = await pool.stallWorker(0);
+          waits.push(performance.now() - t0);
+          assert.notEqual(thread, heldThread, 'the held thread took a call');
+        }
+      } finally {
+        held.release();
+      }
+      await held.done;
+      const median = [...waits].sort((a, b) => a - b)[4] ?? Infinity;
+      assert.ok(median < 50, `calls waited ${waits.map((w) => w.toFixed(1)).join(', ')} ms behind the held worker`);
+    });
+  });
+
   // native: a running call finishes; piscina: Piscina's destroy ends it (ERR_POOL_CLOSED).
   const closeEndsRunning = handoff === 'piscina';
   const onRunning = closeEndsRunning ? 'fails a running call' : 'lets a running call finish';
