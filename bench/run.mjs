@@ -338,6 +338,7 @@ async function main() {
         let cpu0;
         let cpu1;
         let rss;
+        let tokenCount = 0;
         try {
           const tokens = p.mech
             ? await generateTokens({
@@ -347,6 +348,7 @@ async function main() {
                 count: phaseBudget(pkey(p), p.connections, p.durationS, p.scenario === 'http-wrk'),
               })
             : [];
+          tokenCount = tokens.length;
           const server = p.fresh ? await p.fresh() : p.server;
           try {
             cpu0 = cpuSeconds(server.pids());
@@ -377,7 +379,11 @@ async function main() {
         };
         runs.push(rec);
         fastest.set(pkey(p), Math.max(fastest.get(pkey(p)) ?? 0, r.rps));
-        const errs = r.errors ? ` ${JSON.stringify(r.errorKinds)}` : '';
+        // A timed (wrk) phase that used every token went on with requests it could not
+        // authenticate: its rate is a floor, and its errors are those requests.
+        const ranOut = p.scenario === 'http-wrk' && tokenCount > 0 && r.ok >= tokenCount;
+        const errs =
+          (r.errors ? ` ${JSON.stringify(r.errorKinds)}` : '') + (ranOut ? ' (tokens ran out: a floor)' : '');
         log(
           `[${done}/${total}] ${p.scenario} ${p.serverName}${p.variant ? ` [${p.variant}]` : ''} ` +
             `c=${p.connections}: ${Math.round(r.rps)}/s ok=${r.ok} errors=${r.errors}${errs} ` +
