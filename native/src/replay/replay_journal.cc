@@ -54,12 +54,13 @@ ssize_t ReadFull(int fd, uint8_t* buf, size_t len) {
 }
 
 // A file of ours: regular, owned by this user, not readable or writable by anyone else.
-bool PrivateFile(int fd, const std::string& path, std::string* error, struct stat* st) {
-  if (fstat(fd, st) != 0) {
+bool PrivateFile(int fd, const std::string& path, std::string* error) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
     *error = Errno("cannot stat", path);
     return false;
   }
-  if (!S_ISREG(st->st_mode) || st->st_uid != geteuid() || (st->st_mode & 077) != 0) {
+  if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077) != 0) {
     *error = path + " must be a regular file owned by uid " + std::to_string(geteuid()) +
              " with no access for group or others";
     return false;
@@ -163,8 +164,7 @@ bool ReplayJournal::ReadKey(const std::vector<uint64_t>& numbers, std::string* e
       *error = Errno("cannot open", path);
       return false;
     }
-    struct stat st;
-    if (!PrivateFile(fd.get(), path, error, &st)) return false;
+    if (!PrivateFile(fd.get(), path, error)) return false;
     ssize_t n = ReadFull(fd.get(), buf, sizeof buf);
     if (n != static_cast<ssize_t>(kKeyFileBytes) ||
         std::memcmp(buf, kKeyMagic, sizeof kKeyMagic) != 0) {
@@ -205,14 +205,13 @@ bool ReplayJournal::ReadFiles(const std::vector<uint64_t>& numbers, uint64_t old
 
 bool ReplayJournal::ReadFile(uint64_t number, uint64_t oldest_wall_ms, std::string* error) {
   const std::string name = NameOf(number);
-  const std::string path = dir_ + "/" + name;
+  const std::string path = PathOf(number);
   UniqueFd fd(::openat(dir_fd_.get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   if (!fd.valid()) {
     *error = Errno("cannot open", path);
     return false;
   }
-  struct stat st;
-  if (!PrivateFile(fd.get(), path, error, &st)) return false;
+  if (!PrivateFile(fd.get(), path, error)) return false;
   ++files_;
   JournalFile file;
   file.number = number;
@@ -261,7 +260,7 @@ bool ReplayJournal::ReadFile(uint64_t number, uint64_t oldest_wall_ms, std::stri
 bool ReplayJournal::StartFile(uint64_t* number, std::string* error) {
   const uint64_t n = next_number_;
   const std::string name = NameOf(n);
-  const std::string path = dir_ + "/" + name;
+  const std::string path = PathOf(n);
   UniqueFd fd(::openat(dir_fd_.get(), name.c_str(),
                        O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (!fd.valid()) {
