@@ -20,6 +20,7 @@
  */
 import autocannon from 'autocannon';
 import hdr from 'hdr-histogram-js';
+import { loadResultOf } from './summaryResult.mjs';
 
 /** @typedef {{ p50: number, p90: number, p99: number, max: number }} Latency */
 /**
@@ -79,8 +80,8 @@ function hasMutualToken(headers) {
 }
 
 /**
- * The shared LoadResult of a finished run (used by tcpLoad.mjs too): errors are the sum of
- * errorKinds, rps counts only successes over the active time.
+ * The LoadResult of a finished Node run (used by tcpLoad.mjs too): errors are the sum of
+ * errorKinds.
  * @param {{ scenario: string, serverName: string }} o
  * @param {{ connections: number, ok: number, errorKinds: Record<string, number>, activeMs: number,
  *   latency: ReturnType<typeof makeLatencyRecorder>, cpu: NodeJS.CpuUsage }} r
@@ -89,20 +90,16 @@ function hasMutualToken(headers) {
 export function loadResult(o, r) {
   let errors = 0;
   for (const k in r.errorKinds) errors += /** @type {number} */ (r.errorKinds[k]);
-  const durationS = r.activeMs / 1000;
-  return {
-    scenario: o.scenario,
-    server: o.serverName,
+  return loadResultOf(o, {
     connections: r.connections,
-    durationS: Math.round(durationS * 1000) / 1000,
+    durationS: r.activeMs / 1000,
     requests: r.ok + errors,
     ok: r.ok,
     errors,
     errorKinds: r.errorKinds,
-    rps: durationS > 0 ? Math.round(r.ok / durationS) : 0,
     latencyMs: r.latency.summary(),
     loadgenCpuS: (r.cpu.user + r.cpu.system) / 1e6,
-  };
+  });
 }
 
 /**

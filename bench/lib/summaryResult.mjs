@@ -1,4 +1,29 @@
-// The result shape every load generator reports (LoadResult, bench/lib/httpLoad.mjs), from a C one's summary.
+// The result every load generator reports (LoadResult, typed in bench/lib/httpLoad.mjs): from a
+// run's counts, and from a C generator's JSON summary.
+
+/**
+ * A LoadResult from a run's counts, whichever generator made them: rps counts only successes
+ * over the active time, which is rounded to the millisecond.
+ * @param {{ scenario: string, serverName: string }} o
+ * @param {{ connections: number, durationS: number, requests: number, ok: number, errors: number,
+ *   errorKinds: Record<string, number>, latencyMs: import('./httpLoad.mjs').Latency, loadgenCpuS: number }} c
+ * @returns {import('./httpLoad.mjs').LoadResult}
+ */
+export function loadResultOf(o, c) {
+  return {
+    scenario: o.scenario,
+    server: o.serverName,
+    connections: c.connections,
+    durationS: Math.round(c.durationS * 1000) / 1000,
+    requests: c.requests,
+    ok: c.ok,
+    errors: c.errors,
+    errorKinds: c.errorKinds,
+    rps: c.durationS > 0 ? Math.round(c.ok / c.durationS) : 0,
+    latencyMs: c.latencyMs,
+    loadgenCpuS: c.loadgenCpuS,
+  };
+}
 
 /**
  * The LoadResult of a C load generator's JSON summary (wrk's through wrk-tokens.lua, and
@@ -11,18 +36,14 @@
  * @returns {import('./httpLoad.mjs').LoadResult}
  */
 export function summaryResult(o, s, errorKinds, loadgenCpuS) {
-  const durationS = s.durationUs / 1e6;
-  return {
-    scenario: o.scenario,
-    server: o.serverName,
+  return loadResultOf(o, {
     connections: o.connections,
-    durationS: Math.round(durationS * 1000) / 1000,
+    durationS: s.durationUs / 1e6,
     requests: s.requests,
     ok: s.ok,
     errors: s.requests - s.ok,
     errorKinds,
-    rps: durationS > 0 ? Math.round(s.ok / durationS) : 0,
     latencyMs: { p50: s.p50Us / 1000, p90: s.p90Us / 1000, p99: s.p99Us / 1000, max: s.maxUs / 1000 },
     loadgenCpuS,
-  };
+  });
 }
