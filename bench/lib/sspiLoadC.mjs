@@ -5,11 +5,12 @@
  * bench/tcpload/build/; `loadgenCpuS` is the program's own CPU during the load (getrusage).
  * Result shape as tcpLoad.mjs / wrk.mjs, so reports treat them alike.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runProgram } from './runProgram.mjs';
 import { summaryResult } from './summaryResult.mjs';
 
 const SOURCE = fileURLToPath(new URL('../tcpload/sspi_load.c', import.meta.url));
@@ -45,7 +46,7 @@ export async function runSspiLoadC(o) {
     });
     writeFileSync(file, Buffer.concat(frames));
     const args = [o.host, String(o.port), String(o.connections), String(o.durationS), file];
-    const { stdout, stderr, code } = await run(bin, args, (o.durationS + 30) * 1000);
+    const { stdout, stderr, code } = await runProgram(bin, args, (o.durationS + 30) * 1000);
     if (code !== 0) throw new Error(`sspi_load exited with ${code}: ${stderr.trim().slice(-400)}`);
     const s = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}');
     /** @type {Record<string, number>} */
@@ -56,20 +57,4 @@ export async function runSspiLoadC(o) {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/** @returns {Promise<{ stdout: string, stderr: string, code: number | null }>} */
-function run(/** @type {string} */ file, /** @type {string[]} */ args, /** @type {number} */ timeoutMs) {
-  return new Promise((resolve) => {
-    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ stdout, stderr, code });
-    });
-  });
 }

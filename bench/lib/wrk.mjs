@@ -7,11 +7,11 @@
  * A request counts as ok only when it is a 200 with the mutual-authentication token. wrk's
  * latency histogram has 1 µs resolution and covers every request (errors included).
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runProgram } from './runProgram.mjs';
 import { summaryResult } from './summaryResult.mjs';
 
 const SCRIPT = fileURLToPath(new URL('./wrk-tokens.lua', import.meta.url));
@@ -49,7 +49,8 @@ export async function runWrkLoad(o) {
       `${url.pathname}${url.search}`,
     ];
     // `times` prints the shell's children's CPU: wrk's own, which /proc no longer has once it exited.
-    const { stderr, code } = await run('bash', ['-c', 'wrk "$@"; rc=$?; times >&2; exit $rc', 'wrk', ...args]);
+    const script = 'wrk "$@"; rc=$?; times >&2; exit $rc';
+    const { stderr, code } = await runProgram('bash', ['-c', script, 'wrk', ...args], (o.durationS + 60) * 1000);
     if (code !== 0) throw new Error(`wrk exited with ${code}: ${stderr.trim().slice(-400)}`);
     const line = stderr.split('\n').find((l) => l.startsWith('{"durationUs"'));
     if (!line) throw new Error(`wrk printed no summary: ${stderr.trim().slice(-400)}`);
@@ -86,16 +87,5 @@ export function warmUpWithWrk(o) {
     durationS: 1,
     serverName: o.serverName,
     scenario: 'warm-up',
-  });
-}
-
-/** @param {string} cmd @param {string[]} args */
-function run(cmd, args) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stderr }));
   });
 }
