@@ -35,6 +35,7 @@ import { startOurs } from './lib/ours.mjs';
 import { startApache } from './lib/apache.mjs';
 import { startNodePeer, childEnv, realmEnv } from './lib/peerProcess.mjs';
 import { runWrkLoad, warmUpWithWrk } from './lib/wrk.mjs';
+import { WRK_TOKENS_PER_S } from './lib/tokenBudget.mjs';
 import { median } from './lib/report.mjs';
 import { realmLabel, realmOptions, startBenchRealm } from './lib/benchRealm.mjs';
 import { fileURLToPath } from 'node:url';
@@ -124,8 +125,8 @@ try {
     const order = servers.map((_, i) => servers[(i + round) % servers.length]);
     for (const c of connections) {
       for (const s of order) {
-        // Enough for 15,000 handshakes/s: wrk sends requests without a token once they run out.
-        const tokens = await generateTokens({ env, count: Math.ceil(15_000 * durationS) });
+        // wrk sends requests without a token once they run out: enough for any rate here.
+        const tokens = await generateTokens({ env, count: Math.ceil(WRK_TOKENS_PER_S * durationS) });
         const pids = processTree(s.pid);
         const cpu0 = cpuSeconds(pids);
         const r = await runWrkLoad({

@@ -4,6 +4,14 @@
  */
 
 /**
+ * Handshakes per second a wrk phase gets tokens for, whatever the connection count: wrk runs its
+ * whole duration whatever is left, and a phase that ran out would count its later requests as
+ * errors. Our server passed 12,000/s under wrk (the run of 2026-12-04 23:49 ran out at 16
+ * connections); the C ceiling on these 2 cores is ~26,000–31,000 accepts/s.
+ */
+export const WRK_TOKENS_PER_S = 20_000;
+
+/**
  * @param {boolean} quick a quick run (smaller caps)
  * @returns {{ phaseBudget: (key: string, conns: number, seconds: number, timed?: boolean) => number,
  *   fastest: Map<string, number> }} the budget of a phase, and the fastest rate seen per phase key (the caller
@@ -13,14 +21,12 @@ export function tokenBudgets(quick) {
   /**
    * Tokens per phase: for 16 connections and more, enough for 12,000 handshakes/s over the whole
    * phase (more than any server does under autocannon here); 1 connection gets 4,000, which
-   * bounds those phases to ~1–2 s (autocannon stops when they run out). wrk runs its whole
-   * duration whatever is left, and our server passed 12,000/s under it (the run of 2026-12-04
-   * 23:49 ran out at 16 connections), so its phases (`timed`) get 20,000/s at every connection
-   * count, up to 120,000.
+   * bounds those phases to ~1–2 s (autocannon stops when they run out). wrk phases (`timed`)
+   * get WRK_TOKENS_PER_S at every connection count, up to 120,000.
    */
   const tokenBudget = (/** @type {number} */ conns, /** @type {number} */ seconds, timed = false) =>
     timed
-      ? Math.min(quick ? 30_000 : 120_000, Math.max(4000, Math.ceil(20_000 * seconds)))
+      ? Math.min(quick ? 30_000 : 120_000, Math.max(4000, Math.ceil(WRK_TOKENS_PER_S * seconds)))
       : Math.min(quick ? 30_000 : 80_000, Math.max(4000, conns * 1500, conns >= 16 ? Math.ceil(12_000 * seconds) : 0));
   /**
    * After a phase has run once, its later rounds get at most twice what its fastest round could
