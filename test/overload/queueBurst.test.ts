@@ -76,7 +76,6 @@ test(
     const failures = collect<HandshakeFailure>(ts.server, 'handshakeFailed');
     const conns = await Promise.all(Array.from({ length: BURST }, () => RawConn.connect(ts.sspiPort)));
     const held = await holdEveryWorker(ts.server.pool, WORKERS);
-    let released = false;
     try {
       const sentAt = Date.now();
       conns.forEach((c, i) => void c.write(encodeSspiFrame(tokens[i] as Buffer)));
@@ -104,7 +103,6 @@ test(
       assert.deepEqual(new Set(failures.items.map((f) => f.code)), new Set(['ERR_POOL_QUEUE_FULL']));
       assert.equal(failures.items.length, refused);
 
-      released = true;
       await held.release();
       const queued = conns.filter((c) => !c.closed);
       assert.equal(queued.length, ADMITTED);
@@ -121,7 +119,7 @@ test(
       assert.ok(nextMs < FAST_MS, `the next handshake took ${nextMs} ms`);
       console.log(`queue burst (TCP): the next handshake after the burst took ${nextMs} ms`);
     } finally {
-      if (!released) await held.release();
+      await held.release();
       for (const c of conns) c.destroy();
       failures.stop();
     }
@@ -141,7 +139,6 @@ test(
     const before = ts.server.pool.stats();
     const failures = collect<HttpHandshakeFailure>(ts.server, 'handshakeFailed');
     const held = await holdEveryWorker(ts.server.pool, WORKERS);
-    let released = false;
     try {
       const sentAt = Date.now();
       const replies: Array<{ reply: HttpReply; at: number } | undefined> = new Array<undefined>(BURST).fill(undefined);
@@ -165,7 +162,6 @@ test(
       }
       assert.deepEqual(new Set(failures.items.map((f) => f.code)), new Set(['ERR_POOL_QUEUE_FULL']));
 
-      released = true;
       await held.release();
       await Promise.all(all);
       const ok = replies.filter((r) => r?.reply.status === 200);
@@ -186,7 +182,7 @@ test(
         `queue burst (HTTP): ${refused} × 503 Retry-After: 1; the next request after the burst took ${nextMs} ms`,
       );
     } finally {
-      if (!released) await held.release();
+      await held.release();
       failures.stop();
     }
     await drained();

@@ -9,6 +9,7 @@ export const FAULT_WORKER = fileURLToPath(new URL('../fixtures/faultWorker.js', 
  * Holds every one of the pool's `threads` workers until `release()`, so the next task waits in
  * the queue however slow the machine (a timed stall can run out before the test looks). The
  * thread ids come from short stalls; each hold lands on a free thread (stallWorkerWhile).
+ * `release()` may be called again (in a `finally`, say): later calls wait for the same holds.
  */
 export async function holdEveryWorker(pool: AuthPool, threads: number): Promise<{ release: () => Promise<void> }> {
   const ids = new Set<number>();
